@@ -1,0 +1,10 @@
+//! Portcullis domain: the realm model and the pure logic around it.
+//!
+//! Nothing here knows about HTTP or SQL. Time comes in through [`clock::Clock`].
+
+pub mod clock;
+pub mod keys;
+pub mod model;
+pub mod password;
+pub mod resolve;
+pub mod verified_cache;
