@@ -1,0 +1,35 @@
+//! `client`: OIDC and docker-v2 clients; `client_id` is unique per realm.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "client")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub realm_id: String,
+    pub client_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `openid-connect` or `docker-v2`.
+    pub protocol: String,
+    pub enabled: bool,
+    pub public_client: bool,
+    pub bearer_only: bool,
+    pub secret: Option<String>,
+    /// JSON array of strings.
+    pub redirect_uris: String,
+    /// JSON array of strings.
+    pub web_origins: String,
+    /// JSON object of strings.
+    pub attributes: String,
+    pub standard_flow_enabled: bool,
+    pub direct_access_grants_enabled: bool,
+    pub service_accounts_enabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+//! sea-orm entities, one module per table of the initial migration.
+//!
+//! JSON-valued columns are plain `String`s holding serde_json text so the same schema works on
+//! SQLite and PostgreSQL; the query layer converts them to and from domain types.
+
+pub mod client;
+pub mod composite_role;
+pub mod credential;
+pub mod docker_refresh_token;
+pub mod group_role;
+pub mod protocol_mapper;
+pub mod realm;
+pub mod realm_group;
+pub mod realm_key;
+pub mod role;
+pub mod user_entity;
+pub mod user_group;
+pub mod user_role;

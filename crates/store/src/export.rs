@@ -1,0 +1,363 @@
+//! Realm export in Keycloak's representation, the inverse of the import: roles with composites
+//! by name, the group tree, clients with mappers, signing keys as key-provider components, and
+//! (on request) users with their stored password hashes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use portcullis_core::password::StoredPassword;
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::entity::{credential, realm_group, user_entity, user_group, user_role};
+use crate::error::StoreError;
+use crate::key_component::{KEY_PROVIDER_TYPE, component_for_key};
+use crate::queries::from_json;
+use crate::queries::realm::{RealmRows, group_paths, key_material, load_rows};
+use crate::queries::user::PASSWORD;
+use crate::representation::{
+    ClientRepresentation, CompositesRepresentation, CredentialRepresentation, GroupRepresentation,
+    ProtocolMapperRepresentation, RealmRepresentation, RoleRepresentation, RolesRepresentation,
+    UserRepresentation,
+};
+
+pub(crate) async fn export_realm<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    include_users: bool,
+) -> Result<Option<RealmRepresentation>, StoreError> {
+    let Some(rows) = load_rows(db, name).await? else {
+        return Ok(None);
+    };
+    let refs = RoleRefs::new(&rows);
+    let mut rep = RealmRepresentation {
+        id: Some(rows.realm.id.clone()),
+        realm: Some(rows.realm.name.clone()),
+        display_name: rows.realm.display_name.clone(),
+        enabled: Some(rows.realm.enabled),
+        access_token_lifespan: Some(rows.realm.access_token_lifespan),
+        password_policy: rows.realm.password_policy.clone(),
+        roles: Some(roles(&rows, &refs)?),
+        groups: groups(&rows, &refs)?,
+        users: None,
+        clients: clients(&rows)?,
+        attributes: from_json(&rows.realm.attributes, "realm attributes")?,
+        components: BTreeMap::new(),
+    };
+    let mut keys = Vec::new();
+    for row in &rows.keys {
+        let material = key_material(row)?;
+        keys.push(component_for_key(
+            &row.id,
+            material.algorithm,
+            &material.private_key_pkcs8,
+            &material.certificate_der,
+            row.priority,
+            row.enabled,
+        ));
+    }
+    rep.components.insert(KEY_PROVIDER_TYPE.to_string(), keys);
+    if include_users {
+        rep.users = Some(users(db, &rows.realm.id, &refs).await?);
+    }
+    Ok(Some(rep))
+}
+
+/// Role id -> how a representation names it: `(None, name)` or `(Some(clientId), name)`.
+struct RoleRefs {
+    by_id: HashMap<String, (Option<String>, String)>,
+}
+
+impl RoleRefs {
+    fn new(rows: &RealmRows) -> Self {
+        let clients: HashMap<&str, &str> = rows
+            .clients
+            .iter()
+            .map(|c| (c.id.as_str(), c.client_id.as_str()))
+            .collect();
+        let by_id = rows
+            .roles
+            .iter()
+            .map(|r| {
+                let client = r
+                    .client_pk
+                    .as_deref()
+                    .and_then(|pk| clients.get(pk))
+                    .map(|c| c.to_string());
+                (r.id.clone(), (client, r.name.clone()))
+            })
+            .collect();
+        Self { by_id }
+    }
+
+    /// Splits role ids into sorted realm role names and client role names per clientId.
+    fn names<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a String>,
+    ) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+        let mut realm = BTreeSet::new();
+        let mut client: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for id in ids {
+            match self.by_id.get(id) {
+                Some((None, name)) => {
+                    realm.insert(name.clone());
+                }
+                Some((Some(c), name)) => {
+                    client.entry(c.clone()).or_default().insert(name.clone());
+                }
+                None => {}
+            }
+        }
+        let client = client
+            .into_iter()
+            .map(|(c, names)| (c, names.into_iter().collect()))
+            .collect();
+        (realm.into_iter().collect(), client)
+    }
+}
+
+fn roles(rows: &RealmRows, refs: &RoleRefs) -> Result<RolesRepresentation, StoreError> {
+    let mut children: HashMap<&str, Vec<&String>> = HashMap::new();
+    for c in &rows.composites {
+        children
+            .entry(&c.composite_id)
+            .or_default()
+            .push(&c.child_id);
+    }
+    let mut out = RolesRepresentation {
+        realm: Vec::new(),
+        client: rows
+            .clients
+            .iter()
+            .map(|c| (c.client_id.clone(), Vec::new()))
+            .collect(),
+    };
+    for row in &rows.roles {
+        let (realm, client) =
+            refs.names(children.get(row.id.as_str()).into_iter().flatten().copied());
+        let composite = !realm.is_empty() || !client.is_empty();
+        let owner = refs.by_id.get(&row.id).and_then(|(c, _)| c.clone());
+        let rep = RoleRepresentation {
+            id: Some(row.id.clone()),
+            name: Some(row.name.clone()),
+            description: row.description.clone(),
+            composite,
+            composites: composite.then_some(CompositesRepresentation { realm, client }),
+            client_role: row.client_pk.is_some(),
+            container_id: Some(
+                row.client_pk
+                    .clone()
+                    .unwrap_or_else(|| rows.realm.id.clone()),
+            ),
+            attributes: from_json(&row.attributes, "role attributes")?,
+        };
+        match owner {
+            Some(client_id) => out.client.entry(client_id).or_default().push(rep),
+            None => out.realm.push(rep),
+        }
+    }
+    Ok(out)
+}
+
+fn groups(rows: &RealmRows, refs: &RoleRefs) -> Result<Vec<GroupRepresentation>, StoreError> {
+    let paths = group_paths(&rows.groups);
+    let mut role_ids: HashMap<&str, Vec<&String>> = HashMap::new();
+    for gr in &rows.group_roles {
+        role_ids.entry(&gr.group_id).or_default().push(&gr.role_id);
+    }
+    let mut children: HashMap<Option<&str>, Vec<&realm_group::Model>> = HashMap::new();
+    for g in &rows.groups {
+        children.entry(g.parent_id.as_deref()).or_default().push(g);
+    }
+    let tree = GroupTree {
+        paths: &paths,
+        role_ids: &role_ids,
+        children: &children,
+        refs,
+    };
+    tree.level(None, 0)
+}
+
+struct GroupTree<'a> {
+    paths: &'a HashMap<String, String>,
+    role_ids: &'a HashMap<&'a str, Vec<&'a String>>,
+    children: &'a HashMap<Option<&'a str>, Vec<&'a realm_group::Model>>,
+    refs: &'a RoleRefs,
+}
+
+impl GroupTree<'_> {
+    /// The groups under `parent` (already ordered by name), recursively; `depth` stops a cycle.
+    fn level(
+        &self,
+        parent: Option<&str>,
+        depth: usize,
+    ) -> Result<Vec<GroupRepresentation>, StoreError> {
+        let Some(groups) = self.children.get(&parent) else {
+            return Ok(Vec::new());
+        };
+        if depth > self.paths.len() {
+            return Ok(Vec::new());
+        }
+        groups
+            .iter()
+            .map(|g| {
+                let ids = self
+                    .role_ids
+                    .get(g.id.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied();
+                let (realm_roles, client_roles) = self.refs.names(ids);
+                Ok(GroupRepresentation {
+                    id: Some(g.id.clone()),
+                    name: Some(g.name.clone()),
+                    path: self.paths.get(&g.id).cloned(),
+                    parent_id: None,
+                    attributes: from_json(&g.attributes, "group attributes")?,
+                    realm_roles,
+                    client_roles,
+                    sub_groups: self.level(Some(&g.id), depth + 1)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn clients(rows: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
+    rows.clients
+        .iter()
+        .map(|c| {
+            let protocol_mappers = rows
+                .mappers
+                .iter()
+                .filter(|m| m.client_pk == c.id)
+                .map(|m| {
+                    Ok(ProtocolMapperRepresentation {
+                        id: Some(m.id.clone()),
+                        name: Some(m.name.clone()),
+                        protocol: Some(m.protocol.clone()),
+                        protocol_mapper: Some(m.mapper_type.clone()),
+                        consent_required: false,
+                        config: from_json(&m.config, "protocol mapper config")?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?;
+            Ok(ClientRepresentation {
+                id: Some(c.id.clone()),
+                client_id: Some(c.client_id.clone()),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                protocol: Some(c.protocol.clone()),
+                enabled: Some(c.enabled),
+                public_client: Some(c.public_client),
+                bearer_only: Some(c.bearer_only),
+                secret: c.secret.clone(),
+                redirect_uris: from_json(&c.redirect_uris, "client redirect URIs")?,
+                web_origins: from_json(&c.web_origins, "client web origins")?,
+                standard_flow_enabled: Some(c.standard_flow_enabled),
+                direct_access_grants_enabled: Some(c.direct_access_grants_enabled),
+                service_accounts_enabled: Some(c.service_accounts_enabled),
+                attributes: from_json(&c.attributes, "client attributes")?,
+                protocol_mappers,
+            })
+        })
+        .collect()
+}
+
+async fn users<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    refs: &RoleRefs,
+) -> Result<Vec<UserRepresentation>, StoreError> {
+    let user_ids = Query::select()
+        .column(user_entity::Column::Id)
+        .from(user_entity::Entity)
+        .and_where(user_entity::Column::RealmId.eq(realm_id))
+        .to_owned();
+    let users = user_entity::Entity::find()
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .order_by_asc(user_entity::Column::Username)
+        .all(db)
+        .await?;
+    let credentials = credential::Entity::find()
+        .filter(credential::Column::UserId.in_subquery(user_ids.clone()))
+        .order_by_asc(credential::Column::CreatedAt)
+        .order_by_asc(credential::Column::Id)
+        .all(db)
+        .await?;
+    let user_roles = user_role::Entity::find()
+        .filter(user_role::Column::UserId.in_subquery(user_ids.clone()))
+        .all(db)
+        .await?;
+    let user_groups = user_group::Entity::find()
+        .filter(user_group::Column::UserId.in_subquery(user_ids))
+        .all(db)
+        .await?;
+    let groups = realm_group::Entity::find()
+        .filter(realm_group::Column::RealmId.eq(realm_id))
+        .all(db)
+        .await?;
+    let paths = group_paths(&groups);
+
+    let mut roles_of: HashMap<&str, Vec<&String>> = HashMap::new();
+    for ur in &user_roles {
+        roles_of.entry(&ur.user_id).or_default().push(&ur.role_id);
+    }
+    let mut groups_of: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for ug in &user_groups {
+        if let Some(path) = paths.get(&ug.group_id) {
+            groups_of
+                .entry(&ug.user_id)
+                .or_default()
+                .insert(path.clone());
+        }
+    }
+    let mut credentials_of: HashMap<&str, Vec<CredentialRepresentation>> = HashMap::new();
+    for c in &credentials {
+        credentials_of
+            .entry(&c.user_id)
+            .or_default()
+            .push(credential_rep(c)?);
+    }
+    users
+        .into_iter()
+        .map(|u| {
+            let (realm_roles, client_roles) =
+                refs.names(roles_of.get(u.id.as_str()).into_iter().flatten().copied());
+            Ok(UserRepresentation {
+                created_timestamp: Some(u.created_at.saturating_mul(1000)),
+                username: Some(u.username.clone()),
+                enabled: Some(u.enabled),
+                email_verified: Some(u.email_verified),
+                first_name: u.first_name.clone(),
+                last_name: u.last_name.clone(),
+                email: u.email.clone(),
+                attributes: from_json(&u.attributes, "user attributes")?,
+                credentials: credentials_of.remove(u.id.as_str()).unwrap_or_default(),
+                realm_roles,
+                client_roles,
+                groups: groups_of
+                    .remove(u.id.as_str())
+                    .map(|g| g.into_iter().collect())
+                    .unwrap_or_default(),
+                id: Some(u.id),
+            })
+        })
+        .collect()
+}
+
+fn credential_rep(c: &credential::Model) -> Result<CredentialRepresentation, StoreError> {
+    let mut rep = CredentialRepresentation {
+        id: Some(c.id.clone()),
+        credential_type: Some(c.credential_type.clone()),
+        user_label: c.user_label.clone(),
+        created_date: Some(c.created_at.saturating_mul(1000)),
+        ..Default::default()
+    };
+    if c.credential_type == PASSWORD {
+        let password: StoredPassword = from_json(&c.secret, "password credential")?;
+        let (secret_data, credential_data) = password.to_keycloak();
+        rep.secret_data = Some(secret_data);
+        rep.credential_data = Some(credential_data);
+    }
+    Ok(rep)
+}

@@ -1,0 +1,96 @@
+//! Realm import: plan (resolve names, hash passwords, read or make keys) off the async
+//! executor, then write every row in one transaction.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr, TransactionTrait};
+
+use crate::entity::{
+    client, composite_role, credential, group_role, protocol_mapper, realm, realm_group, realm_key,
+    role, user_entity, user_group, user_role,
+};
+use crate::error::StoreError;
+use crate::plan::{self, Plan};
+use crate::queries::insert_all;
+use crate::queries::realm::{delete_realm, realm_by_name};
+use crate::representation::RealmRepresentation;
+
+/// What [`crate::Store::import_realm`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// The realm did not exist and was created.
+    Created,
+    /// The realm existed and `overwrite` replaced it.
+    Replaced,
+    /// The realm existed and was left alone.
+    Skipped,
+}
+
+pub(crate) async fn import_realm(
+    db: &DatabaseConnection,
+    rep: RealmRepresentation,
+    overwrite: bool,
+    now_unix: i64,
+) -> Result<ImportOutcome, StoreError> {
+    let name = plan::realm_name(&rep)?;
+    // Checked before the expensive planning too, so a start-up import of existing realms is cheap.
+    if !overwrite && realm_by_name(db, &name).await?.is_some() {
+        return Ok(ImportOutcome::Skipped);
+    }
+    let plan = build_plan_blocking(rep, now_unix).await?;
+    let txn = db.begin().await?;
+    let existing = realm_by_name(&txn, &name).await?;
+    let outcome = match (&existing, overwrite) {
+        (Some(_), false) => return Ok(ImportOutcome::Skipped),
+        (Some(old), true) => {
+            delete_realm(&txn, &old.id).await?;
+            ImportOutcome::Replaced
+        }
+        (None, _) => ImportOutcome::Created,
+    };
+    write_plan(&txn, plan)
+        .await
+        .map_err(|e| id_collision_as_conflict(e, &name))?;
+    txn.commit().await?;
+    tracing::info!(realm = %name, ?outcome, "realm imported");
+    Ok(outcome)
+}
+
+/// Password hashing and RSA key generation take milliseconds each: keep them off the executor.
+async fn build_plan_blocking(rep: RealmRepresentation, now_unix: i64) -> Result<Plan, StoreError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(move || plan::build(&rep, now_unix))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("realm import task failed: {e}")))?,
+        Err(_) => plan::build(&rep, now_unix),
+    }
+}
+
+/// Within one realm the plan has no duplicates, so a unique violation means an id in the file
+/// belongs to another realm (say, an export imported again under a new name).
+fn id_collision_as_conflict(err: StoreError, realm: &str) -> StoreError {
+    match &err {
+        StoreError::Db(db) => match db.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict(format!(
+                "realm '{realm}': an id in the file is already used by another realm ({detail})"
+            )),
+            _ => err,
+        },
+        _ => err,
+    }
+}
+
+async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result<(), StoreError> {
+    insert_all::<realm::Entity, _>(db, plan.realm.into_iter().collect()).await?;
+    insert_all::<realm_key::Entity, _>(db, plan.keys).await?;
+    insert_all::<client::Entity, _>(db, plan.clients).await?;
+    insert_all::<protocol_mapper::Entity, _>(db, plan.mappers).await?;
+    insert_all::<role::Entity, _>(db, plan.roles).await?;
+    insert_all::<composite_role::Entity, _>(db, plan.composites).await?;
+    insert_all::<realm_group::Entity, _>(db, plan.groups).await?;
+    insert_all::<group_role::Entity, _>(db, plan.group_roles).await?;
+    insert_all::<user_entity::Entity, _>(db, plan.users).await?;
+    insert_all::<credential::Entity, _>(db, plan.credentials).await?;
+    insert_all::<user_role::Entity, _>(db, plan.user_roles).await?;
+    insert_all::<user_group::Entity, _>(db, plan.user_groups).await?;
+    Ok(())
+}

@@ -1,0 +1,567 @@
+//! Turns a [`RealmRepresentation`] into the rows to insert, resolving every by-name reference
+//! first, so an import either writes everything or nothing.
+//!
+//! Order follows the dependencies: realm roles, clients (with mappers), client roles,
+//! composites, groups (a tree; paths from names), users (role mappings, groups by path,
+//! credentials), keys. Missing ids become UUID v4s. This is synchronous and CPU-heavy (password
+//! hashing, key generation): callers run it on a blocking thread.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use portcullis_core::keys::{Algorithm, KeyMaterial};
+use portcullis_core::password::{PasswordPolicy, StoredPassword};
+
+use crate::entity::{
+    client, composite_role, credential, group_role, protocol_mapper, realm, realm_group, realm_key,
+    role, user_entity, user_group, user_role,
+};
+use crate::error::StoreError;
+use crate::key_component::{DEFAULT_PRIORITY, keys_from_components};
+use crate::queries::to_json;
+use crate::representation::{
+    ClientRepresentation, CompositesRepresentation, CredentialRepresentation, GroupRepresentation,
+    RealmRepresentation, RoleRepresentation, UserRepresentation,
+};
+
+/// Keycloak's default `accessTokenLifespan`, seconds.
+pub const DEFAULT_ACCESS_TOKEN_LIFESPAN: i64 = 300;
+const DEFAULT_PROTOCOL: &str = "openid-connect";
+
+/// Every row of one realm, in an order that satisfies the foreign keys.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub realm: Option<realm::Model>,
+    pub keys: Vec<realm_key::Model>,
+    pub clients: Vec<client::Model>,
+    pub mappers: Vec<protocol_mapper::Model>,
+    pub roles: Vec<role::Model>,
+    pub composites: Vec<composite_role::Model>,
+    /// Parents before children.
+    pub groups: Vec<realm_group::Model>,
+    pub group_roles: Vec<group_role::Model>,
+    pub users: Vec<user_entity::Model>,
+    pub credentials: Vec<credential::Model>,
+    pub user_roles: Vec<user_role::Model>,
+    pub user_groups: Vec<user_group::Model>,
+}
+
+/// The realm name a representation imports as.
+pub(crate) fn realm_name(rep: &RealmRepresentation) -> Result<String, StoreError> {
+    match rep.realm.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() && !name.contains('/') => Ok(name.to_string()),
+        Some(name) if !name.is_empty() => Err(StoreError::Invalid(format!(
+            "realm name '{name}' must not contain '/'"
+        ))),
+        _ => Err(StoreError::Invalid(
+            "the realm file has no `realm` name".into(),
+        )),
+    }
+}
+
+/// Builds the rows for `rep`; fails with [`StoreError::Invalid`] naming the first dangling or
+/// duplicate reference.
+pub(crate) fn build(rep: &RealmRepresentation, now_unix: i64) -> Result<Plan, StoreError> {
+    let name = realm_name(rep)?;
+    let realm_id = id_or_new(&rep.id);
+    let policy = rep
+        .password_policy
+        .as_deref()
+        .map(PasswordPolicy::from_keycloak)
+        .unwrap_or_default();
+    let mut builder = Builder {
+        realm_id: realm_id.clone(),
+        now_unix,
+        plan: Plan::default(),
+        names: Names::default(),
+    };
+    builder.plan.realm = Some(realm::Model {
+        id: realm_id,
+        name: name.clone(),
+        display_name: rep.display_name.clone(),
+        enabled: rep.enabled.unwrap_or(true),
+        access_token_lifespan: rep
+            .access_token_lifespan
+            .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFESPAN),
+        password_policy: rep.password_policy.clone(),
+        attributes: to_json(&rep.attributes)?,
+        created_at: now_unix,
+    });
+    let empty_roles = Default::default();
+    let roles = rep.roles.as_ref().unwrap_or(&empty_roles);
+    builder.realm_roles(&roles.realm)?;
+    builder.clients(&rep.clients)?;
+    builder.client_roles(&roles.client)?;
+    builder.composites(roles)?;
+    for group in &rep.groups {
+        builder.group(group, None, "")?;
+    }
+    for user in rep.users.iter().flatten() {
+        builder.user(user, &policy)?;
+    }
+    builder.keys(rep, &name)?;
+    Ok(builder.plan)
+}
+
+fn id_or_new(id: &Option<String>) -> String {
+    match id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, what: &str) -> Result<&'a str, StoreError> {
+    match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(StoreError::Invalid(format!("{what} has no name"))),
+    }
+}
+
+/// Name -> id look-ups filled as entities are planned.
+#[derive(Default)]
+struct Names {
+    realm_roles: HashMap<String, String>,
+    /// clientId -> internal id.
+    clients: HashMap<String, String>,
+    /// (clientId, role name) -> id.
+    client_roles: HashMap<(String, String), String>,
+    /// Group path -> id.
+    groups: HashMap<String, String>,
+    /// Lowercased usernames.
+    usernames: HashSet<String>,
+}
+
+impl Names {
+    fn realm_role(&self, name: &str, referrer: &str) -> Result<String, StoreError> {
+        self.realm_roles.get(name).cloned().ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{referrer} refers to realm role '{name}', which does not exist"
+            ))
+        })
+    }
+
+    fn client_role(&self, client: &str, name: &str, referrer: &str) -> Result<String, StoreError> {
+        if !self.clients.contains_key(client) {
+            return Err(StoreError::Invalid(format!(
+                "{referrer} refers to client '{client}', which does not exist"
+            )));
+        }
+        let key = (client.to_string(), name.to_string());
+        self.client_roles.get(&key).cloned().ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{referrer} refers to client role '{client}.{name}', which does not exist"
+            ))
+        })
+    }
+
+    /// Ids of the realm and client roles named by a `realmRoles` / `clientRoles` pair.
+    fn role_ids(
+        &self,
+        realm: &[String],
+        client: &BTreeMap<String, Vec<String>>,
+        referrer: &str,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut ids = BTreeSet::new();
+        for name in realm {
+            ids.insert(self.realm_role(name, referrer)?);
+        }
+        for (client_id, names) in client {
+            for name in names {
+                ids.insert(self.client_role(client_id, name, referrer)?);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+struct Builder {
+    realm_id: String,
+    now_unix: i64,
+    plan: Plan,
+    names: Names,
+}
+
+impl Builder {
+    fn role_row(
+        &self,
+        rep: &RoleRepresentation,
+        client_pk: Option<&str>,
+        name: &str,
+    ) -> Result<role::Model, StoreError> {
+        Ok(role::Model {
+            id: id_or_new(&rep.id),
+            realm_id: self.realm_id.clone(),
+            client_pk: client_pk.map(str::to_string),
+            name: name.to_string(),
+            description: rep.description.clone(),
+            attributes: to_json(&rep.attributes)?,
+        })
+    }
+
+    fn realm_roles(&mut self, roles: &[RoleRepresentation]) -> Result<(), StoreError> {
+        for rep in roles {
+            let name = required(&rep.name, "a realm role")?;
+            let row = self.role_row(rep, None, name)?;
+            if self
+                .names
+                .realm_roles
+                .insert(name.to_string(), row.id.clone())
+                .is_some()
+            {
+                return Err(StoreError::Invalid(format!(
+                    "realm role '{name}' is defined twice"
+                )));
+            }
+            self.plan.roles.push(row);
+        }
+        Ok(())
+    }
+
+    fn clients(&mut self, clients: &[ClientRepresentation]) -> Result<(), StoreError> {
+        for rep in clients {
+            let client_id = required(&rep.client_id, "a client")?;
+            let row = self.client_row(rep, client_id)?;
+            if self
+                .names
+                .clients
+                .insert(client_id.to_string(), row.id.clone())
+                .is_some()
+            {
+                return Err(StoreError::Invalid(format!(
+                    "client '{client_id}' is defined twice"
+                )));
+            }
+            for mapper in &rep.protocol_mappers {
+                let mapper_type = required(
+                    &mapper.protocol_mapper,
+                    &format!("the `protocolMapper` type of a mapper on client '{client_id}'"),
+                )?;
+                self.plan.mappers.push(protocol_mapper::Model {
+                    id: id_or_new(&mapper.id),
+                    client_pk: row.id.clone(),
+                    name: mapper
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| mapper_type.to_string()),
+                    protocol: mapper
+                        .protocol
+                        .clone()
+                        .unwrap_or_else(|| row.protocol.clone()),
+                    mapper_type: mapper_type.to_string(),
+                    config: to_json(&mapper.config)?,
+                });
+            }
+            self.plan.clients.push(row);
+        }
+        Ok(())
+    }
+
+    fn client_row(
+        &self,
+        rep: &ClientRepresentation,
+        client_id: &str,
+    ) -> Result<client::Model, StoreError> {
+        let public_client = rep.public_client.unwrap_or(false);
+        let bearer_only = rep.bearer_only.unwrap_or(false);
+        let secret = match &rep.secret {
+            Some(secret) if !secret.is_empty() => Some(secret.clone()),
+            _ if public_client => None,
+            _ => Some(crate::queries::random_secret()?),
+        };
+        Ok(client::Model {
+            id: id_or_new(&rep.id),
+            realm_id: self.realm_id.clone(),
+            client_id: client_id.to_string(),
+            name: rep.name.clone(),
+            description: rep.description.clone(),
+            protocol: rep
+                .protocol
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PROTOCOL.to_string()),
+            enabled: rep.enabled.unwrap_or(true),
+            public_client,
+            bearer_only,
+            secret,
+            redirect_uris: to_json(&rep.redirect_uris)?,
+            web_origins: to_json(&rep.web_origins)?,
+            attributes: to_json(&rep.attributes)?,
+            standard_flow_enabled: rep.standard_flow_enabled.unwrap_or(true),
+            direct_access_grants_enabled: rep.direct_access_grants_enabled.unwrap_or(false),
+            service_accounts_enabled: rep.service_accounts_enabled.unwrap_or(false),
+            created_at: self.now_unix,
+        })
+    }
+
+    fn client_roles(
+        &mut self,
+        roles: &BTreeMap<String, Vec<RoleRepresentation>>,
+    ) -> Result<(), StoreError> {
+        for (client_id, reps) in roles {
+            let client_pk = self.names.clients.get(client_id).cloned().ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "roles.client has roles for client '{client_id}', which does not exist"
+                ))
+            })?;
+            for rep in reps {
+                let name = required(&rep.name, &format!("a role of client '{client_id}'"))?;
+                let row = self.role_row(rep, Some(&client_pk), name)?;
+                let key = (client_id.clone(), name.to_string());
+                if self
+                    .names
+                    .client_roles
+                    .insert(key, row.id.clone())
+                    .is_some()
+                {
+                    return Err(StoreError::Invalid(format!(
+                        "client role '{client_id}.{name}' is defined twice"
+                    )));
+                }
+                self.plan.roles.push(row);
+            }
+        }
+        Ok(())
+    }
+
+    fn composites(
+        &mut self,
+        roles: &crate::representation::RolesRepresentation,
+    ) -> Result<(), StoreError> {
+        let realm = roles.realm.iter().map(|r| (None, r));
+        let client = roles
+            .client
+            .iter()
+            .flat_map(|(c, reps)| reps.iter().map(move |r| (Some(c.as_str()), r)));
+        for (client_id, rep) in realm.chain(client) {
+            let Some(composites) = &rep.composites else {
+                continue;
+            };
+            let name = required(&rep.name, "a role")?;
+            let (composite_id, referrer) = match client_id {
+                None => (
+                    self.names.realm_role(name, "")?,
+                    format!("composite role '{name}'"),
+                ),
+                Some(c) => (
+                    self.names.client_role(c, name, "")?,
+                    format!("composite role '{c}.{name}'"),
+                ),
+            };
+            let CompositesRepresentation { realm, client } = composites;
+            for child_id in self.names.role_ids(realm, client, &referrer)? {
+                self.plan.composites.push(composite_role::Model {
+                    composite_id: composite_id.clone(),
+                    child_id,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn group(
+        &mut self,
+        rep: &GroupRepresentation,
+        parent_id: Option<&str>,
+        parent_path: &str,
+    ) -> Result<(), StoreError> {
+        let name = required(&rep.name, &format!("a group under '{parent_path}/'"))?;
+        if name.contains('/') {
+            return Err(StoreError::Invalid(format!(
+                "group name '{name}' must not contain '/'"
+            )));
+        }
+        let path = format!("{parent_path}/{name}");
+        let id = id_or_new(&rep.id);
+        if self.names.groups.insert(path.clone(), id.clone()).is_some() {
+            return Err(StoreError::Invalid(format!(
+                "group '{path}' is defined twice"
+            )));
+        }
+        self.plan.groups.push(realm_group::Model {
+            id: id.clone(),
+            realm_id: self.realm_id.clone(),
+            parent_id: parent_id.map(str::to_string),
+            name: name.to_string(),
+            attributes: to_json(&rep.attributes)?,
+        });
+        let referrer = format!("group '{path}'");
+        for role_id in self
+            .names
+            .role_ids(&rep.realm_roles, &rep.client_roles, &referrer)?
+        {
+            self.plan.group_roles.push(group_role::Model {
+                group_id: id.clone(),
+                role_id,
+            });
+        }
+        for child in &rep.sub_groups {
+            self.group(child, Some(&id), &path)?;
+        }
+        Ok(())
+    }
+
+    fn user(
+        &mut self,
+        rep: &UserRepresentation,
+        policy: &PasswordPolicy,
+    ) -> Result<(), StoreError> {
+        let username = required(&rep.username, "a user")?.to_lowercase();
+        if !self.names.usernames.insert(username.clone()) {
+            return Err(StoreError::Invalid(format!(
+                "user '{username}' is defined twice"
+            )));
+        }
+        let id = id_or_new(&rep.id);
+        let referrer = format!("user '{username}'");
+        for role_id in self
+            .names
+            .role_ids(&rep.realm_roles, &rep.client_roles, &referrer)?
+        {
+            self.plan.user_roles.push(user_role::Model {
+                user_id: id.clone(),
+                role_id,
+            });
+        }
+        let mut group_ids = BTreeSet::new();
+        for path in &rep.groups {
+            group_ids.insert(self.group_by_path(path, &referrer)?);
+        }
+        for group_id in group_ids {
+            self.plan.user_groups.push(user_group::Model {
+                user_id: id.clone(),
+                group_id,
+            });
+        }
+        self.credentials(&rep.credentials, &id, &username, policy)?;
+        self.plan.users.push(user_entity::Model {
+            id,
+            realm_id: self.realm_id.clone(),
+            username,
+            email: rep.email.clone().filter(|e| !e.is_empty()),
+            email_verified: rep.email_verified.unwrap_or(false),
+            first_name: rep.first_name.clone(),
+            last_name: rep.last_name.clone(),
+            enabled: rep.enabled.unwrap_or(true),
+            attributes: to_json(&rep.attributes)?,
+            created_at: rep.created_timestamp.map_or(self.now_unix, |ms| ms / 1000),
+        });
+        Ok(())
+    }
+
+    /// Keycloak accepts `/a/b`, `a/b` and `/a/b/`.
+    fn group_by_path(&self, path: &str, referrer: &str) -> Result<String, StoreError> {
+        let trimmed = path.trim().trim_end_matches('/');
+        let normalized = if trimmed.starts_with('/') {
+            trimmed.to_string()
+        } else {
+            format!("/{trimmed}")
+        };
+        self.names.groups.get(&normalized).cloned().ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{referrer} refers to group '{path}', which does not exist"
+            ))
+        })
+    }
+
+    fn credentials(
+        &mut self,
+        reps: &[CredentialRepresentation],
+        user_id: &str,
+        username: &str,
+        policy: &PasswordPolicy,
+    ) -> Result<(), StoreError> {
+        let mut seen_password = false;
+        for rep in reps {
+            match rep.credential_type.as_deref() {
+                None | Some("password") => {}
+                Some(other) => {
+                    tracing::warn!(
+                        user = username,
+                        credential_type = other,
+                        "credential type not supported; skipped"
+                    );
+                    continue;
+                }
+            }
+            if std::mem::replace(&mut seen_password, true) {
+                return Err(StoreError::Invalid(format!(
+                    "user '{username}' has more than one password credential"
+                )));
+            }
+            if rep.temporary == Some(true) {
+                tracing::warn!(
+                    user = username,
+                    "temporary passwords are imported as permanent"
+                );
+            }
+            let password = stored_password(rep, username, policy)?;
+            self.plan.credentials.push(credential::Model {
+                id: id_or_new(&rep.id),
+                user_id: user_id.to_string(),
+                credential_type: "password".to_string(),
+                user_label: rep.user_label.clone(),
+                secret: to_json(&password)?,
+                created_at: rep.created_date.map_or(self.now_unix, |ms| ms / 1000),
+            });
+        }
+        Ok(())
+    }
+
+    /// The file's keys, plus a generated key for each algorithm the file has no enabled key for.
+    fn keys(&mut self, rep: &RealmRepresentation, realm_name: &str) -> Result<(), StoreError> {
+        let imported = keys_from_components(&rep.components, realm_name, self.now_unix)?;
+        let mut rows: Vec<realm_key::Model> = imported
+            .into_iter()
+            .map(|key| self.key_row(key.id, key.material, key.priority, key.enabled))
+            .collect();
+        for algorithm in [Algorithm::Rs256, Algorithm::Es256] {
+            let has_key = rows
+                .iter()
+                .any(|k| k.enabled && k.algorithm == algorithm.as_str());
+            if !has_key {
+                let material = KeyMaterial::generate(algorithm, realm_name, self.now_unix)?;
+                rows.push(self.key_row(None, material, DEFAULT_PRIORITY, true));
+            }
+        }
+        self.plan.keys = rows;
+        Ok(())
+    }
+
+    fn key_row(
+        &self,
+        id: Option<String>,
+        material: KeyMaterial,
+        priority: i64,
+        enabled: bool,
+    ) -> realm_key::Model {
+        realm_key::Model {
+            id: id_or_new(&id),
+            realm_id: self.realm_id.clone(),
+            algorithm: material.algorithm.as_str().to_string(),
+            private_key: material.private_key_pkcs8,
+            certificate: material.certificate_der,
+            priority,
+            enabled,
+            created_at: self.now_unix,
+        }
+    }
+}
+
+/// A password credential: a stored Keycloak hash as is, or a plain `value` hashed under the
+/// realm's policy.
+fn stored_password(
+    rep: &CredentialRepresentation,
+    username: &str,
+    policy: &PasswordPolicy,
+) -> Result<StoredPassword, StoreError> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        StoreError::Invalid(format!("user '{username}': password credential: {e}"))
+    };
+    match (&rep.secret_data, &rep.credential_data, &rep.value) {
+        (Some(secret), Some(data), _) => {
+            StoredPassword::from_keycloak(secret, data).map_err(|e| invalid(&e))
+        }
+        (_, _, Some(value)) => Ok(StoredPassword::hash(policy, value)?),
+        _ => Err(invalid(
+            &"needs `value`, or `secretData` and `credentialData`",
+        )),
+    }
+}

@@ -1,0 +1,56 @@
+//! Queries behind [`crate::Store`]'s methods, and small helpers they share.
+
+pub(crate) mod docker;
+pub(crate) mod realm;
+pub(crate) mod user;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::keys::KeyError;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::StoreError;
+
+/// Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits for our widest
+/// table.
+const INSERT_CHUNK: usize = 200;
+
+/// Serializes a JSON column value.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Invalid(format!("value cannot be stored as JSON: {e}")))
+}
+
+/// Parses a JSON column value; `what` names it in the error.
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
+}
+
+/// A client secret: 256 random bits, base64url.
+pub(crate) fn random_secret() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StoreError::Key(KeyError::Generate))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Inserts rows in chunks, without `RETURNING` (ids are always set by the caller).
+pub(crate) async fn insert_all<E, C>(db: &C, rows: Vec<E::Model>) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+    C: ConnectionTrait,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<E::ActiveModel> = rows
+            .by_ref()
+            .take(INSERT_CHUNK)
+            .map(IntoActiveModel::into_active_model)
+            .collect();
+        E::insert_many(chunk).exec_without_returning(db).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! Realm-level reads: the rows of a realm and the [`RealmSnapshot`] built from them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use portcullis_core::keys::{Algorithm, KeyMaterial, SigningKey};
+use portcullis_core::model::{Client, Group, ProtocolMapper, Realm, RealmSnapshot, Role};
+use portcullis_core::password::PasswordPolicy;
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::from_json;
+use crate::entity::{
+    client, composite_role, group_role, protocol_mapper, realm, realm_group, realm_key, role,
+};
+use crate::error::StoreError;
+
+/// Every row of a realm except users, as stored.
+pub(crate) struct RealmRows {
+    pub realm: realm::Model,
+    pub roles: Vec<role::Model>,
+    pub clients: Vec<client::Model>,
+    pub mappers: Vec<protocol_mapper::Model>,
+    pub composites: Vec<composite_role::Model>,
+    pub groups: Vec<realm_group::Model>,
+    pub group_roles: Vec<group_role::Model>,
+    /// Enabled and disabled, highest priority first.
+    pub keys: Vec<realm_key::Model>,
+}
+
+pub(crate) async fn realm_by_name<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+) -> Result<Option<realm::Model>, StoreError> {
+    Ok(realm::Entity::find()
+        .filter(realm::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
+pub(crate) async fn realm_names<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, StoreError> {
+    Ok(realm::Entity::find()
+        .select_only()
+        .column(realm::Column::Name)
+        .order_by_asc(realm::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Deletes a realm; the foreign keys' `ON DELETE CASCADE` removes everything in it.
+pub(crate) async fn delete_realm<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+) -> Result<(), StoreError> {
+    realm::Entity::delete_by_id(realm_id.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn load_rows<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+) -> Result<Option<RealmRows>, StoreError> {
+    let Some(realm) = realm_by_name(db, name).await? else {
+        return Ok(None);
+    };
+    let id = realm.id.clone();
+    let role_ids = Query::select()
+        .column(role::Column::Id)
+        .from(role::Entity)
+        .and_where(role::Column::RealmId.eq(&id))
+        .to_owned();
+    let client_ids = Query::select()
+        .column(client::Column::Id)
+        .from(client::Entity)
+        .and_where(client::Column::RealmId.eq(&id))
+        .to_owned();
+    let group_ids = Query::select()
+        .column(realm_group::Column::Id)
+        .from(realm_group::Entity)
+        .and_where(realm_group::Column::RealmId.eq(&id))
+        .to_owned();
+    Ok(Some(RealmRows {
+        roles: role::Entity::find()
+            .filter(role::Column::RealmId.eq(&id))
+            .order_by_asc(role::Column::Name)
+            .order_by_asc(role::Column::Id)
+            .all(db)
+            .await?,
+        clients: client::Entity::find()
+            .filter(client::Column::RealmId.eq(&id))
+            .order_by_asc(client::Column::ClientId)
+            .all(db)
+            .await?,
+        mappers: protocol_mapper::Entity::find()
+            .filter(protocol_mapper::Column::ClientPk.in_subquery(client_ids))
+            .order_by_asc(protocol_mapper::Column::Name)
+            .order_by_asc(protocol_mapper::Column::Id)
+            .all(db)
+            .await?,
+        composites: composite_role::Entity::find()
+            .filter(composite_role::Column::CompositeId.in_subquery(role_ids))
+            .all(db)
+            .await?,
+        groups: realm_group::Entity::find()
+            .filter(realm_group::Column::RealmId.eq(&id))
+            .order_by_asc(realm_group::Column::Name)
+            .order_by_asc(realm_group::Column::Id)
+            .all(db)
+            .await?,
+        group_roles: group_role::Entity::find()
+            .filter(group_role::Column::GroupId.in_subquery(group_ids))
+            .all(db)
+            .await?,
+        keys: realm_key::Entity::find()
+            .filter(realm_key::Column::RealmId.eq(&id))
+            .order_by_desc(realm_key::Column::Priority)
+            .order_by_desc(realm_key::Column::CreatedAt)
+            .order_by_asc(realm_key::Column::Id)
+            .all(db)
+            .await?,
+        realm,
+    }))
+}
+
+/// Group id -> `/a/b` path. A parent cycle (corrupt data) ends the walk instead of looping.
+pub(crate) fn group_paths(groups: &[realm_group::Model]) -> HashMap<String, String> {
+    let by_id: HashMap<&str, &realm_group::Model> =
+        groups.iter().map(|g| (g.id.as_str(), g)).collect();
+    groups
+        .iter()
+        .map(|group| {
+            let mut names = vec![group.name.as_str()];
+            let mut next = group.parent_id.as_deref();
+            while let Some(parent) = next.and_then(|id| by_id.get(id)) {
+                if names.len() > groups.len() {
+                    break;
+                }
+                names.push(parent.name.as_str());
+                next = parent.parent_id.as_deref();
+            }
+            names.reverse();
+            (group.id.clone(), format!("/{}", names.join("/")))
+        })
+        .collect()
+}
+
+impl RealmRows {
+    /// The realm as request handlers see it: no users, enabled keys parsed.
+    pub(crate) fn into_snapshot(self) -> Result<RealmSnapshot, StoreError> {
+        let client_ids: HashMap<&str, &str> = self
+            .clients
+            .iter()
+            .map(|c| (c.id.as_str(), c.client_id.as_str()))
+            .collect();
+        let mut composites: HashMap<&str, Vec<String>> = HashMap::new();
+        for c in &self.composites {
+            composites
+                .entry(&c.composite_id)
+                .or_default()
+                .push(c.child_id.clone());
+        }
+        let roles = self
+            .roles
+            .iter()
+            .map(|r| Role {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                description: r.description.clone(),
+                client_id: r
+                    .client_pk
+                    .as_deref()
+                    .and_then(|pk| client_ids.get(pk))
+                    .map(|c| c.to_string()),
+                composite_ids: composites.remove(r.id.as_str()).unwrap_or_default(),
+            })
+            .collect();
+        Ok(RealmSnapshot {
+            realm: domain_realm(&self.realm)?,
+            roles,
+            groups: domain_groups(&self.groups, &self.group_roles),
+            clients: domain_clients(&self.clients, &self.mappers)?,
+            keys: signing_keys(&self.keys, &self.realm.name)?,
+        })
+    }
+}
+
+fn domain_realm(row: &realm::Model) -> Result<Realm, StoreError> {
+    Ok(Realm {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        display_name: row.display_name.clone(),
+        enabled: row.enabled,
+        access_token_lifespan: row.access_token_lifespan,
+        password_policy: row
+            .password_policy
+            .as_deref()
+            .map(PasswordPolicy::from_keycloak)
+            .unwrap_or_default(),
+        attributes: from_json(&row.attributes, "realm attributes")?,
+    })
+}
+
+fn domain_groups(groups: &[realm_group::Model], group_roles: &[group_role::Model]) -> Vec<Group> {
+    let paths = group_paths(groups);
+    let mut roles: HashMap<&str, Vec<String>> = HashMap::new();
+    for gr in group_roles {
+        roles
+            .entry(&gr.group_id)
+            .or_default()
+            .push(gr.role_id.clone());
+    }
+    groups
+        .iter()
+        .map(|g| Group {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            parent_id: g.parent_id.clone(),
+            path: paths
+                .get(&g.id)
+                .cloned()
+                .unwrap_or_else(|| format!("/{}", g.name)),
+            role_ids: roles.remove(g.id.as_str()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn domain_clients(
+    clients: &[client::Model],
+    mappers: &[protocol_mapper::Model],
+) -> Result<Vec<Client>, StoreError> {
+    let mut by_client: HashMap<&str, Vec<ProtocolMapper>> = HashMap::new();
+    for m in mappers {
+        by_client
+            .entry(&m.client_pk)
+            .or_default()
+            .push(ProtocolMapper {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                protocol: m.protocol.clone(),
+                mapper_type: m.mapper_type.clone(),
+                config: from_json(&m.config, "protocol mapper config")?,
+            });
+    }
+    clients
+        .iter()
+        .map(|c| {
+            Ok(Client {
+                id: c.id.clone(),
+                client_id: c.client_id.clone(),
+                protocol: c.protocol.clone(),
+                enabled: c.enabled,
+                public_client: c.public_client,
+                secret: c.secret.clone(),
+                redirect_uris: from_json(&c.redirect_uris, "client redirect URIs")?,
+                attributes: from_json::<BTreeMap<String, String>>(
+                    &c.attributes,
+                    "client attributes",
+                )?,
+                protocol_mappers: by_client.remove(c.id.as_str()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Stored key rows as key material (the certificate is kept as stored).
+pub(crate) fn key_material(row: &realm_key::Model) -> Result<KeyMaterial, StoreError> {
+    let algorithm = Algorithm::parse(&row.algorithm).ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "stored key {} has unknown algorithm {}",
+            row.id, row.algorithm
+        ))
+    })?;
+    Ok(KeyMaterial {
+        algorithm,
+        private_key_pkcs8: row.private_key.clone(),
+        certificate_der: row.certificate.clone(),
+    })
+}
+
+/// Enabled keys, highest priority first (the rows come ordered).
+fn signing_keys(
+    rows: &[realm_key::Model],
+    realm: &str,
+) -> Result<Vec<Arc<SigningKey>>, StoreError> {
+    rows.iter()
+        .filter(|row| row.enabled)
+        .map(|row| {
+            let key = SigningKey::from_material(&key_material(row)?).map_err(|e| {
+                tracing::error!(realm, key = %row.id, error = %e, "stored signing key does not parse");
+                StoreError::Key(e)
+            })?;
+            Ok(Arc::new(key))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: &str, parent: Option<&str>, name: &str) -> realm_group::Model {
+        realm_group::Model {
+            id: id.into(),
+            realm_id: "r".into(),
+            parent_id: parent.map(Into::into),
+            name: name.into(),
+            attributes: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn computes_group_paths() {
+        let groups = [
+            group("c", Some("b"), "platform"),
+            group("a", None, "teams"),
+            group("b", Some("a"), "eng"),
+            group("d", None, "ops"),
+            group("x", Some("missing"), "orphan"),
+            group("y", Some("z"), "loop-y"),
+            group("z", Some("y"), "loop-z"),
+        ];
+        let paths = group_paths(&groups);
+        let cases = [
+            ("a", "/teams"),
+            ("b", "/teams/eng"),
+            ("c", "/teams/eng/platform"),
+            ("d", "/ops"),
+            ("x", "/orphan"),
+        ];
+        for (id, want) in cases {
+            assert_eq!(paths[id], want, "group {id}");
+        }
+        assert!(paths["y"].ends_with("/loop-y"), "cycles terminate");
+    }
+}

@@ -1,0 +1,460 @@
+//! Keycloak's JSON representations (`RealmRepresentation` and what it nests), trimmed to what
+//! Portcullis stores, plus the realm-file parser.
+//!
+//! Every field is optional so partial, hand-written files parse; references between entities are
+//! by name, as in Keycloak's exports. Unknown fields are ignored and reported in one warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// `{name: [values]}`, Keycloak's multivalued attribute map.
+pub type MultiMap = BTreeMap<String, Vec<String>>;
+
+/// A realm file / `POST /admin/realms` body.
+///
+/// An absent `enabled` means enabled, for the realm, its clients and its users alike: Keycloak's
+/// exports always carry the flag, and a hand-written file should not import switched off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RealmRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The realm name, used in URLs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token_lifespan: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesRepresentation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupRepresentation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<UserRepresentation>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientRepresentation>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Component type (`org.keycloak.keys.KeyProvider`) to its components.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub components: BTreeMap<String, Vec<ComponentRepresentation>>,
+}
+
+/// `roles: {realm: [...], client: {clientId: [...]}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolesRepresentation {
+    pub realm: Vec<RoleRepresentation>,
+    pub client: BTreeMap<String, Vec<RoleRepresentation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub composite: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub composites: Option<CompositesRepresentation>,
+    pub client_role: bool,
+    /// Realm id or client internal id; informational only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: MultiMap,
+}
+
+/// The roles a composite role contains, by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CompositesRepresentation {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub realm: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub client: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// `/parent/child`; recomputed from names on import.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    pub attributes: MultiMap,
+    pub realm_roles: Vec<String>,
+    pub client_roles: BTreeMap<String, Vec<String>>,
+    pub sub_groups: Vec<GroupRepresentation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Milliseconds since the epoch, as Keycloak writes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_timestamp: Option<i64>,
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: MultiMap,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<CredentialRepresentation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub realm_roles: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_roles: BTreeMap<String, Vec<String>>,
+    /// Group paths, `/eng/platform`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+/// A credential: either `value` (a plain password to hash) or `secretData` + `credentialData`
+/// (a stored hash, both JSON-encoded strings).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CredentialRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub credential_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_label: Option<String>,
+    /// Milliseconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_data: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `openid-connect` (the default) or `docker-v2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_client: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub web_origins: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_flow_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_access_grants_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_accounts_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protocol_mappers: Vec<ProtocolMapperRepresentation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProtocolMapperRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// Defaults to the client's protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The mapper type, e.g. `docker-v2-repository-access-mapper`.
+    pub protocol_mapper: Option<String>,
+    pub consent_required: bool,
+    pub config: BTreeMap<String, String>,
+}
+
+/// Keycloak's `ComponentExportRepresentation`; only key providers are imported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ComponentRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_type: Option<String>,
+    pub sub_components: BTreeMap<String, Vec<ComponentRepresentation>>,
+    /// Values are string arrays, as Keycloak writes them.
+    pub config: MultiMap,
+}
+
+impl ComponentRepresentation {
+    /// The first value of a config entry.
+    pub fn config_value(&self, key: &str) -> Option<&str> {
+        self.config
+            .get(key)
+            .and_then(|values| values.first())
+            .map(String::as_str)
+    }
+}
+
+/// Placeholders that protocol mappers expand per request (`${username}` in docker access
+/// rules); never taken from the environment, where `username` may well exist.
+pub const RUNTIME_PLACEHOLDERS: &[&str] = &["username"];
+
+/// Parses a realm file: JSON, `${VAR}` placeholders substituted from the environment (unset ones
+/// stay as written), unknown fields ignored with one warning listing them.
+pub fn parse_realm_json(text: &str) -> Result<RealmRepresentation, StoreError> {
+    let mut value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| StoreError::Invalid(format!("realm file is not valid JSON: {e}")))?;
+    substitute_placeholders(&mut value, &|name| {
+        if RUNTIME_PLACEHOLDERS.contains(&name) {
+            None
+        } else {
+            std::env::var(name).ok()
+        }
+    });
+    let (rep, unknown) = deserialize_reporting_unknown(value)?;
+    if !unknown.is_empty() {
+        let paths: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        tracing::warn!(
+            realm = rep.realm.as_deref().unwrap_or(""),
+            ignored = %paths.join(", "),
+            "realm file has fields Portcullis does not support; they were ignored"
+        );
+    }
+    Ok(rep)
+}
+
+/// Deserializes a realm representation and returns the paths of the fields it ignored, with
+/// array indices folded (`clients[].rootUrl`) so a large export gives a short list.
+pub fn deserialize_reporting_unknown(
+    value: serde_json::Value,
+) -> Result<(RealmRepresentation, BTreeSet<String>), StoreError> {
+    let mut unknown = BTreeSet::new();
+    let rep = serde_ignored::deserialize(value, |path| {
+        unknown.insert(fold_path(&path));
+    })
+    .map_err(|e| {
+        StoreError::Invalid(format!("realm file does not match the representation: {e}"))
+    })?;
+    Ok((rep, unknown))
+}
+
+fn fold_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, .. } => format!("{}[]", fold_path(parent)),
+        Path::Map { parent, key } => {
+            let parent = fold_path(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => fold_path(parent),
+    }
+}
+
+/// Replaces `${NAME}` (or `${env.NAME}`) inside every string value of `value` with
+/// `lookup(NAME)`. A placeholder whose lookup yields `None` stays byte for byte, so Keycloak's
+/// i18n keys (`${role_default-roles}`) and runtime tokens (`${authBaseUrl}`) survive. Substituted
+/// text is not scanned again.
+pub fn substitute_placeholders(
+    value: &mut serde_json::Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) {
+    match value {
+        serde_json::Value::String(s) => {
+            if s.contains("${") {
+                *s = substitute_str(s, lookup);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                substitute_placeholders(item, lookup);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for item in map.values_mut() {
+                substitute_placeholders(item, lookup);
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+    }
+}
+
+/// The string form of [`substitute_placeholders`].
+pub fn substitute_str(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            // Unterminated: keep the remainder as written.
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = &after[..end];
+        let key = name.strip_prefix("env.").unwrap_or(name);
+        match lookup(key).filter(|_| !key.is_empty()) {
+            Some(replacement) => out.push_str(&replacement),
+            None => {
+                out.push_str("${");
+                out.push_str(name);
+                out.push('}');
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(name: &str) -> Option<String> {
+        match name {
+            "REALM" => Some("registry".into()),
+            "SECRET" => Some("s3cr3t".into()),
+            "EMPTY" => Some(String::new()),
+            "NESTED" => Some("${SECRET}".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn substitutes_placeholders_in_strings() {
+        let cases = [
+            ("${REALM}", "registry"),
+            ("pre-${REALM}-post", "pre-registry-post"),
+            ("${REALM}${SECRET}", "registrys3cr3t"),
+            ("${env.SECRET}", "s3cr3t"),
+            ("${EMPTY}x", "x"),
+            ("${role_default-roles}", "${role_default-roles}"),
+            ("${authBaseUrl}/x", "${authBaseUrl}/x"),
+            ("${}", "${}"),
+            ("a ${UNCLOSED", "a ${UNCLOSED"),
+            ("$REALM {REALM}", "$REALM {REALM}"),
+            ("${NESTED}", "${SECRET}"),
+            ("plain", "plain"),
+            ("ünï ${REALM} ç", "ünï registry ç"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(substitute_str(input, &lookup), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn substitutes_inside_nested_values_but_not_keys() {
+        let mut value = serde_json::json!({
+            "realm": "${REALM}",
+            "${REALM}": 1,
+            "clients": [{"secret": "${SECRET}", "n": 5, "ok": true, "attrs": {"k": "${MISSING}"}}]
+        });
+        substitute_placeholders(&mut value, &lookup);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "realm": "registry",
+                "${REALM}": 1,
+                "clients": [{"secret": "s3cr3t", "n": 5, "ok": true, "attrs": {"k": "${MISSING}"}}]
+            })
+        );
+    }
+
+    #[test]
+    fn reports_unknown_fields_with_folded_paths() {
+        let value = serde_json::json!({
+            "realm": "r",
+            "sslRequired": "external",
+            "clients": [
+                {"clientId": "a", "rootUrl": "x"},
+                {"clientId": "b", "rootUrl": "y", "protocolMappers": [{"name": "m", "bogus": 1}]}
+            ],
+            "users": [{"username": "u", "totp": false}]
+        });
+        let (rep, unknown) = deserialize_reporting_unknown(value).unwrap();
+        assert_eq!(rep.realm.as_deref(), Some("r"));
+        assert_eq!(rep.clients.len(), 2);
+        let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        assert_eq!(
+            unknown,
+            [
+                "clients[].protocolMappers[].bogus",
+                "clients[].rootUrl",
+                "sslRequired",
+                "users[].totp"
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_types_and_bad_json() {
+        for text in [
+            "{",
+            r#"{"realm": 5}"#,
+            r#"{"users": {"a": 1}}"#,
+            r#"{"enabled": "yes"}"#,
+        ] {
+            assert!(
+                matches!(parse_realm_json(text), Err(StoreError::Invalid(_))),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_a_partial_file() {
+        let rep = parse_realm_json(r#"{"realm": "x"}"#).unwrap();
+        assert_eq!(rep.realm.as_deref(), Some("x"));
+        assert!(rep.users.is_none() && rep.clients.is_empty() && rep.roles.is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! Database schema migrations for Portcullis, applied at start-up (design section 2).
+//!
+//! The schema works unchanged on SQLite and PostgreSQL: string UUID primary keys, JSON kept in
+//! `text` columns, unix timestamps as 64-bit integers, and `ON DELETE CASCADE` on every foreign
+//! key so deleting a realm removes everything in it.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+/// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}
