@@ -39,9 +39,12 @@ mod tests {
         h
     }
 
+    /// A header, and what parsing it gives.
+    type Row<'a> = (&'a str, Option<Result<(&'a str, &'a str), ()>>);
+
     #[test]
     fn parses_basic_headers() {
-        let rows: &[(&str, Option<Result<(&str, &str), ()>>)] = &[
+        let rows: &[Row] = &[
             ("Basic YWxpY2U6c2VjcmV0", Some(Ok(("alice", "secret")))),
             ("basic YWxpY2U6c2U6Y3JldA==", Some(Ok(("alice", "se:cret")))),
             ("Basic Og==", Some(Ok(("", "")))),

@@ -1,0 +1,757 @@
+//! The HTTP side: the token endpoint (GET and the OAuth2 POST) and the registry configuration
+//! downloads. Routes are relative to `{relative}/realms/{realm}/protocol/docker-v2`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use portcullis_core::model::{Client, RealmSnapshot};
+use portcullis_core::resolve::ResolvedUser;
+use portcullis_store::DockerRefreshToken;
+use portcullis_web::{AppState, WebError, basic_credentials};
+use serde::Serialize;
+
+use crate::PROTOCOL;
+use crate::error::DockerError;
+use crate::policy::Policy;
+use crate::scope::{ResourceScope, parse_scopes};
+use crate::token::{
+    TokenRequest, TokenSettings, TokenSigner, new_refresh_token, refresh_token_hash, rfc3339,
+};
+
+/// The protocol's routes; the binary nests them under the realm.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(token_get).post(token_post))
+        .route("/auth", get(token_get).post(token_post))
+        .route("/clients/{client_id}/registry-config", get(registry_config))
+        .route("/clients/{client_id}/bundle.pem", get(bundle_pem))
+        .route("/clients/{client_id}/jwks.json", get(jwks))
+        .layer(Extension(Arc::new(ClientCache::default())))
+}
+
+/// Everything derived from one client of one realm snapshot: compiled rules, token settings and
+/// the signer with its header bytes. Built once per snapshot, not per request.
+#[derive(Debug)]
+struct ClientContext {
+    policy: Policy,
+    settings: TokenSettings,
+    signer: TokenSigner,
+}
+
+/// [`ClientContext`]s keyed by (realm id, client id), valid while the snapshot they were built
+/// from is the current one. Holding a `Weak` keeps the old allocation's address from being
+/// reused, so pointer equality is a sound "same snapshot" test.
+#[derive(Default)]
+struct ClientCache {
+    entries: Mutex<HashMap<ClientKey, CachedContext>>,
+}
+
+/// (realm id, client id).
+type ClientKey = (String, String);
+/// A context and the snapshot it was built from.
+type CachedContext = (Weak<RealmSnapshot>, Arc<ClientContext>);
+
+impl ClientCache {
+    fn get(
+        &self,
+        snapshot: &Arc<RealmSnapshot>,
+        client: &Client,
+    ) -> Result<Arc<ClientContext>, DockerError> {
+        let key = (snapshot.realm.id.clone(), client.client_id.clone());
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((built_from, context)) = entries.get(&key)
+                && std::ptr::eq(built_from.as_ptr(), Arc::as_ptr(snapshot))
+            {
+                return Ok(context.clone());
+            }
+        }
+        let settings = TokenSettings::for_client(&snapshot.realm, client);
+        let context = Arc::new(ClientContext {
+            policy: Policy::for_client(client),
+            signer: TokenSigner::new(snapshot, &settings)?,
+            settings,
+        });
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(key, (Arc::downgrade(snapshot), context.clone()));
+        Ok(context)
+    }
+}
+
+/// Request parameters in order, repeated keys kept (`scope` comes repeated).
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(bytes: &[u8]) -> Result<Self, DockerError> {
+        serde_urlencoded::from_bytes(bytes)
+            .map(Self)
+            .map_err(|_| DockerError::InvalidRequest("malformed form or query string"))
+    }
+
+    /// The first non-empty value of `key`.
+    fn first(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str, expected: &str) -> bool {
+        self.first(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case(expected))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Client-chosen labels are cut to this many characters in the log.
+const MAX_LOGGED_LABEL: usize = 64;
+
+/// What the one log line per request says; filled in as the request is understood.
+struct Audit {
+    realm: String,
+    /// `realm`, cut for the log.
+    logged_realm: String,
+    method: Method,
+    service: String,
+    client_label: String,
+    grant: String,
+    user: String,
+}
+
+async fn token_get(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<ClientCache>>,
+    Path(path): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    token(state, cache, path, Method::Get, headers, query.as_bytes()).await
+}
+
+/// The body is read whole by axum, chunked or not (containers/image sends it chunked).
+async fn token_post(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<ClientCache>>,
+    Path(path): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(state, cache, path, Method::Post, headers, &body).await
+}
+
+async fn token(
+    state: AppState,
+    cache: Arc<ClientCache>,
+    path: HashMap<String, String>,
+    method: Method,
+    headers: HeaderMap,
+    raw_params: &[u8],
+) -> Response {
+    let mut audit = Audit {
+        realm: path.get("realm").cloned().unwrap_or_default(),
+        logged_realm: label(path.get("realm").map(String::as_str).unwrap_or_default()),
+        method,
+        service: String::new(),
+        client_label: String::new(),
+        grant: String::new(),
+        user: String::new(),
+    };
+    let result = match Params::parse(raw_params) {
+        Ok(params) => handle(&state, &cache, &headers, &params, &mut audit).await,
+        Err(e) => Err(e),
+    };
+    let (response, outcome) = match result {
+        Ok(response) => (response, "issued"),
+        Err(error) => {
+            let outcome = error.outcome();
+            (error.into_response(), outcome)
+        }
+    };
+    tracing::info!(
+        realm = ?audit.logged_realm,
+        method = ?audit.method,
+        service = ?audit.service,
+        client_id = ?audit.client_label,
+        grant = ?audit.grant,
+        user = ?audit.user,
+        status = response.status().as_u16(),
+        outcome,
+        "docker-v2 token request"
+    );
+    response
+}
+
+/// Who is asking, and what happens with refresh tokens in the answer.
+struct Principal {
+    user: Option<Arc<ResolvedUser>>,
+    refresh: Refresh,
+}
+
+enum Refresh {
+    None,
+    /// Mint a new refresh token for the user.
+    Issue,
+    /// Hand back the refresh token the client presented.
+    Echo(String),
+}
+
+async fn handle(
+    state: &AppState,
+    cache: &ClientCache,
+    headers: &HeaderMap,
+    params: &Params,
+    audit: &mut Audit,
+) -> Result<Response, DockerError> {
+    audit.client_label = label(params.first("client_id").unwrap_or_default());
+    let snapshot = state
+        .realm(&audit.realm)
+        .await?
+        .filter(|s| s.realm.enabled)
+        .ok_or(DockerError::RealmNotFound)?;
+    let service = params.first("service").ok_or(DockerError::MissingService)?;
+    audit.service = label(service);
+    let client = docker_client(&snapshot, service)
+        .filter(|c| c.enabled)
+        .ok_or_else(|| DockerError::InvalidClient(service.to_owned()))?;
+    let scopes = parse_scopes(params.all("scope"))?;
+    let context = cache.get(&snapshot, client)?;
+    let principal = match audit.method {
+        Method::Get => get_principal(state, &snapshot, headers, params, &scopes, audit).await?,
+        Method::Post => post_principal(state, &snapshot, headers, params, &scopes, audit).await?,
+    };
+    let user = principal.user.as_deref();
+    audit.user = user.map(|u| label(&u.username)).unwrap_or_default();
+    respond(
+        state,
+        &snapshot,
+        &context,
+        service,
+        &scopes,
+        principal,
+        audit.method,
+    )
+    .await
+}
+
+/// Grants, signs, and stores a refresh token when one was asked for.
+async fn respond(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    context: &ClientContext,
+    service: &str,
+    scopes: &[ResourceScope],
+    principal: Principal,
+    method: Method,
+) -> Result<Response, DockerError> {
+    let user = principal.user.as_deref();
+    let granted = context.policy.authorize(user, scopes);
+    let now = state.now();
+    let issuer = state.issuer(&snapshot.realm.name);
+    let request = TokenRequest {
+        issuer: &issuer,
+        subject: user.map_or("", |u| u.username.as_str()),
+        audience: service,
+        access: &granted,
+    };
+    let token = context.signer.issue(&request, now)?;
+    let refresh_token = match (principal.refresh, user) {
+        (Refresh::Issue, Some(user)) => {
+            let lifespan = context.settings.refresh_lifespan;
+            Some(store_refresh_token(state, snapshot, user, service, now, lifespan).await?)
+        }
+        (Refresh::Echo(token), Some(_)) => Some(token),
+        _ => None,
+    };
+    let body = TokenBody {
+        token: &token,
+        access_token: &token,
+        expires_in: context.signer.lifespan(),
+        issued_at: rfc3339(now)?,
+        scope: (method == Method::Post).then(|| granted_scope(&granted)),
+        refresh_token,
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+/// A docker-v2 client of the realm by `clientId` (= the registry's `service`).
+fn docker_client<'a>(snapshot: &'a RealmSnapshot, client_id: &str) -> Option<&'a Client> {
+    snapshot
+        .client(client_id)
+        .filter(|c| c.protocol == PROTOCOL)
+}
+
+/// GET: Basic credentials, or anonymous; `offline_token=true` asks for a refresh token.
+async fn get_principal(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    headers: &HeaderMap,
+    params: &Params,
+    scopes: &[ResourceScope],
+    audit: &mut Audit,
+) -> Result<Principal, DockerError> {
+    audit.grant = "basic".into();
+    let user = basic_user(state, snapshot, headers, scopes, audit).await?;
+    let refresh = if params.flag("offline_token", "true") {
+        Refresh::Issue
+    } else {
+        Refresh::None
+    };
+    Ok(Principal { user, refresh })
+}
+
+/// POST: the OAuth2 password and refresh-token grants. Without a grant type the request is
+/// treated like a GET (Basic credentials or anonymous), as docker_auth does.
+async fn post_principal(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    headers: &HeaderMap,
+    params: &Params,
+    scopes: &[ResourceScope],
+    audit: &mut Audit,
+) -> Result<Principal, DockerError> {
+    let offline = params.flag("access_type", "offline");
+    let grant = params.first("grant_type");
+    audit.grant = grant.unwrap_or("basic").to_owned();
+    let user = match grant {
+        None => basic_user(state, snapshot, headers, scopes, audit).await?,
+        Some("password") => Some(password_grant(state, snapshot, headers, params, audit).await?),
+        Some("refresh_token") => {
+            let (user, token) = refresh_grant(state, snapshot, params).await?;
+            let refresh = if offline {
+                Refresh::Echo(token)
+            } else {
+                Refresh::None
+            };
+            return Ok(Principal {
+                user: Some(user),
+                refresh,
+            });
+        }
+        Some(other) => return Err(DockerError::UnsupportedGrantType(other.to_owned())),
+    };
+    let refresh = if offline {
+        Refresh::Issue
+    } else {
+        Refresh::None
+    };
+    Ok(Principal { user, refresh })
+}
+
+/// The user of an `Authorization: Basic` header; None (anonymous) without one.
+async fn basic_user(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    headers: &HeaderMap,
+    scopes: &[ResourceScope],
+    audit: &mut Audit,
+) -> Result<Option<Arc<ResolvedUser>>, DockerError> {
+    let unauthorized = || DockerError::Unauthorized {
+        realm: snapshot.realm.name.clone(),
+        detail: scopes.to_vec(),
+    };
+    let (username, password) = match basic_credentials(headers) {
+        None => return Ok(None),
+        Some(Err(())) => return Err(unauthorized()),
+        Some(Ok(credentials)) => credentials,
+    };
+    audit.user = label(&username);
+    state
+        .authenticate_password(snapshot, &username, &password)
+        .await?
+        .map(Some)
+        .ok_or_else(unauthorized)
+}
+
+/// `grant_type=password`: `username` and `password` form fields, else Basic credentials.
+async fn password_grant(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    headers: &HeaderMap,
+    params: &Params,
+    audit: &mut Audit,
+) -> Result<Arc<ResolvedUser>, DockerError> {
+    let from_form = params.first("username").map(|u| {
+        let password = params.first("password").unwrap_or_default();
+        (u.to_owned(), password.to_owned())
+    });
+    let (username, password) = match from_form.or_else(|| basic_credentials(headers)?.ok()) {
+        Some(credentials) => credentials,
+        None => {
+            return Err(DockerError::InvalidRequest(
+                "username and password are required",
+            ));
+        }
+    };
+    audit.user = label(&username);
+    state
+        .authenticate_password(snapshot, &username, &password)
+        .await?
+        .ok_or_else(|| DockerError::InvalidGrant {
+            realm: snapshot.realm.name.clone(),
+            reason: "invalid username or password",
+        })
+}
+
+/// `grant_type=refresh_token`. The same token keeps working until it expires or is revoked:
+/// docker keeps resending the one it got at login (moby/moby#39718), so nothing rotates.
+async fn refresh_grant(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    params: &Params,
+) -> Result<(Arc<ResolvedUser>, String), DockerError> {
+    let presented = params
+        .first("refresh_token")
+        .ok_or(DockerError::InvalidRequest("refresh_token is required"))?;
+    let service = params.first("service").unwrap_or_default();
+    let invalid = || DockerError::InvalidGrant {
+        realm: snapshot.realm.name.clone(),
+        reason: "the refresh token is invalid, expired or revoked",
+    };
+    let stored = state
+        .store()
+        .find_docker_refresh_token(&refresh_token_hash(presented))
+        .await
+        .map_err(WebError::from)?
+        .ok_or_else(invalid)?;
+    let now = state.now();
+    let usable = !stored.revoked
+        && stored.expires_at > now
+        && stored.service == service
+        && stored.realm_id == snapshot.realm.id;
+    if !usable {
+        return Err(invalid());
+    }
+    let user = state
+        .resolve_user_by_id(snapshot, &stored.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if let Err(error) = state
+        .store()
+        .touch_docker_refresh_token(&stored.id, now)
+        .await
+    {
+        // Bookkeeping only: the grant itself is sound, so do not fail it.
+        tracing::warn!(error = %error, "recording docker refresh token use failed");
+    }
+    Ok((user, presented.to_owned()))
+}
+
+/// Mints and stores (by hash) a refresh token bound to the user, realm and service.
+async fn store_refresh_token(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    user: &ResolvedUser,
+    service: &str,
+    now: i64,
+    lifespan: i64,
+) -> Result<String, DockerError> {
+    let (token, token_hash) = new_refresh_token()?;
+    let record = DockerRefreshToken {
+        id: uuid::Uuid::new_v4().to_string(),
+        token_hash,
+        realm_id: snapshot.realm.id.clone(),
+        user_id: user.id.clone(),
+        service: service.to_owned(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now.saturating_add(lifespan),
+        revoked: false,
+    };
+    state
+        .store()
+        .insert_docker_refresh_token(&record)
+        .await
+        .map_err(WebError::from)?;
+    Ok(token)
+}
+
+/// The token response: `token` and `access_token` both (spec and OAuth2 clients read either),
+/// `scope` on POST only.
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    token: &'a str,
+    access_token: &'a str,
+    expires_in: i64,
+    issued_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// The granted scope, space-joined `type:name:actions`, resources granted nothing left out.
+fn granted_scope(granted: &[ResourceScope]) -> String {
+    granted
+        .iter()
+        .filter(|s| !s.actions.is_empty())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The realm snapshot and docker-v2 client named by a configuration download's path.
+async fn client_for_download(
+    state: &AppState,
+    path: &HashMap<String, String>,
+) -> Result<(Arc<RealmSnapshot>, Client), DockerError> {
+    let realm = path.get("realm").map(String::as_str).unwrap_or_default();
+    let snapshot = state
+        .realm(realm)
+        .await?
+        .ok_or(DockerError::RealmNotFound)?;
+    let client_id = path
+        .get("client_id")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let client = docker_client(&snapshot, client_id)
+        .cloned()
+        .ok_or(DockerError::ClientNotFound)?;
+    Ok((snapshot, client))
+}
+
+/// An `auth: token:` block for the registry's `config.yml`, with every URL filled in.
+async fn registry_config(
+    State(state): State<AppState>,
+    Path(path): Path<HashMap<String, String>>,
+) -> Result<Response, DockerError> {
+    let (snapshot, client) = client_for_download(&state, &path).await?;
+    let settings = TokenSettings::for_client(&snapshot.realm, &client);
+    let issuer = state.issuer(&snapshot.realm.name);
+    let yaml = render_registry_config(&issuer, &snapshot.realm.name, &client.client_id, &settings);
+    let content_type = HeaderValue::from_static("text/yaml; charset=utf-8");
+    Ok(([(CONTENT_TYPE, content_type)], yaml).into_response())
+}
+
+fn render_registry_config(
+    issuer: &str,
+    realm: &str,
+    client_id: &str,
+    settings: &TokenSettings,
+) -> String {
+    let downloads = format!(
+        "{issuer}/protocol/{PROTOCOL}/clients/{}",
+        path_segment(client_id)
+    );
+    let file = format!(
+        "/etc/docker/registry/{}-{}",
+        file_stem(realm),
+        file_stem(client_id)
+    );
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    format!(
+        "# Token authentication for the docker registry {client}, realm {realm_q}.\n\
+         # Save the certificate bundle next to config.yml (registry 2.8 and 3.x):\n\
+         #   curl -o {file}.pem {downloads}/bundle.pem\n\
+         # Registry 3.x can use a JWKS file instead (or as well):\n\
+         #   curl -o {file}-jwks.json {downloads}/jwks.json\n\
+         auth:\n  token:\n    \
+         realm: {token_url}\n    \
+         service: {client}\n    \
+         issuer: {issuer_q}\n    \
+         rootcertbundle: {pem}\n    \
+         # jwks: {jwks}\n    \
+         signingalgorithms: [{alg}]\n",
+        client = quoted(client_id),
+        realm_q = quoted(realm),
+        token_url = quoted(&format!("{issuer}/protocol/{PROTOCOL}/auth")),
+        issuer_q = quoted(issuer),
+        pem = quoted(&format!("{file}.pem")),
+        jwks = quoted(&format!("{file}-jwks.json")),
+        alg = settings.algorithm.as_str(),
+    )
+}
+
+/// Every realm key's certificate: a registry's `rootcertbundle`. All keys, so that a bundle
+/// installed before a rotation keeps verifying tokens of the newer key (read only at start).
+async fn bundle_pem(
+    State(state): State<AppState>,
+    Path(path): Path<HashMap<String, String>>,
+) -> Result<Response, DockerError> {
+    let (snapshot, _client) = client_for_download(&state, &path).await?;
+    let pem: String = snapshot.keys.iter().map(|k| k.certificate_pem()).collect();
+    let content_type = HeaderValue::from_static("application/x-pem-file");
+    Ok(([(CONTENT_TYPE, content_type)], pem).into_response())
+}
+
+/// A JWKS for registry 3's `jwks` setting; each key's `kid` is the one this client's tokens
+/// carry in their header (libtrust or thumbprint), so the lookup by `kid` succeeds.
+async fn jwks(
+    State(state): State<AppState>,
+    Path(path): Path<HashMap<String, String>>,
+) -> Result<Response, DockerError> {
+    let (snapshot, client) = client_for_download(&state, &path).await?;
+    let settings = TokenSettings::for_client(&snapshot.realm, &client);
+    let keys: Vec<serde_json::Value> = snapshot
+        .keys
+        .iter()
+        .map(|key| {
+            let kid = match settings.kid_format {
+                crate::token::KidFormat::Libtrust => key.libtrust_kid(),
+                crate::token::KidFormat::Thumbprint => key.thumbprint_kid(),
+            };
+            key.public_jwk(kid)
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "keys": keys })).into_response())
+}
+
+/// A client id as one URL path segment (RFC 3986 unreserved characters kept).
+fn path_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A client-chosen value cut to [`MAX_LOGGED_LABEL`] characters for the log (which escapes it).
+fn label(value: &str) -> String {
+    value.chars().take(MAX_LOGGED_LABEL).collect()
+}
+
+/// A name made safe for a file name suggestion.
+fn file_stem(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use portcullis_core::keys::{Algorithm, KeyMaterial, SigningKey};
+    use portcullis_core::model::Realm;
+
+    use super::*;
+
+    fn snapshot(kid_format: &str) -> Arc<RealmSnapshot> {
+        let material = KeyMaterial::generate(Algorithm::Es256, "acme", 1_795_000_000).expect("key");
+        let key = Arc::new(SigningKey::from_material(&material).expect("parse"));
+        let client = Client {
+            id: "c".into(),
+            client_id: "registry".into(),
+            protocol: PROTOCOL.into(),
+            enabled: true,
+            public_client: true,
+            secret: None,
+            redirect_uris: vec![],
+            attributes: BTreeMap::from([
+                ("access.token.signed.response.alg".into(), "ES256".into()),
+                ("docker.token.kid.format".into(), kid_format.into()),
+            ]),
+            protocol_mappers: vec![],
+        };
+        Arc::new(RealmSnapshot {
+            realm: Realm {
+                id: "r".into(),
+                name: "acme".into(),
+                display_name: None,
+                enabled: true,
+                access_token_lifespan: 300,
+                password_policy: Default::default(),
+                attributes: BTreeMap::new(),
+            },
+            roles: vec![],
+            groups: vec![],
+            clients: vec![client],
+            keys: vec![key],
+        })
+    }
+
+    #[test]
+    fn client_contexts_live_as_long_as_their_snapshot() {
+        let cache = ClientCache::default();
+        let first = snapshot("libtrust");
+        let client = first.client("registry").expect("client");
+        let a = cache.get(&first, client).expect("context");
+        let b = cache.get(&first, client).expect("context");
+        assert!(Arc::ptr_eq(&a, &b), "same snapshot, same context");
+        assert_eq!(a.signer.kid(), first.keys[0].libtrust_kid());
+
+        let second = snapshot("thumbprint");
+        let client = second.client("registry").expect("client");
+        let c = cache.get(&second, client).expect("context");
+        assert!(!Arc::ptr_eq(&a, &c), "a new snapshot rebuilds the context");
+        assert_eq!(c.signer.kid(), second.keys[0].thumbprint_kid());
+    }
+
+    #[test]
+    fn params_keep_repeats_and_order() {
+        let params =
+            Params::parse(b"scope=a&service=reg&scope=b%20c&service=other&empty=").expect("parses");
+        assert_eq!(params.all("scope").collect::<Vec<_>>(), ["a", "b c"]);
+        assert_eq!(params.first("service"), Some("reg"));
+        assert_eq!(params.first("empty"), None);
+        assert!(
+            Params::parse(b"offline_token=TRUE")
+                .expect("parses")
+                .flag("offline_token", "true")
+        );
+    }
+
+    #[test]
+    fn granted_scope_skips_empty_grants() {
+        let granted = parse_scopes(["repository:a:pull,push repository:b: registry:catalog:*"])
+            .expect("valid");
+        assert_eq!(
+            granted_scope(&granted),
+            "repository:a:pull,push registry:catalog:*"
+        );
+    }
+
+    #[test]
+    fn names_for_urls_and_files() {
+        let rows = [
+            ("registry", "registry", "registry"),
+            (
+                "reg.example.test:5000",
+                "reg.example.test%3A5000",
+                "reg.example.test_5000",
+            ),
+            ("a b/c", "a%20b%2Fc", "a_b_c"),
+        ];
+        for (input, segment, stem) in rows {
+            assert_eq!(path_segment(input), segment);
+            assert_eq!(file_stem(input), stem);
+        }
+    }
+}

@@ -1,0 +1,751 @@
+//! Access rules of a docker-v2 client (design section 5), taken from its protocol mappers.
+//!
+//! Granted actions for a requested resource = requested ∩ the union of the actions of every rule
+//! whose type and pattern match and whose subject holds. Order never matters, nothing matching
+//! grants nothing, and a denial is never an error: the token carries the granted subset.
+
+use std::collections::BTreeSet;
+
+use portcullis_core::model::{Client, ProtocolMapper};
+use portcullis_core::resolve::ResolvedUser;
+
+use crate::scope::ResourceScope;
+
+/// Keycloak's mapper: every authenticated user gets exactly what they ask for.
+pub const ALLOW_ALL_MAPPER: &str = "docker-v2-allow-all-mapper";
+/// Ours: one access rule per mapper.
+pub const REPOSITORY_ACCESS_MAPPER: &str = "docker-v2-repository-access-mapper";
+
+/// Config keys of [`REPOSITORY_ACCESS_MAPPER`].
+pub const CONFIG_KEYS: &[&str] = &["type", "repository", "actions", "role", "group", "subject"];
+
+/// The `${username}` placeholder of a repository pattern.
+const USERNAME_PLACEHOLDER: &str = "${username}";
+/// Whole-segment `**` may also match zero segments; each one doubles the compiled variants.
+const MAX_DEEP_SEGMENTS: usize = 4;
+
+/// Why a mapper's config cannot become a rule. A mapper with any of these grants nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown docker-v2 mapper type {0:?}")]
+    UnknownMapperType(String),
+    #[error("type must be repository or registry, not {0:?}")]
+    BadType(String),
+    #[error("repository (a name pattern) is required")]
+    MissingRepository,
+    #[error("repository pattern {0:?} has a placeholder other than ${{username}}")]
+    BadPlaceholder(String),
+    #[error("repository pattern {0:?} has more than {MAX_DEEP_SEGMENTS} `**` segments")]
+    TooManyDeepSegments(String),
+    #[error("actions is required (pull, push, delete or *)")]
+    MissingActions,
+    #[error("unknown action {0:?} (expected pull, push, delete or *)")]
+    UnknownAction(String),
+    #[error("exactly one subject is required: role, group or subject")]
+    NoSubject,
+    #[error("exactly one subject is allowed, found {0}")]
+    ManySubjects(String),
+    #[error("subject must be authenticated or anonymous, not {0:?}")]
+    BadSubject(String),
+}
+
+/// Checks a mapper of a docker-v2 client. Empty means valid. The admin API rejects mappers with
+/// errors; at request time they are skipped with a warning.
+pub fn validate(mapper: &ProtocolMapper) -> Vec<ConfigError> {
+    match mapper.mapper_type.as_str() {
+        ALLOW_ALL_MAPPER => Vec::new(),
+        REPOSITORY_ACCESS_MAPPER => Rule::parse(mapper).err().unwrap_or_default(),
+        other => vec![ConfigError::UnknownMapperType(other.to_owned())],
+    }
+}
+
+/// The compiled rules of one client.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    allow_all: bool,
+    rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// Compiles a client's mappers, skipping (and logging) the invalid ones.
+    pub fn for_client(client: &Client) -> Self {
+        Self::compile(&client.client_id, &client.protocol_mappers)
+    }
+
+    /// Compiles mappers; `client_id` is only used in warnings.
+    pub fn compile(client_id: &str, mappers: &[ProtocolMapper]) -> Self {
+        let mut policy = Self::default();
+        for mapper in mappers {
+            match mapper.mapper_type.as_str() {
+                ALLOW_ALL_MAPPER => policy.allow_all = true,
+                REPOSITORY_ACCESS_MAPPER => match Rule::parse(mapper) {
+                    Ok(rule) => policy.rules.push(rule),
+                    Err(errors) => tracing::warn!(
+                        client = client_id,
+                        mapper = %mapper.name,
+                        errors = ?errors,
+                        "skipping invalid docker-v2 access rule"
+                    ),
+                },
+                other => tracing::warn!(
+                    client = client_id,
+                    mapper = %mapper.name,
+                    mapper_type = other,
+                    "ignoring mapper of a type docker-v2 does not know"
+                ),
+            }
+        }
+        policy
+    }
+
+    /// The actions granted to `user` (None = anonymous) for one requested resource.
+    pub fn grant(&self, user: Option<&ResolvedUser>, scope: &ResourceScope) -> BTreeSet<String> {
+        if self.allow_all && user.is_some() {
+            return scope.actions.clone();
+        }
+        let held = self
+            .rules
+            .iter()
+            .filter(|rule| rule.applies(user, scope))
+            .fold(Actions::default(), |acc, rule| acc.union(rule.actions));
+        held.intersect(&scope.actions)
+    }
+
+    /// One entry per requested resource with the granted actions (possibly none).
+    pub fn authorize(
+        &self,
+        user: Option<&ResolvedUser>,
+        scopes: &[ResourceScope],
+    ) -> Vec<ResourceScope> {
+        scopes
+            .iter()
+            .map(|scope| ResourceScope {
+                resource_type: scope.resource_type.clone(),
+                name: scope.name.clone(),
+                actions: self.grant(user, scope),
+            })
+            .collect()
+    }
+}
+
+/// A set of grantable actions. `push` always carries `pull` with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Actions {
+    pull: bool,
+    push: bool,
+    delete: bool,
+    all: bool,
+}
+
+impl Actions {
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let mut actions = Self::default();
+        let mut any = false;
+        for action in raw.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            any = true;
+            match action {
+                "pull" => actions.pull = true,
+                "push" => (actions.push, actions.pull) = (true, true),
+                "delete" => actions.delete = true,
+                "*" => actions.all = true,
+                other => return Err(ConfigError::UnknownAction(other.to_owned())),
+            }
+        }
+        if any {
+            Ok(actions)
+        } else {
+            Err(ConfigError::MissingActions)
+        }
+    }
+
+    fn union(self, other: Self) -> Self {
+        Self {
+            pull: self.pull || other.pull,
+            push: self.push || other.push,
+            delete: self.delete || other.delete,
+            all: self.all || other.all,
+        }
+    }
+
+    fn holds(self, action: &str) -> bool {
+        self.all
+            || match action {
+                "pull" => self.pull,
+                "push" => self.push,
+                "delete" => self.delete,
+                _ => false,
+            }
+    }
+
+    /// Requested ∩ held. A requested `*` stays `*` when `*` is held; otherwise it stands for
+    /// every concrete action held (skopeo delete asks `*` and needs pull + delete).
+    fn intersect(self, requested: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut granted = BTreeSet::new();
+        for action in requested {
+            if action == "*" && !self.all {
+                for concrete in ["pull", "push", "delete"] {
+                    if self.holds(concrete) {
+                        granted.insert(concrete.to_owned());
+                    }
+                }
+            } else if self.holds(action) {
+                granted.insert(action.clone());
+            }
+        }
+        granted
+    }
+}
+
+/// Who a rule is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Subject {
+    /// A realm role name or `clientId.roleName`.
+    Role(String),
+    /// A group path; members of subgroups count.
+    Group(String),
+    /// Any signed-in user.
+    Authenticated,
+    /// Everyone, including requests without credentials.
+    Anonymous,
+}
+
+impl Subject {
+    fn parse(mapper: &ProtocolMapper) -> Result<Self, ConfigError> {
+        let set = |key: &str| {
+            mapper
+                .config
+                .get(key)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        let present: Vec<(&str, &str)> = ["role", "group", "subject"]
+            .into_iter()
+            .filter_map(|key| set(key).map(|v| (key, v)))
+            .collect();
+        match present.as_slice() {
+            [] => Err(ConfigError::NoSubject),
+            [("role", role)] => Ok(Self::Role((*role).to_owned())),
+            [("group", group)] => Ok(Self::Group(normalise_group(group))),
+            [("subject", "authenticated")] => Ok(Self::Authenticated),
+            [("subject", "anonymous")] => Ok(Self::Anonymous),
+            [(_, other)] => Err(ConfigError::BadSubject((*other).to_owned())),
+            many => Err(ConfigError::ManySubjects(
+                many.iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            )),
+        }
+    }
+
+    fn holds(&self, user: Option<&ResolvedUser>) -> bool {
+        match self {
+            Self::Role(role) => user.is_some_and(|u| u.has_role(role)),
+            Self::Group(path) => user.is_some_and(|u| u.in_group(path)),
+            Self::Authenticated => user.is_some(),
+            Self::Anonymous => true,
+        }
+    }
+}
+
+/// Group paths are stored with a leading `/`; admins often leave it out.
+fn normalise_group(group: &str) -> String {
+    if group.starts_with('/') {
+        group.to_owned()
+    } else {
+        format!("/{group}")
+    }
+}
+
+/// One valid `docker-v2-repository-access-mapper`.
+#[derive(Debug, Clone)]
+struct Rule {
+    resource_type: &'static str,
+    pattern: Glob,
+    actions: Actions,
+    subject: Subject,
+}
+
+impl Rule {
+    /// Parses a mapper's config, collecting every problem rather than the first.
+    fn parse(mapper: &ProtocolMapper) -> Result<Self, Vec<ConfigError>> {
+        let get = |key: &str| {
+            mapper
+                .config
+                .get(key)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        let resource_type = match get("type") {
+            None | Some("repository") => Ok("repository"),
+            Some("registry") => Ok("registry"),
+            Some(other) => Err(ConfigError::BadType(other.to_owned())),
+        };
+        let pattern = match (get("repository"), &resource_type) {
+            (Some(pattern), _) => Glob::compile(pattern),
+            // `registry:catalog:*` is the only registry resource; a pattern adds nothing there.
+            (None, Ok("registry")) => Glob::compile("**"),
+            (None, _) => Err(ConfigError::MissingRepository),
+        };
+        let actions = get("actions").map_or(Err(ConfigError::MissingActions), Actions::parse);
+        let subject = Subject::parse(mapper);
+        match (resource_type, pattern, actions, subject) {
+            (Ok(resource_type), Ok(pattern), Ok(actions), Ok(subject)) => Ok(Self {
+                resource_type,
+                pattern,
+                actions,
+                subject,
+            }),
+            (t, p, a, s) => Err([t.err(), p.err(), a.err(), s.err()]
+                .into_iter()
+                .flatten()
+                .collect()),
+        }
+    }
+
+    fn applies(&self, user: Option<&ResolvedUser>, scope: &ResourceScope) -> bool {
+        scope.resource_type == self.resource_type
+            && self.subject.holds(user)
+            && self
+                .pattern
+                .matches(&scope.name, user.map(|u| u.username.as_str()))
+    }
+}
+
+/// A piece of a compiled pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Byte(u8),
+    /// `*`: any run of bytes other than `/`.
+    Star,
+    /// `**`: any run of bytes, `/` included.
+    DoubleStar,
+    /// `${username}`, matched literally (never as a pattern).
+    Username,
+}
+
+/// A repository-name glob. A `**` that is a whole path segment may also match zero segments
+/// (`team/**` matches `team`, `a/**/b` matches `a/b`): each such segment yields a variant
+/// without it, so matching stays a linear scan per variant.
+#[derive(Debug, Clone)]
+struct Glob {
+    variants: Vec<Vec<Token>>,
+}
+
+impl Glob {
+    fn compile(pattern: &str) -> Result<Self, ConfigError> {
+        if pattern
+            .replace(USERNAME_PLACEHOLDER, "")
+            .contains(['$', '{', '}'])
+        {
+            return Err(ConfigError::BadPlaceholder(pattern.to_owned()));
+        }
+        let segments: Vec<&str> = pattern.split('/').collect();
+        let deep: Vec<usize> = (0..segments.len())
+            .filter(|&i| segments[i] == "**" && segments.len() > 1)
+            .collect();
+        if deep.len() > MAX_DEEP_SEGMENTS {
+            return Err(ConfigError::TooManyDeepSegments(pattern.to_owned()));
+        }
+        let mut variants = Vec::new();
+        for mask in 0u32..(1 << deep.len()) {
+            let kept: Vec<&str> = (0..segments.len())
+                .filter(|i| {
+                    deep.iter()
+                        .position(|d| d == i)
+                        .is_none_or(|bit| mask & (1 << bit) == 0)
+                })
+                .map(|i| segments[i])
+                .collect();
+            if !kept.is_empty() {
+                variants.push(tokenize(&kept.join("/")));
+            }
+        }
+        Ok(Self { variants })
+    }
+
+    /// Whether `name` matches; a pattern using `${username}` never matches without a user.
+    fn matches(&self, name: &str, username: Option<&str>) -> bool {
+        self.variants
+            .iter()
+            .any(|tokens| match_tokens(tokens, name.as_bytes(), username.map(str::as_bytes)))
+    }
+}
+
+fn tokenize(pattern: &str) -> Vec<Token> {
+    let bytes = pattern.as_bytes();
+    let mut tokens = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(USERNAME_PLACEHOLDER.as_bytes()) {
+            tokens.push(Token::Username);
+            i += USERNAME_PLACEHOLDER.len();
+        } else if bytes[i] == b'*' {
+            let run = bytes[i..].iter().take_while(|b| **b == b'*').count();
+            tokens.push(if run > 1 {
+                Token::DoubleStar
+            } else {
+                Token::Star
+            });
+            i += run;
+        } else {
+            tokens.push(Token::Byte(bytes[i]));
+            i += 1;
+        }
+    }
+    tokens
+}
+
+/// Dynamic programming over (token, name prefix): O(tokens × name) however many stars.
+fn match_tokens(tokens: &[Token], name: &[u8], username: Option<&[u8]>) -> bool {
+    let n = name.len();
+    // reach[j]: the tokens so far match name[..j].
+    let mut reach = vec![false; n + 1];
+    reach[0] = true;
+    for token in tokens {
+        let mut next = vec![false; n + 1];
+        match token {
+            Token::Byte(b) => {
+                for j in 1..=n {
+                    next[j] = reach[j - 1] && name[j - 1] == *b;
+                }
+            }
+            Token::Star | Token::DoubleStar => {
+                let crosses = *token == Token::DoubleStar;
+                next[0] = reach[0];
+                for j in 1..=n {
+                    next[j] = reach[j] || (next[j - 1] && (crosses || name[j - 1] != b'/'));
+                }
+            }
+            Token::Username => {
+                let Some(user) = username else {
+                    return false;
+                };
+                let len = user.len();
+                for j in len..=n {
+                    next[j] = reach[j - len] && &name[j - len..j] == user;
+                }
+            }
+        }
+        reach = next;
+    }
+    reach[n]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn mapper(mapper_type: &str, config: &[(&str, &str)]) -> ProtocolMapper {
+        ProtocolMapper {
+            id: format!("id-{}", config.len()),
+            name: "rule".into(),
+            protocol: "docker-v2".into(),
+            mapper_type: mapper_type.into(),
+            config: config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    fn rule(config: &[(&str, &str)]) -> ProtocolMapper {
+        mapper(REPOSITORY_ACCESS_MAPPER, config)
+    }
+
+    /// A rule with the common keys: `r("team/*", "pull", "role=dev")`.
+    fn r(repository: &str, actions: &str, subject: &str) -> ProtocolMapper {
+        let (key, value) = subject.split_once('=').expect("key=value");
+        rule(&[
+            ("repository", repository),
+            ("actions", actions),
+            (key, value),
+        ])
+    }
+
+    fn user(username: &str, roles: &[&str], groups: &[&str]) -> ResolvedUser {
+        ResolvedUser {
+            id: format!("id-{username}"),
+            username: username.into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            group_paths: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    fn scope(text: &str) -> ResourceScope {
+        crate::scope::parse_item(text).expect("test scope parses")
+    }
+
+    fn set(actions: &str) -> BTreeSet<String> {
+        actions
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every row: (mappers, user, requested scope, expected granted actions).
+    #[test]
+    fn design_section_5() {
+        let alice = user(
+            "alice",
+            &["dev", "registry.admin"],
+            &["/eng", "/eng/platform"],
+        );
+        let bob = user("bob", &["ops"], &["/sales"]);
+        let team_rw = r("team-a/*", "pull,push", "role=dev");
+        type Row<'a> = (
+            &'a str,
+            Vec<ProtocolMapper>,
+            Option<&'a ResolvedUser>,
+            &'a str,
+            &'a str,
+        );
+        #[rustfmt::skip]
+        let rows: Vec<Row> = vec![
+            // allow-all: authenticated users get what they ask, anonymous get nothing from it
+            ("allow-all echoes", vec![mapper(ALLOW_ALL_MAPPER, &[])], Some(&bob), "repository:x/y:pull,push,delete", "delete,pull,push"),
+            ("allow-all echoes *", vec![mapper(ALLOW_ALL_MAPPER, &[])], Some(&bob), "registry:catalog:*", "*"),
+            ("allow-all echoes unknown", vec![mapper(ALLOW_ALL_MAPPER, &[])], Some(&bob), "repository:x:custom", "custom"),
+            ("allow-all not anonymous", vec![mapper(ALLOW_ALL_MAPPER, &[])], None, "repository:x:pull", ""),
+            ("no mappers", vec![], Some(&alice), "repository:x:pull", ""),
+            // role subject, intersection
+            ("role match", vec![team_rw.clone()], Some(&alice), "repository:team-a/api:push,pull", "pull,push"),
+            ("role missing", vec![team_rw.clone()], Some(&bob), "repository:team-a/api:pull", ""),
+            ("anonymous lacks role", vec![team_rw.clone()], None, "repository:team-a/api:pull", ""),
+            ("intersection", vec![team_rw.clone()], Some(&alice), "repository:team-a/api:pull,delete", "pull"),
+            ("client role", vec![r("**", "delete", "role=registry.admin")], Some(&alice), "repository:a/b/c:delete", "delete"),
+            ("client role unqualified does not match", vec![r("**", "delete", "role=admin")], Some(&alice), "repository:a:delete", ""),
+            // globs
+            ("* stays in a segment", vec![team_rw.clone()], Some(&alice), "repository:team-a/api/v2:pull", ""),
+            ("* partial segment", vec![r("team-*/api", "pull", "role=dev")], Some(&alice), "repository:team-b/api:pull", "pull"),
+            ("* not across /", vec![r("team-*", "pull", "role=dev")], Some(&alice), "repository:team-b/api:pull", ""),
+            ("** crosses segments", vec![r("team-a/**", "pull", "role=dev")], Some(&alice), "repository:team-a/x/y/z:pull", "pull"),
+            ("trailing /** matches the prefix itself", vec![r("team-a/**", "pull", "role=dev")], Some(&alice), "repository:team-a:pull", "pull"),
+            ("/** does not match a longer segment", vec![r("team-a/**", "pull", "role=dev")], Some(&alice), "repository:team-ab/x:pull", ""),
+            ("leading **/", vec![r("**/base", "pull", "role=dev")], Some(&alice), "repository:base:pull", "pull"),
+            ("middle /**/", vec![r("a/**/z", "pull", "role=dev")], Some(&alice), "repository:a/z:pull", "pull"),
+            ("middle /**/ deep", vec![r("a/**/z", "pull", "role=dev")], Some(&alice), "repository:a/b/c/z:pull", "pull"),
+            ("exact name", vec![r("lib/alpine", "pull", "role=dev")], Some(&alice), "repository:lib/alpine:pull", "pull"),
+            ("exact name mismatch", vec![r("lib/alpine", "pull", "role=dev")], Some(&alice), "repository:lib/alpine2:pull", ""),
+            ("host:port name", vec![r("localhost:5000/**", "pull", "role=dev")], Some(&alice), "repository:localhost:5000/a/b:pull", "pull"),
+            // ${username}
+            ("username home", vec![r("users/${username}/**", "*", "subject=authenticated")], Some(&alice), "repository:users/alice/tool:pull,push", "pull,push"),
+            ("other user's home", vec![r("users/${username}/**", "*", "subject=authenticated")], Some(&bob), "repository:users/alice/tool:pull", ""),
+            ("username prefix", vec![r("${username}-*", "pull", "subject=authenticated")], Some(&bob), "repository:bob-tools:pull", "pull"),
+            ("username never for anonymous", vec![r("${username}**", "pull", "subject=anonymous")], None, "repository:x:pull", ""),
+            // push implies pull
+            ("push implies pull", vec![r("x", "push", "role=dev")], Some(&alice), "repository:x:pull", "pull"),
+            ("pull does not imply push", vec![r("x", "pull", "role=dev")], Some(&alice), "repository:x:push,pull", "pull"),
+            // groups
+            ("group direct", vec![r("x", "pull", "group=/eng/platform")], Some(&alice), "repository:x:pull", "pull"),
+            ("group via subgroup", vec![r("x", "pull", "group=/eng")], Some(&alice), "repository:x:pull", "pull"),
+            ("group without slash", vec![r("x", "pull", "group=eng")], Some(&alice), "repository:x:pull", "pull"),
+            ("not in group", vec![r("x", "pull", "group=/eng")], Some(&bob), "repository:x:pull", ""),
+            ("group not anonymous", vec![r("x", "pull", "group=/eng")], None, "repository:x:pull", ""),
+            // subject
+            ("authenticated", vec![r("x", "pull", "subject=authenticated")], Some(&bob), "repository:x:pull", "pull"),
+            ("authenticated not anonymous", vec![r("x", "pull", "subject=authenticated")], None, "repository:x:pull", ""),
+            ("anonymous rule, anonymous user", vec![r("public/*", "pull", "subject=anonymous")], None, "repository:public/a:pull,push", "pull"),
+            ("anonymous rule covers signed-in users", vec![r("public/*", "pull", "subject=anonymous")], Some(&bob), "repository:public/a:pull", "pull"),
+            // type
+            ("repository rule not for registry", vec![r("**", "*", "role=dev")], Some(&alice), "registry:catalog:*", ""),
+            ("catalog", vec![rule(&[("type", "registry"), ("repository", "catalog"), ("actions", "*"), ("role", "ops")])], Some(&bob), "registry:catalog:*", "*"),
+            ("catalog without pattern", vec![rule(&[("type", "registry"), ("actions", "*"), ("role", "ops")])], Some(&bob), "registry:catalog:*", "*"),
+            ("registry rule not for repositories", vec![rule(&[("type", "registry"), ("actions", "*"), ("role", "ops")])], Some(&bob), "repository:catalog:pull", ""),
+            ("unknown scope type", vec![r("**", "*", "role=dev")], Some(&alice), "plugin:x:pull", ""),
+            // * semantics
+            ("* requested, * held", vec![r("x", "*", "role=dev")], Some(&alice), "repository:x:*", "*"),
+            ("* requested expands", vec![r("x", "pull,delete", "role=dev")], Some(&alice), "repository:x:*", "delete,pull"),
+            ("* requested expands push", vec![r("x", "push", "role=dev")], Some(&alice), "repository:x:*", "pull,push"),
+            ("pull requested, * held", vec![r("x", "*", "role=dev")], Some(&alice), "repository:x:pull", "pull"),
+            ("pull+* requested, pull held", vec![r("x", "pull", "role=dev")], Some(&alice), "repository:x:pull,*", "pull"),
+            ("catalog * with pull only", vec![rule(&[("type", "registry"), ("actions", "pull"), ("role", "ops")])], Some(&bob), "registry:catalog:*", "pull"),
+            ("empty request", vec![r("x", "*", "role=dev")], Some(&alice), "repository:x:", ""),
+            // union over rules
+            (
+                "union",
+                vec![r("x", "pull", "subject=anonymous"), r("x", "delete", "group=/eng"), r("y", "push", "role=dev")],
+                Some(&alice),
+                "repository:x:pull,push,delete",
+                "delete,pull",
+            ),
+            // invalid rules grant nothing, valid ones still apply
+            ("two subjects grant nothing", vec![rule(&[("repository", "x"), ("actions", "pull"), ("role", "dev"), ("group", "/eng")])], Some(&alice), "repository:x:pull", ""),
+            ("no subject grants nothing", vec![rule(&[("repository", "x"), ("actions", "pull")])], Some(&alice), "repository:x:pull", ""),
+            ("unknown action grants nothing", vec![r("x", "pull,fly", "role=dev")], Some(&alice), "repository:x:pull", ""),
+            ("bad type grants nothing", vec![rule(&[("type", "repo"), ("repository", "x"), ("actions", "pull"), ("role", "dev")])], Some(&alice), "repository:x:pull", ""),
+            ("invalid beside valid", vec![rule(&[("repository", "x"), ("actions", "delete")]), r("x", "pull", "role=dev")], Some(&alice), "repository:x:pull,delete", "pull"),
+            ("unknown mapper type ignored", vec![mapper("oidc-usermodel-attribute-mapper", &[])], Some(&alice), "repository:x:pull", ""),
+        ];
+        for (label, mappers, who, requested, expected) in rows {
+            let requested = scope(requested);
+            let expected = set(expected);
+            let mut forward = mappers.clone();
+            for order in 0..2 {
+                let policy = Policy::compile("registry", &forward);
+                assert_eq!(
+                    policy.grant(who, &requested),
+                    expected,
+                    "{label} (order {order})"
+                );
+                forward.reverse();
+            }
+        }
+    }
+
+    #[test]
+    fn validate_reports_every_problem() {
+        #[rustfmt::skip]
+        let rows: Vec<(ProtocolMapper, Vec<ConfigError>)> = vec![
+            (mapper(ALLOW_ALL_MAPPER, &[]), vec![]),
+            (rule(&[("repository", "x"), ("actions", "pull"), ("role", "dev")]), vec![]),
+            (rule(&[("type", "registry"), ("actions", "*"), ("subject", "authenticated")]), vec![]),
+            (rule(&[("repository", "x"), ("actions", "pull"), ("role", "dev"), ("group", "")]), vec![]),
+            (rule(&[("repository", "x"), ("actions", "pull"), ("role", "dev"), ("subject", "anonymous")]), vec![ConfigError::ManySubjects("role and subject".into())]),
+            (rule(&[("repository", "x"), ("actions", "pull")]), vec![ConfigError::NoSubject]),
+            (rule(&[("repository", "x"), ("actions", "pull"), ("subject", "everyone")]), vec![ConfigError::BadSubject("everyone".into())]),
+            (rule(&[("repository", "x"), ("actions", "pull,write"), ("role", "dev")]), vec![ConfigError::UnknownAction("write".into())]),
+            (rule(&[("repository", "x"), ("actions", " , "), ("role", "dev")]), vec![ConfigError::MissingActions]),
+            (rule(&[("type", "blob"), ("actions", "pull"), ("role", "dev")]), vec![ConfigError::BadType("blob".into()), ConfigError::MissingRepository]),
+            (rule(&[("actions", "pull"), ("role", "dev")]), vec![ConfigError::MissingRepository]),
+            (rule(&[("repository", "${user}/x"), ("actions", "pull"), ("role", "dev")]), vec![ConfigError::BadPlaceholder("${user}/x".into())]),
+            (rule(&[("repository", "**/**/**/**/**/x"), ("actions", "pull"), ("role", "dev")]), vec![ConfigError::TooManyDeepSegments("**/**/**/**/**/x".into())]),
+            (rule(&[]), vec![ConfigError::MissingRepository, ConfigError::MissingActions, ConfigError::NoSubject]),
+            (mapper("hardcoded-claim", &[]), vec![ConfigError::UnknownMapperType("hardcoded-claim".into())]),
+        ];
+        for (mapper, expected) in rows {
+            assert_eq!(validate(&mapper), expected, "{:?}", mapper.config);
+        }
+    }
+
+    #[test]
+    fn username_is_matched_literally() {
+        let glob = Glob::compile("home/${username}").expect("valid");
+        assert!(glob.matches("home/a.b", Some("a.b")));
+        assert!(!glob.matches("home/axb", Some("a*b")));
+        assert!(!glob.matches("home/anything", Some("**")));
+        assert!(glob.matches("home/**", Some("**")));
+    }
+
+    #[test]
+    fn many_stars_stay_linear() {
+        let glob = Glob::compile(&"*a".repeat(30)).expect("valid");
+        let name = "a".repeat(4000) + "b";
+        assert!(!glob.matches(&name, None));
+        assert!(glob.matches(&"a".repeat(4000), None));
+    }
+
+    #[test]
+    fn authorize_keeps_one_entry_per_resource() {
+        let policy = Policy::compile(
+            "registry",
+            &[rule(&[
+                ("repository", "a"),
+                ("actions", "pull"),
+                ("subject", "anonymous"),
+            ])],
+        );
+        let scopes = crate::scope::parse_scopes(["repository:a:pull,push repository:b:pull"])
+            .expect("valid");
+        let granted = policy.authorize(None, &scopes);
+        assert_eq!(granted.len(), 2);
+        assert_eq!(granted[0].actions, set("pull"));
+        assert_eq!(granted[1].name, "b");
+        assert!(granted[1].actions.is_empty());
+    }
+
+    /// Roles reach rules through composites and group inheritance, as `resolve_user` computes.
+    #[test]
+    fn composites_and_group_roles_via_resolve_user() {
+        use portcullis_core::model::{Group, Realm, RealmSnapshot, Role, User};
+        let role = |id: &str, name: &str, client: Option<&str>, composites: &[&str]| Role {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            client_id: client.map(Into::into),
+            composite_ids: composites.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let snapshot = RealmSnapshot {
+            realm: Realm {
+                id: "r".into(),
+                name: "acme".into(),
+                display_name: None,
+                enabled: true,
+                access_token_lifespan: 300,
+                password_policy: Default::default(),
+                attributes: BTreeMap::new(),
+            },
+            roles: vec![
+                role("r-lead", "lead", None, &["r-pusher"]),
+                role("r-pusher", "pusher", Some("registry"), &[]),
+                role("r-reader", "reader", None, &[]),
+            ],
+            groups: vec![
+                Group {
+                    id: "g-eng".into(),
+                    name: "eng".into(),
+                    parent_id: None,
+                    path: "/eng".into(),
+                    role_ids: vec!["r-reader".into()],
+                },
+                Group {
+                    id: "g-plat".into(),
+                    name: "platform".into(),
+                    parent_id: Some("g-eng".into()),
+                    path: "/eng/platform".into(),
+                    role_ids: vec![],
+                },
+            ],
+            clients: vec![],
+            keys: vec![],
+        };
+        let carol = User {
+            id: "u-carol".into(),
+            username: "carol".into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            attributes: BTreeMap::new(),
+            role_ids: vec!["r-lead".into()],
+            group_ids: vec!["g-plat".into()],
+        };
+        let carol = portcullis_core::resolve::resolve_user(&snapshot, &carol);
+        let policy = Policy::compile(
+            "registry",
+            &[
+                rule(&[
+                    ("repository", "team/*"),
+                    ("actions", "push"),
+                    ("role", "registry.pusher"),
+                ]),
+                rule(&[
+                    ("repository", "docs/*"),
+                    ("actions", "pull"),
+                    ("role", "reader"),
+                ]),
+                rule(&[
+                    ("repository", "eng/*"),
+                    ("actions", "delete"),
+                    ("group", "/eng"),
+                ]),
+            ],
+        );
+        let rows = [
+            ("repository:team/api:push,pull", "pull,push"),
+            ("repository:docs/a:pull,push", "pull"),
+            ("repository:eng/x:delete,pull", "delete"),
+            ("repository:other/x:pull", ""),
+        ];
+        for (requested, expected) in rows {
+            assert_eq!(
+                policy.grant(Some(&carol), &scope(requested)),
+                set(expected),
+                "{requested}"
+            );
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Router assembly: health, realm info, and every protocol the binary serves.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use portcullis_web::{AppState, Protocol, protocol_mount_path};
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+/// The protocols this binary serves. Adding SAML means adding a crate and a line here.
+fn protocols() -> Vec<Box<dyn Protocol>> {
+    vec![
+        Box::new(portcullis_oidc::OpenIdConnect),
+        Box::new(portcullis_docker::DockerV2),
+    ]
+}
+
+pub fn router(state: AppState, relative: &str) -> Router {
+    let mut app = Router::new()
+        .route(&format!("{relative}/health/live"), get(live))
+        .route(&format!("{relative}/health/ready"), get(ready))
+        .merge(portcullis_oidc::realm_routes(relative));
+    #[cfg(feature = "bench")]
+    let app = app.route(
+        &format!("{relative}/realms/{{realm}}/bench/sign"),
+        get(bench::sign_only),
+    );
+    for protocol in protocols() {
+        app = app.nest(
+            &protocol_mount_path(relative, protocol.name()),
+            protocol.router(),
+        );
+    }
+    app.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+async fn live() -> impl IntoResponse {
+    Json(json!({ "status": "UP" }))
+}
+
+/// Ready once migrations ran (the store only exists after they did) and the database answers.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store().ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "UP" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "DOWN" })),
+            )
+        }
+    }
+}
+
+/// The benchmark ceiling: sign a token of the docker endpoint's shape with the realm key, and do
+/// nothing else (no credentials, no policy, no database).
+#[cfg(feature = "bench")]
+mod bench {
+    use std::collections::HashMap;
+
+    use axum::Json;
+    use axum::extract::{Path, Query, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use base64::Engine;
+    use portcullis_core::keys::Algorithm;
+    use portcullis_web::AppState;
+    use serde_json::json;
+
+    pub async fn sign_only(
+        State(state): State<AppState>,
+        Path(realm): Path<String>,
+        Query(query): Query<HashMap<String, String>>,
+    ) -> Response {
+        let alg = query
+            .get("alg")
+            .and_then(|a| Algorithm::parse(a))
+            .unwrap_or(Algorithm::Rs256);
+        let Ok(Some(snapshot)) = state.realm(&realm).await else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let Some(key) = snapshot.signing_key(alg) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let now = state.now();
+        let mut jti = [0u8; 16];
+        let _ = aws_lc_rs::rand::fill(&mut jti);
+        let header = json!({"alg": alg.as_str(), "typ": "JWT", "kid": key.libtrust_kid()});
+        let claims = json!({
+            "iss": state.issuer(&realm), "sub": "bench", "aud": "bench",
+            "exp": now + 300, "nbf": now - 5, "iat": now,
+            "jti": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
+            "access": [{"type": "repository", "name": "bench/app", "actions": ["pull"]}],
+        });
+        match key.sign_jws(header.to_string().as_bytes(), claims.to_string().as_bytes()) {
+            Ok(token) => Json(json!({ "token": token })).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Configuration: command-line flags, each with an environment variable, over an optional TOML
+//! file (`--config`), over defaults (design section 2).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Identity server: OpenID Connect and the Docker Registry v2 token protocol"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Flags,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import Keycloak realm JSON files: one file, or every *.json in a directory.
+    Import {
+        path: PathBuf,
+        /// Replace realms that already exist (otherwise they are skipped).
+        #[arg(long)]
+        r#override: bool,
+    },
+    /// Print a realm as Keycloak realm JSON.
+    Export {
+        #[arg(long)]
+        realm: String,
+        /// Include users and their credentials.
+        #[arg(long)]
+        users: bool,
+    },
+}
+
+/// Every setting, optional here so that the TOML file can fill what the command line left out.
+#[derive(Debug, Args, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Flags {
+    /// TOML file with the same keys as the long flags (bind, database-url, ...).
+    #[arg(long, env = "PORTCULLIS_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PORTCULLIS_BIND", global = true)]
+    pub bind: Option<String>,
+    /// sqlite://... or postgres://... [default: sqlite://data/portcullis.db?mode=rwc]
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Realm files imported at start-up [default: realms]
+    #[arg(long, env = "PORTCULLIS_IMPORT_DIR", global = true)]
+    pub import_dir: Option<PathBuf>,
+    /// Public URL used for issuers and links [default: http://<bind>]
+    #[arg(long, env = "PORTCULLIS_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// Path prefix of every URL [default: /auth]
+    #[arg(long, env = "PORTCULLIS_HTTP_RELATIVE_PATH", global = true)]
+    pub http_relative_path: Option<String>,
+    /// Bootstrap admin of the master realm [default: admin]
+    #[arg(long, env = "PORTCULLIS_ADMIN_USER", global = true)]
+    pub admin_user: Option<String>,
+    /// Bootstrap admin password [default: generated and printed once]
+    #[arg(
+        long,
+        env = "PORTCULLIS_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: String,
+    pub import_dir: PathBuf,
+    pub base_url: String,
+    pub relative_path: String,
+    pub admin_user: String,
+    pub admin_password: Option<String>,
+}
+
+impl Config {
+    pub fn resolve(flags: Flags) -> anyhow::Result<Config> {
+        let file = match &flags.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<Flags>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => Flags::default(),
+        };
+        let bind = flags
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let base_url = flags
+            .base_url
+            .or(file.base_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        let relative = flags
+            .http_relative_path
+            .or(file.http_relative_path)
+            .unwrap_or_else(|| "/auth".into());
+        let config = Config {
+            database_url: flags
+                .database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| "sqlite://data/portcullis.db?mode=rwc".into()),
+            import_dir: flags
+                .import_dir
+                .or(file.import_dir)
+                .unwrap_or_else(|| "realms".into()),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            relative_path: normalise_relative_path(&relative),
+            admin_user: flags
+                .admin_user
+                .or(file.admin_user)
+                .unwrap_or_else(|| "admin".into()),
+            admin_password: flags.admin_password.or(file.admin_password),
+            bind,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            bail!(
+                "--base-url must start with http:// or https://, got {:?}",
+                self.base_url
+            );
+        }
+        if self.base_url[self.base_url.find("://").map_or(0, |i| i + 3)..].contains('/') {
+            bail!(
+                "--base-url must not have a path; use --http-relative-path, got {:?}",
+                self.base_url
+            );
+        }
+        if self.admin_user.trim().is_empty() {
+            bail!("--admin-user must not be empty");
+        }
+        Ok(())
+    }
+}
+
+/// `/auth`, `auth/`, `/auth/` all mean `/auth`; `/` and `` mean no prefix.
+fn normalise_relative_path(path: &str) -> String {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_normalise() {
+        for (input, want) in [
+            ("/auth", "/auth"),
+            ("auth/", "/auth"),
+            ("/", ""),
+            ("", ""),
+            ("/a/b/", "/a/b"),
+        ] {
+            assert_eq!(normalise_relative_path(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = Config::resolve(Flags::default()).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.relative_path, "/auth");
+        assert_eq!(c.database_url, "sqlite://data/portcullis.db?mode=rwc");
+        assert_eq!(c.admin_user, "admin");
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_bad_urls_are_refused() {
+        let dir = std::env::temp_dir().join(format!("pc-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\nbase-url = \"https://id.example.test/\"\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(file.clone()),
+            bind: Some("127.0.0.1:1".into()),
+            ..Flags::default()
+        };
+        let c = Config::resolve(flags).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:1");
+        assert_eq!(c.base_url, "https://id.example.test");
+        let bad = Flags {
+            base_url: Some("id.example.test".into()),
+            ..Flags::default()
+        };
+        assert!(Config::resolve(bad).is_err());
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        assert!(
+            Config::resolve(Flags {
+                config: Some(file),
+                ..Flags::default()
+            })
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The `portcullis` binary: parses the configuration and runs a subcommand.
+
+mod app;
+mod config;
+mod realm_files;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Parser;
+use portcullis_core::clock::{Clock, SystemClock};
+use portcullis_store::Store;
+use portcullis_web::{AppState, Urls};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Cli, Command, Config};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+        }))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::resolve(cli.settings)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config, started).await,
+        Command::Migrate => {
+            connect(&config).await?;
+            eprintln!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Import { path, r#override } => {
+            let store = connect(&config).await?;
+            realm_files::import_path(&store, &path, r#override, SystemClock.now_unix()).await
+        }
+        Command::Export { realm, users } => {
+            let store = connect(&config).await?;
+            let rep = store
+                .export_realm(&realm, users)
+                .await?
+                .with_context(|| format!("realm {realm:?} does not exist"))?;
+            println!("{}", serde_json::to_string_pretty(&rep)?);
+            Ok(())
+        }
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&config.database_url)))
+}
+
+async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    let clock = Arc::new(SystemClock);
+    bootstrap_master(&store, &config, clock.now_unix()).await?;
+    if config.import_dir.is_dir() {
+        realm_files::import_path(&store, &config.import_dir, false, clock.now_unix()).await?;
+    }
+    let urls = Urls {
+        base_url: config.base_url.clone(),
+        relative_path: config.relative_path.clone(),
+    };
+    let state = AppState::new(store, clock, urls);
+    let router = app::router(state, &config.relative_path);
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let base = format!("{}{}", config.base_url, config.relative_path);
+    tracing::info!(
+        bind = %config.bind,
+        ready_ms = started.elapsed().as_millis() as u64,
+        "Portcullis ready: realms at {base}/realms/<realm>, health at {base}/health/ready"
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")
+}
+
+/// Creates `master` and its admin on first start. A generated password is printed once, to
+/// standard error, and never logged.
+async fn bootstrap_master(store: &Store, config: &Config, now: i64) -> anyhow::Result<()> {
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.clone(), false),
+        None => (generate_password()?, true),
+    };
+    let created = store
+        .bootstrap_master(&config.admin_user, &password, now)
+        .await
+        .context("creating the master realm")?;
+    if created {
+        tracing::info!(admin = %config.admin_user, "created the master realm and its admin");
+        if generated {
+            eprintln!(
+                "\n  Bootstrap admin of realm master: {}\n  Password (shown once): {password}\n",
+                config.admin_user
+            );
+        }
+    }
+    Ok(())
+}
+
+fn generate_password() -> anyhow::Result<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Hides a password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            super::redact("sqlite://data/p.db?mode=rwc"),
+            "sqlite://data/p.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! Harness for end-to-end tests: the real `portcullis` binary on a free port with a fresh
+//! database, and the outside programs (registry, skopeo) the tests drive.
+//!
+//! Tests that need an outside program call [`require`]: when it is missing they print that they
+//! were skipped, unless `PORTCULLIS_REQUIRE_E2E=1`, where a missing program fails the test.
+
+// Test support: a failed step is a failed test, so panicking on it is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Whether a missing outside program must fail the run (set by `.ci/run`).
+pub fn e2e_required() -> bool {
+    std::env::var("PORTCULLIS_REQUIRE_E2E").is_ok_and(|v| v == "1")
+}
+
+/// `Some(path)` when `program` is on the PATH. Otherwise the test is skipped (returns `None`
+/// after saying so), or fails when end-to-end tests are required.
+pub fn require(program: &str, test: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            !e2e_required(),
+            "{test}: `{program}` is missing and PORTCULLIS_REQUIRE_E2E=1"
+        );
+        eprintln!("SKIPPED {test}: `{program}` is not installed");
+    }
+    found
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let mut bytes = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
+        let name = format!("portcullis-{tag}-{}", hex(&bytes));
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The release or debug `portcullis` binary, built once per test run so it matches the source.
+pub fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("PORTCULLIS_BIN") {
+            return PathBuf::from(path);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "portcullis",
+                "--bin",
+                "portcullis",
+            ])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the portcullis binary failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        target.join("debug").join("portcullis")
+    })
+    .clone()
+}
+
+/// A database for one server: a SQLite file in `dir`, or a fresh PostgreSQL database when
+/// `PORTCULLIS_TEST_DATABASE_URL` names a server (the suite's PostgreSQL run).
+pub fn fresh_database_url(dir: &Path) -> String {
+    match std::env::var("PORTCULLIS_TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => fresh_postgres_database(&url),
+        _ => format!("sqlite://{}?mode=rwc", dir.join("portcullis.db").display()),
+    }
+}
+
+fn fresh_postgres_database(url: &str) -> String {
+    let mut bytes = [0u8; 6];
+    aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
+    let name = format!("pc_e2e_{}", hex(&bytes));
+    let status = Command::new("psql")
+        .args([url, "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql (postgresql-client) must be installed for the PostgreSQL run");
+    assert!(status.success(), "creating database {name} failed");
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// A running `portcullis serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub base: String,
+    pub database_url: String,
+    pub dir: TempDir,
+}
+
+impl Server {
+    /// Starts the binary with `realm_files` (name, JSON) in its import directory and waits until
+    /// `/auth/health/ready` answers 200.
+    pub fn start(realm_files: &[(&str, String)]) -> Server {
+        Self::start_with(realm_files, &[])
+    }
+
+    pub fn start_with(realm_files: &[(&str, String)], env: &[(&str, &str)]) -> Server {
+        let dir = TempDir::new("server");
+        let import = dir.path().join("realms");
+        std::fs::create_dir_all(&import).expect("import dir");
+        for (name, json) in realm_files {
+            std::fs::write(import.join(name), json).expect("write realm file");
+        }
+        let port = free_port();
+        let database_url = fresh_database_url(dir.path());
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+            .env("PORTCULLIS_DATABASE_URL", &database_url)
+            .env("PORTCULLIS_IMPORT_DIR", &import)
+            .env("PORTCULLIS_ADMIN_PASSWORD", "admin-e2e-password")
+            .env_remove("PORTCULLIS_BASE_URL")
+            .env_remove("PORTCULLIS_HTTP_RELATIVE_PATH")
+            .env_remove("PORTCULLIS_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("start portcullis");
+        let server = Server {
+            child,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+            dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("{}/auth/health/ready", self.base);
+        while Instant::now() < deadline {
+            if let Ok(resp) = probe::status(&url)
+                && resp == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("portcullis did not become ready; log:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        drop_postgres_database(&self.database_url);
+    }
+}
+
+/// Removes a database made by [`fresh_postgres_database`]; SQLite files go with the temp dir.
+fn drop_postgres_database(url: &str) {
+    let Some((base, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if !url.starts_with("postgres") || !name.starts_with("pc_e2e_") {
+        return;
+    }
+    let _ = Command::new("psql")
+        .args([
+            &format!("{base}/postgres"),
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+        ])
+        .stdout(Stdio::null())
+        .status();
+}
+
+/// A tiny blocking status probe, so the harness needs no async runtime to wait for start-up.
+mod probe {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    pub fn status(url: &str) -> std::io::Result<u16> {
+        let rest = url.strip_prefix("http://").unwrap_or(url);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut stream = TcpStream::connect(host)?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        let status = std::str::from_utf8(&head[9..12]).unwrap_or("0");
+        Ok(status.parse().unwrap_or(0))
+    }
+}
