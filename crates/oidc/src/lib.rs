@@ -34,7 +34,10 @@ impl Protocol for OpenIdConnect {
 
 /// Routes outside the protocol mount: `GET {relative}/realms/{realm}`, the realm info document.
 pub fn realm_routes(relative_path: &str) -> Router<AppState> {
-    Router::new().route(&format!("{relative_path}/realms/{{realm}}"), get(realm_info))
+    Router::new().route(
+        &format!("{relative_path}/realms/{{realm}}"),
+        get(realm_info),
+    )
 }
 
 /// The JWKS of every realm key, each under its RFC 7638 thumbprint, the `kid` OIDC tokens carry.
