@@ -432,3 +432,96 @@ async fn skopeo_pushes_and_pulls_with_realm_accounts() {
     let gone = skopeo.inspect(&at("team-a/app:v1"), Some("dave:dave-pw"));
     assert!(!gone.status.success(), "deleted image still there");
 }
+
+/// podman with its own auth file; `login` stores the credentials, as a user would.
+struct Podman {
+    auth_file: PathBuf,
+    _dir: TempDir,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        let dir = TempDir::new("podman");
+        let auth_file = dir.path().join("auth.json");
+        std::fs::write(&auth_file, "{}").unwrap();
+        Podman {
+            auth_file,
+            _dir: dir,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new("podman");
+        command.args(args);
+        if matches!(args.first(), Some(&("login" | "push" | "pull"))) {
+            command.arg(format!("--authfile={}", self.auth_file.display()));
+        }
+        command.output().unwrap()
+    }
+
+    fn login(&self, registry: &str, user: &str, password: &str) -> Output {
+        self.run(&[
+            "login",
+            "--tls-verify=false",
+            "-u",
+            user,
+            "-p",
+            password,
+            registry,
+        ])
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn podman_logs_in_pushes_and_pulls() {
+    const TEST: &str = "podman_logs_in_pushes_and_pulls";
+    if require("docker-registry", TEST).is_none()
+        || require("podman", TEST).is_none()
+        || require("tar", TEST).is_none()
+    {
+        return;
+    }
+    let server = Server::start(&[("e2e.json", realm_json())]);
+    let registry = Registry::start(&server).await;
+    let work = TempDir::new("podman-image");
+    let layout = oci_image(work.path());
+    let local = format!(
+        "localhost/portcullis-e2e-{}:latest",
+        registry.addr.replace([':', '.'], "-")
+    );
+    let alice = Podman::new();
+    let pulled = alice.run(&["pull", "-q", &format!("oci:{}:latest", layout.display())]);
+    assert_ok("podman loads the test image", &pulled);
+    let id = String::from_utf8_lossy(&pulled.stdout).trim().to_string();
+    assert_ok("podman tags it", &alice.run(&["tag", &id, &local]));
+    let remote = format!("{}/team-a/podman:v1", registry.addr);
+
+    let wrong = alice.login(&registry.addr, "alice", "wrong");
+    assert!(
+        !wrong.status.success(),
+        "login with a wrong password must fail"
+    );
+    assert_ok(
+        "alice logs in",
+        &alice.login(&registry.addr, "alice", "alice-pw"),
+    );
+    assert_ok(
+        "alice pushes",
+        &alice.run(&["push", "--tls-verify=false", &local, &remote]),
+    );
+
+    let bob = Podman::new();
+    assert_ok("bob logs in", &bob.login(&registry.addr, "bob", "bob-pw"));
+    assert_ok(
+        "bob pulls",
+        &bob.run(&["pull", "-q", "--tls-verify=false", &remote]),
+    );
+    let bob_push = bob.run(&[
+        "push",
+        "--tls-verify=false",
+        &local,
+        &format!("{}/team-a/bob:v1", registry.addr),
+    ]);
+    assert_denied("bob pushes", &bob_push);
+    let _ = alice.run(&["rmi", "-f", &local, &remote]);
+}

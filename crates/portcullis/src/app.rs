@@ -101,3 +101,106 @@ mod bench {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use portcullis_core::clock::FixedClock;
+    use portcullis_store::{Store, parse_realm_json};
+    use portcullis_web::{AppState, Urls};
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    async fn app(relative: &str) -> (Router, Store) {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let realm = parse_realm_json(r#"{"realm": "acme"}"#).unwrap();
+        store
+            .import_realm(realm, false, 1_800_000_000)
+            .await
+            .unwrap();
+        let urls = Urls {
+            base_url: "https://id.example.test".into(),
+            relative_path: relative.into(),
+        };
+        let state = AppState::new(store.clone(), Arc::new(FixedClock::at(1_800_000_000)), urls);
+        (super::router(state, relative), store)
+    }
+
+    async fn get(app: &Router, path: &str) -> (StatusCode, Value) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn health_realm_info_and_certs() {
+        let (app, store) = app("/auth").await;
+        assert_eq!(get(&app, "/auth/health/live").await.0, StatusCode::OK);
+        assert_eq!(get(&app, "/auth/health/ready").await.0, StatusCode::OK);
+
+        let (status, info) = get(&app, "/auth/realms/acme").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(info["realm"], "acme");
+        assert_eq!(
+            info["token-service"],
+            "https://id.example.test/auth/realms/acme/protocol/openid-connect"
+        );
+        assert!(
+            info["public_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("MII"))
+        );
+
+        let (status, jwks) = get(&app, "/auth/realms/acme/protocol/openid-connect/certs").await;
+        assert_eq!(status, StatusCode::OK);
+        let keys = jwks["keys"].as_array().unwrap();
+        let algs: Vec<&str> = keys.iter().filter_map(|k| k["alg"].as_str()).collect();
+        assert!(
+            algs.contains(&"RS256") && algs.contains(&"ES256"),
+            "{algs:?}"
+        );
+        for key in keys {
+            assert_eq!(key["use"], "sig");
+            assert!(key["kid"].as_str().is_some_and(|k| k.len() == 43));
+            assert!(key["x5c"][0].as_str().is_some());
+        }
+
+        assert_eq!(
+            get(&app, "/auth/realms/nope").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            get(&app, "/auth/realms/nope/protocol/openid-connect/certs")
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get(&app, "/realms/acme").await.0, StatusCode::NOT_FOUND);
+
+        store.connection().clone().close().await.unwrap();
+        assert_eq!(
+            get(&app, "/auth/health/ready").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_relative_path_serves_from_the_root() {
+        let (app, _) = app("").await;
+        assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
+        assert_eq!(get(&app, "/realms/acme").await.0, StatusCode::OK);
+        let (status, body) = get(&app, "/realms/acme/protocol/docker-v2/auth?service=nope").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+}

@@ -4,6 +4,7 @@ mod app;
 mod config;
 mod realm_files;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
         }))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let config = Config::resolve(cli.settings)?;
