@@ -1,5 +1,11 @@
-//! The openid-connect protocol. For now: the realm's published keys (JWKS at `certs`) and the
-//! realm info document; the login and token endpoints come with the OIDC provider issue.
+//! The openid-connect protocol: discovery, the published keys (JWKS at `certs`), the realm info
+//! document, the token service (`endpoints`, `tokens`) and the browser flows (`browser`).
+
+mod browser;
+mod endpoints;
+mod tokens;
+
+pub use endpoints::well_known_routes;
 
 use std::collections::HashMap;
 
@@ -24,7 +30,10 @@ impl Protocol for OpenIdConnect {
     }
 
     fn router(&self) -> Router<AppState> {
-        Router::new().route("/certs", get(certs))
+        Router::new()
+            .route("/certs", get(certs))
+            .merge(endpoints::routes())
+            .merge(browser::routes())
     }
 
     fn mapper_types(&self) -> Vec<MapperType> {

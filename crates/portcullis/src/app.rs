@@ -22,7 +22,8 @@ pub fn router(state: AppState, relative: &str) -> Router {
     let mut app = Router::new()
         .route(&format!("{relative}/health/live"), get(live))
         .route(&format!("{relative}/health/ready"), get(ready))
-        .merge(portcullis_oidc::realm_routes(relative));
+        .merge(portcullis_oidc::realm_routes(relative))
+        .merge(portcullis_oidc::well_known_routes(relative));
     #[cfg(feature = "bench")]
     let app = app.route(
         &format!("{relative}/realms/{{realm}}/bench/sign"),

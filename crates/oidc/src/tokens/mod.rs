@@ -1,0 +1,1 @@
+//! Token minting and verification (TOKENS helper replaces this file).
