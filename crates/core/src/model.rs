@@ -20,6 +20,102 @@ pub struct Realm {
     pub access_token_lifespan: i64,
     pub password_policy: PasswordPolicy,
     pub attributes: BTreeMap<String, String>,
+    /// Seconds an SSO session lives without activity; `ssoSessionIdleTimeout` (default 1800).
+    pub sso_session_idle_timeout: i64,
+    /// Seconds an SSO session lives at most; `ssoSessionMaxLifespan` (default 36000).
+    pub sso_session_max_lifespan: i64,
+    /// Seconds an offline token lives without use; `offlineSessionIdleTimeout` (default 2592000).
+    pub offline_session_idle_timeout: i64,
+    /// Seconds an authorization code is valid; `accessCodeLifespan` (default 60).
+    pub access_code_lifespan: i64,
+    /// Seconds a login page may sit before it is stale; `accessCodeLifespanLogin` (default 1800).
+    pub access_code_lifespan_login: i64,
+    /// Refresh token rotation; `revokeRefreshToken` (default false).
+    pub revoke_refresh_token: bool,
+    /// How often a refresh token may be reused with rotation on; `refreshTokenMaxReuse` (0).
+    pub refresh_token_max_reuse: i64,
+    /// Seconds a device code is valid; `oauth2DeviceCodeLifespan` (default 600).
+    pub device_code_lifespan: i64,
+    /// Seconds between device token polls; `oauth2DevicePollingInterval` (default 5).
+    pub device_polling_interval: i64,
+    pub brute_force: BruteForcePolicy,
+}
+
+impl Default for Realm {
+    /// An enabled realm with Keycloak's default settings and an empty id and name, for tests
+    /// and struct-update syntax.
+    fn default() -> Self {
+        use realm_defaults as d;
+        Self {
+            id: String::new(),
+            name: String::new(),
+            display_name: None,
+            enabled: true,
+            access_token_lifespan: 300,
+            password_policy: PasswordPolicy::default(),
+            attributes: BTreeMap::new(),
+            sso_session_idle_timeout: d::SSO_SESSION_IDLE_TIMEOUT,
+            sso_session_max_lifespan: d::SSO_SESSION_MAX_LIFESPAN,
+            offline_session_idle_timeout: d::OFFLINE_SESSION_IDLE_TIMEOUT,
+            access_code_lifespan: d::ACCESS_CODE_LIFESPAN,
+            access_code_lifespan_login: d::ACCESS_CODE_LIFESPAN_LOGIN,
+            revoke_refresh_token: d::REVOKE_REFRESH_TOKEN,
+            refresh_token_max_reuse: d::REFRESH_TOKEN_MAX_REUSE,
+            device_code_lifespan: d::DEVICE_CODE_LIFESPAN,
+            device_polling_interval: d::DEVICE_POLLING_INTERVAL,
+            brute_force: BruteForcePolicy::default(),
+        }
+    }
+}
+
+/// Keycloak's realm defaults for the session, code and token settings of [`Realm`].
+pub mod realm_defaults {
+    pub const SSO_SESSION_IDLE_TIMEOUT: i64 = 1800;
+    pub const SSO_SESSION_MAX_LIFESPAN: i64 = 36000;
+    pub const OFFLINE_SESSION_IDLE_TIMEOUT: i64 = 2_592_000;
+    pub const ACCESS_CODE_LIFESPAN: i64 = 60;
+    pub const ACCESS_CODE_LIFESPAN_LOGIN: i64 = 1800;
+    pub const REVOKE_REFRESH_TOKEN: bool = false;
+    pub const REFRESH_TOKEN_MAX_REUSE: i64 = 0;
+    pub const DEVICE_CODE_LIFESPAN: i64 = 600;
+    pub const DEVICE_POLLING_INTERVAL: i64 = 5;
+}
+
+/// Keycloak's brute-force detection settings of a realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BruteForcePolicy {
+    /// `bruteForceProtected` (default false).
+    pub enabled: bool,
+    /// `permanentLockout` (default false).
+    pub permanent_lockout: bool,
+    /// `failureFactor` (default 30).
+    pub max_failures: i64,
+    /// `waitIncrementSeconds` (default 60).
+    pub wait_increment_secs: i64,
+    /// `maxFailureWaitSeconds` (default 900).
+    pub max_wait_secs: i64,
+    /// `quickLoginCheckMilliSeconds` (default 1000).
+    pub quick_login_check_millis: i64,
+    /// `minimumQuickLoginWaitSeconds` (default 60).
+    pub minimum_quick_login_wait_secs: i64,
+    /// `maxDeltaTimeSeconds` (default 43200): failures older than this reset.
+    pub max_delta_time_secs: i64,
+}
+
+impl Default for BruteForcePolicy {
+    /// Keycloak's defaults.
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            permanent_lockout: false,
+            max_failures: 30,
+            wait_increment_secs: 60,
+            max_wait_secs: 900,
+            quick_login_check_millis: 1000,
+            minimum_quick_login_wait_secs: 60,
+            max_delta_time_secs: 43200,
+        }
+    }
 }
 
 /// A realm role (`client_id == None`) or a client role.
@@ -78,6 +174,59 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub attributes: BTreeMap<String, String>,
     pub protocol_mappers: Vec<ProtocolMapper>,
+    pub name: Option<String>,
+    /// `consentRequired`: the user must approve the scopes once.
+    pub consent_required: bool,
+    /// `standardFlowEnabled`: the authorization code flow (default true).
+    pub standard_flow_enabled: bool,
+    /// `directAccessGrantsEnabled`: the resource owner password grant.
+    pub direct_access_grants_enabled: bool,
+    /// `serviceAccountsEnabled`: the client credentials grant.
+    pub service_accounts_enabled: bool,
+    /// `bearerOnly`: the client never obtains tokens itself.
+    pub bearer_only: bool,
+    /// `webOrigins`: CORS origins (`+` = the redirect URIs' origins, `*` = any).
+    pub web_origins: Vec<String>,
+    /// `defaultClientScopes`: always applied.
+    pub default_client_scopes: Vec<String>,
+    /// `optionalClientScopes`: applied when the `scope` parameter asks for them.
+    pub optional_client_scopes: Vec<String>,
+}
+
+impl Default for Client {
+    /// An enabled confidential `openid-connect` client with Keycloak's defaults (standard flow
+    /// on, default and optional scopes) and an empty id, for tests and struct-update syntax.
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            client_id: String::new(),
+            protocol: "openid-connect".to_string(),
+            enabled: true,
+            public_client: false,
+            secret: None,
+            redirect_uris: Vec::new(),
+            attributes: BTreeMap::new(),
+            protocol_mappers: Vec::new(),
+            name: None,
+            consent_required: false,
+            standard_flow_enabled: true,
+            direct_access_grants_enabled: false,
+            service_accounts_enabled: false,
+            bearer_only: false,
+            web_origins: Vec::new(),
+            default_client_scopes: Self::DEFAULT_CLIENT_SCOPES.map(String::from).to_vec(),
+            optional_client_scopes: Self::OPTIONAL_CLIENT_SCOPES.map(String::from).to_vec(),
+        }
+    }
+}
+
+impl Client {
+    /// Keycloak's default client scopes of a new OIDC client.
+    pub const DEFAULT_CLIENT_SCOPES: [&'static str; 5] =
+        ["web-origins", "acr", "profile", "roles", "email"];
+    /// Keycloak's optional client scopes of a new OIDC client.
+    pub const OPTIONAL_CLIENT_SCOPES: [&'static str; 4] =
+        ["address", "phone", "offline_access", "microprofile-jwt"];
 }
 
 /// A user without credentials.
@@ -94,6 +243,31 @@ pub struct User {
     pub role_ids: Vec<String>,
     /// Ids of the groups the user is a direct member of.
     pub group_ids: Vec<String>,
+    pub email_verified: bool,
+    /// Unix seconds (Keycloak's `createdTimestamp` is milliseconds; the store converts).
+    pub created_at: i64,
+    /// For a client's service-account user: that client's `clientId`.
+    pub service_account_client_id: Option<String>,
+}
+
+impl Default for User {
+    /// An enabled user with an empty id and username, for tests and struct-update syntax.
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            username: String::new(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            attributes: BTreeMap::new(),
+            role_ids: Vec::new(),
+            group_ids: Vec::new(),
+            email_verified: false,
+            created_at: 0,
+            service_account_client_id: None,
+        }
+    }
 }
 
 /// Everything about a realm that requests read, except users: loaded once, shared, and replaced

@@ -134,6 +134,7 @@ mod tests {
                 access_token_lifespan: 300,
                 password_policy: PasswordPolicy::default(),
                 attributes: BTreeMap::new(),
+                ..Realm::default()
             },
             roles: roles
                 .iter()
@@ -171,6 +172,7 @@ mod tests {
             attributes: BTreeMap::new(),
             role_ids: strings(role_ids),
             group_ids: strings(group_ids),
+            ..User::default()
         }
     }
 

@@ -2,6 +2,7 @@
 //! downloads. Routes are relative to `{relative}/realms/{realm}/protocol/docker-v2`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
 
 use axum::body::Bytes;
@@ -14,7 +15,7 @@ use axum::{Extension, Json, Router};
 use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_store::DockerRefreshToken;
-use portcullis_web::{AppState, WebError, basic_credentials};
+use portcullis_web::{AppState, ClientIp, WebError, basic_credentials};
 use serde::Serialize;
 
 use crate::PROTOCOL;
@@ -135,17 +136,26 @@ struct Audit {
     client_label: String,
     grant: String,
     user: String,
+    /// The peer address: logged, and the key of the per-address login rate limit.
+    client: Option<IpAddr>,
 }
 
 async fn token_get(
     State(state): State<AppState>,
     Extension(cache): Extension<Arc<ClientCache>>,
     Path(path): Path<HashMap<String, String>>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    token(state, cache, path, Method::Get, headers, query.as_bytes()).await
+    let request = Request {
+        path,
+        method: Method::Get,
+        client,
+        headers,
+    };
+    token(state, cache, request, query.as_bytes()).await
 }
 
 /// The body is read whole by axum, chunked or not (containers/image sends it chunked).
@@ -153,20 +163,39 @@ async fn token_post(
     State(state): State<AppState>,
     Extension(cache): Extension<Arc<ClientCache>>,
     Path(path): Path<HashMap<String, String>>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(state, cache, path, Method::Post, headers, &body).await
+    let request = Request {
+        path,
+        method: Method::Post,
+        client,
+        headers,
+    };
+    token(state, cache, request, &body).await
+}
+
+/// What a token request carries besides its parameters.
+struct Request {
+    path: HashMap<String, String>,
+    method: Method,
+    client: Option<IpAddr>,
+    headers: HeaderMap,
 }
 
 async fn token(
     state: AppState,
     cache: Arc<ClientCache>,
-    path: HashMap<String, String>,
-    method: Method,
-    headers: HeaderMap,
+    request: Request,
     raw_params: &[u8],
 ) -> Response {
+    let Request {
+        path,
+        method,
+        client,
+        headers,
+    } = request;
     let mut audit = Audit {
         realm: path.get("realm").cloned().unwrap_or_default(),
         logged_realm: label(path.get("realm").map(String::as_str).unwrap_or_default()),
@@ -175,6 +204,7 @@ async fn token(
         client_label: String::new(),
         grant: String::new(),
         user: String::new(),
+        client,
     };
     let result = match Params::parse(raw_params) {
         Ok(params) => handle(&state, &cache, &headers, &params, &mut audit).await,
@@ -194,6 +224,7 @@ async fn token(
         client_id = ?audit.client_label,
         grant = ?audit.grant,
         user = ?audit.user,
+        client = ?audit.client,
         status = response.status().as_u16(),
         outcome,
         "docker-v2 token request"
@@ -376,7 +407,7 @@ async fn basic_user(
     };
     audit.user = label(&username);
     state
-        .authenticate_password(snapshot, &username, &password)
+        .authenticate_password_from(snapshot, &username, &password, audit.client)
         .await?
         .map(Some)
         .ok_or_else(unauthorized)
@@ -404,7 +435,7 @@ async fn password_grant(
     };
     audit.user = label(&username);
     state
-        .authenticate_password(snapshot, &username, &password)
+        .authenticate_password_from(snapshot, &username, &password, audit.client)
         .await?
         .ok_or_else(|| DockerError::InvalidGrant {
             realm: snapshot.realm.name.clone(),
@@ -679,6 +710,7 @@ mod tests {
                 ("docker.token.kid.format".into(), kid_format.into()),
             ]),
             protocol_mappers: vec![],
+            ..Client::default()
         };
         Arc::new(RealmSnapshot {
             realm: Realm {
@@ -689,6 +721,7 @@ mod tests {
                 access_token_lifespan: 300,
                 password_policy: Default::default(),
                 attributes: BTreeMap::new(),
+                ..Realm::default()
             },
             roles: vec![],
             groups: vec![],

@@ -677,6 +677,7 @@ mod tests {
                 access_token_lifespan: 300,
                 password_policy: Default::default(),
                 attributes: BTreeMap::new(),
+                ..Realm::default()
             },
             roles: vec![
                 role("r-lead", "lead", None, &["r-pusher"]),
@@ -712,6 +713,7 @@ mod tests {
             attributes: BTreeMap::new(),
             role_ids: vec!["r-lead".into()],
             group_ids: vec!["g-plat".into()],
+            ..User::default()
         };
         let carol = portcullis_core::resolve::resolve_user(&snapshot, &carol);
         let policy = Policy::compile(

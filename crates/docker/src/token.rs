@@ -281,6 +281,7 @@ mod tests {
             access_token_lifespan: lifespan,
             password_policy: PasswordPolicy::default(),
             attributes: BTreeMap::new(),
+            ..Realm::default()
         }
     }
 
@@ -298,6 +299,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             protocol_mappers: vec![],
+            ..Client::default()
         }
     }
 

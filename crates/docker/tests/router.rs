@@ -888,3 +888,93 @@ async fn registry_config_bundle_and_jwks() {
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+/// An address that keeps failing is refused for a while without a hash being spent, even with
+/// the right password; other addresses and cached successes are unaffected.
+#[tokio::test]
+async fn failed_logins_are_rate_limited_per_address() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    let app = app().await;
+    let from = |addr: &str, auth: &str| {
+        let mut request = Request::get(format!("{BASE}/auth?service=registry"))
+            .header(header::AUTHORIZATION, auth)
+            .body(Body::empty())
+            .unwrap();
+        let addr: SocketAddr = addr.parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(addr));
+        request
+    };
+    let good = basic("alice", "alice-pw");
+    assert_eq!(
+        app.send(from("192.0.2.1:1000", &good)).await.status,
+        StatusCode::OK
+    );
+    for _ in 0..20 {
+        let reply = app
+            .send(from("192.0.2.9:1000", &basic("alice", "guess")))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let bob = basic("bob", "bob-pw");
+    assert_eq!(
+        app.send(from("192.0.2.9:1000", &bob)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the address is throttled"
+    );
+    assert_eq!(
+        app.send(from("192.0.2.2:1000", &bob)).await.status,
+        StatusCode::OK,
+        "others are not"
+    );
+    assert_eq!(
+        app.send(from("192.0.2.9:1000", &good)).await.status,
+        StatusCode::OK,
+        "a cached success still passes"
+    );
+    app.clock.advance(2);
+    assert_eq!(
+        app.send(from("192.0.2.9:1000", &bob)).await.status,
+        StatusCode::OK,
+        "the bucket refills"
+    );
+}
+
+/// Keycloak's brute-force detection: after `failureFactor` failures the user is locked (even the
+/// right password fails), and the lock ends after `waitIncrementSeconds`.
+#[tokio::test]
+async fn brute_force_detection_locks_and_releases_a_user() {
+    let app = app().await;
+    let realm = json!({
+        "realm": "guarded", "bruteForceProtected": true, "failureFactor": 3,
+        "waitIncrementSeconds": 60, "quickLoginCheckMilliSeconds": 0,
+        "clients": [{"clientId": "registry", "protocol": "docker-v2"}],
+        "users": [{"username": "alice", "credentials": [{"type": "password", "value": "alice-pw"}]}]
+    });
+    let rep = parse_realm_json(&realm.to_string()).unwrap();
+    app.store.import_realm(rep, false, NOW).await.unwrap();
+    let url = "/auth/realms/guarded/protocol/docker-v2/auth?service=registry";
+    let good = basic("alice", "alice-pw");
+    for _ in 0..3 {
+        let reply = app.get(url, Some(&basic("alice", "wrong"))).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.get(url, Some(&good)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "locked"
+    );
+    app.clock.advance(61);
+    assert_eq!(
+        app.get(url, Some(&good)).await.status,
+        StatusCode::OK,
+        "released"
+    );
+    // A success clears the count: two more failures do not lock.
+    for _ in 0..2 {
+        app.get(url, Some(&basic("alice", "wrong"))).await;
+    }
+    app.clock.advance(61); // past the verified-credentials cache
+    assert_eq!(app.get(url, Some(&good)).await.status, StatusCode::OK);
+}

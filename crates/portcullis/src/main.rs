@@ -80,7 +80,9 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Portcullis ready: realms at {base}/realms/<realm>, health at {base}/health/ready"
     );
-    axum::serve(listener, router)
+    // Connect info gives handlers the peer address (login rate limiting, logs).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")

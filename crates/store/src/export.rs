@@ -36,6 +36,23 @@ pub(crate) async fn export_realm<C: ConnectionTrait>(
         enabled: Some(rows.realm.enabled),
         access_token_lifespan: Some(rows.realm.access_token_lifespan),
         password_policy: rows.realm.password_policy.clone(),
+        sso_session_idle_timeout: Some(rows.realm.sso_session_idle_timeout),
+        sso_session_max_lifespan: Some(rows.realm.sso_session_max_lifespan),
+        offline_session_idle_timeout: Some(rows.realm.offline_session_idle_timeout),
+        access_code_lifespan: Some(rows.realm.access_code_lifespan),
+        access_code_lifespan_login: Some(rows.realm.access_code_lifespan_login),
+        revoke_refresh_token: Some(rows.realm.revoke_refresh_token),
+        refresh_token_max_reuse: Some(rows.realm.refresh_token_max_reuse),
+        oauth2_device_code_lifespan: Some(rows.realm.device_code_lifespan),
+        oauth2_device_polling_interval: Some(rows.realm.device_polling_interval),
+        brute_force_protected: Some(rows.realm.brute_force_protected),
+        permanent_lockout: Some(rows.realm.permanent_lockout),
+        failure_factor: Some(rows.realm.failure_factor),
+        wait_increment_seconds: Some(rows.realm.wait_increment_seconds),
+        max_failure_wait_seconds: Some(rows.realm.max_failure_wait_seconds),
+        quick_login_check_milli_seconds: Some(rows.realm.quick_login_check_millis),
+        minimum_quick_login_wait_seconds: Some(rows.realm.minimum_quick_login_wait_seconds),
+        max_delta_time_seconds: Some(rows.realm.max_delta_time_seconds),
         roles: Some(roles(&rows, &refs)?),
         groups: groups(&rows, &refs)?,
         users: None,
@@ -56,8 +73,11 @@ pub(crate) async fn export_realm<C: ConnectionTrait>(
         ));
     }
     rep.components.insert(KEY_PROVIDER_TYPE.to_string(), keys);
-    if include_users {
-        rep.users = Some(users(db, &rows.realm.id, &refs).await?);
+    // Service-account users travel with their clients even without `include_users`, as in
+    // Keycloak, so a client's roles for its own service account survive a round trip.
+    let users = users(db, &rows, &refs, include_users).await?;
+    if include_users || !users.is_empty() {
+        rep.users = Some(users);
     }
     Ok(Some(rep))
 }
@@ -256,6 +276,9 @@ fn clients(rows: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
                 standard_flow_enabled: Some(c.standard_flow_enabled),
                 direct_access_grants_enabled: Some(c.direct_access_grants_enabled),
                 service_accounts_enabled: Some(c.service_accounts_enabled),
+                consent_required: Some(c.consent_required),
+                default_client_scopes: from_json(&c.default_client_scopes, "client scopes")?,
+                optional_client_scopes: from_json(&c.optional_client_scopes, "client scopes")?,
                 attributes: from_json(&c.attributes, "client attributes")?,
                 protocol_mappers,
             })
@@ -263,21 +286,32 @@ fn clients(rows: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
         .collect()
 }
 
+/// The realm's users, or with `all == false` only its service-account users.
 async fn users<C: ConnectionTrait>(
     db: &C,
-    realm_id: &str,
+    rows: &RealmRows,
     refs: &RoleRefs,
+    all: bool,
 ) -> Result<Vec<UserRepresentation>, StoreError> {
-    let user_ids = Query::select()
+    let realm_id = rows.realm.id.as_str();
+    let mut user_ids = Query::select()
         .column(user_entity::Column::Id)
         .from(user_entity::Entity)
         .and_where(user_entity::Column::RealmId.eq(realm_id))
         .to_owned();
-    let users = user_entity::Entity::find()
+    let mut users = user_entity::Entity::find()
         .filter(user_entity::Column::RealmId.eq(realm_id))
-        .order_by_asc(user_entity::Column::Username)
-        .all(db)
-        .await?;
+        .order_by_asc(user_entity::Column::Username);
+    if !all {
+        user_ids.and_where(user_entity::Column::ServiceAccountClientPk.is_not_null());
+        users = users.filter(user_entity::Column::ServiceAccountClientPk.is_not_null());
+    }
+    let users = users.all(db).await?;
+    let client_ids: HashMap<&str, &str> = rows
+        .clients
+        .iter()
+        .map(|c| (c.id.as_str(), c.client_id.as_str()))
+        .collect();
     let credentials = credential::Entity::find()
         .filter(credential::Column::UserId.in_subquery(user_ids.clone()))
         .order_by_asc(credential::Column::CreatedAt)
@@ -339,6 +373,11 @@ async fn users<C: ConnectionTrait>(
                     .remove(u.id.as_str())
                     .map(|g| g.into_iter().collect())
                     .unwrap_or_default(),
+                service_account_client_id: u
+                    .service_account_client_pk
+                    .as_deref()
+                    .and_then(|pk| client_ids.get(pk))
+                    .map(|c| c.to_string()),
                 id: Some(u.id),
             })
         })

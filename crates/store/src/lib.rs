@@ -21,7 +21,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 pub use error::StoreError;
 pub use import::ImportOutcome;
 pub use plan::DEFAULT_ACCESS_TOKEN_LIFESPAN;
+pub use queries::consent::LoginFailures;
+pub use queries::device::{DeviceCode, DeviceCodeStatus};
 pub use queries::docker::DockerRefreshToken;
+pub use queries::session::{AuthCode, CodeRedemption, RefreshTokenRecord, UserSession};
 pub use representation::{RealmRepresentation, parse_realm_json};
 
 use representation::{
@@ -242,6 +245,190 @@ impl Store {
         user_id: &str,
     ) -> Result<u64, StoreError> {
         queries::docker::revoke_for_user(&self.db, realm_id, user_id).await
+    }
+
+    /// Starts a server-side SSO session.
+    pub async fn create_user_session(&self, session: &UserSession) -> Result<(), StoreError> {
+        queries::session::create_session(&self.db, session).await
+    }
+
+    /// The session, ended or not (the caller applies the realm's idle and max timeouts).
+    pub async fn find_user_session(&self, id: &str) -> Result<Option<UserSession>, StoreError> {
+        queries::session::find_session(&self.db, id).await
+    }
+
+    /// Records activity on a session (`last_seen_at = now`).
+    pub async fn touch_user_session(&self, id: &str, now_unix: i64) -> Result<(), StoreError> {
+        queries::session::touch_session(&self.db, id, now_unix).await
+    }
+
+    /// Ends a session and revokes its online refresh tokens (offline tokens outlive it, as in
+    /// Keycloak). Ending an unknown or ended session is a no-op.
+    pub async fn end_user_session(&self, id: &str) -> Result<(), StoreError> {
+        queries::session::end_session(&self.db, id).await
+    }
+
+    /// Ends every live session of a user and revokes their online refresh tokens; returns how
+    /// many sessions were live.
+    pub async fn end_user_sessions(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<u64, StoreError> {
+        queries::session::end_sessions(&self.db, realm_id, user_id).await
+    }
+
+    /// A user's sessions that were not ended, oldest first.
+    pub async fn list_user_sessions(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<UserSession>, StoreError> {
+        queries::session::list_sessions(&self.db, realm_id, user_id).await
+    }
+
+    /// Stores an authorization code (by `code_hash`, the hex SHA-256 of the code).
+    pub async fn insert_auth_code(&self, code: &AuthCode) -> Result<(), StoreError> {
+        queries::session::insert_code(&self.db, code).await
+    }
+
+    /// Atomically marks the code used: the first call gets `Fresh`, every later one (also a
+    /// concurrent one) `Replayed`. Expiry is the caller's to check.
+    pub async fn redeem_auth_code(&self, code_hash: &str) -> Result<CodeRedemption, StoreError> {
+        queries::session::redeem_code(&self.db, code_hash).await
+    }
+
+    pub async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
+        queries::session::insert_refresh(&self.db, token).await
+    }
+
+    /// The record behind a refresh token's `jti`.
+    pub async fn find_refresh_token(
+        &self,
+        id: &str,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        queries::session::find_refresh(&self.db, id).await
+    }
+
+    pub async fn revoke_refresh_token(&self, id: &str) -> Result<(), StoreError> {
+        queries::session::revoke_refresh(&self.db, id).await
+    }
+
+    /// Counts one use of a refresh token and returns the new count (refreshTokenMaxReuse).
+    /// An unknown id is [`StoreError::NotFound`].
+    pub async fn increment_refresh_token_use(&self, id: &str) -> Result<i64, StoreError> {
+        queries::session::increment_refresh_use(&self.db, id).await
+    }
+
+    /// Revokes every refresh token of a session, offline ones included (say, after a code
+    /// replay); returns how many were live.
+    pub async fn revoke_session_refresh_tokens(&self, session_id: &str) -> Result<u64, StoreError> {
+        queries::session::revoke_session_refresh(&self.db, session_id).await
+    }
+
+    /// Stores a device authorization; a user code taken in the realm is
+    /// [`StoreError::Conflict`] (draw another).
+    pub async fn insert_device_code(&self, code: &DeviceCode) -> Result<(), StoreError> {
+        queries::device::insert(&self.db, code).await
+    }
+
+    pub async fn find_device_code(
+        &self,
+        device_code_hash: &str,
+    ) -> Result<Option<DeviceCode>, StoreError> {
+        queries::device::find(&self.db, device_code_hash).await
+    }
+
+    /// By the normalised user code (expired ones too: the caller checks `expires_at`).
+    pub async fn find_device_code_by_user_code(
+        &self,
+        realm_id: &str,
+        user_code: &str,
+    ) -> Result<Option<DeviceCode>, StoreError> {
+        queries::device::find_by_user_code(&self.db, realm_id, user_code).await
+    }
+
+    /// Approves or denies; `Consumed` is final ([`StoreError::Conflict`] afterwards).
+    pub async fn set_device_code_status(
+        &self,
+        device_code_hash: &str,
+        status: &DeviceCodeStatus,
+    ) -> Result<(), StoreError> {
+        queries::device::set_status(&self.db, device_code_hash, status).await
+    }
+
+    /// Records a token-endpoint poll at `now` and returns the previous poll time, for
+    /// `slow_down`. An unknown code is [`StoreError::NotFound`].
+    pub async fn record_device_poll(
+        &self,
+        device_code_hash: &str,
+        now_unix: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        queries::device::record_poll(&self.db, device_code_hash, now_unix).await
+    }
+
+    /// Approved -> Consumed, atomically: true for exactly one caller of an approved code.
+    pub async fn consume_device_code(&self, device_code_hash: &str) -> Result<bool, StoreError> {
+        queries::device::consume(&self.db, device_code_hash).await
+    }
+
+    /// The scopes the user consented to for the client (`clientId`), sorted.
+    pub async fn granted_scopes(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        queries::consent::granted(&self.db, realm_id, user_id, client_id).await
+    }
+
+    /// Adds to the user's consent for the client (a union with what was granted before).
+    pub async fn grant_scopes(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
+        let key = (realm_id, user_id, client_id);
+        queries::consent::grant(&self.db, key, scopes, now_unix).await
+    }
+
+    pub async fn login_failures(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        queries::consent::login_failures(&self.db, realm_id, user_id).await
+    }
+
+    /// Inserts or replaces the user's brute-force record.
+    pub async fn save_login_failures(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+        record: &LoginFailures,
+    ) -> Result<(), StoreError> {
+        queries::consent::save_login_failures(&self.db, realm_id, user_id, record).await
+    }
+
+    /// Forgets the user's failures (a successful login, or an admin unlocking the user).
+    pub async fn clear_login_failures(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        queries::consent::clear_login_failures(&self.db, realm_id, user_id).await
+    }
+
+    /// The service-account user of a client (`clientId`), if the client has one.
+    pub async fn find_service_account(
+        &self,
+        realm_id: &str,
+        client_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        queries::user::find_service_account(&self.db, realm_id, client_id).await
     }
 
     /// Imports a Keycloak RealmRepresentation in one transaction. Existing realm: Skipped unless

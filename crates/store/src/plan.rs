@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use portcullis_core::keys::{Algorithm, KeyMaterial};
+use portcullis_core::model::{BruteForcePolicy, Client, realm_defaults};
 use portcullis_core::password::{PasswordPolicy, StoredPassword};
 
 use crate::entity::{
@@ -26,6 +27,8 @@ use crate::representation::{
 /// Keycloak's default `accessTokenLifespan`, seconds.
 pub const DEFAULT_ACCESS_TOKEN_LIFESPAN: i64 = 300;
 const DEFAULT_PROTOCOL: &str = "openid-connect";
+/// Keycloak names a client's service-account user `service-account-<clientId>`.
+pub(crate) const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
 
 /// Every row of one realm, in an order that satisfies the foreign keys.
 #[derive(Debug, Default)]
@@ -85,6 +88,7 @@ pub(crate) fn build(rep: &RealmRepresentation, now_unix: i64) -> Result<Plan, St
         password_policy: rep.password_policy.clone(),
         attributes: to_json(&rep.attributes)?,
         created_at: now_unix,
+        ..realm_settings(rep)
     });
     let empty_roles = Default::default();
     let roles = rep.roles.as_ref().unwrap_or(&empty_roles);
@@ -98,8 +102,71 @@ pub(crate) fn build(rep: &RealmRepresentation, now_unix: i64) -> Result<Plan, St
     for user in rep.users.iter().flatten() {
         builder.user(user, &policy)?;
     }
+    builder.missing_service_accounts()?;
     builder.keys(rep, &name)?;
     Ok(builder.plan)
+}
+
+/// The realm row's session, token and brute-force settings: the file's, else Keycloak's
+/// defaults. Identity columns are left empty for the caller to fill.
+fn realm_settings(rep: &RealmRepresentation) -> realm::Model {
+    use realm_defaults as d;
+    let bf = BruteForcePolicy::default();
+    realm::Model {
+        id: String::new(),
+        name: String::new(),
+        display_name: None,
+        enabled: true,
+        access_token_lifespan: DEFAULT_ACCESS_TOKEN_LIFESPAN,
+        password_policy: None,
+        attributes: String::new(),
+        created_at: 0,
+        sso_session_idle_timeout: rep
+            .sso_session_idle_timeout
+            .unwrap_or(d::SSO_SESSION_IDLE_TIMEOUT),
+        sso_session_max_lifespan: rep
+            .sso_session_max_lifespan
+            .unwrap_or(d::SSO_SESSION_MAX_LIFESPAN),
+        offline_session_idle_timeout: rep
+            .offline_session_idle_timeout
+            .unwrap_or(d::OFFLINE_SESSION_IDLE_TIMEOUT),
+        access_code_lifespan: rep.access_code_lifespan.unwrap_or(d::ACCESS_CODE_LIFESPAN),
+        access_code_lifespan_login: rep
+            .access_code_lifespan_login
+            .unwrap_or(d::ACCESS_CODE_LIFESPAN_LOGIN),
+        revoke_refresh_token: rep.revoke_refresh_token.unwrap_or(d::REVOKE_REFRESH_TOKEN),
+        refresh_token_max_reuse: rep
+            .refresh_token_max_reuse
+            .unwrap_or(d::REFRESH_TOKEN_MAX_REUSE),
+        device_code_lifespan: rep
+            .oauth2_device_code_lifespan
+            .unwrap_or(d::DEVICE_CODE_LIFESPAN),
+        device_polling_interval: rep
+            .oauth2_device_polling_interval
+            .unwrap_or(d::DEVICE_POLLING_INTERVAL),
+        brute_force_protected: rep.brute_force_protected.unwrap_or(bf.enabled),
+        permanent_lockout: rep.permanent_lockout.unwrap_or(bf.permanent_lockout),
+        failure_factor: rep.failure_factor.unwrap_or(bf.max_failures),
+        wait_increment_seconds: rep.wait_increment_seconds.unwrap_or(bf.wait_increment_secs),
+        max_failure_wait_seconds: rep.max_failure_wait_seconds.unwrap_or(bf.max_wait_secs),
+        quick_login_check_millis: rep
+            .quick_login_check_milli_seconds
+            .unwrap_or(bf.quick_login_check_millis),
+        minimum_quick_login_wait_seconds: rep
+            .minimum_quick_login_wait_seconds
+            .unwrap_or(bf.minimum_quick_login_wait_secs),
+        max_delta_time_seconds: rep.max_delta_time_seconds.unwrap_or(bf.max_delta_time_secs),
+    }
+}
+
+/// A client's scope list: the file's, or Keycloak's defaults for an openid-connect client when
+/// the file has none.
+fn client_scopes(listed: &[String], protocol: &str, defaults: &[&str]) -> Vec<String> {
+    if listed.is_empty() && protocol == DEFAULT_PROTOCOL {
+        defaults.iter().map(|s| s.to_string()).collect()
+    } else {
+        listed.to_vec()
+    }
 }
 
 fn id_or_new(id: &Option<String>) -> String {
@@ -128,6 +195,8 @@ struct Names {
     groups: HashMap<String, String>,
     /// Lowercased usernames.
     usernames: HashSet<String>,
+    /// Internal ids of clients that have a service-account user.
+    service_accounts: HashSet<String>,
 }
 
 impl Names {
@@ -261,6 +330,10 @@ impl Builder {
         client_id: &str,
     ) -> Result<client::Model, StoreError> {
         let public_client = rep.public_client.unwrap_or(false);
+        let protocol = rep
+            .protocol
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROTOCOL.to_string());
         let bearer_only = rep.bearer_only.unwrap_or(false);
         let secret = match &rep.secret {
             Some(secret) if !secret.is_empty() => Some(secret.clone()),
@@ -273,10 +346,6 @@ impl Builder {
             client_id: client_id.to_string(),
             name: rep.name.clone(),
             description: rep.description.clone(),
-            protocol: rep
-                .protocol
-                .clone()
-                .unwrap_or_else(|| DEFAULT_PROTOCOL.to_string()),
             enabled: rep.enabled.unwrap_or(true),
             public_client,
             bearer_only,
@@ -288,6 +357,18 @@ impl Builder {
             direct_access_grants_enabled: rep.direct_access_grants_enabled.unwrap_or(false),
             service_accounts_enabled: rep.service_accounts_enabled.unwrap_or(false),
             created_at: self.now_unix,
+            consent_required: rep.consent_required.unwrap_or(false),
+            default_client_scopes: to_json(&client_scopes(
+                &rep.default_client_scopes,
+                &protocol,
+                &Client::DEFAULT_CLIENT_SCOPES,
+            ))?,
+            optional_client_scopes: to_json(&client_scopes(
+                &rep.optional_client_scopes,
+                &protocol,
+                &Client::OPTIONAL_CLIENT_SCOPES,
+            ))?,
+            protocol,
         })
     }
 
@@ -431,6 +512,10 @@ impl Builder {
             });
         }
         self.credentials(&rep.credentials, &id, &username, policy)?;
+        let service_account_client_pk = match &rep.service_account_client_id {
+            Some(client_id) => Some(self.link_service_account(client_id, &referrer)?),
+            None => None,
+        };
         self.plan.users.push(user_entity::Model {
             id,
             realm_id: self.realm_id.clone(),
@@ -442,7 +527,64 @@ impl Builder {
             enabled: rep.enabled.unwrap_or(true),
             attributes: to_json(&rep.attributes)?,
             created_at: rep.created_timestamp.map_or(self.now_unix, |ms| ms / 1000),
+            service_account_client_pk,
         });
+        Ok(())
+    }
+
+    /// The internal id of the client a file's user is the service account of; one per client.
+    fn link_service_account(
+        &mut self,
+        client_id: &str,
+        referrer: &str,
+    ) -> Result<String, StoreError> {
+        let pk = self.names.clients.get(client_id).cloned().ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{referrer} is the service account of client '{client_id}', which does not exist"
+            ))
+        })?;
+        if !self.names.service_accounts.insert(pk.clone()) {
+            return Err(StoreError::Invalid(format!(
+                "client '{client_id}' has more than one service-account user"
+            )));
+        }
+        Ok(pk)
+    }
+
+    /// Keycloak gives every client with `serviceAccountsEnabled` a user
+    /// `service-account-<clientid>`; the file may carry it (with its roles), else it is made here.
+    fn missing_service_accounts(&mut self) -> Result<(), StoreError> {
+        let missing: Vec<(String, String)> = self
+            .plan
+            .clients
+            .iter()
+            .filter(|c| c.service_accounts_enabled)
+            .filter(|c| !self.names.service_accounts.contains(&c.id))
+            .map(|c| (c.id.clone(), c.client_id.clone()))
+            .collect();
+        for (pk, client_id) in missing {
+            let username = format!("{SERVICE_ACCOUNT_PREFIX}{client_id}").to_lowercase();
+            if !self.names.usernames.insert(username.clone()) {
+                return Err(StoreError::Invalid(format!(
+                    "user '{username}' is not the service account of client '{client_id}' \
+                     (set its serviceAccountClientId, or rename it)"
+                )));
+            }
+            self.names.service_accounts.insert(pk.clone());
+            self.plan.users.push(user_entity::Model {
+                id: uuid::Uuid::new_v4().to_string(),
+                realm_id: self.realm_id.clone(),
+                username,
+                email: None,
+                email_verified: false,
+                first_name: None,
+                last_name: None,
+                enabled: true,
+                attributes: to_json(&crate::representation::MultiMap::new())?,
+                created_at: self.now_unix,
+                service_account_client_pk: Some(pk),
+            });
+        }
         Ok(())
     }
 

@@ -34,6 +34,57 @@ pub struct RealmRepresentation {
     pub access_token_lifespan: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_policy: Option<String>,
+    /// Seconds (default 1800).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso_session_idle_timeout: Option<i64>,
+    /// Seconds (default 36000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso_session_max_lifespan: Option<i64>,
+    /// Seconds (default 2592000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline_session_idle_timeout: Option<i64>,
+    /// Seconds an authorization code is valid (default 60).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_code_lifespan: Option<i64>,
+    /// Seconds a login page may sit (default 1800).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_code_lifespan_login: Option<i64>,
+    /// Refresh token rotation (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_refresh_token: Option<bool>,
+    /// Default 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_max_reuse: Option<i64>,
+    /// Seconds (default 600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2_device_code_lifespan: Option<i64>,
+    /// Seconds (default 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2_device_polling_interval: Option<i64>,
+    /// Default false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brute_force_protected: Option<bool>,
+    /// Default false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permanent_lockout: Option<bool>,
+    /// Failures before a lockout (default 30).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_factor: Option<i64>,
+    /// Default 60.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_increment_seconds: Option<i64>,
+    /// Default 900.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failure_wait_seconds: Option<i64>,
+    /// Default 1000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quick_login_check_milli_seconds: Option<i64>,
+    /// Default 60.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_quick_login_wait_seconds: Option<i64>,
+    /// Failures older than this reset (default 43200).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_delta_time_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesRepresentation>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -133,6 +184,9 @@ pub struct UserRepresentation {
     /// Group paths, `/eng/platform`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Set on a client's service-account user: that client's `clientId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_client_id: Option<String>,
 }
 
 /// A credential: either `value` (a plain password to hash) or `secretData` + `credentialData`
@@ -190,6 +244,14 @@ pub struct ClientRepresentation {
     pub direct_access_grants_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_accounts_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_required: Option<bool>,
+    /// Empty (or absent) means Keycloak's defaults for an openid-connect client.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_client_scopes: Vec<String>,
+    /// Empty (or absent) means Keycloak's defaults for an openid-connect client.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optional_client_scopes: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

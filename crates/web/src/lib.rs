@@ -2,12 +2,18 @@
 //! password authentication, error responses and the protocol plug-in trait.
 
 mod auth;
+mod client_ip;
+pub mod csrf;
 mod error;
 mod protocol;
+mod rate_limit;
 mod realm_cache;
+pub mod session;
 mod state;
+pub mod templates;
 
 pub use auth::basic_credentials;
+pub use client_ip::ClientIp;
 pub use error::WebError;
 pub use protocol::{MapperType, Protocol, protocol_mount_path};
 pub use state::{AppState, Urls};

@@ -1,16 +1,19 @@
 //! The state every handler receives.
 
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
+use portcullis_core::brute_force::{self, FailureRecord};
 use portcullis_core::clock::Clock;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{PasswordPolicy, StoredPassword};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_core::verified_cache::VerifiedCache;
-use portcullis_store::Store;
+use portcullis_store::{LoginFailures, Store};
 use tokio::sync::Semaphore;
 
 use crate::WebError;
+use crate::rate_limit::LoginRateLimiter;
 use crate::realm_cache::RealmCache;
 
 /// Successful verifications are remembered this long (the issue allows at most 60 s).
@@ -35,6 +38,7 @@ struct Inner {
     urls: Urls,
     realms: RealmCache,
     verified: VerifiedCache<Arc<ResolvedUser>>,
+    login_limiter: LoginRateLimiter,
     /// Bounds concurrent password hashes so a burst of logins cannot starve token signing.
     hashing: Semaphore,
 }
@@ -48,6 +52,7 @@ impl AppState {
             urls,
             realms: RealmCache::default(),
             verified: VerifiedCache::new(VERIFIED_CAPACITY, VERIFIED_TTL_SECS),
+            login_limiter: LoginRateLimiter::default(),
             hashing: Semaphore::new(cores),
         }))
     }
@@ -107,14 +112,27 @@ impl AppState {
         self.0.verified.forget_user(realm, user_id);
     }
 
-    /// Checks a username and password. `None` for an unknown user, a wrong password or a disabled
-    /// user, indistinguishably. Recent successes are answered from the verified-credentials cache;
-    /// everything else pays one hash on the bounded blocking pool.
+    /// Checks a username and password with no client address (no per-address rate limit).
     pub async fn authenticate_password(
         &self,
         realm: &RealmSnapshot,
         username: &str,
         password: &str,
+    ) -> Result<Option<Arc<ResolvedUser>>, WebError> {
+        self.authenticate_password_from(realm, username, password, None)
+            .await
+    }
+
+    /// Checks a username and password. `None` for an unknown user, a wrong password, a disabled
+    /// user, or a client address that failed too often lately, indistinguishably. Recent
+    /// successes are answered from the verified-credentials cache; everything else pays one hash
+    /// on the bounded blocking pool.
+    pub async fn authenticate_password_from(
+        &self,
+        realm: &RealmSnapshot,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
     ) -> Result<Option<Arc<ResolvedUser>>, WebError> {
         let username = username.to_lowercase();
         let realm_name = &realm.realm.name;
@@ -123,34 +141,126 @@ impl AppState {
         if let Some(hit) = self.0.verified.get(&key, now) {
             return Ok(Some(hit));
         }
+        if let Some(ip) = client
+            && !self.0.login_limiter.allows(ip, now * 1000)
+        {
+            tracing::warn!(realm = %realm_name, client = %ip, "login refused: too many failures from this address");
+            return Ok(None);
+        }
+        let verified = self.verify_user(realm, &username, password, client).await?;
+        match verified {
+            Some(user) => {
+                let resolved = Arc::new(resolve_user(realm, &user));
+                self.0
+                    .verified
+                    .insert(key, realm_name, &user.id, resolved.clone(), now);
+                Ok(Some(resolved))
+            }
+            None => {
+                if let Some(ip) = client {
+                    self.0.login_limiter.record_failure(ip, now * 1000);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Looks the user up and checks the password against the stored hash, under the realm's
+    /// brute-force policy; re-hashes outdated hashes after a success.
+    async fn verify_user(
+        &self,
+        realm: &RealmSnapshot,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Option<User>, WebError> {
         let found = self
             .0
             .store
-            .find_user_by_username(&realm.realm.id, &username)
+            .find_user_by_username(&realm.realm.id, username)
             .await?;
         let (user, stored) = match found {
             Some((user, Some(stored))) if user.enabled => (user, stored),
-            _ => {
-                // Spend the same time as a real check, so response times do not reveal which
-                // usernames exist.
-                self.verify_on_pool(dummy_password().clone(), password.to_string())
-                    .await?;
-                return Ok(None);
-            }
+            _ => return self.spend_a_hash_and_refuse(password).await,
         };
+        let policy = &realm.realm.brute_force;
+        let failures = if policy.enabled {
+            self.failure_record(&realm.realm.id, &user.id).await?
+        } else {
+            None
+        };
+        if failures.is_some_and(|f| f.is_locked(self.now())) {
+            tracing::info!(realm = %realm.realm.name, user = %user.id, "login refused: temporarily locked");
+            return self.spend_a_hash_and_refuse(password).await;
+        }
         if !self
             .verify_on_pool(stored.clone(), password.to_string())
             .await?
         {
+            if policy.enabled {
+                self.record_login_failure(realm, &user, failures, client)
+                    .await?;
+            }
             return Ok(None);
+        }
+        if failures.is_some() {
+            self.0
+                .store
+                .clear_login_failures(&realm.realm.id, &user.id)
+                .await?;
         }
         self.rehash_if_outdated(&realm.realm.password_policy, &user, &stored, password)
             .await;
-        let resolved = Arc::new(resolve_user(realm, &user));
+        Ok(Some(user))
+    }
+
+    /// Answers "no" after as long as a real check takes, so response times do not reveal which
+    /// usernames exist or are locked.
+    async fn spend_a_hash_and_refuse(&self, password: &str) -> Result<Option<User>, WebError> {
+        self.verify_on_pool(dummy_password().clone(), password.to_string())
+            .await?;
+        Ok(None)
+    }
+
+    async fn failure_record(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<Option<FailureRecord>, WebError> {
+        let stored = self.0.store.login_failures(realm_id, user_id).await?;
+        Ok(stored.map(|f| FailureRecord {
+            failures: f.failures,
+            last_failure_at: f.last_failure_at,
+            locked_until: f.locked_until,
+        }))
+    }
+
+    /// Counts a failure (Keycloak's rules, [`brute_force::record_failure`]); a user who becomes
+    /// locked also loses their cached verifications, so the lock holds for every client.
+    async fn record_login_failure(
+        &self,
+        realm: &RealmSnapshot,
+        user: &User,
+        previous: Option<FailureRecord>,
+        client: Option<IpAddr>,
+    ) -> Result<(), WebError> {
+        let now = self.now();
+        let next = brute_force::record_failure(&realm.realm.brute_force, previous, now);
+        let record = LoginFailures {
+            failures: next.failures,
+            last_failure_at: next.last_failure_at,
+            last_ip: client.map(|ip| ip.to_string()),
+            locked_until: next.locked_until,
+        };
         self.0
-            .verified
-            .insert(key, realm_name, &user.id, resolved.clone(), now);
-        Ok(Some(resolved))
+            .store
+            .save_login_failures(&realm.realm.id, &user.id, &record)
+            .await?;
+        if next.is_locked(now) {
+            tracing::warn!(realm = %realm.realm.name, user = %user.id, failures = next.failures, "user locked after failed logins");
+            self.invalidate_user(&realm.realm.name, &user.id);
+        }
+        Ok(())
     }
 
     /// The user's current roles and groups, for grants that carry no password (refresh tokens).

@@ -27,6 +27,11 @@ pub struct Model {
     pub direct_access_grants_enabled: bool,
     pub service_accounts_enabled: bool,
     pub created_at: i64,
+    pub consent_required: bool,
+    /// JSON array of client scope names.
+    pub default_client_scopes: String,
+    /// JSON array of client scope names.
+    pub optional_client_scopes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

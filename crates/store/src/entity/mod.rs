@@ -1,18 +1,24 @@
-//! sea-orm entities, one module per table of the initial migration.
+//! sea-orm entities, one module per table of the migrations.
 //!
 //! JSON-valued columns are plain `String`s holding serde_json text so the same schema works on
 //! SQLite and PostgreSQL; the query layer converts them to and from domain types.
 
+pub mod auth_code;
 pub mod client;
 pub mod composite_role;
 pub mod credential;
+pub mod device_code;
 pub mod docker_refresh_token;
 pub mod group_role;
+pub mod login_failure;
+pub mod oidc_refresh_token;
 pub mod protocol_mapper;
 pub mod realm;
 pub mod realm_group;
 pub mod realm_key;
 pub mod role;
+pub mod user_consent;
 pub mod user_entity;
 pub mod user_group;
 pub mod user_role;
+pub mod user_session;

@@ -17,6 +17,25 @@ pub struct Model {
     /// JSON object of strings.
     pub attributes: String,
     pub created_at: i64,
+    // Session, code and token settings (migration m20261124_000002_oidc); seconds.
+    pub sso_session_idle_timeout: i64,
+    pub sso_session_max_lifespan: i64,
+    pub offline_session_idle_timeout: i64,
+    pub access_code_lifespan: i64,
+    pub access_code_lifespan_login: i64,
+    pub revoke_refresh_token: bool,
+    pub refresh_token_max_reuse: i64,
+    pub device_code_lifespan: i64,
+    pub device_polling_interval: i64,
+    // Brute-force detection, Keycloak's realm fields.
+    pub brute_force_protected: bool,
+    pub permanent_lockout: bool,
+    pub failure_factor: i64,
+    pub wait_increment_seconds: i64,
+    pub max_failure_wait_seconds: i64,
+    pub quick_login_check_millis: i64,
+    pub minimum_quick_login_wait_seconds: i64,
+    pub max_delta_time_seconds: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

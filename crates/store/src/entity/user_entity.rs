@@ -17,6 +17,8 @@ pub struct Model {
     /// JSON object of string arrays.
     pub attributes: String,
     pub created_at: i64,
+    /// For a service-account user: the internal id of its client (deleted with the client).
+    pub service_account_client_pk: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,10 @@
 //! Queries behind [`crate::Store`]'s methods, and small helpers they share.
 
+pub(crate) mod consent;
+pub(crate) mod device;
 pub(crate) mod docker;
 pub(crate) mod realm;
+pub(crate) mod session;
 pub(crate) mod user;
 
 use base64::Engine as _;

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use portcullis_core::keys::{Algorithm, KeyMaterial, SigningKey};
-use portcullis_core::model::{Client, Group, ProtocolMapper, Realm, RealmSnapshot, Role};
+use portcullis_core::model::{
+    BruteForcePolicy, Client, Group, ProtocolMapper, Realm, RealmSnapshot, Role,
+};
 use portcullis_core::password::PasswordPolicy;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -200,6 +202,25 @@ fn domain_realm(row: &realm::Model) -> Result<Realm, StoreError> {
             .map(PasswordPolicy::from_keycloak)
             .unwrap_or_default(),
         attributes: from_json(&row.attributes, "realm attributes")?,
+        sso_session_idle_timeout: row.sso_session_idle_timeout,
+        sso_session_max_lifespan: row.sso_session_max_lifespan,
+        offline_session_idle_timeout: row.offline_session_idle_timeout,
+        access_code_lifespan: row.access_code_lifespan,
+        access_code_lifespan_login: row.access_code_lifespan_login,
+        revoke_refresh_token: row.revoke_refresh_token,
+        refresh_token_max_reuse: row.refresh_token_max_reuse,
+        device_code_lifespan: row.device_code_lifespan,
+        device_polling_interval: row.device_polling_interval,
+        brute_force: BruteForcePolicy {
+            enabled: row.brute_force_protected,
+            permanent_lockout: row.permanent_lockout,
+            max_failures: row.failure_factor,
+            wait_increment_secs: row.wait_increment_seconds,
+            max_wait_secs: row.max_failure_wait_seconds,
+            quick_login_check_millis: row.quick_login_check_millis,
+            minimum_quick_login_wait_secs: row.minimum_quick_login_wait_seconds,
+            max_delta_time_secs: row.max_delta_time_seconds,
+        },
     })
 }
 
@@ -260,6 +281,15 @@ fn domain_clients(
                     "client attributes",
                 )?,
                 protocol_mappers: by_client.remove(c.id.as_str()).unwrap_or_default(),
+                name: c.name.clone(),
+                consent_required: c.consent_required,
+                standard_flow_enabled: c.standard_flow_enabled,
+                direct_access_grants_enabled: c.direct_access_grants_enabled,
+                service_accounts_enabled: c.service_accounts_enabled,
+                bearer_only: c.bearer_only,
+                web_origins: from_json(&c.web_origins, "client web origins")?,
+                default_client_scopes: from_json(&c.default_client_scopes, "client scopes")?,
+                optional_client_scopes: from_json(&c.optional_client_scopes, "client scopes")?,
             })
         })
         .collect()

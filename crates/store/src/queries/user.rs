@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::{from_json, to_json};
-use crate::entity::{credential, user_entity, user_group, user_role};
+use crate::entity::{client, credential, user_entity, user_group, user_role};
 use crate::error::StoreError;
 
 /// The credential type of passwords.
@@ -43,6 +43,31 @@ pub(crate) async fn find_by_id<C: ConnectionTrait>(
 ) -> Result<Option<User>, StoreError> {
     let row = user_entity::Entity::find_by_id(user_id.to_string())
         .filter(user_entity::Column::RealmId.eq(realm_id))
+        .one(db)
+        .await?;
+    match row {
+        Some(row) => Ok(Some(to_domain(db, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The user linked to the client `client_id` (by its internal id) as its service account.
+pub(crate) async fn find_service_account<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    client_id: &str,
+) -> Result<Option<User>, StoreError> {
+    let Some(client) = client::Entity::find()
+        .filter(client::Column::RealmId.eq(realm_id))
+        .filter(client::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let row = user_entity::Entity::find()
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .filter(user_entity::Column::ServiceAccountClientPk.eq(&client.id))
         .one(db)
         .await?;
     match row {
@@ -87,6 +112,17 @@ async fn to_domain<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
+    let service_account_client_id = match &row.service_account_client_pk {
+        Some(pk) => {
+            client::Entity::find_by_id(pk.clone())
+                .select_only()
+                .column(client::Column::ClientId)
+                .into_tuple::<String>()
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
     Ok(User {
         attributes: from_json(&row.attributes, "user attributes")?,
         id: row.id,
@@ -97,6 +133,9 @@ async fn to_domain<C: ConnectionTrait>(
         enabled: row.enabled,
         role_ids,
         group_ids,
+        email_verified: row.email_verified,
+        created_at: row.created_at,
+        service_account_client_id,
     })
 }
 

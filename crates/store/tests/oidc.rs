@@ -1,0 +1,844 @@
+//! The OpenID Connect provider's state in the store (migration m20261124_000002_oidc): realm
+//! and client settings, service accounts, sessions, codes, refresh tokens, device codes,
+//! consents and login failures. SQLite in memory, or PostgreSQL when
+//! `PORTCULLIS_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{NOW, TestDb, fixture};
+use portcullis_core::model::{BruteForcePolicy, Client, Realm};
+use portcullis_core::resolve::resolve_user;
+use portcullis_migrations::{Migrator, MigratorTrait};
+use portcullis_store::representation::{RealmRepresentation, deserialize_reporting_unknown};
+use portcullis_store::{
+    AuthCode, CodeRedemption, DeviceCode, DeviceCodeStatus, ImportOutcome, LoginFailures,
+    RefreshTokenRecord, Store, StoreError, UserSession, parse_realm_json,
+};
+use sea_orm::ConnectionTrait;
+
+const REALM: &str = "oidc-realm-id";
+
+fn oidc_realm() -> RealmRepresentation {
+    parse_realm_json(&fixture("oidc-realm.json")).expect("fixture parses")
+}
+
+async fn imported() -> TestDb {
+    let db = TestDb::new().await;
+    db.store
+        .import_realm(oidc_realm(), false, NOW)
+        .await
+        .unwrap();
+    db
+}
+
+fn session(id: &str, user_id: &str, at: i64) -> UserSession {
+    UserSession {
+        id: id.into(),
+        realm_id: REALM.into(),
+        user_id: user_id.into(),
+        auth_time: at,
+        created_at: at,
+        last_seen_at: at,
+        ended: false,
+    }
+}
+
+fn refresh(id: &str, session_id: Option<&str>, offline: bool) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        id: id.into(),
+        realm_id: REALM.into(),
+        client_id: "web".into(),
+        user_id: "alice-id".into(),
+        session_id: session_id.map(Into::into),
+        scope: "openid profile".into(),
+        offline,
+        created_at: NOW,
+        expires_at: NOW + 1800,
+        revoked: false,
+        use_count: 0,
+    }
+}
+
+fn code(hash: &str) -> AuthCode {
+    AuthCode {
+        code_hash: hash.into(),
+        realm_id: REALM.into(),
+        client_id: "web".into(),
+        user_id: "alice-id".into(),
+        session_id: "s1".into(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        scope: "openid email".into(),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        code_challenge_method: Some("S256".into()),
+        auth_time: NOW,
+        created_at: NOW,
+        expires_at: NOW + 60,
+    }
+}
+
+fn device(hash: &str, user_code: &str) -> DeviceCode {
+    DeviceCode {
+        device_code_hash: hash.into(),
+        user_code: user_code.into(),
+        realm_id: REALM.into(),
+        client_id: "cli".into(),
+        scope: "openid".into(),
+        created_at: NOW,
+        expires_at: NOW + 600,
+        interval: 5,
+        last_polled_at: None,
+        status: DeviceCodeStatus::Pending,
+    }
+}
+
+#[tokio::test]
+async fn imports_realm_and_client_settings() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    store.import_realm(oidc_realm(), false, NOW).await.unwrap();
+    let minimal: RealmRepresentation = serde_json::from_str(
+        r#"{"realm": "plain", "clients": [{"clientId": "app"}, {"clientId": "reg", "protocol": "docker-v2"}]}"#,
+    )
+    .unwrap();
+    store.import_realm(minimal, false, NOW).await.unwrap();
+
+    let snap = store.load_realm_snapshot("oidc").await.unwrap().unwrap();
+    let want = Realm {
+        id: REALM.into(),
+        name: "oidc".into(),
+        access_token_lifespan: 120,
+        password_policy: snap.realm.password_policy.clone(),
+        sso_session_idle_timeout: 900,
+        sso_session_max_lifespan: 7200,
+        offline_session_idle_timeout: 86400,
+        access_code_lifespan: 30,
+        access_code_lifespan_login: 600,
+        revoke_refresh_token: true,
+        refresh_token_max_reuse: 2,
+        device_code_lifespan: 300,
+        device_polling_interval: 10,
+        brute_force: BruteForcePolicy {
+            enabled: true,
+            permanent_lockout: true,
+            max_failures: 5,
+            wait_increment_secs: 120,
+            max_wait_secs: 1800,
+            quick_login_check_millis: 500,
+            minimum_quick_login_wait_secs: 30,
+            max_delta_time_secs: 3600,
+        },
+        ..Realm::default()
+    };
+    assert_eq!(snap.realm, want);
+    let plain = store.load_realm_snapshot("plain").await.unwrap().unwrap();
+    let defaults = Realm {
+        id: plain.realm.id.clone(),
+        name: "plain".into(),
+        ..Realm::default()
+    };
+    assert_eq!(plain.realm, defaults, "Keycloak's defaults when absent");
+
+    let web = snap.client("web").unwrap();
+    assert_eq!(web.name.as_deref(), Some("Web app"));
+    assert!(web.consent_required && web.standard_flow_enabled);
+    assert!(!web.direct_access_grants_enabled && !web.service_accounts_enabled);
+    assert_eq!(web.web_origins, ["https://app.example.com"]);
+    assert_eq!(web.default_client_scopes, ["profile", "email"]);
+    assert_eq!(web.optional_client_scopes, ["offline_access"]);
+    assert_eq!(web.attributes["post.logout.redirect.uris"], "+");
+    let cli = snap.client("cli").unwrap();
+    assert!(cli.public_client && cli.direct_access_grants_enabled && !cli.standard_flow_enabled);
+    assert!(snap.client("api").unwrap().bearer_only);
+    assert!(snap.client("worker").unwrap().service_accounts_enabled);
+
+    let app = plain.client("app").unwrap();
+    let keycloak = Client::default();
+    assert_eq!(
+        (&app.default_client_scopes, &app.optional_client_scopes),
+        (
+            &keycloak.default_client_scopes,
+            &keycloak.optional_client_scopes
+        ),
+        "empty scope lists get Keycloak's defaults"
+    );
+    assert!(app.standard_flow_enabled && !app.consent_required);
+    let reg = plain.client("reg").unwrap();
+    assert!(reg.default_client_scopes.is_empty() && reg.optional_client_scopes.is_empty());
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn imports_users_with_verification_and_creation_time() {
+    let db = imported().await;
+    let (alice, _) = db
+        .store
+        .find_user_by_username(REALM, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(alice.email_verified);
+    assert_eq!(alice.created_at, 1_700_000_000, "Keycloak's milliseconds");
+    assert_eq!(alice.service_account_client_id, None);
+    let bob = db.store.find_user_by_id(REALM, "bob-id").await.unwrap();
+    let bob = bob.unwrap();
+    assert!(!bob.email_verified);
+    assert_eq!(bob.created_at, NOW, "no createdTimestamp: the import time");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn service_accounts() {
+    let db = imported().await;
+    let store = &db.store;
+    let snap = store.load_realm_snapshot("oidc").await.unwrap().unwrap();
+
+    /// (clientId, the service account's username and roles; None: no service account)
+    type Case = (
+        &'static str,
+        Option<(&'static str, &'static [&'static str])>,
+    );
+    let cases: [Case; 5] = [
+        (
+            "worker",
+            Some(("service-account-worker", &["batch", "worker.run"])),
+        ),
+        ("Reporter", Some(("service-account-reporter", &[]))),
+        ("web", None),
+        ("api", None),
+        ("missing", None),
+    ];
+    for (client_id, want) in cases {
+        let found = store.find_service_account(REALM, client_id).await.unwrap();
+        match (found, want) {
+            (Some(user), Some((username, roles))) => {
+                assert_eq!(user.username, username, "{client_id}");
+                assert_eq!(
+                    user.service_account_client_id.as_deref(),
+                    Some(client_id),
+                    "{client_id}"
+                );
+                let resolved = resolve_user(&snap, &user);
+                let roles: BTreeSet<String> = roles.iter().map(|r| r.to_string()).collect();
+                assert_eq!(resolved.roles, roles, "{client_id}");
+            }
+            (None, None) => {}
+            (found, want) => panic!("{client_id}: found {found:?}, want {want:?}"),
+        }
+    }
+    let worker = store.find_service_account(REALM, "worker").await.unwrap();
+    assert_eq!(
+        worker.unwrap().id,
+        "worker-sa-id",
+        "the file's user is used"
+    );
+    assert!(
+        store
+            .find_service_account("other-realm", "worker")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn service_account_errors_roll_back() {
+    let db = TestDb::new().await;
+    type Edit = fn(&mut RealmRepresentation);
+    let cases: [(&str, Edit); 3] = [
+        ("does not exist", |r| {
+            users(r)[0].service_account_client_id = Some("nope".into());
+        }),
+        ("more than one service-account user", |r| {
+            users(r)[0].service_account_client_id = Some("worker".into());
+        }),
+        ("not the service account", |r| {
+            users(r)[1].username = Some("Service-Account-Reporter".into());
+        }),
+    ];
+    for (want, edit) in cases {
+        let mut rep = oidc_realm();
+        edit(&mut rep);
+        let err = db.store.import_realm(rep, false, NOW).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid(m) if m.contains(want)),
+            "{want}: {err}"
+        );
+        assert!(!db.store.realm_exists("oidc").await.unwrap());
+    }
+    db.finish().await;
+}
+
+fn users(
+    rep: &mut RealmRepresentation,
+) -> &mut Vec<portcullis_store::representation::UserRepresentation> {
+    rep.users.as_mut().expect("fixture has users")
+}
+
+#[tokio::test]
+async fn export_then_import_round_trips_oidc_settings() {
+    let db = imported().await;
+    let first = db.store.export_realm("oidc", true).await.unwrap().unwrap();
+    let json = serde_json::to_string_pretty(&first).unwrap();
+    let (_, unknown) = deserialize_reporting_unknown(serde_json::from_str(&json).unwrap()).unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for field in [
+        "\"ssoSessionIdleTimeout\": 900",
+        "\"oauth2DevicePollingInterval\": 10",
+        "\"quickLoginCheckMilliSeconds\": 500",
+        "\"failureFactor\": 5",
+        "\"consentRequired\": true",
+        "\"serviceAccountClientId\": \"Reporter\"",
+        "\"createdTimestamp\": 1700000000000",
+    ] {
+        assert!(json.contains(field), "{field} in {json}");
+    }
+
+    let other = TestDb::new().await;
+    let reparsed = parse_realm_json(&json).unwrap();
+    let outcome = other.store.import_realm(reparsed, false, NOW + 60).await;
+    assert_eq!(outcome.unwrap(), ImportOutcome::Created);
+    let second = other
+        .store
+        .export_realm("oidc", true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, second);
+
+    // Without users, service accounts still travel with their clients.
+    let without = db.store.export_realm("oidc", false).await.unwrap().unwrap();
+    let names: Vec<_> = without
+        .users
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.username.unwrap(), u.service_account_client_id.unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "service-account-reporter".to_string(),
+                "Reporter".to_string()
+            ),
+            ("service-account-worker".to_string(), "worker".to_string()),
+        ]
+    );
+    other.finish().await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn sessions_end_and_revoke_their_online_refresh_tokens() {
+    let db = imported().await;
+    let store = &db.store;
+    store
+        .create_user_session(&session("s1", "alice-id", NOW))
+        .await
+        .unwrap();
+    store
+        .create_user_session(&session("s2", "alice-id", NOW + 1))
+        .await
+        .unwrap();
+    store
+        .create_user_session(&session("s3", "bob-id", NOW))
+        .await
+        .unwrap();
+    let tokens = [
+        refresh("t1", Some("s1"), false),
+        refresh("t1-offline", Some("s1"), true),
+        refresh("t2", Some("s2"), false),
+        refresh("t-cc", None, false),
+    ];
+    for t in &tokens {
+        store.insert_refresh_token(t).await.unwrap();
+    }
+    assert_eq!(
+        store.find_user_session("s1").await.unwrap(),
+        Some(session("s1", "alice-id", NOW))
+    );
+    assert_eq!(store.find_user_session("nope").await.unwrap(), None);
+    store.touch_user_session("s1", NOW + 30).await.unwrap();
+    let s1 = store.find_user_session("s1").await.unwrap().unwrap();
+    assert_eq!((s1.last_seen_at, s1.auth_time), (NOW + 30, NOW));
+    let ids = |sessions: Vec<UserSession>| -> Vec<String> {
+        sessions.into_iter().map(|s| s.id).collect()
+    };
+    let listed = store.list_user_sessions(REALM, "alice-id").await.unwrap();
+    assert_eq!(ids(listed), ["s1", "s2"]);
+
+    store.end_user_session("s1").await.unwrap();
+    assert!(store.find_user_session("s1").await.unwrap().unwrap().ended);
+    let listed = store.list_user_sessions(REALM, "alice-id").await.unwrap();
+    assert_eq!(ids(listed), ["s2"]);
+    let revoked = |id: &'static str| async move {
+        store.find_refresh_token(id).await.unwrap().unwrap().revoked
+    };
+    assert!(revoked("t1").await, "the session's refresh token");
+    assert!(!revoked("t1-offline").await, "offline tokens outlive it");
+    assert!(!revoked("t2").await && !revoked("t-cc").await);
+
+    assert_eq!(store.end_user_sessions(REALM, "alice-id").await.unwrap(), 1);
+    assert_eq!(store.end_user_sessions(REALM, "alice-id").await.unwrap(), 0);
+    assert!(revoked("t2").await);
+    assert!(!revoked("t1-offline").await && !revoked("t-cc").await);
+    assert!(
+        store
+            .list_user_sessions(REALM, "alice-id")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let bob = store.list_user_sessions(REALM, "bob-id").await.unwrap();
+    assert_eq!(ids(bob), ["s3"], "other users keep theirs");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_count_uses_and_revoke() {
+    let db = imported().await;
+    let store = &db.store;
+    let token = refresh("jti-1", Some("s1"), false);
+    store.insert_refresh_token(&token).await.unwrap();
+    store
+        .insert_refresh_token(&refresh("jti-2", Some("s1"), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_refresh_token("jti-1").await.unwrap(),
+        Some(token)
+    );
+    assert_eq!(store.find_refresh_token("nope").await.unwrap(), None);
+    assert_eq!(store.increment_refresh_token_use("jti-1").await.unwrap(), 1);
+    assert_eq!(store.increment_refresh_token_use("jti-1").await.unwrap(), 2);
+    assert!(matches!(
+        store.increment_refresh_token_use("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Concurrent uses each see their own count.
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            store.increment_refresh_token_use("jti-1").await.unwrap()
+        }));
+    }
+    let mut counts = BTreeSet::new();
+    for handle in handles {
+        counts.insert(handle.await.unwrap());
+    }
+    assert_eq!(counts, (3..=10).collect());
+
+    store.revoke_refresh_token("jti-1").await.unwrap();
+    let stored = store.find_refresh_token("jti-1").await.unwrap().unwrap();
+    assert!(stored.revoked && stored.use_count == 10);
+    assert_eq!(
+        store.revoke_session_refresh_tokens("s1").await.unwrap(),
+        1,
+        "the offline one; jti-1 was revoked already"
+    );
+    assert!(
+        store
+            .find_refresh_token("jti-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert_eq!(store.revoke_session_refresh_tokens("s1").await.unwrap(), 0);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn codes_redeem_once() {
+    let db = imported().await;
+    let store = &db.store;
+    store.insert_auth_code(&code("h1")).await.unwrap();
+    assert_eq!(
+        store.redeem_auth_code("h1").await.unwrap(),
+        CodeRedemption::Fresh(code("h1"))
+    );
+    assert_eq!(
+        store.redeem_auth_code("h1").await.unwrap(),
+        CodeRedemption::Replayed(code("h1"))
+    );
+    assert_eq!(
+        store.redeem_auth_code("h1").await.unwrap(),
+        CodeRedemption::Replayed(code("h1"))
+    );
+    assert_eq!(
+        store.redeem_auth_code("nope").await.unwrap(),
+        CodeRedemption::Unknown
+    );
+    let mut bare = code("h2");
+    (bare.nonce, bare.code_challenge, bare.code_challenge_method) = (None, None, None);
+    store.insert_auth_code(&bare).await.unwrap();
+    assert_eq!(
+        store.redeem_auth_code("h2").await.unwrap(),
+        CodeRedemption::Fresh(bare)
+    );
+    assert!(
+        store.insert_auth_code(&code("h1")).await.is_err(),
+        "hashes are unique"
+    );
+    db.finish().await;
+}
+
+/// Concurrent redemptions of one code: exactly one is `Fresh`, on the test database and on a
+/// pooled SQLite file.
+#[tokio::test]
+async fn concurrent_redemptions_yield_one_fresh() {
+    let db = imported().await;
+    let dir = std::env::temp_dir().join(format!("pc-oidc-{}", uuid::Uuid::new_v4().simple()));
+    let file = Store::connect(&format!("sqlite://{}/p.db", dir.display()))
+        .await
+        .unwrap();
+    file.import_realm(oidc_realm(), false, NOW).await.unwrap();
+    for store in [&db.store, &file] {
+        for round in 0..5 {
+            let hash = format!("race-{round}");
+            store.insert_auth_code(&code(&hash)).await.unwrap();
+            let mut handles = Vec::new();
+            for _ in 0..6 {
+                let (store, hash) = (store.clone(), hash.clone());
+                handles.push(tokio::spawn(async move {
+                    store.redeem_auth_code(&hash).await.unwrap()
+                }));
+            }
+            let mut fresh = 0;
+            for handle in handles {
+                match handle.await.unwrap() {
+                    CodeRedemption::Fresh(_) => fresh += 1,
+                    CodeRedemption::Replayed(_) => {}
+                    CodeRedemption::Unknown => panic!("the code exists"),
+                }
+            }
+            assert_eq!(fresh, 1, "round {round}");
+        }
+    }
+    file.connection().clone().close().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn device_code_lifecycle() {
+    let db = imported().await;
+    let store = &db.store;
+    let pending = device("d1", "BCDFGHJK");
+    store.insert_device_code(&pending).await.unwrap();
+    assert_eq!(
+        store.find_device_code("d1").await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store
+            .find_device_code_by_user_code(REALM, "BCDFGHJK")
+            .await
+            .unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store
+            .find_device_code_by_user_code("other", "BCDFGHJK")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.insert_device_code(&device("d2", "BCDFGHJK")).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    assert_eq!(store.record_device_poll("d1", NOW + 5).await.unwrap(), None);
+    assert_eq!(
+        store.record_device_poll("d1", NOW + 11).await.unwrap(),
+        Some(NOW + 5)
+    );
+    assert!(matches!(
+        store.record_device_poll("nope", NOW).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(!store.consume_device_code("d1").await.unwrap(), "pending");
+
+    let approved = DeviceCodeStatus::Approved {
+        user_id: "alice-id".into(),
+        session_id: "s1".into(),
+        auth_time: NOW + 8,
+    };
+    store.set_device_code_status("d1", &approved).await.unwrap();
+    let found = store.find_device_code("d1").await.unwrap().unwrap();
+    assert_eq!(
+        (found.status, found.last_polled_at),
+        (approved, Some(NOW + 11))
+    );
+
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            store.consume_device_code("d1").await.unwrap()
+        }));
+    }
+    let mut consumed = 0;
+    for handle in handles {
+        consumed += usize::from(handle.await.unwrap());
+    }
+    assert_eq!(consumed, 1, "consumed exactly once");
+    let found = store.find_device_code("d1").await.unwrap().unwrap();
+    assert_eq!(found.status, DeviceCodeStatus::Consumed);
+    assert!(matches!(
+        store
+            .set_device_code_status("d1", &DeviceCodeStatus::Pending)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .set_device_code_status("nope", &DeviceCodeStatus::Denied)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    store
+        .insert_device_code(&device("d3", "LMNPQRST"))
+        .await
+        .unwrap();
+    store
+        .set_device_code_status("d3", &DeviceCodeStatus::Denied)
+        .await
+        .unwrap();
+    let denied = store.find_device_code("d3").await.unwrap().unwrap();
+    assert_eq!(denied.status, DeviceCodeStatus::Denied);
+    assert!(!store.consume_device_code("d3").await.unwrap());
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn consent_is_a_union() {
+    let db = imported().await;
+    let store = &db.store;
+    let granted = |client: &'static str| async move {
+        store
+            .granted_scopes(REALM, "alice-id", client)
+            .await
+            .unwrap()
+    };
+    assert!(granted("web").await.is_empty());
+    let scopes = |s: &[&str]| -> Vec<String> { s.iter().map(|x| x.to_string()).collect() };
+    // (scopes granted now, everything granted afterwards)
+    let steps: [(&[&str], &[&str]); 4] = [
+        (&["profile", "email"], &["email", "profile"]),
+        (
+            &["email", "offline_access"],
+            &["email", "offline_access", "profile"],
+        ),
+        (&[], &["email", "offline_access", "profile"]),
+        (
+            &["address"],
+            &["address", "email", "offline_access", "profile"],
+        ),
+    ];
+    for (grant, want) in steps {
+        store
+            .grant_scopes(REALM, "alice-id", "web", &scopes(grant), NOW)
+            .await
+            .unwrap();
+        assert_eq!(granted("web").await, scopes(want), "after {grant:?}");
+    }
+    assert!(granted("cli").await.is_empty(), "per client");
+    let bob = store.granted_scopes(REALM, "bob-id", "web").await.unwrap();
+    assert!(bob.is_empty(), "per user");
+
+    // Concurrent grants never drop each other's scopes.
+    let mut handles = Vec::new();
+    for i in 0..6 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let scope = vec![format!("scope-{i}")];
+            store
+                .grant_scopes(REALM, "bob-id", "cli", &scope, NOW)
+                .await
+                .unwrap()
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let all = store.granted_scopes(REALM, "bob-id", "cli").await.unwrap();
+    assert_eq!(all.len(), 6, "{all:?}");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn login_failures_save_and_clear() {
+    let db = imported().await;
+    let store = &db.store;
+    assert_eq!(store.login_failures(REALM, "alice-id").await.unwrap(), None);
+    let records = [
+        LoginFailures {
+            failures: 1,
+            last_failure_at: NOW,
+            last_ip: Some("192.0.2.7".into()),
+            locked_until: None,
+        },
+        LoginFailures {
+            failures: 5,
+            last_failure_at: NOW + 3,
+            last_ip: None,
+            locked_until: Some(NOW + 63),
+        },
+        LoginFailures {
+            failures: 6,
+            last_failure_at: NOW + 4,
+            last_ip: Some("2001:db8::1".into()),
+            locked_until: Some(i64::MAX),
+        },
+    ];
+    for record in &records {
+        store
+            .save_login_failures(REALM, "alice-id", record)
+            .await
+            .unwrap();
+        let stored = store.login_failures(REALM, "alice-id").await.unwrap();
+        assert_eq!(stored.as_ref(), Some(record));
+    }
+    assert_eq!(store.login_failures(REALM, "bob-id").await.unwrap(), None);
+    store.clear_login_failures(REALM, "alice-id").await.unwrap();
+    assert_eq!(store.login_failures(REALM, "alice-id").await.unwrap(), None);
+    store.clear_login_failures(REALM, "alice-id").await.unwrap();
+    db.finish().await;
+}
+
+async fn count(db: &TestDb, table: &str) -> i64 {
+    let conn = db.store.connection();
+    let row = conn
+        .query_one(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+const OIDC_TABLES: [&str; 6] = [
+    "user_session",
+    "auth_code",
+    "oidc_refresh_token",
+    "device_code",
+    "user_consent",
+    "login_failure",
+];
+
+/// Fills every new table for alice.
+async fn fill(store: &Store) {
+    store
+        .create_user_session(&session("s1", "alice-id", NOW))
+        .await
+        .unwrap();
+    store.insert_auth_code(&code("h1")).await.unwrap();
+    store
+        .insert_refresh_token(&refresh("t1", Some("s1"), false))
+        .await
+        .unwrap();
+    store
+        .insert_device_code(&device("d1", "BCDFGHJK"))
+        .await
+        .unwrap();
+    let approved = DeviceCodeStatus::Approved {
+        user_id: "alice-id".into(),
+        session_id: "s1".into(),
+        auth_time: NOW,
+    };
+    store.set_device_code_status("d1", &approved).await.unwrap();
+    let scopes = ["email".to_string()];
+    store
+        .grant_scopes(REALM, "alice-id", "web", &scopes, NOW)
+        .await
+        .unwrap();
+    let failures = LoginFailures {
+        failures: 1,
+        ..Default::default()
+    };
+    store
+        .save_login_failures(REALM, "alice-id", &failures)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn everything_goes_with_the_realm() {
+    let db = imported().await;
+    fill(&db.store).await;
+    for table in OIDC_TABLES {
+        assert_eq!(count(&db, table).await, 1, "{table}");
+    }
+    let outcome = db.store.import_realm(oidc_realm(), true, NOW + 10).await;
+    assert_eq!(outcome.unwrap(), ImportOutcome::Replaced);
+    for table in OIDC_TABLES {
+        assert_eq!(count(&db, table).await, 0, "{table} after overwrite");
+    }
+    // The new realm works as before, service account included.
+    fill(&db.store).await;
+    assert!(
+        db.store
+            .find_service_account(REALM, "Reporter")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    db.finish().await;
+}
+
+/// A database made by the first migration, with a realm in it, gains Keycloak's defaults; the
+/// migration also goes down and up again.
+#[tokio::test]
+async fn upgrades_an_existing_database() {
+    let test_db = TestDb::new().await;
+    let db = test_db.store.connection();
+    Migrator::down(db, Some(1)).await.unwrap();
+    for sql in [
+        "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
+         VALUES ('r', 'old', true, 300, '{}', 1)",
+        "INSERT INTO client (id, realm_id, client_id, protocol, enabled, public_client, \
+         bearer_only, redirect_uris, web_origins, attributes, standard_flow_enabled, \
+         direct_access_grants_enabled, service_accounts_enabled, created_at) VALUES \
+         ('c1', 'r', 'app', 'openid-connect', true, true, false, '[]', '[]', '{}', true, false, false, 1), \
+         ('c2', 'r', 'reg', 'docker-v2', true, true, false, '[]', '[]', '{}', true, false, false, 1)",
+        "INSERT INTO user_entity (id, realm_id, username, email_verified, enabled, attributes, \
+         created_at) VALUES ('u', 'r', 'old-user', true, true, '{}', 7)",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    let store = &test_db.store;
+    store.migrate().await.unwrap();
+    let snap = store.load_realm_snapshot("old").await.unwrap().unwrap();
+    let want = Realm {
+        id: "r".into(),
+        name: "old".into(),
+        ..Realm::default()
+    };
+    assert_eq!(snap.realm, want);
+    let app = snap.client("app").unwrap();
+    let keycloak = Client::default();
+    assert_eq!(app.default_client_scopes, keycloak.default_client_scopes);
+    assert_eq!(app.optional_client_scopes, keycloak.optional_client_scopes);
+    assert!(!app.consent_required);
+    assert!(snap.client("reg").unwrap().default_client_scopes.is_empty());
+    let user = store.find_user_by_id("r", "u").await.unwrap().unwrap();
+    assert!(user.email_verified && user.created_at == 7);
+    assert_eq!(user.service_account_client_id, None);
+
+    Migrator::down(db, Some(1)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    assert!(store.load_realm_snapshot("old").await.unwrap().is_some());
+    test_db.finish().await;
+}
