@@ -88,9 +88,24 @@ mod tests {
             ("one failure locks nothing", &[100], 1, None),
             ("two slow failures lock nothing", &[100, 110], 2, None),
             ("two quick failures lock briefly", &[100, 100], 2, Some(130)),
-            ("the third failure locks a step", &[100, 110, 120], 3, Some(180)),
-            ("six failures lock two steps", &[0, 10, 20, 30, 40, 50], 6, Some(170)),
-            ("the wait is capped", &[0, 10, 20, 30, 40, 50, 60, 70, 80], 9, Some(230)),
+            (
+                "the third failure locks a step",
+                &[100, 110, 120],
+                3,
+                Some(180),
+            ),
+            (
+                "six failures lock two steps",
+                &[0, 10, 20, 30, 40, 50],
+                6,
+                Some(170),
+            ),
+            (
+                "the wait is capped",
+                &[0, 10, 20, 30, 40, 50, 60, 70, 80],
+                9,
+                Some(230),
+            ),
             ("old failures are forgotten", &[0, 10, 1000], 1, None),
         ];
         for (name, times, failures, locked) in rows {
@@ -102,7 +117,10 @@ mod tests {
 
     #[test]
     fn permanent_lockout_never_ends() {
-        let p = BruteForcePolicy { permanent_lockout: true, ..policy() };
+        let p = BruteForcePolicy {
+            permanent_lockout: true,
+            ..policy()
+        };
         let record = after(&[0, 10, 20], &p);
         assert!(record.is_locked(i64::MAX - 1));
         assert!(!after(&[0, 10], &p).is_locked(11));

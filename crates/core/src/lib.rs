@@ -8,4 +8,5 @@ pub mod keys;
 pub mod model;
 pub mod password;
 pub mod resolve;
+pub mod secrets;
 pub mod verified_cache;

@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
+use portcullis_core::secrets::hash_secret;
 use portcullis_store::DockerRefreshToken;
 use portcullis_web::{AppState, ClientIp, WebError, basic_credentials};
 use serde::Serialize;
@@ -22,9 +23,7 @@ use crate::PROTOCOL;
 use crate::error::DockerError;
 use crate::policy::Policy;
 use crate::scope::{ResourceScope, parse_scopes};
-use crate::token::{
-    TokenRequest, TokenSettings, TokenSigner, new_refresh_token, refresh_token_hash, rfc3339,
-};
+use crate::token::{TokenRequest, TokenSettings, TokenSigner, new_refresh_token, rfc3339};
 
 /// The protocol's routes; the binary nests them under the realm.
 pub(crate) fn router() -> Router<AppState> {
@@ -460,7 +459,7 @@ async fn refresh_grant(
     };
     let stored = state
         .store()
-        .find_docker_refresh_token(&refresh_token_hash(presented))
+        .find_docker_refresh_token(&hash_secret(presented))
         .await
         .map_err(WebError::from)?
         .ok_or_else(invalid)?;
@@ -496,7 +495,7 @@ async fn store_refresh_token(
     now: i64,
     lifespan: i64,
 ) -> Result<String, DockerError> {
-    let (token, token_hash) = new_refresh_token()?;
+    let (token, token_hash) = new_refresh_token();
     let record = DockerRefreshToken {
         id: uuid::Uuid::new_v4().to_string(),
         token_hash,

@@ -6,11 +6,9 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::{digest, rand};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::keys::{Algorithm, KeyError, SigningKey};
 use portcullis_core::model::{Client, Realm, RealmSnapshot};
+use portcullis_core::secrets::{hash_secret, new_secret, random_token};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -43,8 +41,6 @@ pub enum TokenError {
     NoKey(Algorithm),
     #[error("signing failed: {0}")]
     Sign(#[from] KeyError),
-    #[error("the system random generator failed")]
-    Random,
     #[error("encoding claims: {0}")]
     Json(#[from] serde_json::Error),
     #[error("timestamp {0} is out of range")]
@@ -225,7 +221,7 @@ impl TokenSigner {
             exp: now + self.lifespan,
             nbf: now - NBF_BACKDATE,
             iat: now,
-            jti: random_b64url::<16>()?,
+            jti: random_token::<16>(),
             access: request.access,
         };
         let claims = serde_json::to_vec(&claims)?;
@@ -242,30 +238,16 @@ pub fn rfc3339(unix: i64) -> Result<String, TokenError> {
 }
 
 /// A new refresh token (256 random bits, base64url) and the hash it is stored under.
-pub fn new_refresh_token() -> Result<(String, String), TokenError> {
-    let token = random_b64url::<32>()?;
-    let hash = refresh_token_hash(&token);
-    Ok((token, hash))
-}
-
-/// Lowercase hex SHA-256: refresh tokens are high-entropy, so a fast hash is enough and a
-/// database leak does not leak usable tokens.
-pub fn refresh_token_hash(token: &str) -> String {
-    digest::digest(&digest::SHA256, token.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn random_b64url<const N: usize>() -> Result<String, TokenError> {
-    let mut bytes = [0u8; N];
-    rand::fill(&mut bytes).map_err(|_| TokenError::Random)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+pub fn new_refresh_token() -> (String, String) {
+    let token = new_secret();
+    let hash = hash_secret(&token);
+    (token, hash)
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use std::collections::BTreeMap;
 
     use portcullis_core::password::PasswordPolicy;
@@ -359,11 +341,11 @@ mod tests {
 
     #[test]
     fn refresh_tokens_are_random_and_hashed() {
-        let (a, hash_a) = new_refresh_token().expect("rng");
-        let (b, _) = new_refresh_token().expect("rng");
+        let (a, hash_a) = new_refresh_token();
+        let (b, _) = new_refresh_token();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert_eq!(hash_a, refresh_token_hash(&a));
+        assert_eq!(hash_a, hash_secret(&a));
         assert_eq!(hash_a.len(), 64);
         assert!(
             hash_a
@@ -371,7 +353,7 @@ mod tests {
                 .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
         );
         assert_eq!(
-            refresh_token_hash("abc"),
+            hash_secret("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

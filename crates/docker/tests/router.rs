@@ -572,7 +572,7 @@ async fn offline_token_and_refresh_grant() {
     assert_eq!(URL_SAFE_NO_PAD.decode(&refresh).unwrap().len(), 32);
 
     // the stored row carries the hash, never the token
-    let hash = portcullis_docker::token::refresh_token_hash(&refresh);
+    let hash = portcullis_core::secrets::hash_secret(&refresh);
     let stored = app
         .store
         .find_docker_refresh_token(&hash)

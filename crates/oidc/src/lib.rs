@@ -5,6 +5,7 @@ mod browser;
 mod endpoints;
 mod tokens;
 
+pub use browser::login_action_routes;
 pub use endpoints::well_known_routes;
 
 use std::collections::HashMap;
@@ -37,7 +38,7 @@ impl Protocol for OpenIdConnect {
     }
 
     fn mapper_types(&self) -> Vec<MapperType> {
-        Vec::new()
+        tokens::mappers::mapper_types()
     }
 }
 

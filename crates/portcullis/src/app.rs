@@ -23,7 +23,8 @@ pub fn router(state: AppState, relative: &str) -> Router {
         .route(&format!("{relative}/health/live"), get(live))
         .route(&format!("{relative}/health/ready"), get(ready))
         .merge(portcullis_oidc::realm_routes(relative))
-        .merge(portcullis_oidc::well_known_routes(relative));
+        .merge(portcullis_oidc::well_known_routes(relative))
+        .merge(portcullis_oidc::login_action_routes(relative));
     #[cfg(feature = "bench")]
     let app = app.route(
         &format!("{relative}/realms/{{realm}}/bench/sign"),

@@ -93,7 +93,8 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
 async fn bootstrap_master(store: &Store, config: &Config, now: i64) -> anyhow::Result<()> {
     let (password, generated) = match &config.admin_password {
         Some(p) => (p.clone(), false),
-        None => (generate_password()?, true),
+        // 144 random bits, URL-safe so it can be pasted anywhere.
+        None => (portcullis_core::secrets::random_token::<18>(), true),
     };
     let created = store
         .bootstrap_master(&config.admin_user, &password, now)
@@ -109,13 +110,6 @@ async fn bootstrap_master(store: &Store, config: &Config, now: i64) -> anyhow::R
         }
     }
     Ok(())
-}
-
-fn generate_password() -> anyhow::Result<String> {
-    use base64::Engine;
-    let mut bytes = [0u8; 18];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Hides a password in a database URL before printing it.

@@ -144,8 +144,7 @@ pub fn verify_form_token(
 pub fn usable_nonce(value: Option<&str>) -> Option<&str> {
     value.filter(|v| {
         (22..=128).contains(&v.len())
-            && v
-                .bytes()
+            && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
@@ -197,7 +196,15 @@ mod tests {
     }
 
     fn token(spec: FormTokenSpec<'_>, nonce: &str, lifetime: i64) -> String {
-        sign_form_token(&keys(), spec, nonce, NOW, lifetime, &json!({"client": "app"})).unwrap()
+        sign_form_token(
+            &keys(),
+            spec,
+            nonce,
+            NOW,
+            lifetime,
+            &json!({"client": "app"}),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -243,7 +250,15 @@ mod tests {
             NONCE,
             60,
         );
-        let foreign = sign_form_token(&[OTHER.clone()], SPEC, NONCE, NOW, 60, &json!({})).unwrap();
+        let foreign = sign_form_token(
+            std::slice::from_ref(&*OTHER),
+            SPEC,
+            NONCE,
+            NOW,
+            60,
+            &json!({}),
+        )
+        .unwrap();
         let (head, rest) = good.split_once('.').unwrap();
         let (_, sig) = rest.split_once('.').unwrap();
         let forged_claims = URL_SAFE_NO_PAD.encode(
@@ -254,29 +269,47 @@ mod tests {
         let tampered = format!("{head}.{forged_claims}.{sig}");
         let other_nonce = "b3RoZXItbm9uY2Utb2YtYW5vdGhlci1icm93c2VyMTI";
         type Check = fn(&CsrfError) -> bool;
-        let cases: Vec<(&str, Option<&str>, Option<&str>, i64, Check)> = vec![
-            ("missing", None, Some(NONCE), NOW, |e| matches!(e, CsrfError::Missing)),
-            ("empty", Some(""), Some(NONCE), NOW, |e| matches!(e, CsrfError::Missing)),
-            ("garbage", Some("a.b"), Some(NONCE), NOW, |e| matches!(e, CsrfError::Malformed)),
+        /// (name, token, cookie nonce, now, expected error)
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, i64, Check);
+        let cases: Vec<Case<'_>> = vec![
+            ("missing", None, Some(NONCE), NOW, |e| {
+                matches!(e, CsrfError::Missing)
+            }),
+            ("empty", Some(""), Some(NONCE), NOW, |e| {
+                matches!(e, CsrfError::Missing)
+            }),
+            ("garbage", Some("a.b"), Some(NONCE), NOW, |e| {
+                matches!(e, CsrfError::Malformed)
+            }),
             ("tampered", Some(&tampered), Some(NONCE), NOW, |e| {
                 matches!(e, CsrfError::BadSignature)
             }),
             ("foreign key", Some(&foreign), Some(NONCE), NOW, |e| {
                 matches!(e, CsrfError::BadSignature)
             }),
-            ("other purpose", Some(&other_purpose), Some(NONCE), NOW, |e| {
-                matches!(e, CsrfError::WrongPurpose)
-            }),
+            (
+                "other purpose",
+                Some(&other_purpose),
+                Some(NONCE),
+                NOW,
+                |e| matches!(e, CsrfError::WrongPurpose),
+            ),
             ("other realm", Some(&other_realm), Some(NONCE), NOW, |e| {
                 matches!(e, CsrfError::WrongPurpose)
             }),
-            ("no cookie", Some(&good), None, NOW, |e| matches!(e, CsrfError::NoCookie)),
+            ("no cookie", Some(&good), None, NOW, |e| {
+                matches!(e, CsrfError::NoCookie)
+            }),
             ("other cookie", Some(&good), Some(other_nonce), NOW, |e| {
                 matches!(e, CsrfError::Mismatch)
             }),
-            ("expired", Some(&good), Some(NONCE), NOW + 60, |e| {
-                matches!(e, CsrfError::Expired { payload } if payload["client"] == "app")
-            }),
+            (
+                "expired",
+                Some(&good),
+                Some(NONCE),
+                NOW + 60,
+                |e| matches!(e, CsrfError::Expired { payload } if payload["client"] == "app"),
+            ),
         ];
         for (name, token, nonce, now, check) in cases {
             let err = verify_form_token(&keys(), SPEC, token, nonce, now).unwrap_err();

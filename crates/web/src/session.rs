@@ -18,7 +18,25 @@ pub const SESSION_COOKIE: &str = "PORTCULLIS_SESSION";
 /// Where a realm's cookies live: `{relative}/realms/{realm}/`, covering its protocol endpoints
 /// and its `login-actions`, and no other realm.
 pub fn realm_cookie_path(urls: &Urls, realm: &str) -> String {
-    format!("{}/realms/{realm}/", urls.relative_path)
+    format!(
+        "{}/realms/{}/",
+        urls.relative_path,
+        encode_path_segment(realm)
+    )
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so a realm name can sit in a
+/// URL path or a cookie `Path` without changing their structure.
+pub fn encode_path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Cookies get `Secure` when the public URL is https (a plain-http development server would
@@ -132,6 +150,8 @@ mod tests {
             plain.set("X", "v").unwrap(),
             "X=v; Path=/realms/acme/; HttpOnly; SameSite=Lax"
         );
+        let odd = CookieScope::for_realm(&urls("http://h", ""), "a b;c/é");
+        assert_eq!(odd.path, "/realms/a%20b%3Bc%2F%C3%A9/");
         let cleared = plain.clear("X").unwrap();
         assert!(cleared.to_str().unwrap().starts_with("X=; Max-Age=0;"));
     }
@@ -154,8 +174,14 @@ mod tests {
     #[test]
     fn reading_cookies() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, "a=1; PORTCULLIS_SESSION=first".parse().unwrap());
-        headers.append(header::COOKIE, "PORTCULLIS_SESSION=second; b=\"q\"".parse().unwrap());
+        headers.append(
+            header::COOKIE,
+            "a=1; PORTCULLIS_SESSION=first".parse().unwrap(),
+        );
+        headers.append(
+            header::COOKIE,
+            "PORTCULLIS_SESSION=second; b=\"q\"".parse().unwrap(),
+        );
         headers.append(header::COOKIE, "empty=".parse().unwrap());
         let table = [
             ("PORTCULLIS_SESSION", Some("first")),

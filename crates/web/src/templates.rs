@@ -26,7 +26,10 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("message.html", include_str!("../templates/message.html")),
     ("error.html", include_str!("../templates/error.html")),
-    ("form_post.html", include_str!("../templates/form_post.html")),
+    (
+        "form_post.html",
+        include_str!("../templates/form_post.html"),
+    ),
 ];
 
 /// The one stylesheet, inlined into every page and allowed by its hash in the CSP.
@@ -126,7 +129,10 @@ pub fn html_response(status: StatusCode, body: String, scripts: PageScripts) -> 
     let headers = response.headers_mut();
     let fixed = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CACHE_CONTROL, "no-store, must-revalidate, max-age=0"),
+        (
+            header::CACHE_CONTROL,
+            "no-store, must-revalidate, max-age=0",
+        ),
         (header::PRAGMA, "no-cache"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -192,20 +198,15 @@ fn fallback_error(request_id: &str, cause: &TemplateError) -> Response {
     tracing::error!(request_id = %request_id, error = %cause, "error page failed to render");
     let body = format!("An internal error occurred. Request id: {request_id}\n");
     let mut response = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 /// 128 random bits, hex: identifies one error in the log and on the page.
 pub fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        return "unavailable".to_string();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    portcullis_core::secrets::hex(&portcullis_core::secrets::random_bytes::<16>())
 }
 
 /// `sha256-<base64>` of an inline script or style, as CSP level 2 allows it by hash.
@@ -312,14 +313,20 @@ mod tests {
         for (name, context, expected) in cases() {
             let html = render(name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
             for needle in expected {
-                assert!(html.contains(needle), "{name}: missing {needle:?} in\n{html}");
+                assert!(
+                    html.contains(needle),
+                    "{name}: missing {needle:?} in\n{html}"
+                );
             }
             assert!(
                 !html.contains("<script>alert"),
                 "{name}: unescaped input\n{html}"
             );
             if html.contains("alert(") {
-                assert!(html.contains("&lt;script&gt;alert(&#x27;x&#x27;)"), "{name}");
+                assert!(
+                    html.contains("&lt;script&gt;alert(&#x27;x&#x27;)"),
+                    "{name}"
+                );
             }
             rendered.insert(name);
         }
@@ -358,11 +365,20 @@ mod tests {
 
     #[test]
     fn pages_carry_the_security_headers() {
-        let response = page(StatusCode::OK, "message.html", &json!({"title": "t", "message": "m"}));
+        let response = page(
+            StatusCode::OK,
+            "message.html",
+            &json!({"title": "t", "message": "m"}),
+        );
         let headers = response.headers();
         assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
-        assert!(headers[header::CACHE_CONTROL].to_str().unwrap().contains("no-store"));
+        assert!(
+            headers[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("no-store")
+        );
         assert!(
             headers[header::CONTENT_SECURITY_POLICY]
                 .to_str()
@@ -389,7 +405,13 @@ mod tests {
 
     #[test]
     fn error_pages_have_a_request_id() {
-        let response = error_page(StatusCode::BAD_REQUEST, Some("Acme"), "Error", "Bad client", "test");
+        let response = error_page(
+            StatusCode::BAD_REQUEST,
+            Some("Acme"),
+            "Error",
+            "Bad client",
+            "test",
+        );
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let a = new_request_id();
         let b = new_request_id();

@@ -1,14 +1,181 @@
-//! OIDC endpoints that applications call directly (TOKENS helper replaces this file).
+//! OIDC endpoints that applications call directly: the token endpoint with every grant, device
+//! authorization, userinfo, introspection, revocation and the discovery documents. Routes are
+//! relative to `{relative}/realms/{realm}/protocol/openid-connect`, except discovery.
 
-use axum::Router;
+mod check;
+mod client_auth;
+mod cors;
+mod device;
+mod discovery;
+mod error;
+mod form;
+mod grants;
+mod introspect;
+mod revoke;
+mod service_accounts;
+mod token;
+mod userinfo;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_web::AppState;
+
+pub(crate) use error::OAuthError;
 
 /// Routes relative to the protocol mount.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/token", post(token::token).options(cors::preflight))
+        .route(
+            "/token/introspect",
+            post(introspect::introspect).options(cors::preflight),
+        )
+        .route("/revoke", post(revoke::revoke).options(cors::preflight))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo_get)
+                .post(userinfo::userinfo_post)
+                .options(cors::preflight),
+        )
+        .route(
+            "/auth/device",
+            post(device::device_authorization).options(cors::preflight),
+        )
+        .layer(Extension(Arc::new(
+            service_accounts::ServiceAccounts::default(),
+        )))
 }
 
-/// The discovery documents, at absolute paths under the relative path.
-pub fn well_known_routes(_relative_path: &str) -> Router<AppState> {
+/// The discovery documents, at absolute paths under the relative path: OIDC's path-append form
+/// and RFC 8414's path-insert form.
+pub fn well_known_routes(relative_path: &str) -> Router<AppState> {
     Router::new()
+        .route(
+            &format!("{relative_path}/realms/{{realm}}/.well-known/openid-configuration"),
+            get(discovery::openid_configuration),
+        )
+        .route(
+            &format!("{relative_path}/.well-known/oauth-authorization-server/realms/{{realm}}"),
+            get(discovery::authorization_server_metadata),
+        )
+}
+
+/// The realm a request addresses, and the request's moment.
+pub(crate) struct Ctx {
+    pub state: AppState,
+    pub snapshot: Arc<RealmSnapshot>,
+    pub issuer: String,
+    pub now: i64,
+}
+
+impl Ctx {
+    /// The enabled realm named by the `realm` path parameter.
+    pub(crate) async fn load(
+        state: &AppState,
+        path: &HashMap<String, String>,
+    ) -> Result<Self, OAuthError> {
+        let name = path.get("realm").ok_or(OAuthError::RealmNotFound)?;
+        let snapshot = state
+            .realm(name)
+            .await?
+            .filter(|s| s.realm.enabled)
+            .ok_or(OAuthError::RealmNotFound)?;
+        Ok(Self {
+            issuer: state.issuer(&snapshot.realm.name),
+            now: state.now(),
+            state: state.clone(),
+            snapshot,
+        })
+    }
+
+    pub(crate) fn realm_name(&self) -> &str {
+        &self.snapshot.realm.name
+    }
+}
+
+/// Client-chosen labels are cut to this many characters in the log.
+const MAX_LOGGED_LABEL: usize = 64;
+
+/// Cuts a client-chosen value for the log (never a secret: only ids and names go here).
+pub(crate) fn label(value: &str) -> String {
+    value.chars().take(MAX_LOGGED_LABEL).collect()
+}
+
+/// The one log line per request, filled in as the request is understood, plus what CORS needs.
+pub(crate) struct Audit {
+    endpoint: &'static str,
+    realm: String,
+    pub client: String,
+    pub grant: String,
+    pub user: String,
+    /// How the client authenticated, when it did.
+    auth_method: &'static str,
+    /// Origins the identified client allows (for CORS on the answer).
+    pub allowed_origins: Vec<String>,
+    origin: Option<String>,
+}
+
+impl Audit {
+    pub(crate) fn new(
+        endpoint: &'static str,
+        path: &HashMap<String, String>,
+        headers: &HeaderMap,
+    ) -> Self {
+        Self {
+            endpoint,
+            realm: label(path.get("realm").map(String::as_str).unwrap_or_default()),
+            client: String::new(),
+            grant: String::new(),
+            user: String::new(),
+            auth_method: "",
+            allowed_origins: Vec::new(),
+            origin: cors::request_origin(headers),
+        }
+    }
+
+    /// Records the client the request turned out to be from.
+    pub(crate) fn client(&mut self, client: &Client) {
+        self.client = label(&client.client_id);
+        self.allowed_origins = crate::tokens::claims::allowed_origins(client);
+    }
+
+    /// Records the client that authenticated, and how.
+    pub(crate) fn authenticated(&mut self, authenticated: &client_auth::Authenticated<'_>) {
+        self.client(authenticated.client);
+        self.auth_method = match authenticated.method {
+            client_auth::AuthMethod::Basic => "client_secret_basic",
+            client_auth::AuthMethod::Post => "client_secret_post",
+            client_auth::AuthMethod::None => "none",
+        };
+    }
+
+    /// Logs the outcome and adds CORS headers for an allowed origin.
+    pub(crate) fn finish(self, result: Result<Response, OAuthError>) -> Response {
+        use axum::response::IntoResponse as _;
+        let (response, outcome) = match result {
+            Ok(response) => (response, "ok"),
+            Err(error) => {
+                let outcome = error.outcome();
+                (error.into_response(), outcome)
+            }
+        };
+        tracing::info!(
+            endpoint = self.endpoint,
+            realm = ?self.realm,
+            client_id = ?self.client,
+            grant = ?self.grant,
+            user = ?self.user,
+            client_auth = self.auth_method,
+            status = response.status().as_u16(),
+            outcome,
+            "openid-connect request"
+        );
+        cors::allow(response, self.origin.as_deref(), &self.allowed_origins)
+    }
 }

@@ -7,9 +7,6 @@ pub(crate) mod realm;
 pub(crate) mod session;
 pub(crate) mod user;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_core::keys::KeyError;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,9 +30,7 @@ pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T
 
 /// A client secret: 256 random bits, base64url.
 pub(crate) fn random_secret() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StoreError::Key(KeyError::Generate))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(portcullis_core::secrets::new_secret())
 }
 
 /// Inserts rows in chunks, without `RETURNING` (ids are always set by the caller).

@@ -1,0 +1,104 @@
+//! The SSO session: a database row per browser login, found through the session cookie.
+//!
+//! The cookie holds a 256-bit random secret; the row's id is its hash, so the sessions table
+//! (and the `sid` in tokens, which is the row id) cannot be turned back into a cookie.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue};
+use portcullis_core::resolve::ResolvedUser;
+use portcullis_store::UserSession;
+use portcullis_web::csrf::usable_nonce;
+use portcullis_web::session::{SESSION_COOKIE, read_cookie, session_is_live};
+
+use super::{BrowserError, RealmCtx};
+use crate::tokens::{hash_secret, new_secret};
+
+/// A usable session and its (enabled) user.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveSession {
+    pub session: UserSession,
+    pub user: Arc<ResolvedUser>,
+}
+
+/// The session the request's cookie names, whatever its state (logout ends even a stale one).
+pub(crate) async fn cookie_session(
+    ctx: &RealmCtx,
+    headers: &HeaderMap,
+) -> Result<Option<UserSession>, BrowserError> {
+    let Some(secret) = usable_nonce(read_cookie(headers, SESSION_COOKIE)) else {
+        return Ok(None);
+    };
+    let found = ctx
+        .state
+        .store()
+        .find_user_session(&hash_secret(secret))
+        .await?;
+    Ok(found.filter(|s| s.realm_id == ctx.snapshot.realm.id))
+}
+
+/// The request's session if it is live (not ended, within the realm's idle and maximum
+/// lifespans) and its user still exists and is enabled.
+pub(crate) async fn current(
+    ctx: &RealmCtx,
+    headers: &HeaderMap,
+) -> Result<Option<LiveSession>, BrowserError> {
+    match cookie_session(ctx, headers).await? {
+        Some(session) => live(ctx, session).await,
+        None => Ok(None),
+    }
+}
+
+/// `session` with its user, if it is live and the user still exists and is enabled.
+pub(crate) async fn live(
+    ctx: &RealmCtx,
+    session: UserSession,
+) -> Result<Option<LiveSession>, BrowserError> {
+    if !session_is_live(&session, &ctx.snapshot.realm, ctx.now) {
+        return Ok(None);
+    }
+    let user = ctx
+        .state
+        .resolve_user_by_id(&ctx.snapshot, &session.user_id)
+        .await?;
+    Ok(user.map(|user| LiveSession { session, user }))
+}
+
+/// Starts a session for a user who just authenticated, and returns it with its cookie.
+///
+/// A session the browser already had is ended first: the new login replaces it (another user,
+/// or a re-authentication for `prompt=login` or `max_age`, which moves `auth_time`). Ending it
+/// also revokes its refresh tokens, so nothing issued under the old login outlives the cookie.
+pub(crate) async fn start(
+    ctx: &RealmCtx,
+    user: Arc<ResolvedUser>,
+    previous: Option<&UserSession>,
+) -> Result<(LiveSession, HeaderValue), BrowserError> {
+    let store = ctx.state.store();
+    if let Some(previous) = previous.filter(|p| !p.ended) {
+        store.end_user_session(&previous.id).await?;
+    }
+    let secret = new_secret();
+    let session = UserSession {
+        id: hash_secret(&secret),
+        realm_id: ctx.snapshot.realm.id.clone(),
+        user_id: user.id.clone(),
+        auth_time: ctx.now,
+        created_at: ctx.now,
+        last_seen_at: ctx.now,
+        ended: false,
+    };
+    store.create_user_session(&session).await?;
+    let cookie = ctx
+        .cookies
+        .set(SESSION_COOKIE, &secret)
+        .ok_or(BrowserError::Cookie)?;
+    Ok((LiveSession { session, user }, cookie))
+}
+
+/// The `Set-Cookie` header that removes the session cookie.
+pub(crate) fn clear_cookie(ctx: &RealmCtx) -> Result<HeaderValue, BrowserError> {
+    ctx.cookies
+        .clear(SESSION_COOKIE)
+        .ok_or(BrowserError::Cookie)
+}

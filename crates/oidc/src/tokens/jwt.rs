@@ -1,0 +1,220 @@
+//! Signing our JWTs with a realm key, and checking JWTs we issued.
+//!
+//! Every token names its key by the RFC 7638 thumbprint (`kid`), the id the JWKS at `certs`
+//! publishes; verification finds the key by that id only and insists the header's `alg` is the
+//! key's. Every OIDC token carries a `typ` claim (`Bearer`, `ID`, `Refresh`, `Offline`); docker
+//! registry tokens have none, so they never verify here even when signed with the same key.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::keys::{Algorithm, SigningKey};
+use portcullis_core::model::RealmSnapshot;
+use portcullis_web::AppState;
+use serde_json::{Map, Value};
+
+use super::TokenError;
+
+pub(crate) const TYP_BEARER: &str = "Bearer";
+pub(crate) const TYP_ID: &str = "ID";
+pub(crate) const TYP_REFRESH: &str = "Refresh";
+pub(crate) const TYP_OFFLINE: &str = "Offline";
+
+/// Longer tokens are refused unread: ours are a few kilobytes at most.
+pub(crate) const MAX_JWT_LEN: usize = 16 * 1024;
+
+/// The realm key for `wanted`, else (the realm lacks that algorithm) its first key, RS256
+/// preferred, so a misconfigured client still gets tokens.
+pub(crate) fn signing_key(
+    snapshot: &RealmSnapshot,
+    wanted: Algorithm,
+) -> Result<&Arc<SigningKey>, TokenError> {
+    if let Some(key) = snapshot.signing_key(wanted) {
+        return Ok(key);
+    }
+    let fallback = snapshot
+        .signing_key(Algorithm::Rs256)
+        .or_else(|| snapshot.keys.first())
+        .ok_or(TokenError::NoKey(wanted))?;
+    tracing::warn!(
+        realm = %snapshot.realm.name,
+        wanted = %wanted,
+        using = %fallback.algorithm(),
+        "realm has no key for the configured algorithm"
+    );
+    Ok(fallback)
+}
+
+/// Signs `claims` with `{"alg","typ":"JWT","kid"}`.
+pub(crate) fn sign(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, TokenError> {
+    // The kid is base64url and the alg a fixed name, so neither needs JSON escaping.
+    let header = format!(
+        r#"{{"alg":"{}","typ":"JWT","kid":"{}"}}"#,
+        key.algorithm().as_str(),
+        key.thumbprint_kid()
+    );
+    let claims = serde_json::to_vec(claims)?;
+    Ok(key.sign_jws(header.as_bytes(), &claims)?)
+}
+
+/// The claims of a JWT this realm issued: a realm key (by `kid`) made the signature with the
+/// header's `alg`, `iss` is the realm's issuer, and `typ` is one of ours. Expiry is not checked.
+pub(crate) fn decode_verified(
+    snapshot: &RealmSnapshot,
+    issuer: &str,
+    jwt: &str,
+) -> Option<Map<String, Value>> {
+    if jwt.len() > MAX_JWT_LEN {
+        return None;
+    }
+    let mut parts = jwt.split('.');
+    let (header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header = decode_object(header)?;
+    let kid = header.get("kid")?.as_str()?;
+    let alg = header.get("alg")?.as_str()?;
+    let key = snapshot.keys.iter().find(|k| k.thumbprint_kid() == kid)?;
+    if key.algorithm().as_str() != alg || !key.verify_jws(jwt) {
+        return None;
+    }
+    let claims = decode_object(payload)?;
+    let ours = matches!(
+        claim_str(&claims, "typ"),
+        Some(TYP_BEARER | TYP_ID | TYP_REFRESH | TYP_OFFLINE)
+    );
+    (ours && claim_str(&claims, "iss") == Some(issuer)).then_some(claims)
+}
+
+/// Verifies a JWT we issued (signature with any realm key by `kid`, `iss` = realm issuer, one of
+/// our `typ`s); returns its claims. Expiry is NOT checked here (an `id_token_hint` may be
+/// expired); callers check `typ` for the kind of token they expect.
+pub(crate) fn verify_own_jwt(state: &AppState, realm: &RealmSnapshot, jwt: &str) -> Option<Value> {
+    let issuer = state.issuer(&realm.realm.name);
+    decode_verified(realm, &issuer, jwt).map(Value::Object)
+}
+
+fn decode_object(part: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+pub(crate) fn claim_str<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims.get(name).and_then(Value::as_str)
+}
+
+pub(crate) fn claim_i64(claims: &Map<String, Value>, name: &str) -> Option<i64> {
+    claims.get(name).and_then(Value::as_i64)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) mod tests {
+    use portcullis_core::keys::KeyMaterial;
+    use portcullis_core::model::Realm;
+    use serde_json::json;
+
+    use super::*;
+
+    pub(crate) fn key(algorithm: Algorithm) -> Arc<SigningKey> {
+        let material = KeyMaterial::generate(algorithm, "acme", 1_795_000_000).unwrap();
+        Arc::new(SigningKey::from_material(&material).unwrap())
+    }
+
+    pub(crate) fn snapshot_with(keys: Vec<Arc<SigningKey>>) -> RealmSnapshot {
+        RealmSnapshot {
+            realm: Realm {
+                id: "realm-1".into(),
+                name: "acme".into(),
+                ..Realm::default()
+            },
+            roles: vec![],
+            groups: vec![],
+            clients: vec![],
+            keys,
+        }
+    }
+
+    fn claims(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    const ISS: &str = "http://id.test/auth/realms/acme";
+
+    #[test]
+    fn sign_and_verify_round_trip_and_rejections() {
+        let rsa = key(Algorithm::Rs256);
+        let ec = key(Algorithm::Es256);
+        let stranger = key(Algorithm::Rs256);
+        let snapshot = snapshot_with(vec![rsa.clone(), ec.clone()]);
+        let good = claims(json!({"iss": ISS, "typ": "Bearer", "sub": "u"}));
+        for k in [&rsa, &ec] {
+            let jwt = sign(k, &good).unwrap();
+            assert_eq!(decode_verified(&snapshot, ISS, &jwt), Some(good.clone()));
+            let header: Value = serde_json::from_slice(
+                &URL_SAFE_NO_PAD
+                    .decode(jwt.split('.').next().unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                header,
+                json!({"alg": k.algorithm().as_str(), "typ": "JWT", "kid": k.thumbprint_kid()})
+            );
+        }
+        let rows: &[(&str, String)] = &[
+            ("foreign key", sign(&stranger, &good).unwrap()),
+            (
+                "wrong issuer",
+                sign(&rsa, &claims(json!({"iss": "http://x", "typ": "Bearer"}))).unwrap(),
+            ),
+            (
+                "no typ (docker token)",
+                sign(&rsa, &claims(json!({"iss": ISS, "sub": "u"}))).unwrap(),
+            ),
+            (
+                "unknown typ",
+                sign(&rsa, &claims(json!({"iss": ISS, "typ": "Logout"}))).unwrap(),
+            ),
+            ("empty", String::new()),
+            ("garbage", "a.b.c".into()),
+            ("two parts", "a.b".into()),
+            ("four parts", format!("{}.x", sign(&rsa, &good).unwrap())),
+            ("oversized", "a".repeat(MAX_JWT_LEN + 1)),
+        ];
+        for (what, jwt) in rows {
+            assert_eq!(decode_verified(&snapshot, ISS, jwt), None, "{what}");
+        }
+        // A tampered payload, and a header naming the EC key with the RSA algorithm.
+        let jwt = sign(&rsa, &good).unwrap();
+        let mut parts: Vec<&str> = jwt.split('.').collect();
+        let evil = URL_SAFE_NO_PAD
+            .encode(br#"{"iss":"http://id.test/auth/realms/acme","typ":"Bearer","sub":"admin"}"#);
+        parts[1] = &evil;
+        assert_eq!(decode_verified(&snapshot, ISS, &parts.join(".")), None);
+        let header = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#,
+            ec.thumbprint_kid()
+        ));
+        let jwt = sign(&ec, &good).unwrap();
+        let forged = format!("{header}.{}", jwt.split_once('.').unwrap().1);
+        assert_eq!(decode_verified(&snapshot, ISS, &forged), None);
+    }
+
+    #[test]
+    fn key_choice_falls_back() {
+        let rsa = key(Algorithm::Rs256);
+        let only_rsa = snapshot_with(vec![rsa.clone()]);
+        let chosen = signing_key(&only_rsa, Algorithm::Es256).unwrap();
+        assert_eq!(chosen.algorithm(), Algorithm::Rs256);
+        assert!(signing_key(&snapshot_with(vec![]), Algorithm::Rs256).is_err());
+    }
+}

@@ -1,0 +1,631 @@
+//! Access, ID and refresh tokens: their registered claims, lifespans and signing algorithms.
+//! Claim maps are built by pure functions (tested by table); signing is the last step.
+
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::keys::Algorithm;
+use portcullis_core::model::{Client, Realm, RealmSnapshot, realm_defaults};
+use serde_json::{Map, Value, json};
+
+use super::TokenError;
+use super::claims::{ClaimContext, Target, audiences, user_claims};
+use super::jwt::{self, TYP_BEARER, TYP_ID, TYP_OFFLINE, TYP_REFRESH};
+use super::scopes::ACR;
+
+/// Keycloak's client attributes read here.
+pub(crate) const ATTR_ACCESS_LIFESPAN: &str = "access.token.lifespan";
+pub(crate) const ATTR_ACCESS_ALG: &str = "access.token.signed.response.alg";
+pub(crate) const ATTR_ID_ALG: &str = "id.token.signed.response.alg";
+pub(crate) const ATTR_SESSION_IDLE: &str = "client.session.idle.timeout";
+
+/// Keycloak's default `accessTokenLifespan`.
+const DEFAULT_ACCESS_LIFESPAN: i64 = 300;
+/// The `acr` of a password login (Keycloak's level of assurance 1).
+pub(crate) const ACR_PASSWORD: &str = "1";
+
+/// Per-client token settings, from the client's attributes and the realm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenSettings {
+    pub access_alg: Algorithm,
+    pub id_alg: Algorithm,
+    /// Seconds access and ID tokens live.
+    pub access_lifespan: i64,
+}
+
+impl TokenSettings {
+    pub(crate) fn for_client(realm: &Realm, client: &Client) -> Self {
+        let alg = |key: &str| {
+            attribute(client, key)
+                .and_then(Algorithm::parse)
+                .unwrap_or(Algorithm::Rs256)
+        };
+        Self {
+            access_alg: alg(ATTR_ACCESS_ALG),
+            id_alg: alg(ATTR_ID_ALG),
+            access_lifespan: positive(client, ATTR_ACCESS_LIFESPAN)
+                .or(Some(realm.access_token_lifespan).filter(|n| *n > 0))
+                .unwrap_or(DEFAULT_ACCESS_LIFESPAN),
+        }
+    }
+}
+
+fn attribute<'c>(client: &'c Client, key: &str) -> Option<&'c str> {
+    client
+        .attributes
+        .get(key)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// A positive number of seconds; Keycloak stores `-1` or an empty string for "inherit".
+fn positive(client: &Client, key: &str) -> Option<i64> {
+    attribute(client, key)?
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+/// The SSO session a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SessionRef<'a> {
+    pub id: &'a str,
+    /// When the session started (caps online refresh tokens).
+    pub created_at: i64,
+}
+
+/// Everything a token's claims depend on besides the claim context.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grant<'a> {
+    pub issuer: &'a str,
+    pub now: i64,
+    pub session: Option<SessionRef<'a>>,
+    /// When the user authenticated; `None` for client credentials.
+    pub auth_time: Option<i64>,
+    pub nonce: Option<&'a str>,
+    /// Client credentials: the subject is the client's service account.
+    pub service_account: bool,
+}
+
+/// A signed token and the times the token response reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Signed {
+    pub token: String,
+    pub exp: i64,
+}
+
+/// The access token's claims.
+pub(crate) fn access_claims(
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+    jti: &str,
+) -> Map<String, Value> {
+    let mut claims = user_claims(ctx, Target::Access);
+    let aud = audiences(ctx, Target::Access);
+    registered(&mut claims, ctx, grant, settings, jti, TYP_BEARER);
+    match aud.len() {
+        0 => {}
+        1 => {
+            claims.insert("aud".into(), json!(aud[0]));
+        }
+        _ => {
+            claims.insert("aud".into(), json!(aud));
+        }
+    }
+    if grant.auth_time.is_some() && ctx.scopes.has(ACR) {
+        claims.insert("acr".into(), json!(ACR_PASSWORD));
+    }
+    claims.insert("scope".into(), json!(ctx.scopes.to_claim()));
+    if grant.service_account {
+        claims.insert("client_id".into(), json!(ctx.client.client_id));
+    }
+    claims
+}
+
+/// The ID token's claims; `at_hash` binds it to the access token issued with it.
+pub(crate) fn id_claims(
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+    jti: &str,
+    access_token: &str,
+) -> Map<String, Value> {
+    let mut claims = user_claims(ctx, Target::Id);
+    let mut aud = vec![ctx.client.client_id.clone()];
+    for extra in audiences(ctx, Target::Id) {
+        if !aud.contains(&extra) {
+            aud.push(extra);
+        }
+    }
+    registered(&mut claims, ctx, grant, settings, jti, TYP_ID);
+    if aud.len() == 1 {
+        claims.insert("aud".into(), json!(aud[0]));
+    } else {
+        claims.insert("aud".into(), json!(aud));
+    }
+    if let Some(nonce) = grant.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    claims.insert("at_hash".into(), json!(at_hash(access_token)));
+    claims.insert("acr".into(), json!(ACR_PASSWORD));
+    claims
+}
+
+/// Claims every access and ID token has, written over whatever mappers produced.
+fn registered(
+    claims: &mut Map<String, Value>,
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+    jti: &str,
+    typ: &str,
+) {
+    claims.remove("aud");
+    claims.insert(
+        "exp".into(),
+        json!(grant.now.saturating_add(settings.access_lifespan)),
+    );
+    claims.insert("iat".into(), json!(grant.now));
+    claims.insert("jti".into(), json!(jti));
+    claims.insert("iss".into(), json!(grant.issuer));
+    claims.insert("sub".into(), json!(ctx.user.id));
+    claims.insert("typ".into(), json!(typ));
+    claims.insert("azp".into(), json!(ctx.client.client_id));
+    for key in [
+        "sid",
+        "auth_time",
+        "nonce",
+        "acr",
+        "at_hash",
+        "scope",
+        "client_id",
+    ] {
+        claims.remove(key);
+    }
+    if let Some(session) = grant.session {
+        claims.insert("sid".into(), json!(session.id));
+    }
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), json!(auth_time));
+    }
+}
+
+/// What a refresh token says; its `jti` is the id of the row that makes it revocable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshClaims<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub subject: &'a str,
+    pub session_id: Option<&'a str>,
+    pub scope: &'a str,
+    pub jti: &'a str,
+    pub offline: bool,
+    pub now: i64,
+    pub exp: i64,
+}
+
+/// The refresh token's claims: Keycloak's shape (`aud` = the issuer, `typ` Refresh/Offline).
+pub(crate) fn refresh_claims(r: &RefreshClaims<'_>) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("exp".into(), json!(r.exp));
+    claims.insert("iat".into(), json!(r.now));
+    claims.insert("jti".into(), json!(r.jti));
+    claims.insert("iss".into(), json!(r.issuer));
+    claims.insert("aud".into(), json!(r.issuer));
+    claims.insert("sub".into(), json!(r.subject));
+    let typ = if r.offline { TYP_OFFLINE } else { TYP_REFRESH };
+    claims.insert("typ".into(), json!(typ));
+    claims.insert("azp".into(), json!(r.client_id));
+    if let Some(sid) = r.session_id {
+        claims.insert("sid".into(), json!(sid));
+    }
+    claims.insert("scope".into(), json!(r.scope));
+    claims
+}
+
+/// When a refresh token issued now expires: offline tokens after the realm's offline idle
+/// timeout; online ones after the SSO idle timeout (the client may shorten or lengthen it), and
+/// never after the session's maximum lifespan.
+pub(crate) fn refresh_expiry(
+    realm: &Realm,
+    client: &Client,
+    now: i64,
+    session: Option<SessionRef<'_>>,
+    offline: bool,
+) -> i64 {
+    if offline {
+        let idle = Some(realm.offline_session_idle_timeout)
+            .filter(|n| *n > 0)
+            .unwrap_or(realm_defaults::OFFLINE_SESSION_IDLE_TIMEOUT);
+        return now.saturating_add(idle);
+    }
+    let idle = positive(client, ATTR_SESSION_IDLE)
+        .or(Some(realm.sso_session_idle_timeout).filter(|n| *n > 0))
+        .unwrap_or(realm_defaults::SSO_SESSION_IDLE_TIMEOUT);
+    let exp = now.saturating_add(idle);
+    match session {
+        Some(session) => exp.min(session_max_end(realm, session.created_at)),
+        None => exp,
+    }
+}
+
+/// The moment an SSO session started at `created_at` reaches its maximum lifespan.
+pub(crate) fn session_max_end(realm: &Realm, created_at: i64) -> i64 {
+    let max = Some(realm.sso_session_max_lifespan)
+        .filter(|n| *n > 0)
+        .unwrap_or(realm_defaults::SSO_SESSION_MAX_LIFESPAN);
+    created_at.saturating_add(max)
+}
+
+/// Whether an SSO session is still usable at `now`: not ended, used within the idle timeout,
+/// younger than the maximum lifespan.
+pub(crate) fn session_alive(
+    realm: &Realm,
+    ended: bool,
+    created_at: i64,
+    last_seen_at: i64,
+    now: i64,
+) -> bool {
+    let idle = Some(realm.sso_session_idle_timeout)
+        .filter(|n| *n > 0)
+        .unwrap_or(realm_defaults::SSO_SESSION_IDLE_TIMEOUT);
+    !ended && now < last_seen_at.saturating_add(idle) && now < session_max_end(realm, created_at)
+}
+
+/// OIDC `at_hash`: the left half of SHA-256 of the access token, base64url.
+pub(crate) fn at_hash(access_token: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, access_token.as_bytes());
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+/// A fresh token id (a random UUID, as Keycloak's).
+pub(crate) fn new_jti() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Signs an access token.
+pub(crate) fn sign_access(
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+) -> Result<Signed, TokenError> {
+    let claims = access_claims(ctx, grant, settings, &new_jti());
+    let key = jwt::signing_key(ctx.snapshot, settings.access_alg)?;
+    Ok(Signed {
+        token: jwt::sign(key, &claims)?,
+        exp: grant.now.saturating_add(settings.access_lifespan),
+    })
+}
+
+/// Signs an ID token for the access token issued with it.
+pub(crate) fn sign_id(
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+    access_token: &str,
+) -> Result<String, TokenError> {
+    let claims = id_claims(ctx, grant, settings, &new_jti(), access_token);
+    let key = jwt::signing_key(ctx.snapshot, settings.id_alg)?;
+    jwt::sign(key, &claims)
+}
+
+/// Signs a refresh token with the client's access-token algorithm.
+pub(crate) fn sign_refresh(
+    snapshot: &RealmSnapshot,
+    settings: &TokenSettings,
+    claims: &RefreshClaims<'_>,
+) -> Result<String, TokenError> {
+    let key = jwt::signing_key(snapshot, settings.access_alg)?;
+    jwt::sign(key, &refresh_claims(claims))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use portcullis_core::model::ProtocolMapper;
+    use portcullis_core::resolve::resolve_user;
+
+    use super::*;
+    use crate::tokens::claims::tests::{alice, snapshot};
+    use crate::tokens::scopes::grant;
+
+    const ISS: &str = "http://id.test/auth/realms/acme";
+    const NOW: i64 = 1_795_000_000;
+
+    fn settings() -> TokenSettings {
+        TokenSettings {
+            access_alg: Algorithm::Rs256,
+            id_alg: Algorithm::Rs256,
+            access_lifespan: 300,
+        }
+    }
+
+    fn hostile_mapper() -> ProtocolMapper {
+        ProtocolMapper {
+            id: "m".into(),
+            name: "forge".into(),
+            protocol: "openid-connect".into(),
+            mapper_type: "oidc-hardcoded-claim-mapper".into(),
+            config: [
+                ("claim.name".to_owned(), "typ".to_owned()),
+                ("claim.value".to_owned(), "ID".to_owned()),
+                ("id.token.claim".to_owned(), "true".to_owned()),
+            ]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn access_and_id_token_claims() {
+        let mut snapshot = snapshot();
+        snapshot.clients[0].protocol_mappers = vec![hostile_mapper()];
+        let client = snapshot.client("app").unwrap();
+        let user = alice();
+        let resolved = resolve_user(&snapshot, &user);
+        let scopes = grant(client, Some("openid offline_access"), true);
+        let ctx = ClaimContext {
+            snapshot: &snapshot,
+            client,
+            user: &user,
+            resolved: &resolved,
+            scopes: &scopes,
+        };
+        let session = SessionRef {
+            id: "sess-1",
+            created_at: NOW - 10,
+        };
+        let g = Grant {
+            issuer: ISS,
+            now: NOW,
+            session: Some(session),
+            auth_time: Some(NOW - 10),
+            nonce: Some("n-1"),
+            service_account: false,
+        };
+        let access = access_claims(&ctx, &g, &settings(), "jti-1");
+        let expected: &[(&str, Value)] = &[
+            ("exp", json!(NOW + 300)),
+            ("iat", json!(NOW)),
+            ("jti", json!("jti-1")),
+            ("iss", json!(ISS)),
+            ("aud", json!("api")),
+            ("sub", json!("u-alice")),
+            ("typ", json!("Bearer")),
+            ("azp", json!("app")),
+            ("sid", json!("sess-1")),
+            ("auth_time", json!(NOW - 10)),
+            ("acr", json!("1")),
+            ("scope", json!("openid profile email offline_access")),
+            ("preferred_username", json!("alice")),
+            ("email", json!("alice@example.test")),
+            ("realm_access", json!({"roles": ["staff"]})),
+        ];
+        for (claim, value) in expected {
+            assert_eq!(access.get(*claim), Some(value), "access {claim}");
+        }
+        assert!(!access.contains_key("nonce") && !access.contains_key("client_id"));
+
+        let id = id_claims(&ctx, &g, &settings(), "jti-2", "the-access-token");
+        let expected: &[(&str, Value)] = &[
+            ("aud", json!("app")),
+            ("typ", json!("ID")),
+            ("nonce", json!("n-1")),
+            ("auth_time", json!(NOW - 10)),
+            ("sid", json!("sess-1")),
+            ("acr", json!("1")),
+            ("at_hash", json!(at_hash("the-access-token"))),
+            ("name", json!("Alice Liddell")),
+            ("azp", json!("app")),
+        ];
+        for (claim, value) in expected {
+            assert_eq!(id.get(*claim), Some(value), "id {claim}");
+        }
+        assert!(!id.contains_key("realm_access") && !id.contains_key("scope"));
+    }
+
+    #[test]
+    fn client_credentials_claims() {
+        let snapshot = snapshot();
+        let client = snapshot.client("app").unwrap();
+        let user = alice();
+        let resolved = resolve_user(&snapshot, &user);
+        let scopes = grant(client, None, true);
+        let ctx = ClaimContext {
+            snapshot: &snapshot,
+            client,
+            user: &user,
+            resolved: &resolved,
+            scopes: &scopes,
+        };
+        let g = Grant {
+            issuer: ISS,
+            now: NOW,
+            session: None,
+            auth_time: None,
+            nonce: None,
+            service_account: true,
+        };
+        let access = access_claims(&ctx, &g, &settings(), "j");
+        assert_eq!(access["client_id"], json!("app"));
+        assert_eq!(access["scope"], json!("profile email"));
+        for absent in ["sid", "auth_time", "acr", "nonce"] {
+            assert!(!access.contains_key(absent), "{absent}");
+        }
+    }
+
+    #[test]
+    fn at_hash_is_left_half_of_sha256() {
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223 b00361a3...
+        let left = [
+            0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
+            0x22, 0x23,
+        ];
+        assert_eq!(at_hash("abc"), URL_SAFE_NO_PAD.encode(left));
+        assert_eq!(at_hash("abc").len(), 22);
+    }
+
+    #[test]
+    fn settings_from_attributes() {
+        let realm = Realm {
+            access_token_lifespan: 600,
+            ..Realm::default()
+        };
+        // (attributes, access alg, id alg, lifespan)
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            Algorithm,
+            Algorithm,
+            i64,
+        );
+        let rows: &[Row] = &[
+            (&[], Algorithm::Rs256, Algorithm::Rs256, 600),
+            (
+                &[(ATTR_ACCESS_LIFESPAN, "60")],
+                Algorithm::Rs256,
+                Algorithm::Rs256,
+                60,
+            ),
+            (
+                &[(ATTR_ACCESS_LIFESPAN, "-1")],
+                Algorithm::Rs256,
+                Algorithm::Rs256,
+                600,
+            ),
+            (
+                &[(ATTR_ACCESS_LIFESPAN, "x")],
+                Algorithm::Rs256,
+                Algorithm::Rs256,
+                600,
+            ),
+            (
+                &[(ATTR_ACCESS_ALG, "ES256")],
+                Algorithm::Es256,
+                Algorithm::Rs256,
+                600,
+            ),
+            (
+                &[(ATTR_ID_ALG, "ES256")],
+                Algorithm::Rs256,
+                Algorithm::Es256,
+                600,
+            ),
+            (
+                &[(ATTR_ACCESS_ALG, "HS256")],
+                Algorithm::Rs256,
+                Algorithm::Rs256,
+                600,
+            ),
+        ];
+        for (attributes, access_alg, id_alg, lifespan) in rows {
+            let client = Client {
+                attributes: attributes
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                ..Client::default()
+            };
+            let got = TokenSettings::for_client(&realm, &client);
+            assert_eq!(
+                got,
+                TokenSettings {
+                    access_alg: *access_alg,
+                    id_alg: *id_alg,
+                    access_lifespan: *lifespan
+                },
+                "{attributes:?}"
+            );
+        }
+        let zero = Realm {
+            access_token_lifespan: 0,
+            ..Realm::default()
+        };
+        assert_eq!(
+            TokenSettings::for_client(&zero, &Client::default()).access_lifespan,
+            300
+        );
+    }
+
+    #[test]
+    fn refresh_expiry_and_session_liveness() {
+        let realm = Realm {
+            sso_session_idle_timeout: 1800,
+            sso_session_max_lifespan: 36000,
+            offline_session_idle_timeout: 100_000,
+            ..Realm::default()
+        };
+        let idle_client = Client {
+            attributes: [(ATTR_SESSION_IDLE.to_owned(), "60".to_owned())].into(),
+            ..Client::default()
+        };
+        let plain = Client::default();
+        let fresh = SessionRef {
+            id: "s",
+            created_at: NOW,
+        };
+        let old = SessionRef {
+            id: "s",
+            created_at: NOW - 35_000,
+        };
+        // (client, session, offline, expected exp)
+        let rows: &[(&Client, Option<SessionRef>, bool, i64)] = &[
+            (&plain, Some(fresh), false, NOW + 1800),
+            (&plain, Some(old), false, NOW + 1000),
+            (&idle_client, Some(fresh), false, NOW + 60),
+            (&plain, None, false, NOW + 1800),
+            (&plain, Some(old), true, NOW + 100_000),
+        ];
+        for (client, session, offline, expected) in rows {
+            assert_eq!(
+                refresh_expiry(&realm, client, NOW, *session, *offline),
+                *expected,
+                "{session:?} {offline}"
+            );
+        }
+        // (ended, created, last seen, alive)
+        let rows: &[(bool, i64, i64, bool)] = &[
+            (false, NOW - 100, NOW - 100, true),
+            (true, NOW - 100, NOW - 100, false),
+            (false, NOW - 100, NOW - 1800, false),
+            (false, NOW - 100, NOW - 1799, true),
+            (false, NOW - 36000, NOW, false),
+            (false, NOW - 35999, NOW, true),
+        ];
+        for (ended, created, seen, alive) in rows {
+            assert_eq!(
+                session_alive(&realm, *ended, *created, *seen, NOW),
+                *alive,
+                "{ended} {created} {seen}"
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_token_claims() {
+        let r = RefreshClaims {
+            issuer: ISS,
+            client_id: "app",
+            subject: "u",
+            session_id: Some("s"),
+            scope: "openid",
+            jti: "row-1",
+            offline: false,
+            now: NOW,
+            exp: NOW + 10,
+        };
+        let claims = refresh_claims(&r);
+        assert_eq!(
+            Value::Object(claims),
+            json!({"exp": NOW + 10, "iat": NOW, "jti": "row-1", "iss": ISS, "aud": ISS,
+                   "sub": "u", "typ": "Refresh", "azp": "app", "sid": "s", "scope": "openid"})
+        );
+        let offline = refresh_claims(&RefreshClaims {
+            offline: true,
+            session_id: None,
+            ..r
+        });
+        assert_eq!(offline["typ"], json!("Offline"));
+        assert!(!offline.contains_key("sid"));
+    }
+}

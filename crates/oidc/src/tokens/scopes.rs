@@ -1,0 +1,282 @@
+//! Which client scopes a grant gets, as Keycloak decides: the client's default scopes always,
+//! its optional scopes when the `scope` parameter asks for them, `openid` when asked for, and
+//! nothing else (unknown scope values are ignored, as Keycloak ignores them).
+
+use portcullis_core::model::{Client, RealmSnapshot};
+use portcullis_core::resolve::ResolvedUser;
+
+pub(crate) const OPENID: &str = "openid";
+pub(crate) const PROFILE: &str = "profile";
+pub(crate) const EMAIL: &str = "email";
+pub(crate) const ADDRESS: &str = "address";
+pub(crate) const PHONE: &str = "phone";
+pub(crate) const ROLES: &str = "roles";
+pub(crate) const WEB_ORIGINS: &str = "web-origins";
+pub(crate) const ACR: &str = "acr";
+pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
+pub(crate) const MICROPROFILE_JWT: &str = "microprofile-jwt";
+
+/// Scopes that shape tokens but that Keycloak leaves out of the `scope` claim and the token
+/// response (their client scopes have "include in token scope" off).
+const UNLISTED: [&str; 4] = [ROLES, WEB_ORIGINS, ACR, "basic"];
+
+/// Every scope this server gives meaning to, for discovery's `scopes_supported`.
+pub(crate) const SUPPORTED: [&str; 10] = [
+    OPENID,
+    PROFILE,
+    EMAIL,
+    ADDRESS,
+    PHONE,
+    OFFLINE_ACCESS,
+    ROLES,
+    WEB_ORIGINS,
+    ACR,
+    MICROPROFILE_JWT,
+];
+
+/// The scopes of one grant, `openid` first, then the client's defaults and the granted optional
+/// scopes in the client's order, without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct GrantedScopes(Vec<String>);
+
+impl GrantedScopes {
+    pub(crate) fn has(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    pub(crate) fn openid(&self) -> bool {
+        self.has(OPENID)
+    }
+
+    pub(crate) fn offline(&self) -> bool {
+        self.has(OFFLINE_ACCESS)
+    }
+
+    /// The `scope` claim and response member: listed scopes, space-joined.
+    pub(crate) fn to_claim(&self) -> String {
+        self.0
+            .iter()
+            .filter(|s| !UNLISTED.contains(&s.as_str()))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The same without `offline_access`: for grants that must not go offline.
+    pub(crate) fn without_offline(mut self) -> Self {
+        self.0.retain(|s| s != OFFLINE_ACCESS);
+        self
+    }
+}
+
+/// Whether the user may hold offline tokens: Keycloak requires the `offline_access` realm
+/// role; a realm that has no such role puts no such restriction.
+pub(crate) fn offline_allowed(snapshot: &RealmSnapshot, user: &ResolvedUser) -> bool {
+    let realm_has_role = snapshot
+        .roles
+        .iter()
+        .any(|r| r.client_id.is_none() && r.name == OFFLINE_ACCESS);
+    !realm_has_role || user.has_role(OFFLINE_ACCESS)
+}
+
+/// The grant for a `scope` parameter (space-separated, order irrelevant; `None` when absent).
+/// `offline_access` is dropped when the user may not go offline.
+pub(crate) fn grant(client: &Client, requested: Option<&str>, offline_ok: bool) -> GrantedScopes {
+    let asked: Vec<&str> = requested.unwrap_or_default().split_whitespace().collect();
+    let mut granted: Vec<String> = Vec::new();
+    let mut push = |scope: &str| {
+        if !granted.iter().any(|s| s == scope) {
+            granted.push(scope.to_owned());
+        }
+    };
+    if asked.contains(&OPENID) {
+        push(OPENID);
+    }
+    for scope in &client.default_client_scopes {
+        if scope != OFFLINE_ACCESS || offline_ok {
+            push(scope);
+        }
+    }
+    for scope in &client.optional_client_scopes {
+        if asked.contains(&scope.as_str()) && (scope != OFFLINE_ACCESS || offline_ok) {
+            push(scope);
+        }
+    }
+    GrantedScopes(granted)
+}
+
+/// The full grant behind a token's `scope` claim: the claim lists what was asked for and
+/// granted; the unlisted defaults come back from the client.
+pub(crate) fn from_claim(client: &Client, claim: &str) -> GrantedScopes {
+    grant(client, Some(claim), true)
+}
+
+/// The grant of a refresh request: the original grant, or a narrower one when `scope` is sent.
+/// Asking for anything the original grant did not hold is `Err` with the offending values
+/// (RFC 6749 §6: the scope must not exceed the original). An offline grant stays offline: the
+/// refresh token it rotates into is still an offline token.
+pub(crate) fn narrow(
+    client: &Client,
+    original: &GrantedScopes,
+    requested: Option<&str>,
+) -> Result<GrantedScopes, Vec<String>> {
+    let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {
+        return Ok(original.clone());
+    };
+    let defaults = &client.default_client_scopes;
+    let excess: Vec<String> = requested
+        .split_whitespace()
+        .filter(|s| !original.has(s) && !defaults.iter().any(|d| d == s))
+        .map(str::to_owned)
+        .collect();
+    if !excess.is_empty() {
+        return Err(excess);
+    }
+    let mut narrowed = grant(client, Some(requested), original.offline());
+    if original.offline() && !narrowed.offline() {
+        narrowed.0.push(OFFLINE_ACCESS.to_owned());
+    }
+    Ok(narrowed)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use portcullis_core::model::{Realm, Role};
+
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            client_id: "app".into(),
+            ..Client::default()
+        }
+    }
+
+    #[test]
+    fn grants_defaults_requested_optionals_and_openid() {
+        // (requested, offline ok, granted claim, has roles)
+        let rows: &[(Option<&str>, bool, &str)] = &[
+            (None, true, "profile email"),
+            (Some("openid"), true, "openid profile email"),
+            (Some("email openid"), true, "openid profile email"),
+            (
+                Some("openid offline_access"),
+                true,
+                "openid profile email offline_access",
+            ),
+            (Some("openid offline_access"), false, "openid profile email"),
+            (
+                Some("openid phone address"),
+                true,
+                "openid profile email address phone",
+            ),
+            (Some("openid unknown admin"), true, "openid profile email"),
+            (Some("  openid\tphone "), true, "openid profile email phone"),
+            (Some(""), true, "profile email"),
+        ];
+        for (requested, offline_ok, expected) in rows {
+            let granted = grant(&client(), *requested, *offline_ok);
+            assert_eq!(granted.to_claim(), *expected, "{requested:?}");
+            assert!(granted.has(ROLES) && granted.has(WEB_ORIGINS) && granted.has(ACR));
+            assert_eq!(granted.offline(), expected.contains(OFFLINE_ACCESS));
+        }
+    }
+
+    #[test]
+    fn custom_client_scope_lists() {
+        let client = Client {
+            default_client_scopes: vec!["email".into(), "custom".into()],
+            optional_client_scopes: vec!["profile".into()],
+            ..client()
+        };
+        let rows: &[(Option<&str>, &str)] = &[
+            (Some("openid"), "openid email custom"),
+            (Some("openid profile"), "openid email custom profile"),
+            (Some("offline_access"), "email custom"),
+        ];
+        for (requested, expected) in rows {
+            let granted = grant(&client, *requested, true);
+            assert_eq!(granted.to_claim(), *expected, "{requested:?}");
+            assert!(!granted.has(ROLES));
+        }
+    }
+
+    #[test]
+    fn from_claim_restores_unlisted_defaults() {
+        let granted = from_claim(&client(), "openid email profile offline_access");
+        assert!(granted.has(ROLES) && granted.offline() && granted.openid());
+        assert_eq!(granted.to_claim(), "openid profile email offline_access");
+    }
+
+    #[test]
+    fn narrowing_on_refresh() {
+        let original = grant(&client(), Some("openid phone offline_access"), true);
+        // (requested, Ok(claim) or Err(excess))
+        type Row = (
+            Option<&'static str>,
+            Result<&'static str, &'static [&'static str]>,
+        );
+        let rows: &[Row] = &[
+            (None, Ok("openid profile email phone offline_access")),
+            (Some(""), Ok("openid profile email phone offline_access")),
+            (Some("openid"), Ok("openid profile email offline_access")),
+            (
+                Some("openid phone"),
+                Ok("openid profile email phone offline_access"),
+            ),
+            (Some("profile"), Ok("profile email offline_access")),
+            (Some("openid address"), Err(&["address"])),
+            (Some("openid admin phone x"), Err(&["admin", "x"])),
+        ];
+        for (requested, expected) in rows {
+            let got = narrow(&client(), &original, *requested);
+            match expected {
+                Ok(claim) => assert_eq!(got.unwrap().to_claim(), *claim, "{requested:?}"),
+                Err(excess) => assert_eq!(got.unwrap_err(), *excess, "{requested:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn narrowing_an_online_grant() {
+        let original = grant(&client(), Some("openid phone"), true);
+        let narrowed = narrow(&client(), &original, Some("openid")).unwrap();
+        assert_eq!(narrowed.to_claim(), "openid profile email");
+        assert_eq!(
+            narrow(&client(), &original, Some("offline_access")).unwrap_err(),
+            vec!["offline_access".to_owned()]
+        );
+    }
+
+    #[test]
+    fn offline_needs_the_role_when_the_realm_has_it() {
+        let role = Role {
+            id: "r1".into(),
+            name: OFFLINE_ACCESS.into(),
+            description: None,
+            client_id: None,
+            composite_ids: vec![],
+        };
+        let client_role = Role {
+            client_id: Some("x".into()),
+            ..role.clone()
+        };
+        let snapshot = |roles: Vec<Role>| RealmSnapshot {
+            realm: Realm::default(),
+            roles,
+            groups: vec![],
+            clients: vec![],
+            keys: vec![],
+        };
+        let with = ResolvedUser {
+            roles: [OFFLINE_ACCESS.to_owned()].into(),
+            ..ResolvedUser::default()
+        };
+        let without = ResolvedUser::default();
+        assert!(offline_allowed(&snapshot(vec![]), &without));
+        assert!(offline_allowed(&snapshot(vec![client_role]), &without));
+        assert!(offline_allowed(&snapshot(vec![role.clone()]), &with));
+        assert!(!offline_allowed(&snapshot(vec![role]), &without));
+    }
+}

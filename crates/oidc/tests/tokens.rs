@@ -1,0 +1,1515 @@
+//! In-process tests of the token service: a real store on a temporary SQLite file, realms
+//! imported from JSON, a fixed clock, and requests through `tower::ServiceExt::oneshot`.
+//! Authorization codes, sessions and device approvals are put in the store directly (the
+//! browser flows that create them have their own tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_lc_rs::digest;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use portcullis_core::clock::FixedClock;
+use portcullis_oidc::OpenIdConnect;
+use portcullis_store::{AuthCode, DeviceCodeStatus, Store, UserSession, parse_realm_json};
+use portcullis_web::{AppState, Protocol, Urls, protocol_mount_path};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+const NOW: i64 = 1_795_000_000;
+const ISSUER: &str = "http://id.test/auth/realms/acme";
+const OIDC: &str = "/auth/realms/acme/protocol/openid-connect";
+const TOKEN: &str = "/auth/realms/acme/protocol/openid-connect/token";
+const BACKEND: (&str, &str) = ("backend", "backend-secret");
+const APP_CB: &str = "https://app.test/cb";
+const SPA_CB: &str = "https://spa.test/cb";
+
+fn mapper(name: &str, kind: &str, config: Value) -> Value {
+    json!({"name": name, "protocol": "openid-connect", "protocolMapper": kind, "config": config})
+}
+
+fn acme() -> Value {
+    let device = json!({"oauth2.device.authorization.grant.enabled": "true"});
+    json!({
+        "realm": "acme",
+        "enabled": true,
+        "accessTokenLifespan": 300,
+        "ssoSessionIdleTimeout": 1800,
+        "ssoSessionMaxLifespan": 36000,
+        "offlineSessionIdleTimeout": 2592000,
+        "oauth2DeviceCodeLifespan": 600,
+        "oauth2DevicePollingInterval": 5,
+        "roles": {
+            "realm": [{"name": "staff"}, {"name": "offline_access"}],
+            "client": {"api": [{"name": "read"}], "backend": [{"name": "admin"}]}
+        },
+        "groups": [{"name": "eng", "subGroups": [{"name": "platform"}]}],
+        "users": [
+            {"username": "alice", "enabled": true, "email": "alice@example.test",
+             "emailVerified": true, "firstName": "Alice", "lastName": "Liddell",
+             "attributes": {"department": ["wonderland"]},
+             "realmRoles": ["staff", "offline_access"], "clientRoles": {"api": ["read"]},
+             "groups": ["/eng/platform"],
+             "credentials": [{"type": "password", "value": "alice-pw"}]},
+            {"username": "bob", "enabled": true, "realmRoles": ["staff"],
+             "credentials": [{"type": "password", "value": "bob-pw"}]},
+            {"username": "carol", "enabled": false,
+             "credentials": [{"type": "password", "value": "carol-pw"}]},
+            {"username": "service-account-backend", "enabled": true,
+             "serviceAccountClientId": "backend", "realmRoles": ["staff"]}
+        ],
+        "clients": [
+            {"clientId": "backend", "secret": "backend-secret", "publicClient": false,
+             "serviceAccountsEnabled": true, "standardFlowEnabled": true,
+             "directAccessGrantsEnabled": true, "redirectUris": [APP_CB], "webOrigins": ["+"],
+             "attributes": device,
+             "protocolMappers": [
+                mapper("dept", "oidc-usermodel-attribute-mapper",
+                       json!({"user.attribute": "department", "claim.name": "org.dept",
+                              "access.token.claim": "true", "id.token.claim": "true",
+                              "userinfo.token.claim": "true"})),
+                mapper("tier", "oidc-hardcoded-claim-mapper",
+                       json!({"claim.name": "tier", "claim.value": "gold",
+                              "introspection.token.claim": "false"})),
+                mapper("roles", "oidc-usermodel-realm-role-mapper",
+                       json!({"claim.name": "roles", "usermodel.realmRoleMapping.rolePrefix": "ROLE_",
+                              "multivalued": "true"})),
+                mapper("api roles", "oidc-usermodel-client-role-mapper",
+                       json!({"usermodel.clientRoleMapping.clientId": "api", "claim.name": "api_roles",
+                              "multivalued": "true"})),
+                mapper("groups", "oidc-group-membership-mapper",
+                       json!({"claim.name": "groups", "full.path": "true", "id.token.claim": "true"})),
+                mapper("audience", "oidc-audience-mapper",
+                       json!({"included.custom.audience": "https://api.test"})),
+                mapper("first", "oidc-usermodel-property-mapper",
+                       json!({"user.attribute": "firstName", "claim.name": "first",
+                              "access.token.claim": "false", "userinfo.token.claim": "true"}))
+             ]},
+            {"clientId": "spa", "publicClient": true, "redirectUris": [SPA_CB],
+             "attributes": device},
+            {"clientId": "cli", "publicClient": true, "directAccessGrantsEnabled": true},
+            {"clientId": "other-app", "secret": "other-secret", "publicClient": false,
+             "redirectUris": ["https://other.test/cb"], "directAccessGrantsEnabled": true},
+            {"clientId": "es", "secret": "es-secret", "publicClient": false,
+             "serviceAccountsEnabled": true,
+             "attributes": {"client_credentials.use_refresh_token": "true",
+                            "access.token.signed.response.alg": "ES256",
+                            "access.token.lifespan": "60"}},
+            {"clientId": "plain", "secret": "plain-secret", "publicClient": false,
+             "redirectUris": [APP_CB], "attributes": {"use.refresh.tokens": "false"}},
+            {"clientId": "api", "bearerOnly": true, "publicClient": false, "secret": "api-secret"},
+            {"clientId": "registry", "protocol": "docker-v2", "publicClient": true}
+        ]
+    })
+}
+
+fn rotating() -> Value {
+    json!({
+        "realm": "rot",
+        "enabled": true,
+        "revokeRefreshToken": true,
+        "refreshTokenMaxReuse": 1,
+        "users": [{"username": "dave", "enabled": true,
+                   "credentials": [{"type": "password", "value": "dave-pw"}]}],
+        "clients": [{"clientId": "app", "secret": "app-secret", "publicClient": false,
+                     "directAccessGrantsEnabled": true}]
+    })
+}
+
+fn other() -> Value {
+    json!({
+        "realm": "other",
+        "enabled": true,
+        "users": [{"username": "alice", "enabled": true,
+                   "credentials": [{"type": "password", "value": "alice-pw"}]}],
+        "clients": [{"clientId": "backend", "secret": "backend-secret", "publicClient": false,
+                     "directAccessGrantsEnabled": true}]
+    })
+}
+
+/// Removes the temporary database when a test ends.
+struct TempDb(std::path::PathBuf);
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+struct App {
+    router: Router,
+    clock: Arc<FixedClock>,
+    store: Store,
+    _db: TempDb,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    /// Asserts an OAuth error response.
+    #[track_caller]
+    fn assert_error(&self, status: u16, error: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        let body = self.json();
+        assert_eq!(body["error"], error, "{body}");
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(
+            description
+                .chars()
+                .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\'),
+            "RFC 6749 charset: {description:?}"
+        );
+        assert_eq!(self.header(header::CACHE_CONTROL), "no-store");
+    }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+fn sha256_hex(s: &str) -> String {
+    digest::digest(&digest::SHA256, s.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode(jwt: &str, part: usize) -> Value {
+    let segment = jwt.split('.').nth(part).expect("three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+}
+
+fn claims(jwt: &str) -> Value {
+    decode(jwt, 1)
+}
+
+async fn app() -> App {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "portcullis-oidc-tokens-{}-{}.db",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let db = TempDb(path.clone());
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    for realm in [acme(), rotating(), other()] {
+        let rep = parse_realm_json(&realm.to_string()).unwrap();
+        store.import_realm(rep, false, NOW).await.unwrap();
+    }
+    let clock = Arc::new(FixedClock::at(NOW));
+    let urls = Urls {
+        base_url: "http://id.test".into(),
+        relative_path: "/auth".into(),
+    };
+    let state = AppState::new(store.clone(), clock.clone(), urls);
+    let router = Router::new()
+        .nest(
+            &protocol_mount_path("/auth", OpenIdConnect.name()),
+            OpenIdConnect.router(),
+        )
+        .merge(portcullis_oidc::well_known_routes("/auth"))
+        .merge(portcullis_oidc::realm_routes("/auth"))
+        .with_state(state);
+    App {
+        router,
+        clock,
+        store,
+        _db: db,
+    }
+}
+
+/// What an authorization code is made of, for [`App::code`].
+struct CodeSpec<'a> {
+    client: &'a str,
+    user: &'a str,
+    redirect: &'a str,
+    scope: &'a str,
+    challenge: Option<(&'a str, &'a str)>,
+    nonce: Option<&'a str>,
+}
+
+impl<'a> CodeSpec<'a> {
+    fn new(client: &'a str, redirect: &'a str) -> Self {
+        Self {
+            client,
+            user: "alice",
+            redirect,
+            scope: "openid",
+            challenge: None,
+            nonce: Some("n-0S6"),
+        }
+    }
+}
+
+impl App {
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn post(&self, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(auth) = auth {
+            request = request.header(header::AUTHORIZATION, auth);
+        }
+        let body = serde_urlencoded::to_string(form).unwrap();
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn get(&self, path: &str, auth: Option<&str>) -> Reply {
+        let mut request = Request::get(path);
+        if let Some(auth) = auth {
+            request = request.header(header::AUTHORIZATION, auth);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// The token endpoint with client_secret_basic.
+    async fn token(&self, client: (&str, &str), form: &[(&str, &str)]) -> Reply {
+        self.post(TOKEN, Some(&basic(client.0, client.1)), form)
+            .await
+    }
+
+    async fn password(&self, client: (&str, &str), user: &str, pw: &str, scope: &str) -> Reply {
+        self.token(
+            client,
+            &[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", pw),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
+    async fn refresh(&self, client: (&str, &str), token: &str) -> Reply {
+        self.token(
+            client,
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let reply = self
+            .post(
+                &format!("{OIDC}/token/introspect"),
+                Some(&basic(BACKEND.0, BACKEND.1)),
+                &[("token", token)],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        reply.json()
+    }
+
+    async fn userinfo(&self, token: &str) -> Reply {
+        self.get(
+            &format!("{OIDC}/userinfo"),
+            Some(&format!("Bearer {token}")),
+        )
+        .await
+    }
+
+    async fn realm_id(&self, realm: &str) -> String {
+        self.store
+            .load_realm_snapshot(realm)
+            .await
+            .unwrap()
+            .unwrap()
+            .realm
+            .id
+    }
+
+    async fn user_id(&self, realm: &str, username: &str) -> String {
+        let realm_id = self.realm_id(realm).await;
+        self.store
+            .find_user_by_username(&realm_id, username)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id
+    }
+
+    /// A live SSO session of an acme user, as the login page would create it.
+    async fn session(&self, username: &str) -> String {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let id = format!("session-{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+        let now = self.clock_now();
+        let session = UserSession {
+            id: id.clone(),
+            realm_id: self.realm_id("acme").await,
+            user_id: self.user_id("acme", username).await,
+            auth_time: now - 5,
+            created_at: now - 5,
+            last_seen_at: now - 5,
+            ended: false,
+        };
+        self.store.create_user_session(&session).await.unwrap();
+        id
+    }
+
+    fn clock_now(&self) -> i64 {
+        use portcullis_core::clock::Clock as _;
+        self.clock.now_unix()
+    }
+
+    /// Stores an authorization code (in a new session) and returns it with the session id.
+    async fn code(&self, spec: CodeSpec<'_>) -> (String, String) {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let code = format!("code-{}-xyz", COUNTER.fetch_add(1, Ordering::SeqCst));
+        let session = self.session(spec.user).await;
+        let now = self.clock_now();
+        let record = AuthCode {
+            code_hash: sha256_hex(&code),
+            realm_id: self.realm_id("acme").await,
+            client_id: spec.client.into(),
+            user_id: self.user_id("acme", spec.user).await,
+            session_id: session.clone(),
+            redirect_uri: spec.redirect.into(),
+            scope: spec.scope.into(),
+            nonce: spec.nonce.map(str::to_owned),
+            code_challenge: spec.challenge.map(|c| c.0.to_owned()),
+            code_challenge_method: spec.challenge.map(|c| c.1.to_owned()),
+            auth_time: now - 5,
+            created_at: now,
+            expires_at: now + 60,
+        };
+        self.store.insert_auth_code(&record).await.unwrap();
+        (code, session)
+    }
+
+    /// A token of the docker-v2 shape (no `typ`, `aud` = the registry) signed with the realm key.
+    async fn docker_token(&self) -> String {
+        let snapshot = self
+            .store
+            .load_realm_snapshot("acme")
+            .await
+            .unwrap()
+            .unwrap();
+        let key = snapshot
+            .signing_key(portcullis_core::keys::Algorithm::Rs256)
+            .unwrap();
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.thumbprint_kid()});
+        let claims = json!({"iss": ISSUER, "sub": "alice", "aud": "registry", "exp": NOW + 300,
+                            "nbf": NOW - 5, "iat": NOW, "jti": "j", "access": []});
+        key.sign_jws(header.to_string().as_bytes(), claims.to_string().as_bytes())
+            .unwrap()
+    }
+
+    /// Checks a token's signature with the realm key its header names.
+    async fn assert_signed(&self, jwt: &str, alg: &str) {
+        let header = decode(jwt, 0);
+        assert_eq!(header["alg"], alg);
+        assert_eq!(header["typ"], "JWT");
+        let snapshot = self
+            .store
+            .load_realm_snapshot("acme")
+            .await
+            .unwrap()
+            .unwrap();
+        let key = snapshot
+            .keys
+            .iter()
+            .find(|k| Some(k.thumbprint_kid()) == header["kid"].as_str())
+            .expect("kid names a realm key");
+        assert!(key.verify_jws(jwt));
+        let certs = self.get(&format!("{OIDC}/certs"), None).await.json();
+        assert!(
+            certs["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == header["kid"]),
+            "the JWKS publishes the kid"
+        );
+    }
+}
+
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+#[tokio::test]
+async fn discovery_documents() {
+    let app = app().await;
+    for path in [
+        "/auth/realms/acme/.well-known/openid-configuration",
+        "/auth/.well-known/oauth-authorization-server/realms/acme",
+    ] {
+        let reply = app.get(path, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(
+            reply
+                .header(header::CONTENT_TYPE)
+                .starts_with("application/json")
+        );
+        let doc = reply.json();
+        assert_eq!(doc["issuer"], ISSUER);
+        assert_eq!(
+            doc["token_endpoint"],
+            format!("{ISSUER}/protocol/openid-connect/token")
+        );
+        assert_eq!(
+            doc["jwks_uri"],
+            format!("{ISSUER}/protocol/openid-connect/certs")
+        );
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            format!("{ISSUER}/protocol/openid-connect/auth/device")
+        );
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(doc["code_challenge_methods_supported"][0], "S256");
+    }
+    for path in [
+        "/auth/realms/nope/.well-known/openid-configuration",
+        "/auth/.well-known/oauth-authorization-server/realms/nope",
+    ] {
+        assert_eq!(app.get(path, None).await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_grant() {
+    let app = app().await;
+    let reply = app
+        .token(BACKEND, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
+    assert_eq!(reply.header(header::PRAGMA), "no-cache");
+    let body = reply.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(body["refresh_expires_in"], 0);
+    assert_eq!(body["not-before-policy"], 0);
+    assert_eq!(body["scope"], "profile email");
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+    let access = body["access_token"].as_str().unwrap();
+    app.assert_signed(access, "RS256").await;
+    let c = claims(access);
+    let service_account = app.user_id("acme", "service-account-backend").await;
+    assert_eq!(c["sub"], service_account.as_str());
+    assert_eq!(c["typ"], "Bearer");
+    assert_eq!(c["azp"], "backend");
+    assert_eq!(c["client_id"], "backend");
+    assert_eq!(c["iss"], ISSUER);
+    assert_eq!(c["exp"], NOW + 300);
+    assert_eq!(c["preferred_username"], "service-account-backend");
+    assert_eq!(c["realm_access"]["roles"], json!(["staff"]));
+    assert_eq!(c["roles"], json!(["ROLE_staff"]));
+    assert_eq!(c["aud"], "https://api.test");
+    for absent in ["sid", "auth_time", "nonce"] {
+        assert!(c.get(absent).is_none(), "{absent}");
+    }
+
+    // client_secret_post works too; scope=openid gives no ID token for a service account.
+    let reply = app
+        .post(
+            TOKEN,
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "backend"),
+                ("client_secret", "backend-secret"),
+                ("scope", "openid offline_access phone"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(body["scope"], "openid profile email phone");
+    assert!(body.get("id_token").is_none());
+
+    // ES256 with a refresh token by client attribute.
+    let body = app
+        .token(("es", "es-secret"), &[("grant_type", "client_credentials")])
+        .await
+        .json();
+    app.assert_signed(body["access_token"].as_str().unwrap(), "ES256")
+        .await;
+    assert_eq!(body["expires_in"], 60);
+    let refresh = body["refresh_token"].as_str().unwrap();
+    assert_eq!(claims(refresh)["typ"], "Refresh");
+    let again = app.refresh(("es", "es-secret"), refresh).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        claims(again.json()["access_token"].as_str().unwrap())["client_id"],
+        "es"
+    );
+}
+
+#[tokio::test]
+async fn client_authentication_and_grant_errors() {
+    let app = app().await;
+    let cc = [("grant_type", "client_credentials")];
+    let wrong = app.token(("backend", "nope"), &cc).await;
+    wrong.assert_error(401, "invalid_client");
+    assert_eq!(
+        wrong.header(header::WWW_AUTHENTICATE),
+        "Basic realm=\"acme\""
+    );
+    let unknown = app.token(("ghost", "x"), &cc).await;
+    unknown.assert_error(401, "invalid_client");
+    let post_wrong = app
+        .post(
+            TOKEN,
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "backend"),
+                ("client_secret", "nope"),
+            ],
+        )
+        .await;
+    post_wrong.assert_error(401, "invalid_client");
+    assert_eq!(post_wrong.header(header::WWW_AUTHENTICATE), "");
+    let both = app
+        .post(
+            TOKEN,
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_secret", "backend-secret"),
+            ],
+        )
+        .await;
+    both.assert_error(400, "invalid_request");
+    app.post(TOKEN, None, &cc)
+        .await
+        .assert_error(401, "invalid_client");
+    app.post(
+        TOKEN,
+        None,
+        &[("grant_type", "client_credentials"), ("client_id", "spa")],
+    )
+    .await
+    .assert_error(400, "unauthorized_client");
+    app.token(("other-app", "other-secret"), &cc)
+        .await
+        .assert_error(400, "unauthorized_client");
+    app.post(
+        TOKEN,
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "registry"),
+        ],
+    )
+    .await
+    .assert_error(401, "invalid_client");
+    app.token(BACKEND, &[("grant_type", "urn:x:custom")])
+        .await
+        .assert_error(400, "unsupported_grant_type");
+    app.token(BACKEND, &[])
+        .await
+        .assert_error(400, "invalid_request");
+    app.token(
+        BACKEND,
+        &[
+            ("grant_type", "client_credentials"),
+            ("grant_type", "password"),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_request");
+    let reply = app
+        .post("/auth/realms/nope/protocol/openid-connect/token", None, &cc)
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    // Oversized and malformed bodies are refused, never a panic.
+    let big = "x".repeat(100 * 1024);
+    app.post(TOKEN, None, &[("grant_type", &big)])
+        .await
+        .assert_error(413, "invalid_request");
+    let raw = Request::post(TOKEN)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(vec![0xff, 0xfe, b'=', 0x80]))
+        .unwrap();
+    let reply = app.send(raw).await;
+    assert!(reply.status.is_client_error(), "{}", reply.status);
+}
+
+#[tokio::test]
+async fn password_grant() {
+    let app = app().await;
+    let reply = app
+        .password(BACKEND, "alice", "alice-pw", "openid phone")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    let access = claims(body["access_token"].as_str().unwrap());
+    let id = claims(body["id_token"].as_str().unwrap());
+    let alice = app.user_id("acme", "alice").await;
+    assert_eq!(access["sub"], alice.as_str());
+    assert_eq!(access["sid"], body["session_state"]);
+    assert_eq!(access["auth_time"], NOW);
+    assert_eq!(access["acr"], "1");
+    assert_eq!(access["scope"], "openid profile email phone");
+    assert_eq!(access["email"], "alice@example.test");
+    assert_eq!(
+        access["realm_access"]["roles"],
+        json!(["offline_access", "staff"])
+    );
+    assert_eq!(access["resource_access"]["api"]["roles"], json!(["read"]));
+    assert_eq!(access["aud"], json!(["api", "https://api.test"]));
+    assert_eq!(access["allowed-origins"], json!(["https://app.test"]));
+    assert_eq!(access["org"], json!({"dept": "wonderland"}));
+    assert_eq!(access["api_roles"], json!(["read"]));
+    assert_eq!(access["groups"], json!(["/eng/platform"]));
+    assert_eq!(access["tier"], "gold");
+    assert!(access.get("first").is_none());
+    assert_eq!(id["typ"], "ID");
+    assert_eq!(id["aud"], "backend");
+    assert_eq!(id["name"], "Alice Liddell");
+    assert_eq!(id["groups"], json!(["/eng/platform"]));
+    assert_eq!(id["org"]["dept"], "wonderland");
+    assert!(id.get("realm_access").is_none() && id.get("tier").is_none());
+    assert_eq!(
+        claims(body["refresh_token"].as_str().unwrap())["typ"],
+        "Refresh"
+    );
+
+    // Without openid there is no ID token; a public client may use the grant when enabled.
+    let reply = app
+        .post(
+            TOKEN,
+            None,
+            &[
+                ("grant_type", "password"),
+                ("client_id", "cli"),
+                ("username", "ALICE"),
+                ("password", "alice-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.json().get("id_token").is_none());
+
+    app.password(BACKEND, "alice", "wrong", "openid")
+        .await
+        .assert_error(401, "invalid_grant");
+    app.password(BACKEND, "nobody", "x", "openid")
+        .await
+        .assert_error(401, "invalid_grant");
+    app.password(BACKEND, "carol", "carol-pw", "openid")
+        .await
+        .assert_error(401, "invalid_grant");
+    app.password(("plain", "plain-secret"), "alice", "alice-pw", "openid")
+        .await
+        .assert_error(400, "unauthorized_client");
+    app.token(BACKEND, &[("grant_type", "password"), ("password", "x")])
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn authorization_code_grant_and_pkce() {
+    let app = app().await;
+    let (code, session) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    let form = |code: &str| {
+        vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code.to_owned()),
+            ("redirect_uri".to_owned(), APP_CB.to_owned()),
+        ]
+    };
+    let as_refs = |f: &[(String, String)]| -> Vec<(String, String)> { f.to_vec() };
+    let send = |form: Vec<(String, String)>, client: (&'static str, &'static str)| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.token(client, &pairs).await
+        }
+    };
+    let reply = send(as_refs(&form(&code)), BACKEND).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
+    let body = reply.json();
+    assert_eq!(body["session_state"], session.as_str());
+    let access = body["access_token"].as_str().unwrap();
+    let id = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["nonce"], "n-0S6");
+    assert_eq!(id["auth_time"], NOW - 5);
+    assert_eq!(id["sid"], session.as_str());
+    let expected_hash = {
+        let h = digest::digest(&digest::SHA256, access.as_bytes());
+        URL_SAFE_NO_PAD.encode(&h.as_ref()[..16])
+    };
+    assert_eq!(id["at_hash"], expected_hash);
+    app.assert_signed(body["id_token"].as_str().unwrap(), "RS256")
+        .await;
+
+    // Error cases, each with a fresh code.
+    let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    let mut f = form(&c);
+    f[2].1 = "https://app.test/other".into();
+    send(f, BACKEND).await.assert_error(400, "invalid_grant");
+    let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    let mut f = form(&c);
+    f.remove(2);
+    send(f, BACKEND).await.assert_error(400, "invalid_grant");
+    let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    send(form(&c), ("other-app", "other-secret"))
+        .await
+        .assert_error(400, "invalid_grant");
+    send(form("never-issued"), BACKEND)
+        .await
+        .assert_error(400, "invalid_grant");
+    let mut f = form("x");
+    f.remove(1);
+    send(f, BACKEND).await.assert_error(400, "invalid_request");
+    let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    app.clock.advance(61);
+    send(form(&c), BACKEND)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.clock.advance(-61);
+    // A verifier without a challenge (PKCE downgrade).
+    let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    let mut f = form(&c);
+    f.push(("code_verifier".into(), "a".repeat(43)));
+    send(f, BACKEND).await.assert_error(400, "invalid_grant");
+
+    // PKCE S256 with the public client: right, wrong, missing, and no challenge at all.
+    let verifier = "x".repeat(20) + &"y".repeat(30);
+    let challenge = s256(&verifier);
+    let spa_form = |code: &str, verifier: Option<&str>| {
+        let mut f = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", SPA_CB.to_owned()),
+            ("client_id", "spa".to_owned()),
+        ];
+        if let Some(v) = verifier {
+            f.push(("code_verifier", v.to_owned()));
+        }
+        f
+    };
+    let post_spa = |f: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post(TOKEN, None, &pairs).await
+        }
+    };
+    let spec = || CodeSpec {
+        challenge: Some((challenge.as_str(), "S256")),
+        ..CodeSpec::new("spa", SPA_CB)
+    };
+    let (c, _) = app.code(spec()).await;
+    let ok = post_spa(spa_form(&c, Some(&verifier))).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let (c, _) = app.code(spec()).await;
+    post_spa(spa_form(&c, Some(&"z".repeat(50))))
+        .await
+        .assert_error(400, "invalid_grant");
+    let (c, _) = app.code(spec()).await;
+    post_spa(spa_form(&c, None))
+        .await
+        .assert_error(400, "invalid_grant");
+    let (c, _) = app.code(CodeSpec::new("spa", SPA_CB)).await;
+    post_spa(spa_form(&c, None))
+        .await
+        .assert_error(400, "invalid_grant");
+    // plain is refused unless the client allows it.
+    let (c, _) = app
+        .code(CodeSpec {
+            challenge: Some((verifier.as_str(), "plain")),
+            ..CodeSpec::new("spa", SPA_CB)
+        })
+        .await;
+    post_spa(spa_form(&c, Some(&verifier)))
+        .await
+        .assert_error(400, "invalid_grant");
+
+    // A client without refresh tokens gets none.
+    let (c, _) = app.code(CodeSpec::new("plain", APP_CB)).await;
+    let body = send(form(&c), ("plain", "plain-secret")).await.json();
+    assert!(body.get("refresh_token").is_none());
+    assert_eq!(body["refresh_expires_in"], 0);
+}
+
+#[tokio::test]
+async fn replayed_code_is_refused_and_kills_the_first_tokens() {
+    let app = app().await;
+    let (code, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", APP_CB),
+    ];
+    let first = app.token(BACKEND, &form).await.json();
+    let access = first["access_token"].as_str().unwrap();
+    let refresh = first["refresh_token"].as_str().unwrap();
+    assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
+    app.token(BACKEND, &form)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.userinfo(access)
+        .await
+        .assert_error(401, "invalid_token");
+    assert_eq!(app.introspect(access).await, json!({"active": false}));
+    app.refresh(BACKEND, refresh)
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn refresh_grant() {
+    let app = app().await;
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid phone")
+        .await
+        .json();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let first_id = claims(body["id_token"].as_str().unwrap());
+    let r = claims(&refresh);
+    assert_eq!(r["aud"], ISSUER);
+    assert_eq!(r["exp"], NOW + 1800);
+    assert_eq!(body["refresh_expires_in"], 1800);
+
+    app.clock.advance(100);
+    let reply = app.refresh(BACKEND, &refresh).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
+    let refreshed = reply.json();
+    let new_id = claims(refreshed["id_token"].as_str().unwrap());
+    for claim in ["iss", "sub", "aud", "auth_time", "azp", "sid"] {
+        assert_eq!(new_id[claim], first_id[claim], "{claim} kept");
+    }
+    assert!(new_id.get("nonce").is_none());
+    assert_eq!(refreshed["scope"], "openid profile email phone");
+    // Without rotation the old refresh token keeps working; the new one slides the idle time.
+    assert_eq!(
+        claims(refreshed["refresh_token"].as_str().unwrap())["exp"],
+        NOW + 1900
+    );
+    assert_eq!(app.refresh(BACKEND, &refresh).await.status, StatusCode::OK);
+
+    // Narrowing the scope, and asking for more than was granted.
+    let narrowed = app
+        .token(
+            BACKEND,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("scope", "openid"),
+            ],
+        )
+        .await
+        .json();
+    assert_eq!(narrowed["scope"], "openid profile email");
+    app.token(
+        BACKEND,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("scope", "openid address"),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_scope");
+
+    // Bound to its client; garbage, access tokens and missing tokens are refused.
+    app.refresh(("other-app", "other-secret"), &refresh)
+        .await
+        .assert_error(400, "invalid_grant");
+    let access = body["access_token"].as_str().unwrap();
+    for bad in ["garbage", access, refresh.trim_end_matches(|c| c != '.')] {
+        app.refresh(BACKEND, bad)
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    app.token(BACKEND, &[("grant_type", "refresh_token")])
+        .await
+        .assert_error(400, "invalid_request");
+
+    // Expired once the session idles out.
+    app.clock.advance(1900);
+    app.refresh(BACKEND, &refresh)
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn revocation_and_session_end_stop_refresh() {
+    let app = app().await;
+    let revoke = format!("{OIDC}/revoke");
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let refresh = body["refresh_token"].as_str().unwrap();
+    // Another client cannot revoke it (200, no effect).
+    let reply = app
+        .post(
+            &revoke,
+            Some(&basic("other-app", "other-secret")),
+            &[("token", refresh)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(app.introspect(refresh).await["active"], true);
+    // Its own client can.
+    let reply = app
+        .post(
+            &revoke,
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[("token", refresh)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
+    app.refresh(BACKEND, refresh)
+        .await
+        .assert_error(400, "invalid_grant");
+    assert_eq!(app.introspect(refresh).await, json!({"active": false}));
+    // Garbage and access tokens: 200; ID tokens are not revocable; the token is required.
+    for token in ["garbage", body["access_token"].as_str().unwrap()] {
+        let reply = app
+            .post(
+                &revoke,
+                Some(&basic(BACKEND.0, BACKEND.1)),
+                &[("token", token)],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    app.post(
+        &revoke,
+        Some(&basic(BACKEND.0, BACKEND.1)),
+        &[("token", body["id_token"].as_str().unwrap())],
+    )
+    .await
+    .assert_error(400, "unsupported_token_type");
+    app.post(&revoke, Some(&basic(BACKEND.0, BACKEND.1)), &[])
+        .await
+        .assert_error(400, "invalid_request");
+    app.post(&revoke, Some(&basic(BACKEND.0, "x")), &[("token", refresh)])
+        .await
+        .assert_error(401, "invalid_client");
+
+    // Ending the SSO session ends its online refresh tokens and access tokens.
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let sid = body["session_state"].as_str().unwrap();
+    app.store.end_user_session(sid).await.unwrap();
+    app.refresh(BACKEND, body["refresh_token"].as_str().unwrap())
+        .await
+        .assert_error(400, "invalid_grant");
+    app.userinfo(body["access_token"].as_str().unwrap())
+        .await
+        .assert_error(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn offline_tokens_outlive_the_session() {
+    let app = app().await;
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid offline_access")
+        .await
+        .json();
+    assert_eq!(body["scope"], "openid profile email offline_access");
+    let offline = body["refresh_token"].as_str().unwrap();
+    let c = claims(offline);
+    assert_eq!(c["typ"], "Offline");
+    assert_eq!(c["exp"], NOW + 2_592_000);
+    app.store
+        .end_user_session(body["session_state"].as_str().unwrap())
+        .await
+        .unwrap();
+    app.clock.advance(7200);
+    let reply = app.refresh(BACKEND, offline).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let refreshed = reply.json();
+    let access = refreshed["access_token"].as_str().unwrap();
+    assert!(
+        claims(access).get("sid").is_none(),
+        "the ended session is not named"
+    );
+    assert_eq!(
+        claims(refreshed["refresh_token"].as_str().unwrap())["typ"],
+        "Offline"
+    );
+    assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
+    // The realm has an offline_access role that bob lacks: he gets an online token.
+    let body = app
+        .password(BACKEND, "bob", "bob-pw", "openid offline_access")
+        .await
+        .json();
+    assert_eq!(
+        claims(body["refresh_token"].as_str().unwrap())["typ"],
+        "Refresh"
+    );
+    assert_eq!(body["scope"], "openid profile email");
+}
+
+#[tokio::test]
+async fn rotation_counts_reuse_and_revokes_the_grant_on_theft() {
+    let app = app().await;
+    let token = "/auth/realms/rot/protocol/openid-connect/token";
+    let client = basic("app", "app-secret");
+    let login = app
+        .post(
+            token,
+            Some(&client),
+            &[
+                ("grant_type", "password"),
+                ("username", "dave"),
+                ("password", "dave-pw"),
+            ],
+        )
+        .await
+        .json();
+    let first = login["refresh_token"].as_str().unwrap();
+    let refresh = |t: &str| {
+        let (app, client, t) = (&app, client.clone(), t.to_owned());
+        async move {
+            app.post(
+                token,
+                Some(&client),
+                &[("grant_type", "refresh_token"), ("refresh_token", &t)],
+            )
+            .await
+        }
+    };
+    // refreshTokenMaxReuse = 1: two uses are fine, each giving a new token.
+    let a = refresh(first).await.json();
+    let b = refresh(first).await.json();
+    let a_token = a["refresh_token"].as_str().unwrap();
+    assert_ne!(a_token, first);
+    assert_ne!(a_token, b["refresh_token"].as_str().unwrap());
+    // A third use is theft: refused, and the grant's other tokens die with it.
+    refresh(first).await.assert_error(400, "invalid_grant");
+    refresh(a_token).await.assert_error(400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn public_clients_refresh_tokens_always_rotate() {
+    let app = app().await;
+    let public = |extra: &[(&'static str, String)]| {
+        let mut form = vec![("client_id", "cli".to_owned())];
+        form.extend_from_slice(extra);
+        form
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post(TOKEN, None, &pairs).await
+        }
+    };
+    let login = post(public(&[
+        ("grant_type", "password".into()),
+        ("username", "alice".into()),
+        ("password", "alice-pw".into()),
+    ]))
+    .await
+    .json();
+    let first = login["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: &str| {
+        public(&[
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", token.to_owned()),
+        ])
+    };
+    let next = post(refresh(&first)).await;
+    assert_eq!(next.status, StatusCode::OK);
+    let second = next.json()["refresh_token"].as_str().unwrap().to_owned();
+    // The realm does not rotate (revokeRefreshToken false), but a public client's token is
+    // single use all the same: reuse revokes the grant.
+    post(refresh(&first))
+        .await
+        .assert_error(400, "invalid_grant");
+    post(refresh(&second))
+        .await
+        .assert_error(400, "invalid_grant");
+    // A confidential client's token in the same realm is reusable.
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let token = body["refresh_token"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.refresh(BACKEND, token).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn userinfo_endpoint() {
+    let app = app().await;
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let access = body["access_token"].as_str().unwrap();
+    let alice = app.user_id("acme", "alice").await;
+    let expected = json!({
+        "sub": alice, "preferred_username": "alice", "name": "Alice Liddell",
+        "given_name": "Alice", "family_name": "Liddell", "email": "alice@example.test",
+        "email_verified": true, "org": {"dept": "wonderland"}, "groups": ["/eng/platform"],
+        "first": "Alice",
+    });
+    let get = app.userinfo(access).await;
+    assert_eq!(get.status, StatusCode::OK);
+    assert!(
+        get.header(header::CONTENT_TYPE)
+            .starts_with("application/json")
+    );
+    assert_eq!(get.json(), expected);
+    let userinfo = format!("{OIDC}/userinfo");
+    let post_header = app
+        .post(&userinfo, Some(&format!("Bearer {access}")), &[])
+        .await;
+    assert_eq!(post_header.json(), expected);
+    let post_body = app.post(&userinfo, None, &[("access_token", access)]).await;
+    assert_eq!(post_body.json(), expected);
+
+    let missing = app.get(&userinfo, None).await;
+    missing.assert_error(401, "invalid_request");
+    assert_eq!(
+        missing.header(header::WWW_AUTHENTICATE),
+        "Bearer realm=\"acme\""
+    );
+    let bad = app.userinfo("garbage").await;
+    bad.assert_error(401, "invalid_token");
+    assert_eq!(
+        bad.header(header::WWW_AUTHENTICATE),
+        "Bearer realm=\"acme\", error=\"invalid_token\""
+    );
+    app.post(
+        &userinfo,
+        Some(&format!("Bearer {access}")),
+        &[("access_token", access)],
+    )
+    .await
+    .assert_error(400, "invalid_request");
+    for token in [
+        app.docker_token().await.as_str(),
+        body["id_token"].as_str().unwrap(),
+        body["refresh_token"].as_str().unwrap(),
+    ] {
+        app.userinfo(token).await.assert_error(401, "invalid_token");
+    }
+    // A token without the openid scope.
+    let cc = app
+        .token(BACKEND, &[("grant_type", "client_credentials")])
+        .await
+        .json();
+    app.userinfo(cc["access_token"].as_str().unwrap())
+        .await
+        .assert_error(403, "insufficient_scope");
+    // A token of another realm, and an expired one.
+    let other = app
+        .post(
+            "/auth/realms/other/protocol/openid-connect/token",
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice-pw"),
+                ("scope", "openid"),
+            ],
+        )
+        .await
+        .json();
+    app.userinfo(other["access_token"].as_str().unwrap())
+        .await
+        .assert_error(401, "invalid_token");
+    app.clock.advance(301);
+    app.userinfo(access)
+        .await
+        .assert_error(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn introspection_endpoint() {
+    let app = app().await;
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let access = body["access_token"].as_str().unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let active = app.introspect(access).await;
+    assert_eq!(active["active"], true);
+    assert_eq!(active["client_id"], "backend");
+    assert_eq!(active["username"], "alice");
+    assert_eq!(active["token_type"], "Bearer");
+    assert_eq!(active["sub"], claims(access)["sub"]);
+    assert_eq!(active["exp"], NOW + 300);
+    assert!(
+        active.get("tier").is_none(),
+        "introspection.token.claim=false"
+    );
+    assert_eq!(
+        active["roles"],
+        json!(["ROLE_offline_access", "ROLE_staff"])
+    );
+    let r = app.introspect(refresh).await;
+    assert_eq!(r["active"], true);
+    assert_eq!(r["token_type"], "Refresh");
+
+    let cc = app
+        .token(BACKEND, &[("grant_type", "client_credentials")])
+        .await
+        .json();
+    let service = app.introspect(cc["access_token"].as_str().unwrap()).await;
+    assert_eq!(service["active"], true);
+    assert_eq!(service["username"], "service-account-backend");
+
+    let other = app
+        .post(
+            "/auth/realms/other/protocol/openid-connect/token",
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice-pw"),
+            ],
+        )
+        .await
+        .json();
+    let inactive = [
+        app.docker_token().await,
+        other["access_token"].as_str().unwrap().to_owned(),
+        body["id_token"].as_str().unwrap().to_owned(),
+        "garbage".to_owned(),
+    ];
+    for token in &inactive {
+        assert_eq!(
+            app.introspect(token).await,
+            json!({"active": false}),
+            "{token}"
+        );
+    }
+    app.clock.advance(301);
+    assert_eq!(app.introspect(access).await, json!({"active": false}));
+    assert_eq!(app.introspect(refresh).await["active"], true);
+
+    // Callers must be authenticated confidential clients; the token is required.
+    let path = format!("{OIDC}/token/introspect");
+    app.post(&path, None, &[("token", access)])
+        .await
+        .assert_error(401, "invalid_client");
+    app.post(&path, None, &[("token", access), ("client_id", "spa")])
+        .await
+        .assert_error(401, "invalid_client");
+    app.post(&path, Some(&basic(BACKEND.0, BACKEND.1)), &[])
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn device_authorization_grant() {
+    let app = app().await;
+    let device = format!("{OIDC}/auth/device");
+    let reply = app
+        .post(&device, None, &[("client_id", "spa"), ("scope", "openid")])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
+    let auth = reply.json();
+    let user_code = auth["user_code"].as_str().unwrap();
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+    assert!(
+        user_code
+            .bytes()
+            .all(|b| b == b'-' || b"BCDFGHJKLMNPQRSTVWXZ".contains(&b))
+    );
+    assert_eq!(auth["verification_uri"], format!("{ISSUER}/device"));
+    assert_eq!(
+        auth["verification_uri_complete"],
+        format!("{ISSUER}/device?user_code={user_code}")
+    );
+    assert_eq!(auth["expires_in"], 600);
+    assert_eq!(auth["interval"], 5);
+    let device_code = auth["device_code"].as_str().unwrap();
+    let hash = sha256_hex(device_code);
+    let stored = app.store.find_device_code(&hash).await.unwrap().unwrap();
+    assert_eq!(stored.user_code, user_code.replace('-', ""));
+
+    let poll = || {
+        let app = &app;
+        let device_code = device_code.to_owned();
+        async move {
+            app.post(
+                TOKEN,
+                None,
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", &device_code),
+                    ("client_id", "spa"),
+                ],
+            )
+            .await
+        }
+    };
+    poll().await.assert_error(400, "authorization_pending");
+    app.clock.advance(2);
+    poll().await.assert_error(400, "slow_down");
+    app.clock.advance(5);
+    poll().await.assert_error(400, "authorization_pending");
+    // Another client cannot redeem it.
+    app.token(
+        BACKEND,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+
+    let session = app.session("alice").await;
+    let approved = DeviceCodeStatus::Approved {
+        user_id: app.user_id("acme", "alice").await,
+        session_id: session.clone(),
+        auth_time: NOW - 5,
+    };
+    app.store
+        .set_device_code_status(&hash, &approved)
+        .await
+        .unwrap();
+    let reply = poll().await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let tokens = reply.json();
+    assert_eq!(
+        claims(tokens["id_token"].as_str().unwrap())["sid"],
+        session.as_str()
+    );
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["azp"],
+        "spa"
+    );
+    poll().await.assert_error(400, "invalid_grant");
+
+    // Denied, and expired.
+    let code_of = |reply: Reply| reply.json()["device_code"].as_str().unwrap().to_owned();
+    let denied = code_of(app.post(&device, None, &[("client_id", "spa")]).await);
+    app.store
+        .set_device_code_status(&sha256_hex(&denied), &DeviceCodeStatus::Denied)
+        .await
+        .unwrap();
+    let grant = |code: String| {
+        let app = &app;
+        async move {
+            app.post(
+                TOKEN,
+                None,
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", &code),
+                    ("client_id", "spa"),
+                ],
+            )
+            .await
+        }
+    };
+    grant(denied).await.assert_error(400, "access_denied");
+    let expiring = code_of(app.post(&device, None, &[("client_id", "spa")]).await);
+    app.clock.advance(601);
+    grant(expiring).await.assert_error(400, "expired_token");
+    grant("unknown".into())
+        .await
+        .assert_error(400, "invalid_grant");
+    app.post(
+        TOKEN,
+        None,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", "spa"),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_request");
+
+    // Clients without the attribute may not start the flow.
+    app.post(&device, None, &[("client_id", "cli")])
+        .await
+        .assert_error(400, "unauthorized_client");
+    app.post(&device, None, &[])
+        .await
+        .assert_error(401, "invalid_client");
+}
+
+#[tokio::test]
+async fn cors_for_browser_clients() {
+    let app = app().await;
+    let request = |origin: &str| {
+        Request::post(TOKEN)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, basic(BACKEND.0, BACKEND.1))
+            .header(header::ORIGIN, origin)
+            .body(Body::from("grant_type=client_credentials"))
+            .unwrap()
+    };
+    let allowed = app.send(request("https://app.test")).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(
+        allowed.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "https://app.test"
+    );
+    let denied = app.send(request("https://evil.test")).await;
+    assert_eq!(denied.status, StatusCode::OK);
+    assert_eq!(denied.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), "");
+    let preflight = Request::options(TOKEN)
+        .header(header::ORIGIN, "https://app.test")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.send(preflight).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "https://app.test"
+    );
+}
