@@ -24,7 +24,11 @@ pub fn router(state: AppState, relative: &str) -> Router {
         .route(&format!("{relative}/health/ready"), get(ready))
         .merge(portcullis_oidc::realm_routes(relative))
         .merge(portcullis_oidc::well_known_routes(relative))
-        .merge(portcullis_oidc::login_action_routes(relative));
+        .merge(portcullis_oidc::login_action_routes(relative))
+        .merge(portcullis_admin::routes_with_protocols(
+            relative,
+            &protocols(),
+        ));
     #[cfg(feature = "bench")]
     let app = app.route(
         &format!("{relative}/realms/{{realm}}/bench/sign"),

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use axum::ServiceExt;
 use clap::Parser;
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_store::Store;
 use portcullis_web::{AppState, Urls};
+use tower_http::normalize_path::NormalizePathLayer;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, Config};
@@ -80,8 +82,12 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Portcullis ready: realms at {base}/realms/<realm>, health at {base}/health/ready"
     );
+    // Keycloak's clients add trailing slashes (`POST /admin/realms/`); routing ignores them.
+    let router = tower::Layer::layer(&NormalizePathLayer::trim_trailing_slash(), router);
     // Connect info gives handlers the peer address (login rate limiting, logs).
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        std::net::SocketAddr,
+    >(router);
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -26,11 +26,12 @@ pub enum ImportOutcome {
 
 pub(crate) async fn import_realm(
     db: &DatabaseConnection,
-    rep: RealmRepresentation,
+    mut rep: RealmRepresentation,
     overwrite: bool,
     now_unix: i64,
 ) -> Result<ImportOutcome, StoreError> {
     let name = plan::realm_name(&rep)?;
+    crate::admin::ensure_realm_management(&mut rep);
     // Checked before the expensive planning too, so a start-up import of existing realms is cheap.
     if !overwrite && realm_by_name(db, &name).await?.is_some() {
         return Ok(ImportOutcome::Skipped);
@@ -55,7 +56,10 @@ pub(crate) async fn import_realm(
 }
 
 /// Password hashing and RSA key generation take milliseconds each: keep them off the executor.
-async fn build_plan_blocking(rep: RealmRepresentation, now_unix: i64) -> Result<Plan, StoreError> {
+pub(crate) async fn build_plan_blocking(
+    rep: RealmRepresentation,
+    now_unix: i64,
+) -> Result<Plan, StoreError> {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => handle
             .spawn_blocking(move || plan::build(&rep, now_unix))
@@ -67,7 +71,7 @@ async fn build_plan_blocking(rep: RealmRepresentation, now_unix: i64) -> Result<
 
 /// Within one realm the plan has no duplicates, so a unique violation means an id in the file
 /// belongs to another realm (say, an export imported again under a new name).
-fn id_collision_as_conflict(err: StoreError, realm: &str) -> StoreError {
+pub(crate) fn id_collision_as_conflict(err: StoreError, realm: &str) -> StoreError {
     match &err {
         StoreError::Db(db) => match db.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict(format!(
@@ -79,7 +83,7 @@ fn id_collision_as_conflict(err: StoreError, realm: &str) -> StoreError {
     }
 }
 
-async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result<(), StoreError> {
+pub(crate) async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result<(), StoreError> {
     insert_all::<realm::Entity, _>(db, plan.realm.into_iter().collect()).await?;
     insert_all::<realm_key::Entity, _>(db, plan.keys).await?;
     insert_all::<client::Entity, _>(db, plan.clients).await?;

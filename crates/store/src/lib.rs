@@ -1,6 +1,7 @@
 //! portcullis-store: the database (sea-orm on SQLite or PostgreSQL) and realm import/export in
 //! Keycloak's JSON representation. Knows SQL, nothing about HTTP.
 
+pub mod admin;
 pub mod entity;
 pub mod error;
 mod export;

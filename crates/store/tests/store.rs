@@ -80,7 +80,18 @@ async fn imports_a_realm_and_loads_its_snapshot() {
     assert_eq!(snap.realm.display_name.as_deref(), Some("ACME"));
     assert_eq!(snap.realm.access_token_lifespan, 600);
     assert_eq!(snap.realm.password_policy.iterations, 2);
-    let role_names: BTreeSet<String> = snap.roles.iter().map(|r| r.qualified_name()).collect();
+    // The importer adds the realm-management client and its 13 admin roles to every realm.
+    let management = snap
+        .roles
+        .iter()
+        .filter(|r| r.client_id.as_deref() == Some("realm-management"));
+    assert_eq!(management.count(), 13);
+    let role_names: BTreeSet<String> = snap
+        .roles
+        .iter()
+        .filter(|r| r.client_id.as_deref() != Some("realm-management"))
+        .map(|r| r.qualified_name())
+        .collect();
     assert_eq!(
         role_names,
         set(&[
@@ -443,7 +454,11 @@ async fn existing_realms_are_skipped_or_overwritten() {
         "old users were deleted with the realm"
     );
     assert_eq!(count(&db, "credential").await, 1);
-    assert_eq!(count(&db, "role").await, 6);
+    assert_eq!(
+        count(&db, "role").await,
+        6 + 13,
+        "the file's and realm-management's"
+    );
     assert_eq!(count(&db, "realm_key").await, 2);
     assert!(
         store

@@ -1,0 +1,612 @@
+//! `/admin/realms/{realm}/clients`: CRUD, secrets, service accounts and protocol mappers
+//! (docker-v2 access rules are validated here, so a bad rule never reaches the token
+//! endpoint).
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::extract::{Path, State};
+use portcullis_core::model::ProtocolMapper;
+use portcullis_store::admin::{self, TextMatch};
+use portcullis_store::entity::{client, protocol_mapper, user_entity};
+use portcullis_web::AppState;
+use serde_json::{Value, json};
+
+use super::{Db, Reply, find_client, no_content, ok, user_rep};
+use crate::auth::{Caller, Right};
+use crate::context::{Change, Event, Op, created, target_realm};
+use crate::error::AdminError;
+use crate::extract::{AdminJson, Params};
+use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
+use crate::rep::{self, Obj};
+
+/// Keycloak names a client's service-account user `service-account-<clientId>`.
+const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
+
+/// Rejects a mapper the client's protocol cannot use: docker-v2 access rules must parse (design
+/// section 5), and must belong to a docker-v2 client.
+pub fn validate_mapper(client_protocol: &str, mapper: &ProtocolMapper) -> Result<(), AdminError> {
+    if mapper.mapper_type.trim().is_empty() {
+        return Err(AdminError::BadRequest(
+            "Protocol mapper type (protocolMapper) is required".into(),
+        ));
+    }
+    let docker = portcullis_docker::PROTOCOL;
+    if client_protocol != docker && mapper.protocol != docker {
+        return Ok(());
+    }
+    if mapper.protocol != client_protocol {
+        return Err(AdminError::BadRequest(format!(
+            "Protocol mapper '{}' is for {}, but the client speaks {client_protocol}",
+            mapper.name, mapper.protocol
+        )));
+    }
+    let errors = portcullis_docker::validate_mapper(mapper);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    Err(AdminError::BadRequest(format!(
+        "Invalid docker-v2 mapper '{}': {}",
+        mapper.name,
+        reasons.join("; ")
+    )))
+}
+
+/// A mapper row from a body, validated against the client.
+pub fn mapper_row(
+    fields: &MapperFields,
+    client: &client::Model,
+    id: String,
+) -> Result<protocol_mapper::Model, AdminError> {
+    let mapper_type = fields.mapper_type.clone().unwrap_or_default();
+    let row = protocol_mapper::Model {
+        id,
+        client_pk: client.id.clone(),
+        name: fields.name.clone().unwrap_or_else(|| mapper_type.clone()),
+        protocol: fields
+            .protocol
+            .clone()
+            .unwrap_or_else(|| client.protocol.clone()),
+        mapper_type,
+        config: rep::to_column(&fields.config.clone().unwrap_or_default())?,
+    };
+    validate_mapper(&client.protocol, &MapperFields::to_domain(&row)?)?;
+    Ok(row)
+}
+
+/// Inserts mappers from a `protocolMappers` list, names unique within the client.
+async fn insert_mappers<C: Db>(
+    db: &C,
+    client: &client::Model,
+    bodies: &[Value],
+) -> Result<Vec<String>, AdminError> {
+    let mut names: HashSet<String> = admin::clients::mappers(db, &client.id)
+        .await?
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    let mut ids = Vec::new();
+    for body in bodies {
+        let fields = MapperFields::read(rep::object(body)?)?;
+        let id = match &fields.id {
+            Some(id) => {
+                super::check_id(id)?;
+                id.clone()
+            }
+            None => admin::new_id(),
+        };
+        let row = mapper_row(&fields, client, id.clone())?;
+        if !names.insert(row.name.clone()) {
+            return Err(AdminError::Conflict(
+                "Protocol mapper exists with same name".into(),
+            ));
+        }
+        admin::clients::insert_mapper(db, row).await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Creates the client's service-account user if it has none.
+pub async fn ensure_service_account<C: Db>(
+    db: &C,
+    client: &client::Model,
+    now: i64,
+) -> Result<(), AdminError> {
+    if admin::clients::service_account(db, &client.id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let username = format!("{SERVICE_ACCOUNT_PREFIX}{}", client.client_id).to_lowercase();
+    if admin::users::find_by_username(db, &client.realm_id, &username)
+        .await?
+        .is_some()
+    {
+        return Err(AdminError::Conflict(
+            "User exists with same username".into(),
+        ));
+    }
+    let user = user_entity::Model {
+        id: admin::new_id(),
+        realm_id: client.realm_id.clone(),
+        username,
+        email: None,
+        email_verified: false,
+        first_name: None,
+        last_name: None,
+        enabled: true,
+        attributes: "{}".into(),
+        created_at: now,
+        service_account_client_pk: Some(client.id.clone()),
+    };
+    admin::users::insert(db, user).await?;
+    Ok(())
+}
+
+/// Representations of clients with their mappers and extras.
+async fn client_reps<C: Db>(
+    db: &C,
+    rows: &[client::Model],
+    include_secret: bool,
+) -> Result<Vec<Value>, AdminError> {
+    let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
+    let extras = admin::extras::get_many(db, &ids).await?;
+    let empty = serde_json::Map::new();
+    let mut reps = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mappers = admin::clients::mappers(db, &row.id).await?;
+        let extras = extras.get(&row.id).unwrap_or(&empty);
+        reps.push(rep::client::representation(
+            row,
+            &mappers,
+            extras,
+            include_secret,
+        )?);
+    }
+    Ok(reps)
+}
+
+/// `GET clients?clientId=&search=&first=&max=&q=`: `clientId` matches exactly unless
+/// `search=true`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::QueryClients).await?;
+    let db = state.store().connection();
+    let search = params.flag_or("search", false)?;
+    let matcher = params.get("clientId").map(|c| match search {
+        true => TextMatch::Contains(c.to_string()),
+        false => TextMatch::Exact(c.to_string()),
+    });
+    let attributes = params.attribute_query();
+    let mut rows = Vec::new();
+    for row in admin::clients::list(db, &realm_row.id).await? {
+        let id_ok = match &matcher {
+            Some(TextMatch::Exact(c)) => row.client_id == *c,
+            Some(m) => m.matches(&row.client_id),
+            None => true,
+        };
+        let stored: BTreeMap<String, String> = rep::stored(&row.attributes, "client attributes")?;
+        let attributes_ok = attributes
+            .iter()
+            .all(|(k, v)| stored.get(k).is_some_and(|s| s == v));
+        if id_ok && attributes_ok {
+            rows.push(row);
+        }
+    }
+    let rows = params.page(None)?.slice(rows);
+    let include_secret = caller.can(&realm, Right::ViewClients);
+    ok(client_reps(db, &rows, include_secret).await?)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let object = rep::object(&body)?;
+    let fields = ClientFields::read(object)?;
+    let client_id = fields
+        .client_id
+        .clone()
+        .ok_or_else(|| AdminError::BadRequest("Client id is required".into()))?;
+    let id = match object.text("id")? {
+        Some(id) => {
+            super::check_id(&id)?;
+            id
+        }
+        None => admin::new_id(),
+    };
+    let mappers = mapper_bodies(object)?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let exists = || AdminError::Conflict(format!("Client {client_id} already exists"));
+    if admin::clients::find_by_client_id(change.db(), &realm_row.id, &client_id)
+        .await?
+        .is_some()
+    {
+        return Err(exists());
+    }
+    let row = fields.new_row(id.clone(), &realm_row.id, &client_id, state.now())?;
+    admin::clients::insert(change.db(), row.clone())
+        .await
+        .map_err(super::conflict_on_duplicate(exists()))?;
+    insert_mappers(change.db(), &row, &mappers).await?;
+    if row.service_accounts_enabled {
+        ensure_service_account(change.db(), &row, state.now()).await?;
+    }
+    let extras = object.extras(rep::client::MODELLED);
+    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
+    change.record(Event::new(Op::Create, "CLIENT", format!("clients/{id}")).with(body.clone()));
+    change.commit().await?;
+    Ok(created(&state, &realm, &["clients", &id]))
+}
+
+fn mapper_bodies(object: Obj<'_>) -> Result<Vec<Value>, AdminError> {
+    match object.get("protocolMappers") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(items.clone()),
+        Some(_) => Err(AdminError::unparsable()),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
+    let db = state.store().connection();
+    let row = find_client(db, &realm_row.id, &id).await?;
+    let mut reps = client_reps(db, std::slice::from_ref(&row), true).await?;
+    ok(reps.pop())
+}
+
+/// A partial update; `protocolMappers` in the body are ignored (they have their own endpoints).
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let object = rep::object(&body)?;
+    let fields = ClientFields::read(object)?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let mut row = find_client(change.db(), &realm_row.id, &id).await?;
+    if let Some(client_id) = fields.client_id.as_ref().filter(|c| **c != row.client_id) {
+        let taken =
+            admin::clients::find_by_client_id(change.db(), &realm_row.id, client_id).await?;
+        if taken.is_some() {
+            return Err(AdminError::Conflict(format!(
+                "Client {client_id} already exists"
+            )));
+        }
+    }
+    fields.apply(&mut row)?;
+    if !row.public_client && row.secret.is_none() {
+        row.secret = Some(admin::clients::new_secret()?);
+    }
+    admin::clients::update(change.db(), row.clone()).await?;
+    if row.service_accounts_enabled {
+        ensure_service_account(change.db(), &row, state.now()).await?;
+    }
+    let stored = admin::extras::get(change.db(), &id).await?;
+    let extras = rep::merge_extras(stored, &object.extras(rep::client::MODELLED));
+    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
+    change.record(Event::new(Op::Update, "CLIENT", format!("clients/{id}")).with(body.clone()));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    find_client(change.db(), &realm_row.id, &id).await?;
+    admin::clients::delete(change.db(), &id).await?;
+    admin::extras::delete(change.db(), &id).await?;
+    change.record(Event::new(Op::Delete, "CLIENT", format!("clients/{id}")));
+    change.commit().await?;
+    no_content()
+}
+
+fn secret_rep(secret: Option<&str>) -> Value {
+    match secret {
+        Some(value) => json!({"type": "secret", "value": value}),
+        None => json!({"type": "secret"}),
+    }
+}
+
+pub async fn secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
+    let row = find_client(state.store().connection(), &realm_row.id, &id).await?;
+    ok(secret_rep(row.secret.as_deref()))
+}
+
+/// `POST clients/{id}/client-secret`: a new secret, returned in the same shape as `GET`.
+pub async fn regenerate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let mut row = find_client(change.db(), &realm_row.id, &id).await?;
+    if row.public_client {
+        return Err(AdminError::BadRequest(
+            "Public clients have no secret".into(),
+        ));
+    }
+    let secret = admin::clients::new_secret()?;
+    row.secret = Some(secret.clone());
+    admin::clients::update(change.db(), row).await?;
+    change.record(Event::new(
+        Op::Action,
+        "CLIENT",
+        format!("clients/{id}/client-secret"),
+    ));
+    change.commit().await?;
+    ok(secret_rep(Some(&secret)))
+}
+
+pub async fn service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
+    let db = state.store().connection();
+    let row = find_client(db, &realm_row.id, &id).await?;
+    if !row.service_accounts_enabled {
+        return Err(AdminError::BadRequest(format!(
+            "Service account not enabled for the client '{}'",
+            row.client_id
+        )));
+    }
+    let user = admin::clients::service_account(db, &row.id)
+        .await?
+        .ok_or_else(|| AdminError::not_found("Service account user not found"))?;
+    ok(user_rep(db, &realm_row.id, &user, false).await?)
+}
+
+pub async fn mappers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    mappers_where(&state, &caller, &realm, &id, None).await
+}
+
+pub async fn mappers_of_protocol(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, protocol)): Path<(String, String, String)>,
+) -> Reply {
+    mappers_where(&state, &caller, &realm, &id, Some(&protocol)).await
+}
+
+async fn mappers_where(
+    state: &AppState,
+    caller: &Caller,
+    realm: &str,
+    id: &str,
+    protocol: Option<&str>,
+) -> Reply {
+    let realm_row = target_realm(state, caller, realm, Right::ViewClients).await?;
+    let db = state.store().connection();
+    let row = find_client(db, &realm_row.id, id).await?;
+    let reps = admin::clients::mappers(db, &row.id)
+        .await?
+        .iter()
+        .filter(|m| protocol.is_none_or(|p| m.protocol == p))
+        .map(mapper_representation)
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(reps)
+}
+
+pub async fn create_mapper(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, &id).await?;
+    let ids = insert_mappers(change.db(), &client, std::slice::from_ref(&body)).await?;
+    let mapper_id = ids
+        .into_iter()
+        .next()
+        .ok_or_else(|| AdminError::Internal("no mapper created".into()))?;
+    let path = format!("clients/{id}/protocol-mappers/models/{mapper_id}");
+    change.record(Event::new(Op::Create, "PROTOCOL_MAPPER", path).with(body.clone()));
+    change.commit().await?;
+    Ok(created(
+        &state,
+        &realm,
+        &["clients", &id, "protocol-mappers", "models", &mapper_id],
+    ))
+}
+
+/// `POST protocol-mappers/add-models`: several mappers at once, all or none.
+pub async fn add_mappers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let items = body.as_array().ok_or_else(AdminError::unparsable)?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, &id).await?;
+    insert_mappers(change.db(), &client, items).await?;
+    let path = format!("clients/{id}/protocol-mappers/add-models");
+    change.record(Event::new(Op::Create, "PROTOCOL_MAPPER", path).with(body.clone()));
+    change.commit().await?;
+    no_content()
+}
+
+async fn find_mapper<C: Db>(
+    db: &C,
+    client_pk: &str,
+    id: &str,
+) -> Result<protocol_mapper::Model, AdminError> {
+    admin::clients::mapper(db, client_pk, id)
+        .await?
+        .ok_or_else(|| AdminError::not_found("Model not found"))
+}
+
+pub async fn get_mapper(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, mapper)): Path<(String, String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
+    let db = state.store().connection();
+    let client = find_client(db, &realm_row.id, &id).await?;
+    let row = find_mapper(db, &client.id, &mapper).await?;
+    ok(mapper_representation(&row)?)
+}
+
+pub async fn update_mapper(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, mapper)): Path<(String, String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let fields = MapperFields::read(rep::object(&body)?)?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, &id).await?;
+    let current = find_mapper(change.db(), &client.id, &mapper).await?;
+    let merged = MapperFields {
+        id: None,
+        name: fields.name.or(Some(current.name.clone())),
+        protocol: fields.protocol.or(Some(current.protocol.clone())),
+        mapper_type: fields.mapper_type.or(Some(current.mapper_type.clone())),
+        config: match fields.config {
+            Some(config) => Some(config),
+            None => Some(rep::stored(&current.config, "protocol mapper config")?),
+        },
+    };
+    let row = mapper_row(&merged, &client, current.id.clone())?;
+    let clash = admin::clients::mappers(change.db(), &client.id)
+        .await?
+        .into_iter()
+        .any(|m| m.name == row.name && m.id != row.id);
+    if clash {
+        return Err(AdminError::Conflict(
+            "Protocol mapper exists with same name".into(),
+        ));
+    }
+    admin::clients::update_mapper(change.db(), row).await?;
+    let path = format!("clients/{id}/protocol-mappers/models/{mapper}");
+    change.record(Event::new(Op::Update, "PROTOCOL_MAPPER", path).with(body.clone()));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn delete_mapper(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, mapper)): Path<(String, String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, &id).await?;
+    let row = find_mapper(change.db(), &client.id, &mapper).await?;
+    admin::clients::delete_mapper(change.db(), &row.id).await?;
+    let path = format!("clients/{id}/protocol-mappers/models/{mapper}");
+    change.record(Event::new(Op::Delete, "PROTOCOL_MAPPER", path));
+    change.commit().await?;
+    no_content()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn mapper(protocol: &str, mapper_type: &str, config: &[(&str, &str)]) -> ProtocolMapper {
+        ProtocolMapper {
+            id: "m".into(),
+            name: "rule".into(),
+            protocol: protocol.into(),
+            mapper_type: mapper_type.into(),
+            config: config
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn validates_docker_mappers_only() {
+        let access = "docker-v2-repository-access-mapper";
+        let rows = [
+            (
+                "docker-v2",
+                mapper("docker-v2", "docker-v2-allow-all-mapper", &[]),
+                true,
+            ),
+            (
+                "docker-v2",
+                mapper(
+                    "docker-v2",
+                    access,
+                    &[("repository", "a/*"), ("actions", "pull"), ("role", "dev")],
+                ),
+                true,
+            ),
+            (
+                "docker-v2",
+                mapper("docker-v2", access, &[("repository", "a/*")]),
+                false,
+            ),
+            (
+                "docker-v2",
+                mapper("docker-v2", "oidc-audience-mapper", &[]),
+                false,
+            ),
+            (
+                "docker-v2",
+                mapper("openid-connect", "oidc-audience-mapper", &[]),
+                false,
+            ),
+            (
+                "openid-connect",
+                mapper("docker-v2", "docker-v2-allow-all-mapper", &[]),
+                false,
+            ),
+            (
+                "openid-connect",
+                mapper("openid-connect", "oidc-anything", &[]),
+                true,
+            ),
+            ("openid-connect", mapper("openid-connect", " ", &[]), false),
+        ];
+        for (client, m, valid) in rows {
+            assert_eq!(
+                validate_mapper(client, &m).is_ok(),
+                valid,
+                "{client} {} {:?}",
+                m.mapper_type,
+                m.config
+            );
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! `/admin/realms/{realm}/groups` and `group-by-path`: the group tree, members, counts.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::{Path, State};
+use portcullis_store::admin::{self, TextMatch, roles::Holder};
+use portcullis_store::entity::realm_group;
+use portcullis_web::AppState;
+use serde_json::{Map, Value, json};
+
+use super::{DEFAULT_MAX, Db, Reply, find_group, no_content, ok, user_reps};
+use crate::auth::{Caller, Right};
+use crate::context::{Change, Event, Op, created, target_realm};
+use crate::error::AdminError;
+use crate::extract::{AdminJson, Params};
+use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
+use crate::rep::{self, Obj};
+
+/// Each group's role mappings by name and extras, for full representations.
+#[derive(Default)]
+struct Details {
+    roles: HashMap<String, GroupRoles>,
+    extras: HashMap<String, Map<String, Value>>,
+}
+
+async fn details<C: Db>(db: &C, realm_id: &str, ids: &[String]) -> Result<Details, AdminError> {
+    let clients = super::client_ids(db, realm_id).await?;
+    let mut roles = HashMap::new();
+    for id in ids {
+        let mapped = admin::roles::mapped_ids(db, Holder::Group(id)).await?;
+        let mut group_roles = GroupRoles::default();
+        for role in admin::roles::by_ids(db, realm_id, &mapped).await? {
+            match role.client_pk.as_ref().and_then(|pk| clients.get(pk)) {
+                Some(client) => group_roles
+                    .client
+                    .entry(client.clone())
+                    .or_default()
+                    .push(role.name),
+                None => group_roles.realm.push(role.name),
+            }
+        }
+        roles.insert(id.clone(), group_roles);
+    }
+    Ok(Details {
+        roles,
+        extras: admin::extras::get_many(db, ids).await?,
+    })
+}
+
+/// One group's representation, with `subGroups` filled from `children` (recursively).
+fn render(
+    tree: &GroupTree,
+    group: &realm_group::Model,
+    details: Option<&Details>,
+    children: &dyn Fn(&realm_group::Model) -> Vec<String>,
+) -> Result<Value, AdminError> {
+    let empty = Map::new();
+    let sub_groups = children(group)
+        .iter()
+        .filter_map(|id| tree.get(id))
+        .map(|child| render(tree, child, details, children))
+        .collect::<Result<Vec<_>, _>>()?;
+    let extras = details
+        .and_then(|d| d.extras.get(&group.id))
+        .unwrap_or(&empty);
+    let roles = details.map(|d| d.roles.get(&group.id).cloned().unwrap_or_default());
+    group_rep::representation(tree, group, extras, roles.as_ref(), sub_groups)
+}
+
+/// Representations of the given groups, without subgroups.
+pub async fn group_reps(
+    state: &AppState,
+    realm_id: &str,
+    tree: &GroupTree,
+    ids: &[String],
+    brief: bool,
+) -> Result<Vec<Value>, AdminError> {
+    let db = state.store().connection();
+    let details = match brief {
+        true => None,
+        false => Some(details(db, realm_id, ids).await?),
+    };
+    ids.iter()
+        .filter_map(|id| tree.get(id))
+        .map(|g| render(tree, g, details.as_ref(), &|_| Vec::new()))
+        .collect()
+}
+
+/// A group with its whole subtree, as `GET groups/{id}` and `group-by-path` return it.
+async fn deep_rep(
+    state: &AppState,
+    realm_id: &str,
+    tree: &GroupTree,
+    group: &realm_group::Model,
+) -> Reply {
+    let subtree: Vec<String> = tree
+        .all()
+        .iter()
+        .filter(|g| tree.is_within(&g.id, &group.id))
+        .map(|g| g.id.clone())
+        .collect();
+    let details = details(state.store().connection(), realm_id, &subtree).await?;
+    let children = |g: &realm_group::Model| -> Vec<String> {
+        tree.children(Some(&g.id))
+            .iter()
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    ok(render(tree, group, Some(&details), &children)?)
+}
+
+/// The groups a `search` / `q` query selects.
+fn matches(tree: &GroupTree, params: &Params) -> Result<Option<Vec<String>>, AdminError> {
+    let exact = params.flag_or("exact", false)?;
+    let search = params.get("search").map(|s| match exact {
+        true => TextMatch::Exact(s.to_string()),
+        false => TextMatch::Contains(s.to_string()),
+    });
+    let attributes = params.attribute_query();
+    if search.is_none() && attributes.is_empty() {
+        return Ok(None);
+    }
+    let mut found = Vec::new();
+    for group in tree.all() {
+        let name_ok = search.as_ref().is_none_or(|m| m.matches(&group.name));
+        let attributes_ok = attributes.is_empty() || {
+            let stored: rep::MultiMap = rep::stored(&group.attributes, "group attributes")?;
+            attributes
+                .iter()
+                .all(|(k, v)| stored.get(k).is_some_and(|vs| vs.contains(v)))
+        };
+        if name_ok && attributes_ok {
+            found.push(group.id.clone());
+        }
+    }
+    Ok(Some(found))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::QueryGroups).await?;
+    let db = state.store().connection();
+    let tree = GroupTree::new(admin::groups::all(db, &realm_row.id).await?);
+    let brief = params.flag_or("briefRepresentation", true)?;
+    let page = params.page(DEFAULT_MAX)?;
+    let Some(found) = matches(&tree, &params)? else {
+        let top: Vec<String> = tree.children(None).iter().map(|g| g.id.clone()).collect();
+        return ok(group_reps(&state, &realm_row.id, &tree, &page.slice(top), brief).await?);
+    };
+    if !params.flag_or("populateHierarchy", true)? {
+        return ok(group_reps(&state, &realm_row.id, &tree, &page.slice(found), brief).await?);
+    }
+    // Keycloak's hierarchy: the top-level ancestors of the matches, with subGroups leading down
+    // to them.
+    let keep: HashSet<String> = found
+        .iter()
+        .flat_map(|id| tree.lineage(id))
+        .map(|g| g.id.clone())
+        .collect();
+    let roots: Vec<String> = tree
+        .children(None)
+        .iter()
+        .filter(|g| keep.contains(&g.id))
+        .map(|g| g.id.clone())
+        .collect();
+    let roots = page.slice(roots);
+    let kept: Vec<String> = keep.iter().cloned().collect();
+    let details = match brief {
+        true => None,
+        false => Some(details(db, &realm_row.id, &kept).await?),
+    };
+    let children = |g: &realm_group::Model| -> Vec<String> {
+        tree.children(Some(&g.id))
+            .iter()
+            .filter(|c| keep.contains(&c.id))
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let reps = roots
+        .iter()
+        .filter_map(|id| tree.get(id))
+        .map(|g| render(&tree, g, details.as_ref(), &children))
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(reps)
+}
+
+/// `GET groups/count`: `{"count": n}`; `top=true` counts top-level groups only.
+pub async fn count(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::QueryGroups).await?;
+    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
+    let n = match matches(&tree, &params)? {
+        Some(found) => found.len(),
+        None if params.flag_or("top", false)? => tree.children(None).len(),
+        None => tree.all().len(),
+    };
+    ok(json!({"count": n}))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
+    let group = tree
+        .get(&id)
+        .ok_or_else(|| AdminError::not_found("Could not find group by id"))?;
+    deep_rep(&state, &realm_row.id, &tree, group).await
+}
+
+pub async fn by_path(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, path)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
+    let group = tree
+        .by_path(&path)
+        .ok_or_else(|| AdminError::not_found("Group path does not exist"))?;
+    deep_rep(&state, &realm_row.id, &tree, group).await
+}
+
+/// Fields of a group body that the row does not hold.
+fn extras(body: Obj<'_>) -> Map<String, Value> {
+    body.extras(group_rep::MODELLED)
+}
+
+fn group_name(body: Obj<'_>) -> Result<Option<String>, AdminError> {
+    let name = body.text("name")?;
+    if let Some(name) = &name
+        && (name.contains('/') || name.chars().count() > rep::user::MAX_NAME_LEN)
+    {
+        return Err(AdminError::BadRequest(format!(
+            "Invalid group name '{name}': no '/', at most 255 characters"
+        )));
+    }
+    Ok(name)
+}
+
+fn sibling_conflict(parent: Option<&str>, name: &str) -> AdminError {
+    match parent {
+        None => AdminError::Conflict(format!("Top level group named '{name}' already exists.")),
+        Some(_) => AdminError::Conflict(format!("Sibling group named '{name}' already exists.")),
+    }
+}
+
+/// 409 if another group under `parent` has the name.
+async fn check_sibling<C: Db>(
+    db: &C,
+    realm_id: &str,
+    parent: Option<&str>,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), AdminError> {
+    let taken = admin::groups::sibling_named(db, realm_id, parent, name).await?;
+    if taken.is_some_and(|g| Some(g.id.as_str()) != except) {
+        return Err(sibling_conflict(parent, name));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    place(&state, &caller, &realm, None, body).await
+}
+
+pub async fn add_child(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, parent)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    place(&state, &caller, &realm, Some(&parent), body).await
+}
+
+/// Creates a group under `parent` (top level for `None`), or, when the body carries the id of
+/// an existing group, moves that group there (204), as Keycloak does.
+async fn place(
+    state: &AppState,
+    caller: &Caller,
+    realm: &str,
+    parent: Option<&str>,
+    body: Value,
+) -> Reply {
+    let realm_row = target_realm(state, caller, realm, Right::ManageUsers).await?;
+    let object = rep::object(&body)?;
+    let name = group_name(object)?;
+    let id = object.text("id")?;
+    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
+    if let Some(parent) = parent {
+        find_group(change.db(), &realm_row.id, parent).await?;
+    }
+    if let Some(id) = &id
+        && let Some(existing) = admin::groups::find(change.db(), &realm_row.id, id).await?
+    {
+        return move_group(change, parent, existing, body).await;
+    }
+    let name = name.ok_or_else(|| AdminError::BadRequest("Group name is missing".into()))?;
+    check_sibling(change.db(), &realm_row.id, parent, &name, None).await?;
+    let id = match id {
+        Some(id) => {
+            super::check_id(&id)?;
+            id
+        }
+        None => admin::new_id(),
+    };
+    let attributes = object.multimap("attributes")?.unwrap_or_default();
+    let row = realm_group::Model {
+        id: id.clone(),
+        realm_id: realm_row.id.clone(),
+        parent_id: parent.map(str::to_string),
+        name: name.clone(),
+        attributes: rep::to_column(&attributes)?,
+    };
+    admin::groups::insert(change.db(), row)
+        .await
+        .map_err(super::conflict_on_duplicate(sibling_conflict(
+            parent, &name,
+        )))?;
+    admin::extras::set(change.db(), &realm_row.id, &id, &extras(object)).await?;
+    change.record(Event::new(Op::Create, "GROUP", format!("groups/{id}")).with(body.clone()));
+    change.commit().await?;
+    Ok(created(state, realm, &["groups", &id]))
+}
+
+async fn move_group(
+    mut change: Change<'_>,
+    parent: Option<&str>,
+    mut group: realm_group::Model,
+    body: Value,
+) -> Reply {
+    let realm_id = change.realm_id().to_string();
+    if let Some(parent) = parent {
+        let tree = GroupTree::new(admin::groups::all(change.db(), &realm_id).await?);
+        if tree.is_within(parent, &group.id) {
+            return Err(AdminError::BadRequest(
+                "Cannot move a group under itself or its subgroups".into(),
+            ));
+        }
+    }
+    check_sibling(change.db(), &realm_id, parent, &group.name, Some(&group.id)).await?;
+    group.parent_id = parent.map(str::to_string);
+    let path = format!("groups/{}", group.id);
+    admin::groups::update(change.db(), group).await?;
+    change.record(Event::new(Op::Update, "GROUP", path).with(body));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let object = rep::object(&body)?;
+    let name = group_name(object)?;
+    let attributes = object.multimap("attributes")?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let mut group = find_group(change.db(), &realm_row.id, &id).await?;
+    if let Some(name) = name {
+        let parent = group.parent_id.clone();
+        check_sibling(
+            change.db(),
+            &realm_row.id,
+            parent.as_deref(),
+            &name,
+            Some(&id),
+        )
+        .await?;
+        group.name = name;
+    }
+    if let Some(attributes) = attributes {
+        group.attributes = rep::to_column(&attributes)?;
+    }
+    admin::groups::update(change.db(), group).await?;
+    let stored = admin::extras::get(change.db(), &id).await?;
+    let merged = rep::merge_extras(stored, &extras(object));
+    admin::extras::set(change.db(), &realm_row.id, &id, &merged).await?;
+    change.record(Event::new(Op::Update, "GROUP", format!("groups/{id}")).with(body.clone()));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    find_group(change.db(), &realm_row.id, &id).await?;
+    admin::groups::delete(change.db(), &id).await?;
+    admin::extras::delete(change.db(), &id).await?;
+    change.record(Event::new(Op::Delete, "GROUP", format!("groups/{id}")));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn children(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
+    tree.get(&id)
+        .ok_or_else(|| AdminError::not_found("Could not find group by id"))?;
+    let exact = params.flag_or("exact", false)?;
+    let search = params.get("search").map(|s| match exact {
+        true => TextMatch::Exact(s.to_string()),
+        false => TextMatch::Contains(s.to_string()),
+    });
+    let ids: Vec<String> = tree
+        .children(Some(&id))
+        .iter()
+        .filter(|g| search.as_ref().is_none_or(|m| m.matches(&g.name)))
+        .map(|g| g.id.clone())
+        .collect();
+    let ids = params.page(DEFAULT_MAX)?.slice(ids);
+    let brief = params.flag_or("briefRepresentation", false)?;
+    ok(group_reps(&state, &realm_row.id, &tree, &ids, brief).await?)
+}
+
+/// Direct members, by username.
+pub async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let db = state.store().connection();
+    find_group(db, &realm_row.id, &id).await?;
+    let users = admin::users::group_members(db, &id, params.page(DEFAULT_MAX)?).await?;
+    let brief = params.flag_or("briefRepresentation", false)?;
+    ok(user_reps(db, &realm_row.id, &users, brief).await?)
+}

@@ -1,0 +1,588 @@
+//! `partial-export` and `partialImport`.
+//!
+//! The import takes Keycloak exports as they are (references by name, stored pbkdf2 or argon2
+//! hashes, plain `value` passwords) and adds them to an existing realm in one transaction, with
+//! `ifResourceExists` = `FAIL` (409, nothing written), `SKIP` or `OVERWRITE`. Ids in the file
+//! are not reused, so an export of one realm imports into another.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use portcullis_store::admin::{self, DatabaseTransaction, REALM_MANAGEMENT_CLIENT, roles::Holder};
+use portcullis_store::entity::{client, realm, role, user_entity};
+use portcullis_web::AppState;
+use serde_json::{Map, Value, json};
+
+use super::users::{NewPassword, check_unique, passwords_in, policy_of};
+use super::{Reply, ok};
+use crate::auth::{Caller, Right};
+use crate::context::{Change, Event, Op, target_realm};
+use crate::error::AdminError;
+use crate::extract::{AdminJson, Params};
+use crate::rep::client::{ClientFields, MASKED_SECRET, MapperFields};
+use crate::rep::group::GroupTree;
+use crate::rep::role::RoleFields;
+use crate::rep::user::{UPDATE_PASSWORD, UserFields};
+use crate::rep::{self, Obj};
+
+/// `POST partial-export?exportClients=&exportGroupsAndRoles=`: the realm's settings, and on
+/// request its roles, groups and clients, secrets masked, never users or keys.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    params: Params,
+) -> Reply {
+    let row = target_realm(&state, &caller, &realm, Right::ViewRealm).await?;
+    let with_clients = params.flag_or("exportClients", false)?;
+    let with_groups_and_roles = params.flag_or("exportGroupsAndRoles", false)?;
+    if with_clients {
+        caller.require(&realm, Right::ViewClients)?;
+    }
+    let exported = state
+        .store()
+        .export_realm(&realm, false)
+        .await?
+        .ok_or_else(|| AdminError::not_found("Realm not found."))?;
+    let exported =
+        serde_json::to_value(exported).map_err(|e| AdminError::Internal(e.to_string()))?;
+    let extras = admin::extras::get(state.store().connection(), &row.id).await?;
+    let mut out = rep::realm::representation(&row, &extras)?;
+    let Some(map) = out.as_object_mut() else {
+        return ok(out);
+    };
+    if with_groups_and_roles {
+        let mut roles = exported["roles"].clone();
+        if !with_clients && let Some(r) = roles.as_object_mut() {
+            r.remove("client");
+        }
+        map.insert("roles".into(), roles);
+        map.insert("groups".into(), exported["groups"].clone());
+    }
+    if with_clients {
+        let mut clients = exported["clients"].clone();
+        for client in clients.as_array_mut().into_iter().flatten() {
+            if let Some(c) = client.as_object_mut()
+                && c.contains_key("secret")
+            {
+                c.insert("secret".into(), json!(MASKED_SECRET));
+            }
+        }
+        map.insert("clients".into(), clients);
+    }
+    ok(out)
+}
+
+/// What to do with a resource that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Fail,
+    Skip,
+    Overwrite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Added,
+    Skipped,
+    Overwritten,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Added => "ADDED",
+            Action::Skipped => "SKIPPED",
+            Action::Overwritten => "OVERWRITTEN",
+        }
+    }
+}
+
+/// A user of the body, parsed (and its password hashed) before the transaction starts.
+struct UserImport {
+    fields: UserFields,
+    username: String,
+    password: Option<NewPassword>,
+    realm_roles: Vec<String>,
+    client_roles: BTreeMap<String, Vec<String>>,
+    groups: Vec<String>,
+    links: Vec<(String, String, Option<String>)>,
+    service_account_of: Option<String>,
+    extras: Map<String, Value>,
+}
+
+struct Importer<'a> {
+    db: &'a DatabaseTransaction,
+    realm: &'a realm::Model,
+    policy: Policy,
+    now: i64,
+    results: Vec<Value>,
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageRealm).await?;
+    let object = rep::object(&body)?;
+    let policy = match object.str("ifResourceExists")?.unwrap_or("FAIL") {
+        "FAIL" => Policy::Fail,
+        "SKIP" => Policy::Skip,
+        "OVERWRITE" => Policy::Overwrite,
+        other => {
+            return Err(AdminError::BadRequest(format!(
+                "ifResourceExists must be FAIL, SKIP or OVERWRITE, not {other}"
+            )));
+        }
+    };
+    if object.has("users") {
+        caller.require(&realm, Right::ManageUsers)?;
+    }
+    if object.has("clients") {
+        caller.require(&realm, Right::ManageClients)?;
+    }
+    let users = read_users(object, &policy_of(&realm_row)).await?;
+    let change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let mut importer = Importer {
+        db: change.db(),
+        realm: &realm_row,
+        policy,
+        now: state.now(),
+        results: Vec::new(),
+    };
+    importer.run(object, users).await?;
+    let results = std::mem::take(&mut importer.results);
+    let count = |action: Action| {
+        results
+            .iter()
+            .filter(|r| r["action"] == action.as_str())
+            .count()
+    };
+    let summary = json!({
+        "added": count(Action::Added),
+        "skipped": count(Action::Skipped),
+        "overwritten": count(Action::Overwritten),
+    });
+    let mut change = change;
+    change.record(Event::new(Op::Create, "REALM", "partialImport").with(summary.clone()));
+    change.commit().await?;
+    let mut out = summary;
+    if let Some(map) = out.as_object_mut() {
+        map.insert("results".into(), json!(results));
+    }
+    ok(out)
+}
+
+fn items<'a>(object: Obj<'a>, key: &str) -> Result<&'a [Value], AdminError> {
+    match object.get(key) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(AdminError::unparsable()),
+    }
+}
+
+fn client_roles_of(object: Obj<'_>) -> Result<BTreeMap<String, Vec<String>>, AdminError> {
+    let mut out = BTreeMap::new();
+    if let Some(value) = object.get("clientRoles") {
+        let map = value.as_object().ok_or_else(AdminError::unparsable)?;
+        for client in map.keys() {
+            out.insert(
+                client.clone(),
+                Obj(map).strings(client)?.unwrap_or_default(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn read_users(
+    object: Obj<'_>,
+    policy: &portcullis_core::password::PasswordPolicy,
+) -> Result<Vec<UserImport>, AdminError> {
+    let mut out = Vec::new();
+    for item in items(object, "users")? {
+        let user = rep::object(item)?;
+        let fields = UserFields::read(user)?;
+        let username = fields
+            .username
+            .clone()
+            .ok_or_else(|| AdminError::BadRequest("A user in the import has no username".into()))?;
+        let mut links = Vec::new();
+        for link in items(user, "federatedIdentities")? {
+            let link = rep::object(link)?;
+            let (Some(provider), Some(id)) = (link.text("identityProvider")?, link.text("userId")?)
+            else {
+                return Err(AdminError::BadRequest(format!(
+                    "User {username}: a federated identity needs identityProvider and userId"
+                )));
+            };
+            links.push((provider, id, link.text("userName")?));
+        }
+        out.push(UserImport {
+            password: passwords_in(user, policy).await?,
+            realm_roles: user.strings("realmRoles")?.unwrap_or_default(),
+            client_roles: client_roles_of(user)?,
+            groups: user.strings("groups")?.unwrap_or_default(),
+            service_account_of: user.text("serviceAccountClientId")?,
+            extras: user.extras(rep::user::MODELLED),
+            links,
+            username,
+            fields,
+        });
+    }
+    Ok(out)
+}
+
+impl Importer<'_> {
+    fn result(&mut self, action: Action, kind: &str, name: &str, id: &str) {
+        self.results.push(json!({
+            "action": action.as_str(), "resourceType": kind, "resourceName": name, "id": id,
+        }));
+    }
+
+    /// What to do with a resource of `kind` named `name`: None to create it, else the action
+    /// taken on the existing one (or 409 under FAIL).
+    fn decide(&self, exists: bool, kind: &str, name: &str) -> Result<Option<Action>, AdminError> {
+        match (exists, self.policy) {
+            (false, _) => Ok(None),
+            (true, Policy::Fail) => Err(AdminError::Conflict(format!(
+                "{kind} '{name}' already exists"
+            ))),
+            (true, Policy::Skip) => Ok(Some(Action::Skipped)),
+            (true, Policy::Overwrite) => Ok(Some(Action::Overwritten)),
+        }
+    }
+
+    async fn run(&mut self, object: Obj<'_>, users: Vec<UserImport>) -> Result<(), AdminError> {
+        let roles = object.get("roles").map(rep::object).transpose()?;
+        let realm_roles = match roles {
+            Some(r) => items(r, "realm")?.to_vec(),
+            None => Vec::new(),
+        };
+        let mut composites = Vec::new();
+        for role in &realm_roles {
+            composites.extend(self.role(None, "REALM_ROLE", role).await?);
+        }
+        let mut service_accounts = Vec::new();
+        for client in items(object, "clients")? {
+            service_accounts.extend(self.client(client).await?);
+        }
+        if let Some(client_roles) = roles.and_then(|r| r.get("client")) {
+            let map = client_roles
+                .as_object()
+                .ok_or_else(AdminError::unparsable)?;
+            for (client_id, list) in map {
+                let client = admin::clients::find_by_client_id(self.db, &self.realm.id, client_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AdminError::BadRequest(format!(
+                            "Roles for client {client_id}, which does not exist"
+                        ))
+                    })?;
+                let list = list.as_array().ok_or_else(AdminError::unparsable)?;
+                for role in list {
+                    composites.extend(self.role(Some(&client), "CLIENT_ROLE", role).await?);
+                }
+            }
+        }
+        for (role_id, fields, replace) in composites {
+            let ids = self
+                .role_ids(&fields.composite_realm, &fields.composite_client)
+                .await?;
+            if replace {
+                let old: Vec<String> = admin::roles::children(self.db, &role_id)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+                admin::roles::remove_children(self.db, &role_id, &old).await?;
+            }
+            admin::roles::add_children(self.db, &role_id, &ids).await?;
+        }
+        for group in items(object, "groups")? {
+            self.group(group, None, true).await?;
+        }
+        for user in users {
+            self.user(user).await?;
+        }
+        for client in service_accounts {
+            super::clients::ensure_service_account(self.db, &client, self.now).await?;
+        }
+        for idp in items(object, "identityProviders")? {
+            let alias = rep::object(idp)?.text("alias")?.unwrap_or_default();
+            tracing::warn!(realm = %self.realm.name, %alias, "identity providers are not imported");
+            self.result(Action::Skipped, "IDP", &alias, "");
+        }
+        Ok(())
+    }
+
+    /// Ids of roles named by a `realmRoles` / `clientRoles` pair; a missing one is 400.
+    async fn role_ids(
+        &self,
+        realm_roles: &[String],
+        client_roles: &BTreeMap<String, Vec<String>>,
+    ) -> Result<Vec<String>, AdminError> {
+        let dangling = |what: String| AdminError::BadRequest(format!("{what} does not exist"));
+        let mut ids = Vec::new();
+        for name in realm_roles {
+            let role = admin::roles::by_name(self.db, &self.realm.id, None, name).await?;
+            ids.push(
+                role.ok_or_else(|| dangling(format!("Realm role {name}")))?
+                    .id,
+            );
+        }
+        for (client_id, names) in client_roles {
+            let client = admin::clients::find_by_client_id(self.db, &self.realm.id, client_id)
+                .await?
+                .ok_or_else(|| dangling(format!("Client {client_id}")))?;
+            for name in names {
+                let role =
+                    admin::roles::by_name(self.db, &self.realm.id, Some(&client.id), name).await?;
+                ids.push(
+                    role.ok_or_else(|| dangling(format!("Client role {client_id}.{name}")))?
+                        .id,
+                );
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Creates or updates one role; returns it for the composites pass when it has any (and
+    /// whether its old composites are replaced).
+    async fn role(
+        &mut self,
+        client: Option<&client::Model>,
+        kind: &str,
+        body: &Value,
+    ) -> Result<Option<(String, RoleFields, bool)>, AdminError> {
+        let fields = RoleFields::read(rep::object(body)?)?;
+        let name = fields
+            .name
+            .clone()
+            .ok_or_else(|| AdminError::BadRequest("A role in the import has no name".into()))?;
+        let pk = client.map(|c| c.id.as_str());
+        let existing = admin::roles::by_name(self.db, &self.realm.id, pk, &name).await?;
+        let has_composites =
+            !fields.composite_realm.is_empty() || !fields.composite_client.is_empty();
+        let id = match (self.decide(existing.is_some(), kind, &name)?, existing) {
+            (Some(Action::Overwritten), Some(mut row)) => {
+                fields.apply(&mut row)?;
+                let id = row.id.clone();
+                admin::roles::update(self.db, row).await?;
+                self.result(Action::Overwritten, kind, &name, &id);
+                return Ok(Some((id, fields, true)));
+            }
+            (Some(action), existing) => {
+                let id = existing.map(|r| r.id).unwrap_or_default();
+                self.result(action, kind, &name, &id);
+                return Ok(None);
+            }
+            (None, _) => admin::new_id(),
+        };
+        let mut row = role::Model {
+            id: id.clone(),
+            realm_id: self.realm.id.clone(),
+            client_pk: pk.map(str::to_string),
+            name: name.clone(),
+            description: None,
+            attributes: "{}".into(),
+        };
+        fields.apply(&mut row)?;
+        admin::roles::insert(self.db, row).await?;
+        self.result(Action::Added, kind, &name, &id);
+        Ok(has_composites.then_some((id, fields, false)))
+    }
+
+    /// Creates (or replaces) a client with its mappers; returns it if it needs a
+    /// service-account user once the users are in.
+    async fn client(&mut self, body: &Value) -> Result<Option<client::Model>, AdminError> {
+        let object = rep::object(body)?;
+        let fields = ClientFields::read(object)?;
+        let client_id = fields.client_id.clone().ok_or_else(|| {
+            AdminError::BadRequest("A client in the import has no clientId".into())
+        })?;
+        let existing =
+            admin::clients::find_by_client_id(self.db, &self.realm.id, &client_id).await?;
+        let (mut id, mut action) = (admin::new_id(), Action::Added);
+        match (
+            self.decide(existing.is_some(), "CLIENT", &client_id)?,
+            existing,
+        ) {
+            (Some(Action::Overwritten), Some(old)) if client_id != REALM_MANAGEMENT_CLIENT => {
+                admin::clients::delete(self.db, &old.id).await?;
+                (id, action) = (old.id, Action::Overwritten);
+            }
+            (Some(_), existing) => {
+                // The admin roles' client is never replaced: that would drop every admin right.
+                let id = existing.map(|c| c.id).unwrap_or_default();
+                self.result(Action::Skipped, "CLIENT", &client_id, &id);
+                return Ok(None);
+            }
+            (None, _) => {}
+        }
+        let row = fields.new_row(id.clone(), &self.realm.id, &client_id, self.now)?;
+        admin::clients::insert(self.db, row.clone()).await?;
+        for mapper in items(object, "protocolMappers")? {
+            let mut mapper = mapper.clone();
+            if let Some(m) = mapper.as_object_mut() {
+                m.remove("id");
+            }
+            let fields = MapperFields::read(rep::object(&mapper)?)?;
+            let mapper_row = super::clients::mapper_row(&fields, &row, admin::new_id())?;
+            admin::clients::insert_mapper(self.db, mapper_row).await?;
+        }
+        let extras = object.extras(rep::client::MODELLED);
+        admin::extras::set(self.db, &self.realm.id, &id, &extras).await?;
+        self.result(action, "CLIENT", &client_id, &id);
+        Ok(row.service_accounts_enabled.then_some(row))
+    }
+
+    /// Creates, skips or updates a group and its subgroups (by path).
+    async fn group(
+        &mut self,
+        body: &Value,
+        parent: Option<&str>,
+        top: bool,
+    ) -> Result<(), AdminError> {
+        let object = rep::object(body)?;
+        let name = object
+            .text("name")?
+            .filter(|n| !n.contains('/'))
+            .ok_or_else(|| {
+                AdminError::BadRequest("A group in the import has no valid name".into())
+            })?;
+        let attributes = object.multimap("attributes")?;
+        let role_ids = self
+            .role_ids(
+                &object.strings("realmRoles")?.unwrap_or_default(),
+                &client_roles_of(object)?,
+            )
+            .await?;
+        let existing = admin::groups::sibling_named(self.db, &self.realm.id, parent, &name).await?;
+        let decision = if top {
+            self.decide(existing.is_some(), "GROUP", &name)?
+        } else {
+            existing.as_ref().map(|_| Action::Overwritten)
+        };
+        let id = match (decision, existing) {
+            (Some(Action::Skipped), existing) => {
+                let id = existing.map(|g| g.id).unwrap_or_default();
+                self.result(Action::Skipped, "GROUP", &name, &id);
+                return Ok(());
+            }
+            (Some(_), Some(mut group)) => {
+                if let Some(attributes) = &attributes {
+                    group.attributes = rep::to_column(attributes)?;
+                }
+                let id = group.id.clone();
+                admin::groups::update(self.db, group).await?;
+                let old = admin::roles::mapped_ids(self.db, Holder::Group(&id)).await?;
+                admin::roles::unmap(self.db, Holder::Group(&id), &old).await?;
+                if top {
+                    self.result(Action::Overwritten, "GROUP", &name, &id);
+                }
+                id
+            }
+            _ => {
+                let id = admin::new_id();
+                let row = portcullis_store::entity::realm_group::Model {
+                    id: id.clone(),
+                    realm_id: self.realm.id.clone(),
+                    parent_id: parent.map(str::to_string),
+                    name: name.clone(),
+                    attributes: rep::to_column(&attributes.unwrap_or_default())?,
+                };
+                admin::groups::insert(self.db, row).await?;
+                if top {
+                    self.result(Action::Added, "GROUP", &name, &id);
+                }
+                id
+            }
+        };
+        admin::roles::map(self.db, Holder::Group(&id), &role_ids).await?;
+        for child in items(object, "subGroups")? {
+            Box::pin(self.group(child, Some(&id), false)).await?;
+        }
+        Ok(())
+    }
+
+    async fn user(&mut self, user: UserImport) -> Result<(), AdminError> {
+        let existing =
+            admin::users::find_by_username(self.db, &self.realm.id, &user.username).await?;
+        let (mut id, mut action) = (admin::new_id(), Action::Added);
+        match (
+            self.decide(existing.is_some(), "USER", &user.username)?,
+            existing,
+        ) {
+            (Some(Action::Overwritten), Some(old)) => {
+                admin::users::delete(self.db, &old.id).await?;
+                admin::extras::delete(self.db, &old.id).await?;
+                (id, action) = (old.id, Action::Overwritten);
+            }
+            (Some(action), existing) => {
+                let id = existing.map(|u| u.id).unwrap_or_default();
+                self.result(action, "USER", &user.username, &id);
+                return Ok(());
+            }
+            (None, _) => {}
+        }
+        let service_account_client_pk = match &user.service_account_of {
+            Some(client_id) => Some(
+                admin::clients::find_by_client_id(self.db, &self.realm.id, client_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AdminError::BadRequest(format!("Client {client_id} does not exist"))
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        let mut row = user_entity::Model {
+            id: id.clone(),
+            realm_id: self.realm.id.clone(),
+            username: user.username.clone(),
+            email: None,
+            email_verified: false,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            attributes: "{}".into(),
+            created_at: self.now,
+            service_account_client_pk,
+        };
+        user.fields.apply(&mut row)?;
+        check_unique(self.db, &self.realm.id, &row).await?;
+        admin::users::insert(self.db, row).await?;
+        let role_ids = self.role_ids(&user.realm_roles, &user.client_roles).await?;
+        admin::roles::map(self.db, Holder::User(&id), &role_ids).await?;
+        let tree = GroupTree::new(admin::groups::all(self.db, &self.realm.id).await?);
+        for path in &user.groups {
+            let group = tree
+                .by_path(path)
+                .ok_or_else(|| AdminError::BadRequest(format!("Group {path} does not exist")))?;
+            admin::users::join_group(self.db, &id, &group.id).await?;
+        }
+        let mut extras = user.extras;
+        if let Some(new) = &user.password {
+            admin::users::set_password(self.db, &id, &new.password, self.now).await?;
+            if new.temporary {
+                rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
+            }
+        }
+        for (provider, federated_id, federated_name) in user.links {
+            let link = admin::entity::user_federated_identity::Model {
+                user_id: id.clone(),
+                identity_provider: provider,
+                realm_id: self.realm.id.clone(),
+                federated_user_id: federated_id,
+                federated_username: federated_name,
+            };
+            admin::federated::insert(self.db, link).await?;
+        }
+        admin::extras::set(self.db, &self.realm.id, &id, &extras).await?;
+        self.result(action, "USER", &user.username, &id);
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! `/admin/realms` and `/admin/realms/{realm}`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use portcullis_core::model::ProtocolMapper;
+use portcullis_store::admin;
+use portcullis_store::representation::deserialize_reporting_unknown;
+use portcullis_store::{MASTER_REALM, StoreError};
+use portcullis_web::AppState;
+use serde_json::Value;
+
+use super::{Reply, no_content, ok};
+use crate::auth::{Caller, Right};
+use crate::context::{Change, Event, Op, created, target_realm};
+use crate::error::AdminError;
+use crate::extract::{AdminJson, Params};
+use crate::rep;
+
+/// The realms the caller administers (403 when none, as Keycloak answers).
+pub async fn list(State(state): State<AppState>, caller: Caller, params: Params) -> Reply {
+    let brief = params.flag_or("briefRepresentation", false)?;
+    let db = state.store().connection();
+    let rows: Vec<_> = admin::realms::list(db)
+        .await?
+        .into_iter()
+        .filter(|r| caller.can(&r.name, Right::Any))
+        .collect();
+    if rows.is_empty() {
+        return Err(AdminError::Forbidden);
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let extras = admin::extras::get_many(db, &ids).await?;
+    let empty = serde_json::Map::new();
+    let reps = rows
+        .iter()
+        .map(|r| match brief {
+            true => Ok(rep::realm::brief(r)),
+            false => rep::realm::representation(r, extras.get(&r.id).unwrap_or(&empty)),
+        })
+        .collect::<Result<Vec<_>, AdminError>>()?;
+    ok(reps)
+}
+
+/// `POST /admin/realms`: the realm-file importer, nested users, clients, roles and groups
+/// included; `Location` ends with the realm name.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    if !caller.can_create_realms() {
+        return Err(AdminError::Forbidden);
+    }
+    let object = rep::object(&body)?;
+    let name = object
+        .text("realm")?
+        .ok_or_else(|| AdminError::BadRequest("Realm name cannot be empty".into()))?;
+    rep::realm::validate_name(&name)?;
+    let extras = rep::realm::extras(object);
+    let (representation, _ignored) =
+        deserialize_reporting_unknown(body.clone()).map_err(|_| AdminError::unparsable())?;
+    for client in &representation.clients {
+        let protocol = client
+            .protocol
+            .as_deref()
+            .unwrap_or(rep::client::OPENID_CONNECT);
+        for mapper in &client.protocol_mappers {
+            let domain = ProtocolMapper {
+                id: String::new(),
+                name: mapper.name.clone().unwrap_or_default(),
+                protocol: mapper.protocol.clone().unwrap_or_else(|| protocol.into()),
+                mapper_type: mapper.protocol_mapper.clone().unwrap_or_default(),
+                config: mapper.config.clone(),
+            };
+            super::clients::validate_mapper(protocol, &domain)?;
+        }
+    }
+    if admin::realms::find_by_name(state.store().connection(), &name)
+        .await?
+        .is_some()
+    {
+        return Err(AdminError::Conflict(
+            "Conflict detected. See logs for details".into(),
+        ));
+    }
+    let planned = admin::plan_realm(representation, state.now()).await?;
+    let mut change = Change::begin_without_realm(&state, &caller).await?;
+    let id = admin::create_realm(change.db(), planned)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                AdminError::Conflict("Conflict detected. See logs for details".into())
+            }
+            other => other.into(),
+        })?;
+    admin::extras::set(change.db(), &id, &id, &extras).await?;
+    let row = admin::realms::find_by_name(change.db(), &name)
+        .await?
+        .ok_or_else(|| AdminError::Internal("created realm not found".into()))?;
+    change.set_realm(row);
+    change.record(Event::new(Op::Create, "REALM", "").with(summary(&body)));
+    change.commit().await?;
+    Ok(created(&state, &name, &[]))
+}
+
+/// The top-level fields of a realm body, for the admin event (nested collections can be huge).
+fn summary(body: &Value) -> Value {
+    let fields: BTreeMap<&String, &Value> = body
+        .as_object()
+        .map(|o| o.iter().filter(|(_, v)| !v.is_array()).collect())
+        .unwrap_or_default();
+    serde_json::json!(fields)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    let row = target_realm(&state, &caller, &realm, Right::Any).await?;
+    let extras = admin::extras::get(state.store().connection(), &row.id).await?;
+    ok(rep::realm::representation(&row, &extras)?)
+}
+
+/// Top-level settings only; nested users, clients and roles are ignored, as in Keycloak.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let row = target_realm(&state, &caller, &realm, Right::ManageRealm).await?;
+    let object = rep::object(&body)?;
+    let mut updated = row.clone();
+    let renamed = rep::realm::apply(object, &mut updated)?;
+    if row.name == MASTER_REALM && (renamed.is_some() || !updated.enabled) {
+        return Err(AdminError::BadRequest(
+            "The master realm cannot be renamed or disabled".into(),
+        ));
+    }
+    let mut change = Change::begin(&state, &caller, updated.clone()).await?;
+    if let Some(name) = &renamed {
+        if admin::realms::find_by_name(change.db(), name)
+            .await?
+            .is_some()
+        {
+            return Err(AdminError::Conflict(format!("Realm {name} already exists")));
+        }
+        change.realm_renamed_from(&row.name);
+    }
+    let stored = admin::extras::get(change.db(), &row.id).await?;
+    let extras = rep::merge_extras(stored, &rep::realm::extras(object));
+    admin::realms::update(change.db(), updated)
+        .await
+        .map_err(super::conflict_on_duplicate(AdminError::Conflict(format!(
+            "Realm {realm} already exists"
+        ))))?;
+    admin::extras::set(change.db(), &row.id, &row.id, &extras).await?;
+    change.record(Event::new(Op::Update, "REALM", "").with(summary(&body)));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    let row = target_realm(&state, &caller, &realm, Right::ManageRealm).await?;
+    if row.name == MASTER_REALM {
+        return Err(AdminError::BadRequest(
+            "The master realm cannot be deleted".into(),
+        ));
+    }
+    let change = Change::begin(&state, &caller, row.clone()).await?;
+    admin::realms::delete(change.db(), &row.id).await?;
+    change.commit().await?;
+    tracing::info!(realm = %row.name, by = %caller.user.username, "realm deleted");
+    no_content()
+}

@@ -1,0 +1,574 @@
+//! `/admin/realms/{realm}/users`: search, CRUD, passwords, credentials, groups, sessions.
+
+use axum::extract::{Path, State};
+use portcullis_core::password::{PasswordPolicy, StoredPassword};
+use portcullis_store::admin::users::UserFilter;
+use portcullis_store::admin::{self, TextMatch};
+use portcullis_store::entity::{realm, user_entity};
+use portcullis_web::AppState;
+use serde_json::{Value, json};
+
+use super::{DEFAULT_MAX, Reply, find_group, find_user, no_content, ok, user_rep, user_reps};
+use crate::auth::{Caller, Right};
+use crate::context::{Change, Event, Op, created, target_realm};
+use crate::error::AdminError;
+use crate::extract::{AdminJson, Params};
+use crate::rep::group::GroupTree;
+use crate::rep::user::{UPDATE_PASSWORD, UserFields};
+use crate::rep::{self, Obj};
+
+/// Keycloak's user search parameters. Service accounts are found only by the field filters.
+fn user_filter(params: &Params) -> Result<UserFilter, AdminError> {
+    let exact = params.flag("exact")?.unwrap_or(false);
+    let field = |name: &str| {
+        params.get(name).map(|v| match exact {
+            true => TextMatch::Exact(v.to_string()),
+            false => TextMatch::Contains(v.to_string()),
+        })
+    };
+    let search = params.get("search").map(|s| match exact {
+        true => TextMatch::Exact(s.to_string()),
+        false => TextMatch::keycloak_search(s),
+    });
+    let mut filter = UserFilter {
+        search,
+        username: field("username"),
+        email: field("email"),
+        first_name: field("firstName"),
+        last_name: field("lastName"),
+        enabled: params.flag("enabled")?,
+        email_verified: params.flag("emailVerified")?,
+        attributes: params.attribute_query(),
+        idp_alias: params.get("idpAlias").map(str::to_string),
+        idp_user_id: params.get("idpUserId").map(str::to_string),
+        include_service_accounts: false,
+    };
+    filter.include_service_accounts = filter.search.is_none()
+        && (filter.username.is_some() || filter.email.is_some() || filter.idp_alias.is_some());
+    Ok(filter)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    params: Params,
+) -> Reply {
+    let row = target_realm(&state, &caller, &realm, Right::QueryUsers).await?;
+    let db = state.store().connection();
+    let filter = user_filter(&params)?;
+    let users = admin::users::search(db, &row.id, &filter, params.page(DEFAULT_MAX)?).await?;
+    let brief = params.flag_or("briefRepresentation", false)?;
+    ok(user_reps(db, &row.id, &users, brief).await?)
+}
+
+/// `GET users/count`: a bare integer.
+pub async fn count(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    params: Params,
+) -> Reply {
+    let row = target_realm(&state, &caller, &realm, Right::QueryUsers).await?;
+    let filter = user_filter(&params)?;
+    ok(admin::users::count(state.store().connection(), &row.id, &filter).await?)
+}
+
+/// A password from a credential representation: a plain `value` (hashed under the realm's
+/// policy) or Keycloak's stored `secretData` + `credentialData`; `None` for other types.
+pub struct NewPassword {
+    pub password: StoredPassword,
+    pub temporary: bool,
+}
+
+/// Reads the password credentials of a user body; at most one.
+pub async fn passwords_in(
+    body: Obj<'_>,
+    policy: &PasswordPolicy,
+) -> Result<Option<NewPassword>, AdminError> {
+    let Some(credentials) = body.get("credentials") else {
+        return Ok(None);
+    };
+    let items = credentials.as_array().ok_or_else(AdminError::unparsable)?;
+    let mut found = None;
+    for item in items {
+        let credential = rep::object(item)?;
+        if let Some(password) = password_of(credential, policy).await? {
+            if found.is_some() {
+                return Err(AdminError::BadRequest(
+                    "A user can have only one password".into(),
+                ));
+            }
+            found = Some(password);
+        }
+    }
+    Ok(found)
+}
+
+async fn password_of(
+    credential: Obj<'_>,
+    policy: &PasswordPolicy,
+) -> Result<Option<NewPassword>, AdminError> {
+    if credential.str("type")?.is_some_and(|t| t != "password") {
+        return Ok(None);
+    }
+    let temporary = credential.bool("temporary")?.unwrap_or(false);
+    let stored = (
+        credential.str("secretData")?,
+        credential.str("credentialData")?,
+    );
+    let password = match (stored, credential.str("value")?) {
+        ((Some(secret), Some(data)), _) => StoredPassword::from_keycloak(secret, data)
+            .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
+        (_, Some(value)) if !value.is_empty() => hash(policy, value).await?,
+        _ => {
+            return Err(AdminError::InvalidRequest {
+                error: "invalid_request",
+                description: "No password provided".into(),
+            });
+        }
+    };
+    Ok(Some(NewPassword {
+        password,
+        temporary,
+    }))
+}
+
+/// Hashes off the async executor: argon2 costs milliseconds of CPU.
+pub async fn hash(policy: &PasswordPolicy, value: &str) -> Result<StoredPassword, AdminError> {
+    let (policy, value) = (policy.clone(), value.to_string());
+    tokio::task::spawn_blocking(move || StoredPassword::hash(&policy, &value))
+        .await
+        .map_err(|e| AdminError::Internal(format!("hashing task failed: {e}")))?
+        .map_err(|e| AdminError::Internal(format!("hashing failed: {e}")))
+}
+
+pub fn policy_of(realm: &realm::Model) -> PasswordPolicy {
+    realm
+        .password_policy
+        .as_deref()
+        .map(PasswordPolicy::from_keycloak)
+        .unwrap_or_default()
+}
+
+/// 409 if another user of the realm has the username or email.
+pub async fn check_unique<C: super::Db>(
+    db: &C,
+    realm_id: &str,
+    user: &user_entity::Model,
+) -> Result<(), AdminError> {
+    let taken = admin::users::find_by_username(db, realm_id, &user.username).await?;
+    if taken.is_some_and(|other| other.id != user.id) {
+        return Err(AdminError::Conflict(
+            "User exists with same username".into(),
+        ));
+    }
+    if let Some(email) = &user.email {
+        let taken = admin::users::find_by_email(db, realm_id, email).await?;
+        if taken.is_some_and(|other| other.id != user.id) {
+            return Err(AdminError::Conflict("User exists with same email".into()));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let object = rep::object(&body)?;
+    let fields = UserFields::read(object)?;
+    let username = fields
+        .username
+        .clone()
+        .ok_or_else(|| AdminError::InvalidField {
+            field: "username",
+            message: "error-user-attribute-required",
+            params: vec!["username".into()],
+        })?;
+    let id = match object.text("id")? {
+        Some(id) => {
+            super::check_id(&id)?;
+            id
+        }
+        None => admin::new_id(),
+    };
+    let password = passwords_in(object, &policy_of(&realm_row)).await?;
+    let group_paths = object.strings("groups")?.unwrap_or_default();
+    let mut user = user_entity::Model {
+        id: id.clone(),
+        realm_id: realm_row.id.clone(),
+        username,
+        email: None,
+        email_verified: false,
+        first_name: None,
+        last_name: None,
+        // Keycloak creates users disabled unless the body says otherwise.
+        enabled: false,
+        attributes: "{}".into(),
+        created_at: state.now(),
+        service_account_client_pk: None,
+    };
+    fields.apply(&mut user)?;
+    let mut extras = object.extras(rep::user::MODELLED);
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    check_unique(change.db(), &realm_row.id, &user).await?;
+    let tree = GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?);
+    let mut group_ids = Vec::new();
+    for path in &group_paths {
+        let group = tree
+            .by_path(path)
+            .ok_or_else(|| AdminError::BadRequest(format!("Group {path} not found")))?;
+        group_ids.push(group.id.clone());
+    }
+    admin::users::insert(change.db(), user)
+        .await
+        .map_err(super::conflict_on_duplicate(AdminError::Conflict(
+            "User exists with same username".into(),
+        )))?;
+    for group_id in &group_ids {
+        admin::users::join_group(change.db(), &id, group_id).await?;
+    }
+    if let Some(new) = password {
+        admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
+        if new.temporary {
+            rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
+        }
+    }
+    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
+    change.record(Event::new(Op::Create, "USER", format!("users/{id}")).with(body.clone()));
+    change.commit().await?;
+    Ok(created(&state, &realm, &["users", &id]))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let db = state.store().connection();
+    let user = find_user(db, &realm_row.id, &id).await?;
+    ok(user_rep(db, &realm_row.id, &user, false).await?)
+}
+
+/// A partial update: fields the body leaves out keep their values.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let object = rep::object(&body)?;
+    let fields = UserFields::read(object)?;
+    let password = passwords_in(object, &policy_of(&realm_row)).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let mut user = find_user(change.db(), &realm_row.id, &id).await?;
+    fields.apply(&mut user)?;
+    check_unique(change.db(), &realm_row.id, &user).await?;
+    admin::users::update(change.db(), user)
+        .await
+        .map_err(super::conflict_on_duplicate(AdminError::Conflict(
+            "User exists with same username".into(),
+        )))?;
+    let stored = admin::extras::get(change.db(), &id).await?;
+    let mut extras = rep::merge_extras(stored, &object.extras(rep::user::MODELLED));
+    if let Some(new) = password {
+        admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
+        if new.temporary {
+            rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
+        }
+    }
+    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
+    change.user_changed(&id);
+    change.record(Event::new(Op::Update, "USER", format!("users/{id}")).with(body.clone()));
+    change.commit().await?;
+    no_content()
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    let user = find_user(change.db(), &realm_row.id, &id).await?;
+    admin::users::delete(change.db(), &user.id).await?;
+    admin::extras::delete(change.db(), &user.id).await?;
+    change.user_changed(&id);
+    change.record(Event::new(Op::Delete, "USER", format!("users/{id}")));
+    change.commit().await?;
+    no_content()
+}
+
+/// `PUT users/{id}/reset-password` with a `CredentialRepresentation`.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let credential = rep::object(&body)?;
+    let no_password = || AdminError::InvalidRequest {
+        error: "invalid_request",
+        description: "No password provided".into(),
+    };
+    if credential.str("type")?.is_some_and(|t| t != "password") {
+        return Err(no_password());
+    }
+    let value = credential
+        .str("value")?
+        .filter(|v| !v.is_empty())
+        .ok_or_else(no_password)?;
+    let temporary = credential.bool("temporary")?.unwrap_or(false);
+    // Checked before the hash, so an unknown user costs no CPU.
+    find_user(state.store().connection(), &realm_row.id, &id).await?;
+    let password = hash(&policy_of(&realm_row), value).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, &id).await?;
+    admin::users::set_password(change.db(), &id, &password, state.now()).await?;
+    if temporary {
+        let mut extras = admin::extras::get(change.db(), &id).await?;
+        rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
+        admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
+    }
+    change.user_changed(&id);
+    change.record(Event::new(
+        Op::Action,
+        "USER",
+        format!("users/{id}/reset-password"),
+    ));
+    change.commit().await?;
+    no_content()
+}
+
+/// `GET users/{id}/credentials`: metadata only, never the hash.
+pub async fn credentials(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let db = state.store().connection();
+    find_user(db, &realm_row.id, &id).await?;
+    let reps: Vec<Value> = admin::users::credentials(db, &id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let data = serde_json::from_str::<StoredPassword>(&c.secret)
+                .map(|p| p.to_keycloak().1)
+                .unwrap_or_default();
+            let mut rep = json!({
+                "id": c.id,
+                "type": c.credential_type,
+                "createdDate": c.created_at.saturating_mul(1000),
+                "credentialData": data,
+            });
+            if let (Some(label), Some(map)) = (c.user_label, rep.as_object_mut()) {
+                map.insert("userLabel".into(), json!(label));
+            }
+            rep
+        })
+        .collect();
+    ok(reps)
+}
+
+pub async fn delete_credential(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, credential)): Path<(String, String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, &id).await?;
+    if !admin::users::delete_credential(change.db(), &id, &credential).await? {
+        return Err(AdminError::not_found("Credential not found"));
+    }
+    change.user_changed(&id);
+    change.record(Event::new(
+        Op::Action,
+        "USER",
+        format!("users/{id}/credentials/{credential}"),
+    ));
+    change.commit().await?;
+    no_content()
+}
+
+/// The groups the user is a direct member of, by path.
+async fn member_groups(
+    state: &AppState,
+    realm_id: &str,
+    user_id: &str,
+    params: &Params,
+) -> Result<(GroupTree, Vec<String>), AdminError> {
+    let db = state.store().connection();
+    let tree = GroupTree::new(admin::groups::all(db, realm_id).await?);
+    let search = params
+        .get("search")
+        .map(|s| TextMatch::Contains(s.to_string()));
+    let mut ids: Vec<String> = admin::users::group_ids(db, user_id)
+        .await?
+        .into_iter()
+        .filter(|g| {
+            let name = tree.get(g).map(|g| g.name.as_str()).unwrap_or("");
+            search.as_ref().is_none_or(|m| m.matches(name))
+        })
+        .collect();
+    ids.sort_by_key(|g| tree.path(g));
+    Ok((tree, ids))
+}
+
+pub async fn groups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    find_user(state.store().connection(), &realm_row.id, &id).await?;
+    let (tree, ids) = member_groups(&state, &realm_row.id, &id, &params).await?;
+    let brief = params.flag_or("briefRepresentation", true)?;
+    let page = params.page(DEFAULT_MAX)?;
+    let reps =
+        super::groups::group_reps(&state, &realm_row.id, &tree, &page.slice(ids), brief).await?;
+    ok(reps)
+}
+
+pub async fn group_count(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    find_user(state.store().connection(), &realm_row.id, &id).await?;
+    let (_, ids) = member_groups(&state, &realm_row.id, &id, &params).await?;
+    ok(json!({"count": ids.len()}))
+}
+
+pub async fn join_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, group)): Path<(String, String, String)>,
+) -> Reply {
+    membership(&state, &caller, &realm, &id, &group, Op::Create).await
+}
+
+pub async fn leave_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id, group)): Path<(String, String, String)>,
+) -> Reply {
+    membership(&state, &caller, &realm, &id, &group, Op::Delete).await
+}
+
+async fn membership(
+    state: &AppState,
+    caller: &Caller,
+    realm: &str,
+    user_id: &str,
+    group_id: &str,
+    op: Op,
+) -> Reply {
+    let realm_row = target_realm(state, caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    let group = find_group(change.db(), &realm_row.id, group_id).await?;
+    match op {
+        Op::Create => admin::users::join_group(change.db(), user_id, group_id).await?,
+        _ => {
+            admin::users::leave_group(change.db(), user_id, group_id).await?;
+        }
+    }
+    let path = format!("users/{user_id}/groups/{group_id}");
+    let rep = json!({"id": group.id, "name": group.name});
+    change.user_changed(user_id);
+    change.record(Event::new(op, "GROUP_MEMBERSHIP", path).with(rep));
+    change.commit().await?;
+    no_content()
+}
+
+/// `GET users/{id}/sessions`: the user's live SSO sessions.
+pub async fn sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
+    let user = find_user(state.store().connection(), &realm_row.id, &id).await?;
+    let now = state.now();
+    let reps: Vec<Value> = state
+        .store()
+        .list_user_sessions(&realm_row.id, &id)
+        .await?
+        .into_iter()
+        .filter(|s| {
+            now - s.last_seen_at <= realm_row.sso_session_idle_timeout
+                && now - s.created_at <= realm_row.sso_session_max_lifespan
+        })
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "username": user.username,
+                "userId": user.id,
+                "ipAddress": "",
+                "start": s.created_at.saturating_mul(1000),
+                "lastAccess": s.last_seen_at.saturating_mul(1000),
+                "rememberMe": false,
+                "clients": {},
+            })
+        })
+        .collect();
+    ok(reps)
+}
+
+/// `POST users/{id}/logout`: ends every session of the user.
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, &id).await?;
+    admin::users::end_sessions(change.db(), &realm_row.id, &id).await?;
+    change.user_changed(&id);
+    change.record(Event::new(Op::Action, "USER", format!("users/{id}/logout")));
+    change.commit().await?;
+    no_content()
+}
+
+/// `GET users/profile`: the declarative user profile, with the attributes Portcullis models.
+pub async fn profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    target_realm(&state, &caller, &realm, Right::Any).await?;
+    let attribute = |name: &str, display: &str| {
+        json!({"name": name, "displayName": display, "permissions": {"view": ["admin", "user"],
+               "edit": ["admin", "user"]}, "multivalued": false})
+    };
+    let mut username = attribute("username", "${username}");
+    if let Some(map) = username.as_object_mut() {
+        map.insert("required".into(), json!({"roles": ["admin", "user"]}));
+    }
+    let attributes = vec![
+        username,
+        attribute("email", "${email}"),
+        attribute("firstName", "${firstName}"),
+        attribute("lastName", "${lastName}"),
+    ];
+    ok(json!({
+        "attributes": attributes,
+        "groups": [{"name": "user-metadata", "displayHeader": "User metadata",
+                    "displayDescription": "Attributes, which refer to user metadata"}],
+        "unmanagedAttributePolicy": "ENABLED",
+    }))
+}

@@ -1,0 +1,235 @@
+//! The Keycloak-compatible admin REST API under `{relative}/admin`, so python-keycloak,
+//! @keycloak/keycloak-admin-client and the Terraform provider manage Portcullis unchanged:
+//! Keycloak's paths, representations, status codes, `Location` headers and error shapes
+//! (reference `keycloak-surface.md` sections 2 and 3).
+//!
+//! Every request is authorized as Keycloak does ([`auth`]), every change runs in one
+//! transaction with its admin event ([`context::Change`]), and every error becomes a response in
+//! one place ([`AdminError`]).
+
+mod api;
+pub mod auth;
+mod context;
+mod error;
+mod extract;
+mod rep;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post, put};
+use axum::{Extension, Router};
+use portcullis_web::{AppState, MapperType, Protocol};
+
+pub use error::AdminError;
+
+/// The protocol-mapper types each protocol offers, for `/admin/serverinfo`.
+#[derive(Debug, Clone, Default)]
+pub struct ProtocolCatalog {
+    pub protocols: Vec<(String, Vec<MapperType>)>,
+}
+
+impl ProtocolCatalog {
+    /// The catalog of the given protocols; a protocol that lists no mapper types (the OIDC
+    /// provider while it grows) gets Keycloak's common ones.
+    pub fn of(protocols: &[Box<dyn Protocol>]) -> Self {
+        let protocols = protocols
+            .iter()
+            .map(|p| {
+                let mut types = p.mapper_types();
+                if types.is_empty() && p.name() == rep::client::OPENID_CONNECT {
+                    types = api::serverinfo::keycloak_oidc_mapper_types();
+                }
+                (p.name().to_string(), types)
+            })
+            .collect();
+        Self { protocols }
+    }
+}
+
+/// The admin API with the docker-v2 protocol's mapper types and Keycloak's common OIDC ones.
+pub fn routes(relative: &str) -> Router<AppState> {
+    let catalog = ProtocolCatalog {
+        protocols: vec![
+            (
+                rep::client::OPENID_CONNECT.to_string(),
+                api::serverinfo::keycloak_oidc_mapper_types(),
+            ),
+            (
+                portcullis_docker::PROTOCOL.to_string(),
+                portcullis_docker::DockerV2.mapper_types(),
+            ),
+        ],
+    };
+    routes_with_catalog(relative, catalog)
+}
+
+/// The admin API listing the mapper types of the protocols the binary serves.
+pub fn routes_with_protocols(relative: &str, protocols: &[Box<dyn Protocol>]) -> Router<AppState> {
+    routes_with_catalog(relative, ProtocolCatalog::of(protocols))
+}
+
+fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppState> {
+    let admin = format!("{relative}/admin");
+    let realm = format!("{admin}/realms/{{realm}}");
+    let r = |path: &str| format!("{realm}{path}");
+    use api::{attack, events, mappings, partial, realms, roles, serverinfo};
+    let router = Router::new()
+        .route(&format!("{admin}/serverinfo"), get(serverinfo::get_info))
+        .route(
+            &format!("{admin}/realms"),
+            get(realms::list).post(realms::create),
+        )
+        .route(
+            &realm,
+            get(realms::get).put(realms::update).delete(realms::delete),
+        )
+        .route(&r("/partial-export"), post(partial::export))
+        .route(&r("/partialImport"), post(partial::import))
+        .route(&r("/admin-events"), get(events::list).delete(events::clear))
+        .merge(user_routes(&realm))
+        .merge(mappings::routes(&realm))
+        .merge(roles::routes(&realm))
+        .merge(group_routes(&realm))
+        .merge(client_routes(&realm))
+        .route(
+            &r("/attack-detection/brute-force/users"),
+            axum::routing::delete(attack::clear_all),
+        )
+        .route(
+            &r("/attack-detection/brute-force/users/{id}"),
+            get(attack::status).delete(attack::clear),
+        )
+        .route(&r("/events"), get(events::login_events));
+    router.layer(Extension(Arc::new(catalog)))
+}
+
+fn user_routes(realm: &str) -> Router<AppState> {
+    use api::{federated, users};
+    let r = |path: &str| format!("{realm}/users{path}");
+    Router::new()
+        .route(&r(""), get(users::list).post(users::create))
+        .route(&r("/count"), get(users::count))
+        .route(&r("/profile"), get(users::profile))
+        .route(
+            &r("/{id}"),
+            get(users::get).put(users::update).delete(users::delete),
+        )
+        .route(&r("/{id}/reset-password"), put(users::reset_password))
+        .route(&r("/{id}/credentials"), get(users::credentials))
+        .route(
+            &r("/{id}/credentials/{credential}"),
+            axum::routing::delete(users::delete_credential),
+        )
+        .route(&r("/{id}/groups"), get(users::groups))
+        .route(&r("/{id}/groups/count"), get(users::group_count))
+        .route(
+            &r("/{id}/groups/{group}"),
+            put(users::join_group).delete(users::leave_group),
+        )
+        .route(&r("/{id}/sessions"), get(users::sessions))
+        .route(&r("/{id}/logout"), post(users::logout))
+        .route(&r("/{id}/federated-identity"), get(federated::list))
+        .route(
+            &r("/{id}/federated-identity/{provider}"),
+            post(federated::link).delete(federated::unlink),
+        )
+}
+
+fn group_routes(realm: &str) -> Router<AppState> {
+    use api::groups;
+    let r = |path: &str| format!("{realm}{path}");
+    Router::new()
+        .route(&r("/groups"), get(groups::list).post(groups::create))
+        .route(&r("/groups/count"), get(groups::count))
+        .route(
+            &r("/groups/{id}"),
+            get(groups::get).put(groups::update).delete(groups::delete),
+        )
+        .route(
+            &r("/groups/{id}/children"),
+            get(groups::children).post(groups::add_child),
+        )
+        .route(&r("/groups/{id}/members"), get(groups::members))
+        .route(&r("/group-by-path/{*path}"), get(groups::by_path))
+}
+
+fn client_routes(realm: &str) -> Router<AppState> {
+    use api::clients;
+    let r = |path: &str| format!("{realm}/clients{path}");
+    Router::new()
+        .route(&r(""), get(clients::list).post(clients::create))
+        .route(
+            &r("/{id}"),
+            get(clients::get)
+                .put(clients::update)
+                .delete(clients::delete),
+        )
+        .route(
+            &r("/{id}/client-secret"),
+            get(clients::secret).post(clients::regenerate_secret),
+        )
+        .route(
+            &r("/{id}/service-account-user"),
+            get(clients::service_account),
+        )
+        .route(
+            &r("/{id}/protocol-mappers/models"),
+            get(clients::mappers).post(clients::create_mapper),
+        )
+        .route(
+            &r("/{id}/protocol-mappers/models/{mapper}"),
+            get(clients::get_mapper)
+                .put(clients::update_mapper)
+                .delete(clients::delete_mapper),
+        )
+        .route(
+            &r("/{id}/protocol-mappers/add-models"),
+            post(clients::add_mappers),
+        )
+        .route(
+            &r("/{id}/protocol-mappers/protocol/{protocol}"),
+            get(clients::mappers_of_protocol),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Bare(&'static str);
+
+    impl Protocol for Bare {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn router(&self) -> Router<AppState> {
+            Router::new()
+        }
+        fn mapper_types(&self) -> Vec<MapperType> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn catalog_lists_each_protocols_mapper_types() {
+        let protocols: Vec<Box<dyn Protocol>> = vec![
+            Box::new(Bare("openid-connect")),
+            Box::new(portcullis_docker::DockerV2),
+            Box::new(Bare("saml")),
+        ];
+        let catalog = ProtocolCatalog::of(&protocols);
+        let count = |name: &str| {
+            catalog
+                .protocols
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.len())
+        };
+        assert!(
+            count("openid-connect").is_some_and(|n| n > 0),
+            "OIDC falls back"
+        );
+        assert_eq!(count("docker-v2"), Some(2));
+        assert_eq!(count("saml"), Some(0));
+    }
+}

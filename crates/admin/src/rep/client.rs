@@ -1,0 +1,388 @@
+//! `ClientRepresentation` and `ProtocolMapperRepresentation`.
+
+use std::collections::BTreeMap;
+
+use portcullis_core::model::{Client, ProtocolMapper};
+use portcullis_store::entity::{client, protocol_mapper};
+use serde_json::{Map, Value, json};
+
+use super::{Obj, compose, stored, to_column};
+use crate::error::AdminError;
+
+/// Fields the client row models or the API derives; everything else is kept as extras
+/// (`rootUrl`, `fullScopeAllowed`, ...).
+pub const MODELLED: &[&str] = &[
+    "id",
+    "clientId",
+    "name",
+    "description",
+    "protocol",
+    "enabled",
+    "publicClient",
+    "bearerOnly",
+    "secret",
+    "redirectUris",
+    "webOrigins",
+    "standardFlowEnabled",
+    "directAccessGrantsEnabled",
+    "serviceAccountsEnabled",
+    "consentRequired",
+    "defaultClientScopes",
+    "optionalClientScopes",
+    "attributes",
+    "protocolMappers",
+    "access",
+    "defaultRoles",
+    "registeredNodes",
+    "authorizationSettings",
+];
+
+pub const OPENID_CONNECT: &str = "openid-connect";
+/// The protocols a client may speak.
+pub const PROTOCOLS: [&str; 2] = [OPENID_CONNECT, portcullis_docker::PROTOCOL];
+/// What partial exports show instead of a secret.
+pub const MASKED_SECRET: &str = "**********";
+
+/// The client as Keycloak returns it. The secret is included only for callers allowed to see
+/// clients in full.
+pub fn representation(
+    row: &client::Model,
+    mappers: &[protocol_mapper::Model],
+    extras: &Map<String, Value>,
+    include_secret: bool,
+) -> Result<Value, AdminError> {
+    let attributes: BTreeMap<String, String> = stored(&row.attributes, "client attributes")?;
+    let redirect_uris: Vec<String> = stored(&row.redirect_uris, "client redirect URIs")?;
+    let web_origins: Vec<String> = stored(&row.web_origins, "client web origins")?;
+    let default_scopes: Vec<String> = stored(&row.default_client_scopes, "client scopes")?;
+    let optional_scopes: Vec<String> = stored(&row.optional_client_scopes, "client scopes")?;
+    let defaults = json!({
+        "surrogateAuthRequired": false,
+        "alwaysDisplayInConsole": false,
+        "clientAuthenticatorType": "client-secret",
+        "notBefore": 0,
+        "implicitFlowEnabled": false,
+        "frontchannelLogout": true,
+        "fullScopeAllowed": true,
+        "nodeReRegistrationTimeout": -1,
+        "authenticationFlowBindingOverrides": {},
+    });
+    let mut core = json!({
+        "id": row.id,
+        "clientId": row.client_id,
+        "name": row.name,
+        "description": row.description,
+        "enabled": row.enabled,
+        "publicClient": row.public_client,
+        "bearerOnly": row.bearer_only,
+        "redirectUris": redirect_uris,
+        "webOrigins": web_origins,
+        "standardFlowEnabled": row.standard_flow_enabled,
+        "directAccessGrantsEnabled": row.direct_access_grants_enabled,
+        "serviceAccountsEnabled": row.service_accounts_enabled,
+        "consentRequired": row.consent_required,
+        "protocol": row.protocol,
+        "attributes": attributes,
+        "defaultClientScopes": default_scopes,
+        "optionalClientScopes": optional_scopes,
+        "access": {"view": true, "configure": true, "manage": true},
+    });
+    if let Some(map) = core.as_object_mut() {
+        if include_secret && !row.public_client {
+            map.insert("secret".into(), json!(row.secret));
+        }
+        if !mappers.is_empty() {
+            let reps = mappers
+                .iter()
+                .map(mapper_representation)
+                .collect::<Result<Vec<_>, _>>()?;
+            map.insert("protocolMappers".into(), json!(reps));
+        }
+    }
+    Ok(compose(defaults, extras, core))
+}
+
+/// The client fields of a create or update body; `None` is "not given".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientFields {
+    pub client_id: Option<String>,
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub protocol: Option<String>,
+    pub enabled: Option<bool>,
+    pub public_client: Option<bool>,
+    pub bearer_only: Option<bool>,
+    pub secret: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub web_origins: Option<Vec<String>>,
+    pub standard_flow_enabled: Option<bool>,
+    pub direct_access_grants_enabled: Option<bool>,
+    pub service_accounts_enabled: Option<bool>,
+    pub consent_required: Option<bool>,
+    pub default_client_scopes: Option<Vec<String>>,
+    pub optional_client_scopes: Option<Vec<String>>,
+    pub attributes: Option<BTreeMap<String, String>>,
+}
+
+impl ClientFields {
+    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
+        let clearable = |key: &str| -> Result<Option<Option<String>>, AdminError> {
+            Ok(body
+                .str(key)?
+                .map(|s| Some(s.to_string()).filter(|s| !s.is_empty())))
+        };
+        let fields = Self {
+            client_id: body.text("clientId")?,
+            name: clearable("name")?,
+            description: clearable("description")?,
+            protocol: body.text("protocol")?,
+            enabled: body.bool("enabled")?,
+            public_client: body.bool("publicClient")?,
+            bearer_only: body.bool("bearerOnly")?,
+            // A masked secret (from a partial export) means "keep the stored one".
+            secret: body.text("secret")?.filter(|s| s != MASKED_SECRET),
+            redirect_uris: body.strings("redirectUris")?,
+            web_origins: body.strings("webOrigins")?,
+            standard_flow_enabled: body.bool("standardFlowEnabled")?,
+            direct_access_grants_enabled: body.bool("directAccessGrantsEnabled")?,
+            service_accounts_enabled: body.bool("serviceAccountsEnabled")?,
+            consent_required: body.bool("consentRequired")?,
+            default_client_scopes: body.strings("defaultClientScopes")?,
+            optional_client_scopes: body.strings("optionalClientScopes")?,
+            attributes: body.string_map("attributes")?,
+        };
+        fields.validate()?;
+        Ok(fields)
+    }
+
+    fn validate(&self) -> Result<(), AdminError> {
+        if let Some(protocol) = &self.protocol
+            && !PROTOCOLS.contains(&protocol.as_str())
+        {
+            return Err(AdminError::BadRequest(format!(
+                "Unsupported protocol {protocol}; use openid-connect or docker-v2"
+            )));
+        }
+        if self
+            .client_id
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > super::user::MAX_NAME_LEN)
+        {
+            return Err(AdminError::BadRequest("Client ID is too long".into()));
+        }
+        Ok(())
+    }
+
+    /// A new client row: Keycloak's defaults for what the body leaves out (a confidential
+    /// client gets a generated secret, an openid-connect client the default scopes).
+    pub fn new_row(
+        &self,
+        id: String,
+        realm_id: &str,
+        client_id: &str,
+        now_unix: i64,
+    ) -> Result<client::Model, AdminError> {
+        let protocol = self
+            .protocol
+            .clone()
+            .unwrap_or_else(|| OPENID_CONNECT.to_string());
+        let scopes = |given: &Option<Vec<String>>, defaults: &[&str]| match given {
+            Some(list) => list.clone(),
+            None if protocol == OPENID_CONNECT => defaults.iter().map(|s| s.to_string()).collect(),
+            None => Vec::new(),
+        };
+        let mut row = client::Model {
+            id,
+            realm_id: realm_id.to_string(),
+            client_id: client_id.to_string(),
+            name: None,
+            description: None,
+            protocol: protocol.clone(),
+            enabled: true,
+            public_client: false,
+            bearer_only: false,
+            secret: None,
+            redirect_uris: "[]".into(),
+            web_origins: "[]".into(),
+            attributes: "{}".into(),
+            standard_flow_enabled: true,
+            direct_access_grants_enabled: false,
+            service_accounts_enabled: false,
+            created_at: now_unix,
+            consent_required: false,
+            default_client_scopes: to_column(&scopes(
+                &self.default_client_scopes,
+                &Client::DEFAULT_CLIENT_SCOPES,
+            ))?,
+            optional_client_scopes: to_column(&scopes(
+                &self.optional_client_scopes,
+                &Client::OPTIONAL_CLIENT_SCOPES,
+            ))?,
+        };
+        self.apply(&mut row)?;
+        if !row.public_client && row.secret.is_none() {
+            row.secret = Some(portcullis_store::admin::clients::new_secret()?);
+        }
+        Ok(row)
+    }
+
+    /// Applies the given fields to a row.
+    pub fn apply(&self, row: &mut client::Model) -> Result<(), AdminError> {
+        if let Some(v) = &self.client_id {
+            row.client_id = v.clone();
+        }
+        if let Some(v) = &self.name {
+            row.name = v.clone();
+        }
+        if let Some(v) = &self.description {
+            row.description = v.clone();
+        }
+        if let Some(v) = &self.protocol {
+            row.protocol = v.clone();
+        }
+        let flags = [
+            (self.enabled, &mut row.enabled),
+            (self.public_client, &mut row.public_client),
+            (self.bearer_only, &mut row.bearer_only),
+            (self.standard_flow_enabled, &mut row.standard_flow_enabled),
+            (
+                self.direct_access_grants_enabled,
+                &mut row.direct_access_grants_enabled,
+            ),
+            (
+                self.service_accounts_enabled,
+                &mut row.service_accounts_enabled,
+            ),
+            (self.consent_required, &mut row.consent_required),
+        ];
+        for (given, field) in flags {
+            if let Some(value) = given {
+                *field = value;
+            }
+        }
+        if let Some(v) = &self.secret {
+            row.secret = Some(v.clone());
+        }
+        let lists = [
+            (&self.redirect_uris, &mut row.redirect_uris),
+            (&self.web_origins, &mut row.web_origins),
+            (&self.default_client_scopes, &mut row.default_client_scopes),
+            (
+                &self.optional_client_scopes,
+                &mut row.optional_client_scopes,
+            ),
+        ];
+        for (given, column) in lists {
+            if let Some(list) = given {
+                *column = to_column(list)?;
+            }
+        }
+        if let Some(v) = &self.attributes {
+            row.attributes = to_column(v)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn mapper_representation(row: &protocol_mapper::Model) -> Result<Value, AdminError> {
+    let config: BTreeMap<String, String> = stored(&row.config, "protocol mapper config")?;
+    Ok(json!({
+        "id": row.id,
+        "name": row.name,
+        "protocol": row.protocol,
+        "protocolMapper": row.mapper_type,
+        "consentRequired": false,
+        "config": config,
+    }))
+}
+
+/// A protocol mapper body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapperFields {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub protocol: Option<String>,
+    pub mapper_type: Option<String>,
+    pub config: Option<BTreeMap<String, String>>,
+}
+
+impl MapperFields {
+    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
+        let fields = Self {
+            id: body.text("id")?,
+            name: body.text("name")?,
+            protocol: body.text("protocol")?,
+            mapper_type: body.text("protocolMapper")?,
+            config: body.string_map("config")?,
+        };
+        let too_long = [&fields.id, &fields.name, &fields.mapper_type]
+            .into_iter()
+            .flatten()
+            .any(|s| s.chars().count() > super::user::MAX_NAME_LEN);
+        if too_long {
+            return Err(AdminError::BadRequest(
+                "Protocol mapper field too long".into(),
+            ));
+        }
+        Ok(fields)
+    }
+
+    /// The mapper as the domain sees it, for validation.
+    pub fn to_domain(row: &protocol_mapper::Model) -> Result<ProtocolMapper, AdminError> {
+        Ok(ProtocolMapper {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            protocol: row.protocol.clone(),
+            mapper_type: row.mapper_type.clone(),
+            config: stored(&row.config, "protocol mapper config")?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_clients_get_keycloak_defaults() {
+        let body = json!({"clientId": "app", "redirectUris": ["http://x/*"],
+                          "attributes": {"pkce.code.challenge.method": "S256"}});
+        let fields = ClientFields::read(super::super::object(&body).unwrap()).unwrap();
+        let row = fields.new_row("id1".into(), "r", "app", 5).unwrap();
+        assert!(row.secret.as_ref().is_some_and(|s| s.len() >= 43));
+        assert!(row.standard_flow_enabled && !row.public_client);
+        assert!(row.default_client_scopes.contains("profile"));
+        let rep = representation(&row, &[], &Map::new(), true).unwrap();
+        assert_eq!(rep["redirectUris"], json!(["http://x/*"]));
+        assert_eq!(rep["attributes"]["pkce.code.challenge.method"], "S256");
+        assert_eq!(rep["fullScopeAllowed"], true);
+        assert!(rep.get("secret").is_some());
+        let hidden = representation(&row, &[], &Map::new(), false).unwrap();
+        assert!(hidden.get("secret").is_none());
+
+        let public = json!({"clientId": "reg", "protocol": "docker-v2", "publicClient": true});
+        let fields = ClientFields::read(super::super::object(&public).unwrap()).unwrap();
+        let row = fields.new_row("id2".into(), "r", "reg", 5).unwrap();
+        assert_eq!(row.secret, None);
+        assert_eq!(row.default_client_scopes, "[]");
+    }
+
+    #[test]
+    fn rejects_bad_client_bodies() {
+        for bad in [
+            json!({"protocol": "saml"}),
+            json!({"redirectUris": "http://x"}),
+            json!({"publicClient": "yes"}),
+            json!({"attributes": {"a": {"b": 1}}}),
+        ] {
+            assert!(
+                ClientFields::read(super::super::object(&bad).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+        let masked = json!({"secret": MASKED_SECRET});
+        let fields = ClientFields::read(super::super::object(&masked).unwrap()).unwrap();
+        assert_eq!(fields.secret, None);
+    }
+}

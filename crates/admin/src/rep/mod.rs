@@ -1,0 +1,272 @@
+//! Keycloak's JSON representations: reading request bodies field by field (a field that is
+//! absent or `null` is "not given", as Jackson treats it, which is what partial updates need) and
+//! writing responses with the fields Keycloak's clients read.
+//!
+//! Fields Portcullis does not model are kept as "extras" and merged back into responses, so a
+//! tool reads back what it wrote (`rootUrl`, `sslRequired`, `requiredActions`, ...).
+
+pub mod client;
+pub mod group;
+pub mod realm;
+pub mod role;
+pub mod user;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::error::AdminError;
+
+pub type MultiMap = BTreeMap<String, Vec<String>>;
+
+/// A request body object, read field by field.
+#[derive(Debug, Clone, Copy)]
+pub struct Obj<'a>(pub &'a Map<String, Value>);
+
+impl<'a> Obj<'a> {
+    /// The field, unless absent or null.
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn str(&self, key: &str) -> Result<Option<&'a str>, AdminError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(AdminError::unparsable()),
+        }
+    }
+
+    /// A string, trimmed; empty counts as absent.
+    pub fn text(&self, key: &str) -> Result<Option<String>, AdminError> {
+        Ok(self
+            .str(key)?
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string))
+    }
+
+    /// A boolean; `"true"`/`"false"` strings too, as Jackson coerces them.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, AdminError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s == "true" => Ok(Some(true)),
+            Some(Value::String(s)) if s == "false" => Ok(Some(false)),
+            Some(_) => Err(AdminError::unparsable()),
+        }
+    }
+
+    /// An integer; numeric strings too.
+    pub fn int(&self, key: &str) -> Result<Option<i64>, AdminError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(AdminError::unparsable),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| AdminError::unparsable()),
+            Some(_) => Err(AdminError::unparsable()),
+        }
+    }
+
+    /// A list of strings.
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, AdminError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .map(Some)
+                .ok_or_else(AdminError::unparsable),
+            Some(_) => Err(AdminError::unparsable()),
+        }
+    }
+
+    /// Keycloak's multivalued attributes `{name: [values]}`; a single scalar value is taken as
+    /// a one-element list.
+    pub fn multimap(&self, key: &str) -> Result<Option<MultiMap>, AdminError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let object = value.as_object().ok_or_else(AdminError::unparsable)?;
+        let mut out = MultiMap::new();
+        for (name, values) in object {
+            let list = match values {
+                Value::Null => continue,
+                Value::Array(items) => items
+                    .iter()
+                    .filter(|v| !v.is_null())
+                    .map(scalar_string)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(AdminError::unparsable)?,
+                other => vec![scalar_string(other).ok_or_else(AdminError::unparsable)?],
+            };
+            out.insert(name.clone(), list);
+        }
+        Ok(Some(out))
+    }
+
+    /// A `{name: "value"}` map (client and realm attributes); numbers and booleans become
+    /// strings, nulls are dropped.
+    pub fn string_map(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, AdminError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let object = value.as_object().ok_or_else(AdminError::unparsable)?;
+        let mut out = BTreeMap::new();
+        for (name, v) in object {
+            if v.is_null() {
+                continue;
+            }
+            out.insert(
+                name.clone(),
+                scalar_string(v).ok_or_else(AdminError::unparsable)?,
+            );
+        }
+        Ok(Some(out))
+    }
+
+    /// The fields not in `modelled`: what Portcullis keeps without interpreting.
+    pub fn extras(&self, modelled: &[&str]) -> Map<String, Value> {
+        self.0
+            .iter()
+            .filter(|(k, _)| !modelled.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+fn scalar_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The body as an object, or Keycloak's parse error.
+pub fn object(value: &Value) -> Result<Obj<'_>, AdminError> {
+    value
+        .as_object()
+        .map(Obj)
+        .ok_or_else(AdminError::unparsable)
+}
+
+/// Stored extras updated with the extras of a partial update (a field set to null is removed).
+pub fn merge_extras(
+    mut stored: Map<String, Value>,
+    update: &Map<String, Value>,
+) -> Map<String, Value> {
+    for (key, value) in update {
+        if value.is_null() {
+            stored.remove(key);
+        } else {
+            stored.insert(key.clone(), value.clone());
+        }
+    }
+    stored
+}
+
+/// A response: Keycloak's defaults, overridden by the stored extras, overridden by what
+/// Portcullis models.
+pub fn compose(defaults: Value, extras: &Map<String, Value>, modelled: Value) -> Value {
+    let mut out = match defaults {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for (k, v) in extras {
+        out.insert(k.clone(), v.clone());
+    }
+    if let Value::Object(map) = modelled {
+        for (k, v) in map {
+            if !v.is_null() {
+                out.insert(k, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Parses a stored JSON column, treating corruption as a server error.
+pub fn stored<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, AdminError> {
+    serde_json::from_str(text)
+        .map_err(|e| AdminError::Internal(format!("stored {what} is not valid JSON: {e}")))
+}
+
+/// Serializes a value for a JSON column.
+pub fn to_column<T: serde::Serialize>(value: &T) -> Result<String, AdminError> {
+    serde_json::to_string(value).map_err(|e| AdminError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_fields_leniently_but_rejects_wrong_types() {
+        let body = json!({
+            "name": " x ", "empty": "", "n": "42", "m": 7, "flag": "true", "off": false,
+            "list": ["a", "b"], "attrs": {"a": "1", "b": [2, true], "c": null},
+            "map": {"k": 1, "z": null}, "nul": null, "bad": {"x": {}}
+        });
+        let o = object(&body).unwrap();
+        assert_eq!(o.text("name").unwrap().as_deref(), Some("x"));
+        assert_eq!(o.text("empty").unwrap(), None);
+        assert_eq!(o.int("n").unwrap(), Some(42));
+        assert_eq!(o.int("m").unwrap(), Some(7));
+        assert_eq!(o.bool("flag").unwrap(), Some(true));
+        assert_eq!(o.bool("off").unwrap(), Some(false));
+        assert_eq!(o.strings("list").unwrap().unwrap(), ["a", "b"]);
+        let attrs = o.multimap("attrs").unwrap().unwrap();
+        assert_eq!(attrs["a"], ["1"]);
+        assert_eq!(attrs["b"], ["2", "true"]);
+        assert!(!attrs.contains_key("c"));
+        assert_eq!(o.string_map("map").unwrap().unwrap()["k"], "1");
+        assert!(!o.has("nul"));
+        for (key, read) in [("list", 0), ("name", 1), ("attrs", 2), ("bad", 3), ("m", 4)] {
+            let failed = match read {
+                0 => o.str(key).is_err(),
+                1 => o.int(key).is_err(),
+                2 => o.strings(key).is_err(),
+                3 => o.string_map(key).is_err(),
+                _ => o.bool(key).is_err(),
+            };
+            assert!(failed, "{key} read as the wrong type must fail");
+        }
+        assert!(object(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn composes_defaults_extras_and_model() {
+        let extras = json!({"rootUrl": "http://x", "enabled": false});
+        let out = compose(
+            json!({"rootUrl": "", "fullScopeAllowed": true}),
+            extras.as_object().unwrap(),
+            json!({"enabled": true, "name": null}),
+        );
+        assert_eq!(
+            out,
+            json!({"rootUrl": "http://x", "fullScopeAllowed": true, "enabled": true})
+        );
+        let merged = merge_extras(
+            extras.as_object().unwrap().clone(),
+            json!({"rootUrl": null, "baseUrl": "/"})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(
+            Value::Object(merged),
+            json!({"enabled": false, "baseUrl": "/"})
+        );
+    }
+}

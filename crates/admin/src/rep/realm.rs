@@ -1,0 +1,313 @@
+//! `RealmRepresentation`: the top-level settings (nested collections have their own endpoints).
+
+use std::collections::BTreeMap;
+
+use portcullis_store::entity::realm;
+use serde_json::{Map, Value, json};
+
+use super::{Obj, compose, stored};
+use crate::error::AdminError;
+
+/// Fields the realm row models.
+const MODELLED: &[&str] = &[
+    "id",
+    "realm",
+    "displayName",
+    "enabled",
+    "accessTokenLifespan",
+    "passwordPolicy",
+    "ssoSessionIdleTimeout",
+    "ssoSessionMaxLifespan",
+    "offlineSessionIdleTimeout",
+    "accessCodeLifespan",
+    "accessCodeLifespanLogin",
+    "revokeRefreshToken",
+    "refreshTokenMaxReuse",
+    "oauth2DeviceCodeLifespan",
+    "oauth2DevicePollingInterval",
+    "bruteForceProtected",
+    "permanentLockout",
+    "failureFactor",
+    "waitIncrementSeconds",
+    "maxFailureWaitSeconds",
+    "quickLoginCheckMilliSeconds",
+    "minimumQuickLoginWaitSeconds",
+    "maxDeltaTimeSeconds",
+    "attributes",
+];
+
+/// Nested collections: imported by `POST /admin/realms`, ignored by `PUT` (as in Keycloak), and
+/// never kept as extras.
+const COLLECTIONS: &[&str] = &[
+    "users",
+    "clients",
+    "roles",
+    "groups",
+    "components",
+    "identityProviders",
+    "identityProviderMappers",
+    "clientScopes",
+    "authenticationFlows",
+    "authenticatorConfig",
+    "requiredActions",
+    "scopeMappings",
+    "clientScopeMappings",
+    "federatedUsers",
+    "defaultRole",
+    "defaultRoles",
+    "defaultGroups",
+    "defaultDefaultClientScopes",
+    "defaultOptionalClientScopes",
+    "keycloakVersion",
+    "organizations",
+    "clientProfiles",
+    "clientPolicies",
+    "protocolMappers",
+    "applications",
+    "oauthClients",
+    "clientTemplates",
+    "applicationScopeMappings",
+    "userFederationProviders",
+    "userFederationMappers",
+];
+
+/// The fields of a realm body Portcullis keeps without interpreting.
+pub fn extras(body: Obj<'_>) -> Map<String, Value> {
+    let skip: Vec<&str> = MODELLED.iter().chain(COLLECTIONS).copied().collect();
+    body.extras(&skip)
+}
+
+/// The realm's top-level settings as Keycloak returns them.
+pub fn representation(
+    row: &realm::Model,
+    extras: &Map<String, Value>,
+) -> Result<Value, AdminError> {
+    let attributes: BTreeMap<String, String> = stored(&row.attributes, "realm attributes")?;
+    let defaults = json!({
+        "notBefore": 0,
+        "defaultSignatureAlgorithm": "RS256",
+        "accessTokenLifespanForImplicitFlow": 900,
+        "clientSessionIdleTimeout": 0,
+        "clientSessionMaxLifespan": 0,
+        "offlineSessionMaxLifespanEnabled": false,
+        "offlineSessionMaxLifespan": 5_184_000,
+        "actionTokenGeneratedByAdminLifespan": 43_200,
+        "actionTokenGeneratedByUserLifespan": 300,
+        "sslRequired": "external",
+        "registrationAllowed": false,
+        "registrationEmailAsUsername": false,
+        "rememberMe": false,
+        "verifyEmail": false,
+        "loginWithEmailAllowed": true,
+        "duplicateEmailsAllowed": false,
+        "resetPasswordAllowed": false,
+        "editUsernameAllowed": false,
+        "requiredCredentials": ["password"],
+        "eventsEnabled": false,
+        "eventsListeners": ["jboss-logging"],
+        "enabledEventTypes": [],
+        "adminEventsEnabled": true,
+        "adminEventsDetailsEnabled": true,
+        "internationalizationEnabled": false,
+        "supportedLocales": [],
+        "smtpServer": {},
+        "browserFlow": "browser",
+        "registrationFlow": "registration",
+        "directGrantFlow": "direct grant",
+        "resetCredentialsFlow": "reset credentials",
+        "clientAuthenticationFlow": "clients",
+        "dockerAuthenticationFlow": "docker auth",
+        "firstBrokerLoginFlow": "first broker login",
+        "userManagedAccessAllowed": false,
+        "organizationsEnabled": false,
+    });
+    let core = json!({
+        "id": row.id,
+        "realm": row.name,
+        "displayName": row.display_name,
+        "enabled": row.enabled,
+        "accessTokenLifespan": row.access_token_lifespan,
+        "passwordPolicy": row.password_policy,
+        "ssoSessionIdleTimeout": row.sso_session_idle_timeout,
+        "ssoSessionMaxLifespan": row.sso_session_max_lifespan,
+        "offlineSessionIdleTimeout": row.offline_session_idle_timeout,
+        "accessCodeLifespan": row.access_code_lifespan,
+        "accessCodeLifespanLogin": row.access_code_lifespan_login,
+        "revokeRefreshToken": row.revoke_refresh_token,
+        "refreshTokenMaxReuse": row.refresh_token_max_reuse,
+        "oauth2DeviceCodeLifespan": row.device_code_lifespan,
+        "oauth2DevicePollingInterval": row.device_polling_interval,
+        "bruteForceProtected": row.brute_force_protected,
+        "permanentLockout": row.permanent_lockout,
+        "failureFactor": row.failure_factor,
+        "waitIncrementSeconds": row.wait_increment_seconds,
+        "maxFailureWaitSeconds": row.max_failure_wait_seconds,
+        "quickLoginCheckMilliSeconds": row.quick_login_check_millis,
+        "minimumQuickLoginWaitSeconds": row.minimum_quick_login_wait_seconds,
+        "maxDeltaTimeSeconds": row.max_delta_time_seconds,
+        "attributes": attributes,
+    });
+    Ok(compose(defaults, extras, core))
+}
+
+/// The brief form `GET /admin/realms?briefRepresentation=true` lists.
+pub fn brief(row: &realm::Model) -> Value {
+    compose(
+        json!({}),
+        &Map::new(),
+        json!({"id": row.id, "realm": row.name, "displayName": row.display_name,
+               "enabled": row.enabled}),
+    )
+}
+
+/// Applies a `PUT` body's top-level settings to the row; returns the new name if the body
+/// renames the realm.
+pub fn apply(body: Obj<'_>, row: &mut realm::Model) -> Result<Option<String>, AdminError> {
+    let name = body.text("realm")?.filter(|n| *n != row.name);
+    if let Some(name) = &name {
+        validate_name(name)?;
+        row.name = name.clone();
+    }
+    if let Some(display) = body.str("displayName")? {
+        row.display_name = Some(display.to_string()).filter(|d| !d.is_empty());
+    }
+    if let Some(policy) = body.str("passwordPolicy")? {
+        row.password_policy = Some(policy.to_string()).filter(|p| !p.trim().is_empty());
+    }
+    if let Some(attributes) = body.string_map("attributes")? {
+        row.attributes = super::to_column(&attributes)?;
+    }
+    let flags = [
+        ("enabled", &mut row.enabled),
+        ("revokeRefreshToken", &mut row.revoke_refresh_token),
+        ("bruteForceProtected", &mut row.brute_force_protected),
+        ("permanentLockout", &mut row.permanent_lockout),
+    ];
+    for (key, field) in flags {
+        if let Some(value) = body.bool(key)? {
+            *field = value;
+        }
+    }
+    let numbers = [
+        ("accessTokenLifespan", &mut row.access_token_lifespan),
+        ("ssoSessionIdleTimeout", &mut row.sso_session_idle_timeout),
+        ("ssoSessionMaxLifespan", &mut row.sso_session_max_lifespan),
+        (
+            "offlineSessionIdleTimeout",
+            &mut row.offline_session_idle_timeout,
+        ),
+        ("accessCodeLifespan", &mut row.access_code_lifespan),
+        (
+            "accessCodeLifespanLogin",
+            &mut row.access_code_lifespan_login,
+        ),
+        ("refreshTokenMaxReuse", &mut row.refresh_token_max_reuse),
+        ("oauth2DeviceCodeLifespan", &mut row.device_code_lifespan),
+        (
+            "oauth2DevicePollingInterval",
+            &mut row.device_polling_interval,
+        ),
+        ("failureFactor", &mut row.failure_factor),
+        ("waitIncrementSeconds", &mut row.wait_increment_seconds),
+        ("maxFailureWaitSeconds", &mut row.max_failure_wait_seconds),
+        (
+            "quickLoginCheckMilliSeconds",
+            &mut row.quick_login_check_millis,
+        ),
+        (
+            "minimumQuickLoginWaitSeconds",
+            &mut row.minimum_quick_login_wait_seconds,
+        ),
+        ("maxDeltaTimeSeconds", &mut row.max_delta_time_seconds),
+    ];
+    for (key, field) in numbers {
+        if let Some(value) = body.int(key)? {
+            if value < 0 {
+                return Err(AdminError::BadRequest(format!(
+                    "{key} must not be negative"
+                )));
+            }
+            *field = value;
+        }
+    }
+    Ok(name)
+}
+
+/// A realm name appears in every URL: no slashes, no control characters, not too long.
+pub fn validate_name(name: &str) -> Result<(), AdminError> {
+    let bad = name.trim().is_empty()
+        || name.contains('/')
+        || name.chars().any(char::is_control)
+        || name.chars().count() > super::user::MAX_NAME_LEN;
+    if bad {
+        return Err(AdminError::BadRequest(format!(
+            "Invalid realm name '{name}'"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row() -> realm::Model {
+        realm::Model {
+            id: "rid".into(),
+            name: "acme".into(),
+            display_name: None,
+            enabled: true,
+            access_token_lifespan: 300,
+            password_policy: None,
+            attributes: "{}".into(),
+            created_at: 0,
+            sso_session_idle_timeout: 1800,
+            sso_session_max_lifespan: 36000,
+            offline_session_idle_timeout: 2_592_000,
+            access_code_lifespan: 60,
+            access_code_lifespan_login: 1800,
+            revoke_refresh_token: false,
+            refresh_token_max_reuse: 0,
+            device_code_lifespan: 600,
+            device_polling_interval: 5,
+            brute_force_protected: false,
+            permanent_lockout: false,
+            failure_factor: 30,
+            wait_increment_seconds: 60,
+            max_failure_wait_seconds: 900,
+            quick_login_check_millis: 1000,
+            minimum_quick_login_wait_seconds: 60,
+            max_delta_time_seconds: 43200,
+        }
+    }
+
+    #[test]
+    fn applies_top_level_settings_only() {
+        let body = json!({"realm": "acme2", "displayName": "ACME", "accessTokenLifespan": "600",
+                          "bruteForceProtected": true, "sslRequired": "none",
+                          "users": [{"username": "ignored"}]});
+        let mut r = row();
+        let renamed = apply(super::super::object(&body).unwrap(), &mut r).unwrap();
+        assert_eq!(renamed.as_deref(), Some("acme2"));
+        assert_eq!(r.access_token_lifespan, 600);
+        assert!(r.brute_force_protected);
+        let kept = extras(super::super::object(&body).unwrap());
+        assert_eq!(Value::Object(kept.clone()), json!({"sslRequired": "none"}));
+        let rep = representation(&r, &kept).unwrap();
+        assert_eq!(rep["sslRequired"], "none");
+        assert_eq!(rep["realm"], "acme2");
+        assert_eq!(rep["displayName"], "ACME");
+        assert_eq!(rep["registrationAllowed"], false);
+        for bad in [
+            json!({"accessTokenLifespan": -1}),
+            json!({"realm": "a/b"}),
+            json!({"enabled": "no"}),
+        ] {
+            assert!(
+                apply(super::super::object(&bad).unwrap(), &mut row()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

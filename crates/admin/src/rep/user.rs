@@ -1,0 +1,292 @@
+//! `UserRepresentation`.
+
+use portcullis_store::entity::user_entity;
+use serde_json::{Map, Value, json};
+
+use super::{MultiMap, Obj, compose, stored};
+use crate::error::AdminError;
+
+/// Fields the user row models or the API derives; everything else is kept as extras
+/// (`requiredActions`, `notBefore`, ...).
+pub const MODELLED: &[&str] = &[
+    "id",
+    "username",
+    "email",
+    "firstName",
+    "lastName",
+    "enabled",
+    "emailVerified",
+    "attributes",
+    "credentials",
+    "groups",
+    "realmRoles",
+    "clientRoles",
+    "createdTimestamp",
+    "access",
+    "federatedIdentities",
+    "serviceAccountClientId",
+    "totp",
+    "disableableCredentialTypes",
+    "userProfileMetadata",
+    "clientConsents",
+    "self",
+    "origin",
+    "socialLinks",
+    "applicationRoles",
+];
+
+/// Keycloak's required action that forces a new password at the next login.
+pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+
+/// Longest username, email and similar identifiers the schema stores.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// The user as Keycloak returns it; `brief` leaves out attributes and the rest of the detail,
+/// as `briefRepresentation=true` does.
+pub fn representation(
+    row: &user_entity::Model,
+    extras: &Map<String, Value>,
+    service_account_client_id: Option<&str>,
+    brief: bool,
+) -> Result<Value, AdminError> {
+    let core = json!({
+        "id": row.id,
+        "username": row.username,
+        "firstName": row.first_name,
+        "lastName": row.last_name,
+        "email": row.email,
+        "emailVerified": row.email_verified,
+        "enabled": row.enabled,
+        "createdTimestamp": row.created_at.saturating_mul(1000),
+    });
+    if brief {
+        return Ok(compose(json!({}), &Map::new(), core));
+    }
+    let attributes: MultiMap = stored(&row.attributes, "user attributes")?;
+    let defaults = json!({
+        "totp": false,
+        "disableableCredentialTypes": [],
+        "requiredActions": [],
+        "notBefore": 0,
+        "access": {
+            "manageGroupMembership": true,
+            "view": true,
+            "mapRoles": true,
+            "impersonate": false,
+            "manage": true,
+        },
+    });
+    let mut out = compose(defaults, extras, core);
+    if let Some(map) = out.as_object_mut() {
+        if !attributes.is_empty() {
+            map.insert("attributes".into(), json!(attributes));
+        }
+        if let Some(client) = service_account_client_id {
+            map.insert("serviceAccountClientId".into(), json!(client));
+        }
+    }
+    Ok(out)
+}
+
+/// The profile fields of a create or update body; `None` is "not given", `Some(None)` "clear".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserFields {
+    pub username: Option<String>,
+    pub email: Option<Option<String>>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub attributes: Option<MultiMap>,
+}
+
+impl UserFields {
+    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
+        let fields = Self {
+            username: body.text("username")?.map(|u| u.to_lowercase()),
+            email: clearable(body, "email")?,
+            first_name: clearable(body, "firstName")?,
+            last_name: clearable(body, "lastName")?,
+            enabled: body.bool("enabled")?,
+            email_verified: body.bool("emailVerified")?,
+            attributes: body.multimap("attributes")?,
+        };
+        fields.validate()?;
+        Ok(fields)
+    }
+
+    /// Keycloak's user-profile checks that matter to storage: lengths and a plausible email.
+    fn validate(&self) -> Result<(), AdminError> {
+        if let Some(username) = &self.username
+            && (username.chars().count() > MAX_NAME_LEN || username.chars().any(char::is_control))
+        {
+            return Err(AdminError::InvalidField {
+                field: "username",
+                message: "error-invalid-length",
+                params: vec!["username".into()],
+            });
+        }
+        if let Some(Some(email)) = &self.email
+            && !plausible_email(email)
+        {
+            return Err(AdminError::InvalidField {
+                field: "email",
+                message: "error-invalid-email",
+                params: vec!["email".into(), email.clone()],
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies the given fields to a row.
+    pub fn apply(&self, row: &mut user_entity::Model) -> Result<(), AdminError> {
+        if let Some(username) = &self.username {
+            row.username = username.clone();
+        }
+        if let Some(email) = &self.email {
+            row.email = email.clone();
+        }
+        if let Some(first) = &self.first_name {
+            row.first_name = first.clone();
+        }
+        if let Some(last) = &self.last_name {
+            row.last_name = last.clone();
+        }
+        if let Some(enabled) = self.enabled {
+            row.enabled = enabled;
+        }
+        if let Some(verified) = self.email_verified {
+            row.email_verified = verified;
+        }
+        if let Some(attributes) = &self.attributes {
+            row.attributes = super::to_column(attributes)?;
+        }
+        Ok(())
+    }
+}
+
+/// A text field that an empty string clears.
+fn clearable(body: Obj<'_>, key: &str) -> Result<Option<Option<String>>, AdminError> {
+    match body.str(key)? {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(Some(None)),
+        Some(s) => Ok(Some(Some(s.trim().to_string()))),
+    }
+}
+
+/// `local@domain`, no spaces, not longer than the column.
+pub fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.chars().count() <= MAX_NAME_LEN
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The user's required actions, kept with the extras.
+pub fn required_actions(extras: &Map<String, Value>) -> Vec<String> {
+    extras
+        .get("requiredActions")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Adds a required action to the extras, once.
+pub fn add_required_action(extras: &mut Map<String, Value>, action: &str) {
+    let mut actions = required_actions(extras);
+    if !actions.iter().any(|a| a == action) {
+        actions.push(action.to_string());
+    }
+    extras.insert("requiredActions".into(), json!(actions));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row() -> user_entity::Model {
+        user_entity::Model {
+            id: "u1".into(),
+            realm_id: "r".into(),
+            username: "alice".into(),
+            email: Some("a@x.test".into()),
+            email_verified: false,
+            first_name: None,
+            last_name: Some("Liddell".into()),
+            enabled: true,
+            attributes: r#"{"team":["a"]}"#.into(),
+            created_at: 1_700_000_000,
+            service_account_client_pk: None,
+        }
+    }
+
+    #[test]
+    fn represents_users_fully_and_briefly() {
+        let extras = json!({"requiredActions": ["VERIFY_EMAIL"], "notBefore": 5});
+        let full = representation(&row(), extras.as_object().unwrap(), None, false).unwrap();
+        assert_eq!(full["createdTimestamp"], 1_700_000_000_000i64);
+        assert_eq!(full["attributes"]["team"], json!(["a"]));
+        assert_eq!(full["requiredActions"], json!(["VERIFY_EMAIL"]));
+        assert_eq!(full["notBefore"], 5);
+        assert_eq!(full["totp"], false);
+        assert!(full.get("firstName").is_none(), "nulls are left out");
+        let brief = representation(&row(), &Map::new(), Some("app"), true).unwrap();
+        assert!(brief.get("attributes").is_none() && brief.get("access").is_none());
+        assert_eq!(brief["lastName"], "Liddell");
+    }
+
+    #[test]
+    fn reads_and_applies_profile_fields() {
+        let body = json!({"username": "Bob", "email": "", "firstName": "Bob", "enabled": true,
+                          "attributes": {"k": "v"}});
+        let fields = UserFields::read(super::super::object(&body).unwrap()).unwrap();
+        let mut r = row();
+        fields.apply(&mut r).unwrap();
+        assert_eq!(r.username, "bob");
+        assert_eq!(r.email, None);
+        assert_eq!(r.first_name.as_deref(), Some("Bob"));
+        assert_eq!(
+            r.last_name.as_deref(),
+            Some("Liddell"),
+            "absent fields stay"
+        );
+        assert_eq!(r.attributes, r#"{"k":["v"]}"#);
+        for bad in [
+            json!({"email": "not-an-email"}),
+            json!({"email": "a b@c.d"}),
+            json!({"username": "x".repeat(256)}),
+            json!({"enabled": 3}),
+        ] {
+            assert!(
+                UserFields::read(super::super::object(&bad).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn emails() {
+        let cases = [
+            ("a@b.c", true),
+            ("a@b", true),
+            ("@b.c", false),
+            ("a@", false),
+            ("a@.b", false),
+            ("ab.c", false),
+        ];
+        for (email, ok) in cases {
+            assert_eq!(plausible_email(email), ok, "{email}");
+        }
+    }
+}

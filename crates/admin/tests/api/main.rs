@@ -1,0 +1,13 @@
+//! Router tests of the admin API: status codes, shapes, `Location` headers, the authorization
+//! rules, conflicts, bad input, transactions and admin events.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod clients;
+mod common;
+mod groups;
+mod imports;
+mod misc;
+mod realms;
+mod roles;
+mod users;

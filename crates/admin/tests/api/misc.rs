@@ -1,0 +1,256 @@
+//! Server info, admin events, brute-force status, federated identities, malformed requests.
+
+use axum::http::{Method, StatusCode};
+use portcullis_store::LoginFailures;
+use serde_json::json;
+
+use crate::common::{NOW, app};
+
+#[tokio::test]
+async fn server_info_for_terraform_and_the_tools() {
+    let app = app().await;
+    let reply = app.get("serverinfo").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let info = reply.body;
+    let version = info["systemInfo"]["version"].as_str().unwrap();
+    assert_eq!(version.split('.').count(), 3);
+    assert!(
+        version.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "{version}"
+    );
+    for key in [
+        "componentTypes",
+        "providers",
+        "themes",
+        "protocolMapperTypes",
+    ] {
+        assert!(info[key].is_object(), "{key}");
+    }
+    let docker: Vec<&str> = info["protocolMapperTypes"]["docker-v2"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert!(
+        docker.contains(&"docker-v2-repository-access-mapper")
+            && docker.contains(&"docker-v2-allow-all-mapper")
+    );
+    assert!(
+        !info["protocolMapperTypes"]["openid-connect"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.send(Method::GET, "serverinfo", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn admin_events_filter_and_clear() {
+    let app = app().await;
+    app.post("realms/acme/roles", json!({"name": "r1"})).await;
+    app.clock.advance(10);
+    app.post("realms/acme/groups", json!({"name": "g1"})).await;
+    app.delete("realms/acme/roles/r1").await;
+    let all = app.events("acme").await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2]["time"], NOW * 1000, "oldest last");
+    let rows = [
+        ("operationTypes=CREATE", 2),
+        ("operationTypes=CREATE&operationTypes=DELETE", 3),
+        ("resourceTypes=GROUP", 1),
+        ("resourcePath=roles/*", 2),
+        (&format!("dateFrom={}", NOW * 1000 + 1), 2),
+        ("dateTo=2000-01-01", 0),
+        ("max=1", 1),
+        ("first=2", 1),
+    ];
+    for (query, want) in rows {
+        let reply = app.get(&format!("realms/acme/admin-events?{query}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}");
+        assert_eq!(reply.body.as_array().unwrap().len(), want, "{query}");
+    }
+    let event = &all[0];
+    assert_eq!(
+        event["realmId"],
+        app.store
+            .load_realm_snapshot("acme")
+            .await
+            .unwrap()
+            .unwrap()
+            .realm
+            .id
+    );
+    let master = app
+        .store
+        .load_realm_snapshot("master")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event["authDetails"]["realmId"], master.realm.id);
+    assert_eq!(
+        event["authDetails"]["clientId"],
+        master.client("admin-cli").unwrap().id
+    );
+    let viewer = app.token("acme", "viewer").await;
+    let reply = app
+        .send(Method::GET, "realms/acme/admin-events", Some(&viewer), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.delete("realms/acme/admin-events").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(app.events("acme").await.is_empty());
+}
+
+#[tokio::test]
+async fn brute_force_status_and_unlock() {
+    let app = app().await;
+    let alice = app.user_id("acme", "alice").await;
+    let path = format!("realms/acme/attack-detection/brute-force/users/{alice}");
+    let clean = app.get(&path).await.body;
+    assert_eq!(
+        clean,
+        json!({"numFailures": 0, "disabled": false, "lastIPFailure": "n/a", "lastFailure": 0})
+    );
+    let realm_id = app
+        .store
+        .load_realm_snapshot("acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .realm
+        .id;
+    let record = LoginFailures {
+        failures: 3,
+        last_failure_at: NOW - 5,
+        last_ip: Some("10.0.0.7".into()),
+        locked_until: Some(NOW + 60),
+    };
+    app.store
+        .save_login_failures(&realm_id, &alice, &record)
+        .await
+        .unwrap();
+    let locked = app.get(&path).await.body;
+    assert_eq!(
+        locked,
+        json!({"numFailures": 3, "disabled": true, "lastIPFailure": "10.0.0.7",
+                              "lastFailure": (NOW - 5) * 1000})
+    );
+    assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&path).await.body["numFailures"], 0);
+    app.store
+        .save_login_failures(&realm_id, &alice, &record)
+        .await
+        .unwrap();
+    let all = "realms/acme/attack-detection/brute-force/users";
+    assert_eq!(app.delete(all).await.status, StatusCode::NO_CONTENT);
+    assert!(
+        app.store
+            .login_failures(&realm_id, &alice)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        app.get("realms/acme/attack-detection/brute-force/users/nope")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn federated_identity_links() {
+    let app = app().await;
+    let alice = app.user_id("acme", "alice").await;
+    let base = format!("realms/acme/users/{alice}/federated-identity");
+    assert_eq!(app.get(&base).await.body, json!([]));
+    let link = json!({"identityProvider": "github", "userId": "gh-1", "userName": "alice-gh"});
+    assert_eq!(
+        app.post(&format!("{base}/github"), link.clone())
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.post(&format!("{base}/github"), link.clone())
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let viewer = app.user_id("acme", "viewer").await;
+    let other = format!("realms/acme/users/{viewer}/federated-identity/github");
+    assert_eq!(
+        app.post(&other, link.clone()).await.status,
+        StatusCode::CONFLICT,
+        "one user per account"
+    );
+    assert_eq!(
+        app.post(&format!("{base}/gitlab"), json!({"userName": "x"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(app.get(&base).await.body, json!([link]));
+    let found = app
+        .get("realms/acme/users?idpAlias=github&idpUserId=gh-1")
+        .await
+        .body;
+    assert_eq!(found[0]["username"], "alice");
+    assert_eq!(
+        app.delete(&format!("{base}/github")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete(&format!("{base}/github")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_are_400_never_500() {
+    let app = app().await;
+    let alice = app.user_id("acme", "alice").await;
+    let paths = [
+        "realms/acme/users".to_string(),
+        format!("realms/acme/users/{alice}"),
+        "realms/acme/clients".to_string(),
+        "realms/acme/roles".to_string(),
+        "realms/acme/groups".to_string(),
+        format!("realms/acme/users/{alice}/role-mappings/realm"),
+    ];
+    for path in &paths {
+        for body in [
+            "{",
+            "[1, 2",
+            "\"text\"",
+            "{\"username\": {\"a\": 1}, \"clientId\": [], \"name\": 7}",
+        ] {
+            let method = if path.ends_with(&alice) {
+                Method::PUT
+            } else {
+                Method::POST
+            };
+            let reply = app
+                .send(method, path, Some(&app.admin), Some(body.into()))
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{path} {body}: {}",
+                reply.body
+            );
+        }
+    }
+    let reply = app.get("realms/acme/users?first=abc").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get("realms/nope/users").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

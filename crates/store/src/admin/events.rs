@@ -1,0 +1,81 @@
+//! Admin events: the record of every change made through the admin API.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entity::admin_event;
+use super::{Page, TextMatch};
+use crate::error::StoreError;
+use crate::queries::insert_all;
+
+/// Keycloak's admin-events query parameters; empty lists and `None` match everything.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub operation_types: Vec<String>,
+    pub resource_types: Vec<String>,
+    /// `*` is a wildcard, as in Keycloak.
+    pub resource_path: Option<String>,
+    pub auth_realm_id: Option<String>,
+    pub auth_client_id: Option<String>,
+    pub auth_user_id: Option<String>,
+    pub auth_ip_address: Option<String>,
+    /// Milliseconds, inclusive.
+    pub date_from: Option<i64>,
+    /// Milliseconds, inclusive.
+    pub date_to: Option<i64>,
+}
+
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    event: admin_event::Model,
+) -> Result<(), StoreError> {
+    insert_all::<admin_event::Entity, _>(db, vec![event]).await?;
+    Ok(())
+}
+
+/// The realm's events matching `filter`, newest first.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    filter: &EventFilter,
+    page: Page,
+) -> Result<Vec<admin_event::Model>, StoreError> {
+    use admin_event::Column as C;
+    let mut select = admin_event::Entity::find().filter(C::RealmId.eq(realm_id));
+    if !filter.operation_types.is_empty() {
+        select = select.filter(C::OperationType.is_in(filter.operation_types.clone()));
+    }
+    if !filter.resource_types.is_empty() {
+        select = select.filter(C::ResourceType.is_in(filter.resource_types.clone()));
+    }
+    if let Some(path) = &filter.resource_path {
+        select = select.filter(TextMatch::Wildcard(path.clone()).condition(C::ResourcePath));
+    }
+    let exact = [
+        (&filter.auth_realm_id, C::AuthRealmId),
+        (&filter.auth_client_id, C::AuthClientId),
+        (&filter.auth_user_id, C::AuthUserId),
+        (&filter.auth_ip_address, C::IpAddress),
+    ];
+    for (value, column) in exact {
+        if let Some(value) = value {
+            select = select.filter(column.eq(value.as_str()));
+        }
+    }
+    if let Some(from) = filter.date_from {
+        select = select.filter(C::Time.gte(from));
+    }
+    if let Some(to) = filter.date_to {
+        select = select.filter(C::Time.lte(to));
+    }
+    let select = select.order_by_desc(C::Time).order_by_desc(C::Id);
+    Ok(page.apply(select).all(db).await?)
+}
+
+/// Deletes every admin event of the realm.
+pub async fn clear<C: ConnectionTrait>(db: &C, realm_id: &str) -> Result<(), StoreError> {
+    admin_event::Entity::delete_many()
+        .filter(admin_event::Column::RealmId.eq(realm_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! Keycloak's `realm-management` client: every realm has one, and its client roles are the
+//! per-realm admin rights the admin API checks (`manage-users`, `view-clients`, ...;
+//! `realm-admin` holds them all). The importer adds whatever a representation lacks, so realms
+//! from files, from `POST /admin/realms` and the bootstrap `master` all carry it.
+
+use crate::representation::{
+    ClientRepresentation, CompositesRepresentation, RealmRepresentation, RoleRepresentation,
+};
+
+/// The client holding the admin roles of a realm.
+pub const REALM_MANAGEMENT_CLIENT: &str = "realm-management";
+/// The composite of every other admin role.
+pub const REALM_ADMIN_ROLE: &str = "realm-admin";
+/// The admin roles below `realm-admin`.
+pub const MANAGEMENT_ROLES: [&str; 12] = [
+    "manage-users",
+    "view-users",
+    "query-users",
+    "query-groups",
+    "manage-clients",
+    "view-clients",
+    "query-clients",
+    "manage-realm",
+    "view-realm",
+    "query-realms",
+    "view-events",
+    "manage-events",
+];
+
+/// Keycloak's composites among the admin roles besides `realm-admin`: seeing users includes
+/// finding users and groups, seeing clients includes finding them.
+const IMPLIED: [(&str, &[&str]); 2] = [
+    ("view-users", &["query-users", "query-groups"]),
+    ("view-clients", &["query-clients"]),
+];
+
+/// Adds the `realm-management` client, its roles and their composites where `rep` lacks them,
+/// and Keycloak's `admin-cli` client (public, password grant) through which a realm's own
+/// admins get their tokens; what `rep` has is kept.
+pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
+    let has_cli = rep
+        .clients
+        .iter()
+        .any(|c| c.client_id.as_deref() == Some(crate::ADMIN_CLI_CLIENT));
+    if !has_cli {
+        rep.clients.push(ClientRepresentation {
+            client_id: Some(crate::ADMIN_CLI_CLIENT.to_string()),
+            name: Some("${client_admin-cli}".to_string()),
+            protocol: Some("openid-connect".to_string()),
+            enabled: Some(true),
+            public_client: Some(true),
+            standard_flow_enabled: Some(false),
+            direct_access_grants_enabled: Some(true),
+            ..Default::default()
+        });
+    }
+    let has_client = rep
+        .clients
+        .iter()
+        .any(|c| c.client_id.as_deref() == Some(REALM_MANAGEMENT_CLIENT));
+    if !has_client {
+        rep.clients.push(ClientRepresentation {
+            client_id: Some(REALM_MANAGEMENT_CLIENT.to_string()),
+            name: Some("${client_realm-management}".to_string()),
+            protocol: Some("openid-connect".to_string()),
+            enabled: Some(true),
+            public_client: Some(false),
+            bearer_only: Some(true),
+            standard_flow_enabled: Some(true),
+            ..Default::default()
+        });
+    }
+    let roles = rep
+        .roles
+        .get_or_insert_with(Default::default)
+        .client
+        .entry(REALM_MANAGEMENT_CLIENT.to_string())
+        .or_default();
+    for name in MANAGEMENT_ROLES.iter().chain([&REALM_ADMIN_ROLE]) {
+        if !roles.iter().any(|r| r.name.as_deref() == Some(name)) {
+            roles.push(RoleRepresentation {
+                name: Some(name.to_string()),
+                description: Some(format!("${{role_{name}}}")),
+                client_role: true,
+                ..Default::default()
+            });
+        }
+    }
+    let implied = IMPLIED
+        .iter()
+        .copied()
+        .chain([(REALM_ADMIN_ROLE, &MANAGEMENT_ROLES[..])]);
+    for (parent, children) in implied {
+        if let Some(role) = roles.iter_mut().find(|r| r.name.as_deref() == Some(parent)) {
+            add_client_composites(role, children);
+        }
+    }
+}
+
+fn add_client_composites(role: &mut RoleRepresentation, children: &[&str]) {
+    role.composite = true;
+    let names = role
+        .composites
+        .get_or_insert_with(CompositesRepresentation::default)
+        .client
+        .entry(REALM_MANAGEMENT_CLIENT.to_string())
+        .or_default();
+    for child in children {
+        if !names.iter().any(|n| n == child) {
+            names.push(child.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn management_roles(rep: &RealmRepresentation) -> &Vec<RoleRepresentation> {
+        &rep.roles.as_ref().unwrap().client[REALM_MANAGEMENT_CLIENT]
+    }
+
+    #[test]
+    fn adds_client_roles_and_composites_to_an_empty_realm() {
+        let mut rep = RealmRepresentation::default();
+        ensure_realm_management(&mut rep);
+        let ids: Vec<_> = rep.clients.iter().map(|c| c.client_id.as_deref()).collect();
+        assert_eq!(ids, [Some("admin-cli"), Some(REALM_MANAGEMENT_CLIENT)]);
+        assert_eq!(rep.clients[0].public_client, Some(true));
+        assert_eq!(rep.clients[0].direct_access_grants_enabled, Some(true));
+        assert_eq!(rep.clients[1].bearer_only, Some(true));
+        let roles = management_roles(&rep);
+        assert_eq!(roles.len(), 13);
+        let admin = roles
+            .iter()
+            .find(|r| r.name.as_deref() == Some(REALM_ADMIN_ROLE))
+            .unwrap();
+        let children = &admin.composites.as_ref().unwrap().client[REALM_MANAGEMENT_CLIENT];
+        assert_eq!(children.len(), MANAGEMENT_ROLES.len());
+        let view_users = roles
+            .iter()
+            .find(|r| r.name.as_deref() == Some("view-users"))
+            .unwrap();
+        assert!(view_users.composite);
+    }
+
+    #[test]
+    fn keeps_what_the_file_has_and_is_idempotent() {
+        let mut rep = RealmRepresentation::default();
+        rep.clients.push(ClientRepresentation {
+            client_id: Some(REALM_MANAGEMENT_CLIENT.into()),
+            id: Some("rm-id".into()),
+            ..Default::default()
+        });
+        let mut roles = crate::representation::RolesRepresentation::default();
+        roles.client.insert(
+            REALM_MANAGEMENT_CLIENT.into(),
+            vec![
+                RoleRepresentation {
+                    id: Some("mu-id".into()),
+                    name: Some("manage-users".into()),
+                    ..Default::default()
+                },
+                RoleRepresentation {
+                    name: Some("impersonation".into()),
+                    ..Default::default()
+                },
+            ],
+        );
+        rep.roles = Some(roles);
+        ensure_realm_management(&mut rep);
+        let once = rep.clone();
+        ensure_realm_management(&mut rep);
+        assert_eq!(rep, once, "a second pass changes nothing");
+        assert_eq!(
+            rep.clients.len(),
+            2,
+            "the file's realm-management and admin-cli"
+        );
+        assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
+        let roles = management_roles(&rep);
+        assert_eq!(roles.len(), 14, "13 ensured plus the file's own");
+        assert_eq!(roles[0].id.as_deref(), Some("mu-id"));
+    }
+}

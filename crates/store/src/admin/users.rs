@@ -1,0 +1,354 @@
+//! Users: search, rows, passwords, credentials, group membership and brute-force records.
+
+use std::collections::BTreeMap;
+
+use portcullis_core::password::StoredPassword;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use super::entity::user_federated_identity;
+use super::{Page, TextMatch};
+use crate::entity::{credential, login_failure, user_entity, user_group, user_role};
+use crate::error::StoreError;
+use crate::queries::user::PASSWORD;
+use crate::queries::{from_json, insert_all, to_json};
+
+/// Keycloak's user search parameters. Service-account users are left out unless
+/// `include_service_accounts`.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Matches username, email, first or last name.
+    pub search: Option<TextMatch>,
+    pub username: Option<TextMatch>,
+    pub email: Option<TextMatch>,
+    pub first_name: Option<TextMatch>,
+    pub last_name: Option<TextMatch>,
+    pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
+    /// `q=key:value`: the attribute must have the value (checked in memory).
+    pub attributes: Vec<(String, String)>,
+    /// Users linked to this identity provider (and, with `idp_user_id`, that account).
+    pub idp_alias: Option<String>,
+    pub idp_user_id: Option<String>,
+    pub include_service_accounts: bool,
+}
+
+impl UserFilter {
+    fn select(&self, realm_id: &str) -> Select<user_entity::Entity> {
+        use user_entity::Column as C;
+        let mut select = user_entity::Entity::find().filter(C::RealmId.eq(realm_id));
+        if let Some(m) = &self.search {
+            select = select.filter(
+                Condition::any()
+                    .add(m.condition(C::Username))
+                    .add(m.condition(C::Email))
+                    .add(m.condition(C::FirstName))
+                    .add(m.condition(C::LastName)),
+            );
+        }
+        let columns = [
+            (&self.username, C::Username),
+            (&self.email, C::Email),
+            (&self.first_name, C::FirstName),
+            (&self.last_name, C::LastName),
+        ];
+        for (filter, column) in columns {
+            if let Some(m) = filter {
+                select = select.filter(m.condition(column));
+            }
+        }
+        if let Some(enabled) = self.enabled {
+            select = select.filter(C::Enabled.eq(enabled));
+        }
+        if let Some(verified) = self.email_verified {
+            select = select.filter(C::EmailVerified.eq(verified));
+        }
+        if !self.include_service_accounts {
+            select = select.filter(C::ServiceAccountClientPk.is_null());
+        }
+        if let Some(alias) = &self.idp_alias {
+            let mut linked = Query::select()
+                .column(user_federated_identity::Column::UserId)
+                .from(user_federated_identity::Entity)
+                .and_where(user_federated_identity::Column::IdentityProvider.eq(alias))
+                .to_owned();
+            if let Some(id) = &self.idp_user_id {
+                linked.and_where(user_federated_identity::Column::FederatedUserId.eq(id));
+            }
+            select = select.filter(C::Id.in_subquery(linked));
+        }
+        select.order_by_asc(C::Username).order_by_asc(C::Id)
+    }
+
+    fn attributes_match(&self, row: &user_entity::Model) -> Result<bool, StoreError> {
+        if self.attributes.is_empty() {
+            return Ok(true);
+        }
+        let attributes: BTreeMap<String, Vec<String>> =
+            from_json(&row.attributes, "user attributes")?;
+        Ok(self.attributes.iter().all(|(key, value)| {
+            attributes
+                .get(key)
+                .is_some_and(|values| values.iter().any(|v| v == value))
+        }))
+    }
+}
+
+/// Users of the realm matching `filter`, by username.
+pub async fn search<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    filter: &UserFilter,
+    page: Page,
+) -> Result<Vec<user_entity::Model>, StoreError> {
+    if filter.attributes.is_empty() {
+        let rows = page.apply(filter.select(realm_id)).all(db).await?;
+        return Ok(rows);
+    }
+    let mut matching = Vec::new();
+    for row in filter.select(realm_id).all(db).await? {
+        if filter.attributes_match(&row)? {
+            matching.push(row);
+        }
+    }
+    Ok(page.slice(matching))
+}
+
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    filter: &UserFilter,
+) -> Result<u64, StoreError> {
+    if filter.attributes.is_empty() {
+        return Ok(filter.select(realm_id).count(db).await?);
+    }
+    Ok(search(db, realm_id, filter, Page::default()).await?.len() as u64)
+}
+
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    id: &str,
+) -> Result<Option<user_entity::Model>, StoreError> {
+    Ok(user_entity::Entity::find_by_id(id.to_string())
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .one(db)
+        .await?)
+}
+
+/// By username, case-insensitively (usernames are stored lowercased).
+pub async fn find_by_username<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    username: &str,
+) -> Result<Option<user_entity::Model>, StoreError> {
+    Ok(user_entity::Entity::find()
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .filter(user_entity::Column::Username.eq(username.trim().to_lowercase()))
+        .one(db)
+        .await?)
+}
+
+/// By email, case-insensitively.
+pub async fn find_by_email<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    email: &str,
+) -> Result<Option<user_entity::Model>, StoreError> {
+    Ok(user_entity::Entity::find()
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .filter(TextMatch::Exact(email.trim().to_string()).condition(user_entity::Column::Email))
+        .one(db)
+        .await?)
+}
+
+pub async fn insert<C: ConnectionTrait>(db: &C, row: user_entity::Model) -> Result<(), StoreError> {
+    insert_all::<user_entity::Entity, _>(db, vec![row]).await?;
+    Ok(())
+}
+
+/// Writes every column of `row` (by its id).
+pub async fn update<C: ConnectionTrait>(db: &C, row: user_entity::Model) -> Result<(), StoreError> {
+    row.into_active_model().reset_all().update(db).await?;
+    Ok(())
+}
+
+/// Deletes a user with their credentials, mappings, memberships, sessions and tokens.
+pub async fn delete<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), StoreError> {
+    user_entity::Entity::delete_by_id(id.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the user's password credential.
+pub async fn set_password<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    password: &StoredPassword,
+    now_unix: i64,
+) -> Result<(), StoreError> {
+    credential::Entity::delete_many()
+        .filter(credential::Column::UserId.eq(user_id))
+        .filter(credential::Column::CredentialType.eq(PASSWORD))
+        .exec(db)
+        .await?;
+    let row = credential::Model {
+        id: super::new_id(),
+        user_id: user_id.to_string(),
+        credential_type: PASSWORD.to_string(),
+        user_label: None,
+        secret: to_json(password)?,
+        created_at: now_unix,
+    };
+    insert_all::<credential::Entity, _>(db, vec![row]).await?;
+    Ok(())
+}
+
+/// The user's credentials, oldest first.
+pub async fn credentials<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> Result<Vec<credential::Model>, StoreError> {
+    Ok(credential::Entity::find()
+        .filter(credential::Column::UserId.eq(user_id))
+        .order_by_asc(credential::Column::CreatedAt)
+        .order_by_asc(credential::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Deletes one credential of the user; false if the user has no such credential.
+pub async fn delete_credential<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    credential_id: &str,
+) -> Result<bool, StoreError> {
+    let result = credential::Entity::delete_many()
+        .filter(credential::Column::UserId.eq(user_id))
+        .filter(credential::Column::Id.eq(credential_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Ids of the groups the user is a direct member of.
+pub async fn group_ids<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(user_group::Entity::find()
+        .select_only()
+        .column(user_group::Column::GroupId)
+        .filter(user_group::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Makes the user a member of the group; a no-op if they are one.
+pub async fn join_group<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    group_id: &str,
+) -> Result<(), StoreError> {
+    let exists = user_group::Entity::find_by_id((user_id.to_string(), group_id.to_string()))
+        .one(db)
+        .await?
+        .is_some();
+    if !exists {
+        let row = user_group::Model {
+            user_id: user_id.to_string(),
+            group_id: group_id.to_string(),
+        };
+        insert_all::<user_group::Entity, _>(db, vec![row]).await?;
+    }
+    Ok(())
+}
+
+/// Ends the membership; false if there was none.
+pub async fn leave_group<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    group_id: &str,
+) -> Result<bool, StoreError> {
+    let result = user_group::Entity::delete_many()
+        .filter(user_group::Column::UserId.eq(user_id))
+        .filter(user_group::Column::GroupId.eq(group_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Direct members of a group, by username.
+pub async fn group_members<C: ConnectionTrait>(
+    db: &C,
+    group_id: &str,
+    page: Page,
+) -> Result<Vec<user_entity::Model>, StoreError> {
+    let members = Query::select()
+        .column(user_group::Column::UserId)
+        .from(user_group::Entity)
+        .and_where(user_group::Column::GroupId.eq(group_id))
+        .to_owned();
+    let select = user_entity::Entity::find()
+        .filter(user_entity::Column::Id.in_subquery(members))
+        .order_by_asc(user_entity::Column::Username);
+    Ok(page.apply(select).all(db).await?)
+}
+
+/// Users with a direct mapping to the role, by username.
+pub async fn with_role<C: ConnectionTrait>(
+    db: &C,
+    role_id: &str,
+    page: Page,
+) -> Result<Vec<user_entity::Model>, StoreError> {
+    let holders = Query::select()
+        .column(user_role::Column::UserId)
+        .from(user_role::Entity)
+        .and_where(user_role::Column::RoleId.eq(role_id))
+        .to_owned();
+    let select = user_entity::Entity::find()
+        .filter(user_entity::Column::Id.in_subquery(holders))
+        .order_by_asc(user_entity::Column::Username);
+    Ok(page.apply(select).all(db).await?)
+}
+
+/// Forgets every brute-force record of the realm (Keycloak's "unlock all users").
+pub async fn clear_all_login_failures<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+) -> Result<(), StoreError> {
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::RealmId.eq(realm_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets the user's brute-force record.
+pub async fn clear_login_failures<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::RealmId.eq(realm_id))
+        .filter(login_failure::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends the user's sessions and revokes their online refresh tokens; returns how many sessions
+/// were live.
+pub async fn end_sessions(
+    db: &sea_orm::DatabaseTransaction,
+    realm_id: &str,
+    user_id: &str,
+) -> Result<u64, StoreError> {
+    crate::queries::session::end_sessions(db, realm_id, user_id).await
+}
