@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::PROTOCOL;
 use crate::error::DockerError;
 use crate::policy::Policy;
+use crate::refresh_cache::{RefreshCache, TOUCH_INTERVAL_SECS};
 use crate::scope::{ResourceScope, parse_scopes};
 use crate::token::{TokenRequest, TokenSettings, TokenSigner, new_refresh_token, rfc3339};
 
@@ -33,7 +34,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/clients/{client_id}/registry-config", get(registry_config))
         .route("/clients/{client_id}/bundle.pem", get(bundle_pem))
         .route("/clients/{client_id}/jwks.json", get(jwks))
-        .layer(Extension(Arc::new(ClientCache::default())))
+        .layer(Extension(Arc::new(Caches::default())))
+}
+
+/// What the token endpoint keeps between requests.
+#[derive(Default)]
+struct Caches {
+    clients: ClientCache,
+    refresh: RefreshCache,
 }
 
 /// Everything derived from one client of one realm snapshot: compiled rules, token settings and
@@ -141,7 +149,7 @@ struct Audit {
 
 async fn token_get(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<ClientCache>>,
+    Extension(cache): Extension<Arc<Caches>>,
     Path(path): Path<HashMap<String, String>>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
@@ -160,7 +168,7 @@ async fn token_get(
 /// The body is read whole by axum, chunked or not (containers/image sends it chunked).
 async fn token_post(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<ClientCache>>,
+    Extension(cache): Extension<Arc<Caches>>,
     Path(path): Path<HashMap<String, String>>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
@@ -185,7 +193,7 @@ struct Request {
 
 async fn token(
     state: AppState,
-    cache: Arc<ClientCache>,
+    cache: Arc<Caches>,
     request: Request,
     raw_params: &[u8],
 ) -> Response {
@@ -247,7 +255,7 @@ enum Refresh {
 
 async fn handle(
     state: &AppState,
-    cache: &ClientCache,
+    cache: &Caches,
     headers: &HeaderMap,
     params: &Params,
     audit: &mut Audit,
@@ -264,10 +272,18 @@ async fn handle(
         .filter(|c| c.enabled)
         .ok_or_else(|| DockerError::InvalidClient(service.to_owned()))?;
     let scopes = parse_scopes(params.all("scope"))?;
-    let context = cache.get(&snapshot, client)?;
+    let context = cache.clients.get(&snapshot, client)?;
     let principal = match audit.method {
         Method::Get => get_principal(state, &snapshot, headers, params, &scopes, audit).await?,
-        Method::Post => post_principal(state, &snapshot, headers, params, &scopes, audit).await?,
+        Method::Post => {
+            let request = PostRequest {
+                headers,
+                params,
+                scopes: &scopes,
+                refresh: &cache.refresh,
+            };
+            post_principal(state, &snapshot, request, audit).await?
+        }
     };
     let user = principal.user.as_deref();
     audit.user = user.map(|u| label(&u.username)).unwrap_or_default();
@@ -351,14 +367,26 @@ async fn get_principal(
 
 /// POST: the OAuth2 password and refresh-token grants. Without a grant type the request is
 /// treated like a GET (Basic credentials or anonymous), as docker_auth does.
+/// What a POST grant looks at.
+struct PostRequest<'a> {
+    headers: &'a HeaderMap,
+    params: &'a Params,
+    scopes: &'a [ResourceScope],
+    refresh: &'a RefreshCache,
+}
+
 async fn post_principal(
     state: &AppState,
     snapshot: &RealmSnapshot,
-    headers: &HeaderMap,
-    params: &Params,
-    scopes: &[ResourceScope],
+    request: PostRequest<'_>,
     audit: &mut Audit,
 ) -> Result<Principal, DockerError> {
+    let PostRequest {
+        headers,
+        params,
+        scopes,
+        refresh: refresh_cache,
+    } = request;
     let offline = params.flag("access_type", "offline");
     let grant = params.first("grant_type");
     audit.grant = grant.unwrap_or("basic").to_owned();
@@ -366,7 +394,7 @@ async fn post_principal(
         None => basic_user(state, snapshot, headers, scopes, audit).await?,
         Some("password") => Some(password_grant(state, snapshot, headers, params, audit).await?),
         Some("refresh_token") => {
-            let (user, token) = refresh_grant(state, snapshot, params).await?;
+            let (user, token) = refresh_grant(state, snapshot, params, refresh_cache).await?;
             let refresh = if offline {
                 Refresh::Echo(token)
             } else {
@@ -448,6 +476,7 @@ async fn refresh_grant(
     state: &AppState,
     snapshot: &RealmSnapshot,
     params: &Params,
+    cache: &RefreshCache,
 ) -> Result<(Arc<ResolvedUser>, String), DockerError> {
     let presented = params
         .first("refresh_token")
@@ -457,13 +486,21 @@ async fn refresh_grant(
         realm: snapshot.realm.name.clone(),
         reason: "the refresh token is invalid, expired or revoked",
     };
-    let stored = state
-        .store()
-        .find_docker_refresh_token(&hash_secret(presented))
-        .await
-        .map_err(WebError::from)?
-        .ok_or_else(invalid)?;
     let now = state.now();
+    let hash = hash_secret(presented);
+    let stored = match cache.get(&hash, now) {
+        Some(stored) => stored,
+        None => {
+            let stored = state
+                .store()
+                .find_docker_refresh_token(&hash)
+                .await
+                .map_err(WebError::from)?
+                .ok_or_else(invalid)?;
+            cache.put(stored.clone(), now);
+            stored
+        }
+    };
     let usable = !stored.revoked
         && stored.expires_at > now
         && stored.service == service
@@ -475,13 +512,18 @@ async fn refresh_grant(
         .resolve_user_by_id(snapshot, &stored.user_id)
         .await?
         .ok_or_else(invalid)?;
-    if let Err(error) = state
-        .store()
-        .touch_docker_refresh_token(&stored.id, now)
-        .await
-    {
-        // Bookkeeping only: the grant itself is sound, so do not fail it.
-        tracing::warn!(error = %error, "recording docker refresh token use failed");
+    if now - stored.last_used_at >= TOUCH_INTERVAL_SECS {
+        match state
+            .store()
+            .touch_docker_refresh_token(&stored.id, now)
+            .await
+        {
+            Ok(()) => cache.touched(&hash, now),
+            // Bookkeeping only: the grant itself is sound, so do not fail it.
+            Err(error) => {
+                tracing::warn!(error = %error, "recording docker refresh token use failed")
+            }
+        }
     }
     Ok((user, presented.to_owned()))
 }

@@ -8,6 +8,7 @@
 mod endpoint;
 pub mod error;
 pub mod policy;
+mod refresh_cache;
 pub mod scope;
 pub mod token;
 

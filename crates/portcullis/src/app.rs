@@ -30,10 +30,12 @@ pub fn router(state: AppState, relative: &str) -> Router {
             &protocols(),
         ));
     #[cfg(feature = "bench")]
-    let app = app.route(
-        &format!("{relative}/realms/{{realm}}/bench/sign"),
-        get(bench::sign_only),
-    );
+    {
+        app = app.route(
+            &format!("{relative}/realms/{{realm}}/bench/sign"),
+            get(bench::sign_only),
+        );
+    }
     for protocol in protocols() {
         app = app.nest(
             &protocol_mount_path(relative, protocol.name()),

@@ -16,6 +16,15 @@ pub async fn import_path(
     for file in realm_files(path)? {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?;
+        // Existing realms are skipped: learn the name without the full import parse, so that a
+        // restart does not pay for large realm files.
+        if !overwrite
+            && let Some(name) = realm_name(&text)
+            && store.realm_exists(&name).await?
+        {
+            tracing::info!(realm = %name, file = %file.display(), "realm exists; skipped");
+            continue;
+        }
         let rep = parse_realm_json(&text).with_context(|| format!("parsing {}", file.display()))?;
         let name = rep.realm.clone().unwrap_or_default();
         let outcome = store
@@ -35,6 +44,17 @@ pub async fn import_path(
         }
     }
     Ok(())
+}
+
+/// The `realm` of a realm file, read without building the representation.
+fn realm_name(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Name {
+        realm: Option<String>,
+    }
+    let name = serde_json::from_str::<Name>(text).ok()?.realm?;
+    // A `${VAR}` name is only known after substitution.
+    (!name.contains("${")).then_some(name)
 }
 
 fn realm_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {

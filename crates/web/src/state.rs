@@ -19,6 +19,9 @@ use crate::realm_cache::RealmCache;
 /// Successful verifications are remembered this long (the issue allows at most 60 s).
 const VERIFIED_TTL_SECS: i64 = 60;
 const VERIFIED_CAPACITY: usize = 10_000;
+/// Users looked up by id (refresh grants) are reused this long; changes made through this
+/// process drop them at once, changes by another instance show within this time.
+const BY_ID_TTL_SECS: i64 = 10;
 
 /// Public URLs: the issuer of a realm is `{base_url}{relative_path}/realms/{realm}`, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,7 @@ struct Inner {
     urls: Urls,
     realms: RealmCache,
     verified: VerifiedCache<Arc<ResolvedUser>>,
+    by_id: VerifiedCache<Arc<ResolvedUser>>,
     login_limiter: LoginRateLimiter,
     /// Bounds concurrent password hashes so a burst of logins cannot starve token signing.
     hashing: Semaphore,
@@ -52,6 +56,7 @@ impl AppState {
             urls,
             realms: RealmCache::default(),
             verified: VerifiedCache::new(VERIFIED_CAPACITY, VERIFIED_TTL_SECS),
+            by_id: VerifiedCache::new(VERIFIED_CAPACITY, BY_ID_TTL_SECS),
             login_limiter: LoginRateLimiter::default(),
             hashing: Semaphore::new(cores),
         }))
@@ -105,11 +110,13 @@ impl AppState {
     pub fn invalidate_realm(&self, name: &str) {
         self.0.realms.forget(name);
         self.0.verified.forget_realm(name);
+        self.0.by_id.forget_realm(name);
     }
 
     /// Drops cached verifications of one user (password changed, user disabled or deleted).
     pub fn invalidate_user(&self, realm: &str, user_id: &str) {
         self.0.verified.forget_user(realm, user_id);
+        self.0.by_id.forget_user(realm, user_id);
     }
 
     /// Checks a username and password with no client address (no per-address rate limit).
@@ -264,20 +271,33 @@ impl AppState {
     }
 
     /// The user's current roles and groups, for grants that carry no password (refresh tokens).
-    /// `None` when the user is gone or disabled.
+    /// `None` when the user is gone or disabled. Answers are reused for a few seconds: registry
+    /// clients refresh on every operation.
     pub async fn resolve_user_by_id(
         &self,
         realm: &RealmSnapshot,
         user_id: &str,
     ) -> Result<Option<Arc<ResolvedUser>>, WebError> {
+        let realm_name = &realm.realm.name;
+        // Keyed like a verification, with the user id in place of a name and no password.
+        let key = self.0.by_id.key(realm_name, user_id, "");
+        let now = self.now();
+        if let Some(hit) = self.0.by_id.get(&key, now) {
+            return Ok(Some(hit));
+        }
         let user = self
             .0
             .store
             .find_user_by_id(&realm.realm.id, user_id)
             .await?;
-        Ok(user
-            .filter(|u| u.enabled)
-            .map(|u| Arc::new(resolve_user(realm, &u))))
+        let Some(user) = user.filter(|u| u.enabled) else {
+            return Ok(None);
+        };
+        let resolved = Arc::new(resolve_user(realm, &user));
+        self.0
+            .by_id
+            .insert(key, realm_name, user_id, resolved.clone(), now);
+        Ok(Some(resolved))
     }
 
     async fn verify_on_pool(
