@@ -118,6 +118,56 @@ pub enum PasswordError {
     Hashing(String),
 }
 
+/// Argon2's working memory (7 MiB with Keycloak's defaults), kept between hashes.
+///
+/// Allocating and freeing it per login makes glibc keep the freed memory per thread arena, so a
+/// burst of first-time logins grows the process by hundreds of MiB. A worker thread that owns one
+/// scratch reuses the same memory for every hash instead.
+#[derive(Default)]
+pub struct HashScratch {
+    blocks: Vec<argon2::Block>,
+}
+
+impl std::fmt::Debug for HashScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashScratch")
+            .field("bytes", &self.bytes())
+            .finish()
+    }
+}
+
+impl HashScratch {
+    /// Memory kept after a hash: enough for twice Keycloak's default policy. A hash that needs
+    /// more (an import with a large `memory`) still runs, but does not pin that memory for good.
+    const MAX_RETAINED_BLOCKS: usize = 2 * 7168;
+
+    /// Bytes of working memory currently held.
+    pub fn bytes(&self) -> usize {
+        self.blocks.len() * argon2::Block::SIZE
+    }
+
+    /// Hashes into `out`, growing the scratch to the parameters' block count when needed.
+    fn hash_into(
+        &mut self,
+        argon2: &argon2::Argon2<'_>,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        let needed = argon2.params().block_count();
+        if self.blocks.len() < needed {
+            self.blocks.resize(needed, argon2::Block::default());
+        }
+        // Argon2 overwrites every block it uses before reading it, so old contents are harmless.
+        let result = argon2.hash_password_into_with_memory(password, salt, out, &mut self.blocks);
+        if self.blocks.len() > Self::MAX_RETAINED_BLOCKS {
+            self.blocks.truncate(Self::MAX_RETAINED_BLOCKS);
+            self.blocks.shrink_to_fit();
+        }
+        result
+    }
+}
+
 /// A stored password hash in Keycloak's credential model, so imports and exports round-trip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPassword {
@@ -165,13 +215,25 @@ struct CredentialData {
 
 impl StoredPassword {
     /// Hashes with argon2id v1.3 and the policy's parameters: 16-byte random salt, 32-byte hash.
+    /// Allocates its working memory; servers use [`StoredPassword::hash_with`].
     pub fn hash(policy: &PasswordPolicy, password: &str) -> Result<Self, PasswordError> {
+        Self::hash_with(policy, password, &mut HashScratch::default())
+    }
+
+    /// [`StoredPassword::hash`] with argon2's working memory taken from (and left in) `scratch`.
+    pub fn hash_with(
+        policy: &PasswordPolicy,
+        password: &str,
+        scratch: &mut HashScratch,
+    ) -> Result<Self, PasswordError> {
         let params = policy.argon2_params(HASH_LEN)?;
         let mut salt = vec![0u8; SALT_LEN];
         rand::fill(&mut salt).map_err(|_| PasswordError::Random)?;
         let mut hash = vec![0u8; HASH_LEN];
-        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-            .hash_password_into(password.as_bytes(), &salt, &mut hash)
+        let argon2 =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        scratch
+            .hash_into(&argon2, password.as_bytes(), &salt, &mut hash)
             .map_err(|e| PasswordError::Hashing(e.to_string()))?;
         Ok(Self {
             algorithm: ARGON2.to_owned(),
@@ -183,8 +245,15 @@ impl StoredPassword {
     }
 
     /// Recomputes the hash of `password` and compares in constant time. Unknown algorithms and
-    /// invalid or out-of-bounds parameters never verify.
+    /// invalid or out-of-bounds parameters never verify. Allocates argon2's working memory;
+    /// servers use [`StoredPassword::verify_with`].
     pub fn verify(&self, password: &str) -> bool {
+        self.verify_with(password, &mut HashScratch::default())
+    }
+
+    /// [`StoredPassword::verify`] with argon2's working memory taken from (and left in)
+    /// `scratch`; PBKDF2 needs none and ignores it.
+    pub fn verify_with(&self, password: &str, scratch: &mut HashScratch) -> bool {
         let Ok(scheme) = self.scheme() else {
             return false;
         };
@@ -211,8 +280,9 @@ impl StoredPassword {
                 params,
             } => {
                 let mut computed = vec![0u8; self.hash.len()];
-                argon2::Argon2::new(algorithm, version, params)
-                    .hash_password_into(password.as_bytes(), &self.salt, &mut computed)
+                let argon2 = argon2::Argon2::new(algorithm, version, params);
+                scratch
+                    .hash_into(&argon2, password.as_bytes(), &self.salt, &mut computed)
                     .is_ok()
                     && constant_time::verify_slices_are_equal(&computed, &self.hash).is_ok()
             }
@@ -468,6 +538,37 @@ mod tests {
                 "{what}: needs_rehash"
             );
         }
+    }
+
+    #[test]
+    fn one_scratch_serves_every_parameter_set() {
+        let mut scratch = HashScratch::default();
+        // Twice, so each vector also runs after a larger and after a smaller parameter set.
+        for round in 0..2 {
+            for (what, secret, credential, password) in keycloak_vectors() {
+                let stored = StoredPassword::from_keycloak(&secret, &credential).unwrap();
+                assert!(stored.verify_with(password, &mut scratch), "{round} {what}");
+                assert!(!stored.verify_with("wrong", &mut scratch), "{round} {what}");
+            }
+        }
+        assert_eq!(scratch.bytes(), 7168 * 1024, "grown to the largest, kept");
+        let policy = fast_policy();
+        let stored = StoredPassword::hash_with(&policy, "pw", &mut scratch).unwrap();
+        assert!(stored.verify("pw"), "hash_with agrees with verify");
+        assert!(!stored.verify_with("px", &mut scratch));
+    }
+
+    #[test]
+    fn scratch_does_not_keep_huge_memory() {
+        let mut scratch = HashScratch::default();
+        let policy = PasswordPolicy {
+            memory_kib: 3 * 7168,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let stored = StoredPassword::hash_with(&policy, "pw", &mut scratch).unwrap();
+        assert!(scratch.bytes() <= HashScratch::MAX_RETAINED_BLOCKS * argon2::Block::SIZE);
+        assert!(stored.verify_with("pw", &mut scratch));
     }
 
     #[test]

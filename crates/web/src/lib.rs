@@ -5,6 +5,7 @@ mod auth;
 mod client_ip;
 pub mod csrf;
 mod error;
+mod hashing;
 mod protocol;
 mod rate_limit;
 mod realm_cache;

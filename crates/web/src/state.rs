@@ -1,18 +1,20 @@
 //! The state every handler receives.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use portcullis_core::brute_force::{self, FailureRecord};
 use portcullis_core::clock::Clock;
 use portcullis_core::model::{RealmSnapshot, User};
-use portcullis_core::password::{PasswordPolicy, StoredPassword};
+use portcullis_core::password::{HashScratch, PasswordPolicy, StoredPassword};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
-use portcullis_core::verified_cache::VerifiedCache;
+use portcullis_core::verified_cache::{CacheKey, VerifiedCache};
 use portcullis_store::{LoginFailures, Store};
-use tokio::sync::Semaphore;
+use tokio::sync::watch;
 
 use crate::WebError;
+use crate::hashing::HashingPool;
 use crate::rate_limit::LoginRateLimiter;
 use crate::realm_cache::RealmCache;
 
@@ -43,8 +45,11 @@ struct Inner {
     verified: VerifiedCache<Arc<ResolvedUser>>,
     by_id: VerifiedCache<Arc<ResolvedUser>>,
     login_limiter: LoginRateLimiter,
-    /// Bounds concurrent password hashes so a burst of logins cannot starve token signing.
-    hashing: Semaphore,
+    /// One thread per core, each with its own argon2 memory: bounds both the CPU a burst of
+    /// logins takes from token signing and the memory it leaves behind.
+    hashing: HashingPool,
+    /// Verifications running now, by credentials: identical requests wait for the running one.
+    in_flight: Mutex<HashMap<CacheKey, watch::Receiver<()>>>,
 }
 
 impl AppState {
@@ -58,7 +63,8 @@ impl AppState {
             verified: VerifiedCache::new(VERIFIED_CAPACITY, VERIFIED_TTL_SECS),
             by_id: VerifiedCache::new(VERIFIED_CAPACITY, BY_ID_TTL_SECS),
             login_limiter: LoginRateLimiter::default(),
-            hashing: Semaphore::new(cores),
+            hashing: HashingPool::new(cores),
+            in_flight: Mutex::default(),
         }))
     }
 
@@ -132,8 +138,9 @@ impl AppState {
 
     /// Checks a username and password. `None` for an unknown user, a wrong password, a disabled
     /// user, or a client address that failed too often lately, indistinguishably. Recent
-    /// successes are answered from the verified-credentials cache; everything else pays one hash
-    /// on the bounded blocking pool.
+    /// successes are answered from the verified-credentials cache (a hit never extends an
+    /// entry: it lives at most 60 s from its verification); everything else pays one hash on the
+    /// hashing threads, and identical requests arriving meanwhile wait for that one hash.
     pub async fn authenticate_password_from(
         &self,
         realm: &RealmSnapshot,
@@ -154,6 +161,19 @@ impl AppState {
             tracing::warn!(realm = %realm_name, client = %ip, "login refused: too many failures from this address");
             return Ok(None);
         }
+        // Held until the result is cached (or the request is dropped), then waiters wake.
+        let _lead = match self.join_flight(key) {
+            Flight::Lead(guard) => Some(guard),
+            Flight::Follow(mut done) => {
+                // Err only means "the leader finished": it never sends a value.
+                let _ = done.changed().await;
+                if let Some(hit) = self.0.verified.get(&key, self.now()) {
+                    return Ok(Some(hit));
+                }
+                // The leader failed: check ourselves so that this attempt is counted too.
+                None
+            }
+        };
         let verified = self.verify_user(realm, &username, password, client).await?;
         match verified {
             Some(user) => {
@@ -224,9 +244,31 @@ impl AppState {
     /// Answers "no" after as long as a real check takes, so response times do not reveal which
     /// usernames exist or are locked.
     async fn spend_a_hash_and_refuse(&self, password: &str) -> Result<Option<User>, WebError> {
-        self.verify_on_pool(dummy_password().clone(), password.to_string())
+        let password = password.to_string();
+        self.0
+            .hashing
+            .run(move |scratch| dummy_password(scratch).verify_with(&password, scratch))
             .await?;
         Ok(None)
+    }
+
+    /// Leads the verification of `key`, or follows the one already running.
+    fn join_flight(&self, key: CacheKey) -> Flight<'_> {
+        let mut flights = self
+            .0
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(done) = flights.get(&key) {
+            return Flight::Follow(done.clone());
+        }
+        let (done, waiters) = watch::channel(());
+        flights.insert(key, waiters);
+        Flight::Lead(FlightGuard {
+            flights: &self.0.in_flight,
+            key,
+            _done: done,
+        })
     }
 
     async fn failure_record(
@@ -305,23 +347,17 @@ impl AppState {
         stored: StoredPassword,
         password: String,
     ) -> Result<bool, WebError> {
-        self.on_hashing_pool(move || stored.verify(&password)).await
+        self.on_hashing_pool(move |scratch| stored.verify_with(&password, scratch))
+            .await
     }
 
-    /// Runs CPU-heavy password work off the async executor, at most one job per core at a time.
+    /// Runs CPU-heavy password work off the async executor on the hashing threads, at most one
+    /// job per core at a time, with that thread's reusable argon2 memory.
     async fn on_hashing_pool<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> T + Send + 'static,
+        job: impl FnOnce(&mut HashScratch) -> T + Send + 'static,
     ) -> Result<T, WebError> {
-        let _permit = self
-            .0
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| WebError::Pool(e.to_string()))?;
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| WebError::Pool(e.to_string()))
+        self.0.hashing.run(job).await
     }
 
     /// Imported hashes (pbkdf2, older argon2 parameters) move to the realm policy on the next
@@ -338,7 +374,7 @@ impl AppState {
         }
         let (policy, password) = (policy.clone(), password.to_string());
         let rehashed = self
-            .on_hashing_pool(move || StoredPassword::hash(&policy, &password))
+            .on_hashing_pool(move |scratch| StoredPassword::hash_with(&policy, &password, scratch))
             .await;
         let result = match rehashed {
             Ok(Ok(new)) => self.0.store.set_password(&user.id, &new, self.now()).await,
@@ -352,18 +388,45 @@ impl AppState {
 }
 
 /// A hash of a random password with the default policy, verified against when the user does not
-/// exist so that the response takes as long as a real check.
-fn dummy_password() -> &'static StoredPassword {
-    static DUMMY: LazyLock<StoredPassword> = LazyLock::new(|| {
-        StoredPassword::hash(&PasswordPolicy::default(), "portcullis-timing-equaliser").unwrap_or(
-            StoredPassword {
-                algorithm: "argon2".into(),
-                iterations: 5,
-                salt: vec![0; 16],
-                hash: vec![0; 32],
-                additional_parameters: Default::default(),
-            },
+/// exist so that the response takes as long as a real check. Made on first use, on a hashing
+/// thread with its scratch.
+fn dummy_password(scratch: &mut HashScratch) -> &'static StoredPassword {
+    static DUMMY: OnceLock<StoredPassword> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        StoredPassword::hash_with(
+            &PasswordPolicy::default(),
+            "portcullis-timing-equaliser",
+            scratch,
         )
-    });
-    &DUMMY
+        .unwrap_or(StoredPassword {
+            algorithm: "argon2".into(),
+            iterations: 5,
+            salt: vec![0; 16],
+            hash: vec![0; 32],
+            additional_parameters: Default::default(),
+        })
+    })
+}
+
+/// Whether a request runs a verification or waits for an identical one.
+enum Flight<'a> {
+    Lead(FlightGuard<'a>),
+    Follow(watch::Receiver<()>),
+}
+
+/// The leader's mark in the in-flight map. Dropping it (after caching a success, on failure, or
+/// when the request is cancelled) removes the entry, then closes the channel: waiters wake.
+struct FlightGuard<'a> {
+    flights: &'a Mutex<HashMap<CacheKey, watch::Receiver<()>>>,
+    key: CacheKey,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        self.flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
 }
