@@ -29,6 +29,10 @@
 # BENCH_KEEP=1 (keep the temporary directory), BENCH_OUT=<file> (also write the report there).
 # Needs bash, python3, curl, wrk and openssl; the server runs with RUST_LOG=warn under load.
 set -euo pipefail
+# One load test at a time on this machine (bench/oidc/run.sh takes the same lock): the whole run,
+# ceilings included, holds it.
+exec 9>>"${BENCH_LOCK:-/tmp/bench.lock}"
+flock 9
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")

@@ -56,8 +56,7 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let mut bytes = [0u8; 8];
-        aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
+        let bytes = portcullis_core::secrets::random_bytes::<8>();
         let name = format!("portcullis-{tag}-{}", hex(&bytes));
         let path = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&path).expect("create temp dir");
@@ -74,9 +73,7 @@ impl Drop for TempDir {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use portcullis_core::secrets::hex;
 
 /// The release or debug `portcullis` binary, built once per test run so it matches the source.
 pub fn binary() -> PathBuf {
@@ -117,8 +114,7 @@ pub fn fresh_database_url(dir: &Path) -> String {
 }
 
 fn fresh_postgres_database(url: &str) -> String {
-    let mut bytes = [0u8; 6];
-    aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
+    let bytes = portcullis_core::secrets::random_bytes::<6>();
     let name = format!("pc_e2e_{}", hex(&bytes));
     let status = Command::new("psql")
         .args([url, "-q", "-c", &format!("CREATE DATABASE {name}")])
