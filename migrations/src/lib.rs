@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_oidc;
 mod m20261124_000003_admin;
+mod m20261124_000004_revoked_token;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_oidc::Migration),
             Box::new(m20261124_000003_admin::Migration),
+            Box::new(m20261124_000004_revoked_token::Migration),
         ]
     }
 }

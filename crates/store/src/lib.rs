@@ -25,7 +25,9 @@ pub use plan::DEFAULT_ACCESS_TOKEN_LIFESPAN;
 pub use queries::consent::LoginFailures;
 pub use queries::device::{DeviceCode, DeviceCodeStatus};
 pub use queries::docker::DockerRefreshToken;
+pub use queries::revocation::RefreshRevocation;
 pub use queries::session::{AuthCode, CodeRedemption, RefreshTokenRecord, UserSession};
+pub use queries::sweep::{SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
 pub use representation::{RealmRepresentation, parse_realm_json};
 
 use representation::{
@@ -325,6 +327,53 @@ impl Store {
     /// replay); returns how many were live.
     pub async fn revoke_session_refresh_tokens(&self, session_id: &str) -> Result<u64, StoreError> {
         queries::session::revoke_session_refresh(&self.db, session_id).await
+    }
+
+    /// Revokes an access token (RFC 7009) by its `jti`, remembered until `expires_at` (its
+    /// `exp`); see [`Store::is_access_token_revoked`].
+    pub async fn revoke_access_token(
+        &self,
+        realm_id: &str,
+        jti: &str,
+        now_unix: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        queries::revocation::revoke_access_token(&self.db, realm_id, jti, now_unix, expires_at)
+            .await
+    }
+
+    /// Revokes a refresh token and ends its client session, as Keycloak does: the client's
+    /// other refresh tokens of the same SSO session (offline ones too when the token is offline)
+    /// and the client's access tokens from that session issued until now. Returns how many
+    /// refresh tokens were revoked.
+    pub async fn revoke_refresh_grant(
+        &self,
+        revocation: &RefreshRevocation<'_>,
+    ) -> Result<u64, StoreError> {
+        queries::revocation::revoke_refresh_grant(&self.db, revocation).await
+    }
+
+    /// Whether an access token was revoked, by its `jti` or by the end of its client session
+    /// (`(sid, client's internal id)`) at or after `issued_at`. One primary-key lookup.
+    pub async fn is_access_token_revoked(
+        &self,
+        jti: &str,
+        client_session: Option<(&str, &str)>,
+        issued_at: i64,
+    ) -> Result<bool, StoreError> {
+        queries::revocation::access_token_revoked(&self.db, jti, client_session, issued_at).await
+    }
+
+    /// Deletes, `batch` rows per statement, what expired more than [`SWEEP_GRACE_SECS`] before
+    /// `now_unix`: SSO sessions no reader accepts (unless a live offline token needs them),
+    /// authorization and device codes, OIDC and docker refresh tokens, revoked-token records,
+    /// and login failures brute-force detection no longer counts. Never deletes anything valid.
+    pub async fn sweep_expired(
+        &self,
+        now_unix: i64,
+        batch: u64,
+    ) -> Result<SweepReport, StoreError> {
+        queries::sweep::sweep(&self.db, now_unix, batch).await
     }
 
     /// Stores a device authorization; a user code taken in the realm is

@@ -16,6 +16,7 @@ pub mod protocol_mapper;
 pub mod realm;
 pub mod realm_group;
 pub mod realm_key;
+pub mod revoked_token;
 pub mod role;
 pub mod user_consent;
 pub mod user_entity;

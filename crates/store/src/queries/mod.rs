@@ -4,7 +4,9 @@ pub(crate) mod consent;
 pub(crate) mod device;
 pub(crate) mod docker;
 pub(crate) mod realm;
+pub(crate) mod revocation;
 pub(crate) mod session;
+pub(crate) mod sweep;
 pub(crate) mod user;
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};

@@ -1,0 +1,230 @@
+//! Deleting what has expired. Every reader already checks expiry, so old rows are harmless, but
+//! nothing else removes them and the tables would only grow.
+//!
+//! Each table is swept in batches of at most `batch` rows, one short statement per batch, so a
+//! backlog never holds SQLite's single writer (or PostgreSQL's row locks) for long and requests
+//! get in between. The statement repeats the condition outside its `LIMIT`ed subquery, so a row
+//! that a concurrent request revived between the two is left alone (PostgreSQL re-checks the
+//! outer condition on the row's new version).
+//!
+//! A row goes only once it has been useless for [`SWEEP_GRACE_SECS`]: instances sharing one
+//! database may disagree on the time a little, and readers differ on the boundary second.
+
+use portcullis_core::model::realm_defaults;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::entity::{
+    auth_code, device_code, docker_refresh_token, login_failure, oidc_refresh_token, realm,
+    revoked_token, user_session,
+};
+use crate::error::StoreError;
+
+/// How long past its expiry a row is kept.
+pub const SWEEP_GRACE_SECS: i64 = 60;
+
+/// Rows per DELETE when the caller has no better idea: small enough that one statement takes
+/// milliseconds on SQLite.
+pub const SWEEP_BATCH: u64 = 500;
+
+/// How many rows a sweep deleted, per table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub user_sessions: u64,
+    pub auth_codes: u64,
+    pub refresh_tokens: u64,
+    pub device_codes: u64,
+    pub docker_refresh_tokens: u64,
+    pub revoked_tokens: u64,
+    pub login_failures: u64,
+}
+
+impl SweepReport {
+    pub fn total(&self) -> u64 {
+        self.user_sessions
+            + self.auth_codes
+            + self.refresh_tokens
+            + self.device_codes
+            + self.docker_refresh_tokens
+            + self.revoked_tokens
+            + self.login_failures
+    }
+}
+
+/// Deletes every row that expired more than [`SWEEP_GRACE_SECS`] before `now`. Tokens go before
+/// sessions, so a session kept only for an expired offline token goes in the same sweep.
+pub(crate) async fn sweep<C: ConnectionTrait>(
+    db: &C,
+    now: i64,
+    batch: u64,
+) -> Result<SweepReport, StoreError> {
+    let cutoff = now.saturating_sub(SWEEP_GRACE_SECS);
+    let batch = batch.max(1);
+    let mut report = SweepReport {
+        revoked_tokens: by_expiry::<revoked_token::Entity, _>(
+            db,
+            revoked_token::Column::Id,
+            revoked_token::Column::ExpiresAt,
+            cutoff,
+            batch,
+        )
+        .await?,
+        auth_codes: by_expiry::<auth_code::Entity, _>(
+            db,
+            auth_code::Column::CodeHash,
+            auth_code::Column::ExpiresAt,
+            cutoff,
+            batch,
+        )
+        .await?,
+        device_codes: by_expiry::<device_code::Entity, _>(
+            db,
+            device_code::Column::DeviceCodeHash,
+            device_code::Column::ExpiresAt,
+            cutoff,
+            batch,
+        )
+        .await?,
+        refresh_tokens: by_expiry::<oidc_refresh_token::Entity, _>(
+            db,
+            oidc_refresh_token::Column::Id,
+            oidc_refresh_token::Column::ExpiresAt,
+            cutoff,
+            batch,
+        )
+        .await?,
+        docker_refresh_tokens: by_expiry::<docker_refresh_token::Entity, _>(
+            db,
+            docker_refresh_token::Column::Id,
+            docker_refresh_token::Column::ExpiresAt,
+            cutoff,
+            batch,
+        )
+        .await?,
+        ..SweepReport::default()
+    };
+    // Session and lockout lifetimes are realm settings, so those two tables go realm by realm.
+    for realm in realm::Entity::find().all(db).await? {
+        report.user_sessions += in_batches::<user_session::Entity, _>(
+            db,
+            user_session::Column::Id,
+            dead_sessions(&realm, cutoff),
+            batch,
+        )
+        .await?;
+        report.login_failures += in_batches::<login_failure::Entity, _>(
+            db,
+            login_failure::Column::UserId,
+            forgotten_failures(&realm, cutoff),
+            batch,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+async fn by_expiry<E, C>(
+    db: &C,
+    key: E::Column,
+    expires_at: E::Column,
+    cutoff: i64,
+    batch: u64,
+) -> Result<u64, StoreError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    in_batches::<E, C>(db, key, Condition::all().add(expires_at.lte(cutoff)), batch).await
+}
+
+/// `DELETE FROM t WHERE cond AND key IN (SELECT key FROM t WHERE cond LIMIT batch)` until a
+/// batch comes back short. `key` must single out a row among those `cond` matches.
+async fn in_batches<E, C>(
+    db: &C,
+    key: E::Column,
+    cond: Condition,
+    batch: u64,
+) -> Result<u64, StoreError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut total = 0;
+    loop {
+        let keys = Query::select()
+            .column(key)
+            .from(E::default())
+            .cond_where(cond.clone())
+            .limit(batch)
+            .to_owned();
+        let deleted = E::delete_many()
+            .filter(cond.clone())
+            .filter(key.in_subquery(keys))
+            .exec(db)
+            .await?
+            .rows_affected;
+        total += deleted;
+        if deleted < batch {
+            return Ok(total);
+        }
+        // Let requests waiting on the database in before the next batch.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Sessions no reader accepts any more: ended, or idle or old beyond the realm's timeouts (as
+/// the token endpoint reads them: a timeout of 0 or less means Keycloak's default). A session an
+/// unexpired, unrevoked offline token points to stays: that token outlives the session and
+/// reads its `auth_time` from it.
+fn dead_sessions(realm: &realm::Model, cutoff: i64) -> Condition {
+    let idle = positive_or(
+        realm.sso_session_idle_timeout,
+        realm_defaults::SSO_SESSION_IDLE_TIMEOUT,
+    );
+    let max = positive_or(
+        realm.sso_session_max_lifespan,
+        realm_defaults::SSO_SESSION_MAX_LIFESPAN,
+    );
+    let offline_holder = Query::select()
+        .expr(Expr::value(1))
+        .from(oidc_refresh_token::Entity)
+        .and_where(
+            Expr::col((
+                oidc_refresh_token::Entity,
+                oidc_refresh_token::Column::SessionId,
+            ))
+            .equals((user_session::Entity, user_session::Column::Id)),
+        )
+        .and_where(oidc_refresh_token::Column::Offline.eq(true))
+        .and_where(oidc_refresh_token::Column::Revoked.eq(false))
+        .and_where(oidc_refresh_token::Column::ExpiresAt.gt(cutoff))
+        .to_owned();
+    Condition::all()
+        .add(user_session::Column::RealmId.eq(realm.id.as_str()))
+        .add(
+            Condition::any()
+                .add(user_session::Column::Ended.eq(true))
+                .add(user_session::Column::LastSeenAt.lt(cutoff.saturating_sub(idle)))
+                .add(user_session::Column::CreatedAt.lt(cutoff.saturating_sub(max))),
+        )
+        .add(Expr::exists(offline_holder).not())
+}
+
+/// Failure records brute-force detection no longer counts: not locked (a permanent lockout is
+/// locked until `i64::MAX`), and the last failure older than the realm's `maxDeltaTimeSeconds`,
+/// after which the next failure starts from zero anyway.
+fn forgotten_failures(realm: &realm::Model, cutoff: i64) -> Condition {
+    let window = realm.max_delta_time_seconds.max(0);
+    Condition::all()
+        .add(login_failure::Column::RealmId.eq(realm.id.as_str()))
+        .add(
+            Condition::any()
+                .add(login_failure::Column::LockedUntil.is_null())
+                .add(login_failure::Column::LockedUntil.lt(cutoff)),
+        )
+        .add(login_failure::Column::LastFailureAt.lt(cutoff.saturating_sub(window)))
+}
+
+fn positive_or(value: i64, default: i64) -> i64 {
+    if value > 0 { value } else { default }
+}

@@ -1,0 +1,377 @@
+//! Revocation records and the sweeper (migration m20261124_000004_revoked_token): revoking a
+//! refresh grant ends exactly its client session, and sweeping deletes what expired and keeps
+//! everything still valid. SQLite in memory, or PostgreSQL when `PORTCULLIS_TEST_DATABASE_URL`
+//! is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use common::{NOW, TestDb, fixture};
+use portcullis_store::{
+    AuthCode, DeviceCode, DeviceCodeStatus, DockerRefreshToken, LoginFailures, RefreshRevocation,
+    RefreshTokenRecord, SWEEP_GRACE_SECS, Store, SweepReport, UserSession, parse_realm_json,
+};
+
+/// The fixture realm: `ssoSessionIdleTimeout` 900, `ssoSessionMaxLifespan` 7200,
+/// `maxDeltaTimeSeconds` 3600; users alice-id, bob-id and worker-sa-id.
+const REALM: &str = "oidc-realm-id";
+const IDLE: i64 = 900;
+const MAX: i64 = 7200;
+const FAILURE_WINDOW: i64 = 3600;
+/// When the sweep runs.
+const T: i64 = NOW + 100_000;
+/// Past this, a row expired longer ago than the grace.
+const GONE: i64 = T - SWEEP_GRACE_SECS - 1;
+
+async fn imported() -> TestDb {
+    let db = TestDb::new().await;
+    let rep = parse_realm_json(&fixture("oidc-realm.json")).expect("fixture parses");
+    db.store.import_realm(rep, false, NOW).await.unwrap();
+    db
+}
+
+fn session(id: &str, created_at: i64, last_seen_at: i64, ended: bool) -> UserSession {
+    UserSession {
+        id: id.into(),
+        realm_id: REALM.into(),
+        user_id: "alice-id".into(),
+        auth_time: created_at,
+        created_at,
+        last_seen_at,
+        ended,
+    }
+}
+
+fn refresh(id: &str, client: &str, session: Option<&str>, offline: bool) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        id: id.into(),
+        realm_id: REALM.into(),
+        client_id: client.into(),
+        user_id: "alice-id".into(),
+        session_id: session.map(Into::into),
+        scope: "openid".into(),
+        offline,
+        created_at: NOW,
+        expires_at: NOW + 1800,
+        revoked: false,
+        use_count: 0,
+    }
+}
+
+fn expiring(mut token: RefreshTokenRecord, expires_at: i64) -> RefreshTokenRecord {
+    token.expires_at = expires_at;
+    token
+}
+
+fn code(hash: &str, expires_at: i64) -> AuthCode {
+    AuthCode {
+        code_hash: hash.into(),
+        realm_id: REALM.into(),
+        client_id: "web".into(),
+        user_id: "alice-id".into(),
+        session_id: "s-live".into(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        code_challenge_method: None,
+        auth_time: expires_at - 60,
+        created_at: expires_at - 60,
+        expires_at,
+    }
+}
+
+fn device(hash: &str, user_code: &str, expires_at: i64) -> DeviceCode {
+    DeviceCode {
+        device_code_hash: hash.into(),
+        user_code: user_code.into(),
+        realm_id: REALM.into(),
+        client_id: "cli".into(),
+        scope: "openid".into(),
+        created_at: expires_at - 600,
+        expires_at,
+        interval: 5,
+        last_polled_at: None,
+        status: DeviceCodeStatus::Pending,
+    }
+}
+
+fn docker(id: &str, expires_at: i64) -> DockerRefreshToken {
+    DockerRefreshToken {
+        id: id.into(),
+        token_hash: format!("hash-{id}"),
+        realm_id: REALM.into(),
+        user_id: "alice-id".into(),
+        service: "registry".into(),
+        created_at: NOW,
+        last_used_at: NOW,
+        expires_at,
+        revoked: false,
+    }
+}
+
+fn failures(last_failure_at: i64, locked_until: Option<i64>) -> LoginFailures {
+    LoginFailures {
+        failures: 3,
+        last_failure_at,
+        last_ip: None,
+        locked_until,
+    }
+}
+
+async fn revoked(store: &Store, id: &str) -> bool {
+    store.find_refresh_token(id).await.unwrap().unwrap().revoked
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_grant_ends_exactly_its_client_session() {
+    let db = imported().await;
+    let store = &db.store;
+    for s in ["s1", "s2"] {
+        store
+            .create_user_session(&session(s, NOW, NOW, false))
+            .await
+            .unwrap();
+    }
+    let tokens = [
+        refresh("web-1", "web", Some("s1"), false),
+        refresh("web-2", "web", Some("s1"), false),
+        refresh("web-offline", "web", Some("s1"), true),
+        refresh("cli-1", "cli", Some("s1"), false),
+        refresh("web-s2", "web", Some("s2"), false),
+        refresh("web-cc", "web", None, false),
+    ];
+    for t in &tokens {
+        store.insert_refresh_token(t).await.unwrap();
+    }
+    let online = RefreshRevocation {
+        token: &tokens[0],
+        client_pk: "web-pk",
+        now: NOW + 10,
+        access_expires_at: NOW + 310,
+    };
+    assert_eq!(store.revoke_refresh_grant(&online).await.unwrap(), 2);
+    assert!(revoked(store, "web-1").await && revoked(store, "web-2").await);
+    for other in ["web-offline", "cli-1", "web-s2", "web-cc"] {
+        assert!(!revoked(store, other).await, "{other} lives on");
+    }
+    // The client's access tokens from that session, issued until the revocation, are revoked.
+    let s1_web = Some(("s1", "web-pk"));
+    let is_revoked = |jti: &'static str, cs: Option<(&'static str, &'static str)>, iat: i64| async move {
+        store.is_access_token_revoked(jti, cs, iat).await.unwrap()
+    };
+    assert!(is_revoked("a1", s1_web, NOW).await);
+    assert!(is_revoked("a1", s1_web, NOW + 10).await, "the same second");
+    assert!(!is_revoked("a1", s1_web, NOW + 11).await, "issued later");
+    assert!(!is_revoked("a1", Some(("s1", "cli-pk")), NOW).await);
+    assert!(!is_revoked("a1", Some(("s2", "web-pk")), NOW).await);
+    assert!(!is_revoked("a1", None, NOW).await);
+
+    // An offline token takes the offline share of the client session too.
+    let offline = RefreshRevocation {
+        token: &tokens[2],
+        client_pk: "web-pk",
+        now: NOW + 20,
+        access_expires_at: NOW + 320,
+    };
+    assert_eq!(store.revoke_refresh_grant(&offline).await.unwrap(), 1);
+    assert!(revoked(store, "web-offline").await);
+    assert!(is_revoked("a1", s1_web, NOW + 15).await, "moved forward");
+    // A token without a session is only itself.
+    let cc = RefreshRevocation {
+        token: &tokens[5],
+        client_pk: "web-pk",
+        now: NOW + 30,
+        access_expires_at: NOW + 330,
+    };
+    assert_eq!(store.revoke_refresh_grant(&cc).await.unwrap(), 1);
+    assert!(!revoked(store, "cli-1").await && !revoked(store, "web-s2").await);
+
+    // Access tokens by jti; revoking twice is fine.
+    for _ in 0..2 {
+        store
+            .revoke_access_token(REALM, "a2", NOW, NOW + 300)
+            .await
+            .unwrap();
+    }
+    assert!(is_revoked("a2", None, NOW).await);
+    assert!(is_revoked("a2", Some(("s2", "web-pk")), NOW + 100).await);
+    db.finish().await;
+}
+
+/// Fills every swept table with rows on both sides of expiry, at time `T`.
+async fn fill(store: &Store) {
+    let sessions = [
+        session("s-live", T - 100, T - 100, false),
+        session("s-idle", GONE - IDLE, GONE - IDLE, false),
+        // Idle for exactly the timeout plus the grace: still listed by the admin API's `<=`.
+        session(
+            "s-idle-edge",
+            T - SWEEP_GRACE_SECS - IDLE,
+            T - SWEEP_GRACE_SECS - IDLE,
+            false,
+        ),
+        session("s-old", GONE - MAX, T - 10, false),
+        session("s-ended", T - 100, T - 100, true),
+        session("s-offline", NOW, NOW, true),
+        session("s-offline-gone", NOW, NOW, true),
+    ];
+    for s in &sessions {
+        store.create_user_session(s).await.unwrap();
+    }
+    let tokens = [
+        expiring(refresh("r-live", "web", Some("s-live"), false), T + 100),
+        expiring(refresh("r-gone", "web", Some("s-idle"), false), GONE),
+        expiring(refresh("r-just", "web", Some("s-live"), false), T - 1),
+        expiring(
+            refresh("r-offline", "web", Some("s-offline"), true),
+            T + 9000,
+        ),
+        expiring(
+            refresh("r-offline-gone", "web", Some("s-offline-gone"), true),
+            GONE,
+        ),
+    ];
+    for t in &tokens {
+        store.insert_refresh_token(t).await.unwrap();
+    }
+    // A revoked but unexpired token is kept: introspection still says why it is inactive.
+    let mut revoked = expiring(refresh("r-revoked", "web", None, false), T + 100);
+    revoked.revoked = true;
+    store.insert_refresh_token(&revoked).await.unwrap();
+    for (hash, expires_at) in [
+        ("c-live", T + 30),
+        ("c-just", T - 1),
+        ("c-gone-1", GONE),
+        ("c-gone-2", GONE - 1),
+        ("c-gone-3", GONE - 500),
+    ] {
+        store
+            .insert_auth_code(&code(hash, expires_at))
+            .await
+            .unwrap();
+    }
+    store
+        .insert_device_code(&device("d-live", "BCDFGHJK", T + 300))
+        .await
+        .unwrap();
+    store
+        .insert_device_code(&device("d-gone", "LMNPQRST", GONE))
+        .await
+        .unwrap();
+    store
+        .insert_docker_refresh_token(&docker("k-live", T + 1))
+        .await
+        .unwrap();
+    store
+        .insert_docker_refresh_token(&docker("k-gone", GONE))
+        .await
+        .unwrap();
+    store
+        .revoke_access_token(REALM, "a-live", T - 200, T + 100)
+        .await
+        .unwrap();
+    store
+        .revoke_access_token(REALM, "a-gone", GONE - 300, GONE)
+        .await
+        .unwrap();
+    let records = [
+        (
+            "alice-id",
+            failures(GONE - FAILURE_WINDOW, Some(GONE - 500)),
+        ),
+        ("bob-id", failures(GONE - FAILURE_WINDOW, Some(i64::MAX))),
+        ("worker-sa-id", failures(T - 10, None)),
+    ];
+    for (user, record) in &records {
+        store
+            .save_login_failures(REALM, user, record)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sweeping_deletes_what_expired_and_keeps_what_is_valid() {
+    let db = imported().await;
+    let store = &db.store;
+    fill(store).await;
+    // Batches of two: three expired codes take two statements.
+    let report = store.sweep_expired(T, 2).await.unwrap();
+    let want = SweepReport {
+        user_sessions: 4,
+        auth_codes: 3,
+        refresh_tokens: 2,
+        device_codes: 1,
+        docker_refresh_tokens: 1,
+        revoked_tokens: 1,
+        login_failures: 1,
+    };
+    assert_eq!(report, want);
+
+    let kept = ["s-live", "s-idle-edge", "s-offline"];
+    let gone = ["s-idle", "s-old", "s-ended", "s-offline-gone"];
+    for id in kept {
+        assert!(store.find_user_session(id).await.unwrap().is_some(), "{id}");
+    }
+    for id in gone {
+        assert!(store.find_user_session(id).await.unwrap().is_none(), "{id}");
+    }
+    for id in ["r-live", "r-just", "r-offline", "r-revoked"] {
+        assert!(
+            store.find_refresh_token(id).await.unwrap().is_some(),
+            "{id}"
+        );
+    }
+    for id in ["r-gone", "r-offline-gone"] {
+        assert!(
+            store.find_refresh_token(id).await.unwrap().is_none(),
+            "{id}"
+        );
+    }
+    // Codes are single use: a kept one still redeems, a swept one is unknown.
+    for (hash, found) in [("c-live", true), ("c-just", true), ("c-gone-3", false)] {
+        let redemption = store.redeem_auth_code(hash).await.unwrap();
+        let unknown = redemption == portcullis_store::CodeRedemption::Unknown;
+        assert_eq!(!unknown, found, "{hash}");
+    }
+    assert!(store.find_device_code("d-live").await.unwrap().is_some());
+    assert!(store.find_device_code("d-gone").await.unwrap().is_none());
+    let docker_found = |id: &'static str| async move {
+        let hash = format!("hash-{id}");
+        store
+            .find_docker_refresh_token(&hash)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    assert!(docker_found("k-live").await && !docker_found("k-gone").await);
+    assert!(
+        store
+            .is_access_token_revoked("a-live", None, T)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_access_token_revoked("a-gone", None, T)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.login_failures(REALM, "alice-id").await.unwrap(), None);
+    for user in ["bob-id", "worker-sa-id"] {
+        assert!(
+            store.login_failures(REALM, user).await.unwrap().is_some(),
+            "{user}: locked for good, or failing recently"
+        );
+    }
+
+    // Nothing left to do; a minute later the edge session and the codes that just expired go.
+    assert_eq!(store.sweep_expired(T, 2).await.unwrap().total(), 0);
+    let later = store.sweep_expired(T + SWEEP_GRACE_SECS + 1, 500).await;
+    let later = later.unwrap();
+    assert_eq!((later.user_sessions, later.auth_codes), (1, 1));
+    assert_eq!(later.refresh_tokens, 1, "r-just");
+    db.finish().await;
+}
