@@ -17,6 +17,7 @@ use portcullis_core::clock::FixedClock;
 use portcullis_oidc::OpenIdConnect;
 use portcullis_store::{AuthCode, DeviceCodeStatus, Store, UserSession, parse_realm_json};
 use portcullis_web::{AppState, Protocol, Urls, protocol_mount_path};
+use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -131,16 +132,86 @@ fn other() -> Value {
     })
 }
 
-/// Removes the temporary database when a test ends.
-struct TempDb(std::path::PathBuf);
+/// The test's database: a temporary SQLite file, or a fresh PostgreSQL database when
+/// `PORTCULLIS_TEST_DATABASE_URL` names a server (the suite's PostgreSQL run). Removed when the
+/// test ends.
+enum TempDb {
+    Sqlite(std::path::PathBuf),
+    Postgres { server: String, name: String },
+}
+
+impl TempDb {
+    /// Creates the database; returns it with the URL to connect to.
+    async fn create() -> (TempDb, String) {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        match std::env::var("PORTCULLIS_TEST_DATABASE_URL") {
+            Ok(server) if server.starts_with("postgres") => {
+                let name = format!("pc_oidc_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&server).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let url = with_database(&server, &name);
+                (TempDb::Postgres { server, name }, url)
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!(
+                    "portcullis-oidc-tokens-{}-{n}.db",
+                    std::process::id()
+                ));
+                let url = format!("sqlite://{}", path.display());
+                (TempDb::Sqlite(path), url)
+            }
+        }
+    }
+}
 
 impl Drop for TempDb {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
+        match self {
+            TempDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut path = path.clone().into_os_string();
+                    path.push(suffix);
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            // Drop runs on the test's runtime, which cannot wait for a future here: a thread
+            // with a runtime of its own drops the database.
+            TempDb::Postgres { server, name } => {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let server = server.clone();
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        let admin = Database::connect(&server).await.unwrap();
+                        admin.execute_unprepared(&sql).await.unwrap();
+                        admin.close().await.unwrap();
+                    });
+                });
+                let _ = dropped.join();
+            }
         }
+    }
+}
+
+/// `postgres://u@h:5432/test?x=y` with the database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        "" => format!("{host}/{name}"),
+        query => format!("{host}/{name}?{query}"),
     }
 }
 
@@ -214,16 +285,8 @@ fn claims(jwt: &str) -> Value {
 }
 
 async fn app() -> App {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "portcullis-oidc-tokens-{}-{}.db",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let db = TempDb(path.clone());
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let (db, url) = TempDb::create().await;
+    let store = Store::connect(&url).await.unwrap();
     for realm in [acme(), rotating(), other()] {
         let rep = parse_realm_json(&realm.to_string()).unwrap();
         store.import_realm(rep, false, NOW).await.unwrap();
@@ -399,16 +462,22 @@ impl App {
 
     /// Stores an authorization code (in a new session) and returns it with the session id.
     async fn code(&self, spec: CodeSpec<'_>) -> (String, String) {
+        let session = self.session(spec.user).await;
+        let code = self.code_in(&session, spec).await;
+        (code, session)
+    }
+
+    /// Stores an authorization code in an existing session (another login of the same browser).
+    async fn code_in(&self, session: &str, spec: CodeSpec<'_>) -> String {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let code = format!("code-{}-xyz", COUNTER.fetch_add(1, Ordering::SeqCst));
-        let session = self.session(spec.user).await;
         let now = self.clock_now();
         let record = AuthCode {
             code_hash: sha256_hex(&code),
             realm_id: self.realm_id("acme").await,
             client_id: spec.client.into(),
             user_id: self.user_id("acme", spec.user).await,
-            session_id: session.clone(),
+            session_id: session.to_owned(),
             redirect_uri: spec.redirect.into(),
             scope: spec.scope.into(),
             nonce: spec.nonce.map(str::to_owned),
@@ -419,7 +488,7 @@ impl App {
             expires_at: now + 60,
         };
         self.store.insert_auth_code(&record).await.unwrap();
-        (code, session)
+        code
     }
 
     /// A token of the docker-v2 shape (no `typ`, `aud` = the registry) signed with the realm key.
@@ -985,15 +1054,14 @@ async fn revocation_and_session_end_stop_refresh() {
         .await
         .json();
     let refresh = body["refresh_token"].as_str().unwrap();
-    // Another client cannot revoke it (200, no effect).
-    let reply = app
-        .post(
-            &revoke,
-            Some(&basic("other-app", "other-secret")),
-            &[("token", refresh)],
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK);
+    // Another client cannot revoke it: Keycloak's 400 "Unmatching clients", and no effect.
+    app.post(
+        &revoke,
+        Some(&basic("other-app", "other-secret")),
+        &[("token", refresh)],
+    )
+    .await
+    .assert_error(400, "invalid_request");
     assert_eq!(app.introspect(refresh).await["active"], true);
     // Its own client can.
     let reply = app
@@ -1047,6 +1115,183 @@ async fn revocation_and_session_end_stop_refresh() {
     app.userinfo(body["access_token"].as_str().unwrap())
         .await
         .assert_error(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn revoked_access_tokens_fail_at_userinfo_and_introspection() {
+    let app = app().await;
+    let revoke = format!("{OIDC}/revoke");
+    let body = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let access = body["access_token"].as_str().unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap();
+    assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
+    assert_eq!(app.introspect(access).await["active"], true);
+    // Only the client it was issued to may revoke it.
+    app.post(
+        &revoke,
+        Some(&basic("other-app", "other-secret")),
+        &[("token", access)],
+    )
+    .await
+    .assert_error(400, "invalid_request");
+    assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
+
+    let reply = app
+        .post(
+            &revoke,
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[("token", access), ("token_type_hint", "access_token")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
+    let refused = app.userinfo(access).await;
+    refused.assert_error(401, "invalid_token");
+    assert_eq!(
+        refused.header(header::WWW_AUTHENTICATE),
+        "Bearer realm=\"acme\", error=\"invalid_token\""
+    );
+    assert_eq!(app.introspect(access).await, json!({"active": false}));
+    // As in Keycloak, the refresh token lives on, and so do the access tokens it brings.
+    let refreshed = app.refresh(BACKEND, refresh).await;
+    assert_eq!(refreshed.status, StatusCode::OK);
+    let fresh = refreshed.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.userinfo(&fresh).await.status, StatusCode::OK);
+    // Revoking again changes nothing.
+    let again = app
+        .post(
+            &revoke,
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[("token", access)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+
+    // A service account's token (no session) is revocable too.
+    let cc = app
+        .token(BACKEND, &[("grant_type", "client_credentials")])
+        .await
+        .json();
+    let cc = cc["access_token"].as_str().unwrap();
+    assert_eq!(app.introspect(cc).await["active"], true);
+    let reply = app
+        .post(
+            &revoke,
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[("token", cc)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(app.introspect(cc).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn revoked_refresh_tokens_end_their_client_session() {
+    let app = app().await;
+    let redeem = |code: String, client: (&'static str, &'static str), redirect: &'static str| {
+        let app = &app;
+        async move {
+            let reply = app
+                .token(
+                    client,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", redirect),
+                    ],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK);
+            reply.json()
+        }
+    };
+    // One browser session: two logins of backend (one with offline access), one of other-app.
+    let (code, sid) = app.code(CodeSpec::new("backend", APP_CB)).await;
+    let first = redeem(code, BACKEND, APP_CB).await;
+    let code = app.code_in(&sid, CodeSpec::new("backend", APP_CB)).await;
+    let second = redeem(code, BACKEND, APP_CB).await;
+    let offline_spec = CodeSpec {
+        scope: "openid offline_access",
+        ..CodeSpec::new("backend", APP_CB)
+    };
+    let code = app.code_in(&sid, offline_spec).await;
+    let offline = redeem(code, BACKEND, APP_CB).await;
+    let other_spec = CodeSpec::new("other-app", "https://other.test/cb");
+    let code = app.code_in(&sid, other_spec).await;
+    let other_client = ("other-app", "other-secret");
+    let other = redeem(code, other_client, "https://other.test/cb").await;
+    let token = |body: &Value, name: &str| body[name].as_str().unwrap().to_owned();
+    let (revoked, sibling) = (
+        token(&first, "refresh_token"),
+        token(&second, "refresh_token"),
+    );
+    assert_eq!(claims(&sibling)["sid"], sid.as_str());
+    assert_eq!(claims(&token(&offline, "refresh_token"))["typ"], "Offline");
+    assert_eq!(app.introspect(&sibling).await["active"], true);
+    assert_eq!(
+        app.introspect(&token(&second, "access_token")).await["active"],
+        true
+    );
+
+    let reply = app
+        .post(
+            &format!("{OIDC}/revoke"),
+            Some(&basic(BACKEND.0, BACKEND.1)),
+            &[("token", &revoked), ("token_type_hint", "refresh_token")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    // Every refresh token backend holds in the session is dead, and so are its access tokens.
+    for refresh in [&revoked, &sibling] {
+        app.refresh(BACKEND, refresh)
+            .await
+            .assert_error(400, "invalid_grant");
+        assert_eq!(app.introspect(refresh).await, json!({"active": false}));
+    }
+    for body in [&first, &second] {
+        let access = token(body, "access_token");
+        app.userinfo(&access)
+            .await
+            .assert_error(401, "invalid_token");
+        assert_eq!(app.introspect(&access).await, json!({"active": false}));
+    }
+    // Another client's tokens in the same session still work.
+    let other_refresh = token(&other, "refresh_token");
+    assert_eq!(app.introspect(&other_refresh).await["active"], true);
+    let refreshed = app.refresh(other_client, &other_refresh).await;
+    assert_eq!(refreshed.status, StatusCode::OK);
+    assert_eq!(
+        app.userinfo(&token(&other, "access_token")).await.status,
+        StatusCode::OK
+    );
+    // Keycloak keeps the offline share of the client session when an online token is revoked;
+    // what it issues later works.
+    app.clock.advance(1);
+    let reply = app
+        .refresh(BACKEND, &token(&offline, "refresh_token"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let later = token(&reply.json(), "access_token");
+    assert_eq!(claims(&later)["sid"], sid.as_str());
+    assert_eq!(app.userinfo(&later).await.status, StatusCode::OK);
+    // So does a new login of backend in the session.
+    let code = app.code_in(&sid, CodeSpec::new("backend", APP_CB)).await;
+    let again = redeem(code, BACKEND, APP_CB).await;
+    assert_eq!(
+        app.introspect(&token(&again, "refresh_token")).await["active"],
+        true
+    );
+    assert_eq!(
+        app.userinfo(&token(&again, "access_token")).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

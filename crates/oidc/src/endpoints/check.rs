@@ -1,7 +1,8 @@
 //! Is this token still good? Shared by userinfo, introspection and the refresh grant. A token
 //! is good when we signed it for this realm, it has not expired, its client and user still
 //! exist and are enabled, and the SSO session it belongs to (if any) is alive; refresh tokens
-//! also need their database row, not revoked.
+//! also need their database row, not revoked, and access tokens must not have been revoked
+//! (by `jti`, or with their client session).
 
 use portcullis_core::model::{Client, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
@@ -65,6 +66,9 @@ pub(crate) async fn access_token<'s>(
     let Some(sub) = claim_str(&claims, "sub") else {
         return Ok(Err("Token verification failed"));
     };
+    if revoked(ctx, &claims, client).await? {
+        return Ok(Err(NOT_ACTIVE));
+    }
     let Some(user) = live_user(ctx, sub).await? else {
         return Ok(Err(USER_GONE));
     };
@@ -95,33 +99,14 @@ pub(crate) async fn refresh_token<'s>(
         Some(TYP_OFFLINE) => true,
         _ => return Ok(Err(INVALID_REFRESH)),
     };
-    if expired(&claims, ctx.now) {
-        return Ok(Err(NOT_ACTIVE));
-    }
-    let (Some(jti), Some(sub), Some(azp)) = (
-        claim_str(&claims, "jti"),
-        claim_str(&claims, "sub"),
-        claim_str(&claims, "azp"),
-    ) else {
-        return Ok(Err(INVALID_REFRESH));
+    let record = match refresh_record(ctx, &claims, offline).await? {
+        Ok(record) => record,
+        Err(dead) => return Ok(Err(dead)),
     };
-    let Some(record) = ctx.state.store().find_refresh_token(jti).await? else {
-        return Ok(Err(INVALID_REFRESH));
-    };
-    let consistent = record.realm_id == ctx.snapshot.realm.id
-        && record.user_id == sub
-        && record.client_id == azp
-        && record.offline == offline;
-    if !consistent {
-        return Ok(Err(INVALID_REFRESH));
-    }
-    if record.revoked || record.expires_at <= ctx.now {
-        return Ok(Err(NOT_ACTIVE));
-    }
-    let Some(client) = live_client(ctx, azp) else {
+    let Some(client) = live_client(ctx, &record.client_id) else {
         return Ok(Err(CLIENT_GONE));
     };
-    let Some(user) = live_user(ctx, sub).await? else {
+    let Some(user) = live_user(ctx, &record.user_id).await? else {
         return Ok(Err(USER_GONE));
     };
     let session = match &record.session_id {
@@ -143,8 +128,63 @@ pub(crate) async fn refresh_token<'s>(
     }))
 }
 
+/// The row of a verified refresh token (`typ` Refresh, or Offline when `offline`), if the
+/// token and its row agree and neither has expired nor been revoked. Whether its client, user
+/// and session still live is the caller's to check.
+pub(crate) async fn refresh_record(
+    ctx: &Ctx,
+    claims: &Map<String, Value>,
+    offline: bool,
+) -> Result<Result<RefreshTokenRecord, Dead>, OAuthError> {
+    if expired(claims, ctx.now) {
+        return Ok(Err(NOT_ACTIVE));
+    }
+    let (Some(jti), Some(sub), Some(azp)) = (
+        claim_str(claims, "jti"),
+        claim_str(claims, "sub"),
+        claim_str(claims, "azp"),
+    ) else {
+        return Ok(Err(INVALID_REFRESH));
+    };
+    let Some(record) = ctx.state.store().find_refresh_token(jti).await? else {
+        return Ok(Err(INVALID_REFRESH));
+    };
+    let consistent = record.realm_id == ctx.snapshot.realm.id
+        && record.user_id == sub
+        && record.client_id == azp
+        && record.offline == offline;
+    if !consistent {
+        return Ok(Err(INVALID_REFRESH));
+    }
+    if record.revoked || record.expires_at <= ctx.now {
+        return Ok(Err(NOT_ACTIVE));
+    }
+    Ok(Ok(record))
+}
+
+/// Whether an access token was revoked at the revocation endpoint: itself, or its client
+/// session (a refresh token of the same client and session was revoked). One indexed lookup;
+/// a token without a `jti` cannot be looked up, so it is not accepted.
+async fn revoked(
+    ctx: &Ctx,
+    claims: &Map<String, Value>,
+    client: &Client,
+) -> Result<bool, OAuthError> {
+    let Some(jti) = claim_str(claims, "jti") else {
+        return Ok(true);
+    };
+    let client_session = claim_str(claims, "sid").map(|sid| (sid, client.id.as_str()));
+    // Every token we sign has `iat`; without one, any revocation of its client session counts.
+    let issued_at = claim_i64(claims, "iat").unwrap_or(i64::MIN);
+    Ok(ctx
+        .state
+        .store()
+        .is_access_token_revoked(jti, client_session, issued_at)
+        .await?)
+}
+
 /// A token without a numeric `exp`, or whose `exp` has come, is expired.
-fn expired(claims: &Map<String, Value>, now: i64) -> bool {
+pub(crate) fn expired(claims: &Map<String, Value>, now: i64) -> bool {
     claim_i64(claims, "exp").is_none_or(|exp| exp <= now)
 }
 

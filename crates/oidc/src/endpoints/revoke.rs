@@ -1,9 +1,18 @@
-//! Token revocation (RFC 7009). The client authenticates (public clients by `client_id`).
-//! A refresh token of the calling client is revoked in the database, which also makes it
-//! inactive at introspection. Invalid, unknown, foreign and already revoked tokens get 200 all
-//! the same, so the answer tells nothing. Access tokens are self-contained and not recorded, so
-//! revoking one is accepted and changes nothing (they expire within minutes; ending the session
-//! ends them). ID tokens are not revocable: `unsupported_token_type`.
+//! Token revocation (RFC 7009), as Keycloak's revocation endpoint does it. The client
+//! authenticates (public clients by `client_id`) and may revoke only tokens issued to it.
+//!
+//! - An access token is remembered by its `jti` until its `exp`: from then on userinfo answers
+//!   401 `invalid_token` and introspection `{"active": false}`, as for an expired token.
+//! - A refresh or offline token ends its client session, as Keycloak removes the client session:
+//!   the token, every other refresh token the same client holds in the same SSO session
+//!   (offline ones too when an offline token is revoked), and the access tokens the client got
+//!   in that session so far stop working. Other clients' tokens in that session live on.
+//! - A token issued to another client (`azp`): 400 `invalid_request` "Unmatching clients". We
+//!   follow Keycloak here rather than answering 200 and doing nothing; RFC 7009 §2.1 also says
+//!   the request is refused. (Keycloak's error code is `invalid_request`, not
+//!   `unauthorized_client`.)
+//! - Invalid, unknown, expired and already revoked tokens get 200 with nothing done, so the
+//!   answer tells nothing. ID tokens are not revocable: `unsupported_token_type`.
 
 use std::collections::HashMap;
 
@@ -11,12 +20,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::model::Client;
+use portcullis_store::RefreshRevocation;
 use portcullis_web::AppState;
+use serde_json::{Map, Value};
 
 use super::error::no_store;
 use super::form::{Form, read_body};
-use super::{Audit, Ctx, OAuthError, client_auth};
-use crate::tokens::jwt::{TYP_ID, TYP_OFFLINE, TYP_REFRESH, claim_str, decode_verified};
+use super::{Audit, Ctx, OAuthError, check, client_auth};
+use crate::tokens::jwt::{
+    TYP_BEARER, TYP_ID, TYP_OFFLINE, TYP_REFRESH, claim_i64, claim_str, decode_verified,
+};
+use crate::tokens::mint::TokenSettings;
 
 pub(crate) async fn revoke(
     State(state): State<AppState>,
@@ -48,23 +63,63 @@ async fn handle(
     let Some(claims) = decode_verified(&ctx.snapshot, &ctx.issuer, token) else {
         return ok();
     };
-    let (Some(typ), Some(jti)) = (claim_str(&claims, "typ"), claim_str(&claims, "jti")) else {
+    let typ = claim_str(&claims, "typ");
+    if typ == Some(TYP_ID) {
+        return Err(OAuthError::unsupported_token_type(
+            "ID tokens cannot be revoked",
+        ));
+    }
+    let Some(azp) = claim_str(&claims, "azp") else {
         return ok();
     };
-    match typ {
-        TYP_REFRESH | TYP_OFFLINE => {
-            let store = ctx.state.store();
-            if let Some(record) = store.find_refresh_token(jti).await?
-                && record.realm_id == ctx.snapshot.realm.id
-                && record.client_id == client.client_id
-            {
-                store.revoke_refresh_token(&record.id).await?;
-            }
-            ok()
-        }
-        TYP_ID => Err(OAuthError::unsupported_token_type(
-            "ID tokens cannot be revoked",
-        )),
-        _ => ok(),
+    if azp != client.client_id {
+        return Err(OAuthError::invalid_request("Unmatching clients"));
     }
+    match typ {
+        Some(TYP_BEARER) => revoke_access(&ctx, &claims).await?,
+        Some(TYP_REFRESH) => revoke_refresh(&ctx, client, &claims, false).await?,
+        Some(TYP_OFFLINE) => revoke_refresh(&ctx, client, &claims, true).await?,
+        _ => {}
+    }
+    ok()
+}
+
+/// Remembers an unexpired access token's `jti` until its `exp`. The user and session are not
+/// checked: a token that is dead for now (a disabled user) must not come back later.
+async fn revoke_access(ctx: &Ctx, claims: &Map<String, Value>) -> Result<(), OAuthError> {
+    if check::expired(claims, ctx.now) {
+        return Ok(());
+    }
+    let (Some(jti), Some(exp)) = (claim_str(claims, "jti"), claim_i64(claims, "exp")) else {
+        return Ok(());
+    };
+    ctx.state
+        .store()
+        .revoke_access_token(&ctx.snapshot.realm.id, jti, ctx.now, exp)
+        .await?;
+    Ok(())
+}
+
+/// Ends the client session of an unexpired, unrevoked refresh token. An already revoked one
+/// does nothing, so presenting an old token again cannot end a newer client session. `client`
+/// is the token's (`azp`, which its row matches).
+async fn revoke_refresh(
+    ctx: &Ctx,
+    client: &Client,
+    claims: &Map<String, Value>,
+    offline: bool,
+) -> Result<(), OAuthError> {
+    let Ok(record) = check::refresh_record(ctx, claims, offline).await? else {
+        return Ok(());
+    };
+    // The longest an access token the client got in the session can live.
+    let lifespan = TokenSettings::for_client(&ctx.snapshot.realm, client).access_lifespan;
+    let revocation = RefreshRevocation {
+        token: &record,
+        client_pk: &client.id,
+        now: ctx.now,
+        access_expires_at: ctx.now.saturating_add(lifespan),
+    };
+    ctx.state.store().revoke_refresh_grant(&revocation).await?;
+    Ok(())
 }
