@@ -3,6 +3,7 @@
 mod app;
 mod config;
 mod realm_files;
+mod sweeper;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -71,6 +72,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         base_url: config.base_url.clone(),
         relative_path: config.relative_path.clone(),
     };
+    sweeper::spawn(store.clone(), clock.clone());
     let state = AppState::new(store, clock, urls);
     let router = app::router(state, &config.relative_path);
     let listener = tokio::net::TcpListener::bind(&config.bind)
