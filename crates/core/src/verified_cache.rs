@@ -98,8 +98,8 @@ impl<V: Clone> VerifiedCache<V> {
             .map(|entry| entry.value.clone())
     }
 
-    /// Remembers a successful verification of `user_id` in `realm`. When full, expired entries
-    /// go first, then the oldest.
+    /// Remembers a successful verification of `user_id` in `realm`. Expired entries go first,
+    /// so a login storm does not keep `capacity` dead entries alive; when still full, the oldest.
     pub fn insert(&self, key: CacheKey, realm: &str, user_id: &str, value: V, now_unix: i64) {
         if self.capacity == 0 || self.ttl_secs == 0 {
             return;
@@ -162,19 +162,22 @@ impl<V> Inner<V> {
         }
     }
 
-    /// Frees one slot if the cache is full: all expired entries first, else the oldest.
+    /// Drops every expired entry, then, if the cache is still full, the oldest. Every entry
+    /// lives the same time, so insertion order is expiry order: the walk stops at the first
+    /// live entry, and each entry is visited once in its life.
     fn make_room(&mut self, capacity: usize, now_unix: i64) {
-        if self.entries.len() < capacity {
-            return;
-        }
-        let order = &mut self.order;
-        self.entries.retain(|_, entry| {
-            let live = now_unix < entry.expires_at;
-            if !live {
-                order.remove(&entry.seq);
+        while let Some((&seq, key)) = self.order.first_key_value() {
+            let key = *key;
+            if self
+                .entries
+                .get(&key)
+                .is_some_and(|entry| now_unix < entry.expires_at)
+            {
+                break;
             }
-            live
-        });
+            self.order.remove(&seq);
+            self.entries.remove(&key);
+        }
         while self.entries.len() >= capacity {
             let Some((_, oldest)) = self.order.pop_first() else {
                 break;
@@ -283,6 +286,27 @@ mod tests {
         cache.insert(k(7), "r", "u7", 7, T0 + 17);
         assert_eq!(cache.get(&k(5), T0 + 17), None);
         assert_eq!(cache.get(&k(4), T0 + 17), Some(40));
+    }
+
+    #[test]
+    fn expired_entries_go_before_the_cache_is_full() {
+        // A storm of distinct logins must not keep `capacity` dead entries in memory.
+        let cache = VerifiedCache::new(1000, 10);
+        let k = |i: u32| cache.key("r", &format!("user{i}"), "pw");
+        for i in 0..100 {
+            cache.insert(k(i), "r", "u", i, T0 + i64::from(i) / 10);
+        }
+        assert_eq!(cache.len(), 100);
+        // At T0+15 the entries inserted up to T0+5 (i < 60) are dead and gone.
+        cache.insert(k(1000), "r", "u", 1000, T0 + 15);
+        assert_eq!(cache.len(), 41);
+        assert_eq!(cache.get(&k(60), T0 + 15), Some(60));
+        // A refreshed key lives from its new insertion.
+        cache.insert(k(60), "r", "u", 60, T0 + 15);
+        cache.insert(k(1001), "r", "u", 1001, T0 + 24);
+        assert_eq!(cache.get(&k(60), T0 + 24), Some(60));
+        assert_eq!(cache.get(&k(59), T0 + 24), None);
+        assert_eq!(cache.len(), 3, "60, 1000 and 1001");
     }
 
     #[test]
