@@ -458,6 +458,29 @@ async fn full_login_with_pkce_issues_a_single_use_code() {
 }
 
 #[tokio::test]
+async fn a_plain_oauth2_request_may_omit_the_sole_redirect_uri() {
+    let app = app().await;
+    let mut browser = Browser::new(&app);
+    // OpenID Connect requires redirect_uri even when the client registered only one.
+    let page = browser.get(&app_request(&[("redirect_uri", "")])).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{page:?}");
+    assert!(page.location.is_none());
+    // Plain OAuth2 does not: the code goes to the sole registered URI, and the code records
+    // that none was named, so the exchange is not asked for one (Keycloak's rule).
+    let page = browser
+        .get(&app_request(&[
+            ("redirect_uri", ""),
+            ("scope", "profile"),
+            ("nonce", ""),
+        ]))
+        .await;
+    let done = browser.log_in(&page, "alice", "alice-pw").await;
+    let code = redeem(&app, &done, APP_CB, "st-1").await;
+    assert_eq!(code.redirect_uri, "");
+    assert_eq!(code.scope, "profile");
+}
+
+#[tokio::test]
 async fn the_authorization_endpoint_accepts_post() {
     let app = app().await;
     let mut browser = Browser::new(&app);

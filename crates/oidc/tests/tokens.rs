@@ -853,6 +853,19 @@ async fn authorization_code_grant_and_pkce() {
     app.assert_signed(body["id_token"].as_str().unwrap(), "RS256")
         .await;
 
+    // A plain OAuth2 request that named no redirect URI (its code records none) is not asked
+    // for one at the exchange; one that named it must repeat it (below).
+    let (c, _) = app
+        .code(CodeSpec {
+            scope: "profile",
+            nonce: None,
+            ..CodeSpec::new("backend", "")
+        })
+        .await;
+    let mut f = form(&c);
+    f.remove(2);
+    assert_eq!(send(f, BACKEND).await.status, StatusCode::OK);
+
     // Error cases, each with a fresh code.
     let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
     let mut f = form(&c);

@@ -382,7 +382,12 @@ pub(crate) async fn issue_code(
         client_id: req.client_id.clone(),
         user_id: live.session.user_id.clone(),
         session_id: live.session.id.clone(),
-        redirect_uri: req.redirect_uri.clone(),
+        // What the request sent, as Keycloak keeps it: empty when it named none.
+        redirect_uri: if req.redirect_uri_omitted {
+            String::new()
+        } else {
+            req.redirect_uri.clone()
+        },
         scope: req.scope.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
@@ -417,6 +422,7 @@ mod tests {
         AuthRequest {
             client_id: "app".into(),
             redirect_uri: "https://app.test/cb".into(),
+            redirect_uri_omitted: false,
             response_mode: ResponseMode::Query,
             scope: "openid".into(),
             state: None,

@@ -53,6 +53,10 @@ fn is_false(b: &bool) -> bool {
 pub(crate) struct AuthRequest {
     pub client_id: String,
     pub redirect_uri: String,
+    /// The request named no `redirect_uri` (plain OAuth2, one registered URI): the code
+    /// exchange must then not name one either (RFC 6749 section 4.1.3).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redirect_uri_omitted: bool,
     pub response_mode: ResponseMode,
     /// The `scope` parameter, normalised (single spaces, no duplicates).
     pub scope: String,
@@ -148,7 +152,7 @@ pub(crate) fn check_client<'a>(
 fn trusted_destination<'a>(
     snapshot: &'a RealmSnapshot,
     params: &Params,
-) -> Result<(&'a Client, String), Rejection> {
+) -> Result<(&'a Client, RedirectUri), Rejection> {
     let client_id = params
         .get("client_id")
         .map_err(|e| page(e.description()))?
@@ -158,11 +162,30 @@ fn trusted_destination<'a>(
         .get("redirect_uri")
         .map_err(|e| page(e.description()))?
     {
-        Some(uri) if redirect_uri_allowed(client, uri) => uri.to_string(),
+        Some(uri) if redirect_uri_allowed(client, uri) => RedirectUri::Given(uri.to_string()),
         Some(_) => return Err(page("Invalid parameter: redirect_uri")),
-        None => sole_redirect_uri(client).ok_or_else(|| page("Missing parameter: redirect_uri"))?,
+        // OpenID Connect requires the parameter; plain OAuth2 does not (Keycloak's rule).
+        None if is_openid_request(params) => return Err(page("Missing parameter: redirect_uri")),
+        None => RedirectUri::Registered(
+            sole_redirect_uri(client).ok_or_else(|| page("Missing parameter: redirect_uri"))?,
+        ),
     };
     Ok((client, redirect_uri))
+}
+
+/// The redirect URI of an authorization request: sent by the client, or, in a plain OAuth2
+/// request that omitted it, the client's only registered one.
+enum RedirectUri {
+    Given(String),
+    Registered(String),
+}
+
+/// Whether the request asks for the `openid` scope. A malformed (repeated) `scope` counts as
+/// OpenID: it is rejected later anyway, and the stricter rule applies until then.
+fn is_openid_request(params: &Params) -> bool {
+    params.get("scope").map_or(true, |scope| {
+        scope.is_some_and(|s| s.split(' ').any(|s| s == "openid"))
+    })
 }
 
 /// Keycloak's rule when `redirect_uri` is omitted: allowed only when the client registered
@@ -180,6 +203,10 @@ pub(crate) fn validate(
     params: &Params,
 ) -> Result<AuthRequest, Rejection> {
     let (client, redirect_uri) = trusted_destination(snapshot, params)?;
+    let (redirect_uri, redirect_uri_omitted) = match redirect_uri {
+        RedirectUri::Given(uri) => (uri, false),
+        RedirectUri::Registered(uri) => (uri, true),
+    };
     // From here on, errors go to the client. A repeated `state` cannot be echoed faithfully.
     let (state, state_error) = match params.get("state") {
         Ok(state) => (state.map(str::to_string), None),
@@ -271,6 +298,7 @@ pub(crate) fn validate(
     Ok(AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri: destination.redirect_uri.clone(),
+        redirect_uri_omitted,
         response_mode: destination.mode,
         scope,
         state: destination.state.clone(),
@@ -718,7 +746,15 @@ mod tests {
             r.redirect_uri, "https://app.test/cb",
             "the sole registered URI"
         );
+        assert!(r.redirect_uri_omitted);
         assert_eq!(r.scope, "");
+        // OpenID Connect requests must name it, even with one registered URI.
+        let openid = validate(&snapshot(), &params(&base(&[("redirect_uri", "")])));
+        assert!(
+            matches!(&openid, Err(Rejection::Page { message }) if message == "Missing parameter: redirect_uri"),
+            "{openid:?}"
+        );
+        assert!(!ok(&[]).redirect_uri_omitted);
 
         let r = ok(&[
             ("client_id", "wild"),

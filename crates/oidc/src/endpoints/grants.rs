@@ -62,7 +62,10 @@ pub(crate) async fn authorization_code(
             "Code was issued to another client",
         ));
     }
-    if form.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
+    // A request that named a redirect URI must name it again (RFC 6749 section 4.1.3); one
+    // that did not (plain OAuth2, a sole registered URI) is not asked to, as in Keycloak.
+    if !code.redirect_uri.is_empty() && form.get("redirect_uri") != Some(code.redirect_uri.as_str())
+    {
         return Err(OAuthError::invalid_grant("Incorrect redirect_uri"));
     }
     check_pkce(client, &code, form.get("code_verifier")).map_err(OAuthError::invalid_grant)?;
