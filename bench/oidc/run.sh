@@ -45,6 +45,8 @@ log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 for tool in python3 curl wrk node npm flock; do command -v "$tool" >/dev/null || die "$tool is required"; done
+# The argon2 reference comes last; fail now rather than after the whole run.
+python3 -c 'import argon2' 2>/dev/null || die "argon2-cffi is required for the argon2 reference (pip install argon2-cffi)"
 if [[ ${1:-} != --no-build && -z ${BENCH_BIN:-} ]]; then
     log "building the release binary with the bench feature"
     (cd "$ROOT" && cargo build --release -p portcullis --features portcullis/bench) >&2
