@@ -77,6 +77,10 @@ pub struct Flags {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+    /// Passwords hashed at once; each hashing thread keeps argon2's working memory (7 MiB
+    /// with Keycloak's policy) [default: one per core]
+    #[arg(long, env = "PORTCULLIS_HASHING_THREADS", global = true)]
+    pub hashing_threads: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -89,6 +93,8 @@ pub struct Config {
     pub relative_path: String,
     pub admin_user: String,
     pub admin_password: Option<String>,
+    /// `None`: one per core.
+    pub hashing_threads: Option<usize>,
 }
 
 impl Config {
@@ -130,6 +136,7 @@ impl Config {
                 .or(file.admin_user)
                 .unwrap_or_else(|| "admin".into()),
             admin_password: flags.admin_password.or(file.admin_password),
+            hashing_threads: flags.hashing_threads.or(file.hashing_threads),
             bind,
         };
         config.validate()?;
@@ -152,9 +159,17 @@ impl Config {
         if self.admin_user.trim().is_empty() {
             bail!("--admin-user must not be empty");
         }
+        if let Some(threads) = self.hashing_threads
+            && !(1..=MAX_HASHING_THREADS).contains(&threads)
+        {
+            bail!("--hashing-threads must be between 1 and {MAX_HASHING_THREADS}, got {threads}");
+        }
         Ok(())
     }
 }
+
+/// More hashing threads than this would only hold memory: hashing is CPU-bound.
+const MAX_HASHING_THREADS: usize = 256;
 
 /// `/auth`, `auth/`, `/auth/` all mean `/auth`; `/` and `` mean no prefix.
 fn normalise_relative_path(path: &str) -> String {
@@ -191,6 +206,39 @@ mod tests {
         assert_eq!(c.relative_path, "/auth");
         assert_eq!(c.database_url, "sqlite://data/portcullis.db?mode=rwc");
         assert_eq!(c.admin_user, "admin");
+    }
+
+    #[test]
+    fn hashing_threads_from_the_file_and_bounded() {
+        assert_eq!(
+            Config::resolve(Flags::default()).unwrap().hashing_threads,
+            None
+        );
+        let dir = std::env::temp_dir().join(format!("pc-hashing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.toml");
+        std::fs::write(&file, "hashing-threads = 1\n").unwrap();
+        let from_file = |file: &PathBuf| {
+            Config::resolve(Flags {
+                config: Some(file.clone()),
+                ..Flags::default()
+            })
+        };
+        assert_eq!(from_file(&file).unwrap().hashing_threads, Some(1));
+        for bad in [
+            "hashing-threads = 0\n",
+            "hashing-threads = 257\n",
+            "hashing-threads = -1\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(from_file(&file).is_err(), "{bad}");
+        }
+        let flag = Flags {
+            hashing_threads: Some(3),
+            ..Flags::default()
+        };
+        assert_eq!(Config::resolve(flag).unwrap().hashing_threads, Some(3));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -73,7 +73,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         relative_path: config.relative_path.clone(),
     };
     sweeper::spawn(store.clone(), clock.clone());
-    let state = AppState::new(store, clock, urls);
+    let state = AppState::with_hashing_threads(store, clock, urls, config.hashing_threads);
     let router = app::router(state, &config.relative_path);
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await

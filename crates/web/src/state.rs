@@ -49,16 +49,30 @@ struct Inner {
     verified: VerifiedCache<Arc<ResolvedUser>>,
     by_id: VerifiedCache<Arc<ResolvedUser>>,
     login_limiter: LoginRateLimiter,
-    /// One thread per core, each with its own argon2 memory: bounds both the CPU a burst of
-    /// logins takes from token signing and the memory it leaves behind.
+    /// One thread per core (or as configured), each with its own argon2 memory: bounds both
+    /// the CPU a burst of logins takes from token signing and the memory it leaves behind.
     hashing: HashingPool,
     /// Verifications running now, by credentials: identical requests wait for the running one.
     in_flight: Mutex<HashMap<CacheKey, watch::Receiver<()>>>,
 }
 
 impl AppState {
+    /// A state with one password-hashing thread per core.
     pub fn new(store: Store, clock: Arc<dyn Clock>, urls: Urls) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_hashing_threads(store, clock, urls, None)
+    }
+
+    /// `hashing_threads`: how many passwords are hashed at once (`None`: one per core). Each
+    /// thread keeps argon2's working memory (7 MiB with Keycloak's policy), so fewer threads
+    /// trade first-time logins per second for resident memory.
+    pub fn with_hashing_threads(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        urls: Urls,
+        hashing_threads: Option<usize>,
+    ) -> Self {
+        let threads = hashing_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         Self(Arc::new(Inner {
             store,
             clock,
@@ -67,7 +81,7 @@ impl AppState {
             verified: VerifiedCache::new(VERIFIED_CAPACITY, VERIFIED_TTL_SECS),
             by_id: VerifiedCache::new(VERIFIED_CAPACITY, BY_ID_TTL_SECS),
             login_limiter: LoginRateLimiter::default(),
-            hashing: HashingPool::new(cores),
+            hashing: HashingPool::new(threads),
             in_flight: Mutex::default(),
         }))
     }
