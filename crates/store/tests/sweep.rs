@@ -7,15 +7,15 @@
 
 mod common;
 
-use common::{NOW, TestDb, fixture};
+use common::NOW;
+use common::oidc::{self, REALM, imported};
 use portcullis_store::{
-    AuthCode, DeviceCode, DeviceCodeStatus, DockerRefreshToken, LoginFailures, RefreshRevocation,
-    RefreshTokenRecord, SWEEP_GRACE_SECS, Store, SweepReport, UserSession, parse_realm_json,
+    AuthCode, DeviceCode, DockerRefreshToken, LoginFailures, RefreshRevocation, RefreshTokenRecord,
+    SWEEP_GRACE_SECS, Store, SweepReport, UserSession,
 };
 
 /// The fixture realm: `ssoSessionIdleTimeout` 900, `ssoSessionMaxLifespan` 7200,
 /// `maxDeltaTimeSeconds` 3600; users alice-id, bob-id and worker-sa-id.
-const REALM: &str = "oidc-realm-id";
 const IDLE: i64 = 900;
 const MAX: i64 = 7200;
 const FAILURE_WINDOW: i64 = 3600;
@@ -24,38 +24,20 @@ const T: i64 = NOW + 100_000;
 /// Past this, a row expired longer ago than the grace.
 const GONE: i64 = T - SWEEP_GRACE_SECS - 1;
 
-async fn imported() -> TestDb {
-    let db = TestDb::new().await;
-    let rep = parse_realm_json(&fixture("oidc-realm.json")).expect("fixture parses");
-    db.store.import_realm(rep, false, NOW).await.unwrap();
-    db
-}
-
+/// A session of alice's seen last at `last_seen_at`.
 fn session(id: &str, created_at: i64, last_seen_at: i64, ended: bool) -> UserSession {
     UserSession {
-        id: id.into(),
-        realm_id: REALM.into(),
-        user_id: "alice-id".into(),
-        auth_time: created_at,
-        created_at,
         last_seen_at,
         ended,
+        ..oidc::session(id, "alice-id", created_at)
     }
 }
 
 fn refresh(id: &str, client: &str, session: Option<&str>, offline: bool) -> RefreshTokenRecord {
     RefreshTokenRecord {
-        id: id.into(),
-        realm_id: REALM.into(),
         client_id: client.into(),
-        user_id: "alice-id".into(),
-        session_id: session.map(Into::into),
         scope: "openid".into(),
-        offline,
-        created_at: NOW,
-        expires_at: NOW + 1800,
-        revoked: false,
-        use_count: 0,
+        ..oidc::refresh(id, session, offline)
     }
 }
 
@@ -64,14 +46,10 @@ fn expiring(mut token: RefreshTokenRecord, expires_at: i64) -> RefreshTokenRecor
     token
 }
 
+/// A code issued 60 s before it expires, without nonce or PKCE.
 fn code(hash: &str, expires_at: i64) -> AuthCode {
     AuthCode {
-        code_hash: hash.into(),
-        realm_id: REALM.into(),
-        client_id: "web".into(),
-        user_id: "alice-id".into(),
         session_id: "s-live".into(),
-        redirect_uri: "https://app.example.com/cb".into(),
         scope: "openid".into(),
         nonce: None,
         code_challenge: None,
@@ -79,21 +57,15 @@ fn code(hash: &str, expires_at: i64) -> AuthCode {
         auth_time: expires_at - 60,
         created_at: expires_at - 60,
         expires_at,
+        ..oidc::code(hash)
     }
 }
 
 fn device(hash: &str, user_code: &str, expires_at: i64) -> DeviceCode {
     DeviceCode {
-        device_code_hash: hash.into(),
-        user_code: user_code.into(),
-        realm_id: REALM.into(),
-        client_id: "cli".into(),
-        scope: "openid".into(),
         created_at: expires_at - 600,
         expires_at,
-        interval: 5,
-        last_polled_at: None,
-        status: DeviceCodeStatus::Pending,
+        ..oidc::device(hash, user_code)
     }
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use portcullis_store::Store;
 use sea_orm::{ConnectionTrait, Database};
 
