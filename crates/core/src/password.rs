@@ -146,6 +146,11 @@ impl HashScratch {
         self.blocks.len() * argon2::Block::SIZE
     }
 
+    /// Gives the working memory back; the next hash allocates it again.
+    pub fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+
     /// Hashes into `out`, growing the scratch to the parameters' block count when needed.
     fn hash_into(
         &mut self,

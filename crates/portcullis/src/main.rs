@@ -1,5 +1,6 @@
 //! The `portcullis` binary: parses the configuration and runs a subcommand.
 
+mod allocator;
 mod app;
 mod config;
 mod realm_files;
@@ -20,9 +21,17 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, Config};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let started = Instant::now();
+    let pinned = allocator::pin_mmap_threshold();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(started, pinned))
+}
+
+async fn run(started: Instant, mmap_threshold_pinned: bool) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
@@ -30,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    tracing::debug!(mmap_threshold_pinned, "allocator configured");
     let cli = Cli::parse();
     let config = Config::resolve(cli.settings)?;
     match cli.command.unwrap_or(Command::Serve) {

@@ -2,13 +2,17 @@
 //!
 //! `spawn_blocking` runs hashes on whichever blocking thread is free and allocates 7 MiB per
 //! argon2id call; glibc keeps what each thread freed, so resident memory grew past 250 MiB under
-//! first-time logins. Here every worker keeps one [`HashScratch`] for its whole life: memory is
+//! first-time logins. Here every worker keeps one [`HashScratch`] while it is busy: memory is
 //! bounded by threads x one scratch, and the thread count also bounds how much CPU hashing can
-//! take from token signing.
+//! take from token signing. A worker that has had nothing to hash for [`KEEP_SCRATCH_IDLE`]
+//! gives its scratch back, so a server that answers from cached credentials and refresh tokens
+//! does not carry 7 MiB per core from its last burst of logins. (The binary pins glibc's mmap
+//! threshold so that the freed scratch really returns to the OS; see `main.rs`.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use flume::{Receiver, RecvTimeoutError, Sender};
 
 use portcullis_core::password::HashScratch;
 use tokio::sync::oneshot;
@@ -16,6 +20,10 @@ use tokio::sync::oneshot;
 use crate::WebError;
 
 type Job = Box<dyn FnOnce(&mut HashScratch) + Send>;
+
+/// How long a worker keeps its scratch with nothing to hash. Allocating it again costs about a
+/// millisecond of page faults, against 15-20 ms for the hash itself.
+pub(crate) const KEEP_SCRATCH_IDLE: Duration = Duration::from_secs(2);
 
 /// Jobs queue in a channel; `threads` workers take them one at a time. Dropping the pool closes
 /// the channel, and the workers exit once the queued jobs are done.
@@ -28,10 +36,16 @@ impl HashingPool {
     /// Starts `threads` workers (at least one) named `argon2-<i>`. A worker the OS refuses to
     /// start is logged and left out; with none at all, [`HashingPool::run`] fails.
     pub(crate) fn new(threads: usize) -> Self {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+        Self::with_idle(threads, KEEP_SCRATCH_IDLE)
+    }
+
+    /// As [`HashingPool::new`], with workers that release their scratch after `idle`.
+    pub(crate) fn with_idle(threads: usize, idle: Duration) -> Self {
+        // A multi-consumer channel: every worker waits on it with its own timeout (behind a
+        // shared lock, a worker holding scratch could wait forever for the lock).
+        let (jobs, queue) = flume::unbounded::<Job>();
         let started = (0..threads.max(1))
-            .filter(|i| spawn_worker(*i, queue.clone()))
+            .filter(|i| spawn_worker(*i, queue.clone(), idle))
             .count();
         Self {
             jobs,
@@ -70,24 +84,33 @@ impl HashingPool {
 }
 
 /// Starts worker `index`; false (and logged) when the OS refuses a thread.
-fn spawn_worker(index: usize, queue: Arc<Mutex<Receiver<Job>>>) -> bool {
+fn spawn_worker(index: usize, queue: Receiver<Job>, idle: Duration) -> bool {
     let spawned = std::thread::Builder::new()
         .name(format!("argon2-{index}"))
-        .spawn(move || work(&queue));
+        .spawn(move || work(&queue, idle));
     if let Err(e) = &spawned {
         tracing::error!(error = %e, "cannot start a password hashing thread");
     }
     spawned.is_ok()
 }
 
-/// Takes jobs until the pool is dropped. The lock is held only while waiting for the next job,
-/// never while hashing.
-fn work(queue: &Mutex<Receiver<Job>>) {
+/// Takes jobs until the pool is dropped. A worker holding scratch memory waits at most `idle`
+/// for the next job before releasing it; one without waits as long as it takes.
+fn work(queue: &Receiver<Job>, idle: Duration) {
     let mut scratch = HashScratch::default();
     loop {
-        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = next else {
-            return;
+        let next = if scratch.bytes() == 0 {
+            queue.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            queue.recv_timeout(idle)
+        };
+        let job = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                scratch.release();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
         };
         // A panic drops the job's reply sender, which the waiting caller sees as an error.
         if catch_unwind(AssertUnwindSafe(|| job(&mut scratch))).is_err() {
@@ -99,7 +122,7 @@ fn work(queue: &Mutex<Receiver<Job>>) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failing test may panic
 mod tests {
-    use std::sync::Barrier;
+    use std::sync::{Arc, Barrier};
     use std::time::Duration;
 
     use portcullis_core::password::{PasswordPolicy, StoredPassword};
@@ -147,6 +170,55 @@ mod tests {
             assert_eq!(ok, expected, "{password:?}");
             assert_eq!(bytes, 64 * 1024, "memory of the first job reused");
         }
+    }
+
+    #[tokio::test]
+    async fn an_idle_worker_releases_its_scratch() {
+        let pool = HashingPool::with_idle(1, Duration::from_millis(20));
+        let policy = small_policy();
+        let held = pool
+            .run(move |scratch| {
+                StoredPassword::hash_with(&policy, "pw", scratch).unwrap();
+                scratch.bytes()
+            })
+            .await
+            .unwrap();
+        assert_eq!(held, 64 * 1024);
+        // Long past the idle time: the worker has given its memory back, and still works.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after_idle = pool.run(|scratch| scratch.bytes()).await.unwrap();
+        assert_eq!(after_idle, 0);
+        let policy = small_policy();
+        let again = pool
+            .run(move |scratch| StoredPassword::hash_with(&policy, "pw", scratch).is_ok())
+            .await
+            .unwrap();
+        assert!(again);
+    }
+
+    /// Runs one job on each of two workers at once (they wait for each other), returning what
+    /// each job saw of its worker's scratch before and after hashing.
+    async fn on_both_workers(pool: &HashingPool) -> Vec<(usize, usize)> {
+        let barrier = Arc::new(Barrier::new(2));
+        let jobs = [barrier.clone(), barrier].map(|b| {
+            pool.run(move |scratch| {
+                b.wait();
+                let before = scratch.bytes();
+                StoredPassword::hash_with(&small_policy(), "pw", scratch).unwrap();
+                (before, scratch.bytes())
+            })
+        });
+        let [a, b] = jobs;
+        let (a, b) = tokio::join!(a, b);
+        vec![a.unwrap(), b.unwrap()]
+    }
+
+    #[tokio::test]
+    async fn every_idle_worker_releases_its_scratch() {
+        let pool = HashingPool::with_idle(2, Duration::from_millis(20));
+        assert_eq!(on_both_workers(&pool).await, [(0, 65536), (0, 65536)]);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(on_both_workers(&pool).await, [(0, 65536), (0, 65536)]);
     }
 
     #[tokio::test]
