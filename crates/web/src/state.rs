@@ -20,11 +20,12 @@ use crate::realm_cache::RealmCache;
 
 /// Successful verifications are remembered this long (the issue allows at most 60 s).
 const VERIFIED_TTL_SECS: i64 = 60;
-/// At most this many remembered verifications (and users by id): about 0.6 KiB each with the
-/// resolved roles, so a storm of distinct logins holds ~1.2 MiB here, not the ~6 MiB that
-/// 10,000 entries took. Beyond it the oldest go first, so the users signing in right now
-/// (a registry's CI jobs) stay cached.
-const VERIFIED_CAPACITY: usize = 2_048;
+/// At most this many remembered verifications (and users by id): about 1 KiB each with the
+/// resolved roles and the maps' overhead, so a storm of distinct logins holds ~1 MiB here (a
+/// third of what the process needs besides argon2). Beyond it the oldest go first, so the
+/// users signing in right now (a registry's CI jobs, a `docker pull` of many layers) stay
+/// cached; 1,024 distinct accounts within a minute is a large registry.
+const VERIFIED_CAPACITY: usize = 1_024;
 /// Users looked up by id (refresh grants) are reused this long; changes made through this
 /// process drop them at once, changes by another instance show within this time.
 const BY_ID_TTL_SECS: i64 = 10;
