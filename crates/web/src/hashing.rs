@@ -7,7 +7,7 @@
 //! take from token signing. A worker that has had nothing to hash for [`KEEP_SCRATCH_IDLE`]
 //! gives its scratch back, so a server that answers from cached credentials and refresh tokens
 //! does not carry 7 MiB per core from its last burst of logins. (The binary pins glibc's mmap
-//! threshold so that the freed scratch really returns to the OS; see `main.rs`.)
+//! threshold so that the freed scratch really returns to the OS: its `allocator.rs`.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
