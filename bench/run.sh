@@ -116,7 +116,10 @@ print(statistics.median(xs) if xs else float("nan"))' "$@"
 }
 field() { sed -n "s/.*\<$1=\([0-9.?]*\).*/\1/p" <<<"$2"; }
 # Sets RSS to the VmRSS of pid $1 in KiB, without forking (it runs every 100 ms under load).
-read_rss() { local k v _; RSS=0; while read -r k v _; do [[ $k == VmRSS: ]] && { RSS=$v; return; }; done <"/proc/$1/status"; }
+# VmRSS of pid $1 in KiB (0 if unreadable). awk reads /proc/<pid>/status in one read(): bash's
+# `read` takes it in pieces, and a process whose memory changes between two pieces gives a torn
+# line ("mRSS:"), no match, status 1 and, under set -e, a silent exit mid-benchmark.
+read_rss() { RSS=$(awk '$1 == "VmRSS:" { print $2; exit }' "/proc/$1/status" 2>/dev/null) || true; RSS=${RSS:-0}; }
 busy_jiffies() { # all CPUs: user nice system irq softirq steal
     local _cpu user nice system _idle _iowait irq softirq steal _rest
     read -r _cpu user nice system _idle _iowait irq softirq steal _rest </proc/stat
