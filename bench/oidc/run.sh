@@ -114,7 +114,7 @@ sleep 1; read_rss "$SERVER_PID"; echo "rss_idle_portcullis=$RSS" >>"$ENV_FILE"
 # Sanity: the sign route and client credentials answer 200 with a token of the right
 # algorithm. Nothing has hashed a password yet: client credentials compare a secret, as
 # oidc-provider does, so the sign and cc cases measure a process that never held argon2's
-# working memory (7 MiB per hashing thread, kept once used; the logins row shows it).
+# working memory (7 MiB per busy hashing thread, released after 2 s idle; the logins row shows it).
 for alg in "${ALGS[@]}"; do
     l=${LC[$alg]}
     curl -sf "$BASE/bench/sign?alg=$alg" | python3 "$BENCH_DIR/../bench.py" token "$alg" - >/dev/null || die "sign $alg failed"

@@ -118,11 +118,12 @@ pub enum PasswordError {
     Hashing(String),
 }
 
-/// Argon2's working memory (7 MiB with Keycloak's defaults), kept between hashes.
+/// Argon2's working memory (7 MiB with Keycloak's defaults), kept between hashes until
+/// [`HashScratch::release`].
 ///
 /// Allocating and freeing it per login makes glibc keep the freed memory per thread arena, so a
 /// burst of first-time logins grows the process by hundreds of MiB. A worker thread that owns one
-/// scratch reuses the same memory for every hash instead.
+/// scratch reuses the same memory for every hash of a burst instead.
 #[derive(Default)]
 pub struct HashScratch {
     blocks: Vec<argon2::Block>,

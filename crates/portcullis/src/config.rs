@@ -77,8 +77,8 @@ pub struct Flags {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
-    /// Passwords hashed at once; each hashing thread keeps argon2's working memory (7 MiB
-    /// with Keycloak's policy) [default: one per core]
+    /// Passwords hashed at once; each busy hashing thread holds argon2's working memory (7 MiB
+    /// with Keycloak's policy) until it has been idle 2 s [default: one per core]
     #[arg(long, env = "PORTCULLIS_HASHING_THREADS", global = true)]
     pub hashing_threads: Option<usize>,
 }

@@ -64,8 +64,8 @@ impl AppState {
     }
 
     /// `hashing_threads`: how many passwords are hashed at once (`None`: one per core). Each
-    /// thread keeps argon2's working memory (7 MiB with Keycloak's policy), so fewer threads
-    /// trade first-time logins per second for resident memory.
+    /// busy thread holds argon2's working memory (7 MiB with Keycloak's policy), so fewer
+    /// threads trade first-time logins per second for resident memory during login bursts.
     pub fn with_hashing_threads(
         store: Store,
         clock: Arc<dyn Clock>,
