@@ -48,8 +48,10 @@ pub const ADMIN_CLI_CLIENT: &str = "admin-cli";
 const SQLITE_FILE_CONNECTIONS: u32 = 4;
 /// Page cache per SQLite connection, in KiB when negative. SQLite's default (2 MiB each) would
 /// grow every connection to 2 MiB under a login load; the kernel's page cache already holds
-/// the file, so a small private cache costs a copy per page, not a disk read.
-const SQLITE_CACHE_SIZE: &str = "-256";
+/// the file, so a small private cache costs a copy per page, not a disk read. 64 KiB (16
+/// pages) holds the hot index pages; 256 KiB cost 1.3 MiB more under first-time logins over a
+/// 24,000-user realm with no measurable speed gain (BENCHMARKS.md, "Memory, session 4").
+const SQLITE_CACHE_SIZE: &str = "-64";
 /// Prepared statements kept per connection (sqlx's default is 100). The hot queries are few.
 const SQLITE_STATEMENT_CACHE: usize = 32;
 /// An in-memory SQLite database lives as long as its last connection: never let the pool close it.
