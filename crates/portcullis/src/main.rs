@@ -4,6 +4,7 @@ mod allocator;
 mod app;
 mod config;
 mod realm_files;
+mod startup_pages;
 mod sweeper;
 
 use std::io::IsTerminal;
@@ -94,6 +95,10 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Portcullis ready: realms at {base}/realms/<realm>, health at {base}/health/ready"
     );
+    // Start-up code (migrations, realm import, argument parsing) stays mapped once run; what
+    // serving needs comes back on first use.
+    let released = startup_pages::release();
+    tracing::debug!(released, "start-up pages released");
     // Keycloak's clients add trailing slashes (`POST /admin/realms/`); routing ignores them.
     let router = tower::Layer::layer(&NormalizePathLayer::trim_trailing_slash(), router);
     // Connect info gives handlers the peer address (login rate limiting, logs).
