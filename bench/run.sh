@@ -53,8 +53,8 @@ CLK_TCK=$(getconf CLK_TCK)
 DISTURBED=25
 BIN=${BENCH_BIN:-$ROOT/target/release/portcullis}
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 # --- prerequisites ----------------------------------------------------------------------------
 for tool in python3 curl openssl; do
@@ -114,18 +114,6 @@ import statistics, sys
 xs = [float(x) for x in sys.argv[1:] if x.replace(".", "", 1).isdigit()]
 print(statistics.median(xs) if xs else float("nan"))' "$@"
 }
-field() { sed -n "s/.*\<$1=\([0-9.?]*\).*/\1/p" <<<"$2"; }
-# Sets RSS to the VmRSS of pid $1 in KiB, without forking (it runs every 100 ms under load).
-# VmRSS of pid $1 in KiB (0 if unreadable). awk reads /proc/<pid>/status in one read(): bash's
-# `read` takes it in pieces, and a process whose memory changes between two pieces gives a torn
-# line ("mRSS:"), no match, status 1 and, under set -e, a silent exit mid-benchmark.
-read_rss() { RSS=$(awk '$1 == "VmRSS:" { print $2; exit }' "/proc/$1/status" 2>/dev/null) || true; RSS=${RSS:-0}; }
-busy_jiffies() { # all CPUs: user nice system irq softirq steal
-    local _cpu user nice system _idle _iowait irq softirq steal _rest
-    read -r _cpu user nice system _idle _iowait irq softirq steal _rest </proc/stat
-    echo $((user + nice + system + irq + softirq + steal))
-}
-proc_jiffies() { local f; read -ra f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
 
 # Waits up to $1 seconds for one second in which the machine (the idle server included) used
 # under 0.2 cores, then goes on anyway with a warning.

@@ -41,8 +41,8 @@ declare -A LC=([RS256]=rs256 [ES256]=es256)
 CLK_TCK=$(getconf CLK_TCK)
 BIN=${BENCH_BIN:-$ROOT/target/release/portcullis}
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/../lib.sh"
 
 for tool in python3 curl wrk node npm flock; do command -v "$tool" >/dev/null || die "$tool is required"; done
 # The argon2 reference comes last; fail now rather than after the whole run.
@@ -75,17 +75,6 @@ TOKEN_URL=$BASE/protocol/openid-connect/token
 RESULTS=$WORK/results.tsv
 ENV_FILE=$WORK/env
 : >"$ENV_FILE"
-field() { sed -n "s/.*\<$1=\([0-9.?]*\).*/\1/p" <<<"$2"; }
-# VmRSS of pid $1 in KiB (0 if unreadable). awk reads /proc/<pid>/status in one read(): bash's
-# `read` takes it in pieces, and a process whose memory changes between two pieces gives a torn
-# line ("mRSS:"), no match, status 1 and, under set -e, a silent exit mid-benchmark.
-read_rss() { RSS=$(awk '$1 == "VmRSS:" { print $2; exit }' "/proc/$1/status" 2>/dev/null) || true; RSS=${RSS:-0}; }
-busy_jiffies() {
-    local _cpu user nice system _idle _iowait irq softirq steal _rest
-    read -r _cpu user nice system _idle _iowait irq softirq steal _rest </proc/stat
-    echo $((user + nice + system + irq + softirq + steal))
-}
-proc_jiffies() { local f; read -ra f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
 lock() { exec 9>>"$LOCK"; log "waiting for $LOCK"; flock 9; log "holding $LOCK"; wait_quiet 60; }
 # Waits up to $1 seconds for one second in which the machine used under 0.2 cores (a process
 # that measures without taking the lock, or a build), then goes on with a warning.
