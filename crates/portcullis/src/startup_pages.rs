@@ -24,7 +24,7 @@ pub fn clean_read_only_file_mappings(smaps: &str) -> Vec<Range<usize>> {
     for line in smaps.lines() {
         if let Some(mapping) = parse_mapping_header(line) {
             found.extend(candidate.take());
-            candidate = mapping;
+            candidate = mapping.droppable.then_some(mapping.range);
             continue;
         }
         let written = ["Private_Dirty:", "Anonymous:"]
@@ -38,9 +38,15 @@ pub fn clean_read_only_file_mappings(smaps: &str) -> Vec<Range<usize>> {
     found
 }
 
-/// `Some(Some(range))` for the header of a droppable mapping, `Some(None)` for the header of
-/// any other mapping, `None` for a line that is no mapping header.
-fn parse_mapping_header(line: &str) -> Option<Option<Range<usize>>> {
+/// One mapping, from its header line in `/proc/self/smaps`.
+struct Mapping {
+    range: Range<usize>,
+    /// Private, read-only and backed by a file (its pages may still have been written).
+    droppable: bool,
+}
+
+/// The mapping a header line describes; `None` for any other line.
+fn parse_mapping_header(line: &str) -> Option<Mapping> {
     let mut fields = line.split_ascii_whitespace();
     let (start, end) = fields.next()?.split_once('-')?;
     let start = usize::from_str_radix(start, 16).ok()?;
@@ -50,7 +56,10 @@ fn parse_mapping_header(line: &str) -> Option<Option<Range<usize>>> {
     let path = fields.nth(3).unwrap_or("");
     let read_only_private =
         perms.len() == 4 && perms[0] == b'r' && perms[1] == b'-' && perms[3] == b'p';
-    Some((read_only_private && path.starts_with('/') && start < end).then_some(start..end))
+    Some(Mapping {
+        droppable: read_only_private && path.starts_with('/') && start < end,
+        range: start..end,
+    })
 }
 
 fn is_zero_kib(value: &str) -> bool {

@@ -21,10 +21,10 @@ use crate::realm_cache::RealmCache;
 /// Successful verifications are remembered this long (the issue allows at most 60 s).
 const VERIFIED_TTL_SECS: i64 = 60;
 /// At most this many remembered verifications (and users by id): about 1 KiB each with the
-/// resolved roles and the maps' overhead, so a storm of distinct logins holds ~1 MiB here (a
-/// third of what the process needs besides argon2). Beyond it the oldest go first, so the
-/// users signing in right now (a registry's CI jobs, a `docker pull` of many layers) stay
-/// cached; 1,024 distinct accounts within a minute is a large registry.
+/// resolved roles and the maps' overhead, so a storm of distinct logins holds ~1 MiB here.
+/// Beyond it the oldest go first, so the users signing in right now (a registry's CI jobs, a
+/// `docker pull` of many layers) stay cached; 1,024 distinct accounts within a minute is a
+/// large registry.
 const VERIFIED_CAPACITY: usize = 1_024;
 /// Users looked up by id (refresh grants) are reused this long; changes made through this
 /// process drop them at once, changes by another instance show within this time.
