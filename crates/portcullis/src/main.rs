@@ -1,10 +1,8 @@
 //! The `portcullis` binary: parses the configuration and runs a subcommand.
 
 mod allocator;
-mod app;
 mod config;
 mod realm_files;
-mod startup_pages;
 mod sweeper;
 
 use std::io::IsTerminal;
@@ -85,7 +83,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
     };
     sweeper::spawn(store.clone(), clock.clone());
     let state = AppState::with_hashing_threads(store, clock, urls, config.hashing_threads);
-    let router = app::router(state, &config.relative_path);
+    let router = portcullis::router(state, &config.relative_path);
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;
@@ -95,10 +93,6 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "Portcullis ready: realms at {base}/realms/<realm>, health at {base}/health/ready"
     );
-    // Start-up code (migrations, realm import, argument parsing) stays mapped once run; what
-    // serving needs comes back on first use.
-    let released = startup_pages::release();
-    tracing::debug!(released, "start-up pages released");
     // Keycloak's clients add trailing slashes (`POST /admin/realms/`); routing ignores them.
     let router = tower::Layer::layer(&NormalizePathLayer::trim_trailing_slash(), router);
     // Connect info gives handlers the peer address (login rate limiting, logs).

@@ -1,4 +1,5 @@
-//! Router assembly: health, realm info, and every protocol the binary serves.
+//! Router assembly: health, realm info, and every protocol the server serves. A library
+//! function, so that the binary and the test kit build the same application.
 
 use axum::Json;
 use axum::Router;
@@ -11,7 +12,7 @@ use serde_json::json;
 use tower_http::trace::TraceLayer;
 
 /// The protocols this binary serves. Adding SAML means adding a crate and a line here.
-fn protocols() -> Vec<Box<dyn Protocol>> {
+pub fn protocols() -> Vec<Box<dyn Protocol>> {
     vec![
         Box::new(portcullis_oidc::OpenIdConnect),
         Box::new(portcullis_docker::DockerV2),
