@@ -17,6 +17,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::authority::HeldRights;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_store::admin::{MANAGEMENT_ROLES, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
@@ -125,6 +126,11 @@ impl Caller {
                     .any(|c| self.roles.has_role(&format!("{c}.{role}")))
             })
             .collect()
+    }
+
+    /// The admin rights the caller holds over the realm `target`.
+    pub fn held_rights(&self, target: &str) -> HeldRights {
+        HeldRights::of(self.realm_name(), target, &self.roles.roles)
     }
 
     /// Whether the caller has `right` in the realm `target`.

@@ -5,6 +5,7 @@
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::authority::{Footprint, HeldRights, Subject};
 use portcullis_store::admin::entity::admin_event;
 use portcullis_store::admin::{self, DatabaseTransaction};
 use portcullis_store::entity::realm;
@@ -83,6 +84,12 @@ impl Event {
 
 /// A change to one realm: a transaction, the events it will record and the caches it will
 /// invalidate. Dropping it without [`Change::commit`] rolls everything back.
+///
+/// It also enforces the rule on admin rights (Keycloak's `canMapRole`, applied to every path at
+/// once): the admin rights every role, group and user of the realm holds are read when the
+/// change begins and again before it commits, and a change that gives or takes away a right
+/// the caller does not hold itself is refused with 403, whatever the request did to get there
+/// (a role mapping, a composite, a group membership or move, a rename, an import, a deletion).
 pub struct Change<'a> {
     state: &'a AppState,
     caller: &'a Caller,
@@ -92,6 +99,9 @@ pub struct Change<'a> {
     events: Vec<Event>,
     users: Vec<String>,
     other_realm_names: Vec<String>,
+    /// The caller's rights over the realm and the realm's rights before the change; `None`
+    /// for master admins (who hold every right) and for realms being created or deleted.
+    rights: Option<(HeldRights, Footprint)>,
 }
 
 impl<'a> Change<'a> {
@@ -101,6 +111,11 @@ impl<'a> Change<'a> {
         realm: realm::Model,
     ) -> Result<Self, AdminError> {
         let mut change = Self::begin_without_realm(state, caller).await?;
+        let held = caller.held_rights(&realm.name);
+        if !held.holds_everything() {
+            let before = admin::authority::footprint(change.db(), &realm).await?;
+            change.rights = Some((held, before));
+        }
         change.realm = Some(realm);
         Ok(change)
     }
@@ -118,7 +133,42 @@ impl<'a> Change<'a> {
             events: Vec::new(),
             users: Vec::new(),
             other_realm_names: Vec::new(),
+            rights: None,
         })
+    }
+
+    /// The change deletes its realm: nobody's rights elsewhere change, so they are not compared.
+    pub fn deleting_realm(&mut self) {
+        self.rights = None;
+    }
+
+    /// 403 unless the caller holds every admin right the user holds (as the change began): an
+    /// admin may not take over, lock out or disarm an account more powerful than its own.
+    pub fn require_may_manage_user(&self, user_id: &str) -> Result<(), AdminError> {
+        let Some((held, before)) = &self.rights else {
+            return Ok(());
+        };
+        let rights = before.rights_of(&Subject::User(user_id.to_string()));
+        let missing = held.missing(&rights);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(caller = %self.caller.user.id, user = %user_id, missing = %list(&missing), "admin refused: the user holds rights the caller lacks");
+        Err(AdminError::Forbidden)
+    }
+
+    /// Refuses the change when it gave or took away a right the caller does not hold.
+    async fn check_rights(&self) -> Result<(), AdminError> {
+        let (Some((held, before)), Some(realm)) = (&self.rights, &self.realm) else {
+            return Ok(());
+        };
+        let after = admin::authority::footprint(&self.txn, realm).await?;
+        let missing = held.missing(&before.changed_rights(&after));
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(caller = %self.caller.user.id, realm = %realm.name, missing = %list(&missing), "admin refused: the change grants or removes rights the caller lacks");
+        Err(AdminError::Forbidden)
     }
 
     pub fn set_realm(&mut self, realm: realm::Model) {
@@ -151,6 +201,7 @@ impl<'a> Change<'a> {
     /// Records the events, checks that `master` keeps an enabled `admin`, commits and
     /// invalidates the caches.
     pub async fn commit(self) -> Result<(), AdminError> {
+        self.check_rights().await?;
         let now_ms = self.state.now().saturating_mul(1000);
         let (realm_id, realm_name) = match &self.realm {
             Some(r) => (r.id.as_str(), r.name.as_str()),
@@ -189,6 +240,15 @@ impl<'a> Change<'a> {
         }
         Ok(())
     }
+}
+
+/// `a, b, c` for a log line.
+fn list<T: std::fmt::Display>(items: &std::collections::BTreeSet<T>) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn event_row(caller: &Caller, realm_id: &str, event: &Event, now_ms: i64) -> admin_event::Model {

@@ -53,6 +53,8 @@ pub async fn link(
         ));
     }
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    // A link lets whoever owns the upstream account sign in as this user.
+    change.require_may_manage_user(&id)?;
     find_user(change.db(), &realm_row.id, &id).await?;
     let linked = || AdminError::Conflict("User is already linked with provider".into());
     if admin::federated::find(change.db(), &id, &provider)

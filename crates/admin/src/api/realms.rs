@@ -173,7 +173,8 @@ pub async fn delete(
             "The master realm cannot be deleted".into(),
         ));
     }
-    let change = Change::begin(&state, &caller, row.clone()).await?;
+    let mut change = Change::begin(&state, &caller, row.clone()).await?;
+    change.deleting_realm();
     admin::realms::delete(change.db(), &row.id).await?;
     change.commit().await?;
     tracing::info!(realm = %row.name, by = %caller.user.username, "realm deleted");

@@ -267,6 +267,7 @@ pub async fn update(
     let fields = UserFields::read(object)?;
     let password = passwords_in(object, &policy_of(&realm_row)).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    change.require_may_manage_user(&id)?;
     let mut user = find_user(change.db(), &realm_row.id, &id).await?;
     fields.apply(&mut user)?;
     check_unique(change.db(), &realm_row.id, &user).await?;
@@ -297,6 +298,7 @@ pub async fn delete(
 ) -> Reply {
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    change.require_may_manage_user(&id)?;
     let user = find_user(change.db(), &realm_row.id, &id).await?;
     admin::users::delete(change.db(), &user.id).await?;
     admin::extras::delete(change.db(), &user.id).await?;
@@ -331,6 +333,7 @@ pub async fn reset_password(
     find_user(state.store().connection(), &realm_row.id, &id).await?;
     let password = hash(&policy_of(&realm_row), value).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    change.require_may_manage_user(&id)?;
     find_user(change.db(), &realm_row.id, &id).await?;
     admin::users::set_password(change.db(), &id, &password, state.now()).await?;
     if temporary {
@@ -386,6 +389,7 @@ pub async fn delete_credential(
 ) -> Reply {
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
+    change.require_may_manage_user(&id)?;
     find_user(change.db(), &realm_row.id, &id).await?;
     if !admin::users::delete_credential(change.db(), &id, &credential).await? {
         return Err(AdminError::not_found("Credential not found"));

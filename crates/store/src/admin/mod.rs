@@ -5,6 +5,7 @@
 //! written. Functions return the sea-orm rows of [`crate::entity`] and [`entity`]; turning them
 //! into Keycloak's representations is the admin crate's business.
 
+pub mod authority;
 pub mod clients;
 pub mod entity;
 pub mod events;

@@ -7,10 +7,7 @@ use crate::representation::{
     ClientRepresentation, CompositesRepresentation, RealmRepresentation, RoleRepresentation,
 };
 
-/// The client holding the admin roles of a realm.
-pub const REALM_MANAGEMENT_CLIENT: &str = "realm-management";
-/// The composite of every other admin role.
-pub const REALM_ADMIN_ROLE: &str = "realm-admin";
+pub use portcullis_core::authority::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 /// The admin roles below `realm-admin`.
 pub const MANAGEMENT_ROLES: [&str; 12] = [
     "manage-users",

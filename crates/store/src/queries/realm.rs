@@ -152,41 +152,88 @@ pub(crate) fn group_paths(groups: &[realm_group::Model]) -> HashMap<String, Stri
 impl RealmRows {
     /// The realm as request handlers see it: no users, enabled keys parsed.
     pub(crate) fn into_snapshot(self) -> Result<RealmSnapshot, StoreError> {
-        let client_ids: HashMap<&str, &str> = self
-            .clients
-            .iter()
-            .map(|c| (c.id.as_str(), c.client_id.as_str()))
-            .collect();
-        let mut composites: HashMap<&str, Vec<String>> = HashMap::new();
-        for c in &self.composites {
-            composites
-                .entry(&c.composite_id)
-                .or_default()
-                .push(c.child_id.clone());
-        }
-        let roles = self
-            .roles
-            .iter()
-            .map(|r| Role {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                description: r.description.clone(),
-                client_id: r
-                    .client_pk
-                    .as_deref()
-                    .and_then(|pk| client_ids.get(pk))
-                    .map(|c| c.to_string()),
-                composite_ids: composites.remove(r.id.as_str()).unwrap_or_default(),
-            })
-            .collect();
         Ok(RealmSnapshot {
             realm: domain_realm(&self.realm)?,
-            roles,
+            roles: domain_roles(&self.roles, &self.clients, &self.composites),
             groups: domain_groups(&self.groups, &self.group_roles),
             clients: domain_clients(&self.clients, &self.mappers)?,
             keys: signing_keys(&self.keys, &self.realm.name)?,
         })
     }
+}
+
+/// A realm's roles (with the `clientId` owning each client role and their composites) and its
+/// groups (with paths and role mappings): what decides a subject's roles.
+pub(crate) async fn load_role_graph<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+) -> Result<(Vec<Role>, Vec<Group>), StoreError> {
+    let role_ids = Query::select()
+        .column(role::Column::Id)
+        .from(role::Entity)
+        .and_where(role::Column::RealmId.eq(realm_id))
+        .to_owned();
+    let group_ids = Query::select()
+        .column(realm_group::Column::Id)
+        .from(realm_group::Entity)
+        .and_where(realm_group::Column::RealmId.eq(realm_id))
+        .to_owned();
+    let roles = role::Entity::find()
+        .filter(role::Column::RealmId.eq(realm_id))
+        .all(db)
+        .await?;
+    let clients = client::Entity::find()
+        .filter(client::Column::RealmId.eq(realm_id))
+        .all(db)
+        .await?;
+    let composites = composite_role::Entity::find()
+        .filter(composite_role::Column::CompositeId.in_subquery(role_ids))
+        .all(db)
+        .await?;
+    let groups = realm_group::Entity::find()
+        .filter(realm_group::Column::RealmId.eq(realm_id))
+        .all(db)
+        .await?;
+    let group_roles = group_role::Entity::find()
+        .filter(group_role::Column::GroupId.in_subquery(group_ids))
+        .all(db)
+        .await?;
+    Ok((
+        domain_roles(&roles, &clients, &composites),
+        domain_groups(&groups, &group_roles),
+    ))
+}
+
+fn domain_roles(
+    roles: &[role::Model],
+    clients: &[client::Model],
+    composites: &[composite_role::Model],
+) -> Vec<Role> {
+    let client_ids: HashMap<&str, &str> = clients
+        .iter()
+        .map(|c| (c.id.as_str(), c.client_id.as_str()))
+        .collect();
+    let mut children: HashMap<&str, Vec<String>> = HashMap::new();
+    for c in composites {
+        children
+            .entry(&c.composite_id)
+            .or_default()
+            .push(c.child_id.clone());
+    }
+    roles
+        .iter()
+        .map(|r| Role {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            client_id: r
+                .client_pk
+                .as_deref()
+                .and_then(|pk| client_ids.get(pk))
+                .map(|c| c.to_string()),
+            composite_ids: children.remove(r.id.as_str()).unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn domain_realm(row: &realm::Model) -> Result<Realm, StoreError> {
