@@ -10,6 +10,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_oidc;
 mod m20261124_000003_admin;
 mod m20261124_000004_revoked_token;
+mod m20261206_000005_credential_state;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_oidc::Migration),
             Box::new(m20261124_000003_admin::Migration),
             Box::new(m20261124_000004_revoked_token::Migration),
+            Box::new(m20261206_000005_credential_state::Migration),
         ]
     }
 }

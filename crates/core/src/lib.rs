@@ -5,6 +5,7 @@
 pub mod authority;
 pub mod brute_force;
 pub mod clock;
+pub mod jws;
 pub mod keys;
 pub mod model;
 pub mod password;

@@ -68,6 +68,25 @@ impl Default for Realm {
     }
 }
 
+impl Realm {
+    /// The moment an SSO session started at `created_at` reaches its maximum lifespan.
+    pub fn session_max_end(&self, created_at: i64) -> i64 {
+        let max = Some(self.sso_session_max_lifespan)
+            .filter(|n| *n > 0)
+            .unwrap_or(realm_defaults::SSO_SESSION_MAX_LIFESPAN);
+        created_at.saturating_add(max)
+    }
+
+    /// Whether an SSO session is still usable at `now`: not ended, used within the idle
+    /// timeout, younger than the maximum lifespan.
+    pub fn session_alive(&self, ended: bool, created_at: i64, last_seen_at: i64, now: i64) -> bool {
+        let idle = Some(self.sso_session_idle_timeout)
+            .filter(|n| *n > 0)
+            .unwrap_or(realm_defaults::SSO_SESSION_IDLE_TIMEOUT);
+        !ended && now < last_seen_at.saturating_add(idle) && now < self.session_max_end(created_at)
+    }
+}
+
 /// Keycloak's realm defaults for the session, code and token settings of [`Realm`].
 pub mod realm_defaults {
     pub const SSO_SESSION_IDLE_TIMEOUT: i64 = 1800;
@@ -229,6 +248,9 @@ impl Client {
         ["address", "phone", "offline_access", "microprofile-jwt"];
 }
 
+/// Keycloak's required action that makes the user choose a new password at the next login.
+pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+
 /// A user without credentials.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -248,6 +270,19 @@ pub struct User {
     pub created_at: i64,
     /// For a client's service-account user: that client's `clientId`.
     pub service_account_client_id: Option<String>,
+    /// Unix seconds: every token, session and docker login of the user issued before this is
+    /// dead (Keycloak's user `notBefore`).
+    pub not_before: i64,
+    /// What the user must do before a login completes (`UPDATE_PASSWORD`, ...); while any is
+    /// pending, grants without a browser are refused.
+    pub required_actions: Vec<String>,
+}
+
+impl User {
+    /// Whether something issued at `issued_at` (unix seconds) predates the user's `notBefore`.
+    pub fn revoked_before(&self, issued_at: i64) -> bool {
+        issued_at < self.not_before
+    }
 }
 
 impl Default for User {
@@ -266,6 +301,8 @@ impl Default for User {
             email_verified: false,
             created_at: 0,
             service_account_client_id: None,
+            not_before: 0,
+            required_actions: Vec::new(),
         }
     }
 }
@@ -298,5 +335,32 @@ impl RealmSnapshot {
     /// The active key for an algorithm (`RS256`, `ES256`).
     pub fn signing_key(&self, algorithm: crate::keys::Algorithm) -> Option<&Arc<SigningKey>> {
         self.keys.iter().find(|k| k.algorithm() == algorithm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_live_within_idle_and_max() {
+        const NOW: i64 = 1_800_000_000;
+        let realm = Realm::default();
+        // (ended, created, last seen, alive)
+        let rows: &[(bool, i64, i64, bool)] = &[
+            (false, NOW - 100, NOW - 100, true),
+            (true, NOW - 100, NOW - 100, false),
+            (false, NOW - 100, NOW - 1800, false),
+            (false, NOW - 100, NOW - 1799, true),
+            (false, NOW - 36000, NOW, false),
+            (false, NOW - 35999, NOW, true),
+        ];
+        for (ended, created, seen, alive) in rows {
+            assert_eq!(
+                realm.session_alive(*ended, *created, *seen, NOW),
+                *alive,
+                "{ended} {created} {seen}"
+            );
+        }
     }
 }

@@ -15,11 +15,20 @@ pub struct ResolvedUser {
     /// Paths of the groups the user is in, with every ancestor path: membership of
     /// `/eng/platform` also counts as membership of `/eng`.
     pub group_paths: BTreeSet<String>,
+    /// The user's `notBefore`: credentials issued before it are dead.
+    pub not_before: i64,
+    /// Required actions still pending: grants without a browser are refused while any is.
+    pub required_actions: Vec<String>,
 }
 
 impl ResolvedUser {
     pub fn has_role(&self, qualified: &str) -> bool {
         self.roles.contains(qualified)
+    }
+
+    /// Whether the account is fully set up (no required action pending).
+    pub fn is_set_up(&self) -> bool {
+        self.required_actions.is_empty()
     }
 
     pub fn in_group(&self, path: &str) -> bool {
@@ -52,6 +61,8 @@ pub fn resolve_user(snapshot: &RealmSnapshot, user: &User) -> ResolvedUser {
         username: user.username.clone(),
         roles: expand_composites(snapshot, role_ids),
         group_paths,
+        not_before: user.not_before,
+        required_actions: user.required_actions.clone(),
     }
 }
 

@@ -16,7 +16,7 @@ use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_core::secrets::hash_secret;
 use portcullis_store::DockerRefreshToken;
-use portcullis_web::{AppState, ClientIp, WebError, basic_credentials};
+use portcullis_web::{AppState, ClientIp, PasswordCheck, WebError, basic_credentials};
 use serde::Serialize;
 
 use crate::PROTOCOL;
@@ -132,6 +132,8 @@ enum Method {
 
 /// Client-chosen labels are cut to this many characters in the log.
 const MAX_LOGGED_LABEL: usize = 64;
+/// Requested and granted scopes are cut to this many characters in the log.
+const MAX_LOGGED_SCOPES: usize = 512;
 
 /// What the one log line per request says; filled in as the request is understood.
 struct Audit {
@@ -145,6 +147,9 @@ struct Audit {
     user: String,
     /// The peer address: logged, and the key of the per-address login rate limit.
     client: Option<IpAddr>,
+    /// The scopes asked for and granted, so an operator can see why a push was denied.
+    requested: String,
+    granted: String,
 }
 
 async fn token_get(
@@ -212,6 +217,8 @@ async fn token(
         grant: String::new(),
         user: String::new(),
         client,
+        requested: String::new(),
+        granted: String::new(),
     };
     let result = match Params::parse(raw_params) {
         Ok(params) => handle(&state, &cache, &headers, &params, &mut audit).await,
@@ -232,6 +239,8 @@ async fn token(
         grant = ?audit.grant,
         user = ?audit.user,
         client = ?audit.client,
+        requested = ?audit.requested,
+        granted = ?audit.granted,
         status = response.status().as_u16(),
         outcome,
         "docker-v2 token request"
@@ -272,6 +281,7 @@ async fn handle(
         .filter(|c| c.enabled)
         .ok_or_else(|| DockerError::InvalidClient(service.to_owned()))?;
     let scopes = parse_scopes(params.all("scope"))?;
+    audit.requested = logged_scopes(&scopes);
     let context = cache.clients.get(&snapshot, client)?;
     let principal = match audit.method {
         Method::Get => get_principal(state, &snapshot, headers, params, &scopes, audit).await?,
@@ -288,13 +298,7 @@ async fn handle(
     let user = principal.user.as_deref();
     audit.user = user.map(|u| label(&u.username)).unwrap_or_default();
     respond(
-        state,
-        &snapshot,
-        &context,
-        service,
-        &scopes,
-        principal,
-        audit.method,
+        state, &snapshot, &context, service, &scopes, principal, audit,
     )
     .await
 }
@@ -307,10 +311,11 @@ async fn respond(
     service: &str,
     scopes: &[ResourceScope],
     principal: Principal,
-    method: Method,
+    audit: &mut Audit,
 ) -> Result<Response, DockerError> {
     let user = principal.user.as_deref();
     let granted = context.policy.authorize(user, scopes);
+    audit.granted = granted_scope(&granted);
     let now = state.now();
     let issuer = state.issuer(&snapshot.realm.name);
     let request = TokenRequest {
@@ -322,8 +327,12 @@ async fn respond(
     let token = context.signer.issue(&request, now)?;
     let refresh_token = match (principal.refresh, user) {
         (Refresh::Issue, Some(user)) => {
-            let lifespan = context.settings.refresh_lifespan;
-            Some(store_refresh_token(state, snapshot, user, service, now, lifespan).await?)
+            let login = Login {
+                user,
+                service,
+                address: audit.client,
+            };
+            Some(store_refresh_token(state, snapshot, login, &context.settings, now).await?)
         }
         (Refresh::Echo(token), Some(_)) => Some(token),
         _ => None,
@@ -333,7 +342,7 @@ async fn respond(
         access_token: &token,
         expires_in: context.signer.lifespan(),
         issued_at: rfc3339(now)?,
-        scope: (method == Method::Post).then(|| granted_scope(&granted)),
+        scope: (audit.method == Method::Post).then(|| audit.granted.clone()),
         refresh_token,
     };
     Ok(no_store(Json(body).into_response()))
@@ -394,7 +403,8 @@ async fn post_principal(
         None => basic_user(state, snapshot, headers, scopes, audit).await?,
         Some("password") => Some(password_grant(state, snapshot, headers, params, audit).await?),
         Some("refresh_token") => {
-            let (user, token) = refresh_grant(state, snapshot, params, refresh_cache).await?;
+            let (user, token) =
+                refresh_grant(state, snapshot, params, refresh_cache, audit.client).await?;
             let refresh = if offline {
                 Refresh::Echo(token)
             } else {
@@ -433,11 +443,17 @@ async fn basic_user(
         Some(Ok(credentials)) => credentials,
     };
     audit.user = label(&username);
-    state
-        .authenticate_password_from(snapshot, &username, &password, audit.client)
+    match state
+        .check_password(snapshot, &username, &password, audit.client)
         .await?
-        .map(Some)
-        .ok_or_else(unauthorized)
+    {
+        PasswordCheck::Verified(user) if user.is_set_up() => Ok(Some(user)),
+        PasswordCheck::Verified(_) => Err(DockerError::NotSetUp),
+        PasswordCheck::Refused => Err(unauthorized()),
+        PasswordCheck::RateLimited { retry_after_secs } => {
+            Err(DockerError::RateLimited { retry_after_secs })
+        }
+    }
 }
 
 /// `grant_type=password`: `username` and `password` form fields, else Basic credentials.
@@ -461,13 +477,20 @@ async fn password_grant(
         }
     };
     audit.user = label(&username);
-    state
-        .authenticate_password_from(snapshot, &username, &password, audit.client)
+    match state
+        .check_password(snapshot, &username, &password, audit.client)
         .await?
-        .ok_or_else(|| DockerError::InvalidGrant {
+    {
+        PasswordCheck::Verified(user) if user.is_set_up() => Ok(user),
+        PasswordCheck::Verified(_) => Err(DockerError::NotSetUp),
+        PasswordCheck::Refused => Err(DockerError::InvalidGrant {
             realm: snapshot.realm.name.clone(),
             reason: "invalid username or password",
-        })
+        }),
+        PasswordCheck::RateLimited { retry_after_secs } => {
+            Err(DockerError::RateLimited { retry_after_secs })
+        }
+    }
 }
 
 /// `grant_type=refresh_token`. The same token keeps working until it expires or is revoked:
@@ -477,6 +500,7 @@ async fn refresh_grant(
     snapshot: &RealmSnapshot,
     params: &Params,
     cache: &RefreshCache,
+    client: Option<IpAddr>,
 ) -> Result<(Arc<ResolvedUser>, String), DockerError> {
     let presented = params
         .first("refresh_token")
@@ -488,7 +512,9 @@ async fn refresh_grant(
     };
     let now = state.now();
     let hash = hash_secret(presented);
-    let stored = match cache.get(&hash, now) {
+    // Read before the lookup: an invalidation racing with it leaves the entry already stale.
+    let epoch = state.cache_epoch();
+    let stored = match cache.get(&hash, now, epoch) {
         Some(stored) => stored,
         None => {
             let stored = state
@@ -497,7 +523,7 @@ async fn refresh_grant(
                 .await
                 .map_err(WebError::from)?
                 .ok_or_else(invalid)?;
-            cache.put(stored.clone(), now);
+            cache.put(stored.clone(), now, epoch);
             stored
         }
     };
@@ -512,10 +538,16 @@ async fn refresh_grant(
         .resolve_user_by_id(snapshot, &stored.user_id)
         .await?
         .ok_or_else(invalid)?;
+    // Logged out, re-passworded or disabled since the docker login: it is dead, even if the
+    // user was enabled again.
+    if stored.created_at < user.not_before {
+        return Err(invalid());
+    }
     if now - stored.last_used_at >= TOUCH_INTERVAL_SECS {
+        let address = client.map(|ip| ip.to_string());
         match state
             .store()
-            .touch_docker_refresh_token(&stored.id, now)
+            .touch_docker_refresh_token(&stored.id, now, address.as_deref())
             .await
         {
             Ok(()) => cache.touched(&hash, now),
@@ -528,32 +560,44 @@ async fn refresh_grant(
     Ok((user, presented.to_owned()))
 }
 
-/// Mints and stores (by hash) a refresh token bound to the user, realm and service.
+/// Who a new docker login is for.
+struct Login<'a> {
+    user: &'a ResolvedUser,
+    service: &'a str,
+    address: Option<IpAddr>,
+}
+
+/// Mints and stores (by hash) a refresh token bound to the user, realm and service; the user's
+/// oldest logins to the service beyond the client's bound are revoked.
 async fn store_refresh_token(
     state: &AppState,
     snapshot: &RealmSnapshot,
-    user: &ResolvedUser,
-    service: &str,
+    login: Login<'_>,
+    settings: &TokenSettings,
     now: i64,
-    lifespan: i64,
 ) -> Result<String, DockerError> {
     let (token, token_hash) = new_refresh_token();
     let record = DockerRefreshToken {
         id: uuid::Uuid::new_v4().to_string(),
         token_hash,
         realm_id: snapshot.realm.id.clone(),
-        user_id: user.id.clone(),
-        service: service.to_owned(),
+        user_id: login.user.id.clone(),
+        service: login.service.to_owned(),
         created_at: now,
         last_used_at: now,
-        expires_at: now.saturating_add(lifespan),
+        expires_at: now.saturating_add(settings.refresh_lifespan),
         revoked: false,
+        last_address: login.address.map(|ip| ip.to_string()),
     };
-    state
+    let revoked = state
         .store()
-        .insert_docker_refresh_token(&record)
+        .insert_docker_refresh_token(&record, settings.max_logins, now)
         .await
         .map_err(WebError::from)?;
+    if revoked > 0 {
+        tracing::info!(realm = %snapshot.realm.name, user = %login.user.id, service = login.service, revoked, "oldest docker logins revoked: the user reached the client's bound");
+        state.invalidate_credentials();
+    }
     Ok(token)
 }
 
@@ -705,6 +749,16 @@ fn path_segment(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Requested scopes for the log: space-joined, cut to a few hundred characters.
+fn logged_scopes(scopes: &[ResourceScope]) -> String {
+    let joined = scopes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    joined.chars().take(MAX_LOGGED_SCOPES).collect()
 }
 
 /// A client-chosen value cut to [`MAX_LOGGED_LABEL`] characters for the log (which escapes it).

@@ -6,7 +6,7 @@
 //! permissions are never an error (reference §5.1), so no variant answers 403.
 
 use axum::Json;
-use axum::http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_web::WebError;
@@ -40,6 +40,14 @@ pub enum DockerError {
     InvalidGrant { realm: String, reason: &'static str },
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
+    /// The user has a required action pending (a temporary password, ...): it must sign in
+    /// with a browser first. Keycloak's answer to grants without one.
+    #[error("Account is not fully set up")]
+    NotSetUp,
+    /// Too many failed logins from the client's address or for the username: nothing was
+    /// checked; retry after this many seconds.
+    #[error("too many failed logins; try again later")]
+    RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
     Web(#[from] WebError),
     #[error(transparent)]
@@ -59,6 +67,8 @@ impl DockerError {
             Self::Unauthorized { .. } => "bad_credentials",
             Self::InvalidGrant { .. } => "invalid_grant",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::NotSetUp => "account_not_set_up",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Web(_) | Self::Token(_) => "server_error",
         }
     }
@@ -85,6 +95,12 @@ impl DockerError {
                 StatusCode::BAD_REQUEST,
                 "UNSUPPORTED",
                 "unsupported_grant_type",
+            ),
+            Self::NotSetUp => (StatusCode::BAD_REQUEST, "DENIED", "invalid_grant"),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOOMANYREQUESTS",
+                "temporarily_unavailable",
             ),
             Self::Web(_) | Self::Token(_) => return None,
         })
@@ -120,6 +136,9 @@ impl IntoResponse for DockerError {
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Self::RateLimited { retry_after_secs } = &self {
+            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         if let Some(realm) = self.challenge_realm() {
             let challenge = format!("Basic realm=\"{}\"", quote(realm));
             if let Ok(value) = HeaderValue::from_str(&challenge) {

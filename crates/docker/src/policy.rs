@@ -471,6 +471,7 @@ mod tests {
             username: username.into(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             group_paths: groups.iter().map(|g| (*g).to_owned()).collect(),
+            ..ResolvedUser::default()
         }
     }
 

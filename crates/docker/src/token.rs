@@ -25,6 +25,9 @@ pub const ATTR_KID_FORMAT: &str = "docker.token.kid.format";
 pub const ATTR_X5C: &str = "docker.token.x5c";
 /// Lifespan of refresh ("identity") tokens, in seconds.
 pub const ATTR_REFRESH_LIFESPAN: &str = "docker.refresh-token.lifespan";
+/// How many live docker logins (refresh tokens) a user keeps per registry; the oldest is
+/// revoked when a new one would exceed it.
+pub const ATTR_MAX_LOGINS: &str = "docker.refresh-token.max-per-user";
 
 /// Keycloak's default access-token lifespan.
 pub const DEFAULT_LIFESPAN: i64 = 300;
@@ -32,6 +35,9 @@ pub const DEFAULT_LIFESPAN: i64 = 300;
 pub const MIN_LIFESPAN: i64 = 60;
 /// 30 days: after `docker login` the refresh token is the only credential docker keeps.
 pub const DEFAULT_REFRESH_LIFESPAN: i64 = 30 * 86_400;
+/// Docker logins kept per user and registry: room for a person's machines and a few CI hosts
+/// sharing an account, without letting repeated `docker login`s pile up 30-day tokens.
+pub const DEFAULT_MAX_LOGINS: u64 = 20;
 /// `nbf` is backdated so a registry whose clock lags ours still accepts fresh tokens.
 pub const NBF_BACKDATE: i64 = 5;
 
@@ -66,6 +72,8 @@ pub struct TokenSettings {
     pub lifespan: i64,
     /// Refresh-token lifespan in seconds.
     pub refresh_lifespan: i64,
+    /// Live refresh tokens kept per user; the oldest go first.
+    pub max_logins: u64,
 }
 
 impl TokenSettings {
@@ -125,6 +133,7 @@ impl TokenSettings {
                 .unwrap_or(DEFAULT_LIFESPAN)
                 .max(MIN_LIFESPAN),
             refresh_lifespan: positive(ATTR_REFRESH_LIFESPAN).unwrap_or(DEFAULT_REFRESH_LIFESPAN),
+            max_logins: positive(ATTR_MAX_LOGINS).map_or(DEFAULT_MAX_LOGINS, |n| n as u64),
         }
     }
 }
@@ -296,6 +305,7 @@ mod tests {
             i64,
             i64,
         );
+        // The logins bound is checked in its own test below.
         #[rustfmt::skip]
         let rows: &[Row] = &[
             (300, &[], Algorithm::Rs256, KidFormat::Libtrust, true, 300, DEFAULT_REFRESH_LIFESPAN),
@@ -324,8 +334,19 @@ mod tests {
                 x5c: *x5c,
                 lifespan: *lifespan,
                 refresh_lifespan: *refresh,
+                max_logins: DEFAULT_MAX_LOGINS,
             };
             assert_eq!(got, expected, "{realm_lifespan} {attributes:?}");
+        }
+    }
+
+    #[test]
+    fn logins_per_user_are_bounded() {
+        let rows: &[(&str, u64)] = &[("", DEFAULT_MAX_LOGINS), ("3", 3), ("0", 20), ("x", 20)];
+        for (value, want) in rows {
+            let attributes: &[(&str, &str)] = &[(ATTR_MAX_LOGINS, value)];
+            let got = TokenSettings::for_client(&realm(300), &client(attributes));
+            assert_eq!(got.max_logins, *want, "{value:?}");
         }
     }
 
@@ -407,6 +428,7 @@ mod tests {
                 x5c: *x5c,
                 lifespan: 120,
                 refresh_lifespan: 3600,
+                max_logins: DEFAULT_MAX_LOGINS,
             };
             let signer = TokenSigner::new(&snap, &settings).expect("signer");
             let jws = signer.issue(&request, 1_000_000).expect("sign");
@@ -454,6 +476,7 @@ mod tests {
             x5c: false,
             lifespan: 60,
             refresh_lifespan: 60,
+            max_logins: DEFAULT_MAX_LOGINS,
         };
         let signer = TokenSigner::new(&snap, &settings).expect("signer");
         let request = TokenRequest {
@@ -479,6 +502,7 @@ mod tests {
             x5c: true,
             lifespan: 60,
             refresh_lifespan: 60,
+            max_logins: DEFAULT_MAX_LOGINS,
         };
         assert!(matches!(
             TokenSigner::new(&snap, &settings),

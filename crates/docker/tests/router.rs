@@ -900,8 +900,9 @@ async fn registry_config_bundle_and_jwks() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
-/// An address that keeps failing is refused for a while without a hash being spent, even with
-/// the right password; other addresses and cached successes are unaffected.
+/// An address that keeps failing is refused for a while with 429 and `Retry-After`, without a
+/// hash being spent, even with the right password; other addresses and cached successes are
+/// unaffected. The guessed username is limited across addresses the same way.
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_address() {
     use axum::extract::ConnectInfo;
@@ -929,10 +930,20 @@ async fn failed_logins_are_rate_limited_per_address() {
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
     let bob = basic("bob", "bob-pw");
+    let throttled = app.send(from("192.0.2.9:1000", &bob)).await;
     assert_eq!(
-        app.send(from("192.0.2.9:1000", &bob)).await.status,
-        StatusCode::UNAUTHORIZED,
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
         "the address is throttled"
+    );
+    assert_eq!(throttled.header(header::RETRY_AFTER), "1");
+    assert_eq!(throttled.json()["errors"][0]["code"], "TOOMANYREQUESTS");
+    assert_eq!(
+        app.send(from("192.0.2.3:1000", &basic("alice", "guess")))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessed username is throttled from other addresses too"
     );
     assert_eq!(
         app.send(from("192.0.2.2:1000", &bob)).await.status,

@@ -378,6 +378,8 @@ async fn users<C: ConnectionTrait>(
                     .as_deref()
                     .and_then(|pk| client_ids.get(pk))
                     .map(|c| c.to_string()),
+                required_actions: from_json(&u.required_actions, "required actions")?,
+                not_before: Some(u.not_before),
                 id: Some(u.id),
             })
         })

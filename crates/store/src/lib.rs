@@ -13,18 +13,19 @@ pub mod representation;
 
 use std::time::Duration;
 
+use portcullis_core::brute_force::CountedFailure;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::StoredPassword;
 use portcullis_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
 
 pub use error::StoreError;
 pub use import::ImportOutcome;
 pub use plan::DEFAULT_ACCESS_TOKEN_LIFESPAN;
-pub use queries::consent::LoginFailures;
 pub use queries::device::{DeviceCode, DeviceCodeStatus};
 pub use queries::docker::DockerRefreshToken;
+pub use queries::login_failure::{FailureAt, LoginFailures};
 pub use queries::revocation::RefreshRevocation;
 pub use queries::session::{AuthCode, CodeRedemption, RefreshTokenRecord, UserSession};
 pub use queries::sweep::{SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
@@ -230,12 +231,20 @@ impl Store {
         queries::user::set_password(&self.db, user_id, password, now_unix).await
     }
 
-    /// Docker refresh tokens: stored by SHA-256 hex of the token, never the token.
+    /// Stores a docker refresh token (by the SHA-256 hex of the token, never the token) and
+    /// revokes the user's oldest live ones for the same service beyond `keep`, in one
+    /// transaction; returns how many were revoked.
     pub async fn insert_docker_refresh_token(
         &self,
         t: &DockerRefreshToken,
-    ) -> Result<(), StoreError> {
-        queries::docker::insert(&self.db, t).await
+        keep: u64,
+        now_unix: i64,
+    ) -> Result<u64, StoreError> {
+        let txn = self.db.begin().await?;
+        queries::docker::insert(&txn, t).await?;
+        let revoked = queries::docker::keep_newest(&txn, t, keep, now_unix).await?;
+        txn.commit().await?;
+        Ok(revoked)
     }
 
     pub async fn find_docker_refresh_token(
@@ -245,12 +254,14 @@ impl Store {
         queries::docker::find(&self.db, token_hash).await
     }
 
+    /// Records a use of a docker refresh token, and the address it came from.
     pub async fn touch_docker_refresh_token(
         &self,
         id: &str,
         now_unix: i64,
+        address: Option<&str>,
     ) -> Result<(), StoreError> {
-        queries::docker::touch(&self.db, id, now_unix).await
+        queries::docker::touch(&self.db, id, now_unix, address).await
     }
 
     /// Revokes every live docker refresh token of a user; returns how many.
@@ -291,6 +302,17 @@ impl Store {
         user_id: &str,
     ) -> Result<u64, StoreError> {
         queries::session::end_sessions(&self.db, realm_id, user_id).await
+    }
+
+    /// Ends every credential the user holds (sessions, refresh and offline tokens, docker
+    /// logins) and moves the user's `notBefore` to `now`: a self-service password change.
+    pub async fn end_everything_of_user(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        queries::sign_out::end_everything(&self.db, realm_id, user_id, now).await
     }
 
     /// A user's sessions that were not ended, oldest first.
@@ -457,22 +479,31 @@ impl Store {
         queries::consent::grant(&self.db, key, scopes, now_unix).await
     }
 
+    /// The user's brute-force record, if any failure is remembered.
     pub async fn login_failures(
         &self,
         realm_id: &str,
         user_id: &str,
     ) -> Result<Option<LoginFailures>, StoreError> {
-        queries::consent::login_failures(&self.db, realm_id, user_id).await
+        queries::login_failure::find(&self.db, realm_id, user_id).await
     }
 
-    /// Inserts or replaces the user's brute-force record.
-    pub async fn save_login_failures(
+    /// Counts one failed login atomically: concurrent failures each count.
+    pub async fn count_login_failure(
+        &self,
+        failure: FailureAt<'_>,
+    ) -> Result<CountedFailure, StoreError> {
+        queries::login_failure::count(&self.db, failure).await
+    }
+
+    /// Locks the user until `until` (unix seconds), unless already locked longer.
+    pub async fn lock_user(
         &self,
         realm_id: &str,
         user_id: &str,
-        record: &LoginFailures,
+        until: i64,
     ) -> Result<(), StoreError> {
-        queries::consent::save_login_failures(&self.db, realm_id, user_id, record).await
+        queries::login_failure::lock(&self.db, realm_id, user_id, until).await
     }
 
     /// Forgets the user's failures (a successful login, or an admin unlocking the user).
@@ -481,7 +512,7 @@ impl Store {
         realm_id: &str,
         user_id: &str,
     ) -> Result<(), StoreError> {
-        queries::consent::clear_login_failures(&self.db, realm_id, user_id).await
+        queries::login_failure::clear(&self.db, realm_id, user_id).await
     }
 
     /// The service-account user of a client (`clientId`), if the client has one.

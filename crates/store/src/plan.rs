@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use portcullis_core::keys::{Algorithm, KeyMaterial};
+use portcullis_core::model::UPDATE_PASSWORD;
 use portcullis_core::model::{BruteForcePolicy, Client, realm_defaults};
 use portcullis_core::password::{PasswordPolicy, StoredPassword};
 
@@ -511,7 +512,11 @@ impl Builder {
                 group_id,
             });
         }
-        self.credentials(&rep.credentials, &id, &username, policy)?;
+        let temporary = self.credentials(&rep.credentials, &id, &username, policy)?;
+        let mut required_actions = rep.required_actions.clone();
+        if temporary && !required_actions.iter().any(|a| a == UPDATE_PASSWORD) {
+            required_actions.push(UPDATE_PASSWORD.to_string());
+        }
         let service_account_client_pk = match &rep.service_account_client_id {
             Some(client_id) => Some(self.link_service_account(client_id, &referrer)?),
             None => None,
@@ -528,6 +533,8 @@ impl Builder {
             attributes: to_json(&rep.attributes)?,
             created_at: rep.created_timestamp.map_or(self.now_unix, |ms| ms / 1000),
             service_account_client_pk,
+            not_before: rep.not_before.unwrap_or(0),
+            required_actions: to_json(&required_actions)?,
         });
         Ok(())
     }
@@ -583,6 +590,8 @@ impl Builder {
                 attributes: to_json(&crate::representation::MultiMap::new())?,
                 created_at: self.now_unix,
                 service_account_client_pk: Some(pk),
+                not_before: 0,
+                required_actions: "[]".into(),
             });
         }
         Ok(())
@@ -603,14 +612,17 @@ impl Builder {
         })
     }
 
+    /// Adds the user's password; returns whether it is temporary (the user must replace it at
+    /// the next login).
     fn credentials(
         &mut self,
         reps: &[CredentialRepresentation],
         user_id: &str,
         username: &str,
         policy: &PasswordPolicy,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut seen_password = false;
+        let mut temporary = false;
         for rep in reps {
             match rep.credential_type.as_deref() {
                 None | Some("password") => {}
@@ -628,12 +640,7 @@ impl Builder {
                     "user '{username}' has more than one password credential"
                 )));
             }
-            if rep.temporary == Some(true) {
-                tracing::warn!(
-                    user = username,
-                    "temporary passwords are imported as permanent"
-                );
-            }
+            temporary = rep.temporary == Some(true);
             let password = stored_password(rep, username, policy)?;
             self.plan.credentials.push(credential::Model {
                 id: id_or_new(&rep.id),
@@ -644,7 +651,7 @@ impl Builder {
                 created_at: rep.created_date.map_or(self.now_unix, |ms| ms / 1000),
             });
         }
-        Ok(())
+        Ok(temporary)
     }
 
     /// The file's keys, plus a generated key for each algorithm the file has no enabled key for.

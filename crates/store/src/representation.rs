@@ -187,6 +187,12 @@ pub struct UserRepresentation {
     /// Set on a client's service-account user: that client's `clientId`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_client_id: Option<String>,
+    /// What the user must do at the next login (`UPDATE_PASSWORD`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub required_actions: Vec<String>,
+    /// Unix seconds before which the user's tokens are dead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
 }
 
 /// A credential: either `value` (a plain password to hash) or `secretData` + `credentialData`

@@ -16,7 +16,7 @@ use portcullis_core::resolve::resolve_user;
 use portcullis_migrations::{Migrator, MigratorTrait};
 use portcullis_store::representation::{RealmRepresentation, deserialize_reporting_unknown};
 use portcullis_store::{
-    CodeRedemption, DeviceCodeStatus, ImportOutcome, LoginFailures, Store, StoreError, UserSession,
+    CodeRedemption, DeviceCodeStatus, FailureAt, ImportOutcome, Store, StoreError, UserSession,
     parse_realm_json,
 };
 use sea_orm::ConnectionTrait;
@@ -601,43 +601,96 @@ async fn consent_is_a_union() {
     db.finish().await;
 }
 
+fn failure_at(now_ms: i64, ip: Option<&'static str>, forget: Option<i64>) -> FailureAt<'static> {
+    FailureAt {
+        realm_id: REALM,
+        user_id: "alice-id",
+        now_ms,
+        ip,
+        forget_after_ms: forget,
+    }
+}
+
 #[tokio::test]
-async fn login_failures_save_and_clear() {
+async fn login_failures_count_lock_and_clear() {
     let db = imported().await;
     let store = &db.store;
     assert_eq!(store.login_failures(REALM, "alice-id").await.unwrap(), None);
-    let records = [
-        LoginFailures {
-            failures: 1,
-            last_failure_at: NOW,
-            last_ip: Some("192.0.2.7".into()),
-            locked_until: None,
-        },
-        LoginFailures {
-            failures: 5,
-            last_failure_at: NOW + 3,
-            last_ip: None,
-            locked_until: Some(NOW + 63),
-        },
-        LoginFailures {
-            failures: 6,
-            last_failure_at: NOW + 4,
-            last_ip: Some("2001:db8::1".into()),
-            locked_until: Some(i64::MAX),
-        },
-    ];
-    for record in &records {
-        store
-            .save_login_failures(REALM, "alice-id", record)
-            .await
-            .unwrap();
-        let stored = store.login_failures(REALM, "alice-id").await.unwrap();
-        assert_eq!(stored.as_ref(), Some(record));
-    }
+    let ms = NOW * 1000;
+    let first = store
+        .count_login_failure(failure_at(ms, Some("192.0.2.7"), Some(60_000)))
+        .await
+        .unwrap();
+    assert_eq!((first.failures, first.previous_failure_ms), (1, None));
+    let second = store
+        .count_login_failure(failure_at(ms + 400, None, Some(60_000)))
+        .await
+        .unwrap();
+    assert_eq!((second.failures, second.previous_failure_ms), (2, Some(ms)));
+    // Failures older than the window are forgotten; without a window they never are.
+    let later = ms + 400 + 60_001;
+    let reset = store
+        .count_login_failure(failure_at(later, None, Some(60_000)))
+        .await
+        .unwrap();
+    assert_eq!(reset.failures, 1);
+    let kept = store
+        .count_login_failure(failure_at(later + 120_000, Some("2001:db8::1"), None))
+        .await
+        .unwrap();
+    assert_eq!(kept.failures, 2);
+    store.lock_user(REALM, "alice-id", NOW + 63).await.unwrap();
+    store.lock_user(REALM, "alice-id", NOW + 10).await.unwrap();
+    let stored = store
+        .login_failures(REALM, "alice-id")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.failures, 2);
+    assert_eq!(stored.record.last_failure_ms, later + 120_000);
+    assert_eq!(
+        stored.record.locked_until,
+        Some(NOW + 63),
+        "a shorter lock never wins"
+    );
+    assert_eq!(stored.last_ip.as_deref(), Some("2001:db8::1"));
     assert_eq!(store.login_failures(REALM, "bob-id").await.unwrap(), None);
     store.clear_login_failures(REALM, "alice-id").await.unwrap();
     assert_eq!(store.login_failures(REALM, "alice-id").await.unwrap(), None);
     store.clear_login_failures(REALM, "alice-id").await.unwrap();
+    db.finish().await;
+}
+
+/// Twenty failures at once count twenty: the count is one atomic upsert, not a read and a
+/// write (which counted one or two).
+#[tokio::test]
+async fn concurrent_login_failures_all_count() {
+    let db = imported().await;
+    let handles: Vec<_> = (0..20)
+        .map(|i| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                store
+                    .count_login_failure(failure_at(NOW * 1000 + i, None, Some(60_000)))
+                    .await
+                    .unwrap()
+                    .failures
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for handle in handles {
+        counts.push(handle.await.unwrap());
+    }
+    counts.sort();
+    assert_eq!(counts, (1..=20).collect::<Vec<i64>>());
+    let stored = db
+        .store
+        .login_failures(REALM, "alice-id")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.failures, 20);
     db.finish().await;
 }
 
@@ -689,12 +742,8 @@ async fn fill(store: &Store) {
         .grant_scopes(REALM, "alice-id", "web", &scopes, NOW)
         .await
         .unwrap();
-    let failures = LoginFailures {
-        failures: 1,
-        ..Default::default()
-    };
     store
-        .save_login_failures(REALM, "alice-id", &failures)
+        .count_login_failure(failure_at(NOW * 1000, None, None))
         .await
         .unwrap();
 }
@@ -729,8 +778,9 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the revoked-token, admin and OIDC ones.
-    Migrator::down(db, Some(3)).await.unwrap();
+    // Back to the first migration: undo the credential-state, revoked-token, admin and OIDC
+    // ones.
+    Migrator::down(db, Some(4)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",

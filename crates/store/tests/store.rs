@@ -501,6 +501,67 @@ async fn bootstraps_master_once() {
     db.finish().await;
 }
 
+/// A user's docker logins per registry are bounded: each new one beyond the bound revokes the
+/// oldest live one, and other users, registries and dead tokens do not count.
+#[tokio::test]
+async fn docker_logins_are_bounded_per_user_and_registry() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    store.import_realm(acme(), false, NOW).await.unwrap();
+    let login = |id: &str, user: &str, service: &str, created_at: i64| DockerRefreshToken {
+        id: id.into(),
+        token_hash: format!("{id:0>64}"),
+        realm_id: "acme-realm-id".into(),
+        user_id: user.into(),
+        service: service.into(),
+        created_at,
+        last_used_at: created_at,
+        expires_at: NOW + 3600,
+        revoked: false,
+        last_address: None,
+    };
+    let revoked = |id: &'static str| async move {
+        store
+            .find_docker_refresh_token(&format!("{id:0>64}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    };
+    for (i, id) in ["a1", "a2", "a3"].into_iter().enumerate() {
+        let n = store
+            .insert_docker_refresh_token(
+                &login(id, "bob-id", "registry.local", NOW + i as i64),
+                3,
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{id}");
+    }
+    let other_registry = login("b1", "bob-id", "other.registry", NOW + 9);
+    assert_eq!(
+        store
+            .insert_docker_refresh_token(&other_registry, 3, NOW)
+            .await
+            .unwrap(),
+        0
+    );
+    let fourth = login("a4", "bob-id", "registry.local", NOW + 10);
+    assert_eq!(
+        store
+            .insert_docker_refresh_token(&fourth, 3, NOW)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(revoked("a1").await, "the oldest goes");
+    for id in ["a2", "a3", "a4", "b1"] {
+        assert!(!revoked(id).await, "{id} stays");
+    }
+    db.finish().await;
+}
+
 #[tokio::test]
 async fn docker_refresh_tokens() {
     let db = TestDb::new().await;
@@ -516,20 +577,31 @@ async fn docker_refresh_tokens() {
         last_used_at: NOW,
         expires_at: NOW + 3600,
         revoked: false,
+        last_address: None,
     };
-    store.insert_docker_refresh_token(&token).await.unwrap();
+    store
+        .insert_docker_refresh_token(&token, 20, NOW)
+        .await
+        .unwrap();
     let second = DockerRefreshToken {
         id: "t2".into(),
         token_hash: "cd".repeat(32),
         ..token.clone()
     };
-    store.insert_docker_refresh_token(&second).await.unwrap();
+    store
+        .insert_docker_refresh_token(&second, 20, NOW)
+        .await
+        .unwrap();
     assert!(matches!(
         store
-            .insert_docker_refresh_token(&DockerRefreshToken {
-                id: "t3".into(),
-                ..token.clone()
-            })
+            .insert_docker_refresh_token(
+                &DockerRefreshToken {
+                    id: "t3".into(),
+                    ..token.clone()
+                },
+                20,
+                NOW
+            )
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -549,7 +621,7 @@ async fn docker_refresh_tokens() {
     );
 
     store
-        .touch_docker_refresh_token("t1", NOW + 10)
+        .touch_docker_refresh_token("t1", NOW + 10, Some("192.0.2.9"))
         .await
         .unwrap();
     let found = store
@@ -558,8 +630,9 @@ async fn docker_refresh_tokens() {
         .unwrap()
         .unwrap();
     assert_eq!(found.last_used_at, NOW + 10);
+    assert_eq!(found.last_address.as_deref(), Some("192.0.2.9"));
     assert!(matches!(
-        store.touch_docker_refresh_token("missing", NOW).await,
+        store.touch_docker_refresh_token("missing", NOW, None).await,
         Err(StoreError::NotFound(_))
     ));
 

@@ -10,7 +10,7 @@ mod common;
 use common::NOW;
 use common::oidc::{self, REALM, imported};
 use portcullis_store::{
-    AuthCode, DeviceCode, DockerRefreshToken, LoginFailures, RefreshRevocation, RefreshTokenRecord,
+    AuthCode, DeviceCode, DockerRefreshToken, FailureAt, RefreshRevocation, RefreshTokenRecord,
     SWEEP_GRACE_SECS, Store, SweepReport, UserSession,
 };
 
@@ -80,15 +80,24 @@ fn docker(id: &str, expires_at: i64) -> DockerRefreshToken {
         last_used_at: NOW,
         expires_at,
         revoked: false,
+        last_address: None,
     }
 }
 
-fn failures(last_failure_at: i64, locked_until: Option<i64>) -> LoginFailures {
-    LoginFailures {
-        failures: 3,
-        last_failure_at,
-        last_ip: None,
-        locked_until,
+/// Three failures of `user`, the last at `last_failure_at`, and a lock until `locked_until`.
+async fn fail(store: &Store, user: &str, last_failure_at: i64, locked_until: Option<i64>) {
+    for _ in 0..3 {
+        let failure = FailureAt {
+            realm_id: REALM,
+            user_id: user,
+            now_ms: last_failure_at * 1000,
+            ip: None,
+            forget_after_ms: None,
+        };
+        store.count_login_failure(failure).await.unwrap();
+    }
+    if let Some(until) = locked_until {
+        store.lock_user(REALM, user, until).await.unwrap();
     }
 }
 
@@ -233,11 +242,11 @@ async fn fill(store: &Store) {
         .await
         .unwrap();
     store
-        .insert_docker_refresh_token(&docker("k-live", T + 1))
+        .insert_docker_refresh_token(&docker("k-live", T + 1), 20, NOW)
         .await
         .unwrap();
     store
-        .insert_docker_refresh_token(&docker("k-gone", GONE))
+        .insert_docker_refresh_token(&docker("k-gone", GONE), 20, NOW)
         .await
         .unwrap();
     store
@@ -248,20 +257,9 @@ async fn fill(store: &Store) {
         .revoke_access_token(REALM, "a-gone", GONE - 300, GONE)
         .await
         .unwrap();
-    let records = [
-        (
-            "alice-id",
-            failures(GONE - FAILURE_WINDOW, Some(GONE - 500)),
-        ),
-        ("bob-id", failures(GONE - FAILURE_WINDOW, Some(i64::MAX))),
-        ("worker-sa-id", failures(T - 10, None)),
-    ];
-    for (user, record) in &records {
-        store
-            .save_login_failures(REALM, user, record)
-            .await
-            .unwrap();
-    }
+    fail(store, "alice-id", GONE - FAILURE_WINDOW, Some(GONE - 500)).await;
+    fail(store, "bob-id", GONE - FAILURE_WINDOW, Some(i64::MAX)).await;
+    fail(store, "worker-sa-id", T - 10, None).await;
 }
 
 #[tokio::test]

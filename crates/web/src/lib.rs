@@ -2,6 +2,7 @@
 //! password authentication, error responses and the protocol plug-in trait.
 
 mod auth;
+pub mod bearer;
 mod client_ip;
 pub mod csrf;
 mod error;
@@ -17,4 +18,4 @@ pub use auth::basic_credentials;
 pub use client_ip::ClientIp;
 pub use error::WebError;
 pub use protocol::{MapperType, Protocol, protocol_mount_path};
-pub use state::{AppState, Urls};
+pub use state::{AppState, PasswordCheck, Urls};

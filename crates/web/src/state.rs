@@ -2,20 +2,21 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use portcullis_core::brute_force::{self, FailureRecord};
+use portcullis_core::brute_force;
 use portcullis_core::clock::Clock;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{HashScratch, PasswordPolicy, StoredPassword};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_core::verified_cache::{CacheKey, VerifiedCache};
-use portcullis_store::{LoginFailures, Store};
+use portcullis_store::{FailureAt, Store};
 use tokio::sync::watch;
 
 use crate::WebError;
 use crate::hashing::HashingPool;
-use crate::rate_limit::LoginRateLimiter;
+use crate::rate_limit::{Key, LoginRateLimiter};
 use crate::realm_cache::RealmCache;
 
 /// Successful verifications are remembered this long (the issue allows at most 60 s).
@@ -29,6 +30,19 @@ const VERIFIED_CAPACITY: usize = 1_024;
 /// Users looked up by id (refresh grants) are reused this long; changes made through this
 /// process drop them at once, changes by another instance show within this time.
 const BY_ID_TTL_SECS: i64 = 10;
+
+/// The outcome of a password check.
+#[derive(Debug, Clone)]
+pub enum PasswordCheck {
+    /// The password is right and the user enabled and not locked. Whether the account is set
+    /// up ([`ResolvedUser::is_set_up`]) is the caller's to check.
+    Verified(Arc<ResolvedUser>),
+    /// An unknown user, a wrong password, a disabled or a locked user, indistinguishably.
+    Refused,
+    /// Too many failed logins lately from this address or for this username in the realm:
+    /// nothing was checked; answer 429 with `Retry-After`.
+    RateLimited { retry_after_secs: u64 },
+}
 
 /// Public URLs: the issuer of a realm is `{base_url}{relative_path}/realms/{realm}`, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +69,9 @@ struct Inner {
     hashing: HashingPool,
     /// Verifications running now, by credentials: identical requests wait for the running one.
     in_flight: Mutex<HashMap<CacheKey, watch::Receiver<()>>>,
+    /// Moves on every invalidation; caches kept outside the state compare it (see
+    /// [`AppState::cache_epoch`]).
+    epoch: AtomicU64,
 }
 
 impl AppState {
@@ -84,6 +101,7 @@ impl AppState {
             login_limiter: LoginRateLimiter::default(),
             hashing: HashingPool::new(threads),
             in_flight: Mutex::default(),
+            epoch: AtomicU64::new(0),
         }))
     }
 
@@ -136,50 +154,71 @@ impl AppState {
         self.0.realms.forget(name);
         self.0.verified.forget_realm(name);
         self.0.by_id.forget_realm(name);
+        self.0.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Drops cached verifications of one user (password changed, user disabled or deleted).
+    /// Drops cached verifications of one user (password changed, user disabled or deleted,
+    /// credentials ended).
     pub fn invalidate_user(&self, realm: &str, user_id: &str) {
         self.0.verified.forget_user(realm, user_id);
         self.0.by_id.forget_user(realm, user_id);
+        self.0.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Checks a username and password with no client address (no per-address rate limit).
-    pub async fn authenticate_password(
-        &self,
-        realm: &RealmSnapshot,
-        username: &str,
-        password: &str,
-    ) -> Result<Option<Arc<ResolvedUser>>, WebError> {
-        self.authenticate_password_from(realm, username, password, None)
-            .await
+    /// Drops what caches outside the state hold about credentials (a docker login was revoked).
+    pub fn invalidate_credentials(&self) {
+        self.0.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Checks a username and password. `None` for an unknown user, a wrong password, a disabled
-    /// user, or a client address that failed too often lately, indistinguishably. Recent
-    /// successes are answered from the verified-credentials cache (a hit never extends an
-    /// entry: it lives at most 60 s from its verification); everything else pays one hash on the
-    /// hashing threads, and identical requests arriving meanwhile wait for that one hash.
-    pub async fn authenticate_password_from(
+    /// A number that changes whenever anything cached may have gone stale. Protocol crates that
+    /// keep their own caches of credentials (the docker refresh-token cache) record it with
+    /// each entry and trust an entry only while it is unchanged, so a revocation or a user
+    /// change takes effect at once.
+    pub fn cache_epoch(&self) -> u64 {
+        self.0.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Checks a username and password. Recent successes are answered from the
+    /// verified-credentials cache (a hit never extends an entry: it lives at most 60 s from its
+    /// verification) and cost no rate-limit token. Everything else first reserves a token from
+    /// the (realm, address) and (realm, username) buckets, then pays one hash on the hashing
+    /// threads; identical requests arriving meanwhile wait for that one hash. An unknown user,
+    /// a wrong password, a disabled or locked user are refused alike.
+    pub async fn check_password(
         &self,
         realm: &RealmSnapshot,
         username: &str,
         password: &str,
         client: Option<IpAddr>,
-    ) -> Result<Option<Arc<ResolvedUser>>, WebError> {
+    ) -> Result<PasswordCheck, WebError> {
         let username = username.to_lowercase();
         let realm_name = &realm.realm.name;
         let key = self.0.verified.key(realm_name, &username, password);
         let now = self.now();
         if let Some(hit) = self.0.verified.get(&key, now) {
-            return Ok(Some(hit));
+            return Ok(PasswordCheck::Verified(hit));
         }
-        if let Some(ip) = client
-            && !self.0.login_limiter.allows(ip, now * 1000)
-        {
-            tracing::warn!(realm = %realm_name, client = %ip, "login refused: too many failures from this address");
-            return Ok(None);
+        let mut buckets = vec![Key::Username {
+            realm: realm_name.clone(),
+            username: username.clone(),
+        }];
+        if let Some(ip) = client {
+            buckets.push(Key::Address {
+                realm: realm_name.clone(),
+                ip,
+            });
         }
+        let reservation = match self.0.login_limiter.reserve(buckets, self.now_ms()) {
+            Ok(reservation) => reservation,
+            Err(retry) => {
+                if retry.log {
+                    tracing::warn!(realm = %realm_name, client = ?client, retry_after = retry.secs, "login refused: too many failed logins from this address or for this username (logged once a minute)");
+                }
+                return Ok(PasswordCheck::RateLimited {
+                    retry_after_secs: retry.secs,
+                });
+            }
+        };
         // Held until the result is cached (or the request is dropped), then waiters wake.
         let _lead = match self.join_flight(key) {
             Flight::Lead(guard) => Some(guard),
@@ -187,28 +226,27 @@ impl AppState {
                 // Err only means "the leader finished": it never sends a value.
                 let _ = done.changed().await;
                 if let Some(hit) = self.0.verified.get(&key, self.now()) {
-                    return Ok(Some(hit));
+                    reservation.refund();
+                    return Ok(PasswordCheck::Verified(hit));
                 }
                 // The leader failed: check ourselves so that this attempt is counted too.
                 None
             }
         };
-        let verified = self.verify_user(realm, &username, password, client).await?;
-        match verified {
-            Some(user) => {
-                let resolved = Arc::new(resolve_user(realm, &user));
-                self.0
-                    .verified
-                    .insert(key, realm_name, &user.id, resolved.clone(), now);
-                Ok(Some(resolved))
-            }
-            None => {
-                if let Some(ip) = client {
-                    self.0.login_limiter.record_failure(ip, now * 1000);
-                }
-                Ok(None)
-            }
-        }
+        let Some(user) = self.verify_user(realm, &username, password, client).await? else {
+            return Ok(PasswordCheck::Refused);
+        };
+        reservation.refund();
+        let resolved = Arc::new(resolve_user(realm, &user));
+        self.0
+            .verified
+            .insert(key, realm_name, &user.id, resolved.clone(), now);
+        Ok(PasswordCheck::Verified(resolved))
+    }
+
+    /// Milliseconds of the clock: rate limits and brute-force detection count in them.
+    fn now_ms(&self) -> i64 {
+        self.0.clock.now_unix_ms()
     }
 
     /// Looks the user up and checks the password against the stored hash, under the realm's
@@ -231,10 +269,15 @@ impl AppState {
         };
         let policy = &realm.realm.brute_force;
         let failures = if policy.enabled {
-            self.failure_record(&realm.realm.id, &user.id).await?
+            self.0
+                .store
+                .login_failures(&realm.realm.id, &user.id)
+                .await?
+                .map(|f| f.record)
         } else {
             None
         };
+        // A locked user's attempts are refused unchecked and, as in Keycloak, not counted.
         if failures.is_some_and(|f| f.is_locked(self.now())) {
             tracing::info!(realm = %realm.realm.name, user = %user.id, "login refused: temporarily locked");
             return self.spend_a_hash_and_refuse(password).await;
@@ -244,8 +287,7 @@ impl AppState {
             .await?
         {
             if policy.enabled {
-                self.record_login_failure(realm, &user, failures, client)
-                    .await?;
+                self.record_login_failure(realm, &user, client).await?;
             }
             return Ok(None);
         }
@@ -290,42 +332,34 @@ impl AppState {
         })
     }
 
-    async fn failure_record(
-        &self,
-        realm_id: &str,
-        user_id: &str,
-    ) -> Result<Option<FailureRecord>, WebError> {
-        let stored = self.0.store.login_failures(realm_id, user_id).await?;
-        Ok(stored.map(|f| FailureRecord {
-            failures: f.failures,
-            last_failure_at: f.last_failure_at,
-            locked_until: f.locked_until,
-        }))
-    }
-
-    /// Counts a failure (Keycloak's rules, [`brute_force::record_failure`]); a user who becomes
-    /// locked also loses their cached verifications, so the lock holds for every client.
+    /// Counts a failure atomically and locks the user as Keycloak's rules say
+    /// ([`brute_force::lock_after`]); a user who becomes locked also loses their cached
+    /// verifications, so the lock holds for every client.
     async fn record_login_failure(
         &self,
         realm: &RealmSnapshot,
         user: &User,
-        previous: Option<FailureRecord>,
         client: Option<IpAddr>,
     ) -> Result<(), WebError> {
-        let now = self.now();
-        let next = brute_force::record_failure(&realm.realm.brute_force, previous, now);
-        let record = LoginFailures {
-            failures: next.failures,
-            last_failure_at: next.last_failure_at,
-            last_ip: client.map(|ip| ip.to_string()),
-            locked_until: next.locked_until,
-        };
-        self.0
+        let policy = &realm.realm.brute_force;
+        let ip = client.map(|ip| ip.to_string());
+        let counted = self
+            .0
             .store
-            .save_login_failures(&realm.realm.id, &user.id, &record)
+            .count_login_failure(FailureAt {
+                realm_id: &realm.realm.id,
+                user_id: &user.id,
+                now_ms: self.now_ms(),
+                ip: ip.as_deref(),
+                forget_after_ms: brute_force::forget_after_ms(policy),
+            })
             .await?;
-        if next.is_locked(now) {
-            tracing::warn!(realm = %realm.realm.name, user = %user.id, failures = next.failures, "user locked after failed logins");
+        if let Some(until) = brute_force::lock_after(policy, counted) {
+            self.0
+                .store
+                .lock_user(&realm.realm.id, &user.id, until)
+                .await?;
+            tracing::warn!(realm = %realm.realm.name, user = %user.id, failures = counted.failures, "user locked after failed logins");
             self.invalidate_user(&realm.realm.name, &user.id);
         }
         Ok(())

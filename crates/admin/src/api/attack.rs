@@ -23,10 +23,10 @@ pub async fn status(
     let now = state.now();
     let body = match record {
         Some(r) => json!({
-            "numFailures": r.failures,
-            "disabled": r.locked_until.is_some_and(|until| now < until),
+            "numFailures": r.record.failures,
+            "disabled": r.record.is_locked(now),
             "lastIPFailure": r.last_ip.unwrap_or_else(|| "n/a".into()),
-            "lastFailure": r.last_failure_at.saturating_mul(1000),
+            "lastFailure": r.record.last_failure_ms,
         }),
         None => json!({"numFailures": 0, "disabled": false, "lastIPFailure": "n/a",
                        "lastFailure": 0}),

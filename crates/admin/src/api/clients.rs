@@ -140,6 +140,8 @@ pub async fn ensure_service_account<C: Db>(
         attributes: "{}".into(),
         created_at: now,
         service_account_client_pk: Some(client.id.clone()),
+        not_before: 0,
+        required_actions: "[]".into(),
     };
     admin::users::insert(db, user).await?;
     Ok(())

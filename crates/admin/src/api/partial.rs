@@ -551,8 +551,15 @@ impl Importer<'_> {
             attributes: "{}".into(),
             created_at: self.now,
             service_account_client_pk,
+            not_before: 0,
+            required_actions: "[]".into(),
         };
         user.fields.apply(&mut row)?;
+        if let Some(new) = &user.password
+            && new.temporary
+        {
+            rep::user::set_required_action(&mut row, UPDATE_PASSWORD, true)?;
+        }
         check_unique(self.db, &self.realm.id, &row).await?;
         admin::users::insert(self.db, row).await?;
         let role_ids = self.role_ids(&user.realm_roles, &user.client_roles).await?;
@@ -564,12 +571,9 @@ impl Importer<'_> {
                 .ok_or_else(|| AdminError::BadRequest(format!("Group {path} does not exist")))?;
             admin::users::join_group(self.db, &id, &group.id).await?;
         }
-        let mut extras = user.extras;
+        let extras = user.extras;
         if let Some(new) = &user.password {
             admin::users::set_password(self.db, &id, &new.password, self.now).await?;
-            if new.temporary {
-                rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
-            }
         }
         for (provider, federated_id, federated_name) in user.links {
             let link = admin::entity::user_federated_identity::Model {

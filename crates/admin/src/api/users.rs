@@ -211,9 +211,14 @@ pub async fn create(
         attributes: "{}".into(),
         created_at: state.now(),
         service_account_client_pk: None,
+        not_before: 0,
+        required_actions: "[]".into(),
     };
     fields.apply(&mut user)?;
-    let mut extras = object.extras(rep::user::MODELLED);
+    if let Some(new) = &password {
+        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, new.temporary)?;
+    }
+    let extras = object.extras(rep::user::MODELLED);
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     check_unique(change.db(), &realm_row.id, &user).await?;
     let tree = GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?);
@@ -234,9 +239,6 @@ pub async fn create(
     }
     if let Some(new) = password {
         admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
-        if new.temporary {
-            rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
-        }
     }
     admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
     change.record(Event::new(Op::Create, "USER", format!("users/{id}")).with(body.clone()));
@@ -269,20 +271,27 @@ pub async fn update(
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     change.require_may_manage_user(&id)?;
     let mut user = find_user(change.db(), &realm_row.id, &id).await?;
+    let was_enabled = user.enabled;
     fields.apply(&mut user)?;
+    if let Some(new) = &password {
+        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, new.temporary)?;
+    }
     check_unique(change.db(), &realm_row.id, &user).await?;
+    // Disabling the user or replacing the password ends every credential issued before, so
+    // re-enabling the user later revives none of them.
+    let ends_credentials = (was_enabled && !user.enabled) || password.is_some();
     admin::users::update(change.db(), user)
         .await
         .map_err(super::conflict_on_duplicate(AdminError::Conflict(
             "User exists with same username".into(),
         )))?;
     let stored = admin::extras::get(change.db(), &id).await?;
-    let mut extras = rep::merge_extras(stored, &object.extras(rep::user::MODELLED));
+    let extras = rep::merge_extras(stored, &object.extras(rep::user::MODELLED));
     if let Some(new) = password {
         admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
-        if new.temporary {
-            rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
-        }
+    }
+    if ends_credentials {
+        admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
     }
     admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
     change.user_changed(&id);
@@ -334,13 +343,13 @@ pub async fn reset_password(
     let password = hash(&policy_of(&realm_row), value).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     change.require_may_manage_user(&id)?;
-    find_user(change.db(), &realm_row.id, &id).await?;
+    let mut user = find_user(change.db(), &realm_row.id, &id).await?;
     admin::users::set_password(change.db(), &id, &password, state.now()).await?;
-    if temporary {
-        let mut extras = admin::extras::get(change.db(), &id).await?;
-        rep::user::add_required_action(&mut extras, UPDATE_PASSWORD);
-        admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
-    }
+    // As in Keycloak, a temporary password asks for a new one at the next login and a
+    // permanent one takes that request back.
+    rep::user::set_required_action(&mut user, UPDATE_PASSWORD, temporary)?;
+    admin::users::update(change.db(), user).await?;
+    admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
     change.user_changed(&id);
     change.record(Event::new(
         Op::Action,
@@ -532,7 +541,8 @@ pub async fn sessions(
     ok(reps)
 }
 
-/// `POST users/{id}/logout`: ends every session of the user.
+/// `POST users/{id}/logout`: ends every session, refresh and offline token and docker login
+/// of the user, and every access token issued before now (the user's `notBefore`).
 pub async fn logout(
     State(state): State<AppState>,
     caller: Caller,
@@ -541,7 +551,7 @@ pub async fn logout(
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     find_user(change.db(), &realm_row.id, &id).await?;
-    admin::users::end_sessions(change.db(), &realm_row.id, &id).await?;
+    admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
     change.user_changed(&id);
     change.record(Event::new(Op::Action, "USER", format!("users/{id}/logout")));
     change.commit().await?;

@@ -7,9 +7,11 @@ use super::{MultiMap, Obj, compose, stored};
 use crate::error::AdminError;
 
 /// Fields the user row models or the API derives; everything else is kept as extras
-/// (`requiredActions`, `notBefore`, ...).
+/// (`totp`, `origin`, ...).
 pub const MODELLED: &[&str] = &[
     "id",
+    "requiredActions",
+    "notBefore",
     "username",
     "email",
     "firstName",
@@ -35,8 +37,7 @@ pub const MODELLED: &[&str] = &[
     "applicationRoles",
 ];
 
-/// Keycloak's required action that forces a new password at the next login.
-pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+pub use portcullis_core::model::UPDATE_PASSWORD;
 
 /// Longest username, email and similar identifiers the schema stores.
 pub const MAX_NAME_LEN: usize = 255;
@@ -62,12 +63,15 @@ pub fn representation(
     if brief {
         return Ok(compose(json!({}), &Map::new(), core));
     }
+    let mut core = core;
+    if let Some(map) = core.as_object_mut() {
+        map.insert("requiredActions".into(), json!(required_actions(row)?));
+        map.insert("notBefore".into(), json!(row.not_before));
+    }
     let attributes: MultiMap = stored(&row.attributes, "user attributes")?;
     let defaults = json!({
         "totp": false,
         "disableableCredentialTypes": [],
-        "requiredActions": [],
-        "notBefore": 0,
         "access": {
             "manageGroupMembership": true,
             "view": true,
@@ -98,6 +102,7 @@ pub struct UserFields {
     pub enabled: Option<bool>,
     pub email_verified: Option<bool>,
     pub attributes: Option<MultiMap>,
+    pub required_actions: Option<Vec<String>>,
 }
 
 impl UserFields {
@@ -110,6 +115,7 @@ impl UserFields {
             enabled: body.bool("enabled")?,
             email_verified: body.bool("emailVerified")?,
             attributes: body.multimap("attributes")?,
+            required_actions: body.strings("requiredActions")?,
         };
         fields.validate()?;
         Ok(fields)
@@ -134,6 +140,15 @@ impl UserFields {
                 message: "error-invalid-email",
                 params: vec!["email".into(), email.clone()],
             });
+        }
+        if let Some(actions) = &self.required_actions
+            && actions.iter().any(|a| {
+                a.is_empty() || a.chars().count() > MAX_NAME_LEN || a.chars().any(char::is_control)
+            })
+        {
+            return Err(AdminError::BadRequest(
+                "Provided invalid required actions".into(),
+            ));
         }
         Ok(())
     }
@@ -161,6 +176,15 @@ impl UserFields {
         if let Some(attributes) = &self.attributes {
             row.attributes = super::to_column(attributes)?;
         }
+        if let Some(actions) = &self.required_actions {
+            let mut unique: Vec<&String> = Vec::new();
+            for action in actions {
+                if !unique.contains(&action) {
+                    unique.push(action);
+                }
+            }
+            row.required_actions = super::to_column(&unique)?;
+        }
         Ok(())
     }
 }
@@ -187,27 +211,25 @@ pub fn plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// The user's required actions, kept with the extras.
-pub fn required_actions(extras: &Map<String, Value>) -> Vec<String> {
-    extras
-        .get("requiredActions")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+/// The user's required actions.
+pub fn required_actions(row: &user_entity::Model) -> Result<Vec<String>, AdminError> {
+    stored(&row.required_actions, "required actions")
 }
 
-/// Adds a required action to the extras, once.
-pub fn add_required_action(extras: &mut Map<String, Value>, action: &str) {
-    let mut actions = required_actions(extras);
-    if !actions.iter().any(|a| a == action) {
+/// Adds (`pending`) or removes a required action of the user, as a temporary or permanent
+/// password does with `UPDATE_PASSWORD`.
+pub fn set_required_action(
+    row: &mut user_entity::Model,
+    action: &str,
+    pending: bool,
+) -> Result<(), AdminError> {
+    let mut actions = required_actions(row)?;
+    actions.retain(|a| a != action);
+    if pending {
         actions.push(action.to_string());
     }
-    extras.insert("requiredActions".into(), json!(actions));
+    row.required_actions = super::to_column(&actions)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -228,17 +250,20 @@ mod tests {
             attributes: r#"{"team":["a"]}"#.into(),
             created_at: 1_700_000_000,
             service_account_client_pk: None,
+            not_before: 5,
+            required_actions: r#"["VERIFY_EMAIL"]"#.into(),
         }
     }
 
     #[test]
     fn represents_users_fully_and_briefly() {
-        let extras = json!({"requiredActions": ["VERIFY_EMAIL"], "notBefore": 5});
+        let extras = json!({"origin": "kept"});
         let full = representation(&row(), extras.as_object().unwrap(), None, false).unwrap();
         assert_eq!(full["createdTimestamp"], 1_700_000_000_000i64);
         assert_eq!(full["attributes"]["team"], json!(["a"]));
         assert_eq!(full["requiredActions"], json!(["VERIFY_EMAIL"]));
         assert_eq!(full["notBefore"], 5);
+        assert_eq!(full["origin"], "kept");
         assert_eq!(full["totp"], false);
         assert!(full.get("firstName").is_none(), "nulls are left out");
         let brief = representation(&row(), &Map::new(), Some("app"), true).unwrap();

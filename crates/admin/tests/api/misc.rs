@@ -1,7 +1,7 @@
 //! Server info, admin events, brute-force status, federated identities, malformed requests.
 
 use axum::http::{Method, StatusCode};
-use portcullis_store::LoginFailures;
+use portcullis_store::FailureAt;
 use serde_json::json;
 
 use crate::common::{NOW, app};
@@ -125,16 +125,23 @@ async fn brute_force_status_and_unlock() {
         .unwrap()
         .realm
         .id;
-    let record = LoginFailures {
-        failures: 3,
-        last_failure_at: NOW - 5,
-        last_ip: Some("10.0.0.7".into()),
-        locked_until: Some(NOW + 60),
+    let fail = || async {
+        for _ in 0..3 {
+            let failure = FailureAt {
+                realm_id: &realm_id,
+                user_id: &alice,
+                now_ms: (NOW - 5) * 1000,
+                ip: Some("10.0.0.7"),
+                forget_after_ms: None,
+            };
+            app.store.count_login_failure(failure).await.unwrap();
+        }
+        app.store
+            .lock_user(&realm_id, &alice, NOW + 60)
+            .await
+            .unwrap();
     };
-    app.store
-        .save_login_failures(&realm_id, &alice, &record)
-        .await
-        .unwrap();
+    fail().await;
     let locked = app.get(&path).await.body;
     assert_eq!(
         locked,
@@ -143,10 +150,7 @@ async fn brute_force_status_and_unlock() {
     );
     assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&path).await.body["numFailures"], 0);
-    app.store
-        .save_login_failures(&realm_id, &alice, &record)
-        .await
-        .unwrap();
+    fail().await;
     let all = "realms/acme/attack-detection/brute-force/users";
     assert_eq!(app.delete(all).await.status, StatusCode::NO_CONTENT);
     assert!(

@@ -1,14 +1,16 @@
 //! The login and consent form posts (`login-actions/authenticate`, `login-actions/consent`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use portcullis_core::resolve::ResolvedUser;
 use portcullis_web::csrf::CsrfError;
-use portcullis_web::{AppState, ClientIp};
+use portcullis_web::{AppState, ClientIp, PasswordCheck};
 use serde::Deserialize;
 
 use super::authorize::{
@@ -21,8 +23,11 @@ use super::response::Via;
 use super::{BrowserError, RealmCtx, device, sso};
 
 /// The one message for every failed login: unknown user, wrong password, disabled or locked
-/// account, throttled address. Telling them apart would reveal which accounts exist.
+/// account. Telling them apart would reveal which accounts exist.
 pub(crate) const INVALID_CREDENTIALS: &str = "Invalid username or password.";
+
+/// A login refused by the rate limit, before any password was checked (answered with 429).
+const TOO_MANY_ATTEMPTS: &str = "Too many failed logins. Please wait a moment and try again.";
 
 const TIMED_OUT: &str = "Your login attempt timed out. Please sign in again.";
 
@@ -74,28 +79,47 @@ pub(crate) async fn authenticate(
     }
     let username = form.username.unwrap_or_default().trim().to_string();
     let password = form.password.unwrap_or_default();
-    let user = if username.is_empty() || password.is_empty() {
-        None
+    let check = if username.is_empty() || password.is_empty() {
+        PasswordCheck::Refused
     } else {
         ctx.state
-            .authenticate_password_from(&ctx.snapshot, &username, &password, ip)
+            .check_password(&ctx.snapshot, &username, &password, ip)
             .await?
     };
-    let Some(user) = user else {
-        tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "invalid_credentials", "login failed");
-        let view = LoginView {
-            username,
-            error: Some(INVALID_CREDENTIALS),
-            ..LoginView::default()
-        };
-        let token = form.flow.unwrap_or_default();
-        let nonce = FormNonce::of(&headers);
-        return login_page_with(&ctx, &nonce, &token, view, StatusCode::OK);
+    let (error, status) = match check {
+        PasswordCheck::Verified(user) => {
+            return signed_in(&ctx, pending, user, &headers).await;
+        }
+        PasswordCheck::Refused => (INVALID_CREDENTIALS, StatusCode::OK),
+        PasswordCheck::RateLimited { retry_after_secs } => {
+            tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "rate_limited", retry_after = retry_after_secs, "login refused");
+            (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS)
+        }
     };
-    let previous = sso::cookie_session(&ctx, &headers).await?;
-    let (live, cookie) = sso::start(&ctx, user, previous.as_ref()).await?;
+    if status == StatusCode::OK {
+        tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "invalid_credentials", "login failed");
+    }
+    let view = LoginView {
+        username,
+        error: Some(error),
+        ..LoginView::default()
+    };
+    let token = form.flow.unwrap_or_default();
+    let nonce = FormNonce::of(&headers);
+    login_page_with(&ctx, &nonce, &token, view, status)
+}
+
+/// The password was right: start the SSO session and go on with what the login was for.
+async fn signed_in(
+    ctx: &RealmCtx,
+    pending: Pending,
+    user: Arc<ResolvedUser>,
+    headers: &HeaderMap,
+) -> Result<Response, BrowserError> {
+    let previous = sso::cookie_session(ctx, headers).await?;
+    let (live, cookie) = sso::start(ctx, user, previous.as_ref()).await?;
     tracing::info!(realm = %ctx.snapshot.realm.name, user = %live.user.id, "login succeeded");
-    continue_pending(&ctx, pending, &live, &headers, Some(cookie)).await
+    continue_pending(ctx, pending, &live, headers, Some(cookie)).await
 }
 
 /// `POST .../login-actions/consent`: the user's answer to a consent or device approval page.

@@ -1,19 +1,17 @@
-//! Is this token still good? Shared by userinfo, introspection and the refresh grant. A token
-//! is good when we signed it for this realm, it has not expired, its client and user still
-//! exist and are enabled, and the SSO session it belongs to (if any) is alive; refresh tokens
-//! also need their database row, not revoked, and access tokens must not have been revoked
-//! (by `jti`, or with their client session).
+//! Is this token still good? Access tokens are checked by the one validator
+//! ([`portcullis_web::bearer`]); refresh and offline tokens here, for the refresh grant and
+//! introspection: we signed them for this realm, they have not expired, their row exists and is
+//! not revoked, their client and user still exist and are enabled, they are not older than the
+//! user's `notBefore`, and the SSO session they belong to (if online) is alive.
 
 use portcullis_core::model::{Client, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_store::{RefreshTokenRecord, UserSession};
+use portcullis_web::bearer;
 use serde_json::{Map, Value};
 
 use super::{Ctx, OAuthError};
-use crate::tokens::jwt::{
-    TYP_BEARER, TYP_OFFLINE, TYP_REFRESH, claim_i64, claim_str, decode_verified,
-};
-use crate::tokens::mint::session_alive;
+use crate::tokens::jwt::{TYP_OFFLINE, TYP_REFRESH, claim_i64, claim_str, decode_verified};
 
 /// A verified, live access token.
 #[derive(Debug)]
@@ -41,47 +39,28 @@ pub(crate) struct LiveRefresh<'s> {
 pub(crate) type Dead = &'static str;
 
 pub(crate) const INVALID_REFRESH: Dead = "Invalid refresh token";
-pub(crate) const NOT_ACTIVE: Dead = "Token is not active";
-pub(crate) const SESSION_NOT_ACTIVE: Dead = "Session not active";
-const USER_GONE: Dead = "User not found or disabled";
-const CLIENT_GONE: Dead = "Client not found or disabled";
+pub(crate) const NOT_ACTIVE: Dead = bearer::NOT_ACTIVE;
+pub(crate) const SESSION_NOT_ACTIVE: Dead = bearer::SESSION_NOT_ACTIVE;
+const USER_GONE: Dead = bearer::USER_GONE;
+const CLIENT_GONE: Dead = bearer::CLIENT_GONE;
 
-/// Verifies an access token (`typ` Bearer).
+/// Verifies an access token (`typ` Bearer) with the one validator.
 pub(crate) async fn access_token<'s>(
     ctx: &'s Ctx,
     token: &str,
 ) -> Result<Result<LiveAccess<'s>, Dead>, OAuthError> {
-    let Some(claims) = decode_verified(&ctx.snapshot, &ctx.issuer, token) else {
-        return Ok(Err("Token verification failed"));
+    let valid = match bearer::validate_access_token(&ctx.state, &ctx.snapshot, token).await? {
+        Ok(valid) => valid,
+        Err(dead) => return Ok(Err(dead)),
     };
-    if claim_str(&claims, "typ") != Some(TYP_BEARER) {
-        return Ok(Err("Not an access token"));
-    }
-    if expired(&claims, ctx.now) {
-        return Ok(Err(NOT_ACTIVE));
-    }
-    let Some(client) = claim_str(&claims, "azp").and_then(|azp| live_client(ctx, azp)) else {
+    let Some(client) = live_client(ctx, &valid.client_id) else {
         return Ok(Err(CLIENT_GONE));
     };
-    let Some(sub) = claim_str(&claims, "sub") else {
-        return Ok(Err("Token verification failed"));
-    };
-    if revoked(ctx, &claims, client).await? {
-        return Ok(Err(NOT_ACTIVE));
-    }
-    let Some(user) = live_user(ctx, sub).await? else {
-        return Ok(Err(USER_GONE));
-    };
-    if let Some(sid) = claim_str(&claims, "sid")
-        && live_session(ctx, sid, &user.id).await?.is_none()
-    {
-        return Ok(Err(SESSION_NOT_ACTIVE));
-    }
-    let resolved = resolve_user(&ctx.snapshot, &user);
+    let resolved = resolve_user(&ctx.snapshot, &valid.user);
     Ok(Ok(LiveAccess {
-        claims,
+        claims: valid.claims,
         client,
-        user,
+        user: valid.user,
         resolved,
     }))
 }
@@ -109,10 +88,13 @@ pub(crate) async fn refresh_token<'s>(
     let Some(user) = live_user(ctx, &record.user_id).await? else {
         return Ok(Err(USER_GONE));
     };
+    if user.revoked_before(claim_i64(&claims, "iat").unwrap_or(i64::MIN)) {
+        return Ok(Err(bearer::STALE));
+    }
     let session = match &record.session_id {
         None => None,
         Some(sid) if offline => ctx.state.store().find_user_session(sid).await?,
-        Some(sid) => match live_session(ctx, sid, &user.id).await? {
+        Some(sid) => match live_session(ctx, sid, &user).await? {
             Some(session) => Some(session),
             None => return Ok(Err(SESSION_NOT_ACTIVE)),
         },
@@ -162,27 +144,6 @@ pub(crate) async fn refresh_record(
     Ok(Ok(record))
 }
 
-/// Whether an access token was revoked at the revocation endpoint: itself, or its client
-/// session (a refresh token of the same client and session was revoked). One indexed lookup;
-/// a token without a `jti` cannot be looked up, so it is not accepted.
-async fn revoked(
-    ctx: &Ctx,
-    claims: &Map<String, Value>,
-    client: &Client,
-) -> Result<bool, OAuthError> {
-    let Some(jti) = claim_str(claims, "jti") else {
-        return Ok(true);
-    };
-    let client_session = claim_str(claims, "sid").map(|sid| (sid, client.id.as_str()));
-    // Every token we sign has `iat`; without one, any revocation of its client session counts.
-    let issued_at = claim_i64(claims, "iat").unwrap_or(i64::MIN);
-    Ok(ctx
-        .state
-        .store()
-        .is_access_token_revoked(jti, client_session, issued_at)
-        .await?)
-}
-
 /// A token without a numeric `exp`, or whose `exp` has come, is expired.
 pub(crate) fn expired(claims: &Map<String, Value>, now: i64) -> bool {
     claim_i64(claims, "exp").is_none_or(|exp| exp <= now)
@@ -205,22 +166,12 @@ pub(crate) async fn live_user(ctx: &Ctx, user_id: &str) -> Result<Option<User>, 
     Ok(user.filter(|u| u.enabled))
 }
 
-/// The session, if it exists, belongs to the user and realm, and is alive now.
+/// The session, if it exists, belongs to the user and realm, is alive now and is not older
+/// than the user's `notBefore`.
 pub(crate) async fn live_session(
     ctx: &Ctx,
     session_id: &str,
-    user_id: &str,
+    user: &User,
 ) -> Result<Option<UserSession>, OAuthError> {
-    let session = ctx.state.store().find_user_session(session_id).await?;
-    Ok(session.filter(|s| {
-        s.user_id == user_id
-            && s.realm_id == ctx.snapshot.realm.id
-            && session_alive(
-                &ctx.snapshot.realm,
-                s.ended,
-                s.created_at,
-                s.last_seen_at,
-                ctx.now,
-            )
-    }))
+    Ok(bearer::live_session(&ctx.state, &ctx.snapshot, user, session_id).await?)
 }

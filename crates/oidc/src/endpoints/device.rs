@@ -192,12 +192,12 @@ pub(crate) async fn device_grant(
     if !store.consume_device_code(&hash).await? {
         return Err(OAuthError::invalid_grant("Device code already used"));
     }
-    let session = check::live_session(ctx, session_id, user_id)
-        .await?
-        .ok_or(OAuthError::invalid_grant(check::SESSION_NOT_ACTIVE))?;
     let user = check::live_user(ctx, user_id)
         .await?
         .ok_or(OAuthError::invalid_grant("User not found or disabled"))?;
+    let session = check::live_session(ctx, session_id, &user)
+        .await?
+        .ok_or(OAuthError::invalid_grant(check::SESSION_NOT_ACTIVE))?;
     audit.user = label(&user.username);
     let resolved = resolve_user(&ctx.snapshot, &user);
     let scopes = grant(

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use axum::Json;
-use axum::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_store::StoreError;
@@ -39,6 +39,10 @@ pub(crate) enum OAuthError {
     },
     #[error("realm not found")]
     RealmNotFound,
+    /// Too many failed logins from the client's address or for the username: 429 with
+    /// `Retry-After`, so the client waits instead of being told its password is wrong.
+    #[error("too many failed logins")]
+    RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
     Web(#[from] WebError),
     #[error("storage: {0}")]
@@ -114,6 +118,12 @@ impl OAuthError {
         )
     }
 
+    /// Keycloak's answer to a grant without a browser while the user has a required action
+    /// pending (a temporary password, ...): 400 `invalid_grant`.
+    pub(crate) fn account_not_set_up() -> Self {
+        Self::invalid_grant("Account is not fully set up")
+    }
+
     /// RFC 6750 §3.1 `invalid_token` (401) for a bearer token that does not verify.
     pub(crate) fn invalid_token(realm: &str, description: &'static str) -> Self {
         Self::Protocol {
@@ -167,6 +177,7 @@ impl OAuthError {
         match self {
             Self::Protocol { error, .. } => error,
             Self::RealmNotFound => "realm_not_found",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Web(_) | Self::Store(_) | Self::Token(_) => "server_error",
         }
     }
@@ -174,6 +185,18 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        if let Self::RateLimited { retry_after_secs } = self {
+            let body = json!({
+                "error": "temporarily_unavailable",
+                "error_description": "Too many failed logins; try again later",
+            });
+            let mut response =
+                no_store((StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response());
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return response;
+        }
         let (status, body, challenge) = match self {
             Self::Protocol {
                 status,
@@ -185,7 +208,7 @@ impl IntoResponse for OAuthError {
                 json!({ "error": error, "error_description": description }),
                 challenge,
             ),
-            Self::RealmNotFound => (
+            Self::RealmNotFound | Self::RateLimited { .. } => (
                 StatusCode::NOT_FOUND,
                 json!({ "error": "Realm does not exist" }),
                 None,

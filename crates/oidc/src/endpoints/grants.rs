@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::model::Client;
 use portcullis_core::resolve::resolve_user;
 use portcullis_store::{AuthCode, CodeRedemption, UserSession};
+use portcullis_web::PasswordCheck;
 
 use super::check::{self, LiveRefresh};
 use super::form::Form;
@@ -19,7 +20,7 @@ use super::service_accounts::ServiceAccounts;
 use super::token::{Issue, issue, refresh_tokens_enabled};
 use super::{Audit, Ctx, OAuthError, label};
 use crate::tokens::hash_secret;
-use crate::tokens::mint::{SessionRef, new_jti, session_alive};
+use crate::tokens::mint::{SessionRef, new_jti};
 use crate::tokens::scopes::{from_claim, grant, narrow, offline_allowed};
 
 /// Keycloak's client attribute for PKCE: `S256` forces PKCE with S256, `plain` allows plain.
@@ -69,12 +70,12 @@ pub(crate) async fn authorization_code(
         return Err(OAuthError::invalid_grant("Incorrect redirect_uri"));
     }
     check_pkce(client, &code, form.get("code_verifier")).map_err(OAuthError::invalid_grant)?;
-    let session = check::live_session(ctx, &code.session_id, &code.user_id)
-        .await?
-        .ok_or(OAuthError::invalid_grant(check::SESSION_NOT_ACTIVE))?;
     let user = check::live_user(ctx, &code.user_id)
         .await?
         .ok_or(OAuthError::invalid_grant("User not found or disabled"))?;
+    let session = check::live_session(ctx, &code.session_id, &user)
+        .await?
+        .ok_or(OAuthError::invalid_grant(check::SESSION_NOT_ACTIVE))?;
     audit.user = label(&user.username);
     let resolved = resolve_user(&ctx.snapshot, &user);
     let scopes = grant(
@@ -225,8 +226,7 @@ pub(crate) async fn refresh(
 }
 
 fn alive(ctx: &Ctx, session: &UserSession) -> bool {
-    session_alive(
-        &ctx.snapshot.realm,
+    ctx.snapshot.realm.session_alive(
         session.ended,
         session.created_at,
         session.last_seen_at,
@@ -328,11 +328,20 @@ pub(crate) async fn password(
         .ok_or(OAuthError::invalid_request("Missing parameter: username"))?;
     let password = form.get_raw("password").unwrap_or_default();
     audit.user = label(username);
-    let resolved = ctx
+    let resolved = match ctx
         .state
-        .authenticate_password_from(&ctx.snapshot, username, password, ip)
+        .check_password(&ctx.snapshot, username, password, ip)
         .await?
-        .ok_or_else(OAuthError::invalid_user_credentials)?;
+    {
+        PasswordCheck::Verified(resolved) => resolved,
+        PasswordCheck::Refused => return Err(OAuthError::invalid_user_credentials()),
+        PasswordCheck::RateLimited { retry_after_secs } => {
+            return Err(OAuthError::RateLimited { retry_after_secs });
+        }
+    };
+    if !resolved.is_set_up() {
+        return Err(OAuthError::account_not_set_up());
+    }
     let user = check::live_user(ctx, &resolved.id)
         .await?
         .ok_or_else(OAuthError::invalid_user_credentials)?;

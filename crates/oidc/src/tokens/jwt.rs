@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::keys::{Algorithm, SigningKey};
 use portcullis_core::model::RealmSnapshot;
 use portcullis_web::AppState;
@@ -20,9 +18,6 @@ pub(crate) const TYP_BEARER: &str = "Bearer";
 pub(crate) const TYP_ID: &str = "ID";
 pub(crate) const TYP_REFRESH: &str = "Refresh";
 pub(crate) const TYP_OFFLINE: &str = "Offline";
-
-/// Longer tokens are refused unread: ours are a few kilobytes at most.
-pub(crate) const MAX_JWT_LEN: usize = 16 * 1024;
 
 /// The realm key for `wanted`, else (the realm lacks that algorithm) its first key, RS256
 /// preferred, so a misconfigured client still gets tokens.
@@ -65,22 +60,7 @@ pub(crate) fn decode_verified(
     issuer: &str,
     jwt: &str,
 ) -> Option<Map<String, Value>> {
-    if jwt.len() > MAX_JWT_LEN {
-        return None;
-    }
-    let mut parts = jwt.split('.');
-    let (header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let header = decode_object(header)?;
-    let kid = header.get("kid")?.as_str()?;
-    let alg = header.get("alg")?.as_str()?;
-    let key = snapshot.keys.iter().find(|k| k.thumbprint_kid() == kid)?;
-    if key.algorithm().as_str() != alg || !key.verify_jws(jwt) {
-        return None;
-    }
-    let claims = decode_object(payload)?;
+    let claims = portcullis_core::jws::verify(&snapshot.keys, jwt)?;
     let ours = matches!(
         claim_str(&claims, "typ"),
         Some(TYP_BEARER | TYP_ID | TYP_REFRESH | TYP_OFFLINE)
@@ -94,14 +74,6 @@ pub(crate) fn decode_verified(
 pub(crate) fn verify_own_jwt(state: &AppState, realm: &RealmSnapshot, jwt: &str) -> Option<Value> {
     let issuer = state.issuer(&realm.realm.name);
     decode_verified(realm, &issuer, jwt).map(Value::Object)
-}
-
-fn decode_object(part: &str) -> Option<Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
 }
 
 pub(crate) fn claim_str<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
@@ -149,8 +121,10 @@ pub(crate) mod tests {
 
     const ISS: &str = "http://id.test/auth/realms/acme";
 
+    /// The signature checks themselves are the one JWS verifier's (`portcullis_core::jws`);
+    /// here: our header, and the claims an OIDC token must carry.
     #[test]
-    fn sign_and_verify_round_trip_and_rejections() {
+    fn sign_and_verify_round_trip_and_claim_rejections() {
         let rsa = key(Algorithm::Rs256);
         let ec = key(Algorithm::Es256);
         let stranger = key(Algorithm::Rs256);
@@ -159,14 +133,13 @@ pub(crate) mod tests {
         for k in [&rsa, &ec] {
             let jwt = sign(k, &good).unwrap();
             assert_eq!(decode_verified(&snapshot, ISS, &jwt), Some(good.clone()));
-            let header: Value = serde_json::from_slice(
-                &URL_SAFE_NO_PAD
-                    .decode(jwt.split('.').next().unwrap())
-                    .unwrap(),
-            )
+            let header = portcullis_core::jws::unverified_claims(&format!(
+                "x.{}",
+                jwt.split('.').next().unwrap()
+            ))
             .unwrap();
             assert_eq!(
-                header,
+                Value::Object(header),
                 json!({"alg": k.algorithm().as_str(), "typ": "JWT", "kid": k.thumbprint_kid()})
             );
         }
@@ -184,29 +157,11 @@ pub(crate) mod tests {
                 "unknown typ",
                 sign(&rsa, &claims(json!({"iss": ISS, "typ": "Logout"}))).unwrap(),
             ),
-            ("empty", String::new()),
             ("garbage", "a.b.c".into()),
-            ("two parts", "a.b".into()),
-            ("four parts", format!("{}.x", sign(&rsa, &good).unwrap())),
-            ("oversized", "a".repeat(MAX_JWT_LEN + 1)),
         ];
         for (what, jwt) in rows {
             assert_eq!(decode_verified(&snapshot, ISS, jwt), None, "{what}");
         }
-        // A tampered payload, and a header naming the EC key with the RSA algorithm.
-        let jwt = sign(&rsa, &good).unwrap();
-        let mut parts: Vec<&str> = jwt.split('.').collect();
-        let evil = URL_SAFE_NO_PAD
-            .encode(br#"{"iss":"http://id.test/auth/realms/acme","typ":"Bearer","sub":"admin"}"#);
-        parts[1] = &evil;
-        assert_eq!(decode_verified(&snapshot, ISS, &parts.join(".")), None);
-        let header = URL_SAFE_NO_PAD.encode(format!(
-            r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#,
-            ec.thumbprint_kid()
-        ));
-        let jwt = sign(&ec, &good).unwrap();
-        let forged = format!("{header}.{}", jwt.split_once('.').unwrap().1);
-        assert_eq!(decode_verified(&snapshot, ISS, &forged), None);
     }
 
     #[test]

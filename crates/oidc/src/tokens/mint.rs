@@ -245,32 +245,9 @@ pub(crate) fn refresh_expiry(
         .unwrap_or(realm_defaults::SSO_SESSION_IDLE_TIMEOUT);
     let exp = now.saturating_add(idle);
     match session {
-        Some(session) => exp.min(session_max_end(realm, session.created_at)),
+        Some(session) => exp.min(realm.session_max_end(session.created_at)),
         None => exp,
     }
-}
-
-/// The moment an SSO session started at `created_at` reaches its maximum lifespan.
-pub(crate) fn session_max_end(realm: &Realm, created_at: i64) -> i64 {
-    let max = Some(realm.sso_session_max_lifespan)
-        .filter(|n| *n > 0)
-        .unwrap_or(realm_defaults::SSO_SESSION_MAX_LIFESPAN);
-    created_at.saturating_add(max)
-}
-
-/// Whether an SSO session is still usable at `now`: not ended, used within the idle timeout,
-/// younger than the maximum lifespan.
-pub(crate) fn session_alive(
-    realm: &Realm,
-    ended: bool,
-    created_at: i64,
-    last_seen_at: i64,
-    now: i64,
-) -> bool {
-    let idle = Some(realm.sso_session_idle_timeout)
-        .filter(|n| *n > 0)
-        .unwrap_or(realm_defaults::SSO_SESSION_IDLE_TIMEOUT);
-    !ended && now < last_seen_at.saturating_add(idle) && now < session_max_end(realm, created_at)
 }
 
 /// OIDC `at_hash`: the left half of SHA-256 of the access token, base64url.
@@ -581,22 +558,6 @@ mod tests {
                 refresh_expiry(&realm, client, NOW, *session, *offline),
                 *expected,
                 "{session:?} {offline}"
-            );
-        }
-        // (ended, created, last seen, alive)
-        let rows: &[(bool, i64, i64, bool)] = &[
-            (false, NOW - 100, NOW - 100, true),
-            (true, NOW - 100, NOW - 100, false),
-            (false, NOW - 100, NOW - 1800, false),
-            (false, NOW - 100, NOW - 1799, true),
-            (false, NOW - 36000, NOW, false),
-            (false, NOW - 35999, NOW, true),
-        ];
-        for (ended, created, seen, alive) in rows {
-            assert_eq!(
-                session_alive(&realm, *ended, *created, *seen, NOW),
-                *alive,
-                "{ended} {created} {seen}"
             );
         }
     }

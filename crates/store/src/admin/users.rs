@@ -343,6 +343,17 @@ pub async fn clear_login_failures<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Ends every credential the user holds (sessions, refresh and offline tokens, docker logins)
+/// and moves the user's `notBefore` to `now`, so that no token issued before lives on.
+pub async fn end_everything(
+    db: &sea_orm::DatabaseTransaction,
+    realm_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    crate::queries::sign_out::end_everything(db, realm_id, user_id, now).await
+}
+
 /// Ends the user's sessions and revokes their online refresh tokens; returns how many sessions
 /// were live.
 pub async fn end_sessions(

@@ -16,6 +16,8 @@ pub struct Model {
     pub last_used_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
+    /// The client address the token was last used from.
+    pub last_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
     pub failures: i64,
-    pub last_failure_at: i64,
+    /// Unix milliseconds of the last counted failure.
+    pub last_failure_ms: i64,
+    /// Unix milliseconds of the failure counted before the last one.
+    pub previous_failure_ms: Option<i64>,
     pub last_ip: Option<String>,
     /// Unix seconds; `i64::MAX` for a permanent lockout.
     pub locked_until: Option<i64>,

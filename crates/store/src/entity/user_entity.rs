@@ -19,6 +19,10 @@ pub struct Model {
     pub created_at: i64,
     /// For a service-account user: the internal id of its client (deleted with the client).
     pub service_account_client_pk: Option<String>,
+    /// Unix seconds: tokens, sessions and docker logins issued before are dead.
+    pub not_before: i64,
+    /// JSON array of Keycloak required-action names (`UPDATE_PASSWORD`, ...).
+    pub required_actions: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,4 @@
-//! Per-user state of sign-in: the scopes a user consented to per client, and brute-force
-//! detection's failure record.
+//! The scopes a user consented to per client.
 
 use std::collections::BTreeSet;
 
@@ -7,18 +6,8 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use super::{from_json, to_json};
-use crate::entity::{login_failure, user_consent};
+use crate::entity::user_consent;
 use crate::error::StoreError;
-
-/// A user's failed logins in a realm.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LoginFailures {
-    pub failures: i64,
-    pub last_failure_at: i64,
-    pub last_ip: Option<String>,
-    /// Unix seconds; `i64::MAX` for a permanent lockout.
-    pub locked_until: Option<i64>,
-}
 
 async fn consent_row<C: ConnectionTrait>(
     db: &C,
@@ -122,65 +111,4 @@ async fn insert_consent<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(inserted == 1)
-}
-
-pub(crate) async fn login_failures<C: ConnectionTrait>(
-    db: &C,
-    realm_id: &str,
-    user_id: &str,
-) -> Result<Option<LoginFailures>, StoreError> {
-    let row = login_failure::Entity::find_by_id((realm_id.to_string(), user_id.to_string()))
-        .one(db)
-        .await?;
-    Ok(row.map(|r| LoginFailures {
-        failures: r.failures,
-        last_failure_at: r.last_failure_at,
-        last_ip: r.last_ip,
-        locked_until: r.locked_until,
-    }))
-}
-
-/// Inserts or replaces the user's failure record.
-pub(crate) async fn save_login_failures<C: ConnectionTrait>(
-    db: &C,
-    realm_id: &str,
-    user_id: &str,
-    record: &LoginFailures,
-) -> Result<(), StoreError> {
-    let row = login_failure::Model {
-        realm_id: realm_id.to_string(),
-        user_id: user_id.to_string(),
-        failures: record.failures,
-        last_failure_at: record.last_failure_at,
-        last_ip: record.last_ip.clone(),
-        locked_until: record.locked_until,
-    };
-    login_failure::Entity::insert(row.into_active_model())
-        .on_conflict(
-            OnConflict::columns([
-                login_failure::Column::RealmId,
-                login_failure::Column::UserId,
-            ])
-            .update_columns([
-                login_failure::Column::Failures,
-                login_failure::Column::LastFailureAt,
-                login_failure::Column::LastIp,
-                login_failure::Column::LockedUntil,
-            ])
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
-
-pub(crate) async fn clear_login_failures<C: ConnectionTrait>(
-    db: &C,
-    realm_id: &str,
-    user_id: &str,
-) -> Result<(), StoreError> {
-    login_failure::Entity::delete_by_id((realm_id.to_string(), user_id.to_string()))
-        .exec(db)
-        .await?;
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! SHA-256 of the token so a database leak yields no usable token.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::docker_refresh_token as entity;
 use crate::error::StoreError;
@@ -21,6 +21,8 @@ pub struct DockerRefreshToken {
     pub last_used_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
+    /// The client address the token was last used from.
+    pub last_address: Option<String>,
 }
 
 impl From<entity::Model> for DockerRefreshToken {
@@ -35,6 +37,7 @@ impl From<entity::Model> for DockerRefreshToken {
             last_used_at: m.last_used_at,
             expires_at: m.expires_at,
             revoked: m.revoked,
+            last_address: m.last_address,
         }
     }
 }
@@ -51,6 +54,7 @@ impl From<&DockerRefreshToken> for entity::Model {
             last_used_at: t.last_used_at,
             expires_at: t.expires_at,
             revoked: t.revoked,
+            last_address: t.last_address.clone(),
         }
     }
 }
@@ -80,13 +84,52 @@ pub(crate) async fn find<C: ConnectionTrait>(
         .map(Into::into))
 }
 
+/// Revokes the user's live tokens for the service beyond the newest `keep`; returns how many.
+pub(crate) async fn keep_newest<C: ConnectionTrait>(
+    db: &C,
+    token: &DockerRefreshToken,
+    keep: u64,
+    now_unix: i64,
+) -> Result<u64, StoreError> {
+    let surplus: Vec<String> = entity::Entity::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .filter(entity::Column::RealmId.eq(&token.realm_id))
+        .filter(entity::Column::UserId.eq(&token.user_id))
+        .filter(entity::Column::Service.eq(&token.service))
+        .filter(entity::Column::Revoked.eq(false))
+        .filter(entity::Column::ExpiresAt.gt(now_unix))
+        .order_by_desc(entity::Column::CreatedAt)
+        .order_by_desc(entity::Column::Id)
+        // SQLite takes OFFSET only after a LIMIT.
+        .limit(i64::MAX as u64)
+        .offset(keep)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if surplus.is_empty() {
+        return Ok(0);
+    }
+    let result = entity::Entity::update_many()
+        .col_expr(entity::Column::Revoked, Expr::value(true))
+        .filter(entity::Column::Id.is_in(surplus))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 pub(crate) async fn touch<C: ConnectionTrait>(
     db: &C,
     id: &str,
     now_unix: i64,
+    address: Option<&str>,
 ) -> Result<(), StoreError> {
     let result = entity::Entity::update_many()
         .col_expr(entity::Column::LastUsedAt, Expr::value(now_unix))
+        .col_expr(
+            entity::Column::LastAddress,
+            Expr::value(address.map(str::to_string)),
+        )
         .filter(entity::Column::Id.eq(id))
         .exec(db)
         .await?;

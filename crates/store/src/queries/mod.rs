@@ -3,9 +3,11 @@
 pub(crate) mod consent;
 pub(crate) mod device;
 pub(crate) mod docker;
+pub(crate) mod login_failure;
 pub(crate) mod realm;
 pub(crate) mod revocation;
 pub(crate) mod session;
+pub(crate) mod sign_out;
 pub(crate) mod sweep;
 pub(crate) mod user;
 

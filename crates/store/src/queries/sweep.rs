@@ -222,7 +222,10 @@ fn forgotten_failures(realm: &realm::Model, cutoff: i64) -> Condition {
                 .add(login_failure::Column::LockedUntil.is_null())
                 .add(login_failure::Column::LockedUntil.lt(cutoff)),
         )
-        .add(login_failure::Column::LastFailureAt.lt(cutoff.saturating_sub(window)))
+        .add(
+            login_failure::Column::LastFailureMs
+                .lt(cutoff.saturating_sub(window).saturating_mul(1000)),
+        )
 }
 
 fn positive_or(value: i64, default: i64) -> i64 {

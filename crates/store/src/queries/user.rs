@@ -136,6 +136,8 @@ async fn to_domain<C: ConnectionTrait>(
         email_verified: row.email_verified,
         created_at: row.created_at,
         service_account_client_id,
+        not_before: row.not_before,
+        required_actions: from_json(&row.required_actions, "required actions")?,
     })
 }
 
