@@ -11,7 +11,6 @@ use portcullis_core::clock::{Clock as _, FixedClock};
 use portcullis_core::keys::Algorithm;
 use portcullis_store::{Store, parse_realm_json};
 use portcullis_web::{AppState, Urls};
-use serde::Serialize;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -316,12 +315,7 @@ impl TestApp {
 
     /// `POST` of an `application/x-www-form-urlencoded` body: pairs such as
     /// `&[("grant_type", "password")]`.
-    pub async fn post_form<F: Serialize + ?Sized>(
-        &self,
-        path: &str,
-        auth: Option<&str>,
-        form: &F,
-    ) -> Reply {
+    pub async fn post_form(&self, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> Reply {
         let body = serde_urlencoded::to_string(form).expect("a form");
         self.send_body(Method::POST, path, auth, FORM, body).await
     }
