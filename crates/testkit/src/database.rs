@@ -2,6 +2,7 @@
 //! server `PORTCULLIS_TEST_DATABASE_URL` names. Either is removed when the value is dropped.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use portcullis_store::Store;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -128,6 +129,8 @@ async fn admin_connection(server: &str) -> DatabaseConnection {
     options
         .max_connections(1)
         .min_connections(0)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     Database::connect(options)
         .await
