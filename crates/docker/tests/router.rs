@@ -1,24 +1,20 @@
-//! In-process tests of the docker-v2 router: a real store on a temporary SQLite file, a realm
-//! imported from JSON, a fixed clock, and requests through `tower::ServiceExt::oneshot`.
+//! In-process tests of the docker-v2 endpoints on the real router (the test kit): a fresh
+//! database (SQLite, or PostgreSQL in the suite's PostgreSQL run), realms imported from JSON, a
+//! fixed clock, and requests through `tower::ServiceExt::oneshot`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ops::Deref;
 
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
 };
-use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use portcullis_core::clock::FixedClock;
-use portcullis_docker::DockerV2;
-use portcullis_store::{Store, parse_realm_json};
-use portcullis_web::{AppState, Protocol, Urls, protocol_mount_path};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_testkit::jwt::part;
+use portcullis_testkit::{FORM, Reply, TestApp, basic, with_peer};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 const NOW: i64 = 1_795_000_000;
 const BASE: &str = "/auth/realms/acme/protocol/docker-v2";
@@ -93,120 +89,36 @@ fn other_realm_json() -> Value {
     })
 }
 
-/// Removes the temporary database when a test ends.
-struct TempDb(std::path::PathBuf);
+/// The test kit's app with the docker endpoints' helpers.
+struct App(TestApp);
 
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
+impl Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.0
     }
-}
-
-struct App {
-    router: Router,
-    clock: Arc<FixedClock>,
-    store: Store,
-    _db: TempDb,
 }
 
 async fn app() -> App {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "portcullis-docker-{}-{}.db",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let db = TempDb(path.clone());
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    for realm in [realm_json(), other_realm_json()] {
-        let rep = parse_realm_json(&realm.to_string()).unwrap();
-        store.import_realm(rep, false, NOW).await.unwrap();
-    }
-    let clock = Arc::new(FixedClock::at(NOW));
-    let urls = Urls {
-        base_url: "http://id.test".into(),
-        relative_path: "/auth".into(),
-    };
-    let state = AppState::new(store.clone(), clock.clone(), urls);
-    let router = Router::new()
-        .nest(
-            &protocol_mount_path("/auth", DockerV2.name()),
-            DockerV2.router(),
-        )
-        .with_state(state);
-    App {
-        router,
-        clock,
-        store,
-        _db: db,
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.to_vec()).unwrap()
-    }
-
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
+    App(TestApp::builder()
+        .realms([realm_json(), other_realm_json()])
+        .now(NOW)
+        .build()
+        .await)
 }
 
 impl App {
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path_and_query: &str, auth: Option<&str>) -> Reply {
-        let mut request = Request::get(path_and_query);
-        if let Some(auth) = auth {
-            request = request.header(header::AUTHORIZATION, auth);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-
+    /// A form POST to the token endpoint.
     async fn post(&self, form: &str, auth: Option<&str>) -> Reply {
-        let mut request = Request::post(format!("{BASE}/auth"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        if let Some(auth) = auth {
-            request = request.header(header::AUTHORIZATION, auth);
-        }
-        self.send(request.body(Body::from(form.to_owned())).unwrap())
-            .await
+        self.send_body(
+            Method::POST,
+            &format!("{BASE}/auth"),
+            auth,
+            FORM,
+            form.to_owned(),
+        )
+        .await
     }
 
     async fn jwks(&self, client: &str) -> Value {
@@ -216,21 +128,6 @@ impl App {
         assert_eq!(reply.status, StatusCode::OK);
         reply.json()
     }
-
-    async fn realm_id(&self, name: &str) -> String {
-        self.store
-            .load_realm_snapshot(name)
-            .await
-            .unwrap()
-            .unwrap()
-            .realm
-            .id
-    }
-}
-
-fn part(jws: &str, index: usize) -> Value {
-    let encoded = jws.split('.').nth(index).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap()
 }
 
 /// Verifies a JWS with a JWK using aws-lc-rs directly (not the server's own verifier).
@@ -905,18 +802,20 @@ async fn registry_config_bundle_and_jwks() {
 /// unaffected. The guessed username is limited across addresses the same way.
 #[tokio::test]
 async fn failed_logins_are_rate_limited_per_address() {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-
-    let app = app().await;
+    // Requests come from 192.0.2.9 unless they name another address.
+    let app = App(TestApp::builder()
+        .realms([realm_json(), other_realm_json()])
+        .now(NOW)
+        .peer("192.0.2.9:1000")
+        .build()
+        .await);
+    let url = format!("{BASE}/auth?service=registry");
     let from = |addr: &str, auth: &str| {
-        let mut request = Request::get(format!("{BASE}/auth?service=registry"))
+        let request = Request::get(&url)
             .header(header::AUTHORIZATION, auth)
             .body(Body::empty())
             .unwrap();
-        let addr: SocketAddr = addr.parse().unwrap();
-        request.extensions_mut().insert(ConnectInfo(addr));
-        request
+        with_peer(request, addr)
     };
     let good = basic("alice", "alice-pw");
     assert_eq!(
@@ -924,13 +823,11 @@ async fn failed_logins_are_rate_limited_per_address() {
         StatusCode::OK
     );
     for _ in 0..20 {
-        let reply = app
-            .send(from("192.0.2.9:1000", &basic("alice", "guess")))
-            .await;
+        let reply = app.get(&url, Some(&basic("alice", "guess"))).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
     let bob = basic("bob", "bob-pw");
-    let throttled = app.send(from("192.0.2.9:1000", &bob)).await;
+    let throttled = app.get(&url, Some(&bob)).await;
     assert_eq!(
         throttled.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -946,18 +843,23 @@ async fn failed_logins_are_rate_limited_per_address() {
         "the guessed username is throttled from other addresses too"
     );
     assert_eq!(
+        app.send(from("192.0.2.9:1000", &bob)).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "named explicitly, the same address"
+    );
+    assert_eq!(
         app.send(from("192.0.2.2:1000", &bob)).await.status,
         StatusCode::OK,
         "others are not"
     );
     assert_eq!(
-        app.send(from("192.0.2.9:1000", &good)).await.status,
+        app.get(&url, Some(&good)).await.status,
         StatusCode::OK,
         "a cached success still passes"
     );
     app.clock.advance(2);
     assert_eq!(
-        app.send(from("192.0.2.9:1000", &bob)).await.status,
+        app.get(&url, Some(&bob)).await.status,
         StatusCode::OK,
         "the bucket refills"
     );
@@ -974,8 +876,7 @@ async fn brute_force_detection_locks_and_releases_a_user() {
         "clients": [{"clientId": "registry", "protocol": "docker-v2"}],
         "users": [{"username": "alice", "credentials": [{"type": "password", "value": "alice-pw"}]}]
     });
-    let rep = parse_realm_json(&realm.to_string()).unwrap();
-    app.store.import_realm(rep, false, NOW).await.unwrap();
+    app.import_realm(&realm).await;
     let url = "/auth/realms/guarded/protocol/docker-v2/auth?service=registry";
     let good = basic("alice", "alice-pw");
     for _ in 0..3 {

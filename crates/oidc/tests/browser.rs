@@ -1,25 +1,14 @@
-//! In-process tests of the browser flows: a real store on a temporary SQLite file, a realm
-//! imported from JSON, a fixed clock, and a little cookie-jar "browser" that drives the pages
-//! through `tower::ServiceExt::oneshot`, parsing forms out of the HTML as a script would.
+//! In-process tests of the browser flows on the real router (the test kit): a fresh database
+//! (SQLite, or PostgreSQL in the suite's PostgreSQL run), a realm imported from JSON, a fixed
+//! clock, and the kit's cookie-jar "browser" that drives the pages through
+//! `tower::ServiceExt::oneshot`, parsing forms out of the HTML as a script would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use aws_lc_rs::digest;
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use portcullis_core::clock::FixedClock;
+use axum::http::{StatusCode, header};
 use portcullis_core::keys::{Algorithm, KeyMaterial, SigningKey};
-use portcullis_oidc::{OpenIdConnect, login_action_routes};
-use portcullis_store::{
-    AuthCode, CodeRedemption, DeviceCode, DeviceCodeStatus, Store, parse_realm_json,
-};
-use portcullis_web::{AppState, Protocol, Urls, protocol_mount_path};
+use portcullis_store::{AuthCode, CodeRedemption, DeviceCode, DeviceCodeStatus};
+use portcullis_testkit::{Browser, HtmlForm, Reply, TestApp, sha256_hex};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 const NOW: i64 = 1_800_000_000;
 const ISSUER: &str = "https://id.test/auth/realms/acme";
@@ -62,258 +51,13 @@ fn realm_json() -> Value {
     })
 }
 
-/// Removes the temporary database when a test ends.
-struct TempDb(std::path::PathBuf);
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-struct App {
-    router: Router,
-    clock: Arc<FixedClock>,
-    store: Store,
-    realm_id: String,
-    _db: TempDb,
-}
-
-async fn app() -> App {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "portcullis-browser-{}-{}.db",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let db = TempDb(path.clone());
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
+async fn app() -> TestApp {
+    TestApp::builder()
+        .realm(realm_json())
+        .now(NOW)
+        .base_url("https://id.test")
+        .build()
         .await
-        .unwrap();
-    let realm = parse_realm_json(&realm_json().to_string()).unwrap();
-    store.import_realm(realm, false, NOW).await.unwrap();
-    let realm_id = store
-        .load_realm_snapshot("acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .realm
-        .id;
-    let clock = Arc::new(FixedClock::at(NOW));
-    let urls = Urls {
-        base_url: "https://id.test".into(),
-        relative_path: "/auth".into(),
-    };
-    let state = AppState::new(store.clone(), clock.clone(), urls);
-    let oidc = OpenIdConnect;
-    let router = Router::new()
-        .nest(&protocol_mount_path("/auth", oidc.name()), oidc.router())
-        .merge(login_action_routes("/auth"))
-        .with_state(state);
-    App {
-        router,
-        clock,
-        store,
-        realm_id,
-        _db: db,
-    }
-}
-
-/// A response, read.
-#[derive(Debug)]
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    /// The forms of the page, in order.
-    fn forms(&self) -> Vec<HtmlForm> {
-        parse_forms(&self.body)
-    }
-
-    fn form(&self) -> HtmlForm {
-        self.forms()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no form in {} page:\n{}", self.status, self.body))
-    }
-
-    /// The query (or fragment) parameters of the redirect.
-    fn redirect_params(&self) -> BTreeMap<String, String> {
-        let location = self.location.as_deref().expect("a redirect");
-        let params = location
-            .split_once(['?', '#'])
-            .map(|(_, q)| q)
-            .unwrap_or_default();
-        serde_urlencoded::from_str(params).unwrap()
-    }
-
-    fn is_login_page(&self) -> bool {
-        self.status == StatusCode::OK && self.body.contains(r#"id="kc-form-login""#)
-    }
-
-    fn is_error_page(&self) -> bool {
-        self.body.contains(r#"id="kc-error-message""#) && self.body.contains("Request id: ")
-    }
-}
-
-#[derive(Debug, Clone)]
-struct HtmlForm {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-impl HtmlForm {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn with(mut self, name: &str, value: &str) -> Self {
-        self.fields.retain(|(k, _)| k != name);
-        self.fields.push((name.into(), value.into()));
-        self
-    }
-
-    fn without(mut self, name: &str) -> Self {
-        self.fields.retain(|(k, _)| k != name);
-        self
-    }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#x2F;", "/")
-        .replace("&amp;", "&")
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(r#"{name}=""#);
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn parse_forms(html: &str) -> Vec<HtmlForm> {
-    let mut forms = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<form") {
-        let after = &rest[start..];
-        let open_end = after.find('>').unwrap();
-        let action = attribute(&after[..open_end], "action").unwrap_or_default();
-        let close = after.find("</form>").unwrap();
-        let inner = &after[open_end..close];
-        let mut fields = Vec::new();
-        for piece in inner.split("<input").skip(1) {
-            let tag = &piece[..piece.find('>').unwrap()];
-            if let Some(name) = attribute(tag, "name") {
-                fields.push((name, attribute(tag, "value").unwrap_or_default()));
-            }
-        }
-        forms.push(HtmlForm { action, fields });
-        rest = &after[close..];
-    }
-    forms
-}
-
-/// A cookie jar in front of the router.
-struct Browser {
-    router: Router,
-    jar: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(app: &App) -> Self {
-        Self {
-            router: app.router.clone(),
-            jar: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: Request<Body>) -> Page {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let set_cookies: Vec<String> = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for cookie in &set_cookies {
-            let pair = cookie.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || cookie.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.into(), value.into());
-            }
-        }
-        let location = headers
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        Page {
-            status,
-            location,
-            set_cookies,
-            headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get(&mut self, uri: &str) -> Page {
-        let request = Request::get(uri)
-            .header(header::COOKIE, self.cookie_header())
-            .body(Body::empty())
-            .unwrap();
-        self.send(request).await
-    }
-
-    async fn post(&mut self, uri: &str, fields: &[(String, String)]) -> Page {
-        let request = Request::post(uri)
-            .header(header::COOKIE, self.cookie_header())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
-            .unwrap();
-        self.send(request).await
-    }
-
-    async fn submit(&mut self, form: &HtmlForm) -> Page {
-        self.post(&form.action, &form.fields).await
-    }
-
-    /// Fills the login form on `page` and posts it.
-    async fn log_in(&mut self, page: &Page, username: &str, password: &str) -> Page {
-        assert!(page.is_login_page(), "not a login page: {page:?}");
-        let form = page
-            .form()
-            .with("username", username)
-            .with("password", password);
-        self.submit(&form).await
-    }
 }
 
 fn auth_url(params: &[(&str, &str)]) -> String {
@@ -341,21 +85,13 @@ fn app_request(extra: &[(&'static str, &'static str)]) -> String {
     auth_url(&params)
 }
 
-fn hash(secret: &str) -> String {
-    digest::digest(&digest::SHA256, secret.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Checks a code redirect to `redirect_uri` and redeems the code in the store.
-async fn redeem(app: &App, page: &Page, redirect_uri: &str, state: &str) -> AuthCode {
+async fn redeem(app: &TestApp, page: &Reply, redirect_uri: &str, state: &str) -> AuthCode {
     assert!(
         matches!(page.status, StatusCode::FOUND | StatusCode::SEE_OTHER),
         "{page:?}"
     );
-    let location = page.location.as_deref().unwrap();
+    let location = page.location().unwrap();
     assert!(location.starts_with(redirect_uri), "{location}");
     let params = page.redirect_params();
     assert_eq!(params.get("state").map(String::as_str), Some(state));
@@ -364,26 +100,16 @@ async fn redeem(app: &App, page: &Page, redirect_uri: &str, state: &str) -> Auth
     code_in_store(app, &params["code"]).await
 }
 
-async fn code_in_store(app: &App, code: &str) -> AuthCode {
+async fn code_in_store(app: &TestApp, code: &str) -> AuthCode {
     assert!(code.len() >= 43, "at least 256 bits: {code}");
-    match app.store.redeem_auth_code(&hash(code)).await.unwrap() {
+    match app.store.redeem_auth_code(&sha256_hex(code)).await.unwrap() {
         CodeRedemption::Fresh(c) => c,
         other => panic!("code not fresh: {other:?}"),
     }
 }
 
-async fn user_id(app: &App, username: &str) -> String {
-    app.store
-        .find_user_by_username(&app.realm_id, username)
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-        .id
-}
-
 /// Logs alice in through `app` and returns the code record.
-async fn login_alice(app: &App, browser: &mut Browser) -> AuthCode {
+async fn login_alice(app: &TestApp, browser: &mut Browser<'_>) -> AuthCode {
     let page = browser.get(&app_request(&[])).await;
     let done = browser.log_in(&page, "alice", "alice-pw").await;
     redeem(app, &done, APP_CB, "st-1").await
@@ -402,7 +128,7 @@ async fn full_login_with_pkce_issues_a_single_use_code() {
     ]);
     let page = browser.get(&url).await;
     assert!(page.is_login_page(), "{page:?}");
-    assert!(page.body.contains("Acme Corp"));
+    assert!(page.text().contains("Acme Corp"));
     assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
     let form = page.form();
     assert_eq!(form.action, "/auth/realms/acme/login-actions/authenticate");
@@ -415,8 +141,8 @@ async fn full_login_with_pkce_issues_a_single_use_code() {
         StatusCode::SEE_OTHER,
         "a post is answered with 303"
     );
-    let session_cookie = done
-        .set_cookies
+    let set_cookies = done.set_cookies();
+    let session_cookie = set_cookies
         .iter()
         .find(|c| c.starts_with("PORTCULLIS_SESSION="))
         .expect("a session cookie");
@@ -431,7 +157,7 @@ async fn full_login_with_pkce_issues_a_single_use_code() {
     let params = done.redirect_params();
     let code = redeem(&app, &done, APP_CB, "st-1").await;
     assert_eq!(code.client_id, "app");
-    assert_eq!(code.user_id, user_id(&app, "alice").await);
+    assert_eq!(code.user_id, app.user_id("acme", "alice").await);
     assert_eq!(code.redirect_uri, APP_CB);
     assert_eq!(code.scope, "openid email");
     assert_eq!(code.nonce.as_deref(), Some("n-1"));
@@ -445,12 +171,12 @@ async fn full_login_with_pkce_issues_a_single_use_code() {
         .await
         .unwrap()
         .expect("the session row");
-    assert_eq!(session.id, hash(&browser.jar["PORTCULLIS_SESSION"]));
+    assert_eq!(session.id, sha256_hex(&browser.jar["PORTCULLIS_SESSION"]));
     assert!(!session.ended);
     // single use
     assert!(matches!(
         app.store
-            .redeem_auth_code(&hash(&params["code"]))
+            .redeem_auth_code(&sha256_hex(&params["code"]))
             .await
             .unwrap(),
         CodeRedemption::Replayed(_)
@@ -464,7 +190,7 @@ async fn a_plain_oauth2_request_may_omit_the_sole_redirect_uri() {
     // OpenID Connect requires redirect_uri even when the client registered only one.
     let page = browser.get(&app_request(&[("redirect_uri", "")])).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{page:?}");
-    assert!(page.location.is_none());
+    assert!(page.location().is_none());
     // Plain OAuth2 does not: the code goes to the sole registered URI, and the code records
     // that none was named, so the exchange is not asked for one (Keycloak's rule).
     let page = browser
@@ -555,15 +281,15 @@ async fn untrusted_clients_and_redirect_uris_get_an_error_page_never_a_redirect(
     for (name, url) in cases {
         let page = browser.get(&url).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{name}: {page:?}");
-        assert!(page.location.is_none(), "{name}");
-        assert!(page.is_error_page(), "{name}: {}", page.body);
-        assert!(!page.body.contains("evil.test"), "{name}");
+        assert!(page.location().is_none(), "{name}");
+        assert!(page.is_error_page(), "{name}: {}", page.text());
+        assert!(!page.text().contains("evil.test"), "{name}");
     }
     let page = browser
         .get("/auth/realms/nope/protocol/openid-connect/auth?client_id=app")
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(page.location.is_none());
+    assert!(page.location().is_none());
 }
 
 #[tokio::test]
@@ -643,7 +369,7 @@ async fn request_errors_go_back_to_the_client_with_state_and_iss() {
         ]))
         .await;
     assert!(
-        page.location
+        page.location()
             .unwrap()
             .starts_with("https://spa.test/deep/cb?error=invalid_request")
     );
@@ -671,7 +397,7 @@ async fn wrong_passwords_show_the_same_message_for_every_failure() {
         let again = browser.log_in(&page, username, password).await;
         assert!(again.is_login_page(), "{username}: {again:?}");
         assert!(
-            again.body.contains("Invalid username or password."),
+            again.text().contains("Invalid username or password."),
             "{username}"
         );
         assert!(
@@ -734,7 +460,7 @@ async fn a_stale_login_page_restarts_instead_of_failing() {
     app.clock.advance(1800);
     let again = browser.log_in(&page, "alice", "alice-pw").await;
     assert!(again.is_login_page(), "{again:?}");
-    assert!(again.body.contains("timed out"));
+    assert!(again.text().contains("timed out"));
     assert!(!browser.jar.contains_key("PORTCULLIS_SESSION"));
     let done = browser.log_in(&again, "alice", "alice-pw").await;
     redeem(&app, &done, APP_CB, "st-1").await;
@@ -818,7 +544,7 @@ async fn id_token_hint_with_prompt_none() {
         ]))
         .await;
     redeem(&app, &page, APP_CB, "st-1").await;
-    let bob = id_token(&app, &user_id(&app, "bob").await, "other").await;
+    let bob = id_token(&app, &app.user_id("acme", "bob").await, "other").await;
     let page = browser
         .get(&app_request(&[
             ("prompt", "none"),
@@ -851,10 +577,10 @@ async fn consent_accept_then_remembered_and_cancel() {
     assert_eq!(consent.status, StatusCode::OK, "{consent:?}");
     assert!(
         consent
-            .body
+            .text()
             .contains("Grant access to Consent &lt;App&gt;?")
     );
-    assert!(consent.body.contains("Email address") && consent.body.contains("Phone number"));
+    assert!(consent.text().contains("Email address") && consent.text().contains("Phone number"));
     let forms = consent.forms();
     assert_eq!(forms.len(), 2, "accept and cancel");
     assert_eq!(forms[0].field("decision"), Some("accept"));
@@ -866,10 +592,10 @@ async fn consent_accept_then_remembered_and_cancel() {
 
     let done = browser.submit(&forms[0]).await;
     let code = redeem(&app, &done, "https://c.test/cb", "c-1").await;
-    let alice = user_id(&app, "alice").await;
+    let alice = app.user_id("acme", "alice").await;
     let granted = app
         .store
-        .granted_scopes(&app.realm_id, &alice, "consent-app")
+        .granted_scopes(&app.realm_id("acme").await, &alice, "consent-app")
         .await
         .unwrap();
     for scope in ["email", "phone", "profile"] {
@@ -926,7 +652,7 @@ async fn form_post_and_fragment_response_modes() {
         .await;
     let posted = browser.log_in(&page, "alice", "alice-pw").await;
     assert_eq!(posted.status, StatusCode::OK);
-    assert!(posted.body.contains("document.forms[0].submit()"));
+    assert!(posted.text().contains("document.forms[0].submit()"));
     let csp = posted.headers[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap();
@@ -940,7 +666,7 @@ async fn form_post_and_fragment_response_modes() {
     let page = browser
         .get(&app_request(&[("response_mode", "fragment")]))
         .await;
-    let location = page.location.clone().unwrap();
+    let location = page.location().unwrap().to_owned();
     assert!(
         location.starts_with("https://app.test/cb#code="),
         "{location}"
@@ -959,7 +685,7 @@ async fn form_post_and_fragment_response_modes() {
 }
 
 /// An ID token as the token endpoint would mint it, signed with the realm's RS256 key.
-async fn id_token(app: &App, sub: &str, sid: &str) -> String {
+async fn id_token(app: &TestApp, sub: &str, sid: &str) -> String {
     let snapshot = app
         .store
         .load_realm_snapshot("acme")
@@ -1006,12 +732,9 @@ async fn logout_with_id_token_hint_redirects_with_state() {
         ]))
         .await;
     assert_eq!(page.status, StatusCode::FOUND, "{page:?}");
-    assert_eq!(
-        page.location.as_deref(),
-        Some("https://app.test/bye?state=bye-1")
-    );
+    assert_eq!(page.location(), Some("https://app.test/bye?state=bye-1"));
     assert!(
-        page.set_cookies
+        page.set_cookies()
             .iter()
             .any(|c| c.starts_with("PORTCULLIS_SESSION=;"))
     );
@@ -1032,7 +755,7 @@ async fn logout_with_id_token_hint_redirects_with_state() {
             ("post_logout_redirect_uri", APP_CB),
         ]))
         .await;
-    assert_eq!(page.location.as_deref(), Some(APP_CB));
+    assert_eq!(page.location(), Some(APP_CB));
 }
 
 #[tokio::test]
@@ -1098,7 +821,7 @@ async fn logout_never_redirects_to_an_unverified_uri() {
     for (name, params) in cases {
         let page = browser.get(&logout_url(&params)).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{name}: {page:?}");
-        assert!(page.location.is_none(), "{name}");
+        assert!(page.location().is_none(), "{name}");
         assert!(page.is_error_page(), "{name}");
     }
     let session = app
@@ -1123,7 +846,7 @@ async fn logout_without_a_hint_asks_for_confirmation() {
         ]))
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Do you want to log out"));
+    assert!(page.text().contains("Do you want to log out"));
     let confirm = page.form();
     assert_eq!(confirm.action, "/auth/realms/acme/login-actions/logout");
     // a confirmation posted by another browser does nothing
@@ -1139,10 +862,7 @@ async fn logout_without_a_hint_asks_for_confirmation() {
 
     let done = browser.submit(&confirm).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        done.location.as_deref(),
-        Some("https://app.test/bye?state=s")
-    );
+    assert_eq!(done.location(), Some("https://app.test/bye?state=s"));
     let session = app
         .store
         .find_user_session(&code.session_id)
@@ -1155,23 +875,23 @@ async fn logout_without_a_hint_asks_for_confirmation() {
     // No parameters and no session: the logged-out page.
     let page = browser.get(&format!("{PROTO}/logout")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("You are logged out"));
+    assert!(page.text().contains("You are logged out"));
 
     // With a session but no redirect: confirm, then the logged-out page.
     login_alice(&app, &mut browser).await;
     let page = browser.get(&format!("{PROTO}/logout")).await;
     let done = browser.submit(&page.form()).await;
     assert_eq!(done.status, StatusCode::OK);
-    assert!(done.body.contains("You are logged out"));
+    assert!(done.text().contains("You are logged out"));
 }
 
-async fn device_code(app: &App, user_code: &str, expires_in: i64) -> String {
-    let hash = hash(&format!("device-secret-{user_code}"));
+async fn device_code(app: &TestApp, user_code: &str, expires_in: i64) -> String {
+    let hash = sha256_hex(&format!("device-secret-{user_code}"));
     app.store
         .insert_device_code(&DeviceCode {
             device_code_hash: hash.clone(),
             user_code: user_code.into(),
-            realm_id: app.realm_id.clone(),
+            realm_id: app.realm_id("acme").await,
             client_id: "tv".into(),
             scope: "openid profile".into(),
             created_at: NOW,
@@ -1185,7 +905,7 @@ async fn device_code(app: &App, user_code: &str, expires_in: i64) -> String {
     hash
 }
 
-async fn device_status(app: &App, hash: &str) -> DeviceCodeStatus {
+async fn device_status(app: &TestApp, hash: &str) -> DeviceCodeStatus {
     app.store
         .find_device_code(hash)
         .await
@@ -1220,28 +940,28 @@ async fn device_verification_login_and_approval() {
             .submit(&form.clone().with("device_user_code", code))
             .await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{code}");
-        assert!(page.body.contains("Invalid or expired code"), "{code}");
+        assert!(page.text().contains("Invalid or expired code"), "{code}");
     }
 
     // no session: log in, then approve
     let login = browser.submit(&form).await;
     let consent = browser.log_in(&login, "alice", "alice-pw").await;
     assert_eq!(consent.status, StatusCode::OK, "{consent:?}");
-    assert!(consent.body.contains("Grant access to Living room TV?"));
+    assert!(consent.text().contains("Grant access to Living room TV?"));
     assert_eq!(
         device_status(&app, &approved).await,
         DeviceCodeStatus::Pending
     );
     let done = browser.submit(&consent.forms()[0]).await;
-    assert!(done.body.contains("Device login successful"), "{done:?}");
+    assert!(done.text().contains("Device login successful"), "{done:?}");
     match device_status(&app, &approved).await {
         DeviceCodeStatus::Approved {
             user_id: approver,
             session_id,
             auth_time,
         } => {
-            assert_eq!(approver, user_id(&app, "alice").await);
-            assert_eq!(session_id, hash(&browser.jar["PORTCULLIS_SESSION"]));
+            assert_eq!(approver, app.user_id("acme", "alice").await);
+            assert_eq!(session_id, sha256_hex(&browser.jar["PORTCULLIS_SESSION"]));
             assert_eq!(auth_time, NOW + 20);
         }
         other => panic!("{other:?}"),
@@ -1255,9 +975,9 @@ async fn device_verification_login_and_approval() {
     let consent = browser
         .submit(&page.form().with("device_user_code", "lmnp-qrst"))
         .await;
-    assert!(consent.body.contains("Living room TV"), "{consent:?}");
+    assert!(consent.text().contains("Living room TV"), "{consent:?}");
     let done = browser.submit(&consent.forms()[1]).await;
-    assert!(done.body.contains("Access denied"));
+    assert!(done.text().contains("Access denied"));
     assert_eq!(device_status(&app, &denied).await, DeviceCodeStatus::Denied);
 
     // the code form is CSRF-protected too

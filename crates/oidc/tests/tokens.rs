@@ -1,25 +1,23 @@
-//! In-process tests of the token service: a real store on a temporary SQLite file, realms
-//! imported from JSON, a fixed clock, and requests through `tower::ServiceExt::oneshot`.
+//! In-process tests of the token service on the real router (the test kit): a fresh database
+//! (SQLite, or PostgreSQL in the suite's PostgreSQL run), realms imported from JSON, a fixed
+//! clock, and requests through `tower::ServiceExt::oneshot`.
 //! Authorization codes, sessions and device approvals are put in the store directly (the
 //! browser flows that create them have their own tests).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest;
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use portcullis_core::clock::FixedClock;
-use portcullis_oidc::OpenIdConnect;
-use portcullis_store::{AuthCode, DeviceCodeStatus, Store, UserSession, parse_realm_json};
-use portcullis_web::{AppState, Protocol, Urls, protocol_mount_path};
-use sea_orm::{ConnectionTrait, Database};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_core::keys::Algorithm;
+use portcullis_store::{AuthCode, DeviceCodeStatus, UserSession};
+use portcullis_testkit::jwt::{claims, part};
+use portcullis_testkit::{Reply, TestApp, basic, bearer, sha256_hex};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 const NOW: i64 = 1_795_000_000;
 const ISSUER: &str = "http://id.test/auth/realms/acme";
@@ -132,185 +130,23 @@ fn other() -> Value {
     })
 }
 
-/// The test's database: a temporary SQLite file, or a fresh PostgreSQL database when
-/// `PORTCULLIS_TEST_DATABASE_URL` names a server (the suite's PostgreSQL run). Removed when the
-/// test ends.
-enum TempDb {
-    Sqlite(std::path::PathBuf),
-    Postgres { server: String, name: String },
-}
+/// The test kit's app with the token service's helpers.
+struct App(TestApp);
 
-impl TempDb {
-    /// Creates the database; returns it with the URL to connect to.
-    async fn create() -> (TempDb, String) {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        match std::env::var("PORTCULLIS_TEST_DATABASE_URL") {
-            Ok(server) if server.starts_with("postgres") => {
-                let name = format!("pc_oidc_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(&server).await.unwrap();
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let url = with_database(&server, &name);
-                (TempDb::Postgres { server, name }, url)
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!(
-                    "portcullis-oidc-tokens-{}-{n}.db",
-                    std::process::id()
-                ));
-                let url = format!("sqlite://{}", path.display());
-                (TempDb::Sqlite(path), url)
-            }
-        }
+impl Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.0
     }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        match self {
-            TempDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut path = path.clone().into_os_string();
-                    path.push(suffix);
-                    let _ = std::fs::remove_file(path);
-                }
-            }
-            // Drop runs on the test's runtime, which cannot wait for a future here: a thread
-            // with a runtime of its own drops the database.
-            TempDb::Postgres { server, name } => {
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let server = server.clone();
-                let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(async {
-                        let admin = Database::connect(&server).await.unwrap();
-                        admin.execute_unprepared(&sql).await.unwrap();
-                        admin.close().await.unwrap();
-                    });
-                });
-                let _ = dropped.join();
-            }
-        }
-    }
-}
-
-/// `postgres://u@h:5432/test?x=y` with the database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        "" => format!("{host}/{name}"),
-        query => format!("{host}/{name}?{query}"),
-    }
-}
-
-struct App {
-    router: Router,
-    clock: Arc<FixedClock>,
-    store: Store,
-    _db: TempDb,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-
-    /// Asserts an OAuth error response.
-    #[track_caller]
-    fn assert_error(&self, status: u16, error: &str) {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        let body = self.json();
-        assert_eq!(body["error"], error, "{body}");
-        let description = body["error_description"].as_str().unwrap_or_default();
-        assert!(
-            description
-                .chars()
-                .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\'),
-            "RFC 6749 charset: {description:?}"
-        );
-        assert_eq!(self.header(header::CACHE_CONTROL), "no-store");
-    }
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-}
-
-fn sha256_hex(s: &str) -> String {
-    digest::digest(&digest::SHA256, s.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn decode(jwt: &str, part: usize) -> Value {
-    let segment = jwt.split('.').nth(part).expect("three parts");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
-}
-
-fn claims(jwt: &str) -> Value {
-    decode(jwt, 1)
 }
 
 async fn app() -> App {
-    let (db, url) = TempDb::create().await;
-    let store = Store::connect(&url).await.unwrap();
-    for realm in [acme(), rotating(), other()] {
-        let rep = parse_realm_json(&realm.to_string()).unwrap();
-        store.import_realm(rep, false, NOW).await.unwrap();
-    }
-    let clock = Arc::new(FixedClock::at(NOW));
-    let urls = Urls {
-        base_url: "http://id.test".into(),
-        relative_path: "/auth".into(),
-    };
-    let state = AppState::new(store.clone(), clock.clone(), urls);
-    let router = Router::new()
-        .nest(
-            &protocol_mount_path("/auth", OpenIdConnect.name()),
-            OpenIdConnect.router(),
-        )
-        .merge(portcullis_oidc::well_known_routes("/auth"))
-        .merge(portcullis_oidc::realm_routes("/auth"))
-        .with_state(state);
-    App {
-        router,
-        clock,
-        store,
-        _db: db,
-    }
+    App(TestApp::builder()
+        .realms([acme(), rotating(), other()])
+        .now(NOW)
+        .build()
+        .await)
 }
 
 /// What an authorization code is made of, for [`App::code`].
@@ -337,41 +173,9 @@ impl<'a> CodeSpec<'a> {
 }
 
 impl App {
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn post(&self, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> Reply {
-        let mut request =
-            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        if let Some(auth) = auth {
-            request = request.header(header::AUTHORIZATION, auth);
-        }
-        let body = serde_urlencoded::to_string(form).unwrap();
-        self.send(request.body(Body::from(body)).unwrap()).await
-    }
-
-    async fn get(&self, path: &str, auth: Option<&str>) -> Reply {
-        let mut request = Request::get(path);
-        if let Some(auth) = auth {
-            request = request.header(header::AUTHORIZATION, auth);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-
     /// The token endpoint with client_secret_basic.
     async fn token(&self, client: (&str, &str), form: &[(&str, &str)]) -> Reply {
-        self.post(TOKEN, Some(&basic(client.0, client.1)), form)
+        self.post_form(TOKEN, Some(&basic(client.0, client.1)), form)
             .await
     }
 
@@ -398,7 +202,7 @@ impl App {
 
     async fn introspect(&self, token: &str) -> Value {
         let reply = self
-            .post(
+            .post_form(
                 &format!("{OIDC}/token/introspect"),
                 Some(&basic(BACKEND.0, BACKEND.1)),
                 &[("token", token)],
@@ -409,39 +213,15 @@ impl App {
     }
 
     async fn userinfo(&self, token: &str) -> Reply {
-        self.get(
-            &format!("{OIDC}/userinfo"),
-            Some(&format!("Bearer {token}")),
-        )
-        .await
-    }
-
-    async fn realm_id(&self, realm: &str) -> String {
-        self.store
-            .load_realm_snapshot(realm)
+        self.get(&format!("{OIDC}/userinfo"), Some(&bearer(token)))
             .await
-            .unwrap()
-            .unwrap()
-            .realm
-            .id
-    }
-
-    async fn user_id(&self, realm: &str, username: &str) -> String {
-        let realm_id = self.realm_id(realm).await;
-        self.store
-            .find_user_by_username(&realm_id, username)
-            .await
-            .unwrap()
-            .unwrap()
-            .0
-            .id
     }
 
     /// A live SSO session of an acme user, as the login page would create it.
     async fn session(&self, username: &str) -> String {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let id = format!("session-{}", COUNTER.fetch_add(1, Ordering::SeqCst));
-        let now = self.clock_now();
+        let now = self.now();
         let session = UserSession {
             id: id.clone(),
             realm_id: self.realm_id("acme").await,
@@ -455,11 +235,6 @@ impl App {
         id
     }
 
-    fn clock_now(&self) -> i64 {
-        use portcullis_core::clock::Clock as _;
-        self.clock.now_unix()
-    }
-
     /// Stores an authorization code (in a new session) and returns it with the session id.
     async fn code(&self, spec: CodeSpec<'_>) -> (String, String) {
         let session = self.session(spec.user).await;
@@ -471,7 +246,7 @@ impl App {
     async fn code_in(&self, session: &str, spec: CodeSpec<'_>) -> String {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let code = format!("code-{}-xyz", COUNTER.fetch_add(1, Ordering::SeqCst));
-        let now = self.clock_now();
+        let now = self.now();
         let record = AuthCode {
             code_hash: sha256_hex(&code),
             realm_id: self.realm_id("acme").await,
@@ -493,25 +268,14 @@ impl App {
 
     /// A token of the docker-v2 shape (no `typ`, `aud` = the registry) signed with the realm key.
     async fn docker_token(&self) -> String {
-        let snapshot = self
-            .store
-            .load_realm_snapshot("acme")
-            .await
-            .unwrap()
-            .unwrap();
-        let key = snapshot
-            .signing_key(portcullis_core::keys::Algorithm::Rs256)
-            .unwrap();
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.thumbprint_kid()});
         let claims = json!({"iss": ISSUER, "sub": "alice", "aud": "registry", "exp": NOW + 300,
                             "nbf": NOW - 5, "iat": NOW, "jti": "j", "access": []});
-        key.sign_jws(header.to_string().as_bytes(), claims.to_string().as_bytes())
-            .unwrap()
+        self.sign("acme", Algorithm::Rs256, &claims).await
     }
 
     /// Checks a token's signature with the realm key its header names.
     async fn assert_signed(&self, jwt: &str, alg: &str) {
-        let header = decode(jwt, 0);
+        let header = part(jwt, 0);
         assert_eq!(header["alg"], alg);
         assert_eq!(header["typ"], "JWT");
         let snapshot = self
@@ -617,7 +381,7 @@ async fn client_credentials_grant() {
 
     // client_secret_post works too; scope=openid gives no ID token for a service account.
     let reply = app
-        .post(
+        .post_form(
             TOKEN,
             None,
             &[
@@ -656,15 +420,15 @@ async fn client_authentication_and_grant_errors() {
     let app = app().await;
     let cc = [("grant_type", "client_credentials")];
     let wrong = app.token(("backend", "nope"), &cc).await;
-    wrong.assert_error(401, "invalid_client");
+    wrong.assert_oauth_error(401, "invalid_client");
     assert_eq!(
         wrong.header(header::WWW_AUTHENTICATE),
         "Basic realm=\"acme\""
     );
     let unknown = app.token(("ghost", "x"), &cc).await;
-    unknown.assert_error(401, "invalid_client");
+    unknown.assert_oauth_error(401, "invalid_client");
     let post_wrong = app
-        .post(
+        .post_form(
             TOKEN,
             None,
             &[
@@ -674,10 +438,10 @@ async fn client_authentication_and_grant_errors() {
             ],
         )
         .await;
-    post_wrong.assert_error(401, "invalid_client");
+    post_wrong.assert_oauth_error(401, "invalid_client");
     assert_eq!(post_wrong.header(header::WWW_AUTHENTICATE), "");
     let both = app
-        .post(
+        .post_form(
             TOKEN,
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[
@@ -686,21 +450,21 @@ async fn client_authentication_and_grant_errors() {
             ],
         )
         .await;
-    both.assert_error(400, "invalid_request");
-    app.post(TOKEN, None, &cc)
+    both.assert_oauth_error(400, "invalid_request");
+    app.post_form(TOKEN, None, &cc)
         .await
-        .assert_error(401, "invalid_client");
-    app.post(
+        .assert_oauth_error(401, "invalid_client");
+    app.post_form(
         TOKEN,
         None,
         &[("grant_type", "client_credentials"), ("client_id", "spa")],
     )
     .await
-    .assert_error(400, "unauthorized_client");
+    .assert_oauth_error(400, "unauthorized_client");
     app.token(("other-app", "other-secret"), &cc)
         .await
-        .assert_error(400, "unauthorized_client");
-    app.post(
+        .assert_oauth_error(400, "unauthorized_client");
+    app.post_form(
         TOKEN,
         None,
         &[
@@ -709,13 +473,13 @@ async fn client_authentication_and_grant_errors() {
         ],
     )
     .await
-    .assert_error(401, "invalid_client");
+    .assert_oauth_error(401, "invalid_client");
     app.token(BACKEND, &[("grant_type", "urn:x:custom")])
         .await
-        .assert_error(400, "unsupported_grant_type");
+        .assert_oauth_error(400, "unsupported_grant_type");
     app.token(BACKEND, &[])
         .await
-        .assert_error(400, "invalid_request");
+        .assert_oauth_error(400, "invalid_request");
     app.token(
         BACKEND,
         &[
@@ -724,16 +488,16 @@ async fn client_authentication_and_grant_errors() {
         ],
     )
     .await
-    .assert_error(400, "invalid_request");
+    .assert_oauth_error(400, "invalid_request");
     let reply = app
-        .post("/auth/realms/nope/protocol/openid-connect/token", None, &cc)
+        .post_form("/auth/realms/nope/protocol/openid-connect/token", None, &cc)
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     // Oversized and malformed bodies are refused, never a panic.
     let big = "x".repeat(100 * 1024);
-    app.post(TOKEN, None, &[("grant_type", &big)])
+    app.post_form(TOKEN, None, &[("grant_type", &big)])
         .await
-        .assert_error(413, "invalid_request");
+        .assert_oauth_error(413, "invalid_request");
     let raw = Request::post(TOKEN)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(vec![0xff, 0xfe, b'=', 0x80]))
@@ -784,7 +548,7 @@ async fn password_grant() {
 
     // Without openid there is no ID token; a public client may use the grant when enabled.
     let reply = app
-        .post(
+        .post_form(
             TOKEN,
             None,
             &[
@@ -800,19 +564,19 @@ async fn password_grant() {
 
     app.password(BACKEND, "alice", "wrong", "openid")
         .await
-        .assert_error(401, "invalid_grant");
+        .assert_oauth_error(401, "invalid_grant");
     app.password(BACKEND, "nobody", "x", "openid")
         .await
-        .assert_error(401, "invalid_grant");
+        .assert_oauth_error(401, "invalid_grant");
     app.password(BACKEND, "carol", "carol-pw", "openid")
         .await
-        .assert_error(401, "invalid_grant");
+        .assert_oauth_error(401, "invalid_grant");
     app.password(("plain", "plain-secret"), "alice", "alice-pw", "openid")
         .await
-        .assert_error(400, "unauthorized_client");
+        .assert_oauth_error(400, "unauthorized_client");
     app.token(BACKEND, &[("grant_type", "password"), ("password", "x")])
         .await
-        .assert_error(400, "invalid_request");
+        .assert_oauth_error(400, "invalid_request");
 }
 
 #[tokio::test]
@@ -870,32 +634,40 @@ async fn authorization_code_grant_and_pkce() {
     let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
     let mut f = form(&c);
     f[2].1 = "https://app.test/other".into();
-    send(f, BACKEND).await.assert_error(400, "invalid_grant");
+    send(f, BACKEND)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
     let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
     let mut f = form(&c);
     f.remove(2);
-    send(f, BACKEND).await.assert_error(400, "invalid_grant");
+    send(f, BACKEND)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
     let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
     send(form(&c), ("other-app", "other-secret"))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     send(form("never-issued"), BACKEND)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     let mut f = form("x");
     f.remove(1);
-    send(f, BACKEND).await.assert_error(400, "invalid_request");
+    send(f, BACKEND)
+        .await
+        .assert_oauth_error(400, "invalid_request");
     let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
     app.clock.advance(61);
     send(form(&c), BACKEND)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     app.clock.advance(-61);
     // A verifier without a challenge (PKCE downgrade).
     let (c, _) = app.code(CodeSpec::new("backend", APP_CB)).await;
     let mut f = form(&c);
     f.push(("code_verifier".into(), "a".repeat(43)));
-    send(f, BACKEND).await.assert_error(400, "invalid_grant");
+    send(f, BACKEND)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
 
     // PKCE S256 with the public client: right, wrong, missing, and no challenge at all.
     let verifier = "x".repeat(20) + &"y".repeat(30);
@@ -916,7 +688,7 @@ async fn authorization_code_grant_and_pkce() {
         let app = &app;
         async move {
             let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.post(TOKEN, None, &pairs).await
+            app.post_form(TOKEN, None, &pairs).await
         }
     };
     let spec = || CodeSpec {
@@ -929,15 +701,15 @@ async fn authorization_code_grant_and_pkce() {
     let (c, _) = app.code(spec()).await;
     post_spa(spa_form(&c, Some(&"z".repeat(50))))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     let (c, _) = app.code(spec()).await;
     post_spa(spa_form(&c, None))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     let (c, _) = app.code(CodeSpec::new("spa", SPA_CB)).await;
     post_spa(spa_form(&c, None))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     // plain is refused unless the client allows it.
     let (c, _) = app
         .code(CodeSpec {
@@ -947,7 +719,7 @@ async fn authorization_code_grant_and_pkce() {
         .await;
     post_spa(spa_form(&c, Some(&verifier)))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
 
     // A client without refresh tokens gets none.
     let (c, _) = app.code(CodeSpec::new("plain", APP_CB)).await;
@@ -971,14 +743,14 @@ async fn replayed_code_is_refused_and_kills_the_first_tokens() {
     assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
     app.token(BACKEND, &form)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     app.userinfo(access)
         .await
-        .assert_error(401, "invalid_token");
+        .assert_oauth_error(401, "invalid_token");
     assert_eq!(app.introspect(access).await, json!({"active": false}));
     app.refresh(BACKEND, refresh)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -1035,27 +807,27 @@ async fn refresh_grant() {
         ],
     )
     .await
-    .assert_error(400, "invalid_scope");
+    .assert_oauth_error(400, "invalid_scope");
 
     // Bound to its client; garbage, access tokens and missing tokens are refused.
     app.refresh(("other-app", "other-secret"), &refresh)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     let access = body["access_token"].as_str().unwrap();
     for bad in ["garbage", access, refresh.trim_end_matches(|c| c != '.')] {
         app.refresh(BACKEND, bad)
             .await
-            .assert_error(400, "invalid_grant");
+            .assert_oauth_error(400, "invalid_grant");
     }
     app.token(BACKEND, &[("grant_type", "refresh_token")])
         .await
-        .assert_error(400, "invalid_request");
+        .assert_oauth_error(400, "invalid_request");
 
     // Expired once the session idles out.
     app.clock.advance(1900);
     app.refresh(BACKEND, &refresh)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -1068,17 +840,17 @@ async fn revocation_and_session_end_stop_refresh() {
         .json();
     let refresh = body["refresh_token"].as_str().unwrap();
     // Another client cannot revoke it: Keycloak's 400 "Unmatching clients", and no effect.
-    app.post(
+    app.post_form(
         &revoke,
         Some(&basic("other-app", "other-secret")),
         &[("token", refresh)],
     )
     .await
-    .assert_error(400, "invalid_request");
+    .assert_oauth_error(400, "invalid_request");
     assert_eq!(app.introspect(refresh).await["active"], true);
     // Its own client can.
     let reply = app
-        .post(
+        .post_form(
             &revoke,
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[("token", refresh)],
@@ -1088,12 +860,12 @@ async fn revocation_and_session_end_stop_refresh() {
     assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
     app.refresh(BACKEND, refresh)
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     assert_eq!(app.introspect(refresh).await, json!({"active": false}));
     // Garbage and access tokens: 200; ID tokens are not revocable; the token is required.
     for token in ["garbage", body["access_token"].as_str().unwrap()] {
         let reply = app
-            .post(
+            .post_form(
                 &revoke,
                 Some(&basic(BACKEND.0, BACKEND.1)),
                 &[("token", token)],
@@ -1101,19 +873,19 @@ async fn revocation_and_session_end_stop_refresh() {
             .await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    app.post(
+    app.post_form(
         &revoke,
         Some(&basic(BACKEND.0, BACKEND.1)),
         &[("token", body["id_token"].as_str().unwrap())],
     )
     .await
-    .assert_error(400, "unsupported_token_type");
-    app.post(&revoke, Some(&basic(BACKEND.0, BACKEND.1)), &[])
+    .assert_oauth_error(400, "unsupported_token_type");
+    app.post_form(&revoke, Some(&basic(BACKEND.0, BACKEND.1)), &[])
         .await
-        .assert_error(400, "invalid_request");
-    app.post(&revoke, Some(&basic(BACKEND.0, "x")), &[("token", refresh)])
+        .assert_oauth_error(400, "invalid_request");
+    app.post_form(&revoke, Some(&basic(BACKEND.0, "x")), &[("token", refresh)])
         .await
-        .assert_error(401, "invalid_client");
+        .assert_oauth_error(401, "invalid_client");
 
     // Ending the SSO session ends its online refresh tokens and access tokens.
     let body = app
@@ -1124,10 +896,10 @@ async fn revocation_and_session_end_stop_refresh() {
     app.store.end_user_session(sid).await.unwrap();
     app.refresh(BACKEND, body["refresh_token"].as_str().unwrap())
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     app.userinfo(body["access_token"].as_str().unwrap())
         .await
-        .assert_error(401, "invalid_token");
+        .assert_oauth_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -1143,17 +915,17 @@ async fn revoked_access_tokens_fail_at_userinfo_and_introspection() {
     assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
     assert_eq!(app.introspect(access).await["active"], true);
     // Only the client it was issued to may revoke it.
-    app.post(
+    app.post_form(
         &revoke,
         Some(&basic("other-app", "other-secret")),
         &[("token", access)],
     )
     .await
-    .assert_error(400, "invalid_request");
+    .assert_oauth_error(400, "invalid_request");
     assert_eq!(app.userinfo(access).await.status, StatusCode::OK);
 
     let reply = app
-        .post(
+        .post_form(
             &revoke,
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[("token", access), ("token_type_hint", "access_token")],
@@ -1162,7 +934,7 @@ async fn revoked_access_tokens_fail_at_userinfo_and_introspection() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
     let refused = app.userinfo(access).await;
-    refused.assert_error(401, "invalid_token");
+    refused.assert_oauth_error(401, "invalid_token");
     assert_eq!(
         refused.header(header::WWW_AUTHENTICATE),
         "Bearer realm=\"acme\", error=\"invalid_token\""
@@ -1178,7 +950,7 @@ async fn revoked_access_tokens_fail_at_userinfo_and_introspection() {
     assert_eq!(app.userinfo(&fresh).await.status, StatusCode::OK);
     // Revoking again changes nothing.
     let again = app
-        .post(
+        .post_form(
             &revoke,
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[("token", access)],
@@ -1194,7 +966,7 @@ async fn revoked_access_tokens_fail_at_userinfo_and_introspection() {
     let cc = cc["access_token"].as_str().unwrap();
     assert_eq!(app.introspect(cc).await["active"], true);
     let reply = app
-        .post(
+        .post_form(
             &revoke,
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[("token", cc)],
@@ -1253,7 +1025,7 @@ async fn revoked_refresh_tokens_end_their_client_session() {
     );
 
     let reply = app
-        .post(
+        .post_form(
             &format!("{OIDC}/revoke"),
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[("token", &revoked), ("token_type_hint", "refresh_token")],
@@ -1265,14 +1037,14 @@ async fn revoked_refresh_tokens_end_their_client_session() {
     for refresh in [&revoked, &sibling] {
         app.refresh(BACKEND, refresh)
             .await
-            .assert_error(400, "invalid_grant");
+            .assert_oauth_error(400, "invalid_grant");
         assert_eq!(app.introspect(refresh).await, json!({"active": false}));
     }
     for body in [&first, &second] {
         let access = token(body, "access_token");
         app.userinfo(&access)
             .await
-            .assert_error(401, "invalid_token");
+            .assert_oauth_error(401, "invalid_token");
         assert_eq!(app.introspect(&access).await, json!({"active": false}));
     }
     // Another client's tokens in the same session still work.
@@ -1355,7 +1127,7 @@ async fn rotation_counts_reuse_and_revokes_the_grant_on_theft() {
     let token = "/auth/realms/rot/protocol/openid-connect/token";
     let client = basic("app", "app-secret");
     let login = app
-        .post(
+        .post_form(
             token,
             Some(&client),
             &[
@@ -1370,7 +1142,7 @@ async fn rotation_counts_reuse_and_revokes_the_grant_on_theft() {
     let refresh = |t: &str| {
         let (app, client, t) = (&app, client.clone(), t.to_owned());
         async move {
-            app.post(
+            app.post_form(
                 token,
                 Some(&client),
                 &[("grant_type", "refresh_token"), ("refresh_token", &t)],
@@ -1385,8 +1157,12 @@ async fn rotation_counts_reuse_and_revokes_the_grant_on_theft() {
     assert_ne!(a_token, first);
     assert_ne!(a_token, b["refresh_token"].as_str().unwrap());
     // A third use is theft: refused, and the grant's other tokens die with it.
-    refresh(first).await.assert_error(400, "invalid_grant");
-    refresh(a_token).await.assert_error(400, "invalid_grant");
+    refresh(first)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    refresh(a_token)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -1401,7 +1177,7 @@ async fn public_clients_refresh_tokens_always_rotate() {
         let app = &app;
         async move {
             let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.post(TOKEN, None, &pairs).await
+            app.post_form(TOKEN, None, &pairs).await
         }
     };
     let login = post(public(&[
@@ -1425,10 +1201,10 @@ async fn public_clients_refresh_tokens_always_rotate() {
     // single use all the same: reuse revokes the grant.
     post(refresh(&first))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     post(refresh(&second))
         .await
-        .assert_error(400, "invalid_grant");
+        .assert_oauth_error(400, "invalid_grant");
     // A confidential client's token in the same realm is reusable.
     let body = app
         .password(BACKEND, "alice", "alice-pw", "openid")
@@ -1463,38 +1239,40 @@ async fn userinfo_endpoint() {
     );
     assert_eq!(get.json(), expected);
     let userinfo = format!("{OIDC}/userinfo");
-    let post_header = app
-        .post(&userinfo, Some(&format!("Bearer {access}")), &[])
-        .await;
+    let post_header = app.post_form(&userinfo, Some(&bearer(access)), &[]).await;
     assert_eq!(post_header.json(), expected);
-    let post_body = app.post(&userinfo, None, &[("access_token", access)]).await;
+    let post_body = app
+        .post_form(&userinfo, None, &[("access_token", access)])
+        .await;
     assert_eq!(post_body.json(), expected);
 
     let missing = app.get(&userinfo, None).await;
-    missing.assert_error(401, "invalid_request");
+    missing.assert_oauth_error(401, "invalid_request");
     assert_eq!(
         missing.header(header::WWW_AUTHENTICATE),
         "Bearer realm=\"acme\""
     );
     let bad = app.userinfo("garbage").await;
-    bad.assert_error(401, "invalid_token");
+    bad.assert_oauth_error(401, "invalid_token");
     assert_eq!(
         bad.header(header::WWW_AUTHENTICATE),
         "Bearer realm=\"acme\", error=\"invalid_token\""
     );
-    app.post(
+    app.post_form(
         &userinfo,
-        Some(&format!("Bearer {access}")),
+        Some(&bearer(access)),
         &[("access_token", access)],
     )
     .await
-    .assert_error(400, "invalid_request");
+    .assert_oauth_error(400, "invalid_request");
     for token in [
         app.docker_token().await.as_str(),
         body["id_token"].as_str().unwrap(),
         body["refresh_token"].as_str().unwrap(),
     ] {
-        app.userinfo(token).await.assert_error(401, "invalid_token");
+        app.userinfo(token)
+            .await
+            .assert_oauth_error(401, "invalid_token");
     }
     // A token without the openid scope.
     let cc = app
@@ -1503,10 +1281,10 @@ async fn userinfo_endpoint() {
         .json();
     app.userinfo(cc["access_token"].as_str().unwrap())
         .await
-        .assert_error(403, "insufficient_scope");
+        .assert_oauth_error(403, "insufficient_scope");
     // A token of another realm, and an expired one.
     let other = app
-        .post(
+        .post_form(
             "/auth/realms/other/protocol/openid-connect/token",
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[
@@ -1520,11 +1298,11 @@ async fn userinfo_endpoint() {
         .json();
     app.userinfo(other["access_token"].as_str().unwrap())
         .await
-        .assert_error(401, "invalid_token");
+        .assert_oauth_error(401, "invalid_token");
     app.clock.advance(301);
     app.userinfo(access)
         .await
-        .assert_error(401, "invalid_token");
+        .assert_oauth_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -1564,7 +1342,7 @@ async fn introspection_endpoint() {
     assert_eq!(service["username"], "service-account-backend");
 
     let other = app
-        .post(
+        .post_form(
             "/auth/realms/other/protocol/openid-connect/token",
             Some(&basic(BACKEND.0, BACKEND.1)),
             &[
@@ -1594,15 +1372,15 @@ async fn introspection_endpoint() {
 
     // Callers must be authenticated confidential clients; the token is required.
     let path = format!("{OIDC}/token/introspect");
-    app.post(&path, None, &[("token", access)])
+    app.post_form(&path, None, &[("token", access)])
         .await
-        .assert_error(401, "invalid_client");
-    app.post(&path, None, &[("token", access), ("client_id", "spa")])
+        .assert_oauth_error(401, "invalid_client");
+    app.post_form(&path, None, &[("token", access), ("client_id", "spa")])
         .await
-        .assert_error(401, "invalid_client");
-    app.post(&path, Some(&basic(BACKEND.0, BACKEND.1)), &[])
+        .assert_oauth_error(401, "invalid_client");
+    app.post_form(&path, Some(&basic(BACKEND.0, BACKEND.1)), &[])
         .await
-        .assert_error(400, "invalid_request");
+        .assert_oauth_error(400, "invalid_request");
 }
 
 #[tokio::test]
@@ -1610,7 +1388,7 @@ async fn device_authorization_grant() {
     let app = app().await;
     let device = format!("{OIDC}/auth/device");
     let reply = app
-        .post(&device, None, &[("client_id", "spa"), ("scope", "openid")])
+        .post_form(&device, None, &[("client_id", "spa"), ("scope", "openid")])
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
@@ -1639,7 +1417,7 @@ async fn device_authorization_grant() {
         let app = &app;
         let device_code = device_code.to_owned();
         async move {
-            app.post(
+            app.post_form(
                 TOKEN,
                 None,
                 &[
@@ -1651,11 +1429,15 @@ async fn device_authorization_grant() {
             .await
         }
     };
-    poll().await.assert_error(400, "authorization_pending");
+    poll()
+        .await
+        .assert_oauth_error(400, "authorization_pending");
     app.clock.advance(2);
-    poll().await.assert_error(400, "slow_down");
+    poll().await.assert_oauth_error(400, "slow_down");
     app.clock.advance(5);
-    poll().await.assert_error(400, "authorization_pending");
+    poll()
+        .await
+        .assert_oauth_error(400, "authorization_pending");
     // Another client cannot redeem it.
     app.token(
         BACKEND,
@@ -1665,7 +1447,7 @@ async fn device_authorization_grant() {
         ],
     )
     .await
-    .assert_error(400, "invalid_grant");
+    .assert_oauth_error(400, "invalid_grant");
 
     let session = app.session("alice").await;
     let approved = DeviceCodeStatus::Approved {
@@ -1688,11 +1470,11 @@ async fn device_authorization_grant() {
         claims(tokens["access_token"].as_str().unwrap())["azp"],
         "spa"
     );
-    poll().await.assert_error(400, "invalid_grant");
+    poll().await.assert_oauth_error(400, "invalid_grant");
 
     // Denied, and expired.
     let code_of = |reply: Reply| reply.json()["device_code"].as_str().unwrap().to_owned();
-    let denied = code_of(app.post(&device, None, &[("client_id", "spa")]).await);
+    let denied = code_of(app.post_form(&device, None, &[("client_id", "spa")]).await);
     app.store
         .set_device_code_status(&sha256_hex(&denied), &DeviceCodeStatus::Denied)
         .await
@@ -1700,7 +1482,7 @@ async fn device_authorization_grant() {
     let grant = |code: String| {
         let app = &app;
         async move {
-            app.post(
+            app.post_form(
                 TOKEN,
                 None,
                 &[
@@ -1712,14 +1494,16 @@ async fn device_authorization_grant() {
             .await
         }
     };
-    grant(denied).await.assert_error(400, "access_denied");
-    let expiring = code_of(app.post(&device, None, &[("client_id", "spa")]).await);
+    grant(denied).await.assert_oauth_error(400, "access_denied");
+    let expiring = code_of(app.post_form(&device, None, &[("client_id", "spa")]).await);
     app.clock.advance(601);
-    grant(expiring).await.assert_error(400, "expired_token");
+    grant(expiring)
+        .await
+        .assert_oauth_error(400, "expired_token");
     grant("unknown".into())
         .await
-        .assert_error(400, "invalid_grant");
-    app.post(
+        .assert_oauth_error(400, "invalid_grant");
+    app.post_form(
         TOKEN,
         None,
         &[
@@ -1728,15 +1512,15 @@ async fn device_authorization_grant() {
         ],
     )
     .await
-    .assert_error(400, "invalid_request");
+    .assert_oauth_error(400, "invalid_request");
 
     // Clients without the attribute may not start the flow.
-    app.post(&device, None, &[("client_id", "cli")])
+    app.post_form(&device, None, &[("client_id", "cli")])
         .await
-        .assert_error(400, "unauthorized_client");
-    app.post(&device, None, &[])
+        .assert_oauth_error(400, "unauthorized_client");
+    app.post_form(&device, None, &[])
         .await
-        .assert_error(401, "invalid_client");
+        .assert_oauth_error(401, "invalid_client");
 }
 
 #[tokio::test]

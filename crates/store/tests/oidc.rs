@@ -1,6 +1,6 @@
 //! The OpenID Connect provider's state in the store (migration m20261124_000002_oidc): realm
 //! and client settings, service accounts, sessions, codes, refresh tokens, device codes,
-//! consents and login failures. SQLite in memory, or PostgreSQL when
+//! consents and login failures. A SQLite file, or PostgreSQL when
 //! `PORTCULLIS_TEST_DATABASE_URL` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns

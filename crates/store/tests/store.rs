@@ -1,4 +1,4 @@
-//! Store behaviour against a real database (SQLite in memory, or PostgreSQL when
+//! Store behaviour against a real database (a SQLite file, or PostgreSQL when
 //! `PORTCULLIS_TEST_DATABASE_URL` is set).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns

@@ -1,6 +1,6 @@
 //! Revocation records and the sweeper (migration m20261124_000004_revoked_token): revoking a
 //! refresh grant ends exactly its client session, and sweeping deletes what expired and keeps
-//! everything still valid. SQLite in memory, or PostgreSQL when `PORTCULLIS_TEST_DATABASE_URL`
+//! everything still valid. A SQLite file, or PostgreSQL when `PORTCULLIS_TEST_DATABASE_URL`
 //! is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns

@@ -11,34 +11,11 @@ async fn tokens_must_verify() {
     let users = "realms/acme/users";
     let other_realm_key = {
         // Signed by acme's key but claiming to come from master.
-        let token = app.token("acme", "alice").await;
-        let snapshot = app
-            .store
-            .load_realm_snapshot("acme")
-            .await
-            .unwrap()
-            .unwrap();
-        let key = snapshot
-            .signing_key(portcullis_core::keys::Algorithm::Rs256)
-            .unwrap();
-        let master = app
-            .store
-            .load_realm_snapshot("master")
-            .await
-            .unwrap()
-            .unwrap();
-        let (admin, _) = app
-            .store
-            .find_user_by_username(&master.realm.id, "admin")
-            .await
-            .unwrap()
-            .unwrap();
-        let claims = json!({"iss": "http://id.test/auth/realms/master", "sub": admin.id,
+        let admin = app.user_id("master", "admin").await;
+        let claims = json!({"iss": "http://id.test/auth/realms/master", "sub": admin,
                             "typ": "Bearer", "exp": NOW + 300});
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.thumbprint_kid()});
-        drop(token);
-        key.sign_jws(header.to_string().as_bytes(), claims.to_string().as_bytes())
-            .unwrap()
+        app.sign("acme", portcullis_core::keys::Algorithm::Rs256, &claims)
+            .await
     };
     let tampered = {
         let mut parts: Vec<String> = app.admin.split('.').map(str::to_string).collect();
@@ -52,26 +29,29 @@ async fn tokens_must_verify() {
         ("foreign key", Some(other_realm_key)),
         (
             "expired",
-            Some(app.token_with("master", "admin", json!({"exp": NOW})).await),
+            Some(
+                app.access_token_with("master", "admin", json!({"exp": NOW}))
+                    .await,
+            ),
         ),
         (
             "refresh token",
             Some(
-                app.token_with("master", "admin", json!({"typ": "Refresh"}))
+                app.access_token_with("master", "admin", json!({"typ": "Refresh"}))
                     .await,
             ),
         ),
         (
             "no exp",
             Some(
-                app.token_with("master", "admin", json!({"exp": null}))
+                app.access_token_with("master", "admin", json!({"exp": null}))
                     .await,
             ),
         ),
         (
             "unknown issuer",
             Some(
-                app.token_with(
+                app.access_token_with(
                     "master",
                     "admin",
                     json!({"iss": "http://evil.test/auth/realms/master"}),
@@ -82,7 +62,7 @@ async fn tokens_must_verify() {
         (
             "unknown user",
             Some(
-                app.token_with("master", "admin", json!({"sub": "ghost"}))
+                app.access_token_with("master", "admin", json!({"sub": "ghost"}))
                     .await,
             ),
         ),
@@ -93,7 +73,7 @@ async fn tokens_must_verify() {
             reply.status,
             StatusCode::UNAUTHORIZED,
             "{what}: {}",
-            reply.body
+            reply.value()
         );
         assert_eq!(reply.headers["www-authenticate"], "Bearer", "{what}");
     }
@@ -103,9 +83,9 @@ async fn tokens_must_verify() {
 #[tokio::test]
 async fn realm_management_roles_grant_per_realm_rights() {
     let app = app().await;
-    let viewer = app.token("acme", "viewer").await;
-    let boss = app.token("acme", "boss").await;
-    let nobody = app.token("acme", "nobody").await;
+    let viewer = app.access_token("acme", "viewer").await;
+    let boss = app.access_token("acme", "boss").await;
+    let nobody = app.access_token("acme", "nobody").await;
     let new_user = || {
         Some(axum::body::Body::from(
             r#"{"username": "x1", "enabled": true}"#,
@@ -159,7 +139,7 @@ async fn realm_management_roles_grant_per_realm_rights() {
     for (token, method, path, want) in rows {
         let body = (method == Method::POST).then(new_user).flatten();
         let reply = app.send(method.clone(), path, Some(token), body).await;
-        assert_eq!(reply.status, want, "{method} {path}: {}", reply.body);
+        assert_eq!(reply.status, want, "{method} {path}: {}", reply.value());
     }
     // Realms: only master admins create them; others see only their own realm.
     let create = || Some(axum::body::Body::from(r#"{"realm": "made-by-boss"}"#));
@@ -168,12 +148,12 @@ async fn realm_management_roles_grant_per_realm_rights() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let reply = app.send(Method::GET, "realms", Some(&boss), None).await;
-    assert_eq!(crate::common::names(&reply.body, "realm"), ["acme"]);
+    assert_eq!(crate::common::names(&reply.value(), "realm"), ["acme"]);
     let reply = app.send(Method::GET, "realms", Some(&nobody), None).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let reply = app.get("realms").await;
     assert_eq!(
-        crate::common::names(&reply.body, "realm"),
+        crate::common::names(&reply.value(), "realm"),
         ["acme", "master"]
     );
 }
@@ -181,7 +161,7 @@ async fn realm_management_roles_grant_per_realm_rights() {
 #[tokio::test]
 async fn roles_come_from_the_database_not_the_token() {
     let app = app().await;
-    let viewer = app.token("acme", "viewer").await;
+    let viewer = app.access_token("acme", "viewer").await;
     assert_eq!(
         app.send(Method::GET, "realms/acme/users", Some(&viewer), None)
             .await
@@ -199,10 +179,10 @@ async fn roles_come_from_the_database_not_the_token() {
     let reply = app
         .delete_with(
             &format!("realms/acme/users/{viewer_id}/role-mappings/clients/{rm}"),
-            mappings.body.clone(),
+            mappings.value().clone(),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     assert_eq!(
         app.send(Method::GET, "realms/acme/users", Some(&viewer), None)
             .await
@@ -230,10 +210,10 @@ async fn master_keeps_an_administrator() {
     let app = app().await;
     let admin_id = app.user_id("master", "admin").await;
     let user = format!("realms/master/users/{admin_id}");
-    let conflict = |r: &crate::common::Reply| {
-        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let conflict = |r: &portcullis_testkit::Reply| {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.value());
         assert!(
-            r.body["errorMessage"]
+            r.value()["errorMessage"]
                 .as_str()
                 .unwrap()
                 .contains("administrator")
@@ -241,13 +221,13 @@ async fn master_keeps_an_administrator() {
     };
     conflict(&app.delete(&user).await);
     conflict(&app.put(&user, json!({"enabled": false})).await);
-    let admin_role = app.get("realms/master/roles/admin").await.body;
+    let admin_role = app.get("realms/master/roles/admin").await.value();
     conflict(
         &app.delete_with(&format!("{user}/role-mappings/realm"), json!([admin_role]))
             .await,
     );
     conflict(&app.delete("realms/master/roles/admin").await);
-    assert_eq!(app.get(&user).await.body["enabled"], true);
+    assert_eq!(app.get(&user).await.value()["enabled"], true);
 
     // With a second admin, the first may go.
     let reply = app

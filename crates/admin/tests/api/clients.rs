@@ -14,10 +14,10 @@ async fn client_crud_secrets_and_service_accounts() {
         .await;
     let id = reply.created_id();
     assert_eq!(
-        reply.location(),
+        reply.header("location"),
         format!("{BASE}/auth/admin/realms/acme/clients/{id}")
     );
-    let client = app.get(&format!("realms/acme/clients/{id}")).await.body;
+    let client = app.get(&format!("realms/acme/clients/{id}")).await.value();
     assert_eq!(client["clientId"], "backend");
     assert_eq!(client["rootUrl"], "https://backend.test");
     assert_eq!(client["publicClient"], false);
@@ -29,7 +29,7 @@ async fn client_crud_secrets_and_service_accounts() {
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(
-        reply.body,
+        reply.value(),
         json!({"errorMessage": "Client backend already exists"})
     );
     for body in [
@@ -46,7 +46,7 @@ async fn client_crud_secrets_and_service_accounts() {
 
     assert_eq!(
         names(
-            &app.get("realms/acme/clients?clientId=back").await.body,
+            &app.get("realms/acme/clients?clientId=back").await.value(),
             "clientId"
         ),
         Vec::<String>::new()
@@ -55,7 +55,7 @@ async fn client_crud_secrets_and_service_accounts() {
         names(
             &app.get("realms/acme/clients?clientId=back&search=true")
                 .await
-                .body,
+                .value(),
             "clientId"
         ),
         ["backend"]
@@ -64,7 +64,7 @@ async fn client_crud_secrets_and_service_accounts() {
     let got = app
         .get(&format!("realms/acme/clients/{id}/client-secret"))
         .await
-        .body;
+        .value();
     assert_eq!(got, json!({"type": "secret", "value": secret}));
     let new = app
         .post(
@@ -73,19 +73,19 @@ async fn client_crud_secrets_and_service_accounts() {
         )
         .await;
     assert_eq!(new.status, StatusCode::OK);
-    assert_ne!(new.body["value"], secret);
+    assert_ne!(new.value()["value"], secret);
     assert_eq!(
         app.get(&format!("realms/acme/clients/{id}/client-secret"))
             .await
-            .body,
-        new.body
+            .value(),
+        new.value()
     );
 
     let sa = app
         .get(&format!("realms/acme/clients/{id}/service-account-user"))
         .await;
-    assert_eq!(sa.body["username"], "service-account-backend");
-    assert_eq!(sa.body["serviceAccountClientId"], "backend");
+    assert_eq!(sa.value()["username"], "service-account-backend");
+    assert_eq!(sa.value()["serviceAccountClientId"], "backend");
     let web = app.client_uuid("acme", "web").await;
     assert_eq!(
         app.get(&format!("realms/acme/clients/{web}/service-account-user"))
@@ -101,7 +101,7 @@ async fn client_crud_secrets_and_service_accounts() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let client = app.get(&format!("realms/acme/clients/{id}")).await.body;
+    let client = app.get(&format!("realms/acme/clients/{id}")).await.value();
     assert_eq!(
         (
             client["description"].clone(),
@@ -133,7 +133,7 @@ async fn client_crud_secrets_and_service_accounts() {
     let sa_left = app
         .get("realms/acme/users?username=service-account-backend&exact=true")
         .await
-        .body;
+        .value();
     assert_eq!(
         sa_left,
         json!([]),
@@ -151,7 +151,7 @@ async fn docker_clients_and_validated_mappers() {
         .await;
     let id = reply.created_id();
     let models = format!("realms/acme/clients/{id}/protocol-mappers/models");
-    assert_eq!(names(&app.get(&models).await.body, "name"), ["devs"]);
+    assert_eq!(names(&app.get(&models).await.value(), "name"), ["devs"]);
 
     let reply = app
         .post(
@@ -165,10 +165,10 @@ async fn docker_clients_and_validated_mappers() {
     let mapper = reply.created_id();
     assert!(
         reply
-            .location()
+            .header("location")
             .ends_with(&format!("/clients/{id}/protocol-mappers/models/{mapper}"))
     );
-    let got = app.get(&format!("{models}/{mapper}")).await.body;
+    let got = app.get(&format!("{models}/{mapper}")).await.value();
     assert_eq!(got["protocolMapper"], "docker-v2-repository-access-mapper");
     assert_eq!(got["config"]["type"], "registry");
 
@@ -189,7 +189,11 @@ async fn docker_clients_and_validated_mappers() {
     ] {
         let reply = app.post(&models, body.clone()).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(reply.body["errorMessage"].is_string(), "{}", reply.body);
+        assert!(
+            reply.value()["errorMessage"].is_string(),
+            "{}",
+            reply.value()
+        );
     }
     let reply = app
         .post(
@@ -210,7 +214,9 @@ async fn docker_clients_and_validated_mappers() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        app.get("realms/acme/clients?clientId=registry2").await.body,
+        app.get("realms/acme/clients?clientId=registry2")
+            .await
+            .value(),
         json!([]),
         "rolled back"
     );
@@ -230,7 +236,7 @@ async fn docker_clients_and_validated_mappers() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        names(&app.get(&models).await.body, "name"),
+        names(&app.get(&models).await.value(), "name"),
         ["catalog", "devs"],
         "add-models is all or nothing"
     );
@@ -241,7 +247,7 @@ async fn docker_clients_and_validated_mappers() {
             json!({"config": {"type": "registry", "actions": "*", "subject": "authenticated"}}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     let reply = app
         .put(
             &format!("{models}/{mapper}"),
@@ -268,7 +274,7 @@ async fn docker_clients_and_validated_mappers() {
             "realms/acme/clients/{id}/protocol-mappers/protocol/docker-v2"
         ))
         .await;
-    assert_eq!(by_protocol.body.as_array().unwrap().len(), 2);
+    assert_eq!(by_protocol.value().as_array().unwrap().len(), 2);
     assert_eq!(
         app.delete(&format!("{models}/{mapper}")).await.status,
         StatusCode::NO_CONTENT

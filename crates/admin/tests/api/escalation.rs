@@ -6,10 +6,9 @@
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use portcullis_store::parse_realm_json;
 use serde_json::{Value, json};
 
-use crate::common::{App, NOW, app};
+use crate::common::{App, app};
 
 fn esc() -> Value {
     json!({
@@ -51,8 +50,7 @@ fn esc() -> Value {
 
 async fn esc_app() -> App {
     let app = app().await;
-    let rep = parse_realm_json(&esc().to_string()).unwrap();
-    app.store.import_realm(rep, false, NOW).await.unwrap();
+    app.import_realm(&esc()).await;
     app
 }
 
@@ -83,8 +81,8 @@ async fn group_id(app: &App, realm: &str, name: &str) -> String {
     let reply = app
         .get(&format!("realms/{realm}/group-by-path/{name}"))
         .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.body["id"].as_str().unwrap().to_string()
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    reply.json()["id"].as_str().unwrap().to_string()
 }
 
 /// A role's representation: `name` for a realm role, `client/name` for a client role.
@@ -97,8 +95,8 @@ async fn role(app: &App, realm: &str, name: &str) -> Value {
         None => format!("realms/{realm}/roles/{name}"),
     };
     let reply = app.get(&path).await;
-    assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
-    reply.body
+    assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.value());
+    reply.json()
 }
 
 /// A body listing role representations.
@@ -144,7 +142,7 @@ fn row(
 async fn run(rows: Vec<Row>, realm: &str, caller_realm: &str, caller: &str) {
     for r in rows {
         let app = esc_app().await;
-        let token = app.token(caller_realm, caller).await;
+        let token = app.access_token(caller_realm, caller).await;
         let path = fill(&app, realm, &format!("realms/{realm}/{}", r.path)).await;
         let body = match &r.send {
             Send::Nothing => None,
@@ -155,9 +153,12 @@ async fn run(rows: Vec<Row>, realm: &str, caller_realm: &str, caller: &str) {
             .send(r.method.clone(), &path, Some(&token), body.map(Body::from))
             .await;
         assert_eq!(
-            reply.status, r.want,
+            reply.status,
+            r.want,
             "{}: {} {path}: {}",
-            r.what, r.method, reply.body
+            r.what,
+            r.method,
+            reply.value()
         );
     }
 }
@@ -551,7 +552,12 @@ async fn master_roles_and_per_realm_admin_clients() {
         let app = &app;
         async move {
             let reply = app.post(&path, body).await;
-            assert_eq!(reply.status, StatusCode::CREATED, "{path}: {}", reply.body);
+            assert_eq!(
+                reply.status,
+                StatusCode::CREATED,
+                "{path}: {}",
+                reply.value()
+            );
             reply.created_id()
         }
     };
@@ -581,7 +587,7 @@ async fn master_roles_and_per_realm_admin_clients() {
             json!([mu]),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     let esc_mu = role(&app, "master", "esc-realm/manage-users").await;
     let reply = app
         .post(
@@ -591,9 +597,9 @@ async fn master_roles_and_per_realm_admin_clients() {
             json!([esc_mu]),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
 
-    let token = app.token("master", "manager").await;
+    let token = app.access_token("master", "manager").await;
     let send = |path: String, body: Value| {
         let (app, token) = (&app, token.clone());
         async move {
@@ -647,5 +653,5 @@ async fn master_roles_and_per_realm_admin_clients() {
     let reply = app
         .post(&format!("{mappings}/realm"), json!([create_realm]))
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
 }

@@ -16,13 +16,13 @@ async fn builds_and_navigates_the_tree() {
         .await;
     let ops = reply.created_id();
     assert_eq!(
-        reply.location(),
+        reply.header("location"),
         format!("{BASE}/auth/admin/realms/acme/groups/{ops}")
     );
     let reply = app.post("realms/acme/groups", json!({"name": "ops"})).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(
-        reply.body["errorMessage"],
+        reply.value()["errorMessage"],
         "Top level group named 'ops' already exists."
     );
     let child = app
@@ -40,7 +40,7 @@ async fn builds_and_navigates_the_tree() {
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(
-        reply.body["errorMessage"],
+        reply.value()["errorMessage"],
         "Sibling group named 'night' already exists."
     );
     for body in [json!({"name": "a/b"}), json!({}), json!({"name": 5})] {
@@ -51,7 +51,7 @@ async fn builds_and_navigates_the_tree() {
         );
     }
 
-    let top = app.get("realms/acme/groups").await.body;
+    let top = app.get("realms/acme/groups").await.value();
     assert_eq!(names(&top, "name"), ["eng", "ops"]);
     let ops_rep = top
         .as_array()
@@ -65,42 +65,44 @@ async fn builds_and_navigates_the_tree() {
         ops_rep.get("attributes").is_none(),
         "lists are brief by default"
     );
-    let full = app.get(&format!("realms/acme/groups/{ops}")).await.body;
+    let full = app.get(&format!("realms/acme/groups/{ops}")).await.value();
     assert_eq!(full["attributes"]["oncall"], json!(["yes"]));
     assert_eq!(full["subGroups"][0]["path"], "/ops/night");
     assert_eq!(full["realmRoles"], json!([]));
     let by_path = app.get("realms/acme/group-by-path/ops/night").await;
-    assert_eq!(by_path.body["id"], child);
-    assert_eq!(by_path.body["parentId"], ops);
+    assert_eq!(by_path.value()["id"], child);
+    assert_eq!(by_path.value()["parentId"], ops);
     let missing = app.get("realms/acme/group-by-path/ops/day").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let children = app
         .get(&format!("realms/acme/groups/{ops}/children"))
         .await
-        .body;
+        .value();
     assert_eq!(names(&children, "name"), ["night"]);
 
     // Search returns the hierarchy down to the matches.
-    let found = app.get("realms/acme/groups?search=plat").await.body;
+    let found = app.get("realms/acme/groups?search=plat").await.value();
     assert_eq!(names(&found, "name"), ["eng"]);
     assert_eq!(found[0]["subGroups"][0]["name"], "platform");
     assert_eq!(
-        app.get("realms/acme/groups/count").await.body,
+        app.get("realms/acme/groups/count").await.value(),
         json!({"count": 4})
     );
     assert_eq!(
-        app.get("realms/acme/groups/count?top=true").await.body,
+        app.get("realms/acme/groups/count?top=true").await.value(),
         json!({"count": 2})
     );
     assert_eq!(
-        app.get("realms/acme/groups/count?search=night").await.body,
+        app.get("realms/acme/groups/count?search=night")
+            .await
+            .value(),
         json!({"count": 1})
     );
     assert_eq!(
         names(
             &app.get("realms/acme/groups?q=oncall:yes&populateHierarchy=false")
                 .await
-                .body,
+                .value(),
             "name"
         ),
         ["ops"]
@@ -116,7 +118,7 @@ async fn builds_and_navigates_the_tree() {
         .status,
         StatusCode::NO_CONTENT
     );
-    let eng = app.get("realms/acme/group-by-path/eng").await.body["id"]
+    let eng = app.get("realms/acme/group-by-path/eng").await.value()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -126,7 +128,7 @@ async fn builds_and_navigates_the_tree() {
             json!({"id": child}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     assert_eq!(
         app.get("realms/acme/group-by-path/eng/late").await.status,
         StatusCode::OK
@@ -146,7 +148,7 @@ async fn builds_and_navigates_the_tree() {
     );
 
     // Group role mappings.
-    let dev = app.get("realms/acme/roles/dev").await.body;
+    let dev = app.get("realms/acme/roles/dev").await.value();
     let reply = app
         .post(
             &format!("realms/acme/groups/{ops}/role-mappings/realm"),
@@ -158,13 +160,13 @@ async fn builds_and_navigates_the_tree() {
         names(
             &app.get(&format!("realms/acme/groups/{ops}/role-mappings/realm"))
                 .await
-                .body,
+                .value(),
             "name"
         ),
         ["dev"]
     );
     assert_eq!(
-        app.get(&format!("realms/acme/groups/{ops}")).await.body["realmRoles"],
+        app.get(&format!("realms/acme/groups/{ops}")).await.value()["realmRoles"],
         json!(["dev"])
     );
 
@@ -176,5 +178,5 @@ async fn builds_and_navigates_the_tree() {
     );
     let gone = app.get(&format!("realms/acme/groups/{ops}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(gone.body, json!({"error": "Could not find group by id"}));
+    assert_eq!(gone.value(), json!({"error": "Could not find group by id"}));
 }

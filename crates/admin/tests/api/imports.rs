@@ -18,8 +18,8 @@ async fn imports_a_keycloak_export_into_an_existing_realm() {
     let mut body = legacy_export();
     body["ifResourceExists"] = json!("FAIL");
     let reply = app.post("realms/acme/partialImport", body.clone()).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let summary = &reply.body;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    let summary = &reply.value();
     assert_eq!(summary["skipped"], 0);
     assert_eq!(summary["overwritten"], 0);
     let results = summary["results"].as_array().unwrap();
@@ -62,7 +62,10 @@ async fn imports_a_keycloak_export_into_an_existing_realm() {
         .unwrap();
     let ben = portcullis_core::resolve::resolve_user(&snapshot, &ben);
     assert!(ben.has_role("legacy-app.app-admin"));
-    let ops = app.get("realms/acme/roles/operator/composites").await.body;
+    let ops = app
+        .get("realms/acme/roles/operator/composites")
+        .await
+        .value();
     assert_eq!(names(&ops, "name"), ["app-admin", "developer"]);
 
     // FAIL: a second import conflicts and writes nothing.
@@ -72,29 +75,32 @@ async fn imports_a_keycloak_export_into_an_existing_realm() {
         .unwrap()
         .push(json!({"username": "newcomer", "enabled": true}));
     let reply = app.post("realms/acme/partialImport", extra.clone()).await;
-    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.value());
     assert_eq!(
         app.get("realms/acme/users?username=newcomer&exact=true")
             .await
-            .body,
+            .value(),
         json!([])
     );
 
     // SKIP: only the newcomer is added.
     extra["ifResourceExists"] = json!("SKIP");
     let reply = app.post("realms/acme/partialImport", extra.clone()).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert_eq!(reply.body["added"], 1);
-    assert_eq!(reply.body["overwritten"], 0);
-    assert!(reply.body["skipped"].as_u64().unwrap() > 5);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    assert_eq!(reply.value()["added"], 1);
+    assert_eq!(reply.value()["overwritten"], 0);
+    assert!(reply.value()["skipped"].as_u64().unwrap() > 5);
 
     // OVERWRITE: existing users are replaced, keeping their ids.
     let anna_id = app.user_id("acme", "anna").await;
     let overwrite = json!({"ifResourceExists": "OVERWRITE",
                            "users": [{"username": "anna", "enabled": true, "firstName": "Anna2"}]});
     let reply = app.post("realms/acme/partialImport", overwrite).await;
-    assert_eq!(reply.body["overwritten"], 1, "{}", reply.body);
-    let anna = app.get(&format!("realms/acme/users/{anna_id}")).await.body;
+    assert_eq!(reply.value()["overwritten"], 1, "{}", reply.value());
+    let anna = app
+        .get(&format!("realms/acme/users/{anna_id}"))
+        .await
+        .value();
     assert_eq!(anna["firstName"], "Anna2");
 
     // Dangling references and bad policies are 400, and roll back.
@@ -110,13 +116,13 @@ async fn imports_a_keycloak_export_into_an_existing_realm() {
             reply.status,
             StatusCode::BAD_REQUEST,
             "{body}: {}",
-            reply.body
+            reply.value()
         );
     }
     assert_eq!(
         app.get("realms/acme/users?username=x&exact=true")
             .await
-            .body,
+            .value(),
         json!([])
     );
 }
@@ -135,8 +141,8 @@ async fn partial_export_masks_secrets_and_leaves_out_users() {
             json!(null),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let export = reply.body;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    let export = reply.value();
     assert_eq!(export["realm"], "acme");
     assert!(export.get("users").is_none());
     assert!(export.get("components").is_none(), "no key material");
@@ -158,7 +164,7 @@ async fn partial_export_masks_secrets_and_leaves_out_users() {
     let bare = app
         .post("realms/acme/partial-export", json!(null))
         .await
-        .body;
+        .value();
     assert!(bare.get("clients").is_none() && bare.get("roles").is_none());
 
     // The export imports into another realm (secrets masked stay generated there).
@@ -166,12 +172,14 @@ async fn partial_export_masks_secrets_and_leaves_out_users() {
     let mut body = export.clone();
     body["ifResourceExists"] = json!("SKIP");
     let reply = app.post("realms/copy/partialImport", body).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
     let copy = app.client_uuid("copy", "backend").await;
     let secret = app
         .get(&format!("realms/copy/clients/{copy}/client-secret"))
         .await
-        .body;
+        .value();
     assert_ne!(secret["value"], "**********");
-    assert!(names(&app.get("realms/copy/roles").await.body, "name").contains(&"lead".to_string()));
+    assert!(
+        names(&app.get("realms/copy/roles").await.value(), "name").contains(&"lead".to_string())
+    );
 }

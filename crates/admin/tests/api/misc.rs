@@ -11,7 +11,7 @@ async fn server_info_for_terraform_and_the_tools() {
     let app = app().await;
     let reply = app.get("serverinfo").await;
     assert_eq!(reply.status, StatusCode::OK);
-    let info = reply.body;
+    let info = reply.value();
     let version = info["systemInfo"]["version"].as_str().unwrap();
     assert_eq!(version.split('.').count(), 3);
     assert!(
@@ -71,7 +71,7 @@ async fn admin_events_filter_and_clear() {
     for (query, want) in rows {
         let reply = app.get(&format!("realms/acme/admin-events?{query}")).await;
         assert_eq!(reply.status, StatusCode::OK, "{query}");
-        assert_eq!(reply.body.as_array().unwrap().len(), want, "{query}");
+        assert_eq!(reply.value().as_array().unwrap().len(), want, "{query}");
     }
     let event = &all[0];
     assert_eq!(
@@ -95,7 +95,7 @@ async fn admin_events_filter_and_clear() {
         event["authDetails"]["clientId"],
         master.client("admin-cli").unwrap().id
     );
-    let viewer = app.token("acme", "viewer").await;
+    let viewer = app.access_token("acme", "viewer").await;
     let reply = app
         .send(Method::GET, "realms/acme/admin-events", Some(&viewer), None)
         .await;
@@ -112,7 +112,7 @@ async fn brute_force_status_and_unlock() {
     let app = app().await;
     let alice = app.user_id("acme", "alice").await;
     let path = format!("realms/acme/attack-detection/brute-force/users/{alice}");
-    let clean = app.get(&path).await.body;
+    let clean = app.get(&path).await.value();
     assert_eq!(
         clean,
         json!({"numFailures": 0, "disabled": false, "lastIPFailure": "n/a", "lastFailure": 0})
@@ -142,14 +142,14 @@ async fn brute_force_status_and_unlock() {
             .unwrap();
     };
     fail().await;
-    let locked = app.get(&path).await.body;
+    let locked = app.get(&path).await.value();
     assert_eq!(
         locked,
         json!({"numFailures": 3, "disabled": true, "lastIPFailure": "10.0.0.7",
                               "lastFailure": (NOW - 5) * 1000})
     );
     assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&path).await.body["numFailures"], 0);
+    assert_eq!(app.get(&path).await.value()["numFailures"], 0);
     fail().await;
     let all = "realms/acme/attack-detection/brute-force/users";
     assert_eq!(app.delete(all).await.status, StatusCode::NO_CONTENT);
@@ -173,7 +173,7 @@ async fn federated_identity_links() {
     let app = app().await;
     let alice = app.user_id("acme", "alice").await;
     let base = format!("realms/acme/users/{alice}/federated-identity");
-    assert_eq!(app.get(&base).await.body, json!([]));
+    assert_eq!(app.get(&base).await.value(), json!([]));
     let link = json!({"identityProvider": "github", "userId": "gh-1", "userName": "alice-gh"});
     assert_eq!(
         app.post(&format!("{base}/github"), link.clone())
@@ -200,11 +200,11 @@ async fn federated_identity_links() {
             .status,
         StatusCode::BAD_REQUEST
     );
-    assert_eq!(app.get(&base).await.body, json!([link]));
+    assert_eq!(app.get(&base).await.value(), json!([link]));
     let found = app
         .get("realms/acme/users?idpAlias=github&idpUserId=gh-1")
         .await
-        .body;
+        .value();
     assert_eq!(found[0]["username"], "alice");
     assert_eq!(
         app.delete(&format!("{base}/github")).await.status,
@@ -247,7 +247,7 @@ async fn malformed_requests_are_400_never_500() {
                 reply.status,
                 StatusCode::BAD_REQUEST,
                 "{path} {body}: {}",
-                reply.body
+                reply.value()
             );
         }
     }

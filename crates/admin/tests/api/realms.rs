@@ -19,27 +19,31 @@ async fn creates_realms_with_keys_and_realm_management() {
                                 "protocolMappers": [{"name": "all", "protocolMapper": "docker-v2-allow-all-mapper"}]}]}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    assert_eq!(reply.location(), format!("{BASE}/auth/admin/realms/shop"));
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
+    assert_eq!(
+        reply.header("location"),
+        format!("{BASE}/auth/admin/realms/shop")
+    );
 
     let realm = app.get("realms/shop").await;
     assert_eq!(realm.status, StatusCode::OK);
-    assert_eq!(realm.body["realm"], "shop");
-    assert_eq!(realm.body["displayName"], "Shop");
+    assert_eq!(realm.value()["realm"], "shop");
+    assert_eq!(realm.value()["displayName"], "Shop");
     assert_eq!(
-        realm.body["sslRequired"], "none",
+        realm.value()["sslRequired"],
+        "none",
         "unmodelled fields read back"
     );
-    assert_eq!(realm.body["accessTokenLifespan"], 300);
+    assert_eq!(realm.value()["accessTokenLifespan"], 300);
 
     let clients = app.get("realms/shop/clients").await;
     assert_eq!(
-        names(&clients.body, "clientId"),
+        names(&clients.value(), "clientId"),
         ["admin-cli", "realm-management", "registry"]
     );
     let rm = app.client_uuid("shop", "realm-management").await;
     let roles = app.get(&format!("realms/shop/clients/{rm}/roles")).await;
-    let roles = names(&roles.body, "name");
+    let roles = names(&roles.value(), "name");
     for role in [
         "manage-users",
         "view-users",
@@ -57,7 +61,7 @@ async fn creates_realms_with_keys_and_realm_management() {
             "realms/shop/clients/{rm}/roles/realm-admin/composites"
         ))
         .await;
-    assert_eq!(admin.body.as_array().unwrap().len(), 12);
+    assert_eq!(admin.value().as_array().unwrap().len(), 12);
     let snapshot = app
         .store
         .load_realm_snapshot("shop")
@@ -80,7 +84,7 @@ async fn creates_realms_with_keys_and_realm_management() {
     // Conflicts and bad input.
     let reply = app.post("realms", json!({"realm": "shop"})).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
-    assert!(reply.body["errorMessage"].is_string());
+    assert!(reply.value()["errorMessage"].is_string());
     let rows = [
         (json!({"displayName": "no name"}), StatusCode::BAD_REQUEST),
         (json!({"realm": "a/b"}), StatusCode::BAD_REQUEST),
@@ -101,7 +105,7 @@ async fn creates_realms_with_keys_and_realm_management() {
     ];
     for (body, want) in rows {
         let reply = app.post("realms", body.clone()).await;
-        assert_eq!(reply.status, want, "{body}: {}", reply.body);
+        assert_eq!(reply.status, want, "{body}: {}", reply.value());
     }
     assert_eq!(
         app.get("realms/x").await.status,
@@ -118,7 +122,7 @@ async fn creates_realms_with_keys_and_realm_management() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        reply.body,
+        reply.value(),
         json!({"error": "invalid_request", "error_description": "Cannot parse the JSON"})
     );
 }
@@ -131,7 +135,7 @@ async fn imports_a_keycloak_export_through_post_realms() {
     ))
     .unwrap();
     let reply = app.post("realms", export).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
     let snapshot = app
         .store
         .load_realm_snapshot("legacy")
@@ -151,7 +155,7 @@ async fn imports_a_keycloak_export_through_post_realms() {
     let resolved = portcullis_core::resolve::resolve_user(&snapshot, &ben);
     assert!(resolved.has_role("developer") && resolved.has_role("legacy-app.app-admin"));
     let realm = app.get("realms/legacy").await;
-    assert_eq!(realm.body["displayNameHtml"], "<b>Legacy</b>");
+    assert_eq!(realm.value()["displayNameHtml"], "<b>Legacy</b>");
 }
 
 #[tokio::test]
@@ -164,15 +168,15 @@ async fn updates_top_level_settings_and_deletes() {
                    "registrationAllowed": true, "users": [{"username": "ignored"}]}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
-    let realm = app.get("realms/acme").await.body;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
+    let realm = app.get("realms/acme").await.value();
     assert_eq!(realm["displayName"], "ACME Corp");
     assert_eq!(realm["bruteForceProtected"], true);
     assert_eq!(realm["failureFactor"], 5);
     assert_eq!(realm["registrationAllowed"], true);
     let found = app.get("realms/acme/users?username=ignored").await;
     assert_eq!(
-        found.body,
+        found.value(),
         json!([]),
         "nested collections are ignored on update"
     );
@@ -220,10 +224,10 @@ async fn updates_top_level_settings_and_deletes() {
     );
     let gone = app.get("realms/acme2").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(gone.body, json!({"error": "Realm not found."}));
+    assert_eq!(gone.value(), json!({"error": "Realm not found."}));
     assert_eq!(
         names(
-            &app.get("realms?briefRepresentation=true").await.body,
+            &app.get("realms?briefRepresentation=true").await.value(),
             "realm"
         ),
         ["master"]

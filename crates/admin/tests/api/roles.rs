@@ -15,16 +15,19 @@ async fn realm_roles_by_name_and_id() {
         )
         .await;
     assert_eq!(
-        reply.location(),
+        reply.header("location"),
         format!("{BASE}/auth/admin/realms/acme/roles/qa%20team")
     );
-    let role = app.get("realms/acme/roles/qa%20team").await.body;
+    let role = app.get("realms/acme/roles/qa%20team").await.value();
     assert_eq!(role["description"], "Tests");
     assert_eq!(role["composite"], false);
     assert_eq!(role["clientRole"], false);
     assert_eq!(role["attributes"]["k"], json!(["v"]));
     let id = role["id"].as_str().unwrap().to_string();
-    let by_id = app.get(&format!("realms/acme/roles-by-id/{id}")).await.body;
+    let by_id = app
+        .get(&format!("realms/acme/roles-by-id/{id}"))
+        .await
+        .value();
     assert_eq!(by_id["name"], "qa team");
 
     let reply = app
@@ -32,7 +35,7 @@ async fn realm_roles_by_name_and_id() {
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(
-        reply.body["errorMessage"],
+        reply.value()["errorMessage"],
         "Role with name qa team already exists"
     );
     assert_eq!(
@@ -62,7 +65,7 @@ async fn realm_roles_by_name_and_id() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let role = app.get("realms/acme/roles/qa").await.body;
+    let role = app.get("realms/acme/roles/qa").await.value();
     assert!(role.get("description").is_none());
     assert_eq!(
         app.put("realms/acme/roles/qa", json!({"name": "dev"}))
@@ -71,10 +74,10 @@ async fn realm_roles_by_name_and_id() {
         StatusCode::CONFLICT
     );
 
-    let list = app.get("realms/acme/roles").await.body;
+    let list = app.get("realms/acme/roles").await.value();
     assert_eq!(names(&list, "name"), ["dev", "lead", "qa"]);
     assert_eq!(
-        names(&app.get("realms/acme/roles?search=E").await.body, "name"),
+        names(&app.get("realms/acme/roles?search=E").await.value(), "name"),
         ["dev", "lead"]
     );
     let lead = list
@@ -91,7 +94,7 @@ async fn realm_roles_by_name_and_id() {
     );
     let gone = app.get(&format!("realms/acme/roles-by-id/{id}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(gone.body, json!({"error": "Could not find role"}));
+    assert_eq!(gone.value(), json!({"error": "Could not find role"}));
 }
 
 #[tokio::test]
@@ -105,28 +108,28 @@ async fn composites_and_client_roles() {
         )
         .await;
     assert_eq!(
-        reply.location(),
+        reply.header("location"),
         format!("{BASE}/auth/admin/realms/acme/clients/{web}/roles/editor")
     );
     let editor = app
         .get(&format!("realms/acme/clients/{web}/roles/editor"))
         .await
-        .body;
+        .value();
     assert_eq!(editor["clientRole"], true);
     assert_eq!(editor["containerId"], web);
-    let dev = app.get("realms/acme/roles/dev").await.body;
+    let dev = app.get("realms/acme/roles/dev").await.value();
 
     // python-keycloak posts composites by name, admin-client by id.
     let reply = app
         .post("realms/acme/roles", json!({"name": "chief"}))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    let chief = app.get("realms/acme/roles/chief").await.body;
+    let chief = app.get("realms/acme/roles/chief").await.value();
     let chief_id = chief["id"].as_str().unwrap();
     let reply = app
         .post("realms/acme/roles/chief/composites", json!([dev]))
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     let reply = app
         .post(
             &format!("realms/acme/roles-by-id/{chief_id}/composites"),
@@ -134,13 +137,13 @@ async fn composites_and_client_roles() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let all = app.get("realms/acme/roles/chief/composites").await.body;
+    let all = app.get("realms/acme/roles/chief/composites").await.value();
     assert_eq!(names(&all, "name"), ["dev", "editor"]);
     assert_eq!(
         names(
             &app.get("realms/acme/roles/chief/composites/realm")
                 .await
-                .body,
+                .value(),
             "name"
         ),
         ["dev"]
@@ -150,9 +153,9 @@ async fn composites_and_client_roles() {
             "realms/acme/roles-by-id/{chief_id}/composites/clients/{web}"
         ))
         .await;
-    assert_eq!(names(&of_web.body, "name"), ["editor"]);
+    assert_eq!(names(&of_web.value(), "name"), ["editor"]);
     assert_eq!(
-        app.get("realms/acme/roles/chief").await.body["composite"],
+        app.get("realms/acme/roles/chief").await.value()["composite"],
         true
     );
     for (body, want) in [
@@ -171,7 +174,7 @@ async fn composites_and_client_roles() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(
         names(
-            &app.get("realms/acme/roles/chief/composites").await.body,
+            &app.get("realms/acme/roles/chief/composites").await.value(),
             "name"
         ),
         ["editor"]
@@ -182,10 +185,10 @@ async fn composites_and_client_roles() {
         .post("realms/acme/roles", json!({"name": "all", "composite": true,
                                           "composites": {"realm": ["dev"], "client": {"web": ["editor"]}}}))
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
     assert_eq!(
         names(
-            &app.get("realms/acme/roles/all/composites").await.body,
+            &app.get("realms/acme/roles/all/composites").await.value(),
             "name"
         ),
         ["dev", "editor"]
@@ -208,15 +211,15 @@ async fn role_mappings_direct_effective_and_available() {
         json!({"name": "editor"}),
     )
     .await;
-    let lead = app.get("realms/acme/roles/lead").await.body;
+    let lead = app.get("realms/acme/roles/lead").await.value();
     let editor = app
         .get(&format!("realms/acme/clients/{web}/roles/editor"))
         .await
-        .body;
+        .value();
     let base = format!("realms/acme/users/{alice}/role-mappings");
 
     assert_eq!(
-        app.get(&base).await.body,
+        app.get(&base).await.value(),
         json!({}),
         "empty mappings leave keys out"
     );
@@ -226,12 +229,12 @@ async fn role_mappings_direct_effective_and_available() {
             json!([{"id": lead["id"], "name": "lead"}]),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     let reply = app
         .post(&format!("{base}/clients/{web}"), json!([editor]))
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
-    let all = app.get(&base).await.body;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
+    let all = app.get(&base).await.value();
     assert_eq!(names(&all["realmMappings"], "name"), ["lead"]);
     assert_eq!(all["clientMappings"]["web"]["id"], web);
     assert_eq!(
@@ -240,7 +243,7 @@ async fn role_mappings_direct_effective_and_available() {
     );
 
     // Effective roles include composites and groups.
-    let eng = app.get("realms/acme/group-by-path/eng").await.body;
+    let eng = app.get("realms/acme/group-by-path/eng").await.value();
     let platform = eng["subGroups"][0]["id"].as_str().unwrap();
     app.put(
         &format!("realms/acme/users/{alice}/groups/{platform}"),
@@ -249,7 +252,7 @@ async fn role_mappings_direct_effective_and_available() {
     .await;
     let roles = app.post("realms/acme/roles", json!({"name": "ops"})).await;
     assert_eq!(roles.status, StatusCode::CREATED);
-    let ops = app.get("realms/acme/roles/ops").await.body;
+    let ops = app.get("realms/acme/roles/ops").await.value();
     let reply = app
         .post(
             &format!(
@@ -260,17 +263,17 @@ async fn role_mappings_direct_effective_and_available() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let effective = app.get(&format!("{base}/realm/composite")).await.body;
+    let effective = app.get(&format!("{base}/realm/composite")).await.value();
     assert_eq!(names(&effective, "name"), ["dev", "lead", "ops"]);
-    let direct = app.get(&format!("{base}/realm")).await.body;
+    let direct = app.get(&format!("{base}/realm")).await.value();
     assert_eq!(names(&direct, "name"), ["lead"]);
-    let available = app.get(&format!("{base}/realm/available")).await.body;
+    let available = app.get(&format!("{base}/realm/available")).await.value();
     assert!(!names(&available, "name").contains(&"dev".to_string()));
     assert_eq!(
         names(
             &app.get(&format!("{base}/clients/{web}/composite"))
                 .await
-                .body,
+                .value(),
             "name"
         ),
         ["editor"]
@@ -278,12 +281,12 @@ async fn role_mappings_direct_effective_and_available() {
     assert_eq!(
         app.get(&format!("{base}/clients/{web}/available"))
             .await
-            .body,
+            .value(),
         json!([])
     );
-    let holders = app.get("realms/acme/roles/lead/users").await.body;
+    let holders = app.get("realms/acme/roles/lead/users").await.value();
     assert_eq!(names(&holders, "username"), ["alice"]);
-    let groups = app.get("realms/acme/roles/ops/groups").await.body;
+    let groups = app.get("realms/acme/roles/ops/groups").await.value();
     assert_eq!(names(&groups, "path"), ["/eng"]);
 
     // Unknown roles, roles of the wrong scope, mismatched id and name.
@@ -313,7 +316,7 @@ async fn role_mappings_direct_effective_and_available() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(
         names(
-            &app.get(&format!("{base}/realm/composite")).await.body,
+            &app.get(&format!("{base}/realm/composite")).await.value(),
             "name"
         ),
         ["dev", "ops"]

@@ -20,12 +20,12 @@ async fn creates_finds_updates_and_deletes_users() {
     let id = reply.created_id();
     assert!(
         reply
-            .location()
+            .header("location")
             .starts_with(&format!("{BASE}/auth/admin/realms/acme/users/"))
     );
     assert_eq!(id.len(), 36, "a UUID");
 
-    let bob = app.get(&format!("realms/acme/users/{id}")).await.body;
+    let bob = app.get(&format!("realms/acme/users/{id}")).await.value();
     assert_eq!(bob["username"], "bob", "usernames are stored lowercased");
     assert_eq!(bob["email"], "bob@acme.test");
     assert_eq!(bob["enabled"], true);
@@ -36,7 +36,7 @@ async fn creates_finds_updates_and_deletes_users() {
     let groups = app
         .get(&format!("realms/acme/users/{id}/groups"))
         .await
-        .body;
+        .value();
     assert_eq!(names(&groups, "path"), ["/eng/platform"]);
 
     // Conflicts.
@@ -49,7 +49,7 @@ async fn creates_finds_updates_and_deletes_users() {
     ] {
         let reply = app.post("realms/acme/users", body).await;
         assert_eq!(reply.status, StatusCode::CONFLICT);
-        assert_eq!(reply.body, json!({"errorMessage": message}));
+        assert_eq!(reply.value(), json!({"errorMessage": message}));
     }
     // Bad input, and nothing half-written.
     for body in [
@@ -65,13 +65,13 @@ async fn creates_finds_updates_and_deletes_users() {
             reply.status,
             StatusCode::BAD_REQUEST,
             "{body}: {}",
-            reply.body
+            reply.value()
         );
     }
     assert_eq!(
         app.get("realms/acme/users?username=g&exact=true")
             .await
-            .body,
+            .value(),
         json!([])
     );
 
@@ -82,8 +82,8 @@ async fn creates_finds_updates_and_deletes_users() {
             json!({"lastName": "Builder", "email": ""}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
-    let bob = app.get(&format!("realms/acme/users/{id}")).await.body;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
+    let bob = app.get(&format!("realms/acme/users/{id}")).await.value();
     assert_eq!(
         (bob["firstName"].clone(), bob["lastName"].clone()),
         (json!("Bob"), json!("Builder"))
@@ -109,7 +109,7 @@ async fn creates_finds_updates_and_deletes_users() {
     );
     let gone = app.get(&format!("realms/acme/users/{id}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(gone.body, json!({"error": "User not found"}));
+    assert_eq!(gone.value(), json!({"error": "User not found"}));
     assert_eq!(
         app.delete(&format!("realms/acme/users/{id}")).await.status,
         StatusCode::NOT_FOUND
@@ -171,24 +171,24 @@ async fn searches_and_counts() {
     for (query, want) in rows {
         let reply = app.get(&format!("realms/acme/users?{query}")).await;
         assert_eq!(reply.status, StatusCode::OK, "{query}");
-        let mut got = names(&reply.body, "username");
+        let mut got = names(&reply.value(), "username");
         got.sort();
         assert_eq!(got, want, "{query}");
     }
     let count = app.get("realms/acme/users/count").await;
     assert_eq!(
-        count.body,
+        count.value(),
         json!(7),
         "a bare integer: 4 imported, 3 created"
     );
     assert_eq!(
-        app.get("realms/acme/users/count?search=car").await.body,
+        app.get("realms/acme/users/count?search=car").await.value(),
         json!(2)
     );
     let brief = app
         .get("realms/acme/users?username=carol&briefRepresentation=true")
         .await;
-    assert!(brief.body[0].get("attributes").is_none() && brief.body[0]["id"].is_string());
+    assert!(brief.value()[0].get("attributes").is_none() && brief.value()[0]["id"].is_string());
     assert_eq!(
         app.get("realms/acme/users?max=x").await.status,
         StatusCode::BAD_REQUEST
@@ -206,7 +206,7 @@ async fn resets_passwords_and_lists_credentials() {
             json!({"type": "password", "value": "n3w-pw", "temporary": true}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     let realm_id = app
         .store
         .load_realm_snapshot("acme")
@@ -224,7 +224,7 @@ async fn resets_passwords_and_lists_credentials() {
     let password = password.unwrap();
     assert!(password.verify("n3w-pw") && !password.verify("alice-pw"));
     assert_eq!(password.algorithm, "argon2");
-    let user = app.get(&format!("realms/acme/users/{alice}")).await.body;
+    let user = app.get(&format!("realms/acme/users/{alice}")).await.value();
     assert_eq!(user["requiredActions"], json!(["UPDATE_PASSWORD"]));
     for body in [
         json!({"type": "password"}),
@@ -233,7 +233,7 @@ async fn resets_passwords_and_lists_credentials() {
     ] {
         let reply = app.put(&path, body.clone()).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(reply.body["error"], "invalid_request");
+        assert_eq!(reply.value()["error"], "invalid_request");
     }
     assert_eq!(
         app.put(
@@ -247,7 +247,7 @@ async fn resets_passwords_and_lists_credentials() {
     let credentials = app
         .get(&format!("realms/acme/users/{alice}/credentials"))
         .await
-        .body;
+        .value();
     assert_eq!(credentials[0]["type"], "password");
     let data: Value =
         serde_json::from_str(credentials[0]["credentialData"].as_str().unwrap()).unwrap();
@@ -269,7 +269,7 @@ async fn resets_passwords_and_lists_credentials() {
 async fn groups_sessions_and_logout() {
     let app = app().await;
     let alice = app.user_id("acme", "alice").await;
-    let groups = app.get("realms/acme/groups").await.body;
+    let groups = app.get("realms/acme/groups").await.value();
     let eng = groups[0]["id"].as_str().unwrap().to_string();
     let path = format!("realms/acme/users/{alice}/groups/{eng}");
     assert_eq!(
@@ -284,24 +284,24 @@ async fn groups_sessions_and_logout() {
     let mine = app
         .get(&format!("realms/acme/users/{alice}/groups"))
         .await
-        .body;
+        .value();
     assert_eq!(names(&mine, "name"), ["eng"]);
     assert_eq!(
         app.get(&format!("realms/acme/users/{alice}/groups/count"))
             .await
-            .body,
+            .value(),
         json!({"count": 1})
     );
     let members = app
         .get(&format!("realms/acme/groups/{eng}/members"))
         .await
-        .body;
+        .value();
     assert_eq!(names(&members, "username"), ["alice"]);
     assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.get(&format!("realms/acme/users/{alice}/groups/count"))
             .await
-            .body,
+            .value(),
         json!({"count": 0})
     );
     let missing = format!("realms/acme/users/{alice}/groups/nope");
@@ -331,7 +331,7 @@ async fn groups_sessions_and_logout() {
     let sessions = app
         .get(&format!("realms/acme/users/{alice}/sessions"))
         .await
-        .body;
+        .value();
     assert_eq!(sessions[0]["id"], "s1");
     assert_eq!(sessions[0]["username"], "alice");
     assert_eq!(sessions[0]["start"], crate::common::NOW * 1000);
@@ -350,7 +350,7 @@ async fn groups_sessions_and_logout() {
     assert_eq!(
         app.get(&format!("realms/acme/users/{alice}/sessions"))
             .await
-            .body,
+            .value(),
         json!([])
     );
 }
@@ -389,5 +389,8 @@ async fn concurrent_creates_conflict_cleanly() {
         .filter(|s| **s == StatusCode::CONFLICT)
         .count();
     assert_eq!((created, conflicts), (7, 5), "{statuses:?}");
-    assert_eq!(app.get("realms/acme/users/count").await.body, json!(4 + 7));
+    assert_eq!(
+        app.get("realms/acme/users/count").await.value(),
+        json!(4 + 7)
+    );
 }
