@@ -15,6 +15,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::{Deserialize, Serialize};
 
+mod policy;
+
+pub use policy::{
+    INVALID_PASSWORD_HISTORY_MESSAGE, INVALID_PASSWORD_MAX_LENGTH_MESSAGE,
+    INVALID_PASSWORD_MIN_DIGITS_MESSAGE, INVALID_PASSWORD_MIN_LENGTH_MESSAGE,
+    INVALID_PASSWORD_MIN_LOWER_CASE_CHARS_MESSAGE, INVALID_PASSWORD_MIN_SPECIAL_CHARS_MESSAGE,
+    INVALID_PASSWORD_MIN_UPPER_CASE_CHARS_MESSAGE, INVALID_PASSWORD_NOT_CONTAINS_USERNAME_MESSAGE,
+    INVALID_PASSWORD_NOT_EMAIL_MESSAGE, INVALID_PASSWORD_NOT_USERNAME_MESSAGE,
+    INVALID_PASSWORD_REGEX_PATTERN_MESSAGE, PasswordHistory, PasswordRules, PolicyParseError,
+    PolicySubject, PolicyViolation,
+};
+
 /// Keycloak's algorithm id for argon2 (any type).
 pub const ARGON2: &str = "argon2";
 /// Keycloak's algorithm id for PBKDF2 with HMAC-SHA1.
@@ -39,46 +51,102 @@ const MAX_ARGON2_PARALLELISM: u32 = 64;
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 const MAX_HASH_LEN: usize = 1_024;
 
-/// Realm password policy: argon2id parameters (Keycloak 25+ defaults m=7168 KiB, t=5, p=1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Realm password policy: argon2id parameters (Keycloak 25+ defaults m=7168 KiB, t=5, p=1) and
+/// the validation clauses of Keycloak's `passwordPolicy` string.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+    /// `length(12) and notUsername and ...`: what a new password must satisfy.
+    pub rules: PasswordRules,
 }
 
 impl Default for PasswordPolicy {
+    /// Keycloak's defaults: argon2id m=7168 KiB, t=5, p=1, and no validation clause.
     fn default() -> Self {
         Self {
             memory_kib: 7168,
             iterations: 5,
             parallelism: 1,
+            rules: PasswordRules::default(),
         }
     }
 }
 
 impl PasswordPolicy {
-    /// Parses Keycloak's `passwordPolicy` string, e.g.
-    /// `"length(8) and hashAlgorithm(argon2) and hashIterations(5)"`.
+    /// Parses a stored `passwordPolicy` string, e.g.
+    /// `"length(12) and notUsername and passwordHistory(3) and hashIterations(5)"`, leniently:
+    /// a realm loads whatever its policy says.
     ///
     /// Unknown clauses are ignored. `hashIterations(n)` sets the argon2 iterations when
     /// `1 <= n <= 100`; larger values are PBKDF2 counts and are ignored, as Keycloak's argon2
     /// provider does. We always hash with argon2id, whatever `hashAlgorithm` says: imported
-    /// PBKDF2 hashes still verify.
+    /// PBKDF2 hashes still verify. For the validation clauses, a number that does not parse
+    /// gives the clause Keycloak's default, and a `regexPattern` that does not compile rejects
+    /// every password (see [`PasswordRules`]); [`PasswordPolicy::parse`] reports both instead.
     pub fn from_keycloak(policy: &str) -> Self {
-        let mut result = Self::default();
-        for clause in policy.split(" and ") {
-            let Some((name, arg)) = parse_clause(clause) else {
-                continue;
-            };
-            if name == "hashIterations"
-                && let Ok(n) = arg.parse::<u32>()
+        let clauses = policy::clauses(policy);
+        let rules = PasswordRules::from_clauses(&clauses, false).unwrap_or_default();
+        Self::with_clauses(&clauses, rules)
+    }
+
+    /// Parses a `passwordPolicy` string strictly, as Keycloak does when an administrator saves
+    /// one: an unknown clause, a number that does not parse or a `regexPattern` that does not
+    /// compile is an error (Keycloak's texts: `Password policy not found`,
+    /// `Invalid config for length: Not a valid number`, ...).
+    pub fn parse(policy: &str) -> Result<Self, PolicyParseError> {
+        let clauses = policy::clauses(policy);
+        let rules = PasswordRules::from_clauses(&clauses, true)?;
+        Ok(Self::with_clauses(&clauses, rules))
+    }
+
+    fn with_clauses(clauses: &[policy::Clause<'_>], rules: PasswordRules) -> Self {
+        let mut result = Self {
+            rules,
+            ..Self::default()
+        };
+        for clause in clauses {
+            if clause.name == policy::HASH_ITERATIONS
+                && !clause.malformed
+                && let Some(n) = clause.number().and_then(|n| u32::try_from(n).ok())
                 && (1..=MAX_POLICY_ARGON2_ITERATIONS).contains(&n)
             {
                 result.iterations = n;
             }
         }
         result
+    }
+
+    /// Checks `password` against every validation clause but `passwordHistory`, in Keycloak's
+    /// order; the first violation. Cheap: run it before hashing.
+    pub fn check(
+        &self,
+        password: &str,
+        subject: &PolicySubject<'_>,
+    ) -> Result<(), PolicyViolation> {
+        self.rules.check(password, subject)
+    }
+
+    /// True when the `passwordHistory` clause needs the user's [`PasswordHistory`].
+    pub fn checks_history(&self) -> bool {
+        self.rules.checks_history()
+    }
+
+    /// How many replaced passwords the store keeps as `password-history` (0: none).
+    pub fn history_depth(&self) -> usize {
+        self.rules.history_depth()
+    }
+
+    /// The `passwordHistory` check; argon2 work, for the hashing pool. See
+    /// [`PasswordRules::check_history`].
+    pub fn check_history(
+        &self,
+        password: &str,
+        history: &PasswordHistory,
+        scratch: &mut HashScratch,
+    ) -> Result<(), PolicyViolation> {
+        self.rules.check_history(password, history, scratch)
     }
 
     fn argon2_params(&self, output_len: usize) -> Result<argon2::Params, PasswordError> {
@@ -89,18 +157,6 @@ impl PasswordPolicy {
             Some(output_len),
         )
         .map_err(|e| PasswordError::InvalidParameters(e.to_string()))
-    }
-}
-
-/// `name(arg)` -> (`name`, `arg`), both trimmed; `name` alone -> (`name`, "").
-fn parse_clause(clause: &str) -> Option<(&str, &str)> {
-    let clause = clause.trim();
-    if clause.is_empty() {
-        return None;
-    }
-    match clause.split_once('(') {
-        Some((name, rest)) => Some((name.trim(), rest.strip_suffix(')')?.trim())),
-        None => Some((clause, "")),
     }
 }
 
@@ -382,6 +438,7 @@ impl StoredPassword {
             memory_kib: memory,
             iterations: self.iterations,
             parallelism,
+            rules: PasswordRules::default(),
         };
         Ok(Scheme::Argon2 {
             algorithm,
@@ -448,6 +505,7 @@ mod tests {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
+            ..PasswordPolicy::default()
         }
     }
 
@@ -571,6 +629,7 @@ mod tests {
             memory_kib: 3 * 7168,
             iterations: 1,
             parallelism: 1,
+            ..PasswordPolicy::default()
         };
         let stored = StoredPassword::hash_with(&policy, "pw", &mut scratch).unwrap();
         assert!(scratch.bytes() <= HashScratch::MAX_RETAINED_BLOCKS * argon2::Block::SIZE);
@@ -651,6 +710,7 @@ mod tests {
             memory_kib: 7168,
             iterations: 0,
             parallelism: 1,
+            ..PasswordPolicy::default()
         };
         assert!(matches!(
             StoredPassword::hash(&policy, "pw"),
@@ -787,40 +847,34 @@ mod tests {
     }
 
     #[test]
-    fn policy_from_keycloak() {
+    fn policy_from_keycloak_reads_hash_iterations() {
+        let default = PasswordPolicy::default().iterations;
         let rows = [
-            ("", PasswordPolicy::default()),
+            ("", default),
             (
                 "length(8) and hashAlgorithm(argon2) and hashIterations(3)",
-                PasswordPolicy {
-                    iterations: 3,
-                    ..PasswordPolicy::default()
-                },
+                3,
             ),
-            (
-                "hashIterations( 7 )",
-                PasswordPolicy {
-                    iterations: 7,
-                    ..PasswordPolicy::default()
-                },
-            ),
+            ("hashIterations( 7 )", 7),
             (
                 "hashAlgorithm(pbkdf2-sha256) and hashIterations(27500)",
-                PasswordPolicy::default(),
+                default,
             ),
-            ("hashIterations(0)", PasswordPolicy::default()),
-            (
-                "hashIterations(abc) and notUsername",
-                PasswordPolicy::default(),
-            ),
-            ("hashIterations(4", PasswordPolicy::default()),
+            ("hashIterations(0)", default),
+            ("hashIterations(-3)", default),
+            ("hashIterations(abc) and notUsername", default),
+            ("hashIterations(4", default),
+            ("hashIterations(4) and hashIterations(6)", 6),
         ];
-        for (policy, expected) in rows {
+        for (policy, iterations) in rows {
+            let parsed = PasswordPolicy::from_keycloak(policy);
+            assert_eq!(parsed.iterations, iterations, "{policy:?}");
             assert_eq!(
-                PasswordPolicy::from_keycloak(policy),
-                expected,
+                (parsed.memory_kib, parsed.parallelism),
+                (7168, 1),
                 "{policy:?}"
             );
         }
+        assert_eq!(PasswordPolicy::from_keycloak(""), PasswordPolicy::default());
     }
 }

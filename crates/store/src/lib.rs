@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use portcullis_core::brute_force::CountedFailure;
 use portcullis_core::model::{RealmSnapshot, User};
-use portcullis_core::password::StoredPassword;
+use portcullis_core::password::{PasswordHistory, StoredPassword};
 use portcullis_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
@@ -221,14 +221,53 @@ impl Store {
         queries::user::find_by_id(&self.db, realm_id, user_id).await
     }
 
-    /// Re-hash on login: replaces the user's password credential.
+    /// Re-hash on login: a new hash of the same password replaces the user's password
+    /// credential, which keeps its id, label and creation time; the password history is left
+    /// alone. Use [`Store::change_password`] for a new password.
     pub async fn set_password(
         &self,
         user_id: &str,
         password: &StoredPassword,
         now_unix: i64,
     ) -> Result<(), StoreError> {
-        queries::user::set_password(&self.db, user_id, password, now_unix).await
+        queries::user::set_password(
+            &self.db,
+            user_id,
+            password,
+            now_unix,
+            queries::user::History::Rehash,
+        )
+        .await
+    }
+
+    /// Sets a new password, atomically. The replaced password becomes a `password-history`
+    /// credential and, newest first, at most `history_depth` of those are kept (the realm
+    /// policy's [`PasswordPolicy::history_depth`]; 0 keeps none and deletes any there are).
+    ///
+    /// [`PasswordPolicy::history_depth`]: portcullis_core::password::PasswordPolicy::history_depth
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        password: &StoredPassword,
+        now_unix: i64,
+        history_depth: usize,
+    ) -> Result<(), StoreError> {
+        queries::user::set_password(
+            &self.db,
+            user_id,
+            password,
+            now_unix,
+            queries::user::History::Keep(history_depth),
+        )
+        .await
+    }
+
+    /// The user's current password and kept `password-history` hashes, newest first, for the
+    /// `passwordHistory` check ([`PasswordPolicy::check_history`]). Empty for an unknown user.
+    ///
+    /// [`PasswordPolicy::check_history`]: portcullis_core::password::PasswordPolicy::check_history
+    pub async fn password_history(&self, user_id: &str) -> Result<PasswordHistory, StoreError> {
+        queries::user::password_history(&self.db, user_id).await
     }
 
     /// Stores a docker refresh token (by the SHA-256 hex of the token, never the token) and

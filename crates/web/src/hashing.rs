@@ -134,6 +134,7 @@ mod tests {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
+            ..PasswordPolicy::default()
         }
     }
 

@@ -13,8 +13,8 @@ use super::entity::user_federated_identity;
 use super::{Page, TextMatch};
 use crate::entity::{credential, login_failure, user_entity, user_group, user_role};
 use crate::error::StoreError;
-use crate::queries::user::PASSWORD;
-use crate::queries::{from_json, insert_all, to_json};
+use crate::queries::user;
+use crate::queries::{from_json, insert_all};
 
 /// Keycloak's user search parameters. Service-account users are left out unless
 /// `include_service_accounts`.
@@ -184,28 +184,17 @@ pub async fn delete<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Replaces the user's password credential.
+/// Sets a new password for the user. The replaced one is kept as a `password-history`
+/// credential as far as the `passwordHistory` clause of the user's realm asks, and history
+/// beyond that is deleted.
 pub async fn set_password<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
     password: &StoredPassword,
     now_unix: i64,
 ) -> Result<(), StoreError> {
-    credential::Entity::delete_many()
-        .filter(credential::Column::UserId.eq(user_id))
-        .filter(credential::Column::CredentialType.eq(PASSWORD))
-        .exec(db)
-        .await?;
-    let row = credential::Model {
-        id: super::new_id(),
-        user_id: user_id.to_string(),
-        credential_type: PASSWORD.to_string(),
-        user_label: None,
-        secret: to_json(password)?,
-        created_at: now_unix,
-    };
-    insert_all::<credential::Entity, _>(db, vec![row]).await?;
-    Ok(())
+    let depth = user::history_depth_of_user(db, user_id).await?;
+    user::replace_password(db, user_id, password, now_unix, user::History::Keep(depth)).await
 }
 
 /// The user's credentials, oldest first.
