@@ -99,12 +99,16 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
             &r("/attack-detection/brute-force/users/{id}"),
             get(attack::status).delete(attack::clear),
         )
-        .route(&r("/events"), get(events::login_events));
+        .route(&r("/events"), get(events::login_events))
+        .route(
+            &r("/sessions/{id}"),
+            axum::routing::delete(api::grants::delete_session),
+        );
     router.layer(Extension(Arc::new(catalog)))
 }
 
 fn user_routes(realm: &str) -> Router<AppState> {
-    use api::{federated, users};
+    use api::{federated, grants, users};
     let r = |path: &str| format!("{realm}/users{path}");
     Router::new()
         .route(&r(""), get(users::list).post(users::create))
@@ -127,6 +131,15 @@ fn user_routes(realm: &str) -> Router<AppState> {
             put(users::join_group).delete(users::leave_group),
         )
         .route(&r("/{id}/sessions"), get(users::sessions))
+        .route(&r("/{id}/consents"), get(grants::consents))
+        .route(
+            &r("/{id}/consents/{client}"),
+            axum::routing::delete(grants::revoke_consent),
+        )
+        .route(
+            &r("/{id}/offline-sessions/{client}"),
+            get(grants::user_offline_sessions),
+        )
         .route(&r("/{id}/logout"), post(users::logout))
         .route(&r("/{id}/federated-identity"), get(federated::list))
         .route(
@@ -171,6 +184,14 @@ fn client_routes(realm: &str) -> Router<AppState> {
         .route(
             &r("/{id}/service-account-user"),
             get(clients::service_account),
+        )
+        .route(
+            &r("/{id}/offline-sessions"),
+            get(api::grants::client_offline_sessions),
+        )
+        .route(
+            &r("/{id}/offline-session-count"),
+            get(api::grants::client_offline_session_count),
         )
         .route(
             &r("/{id}/protocol-mappers/models"),

@@ -43,12 +43,14 @@ const HASH_LEN: usize = 32;
 /// for PBKDF2 (27,500 or 210,000) and would make argon2 take minutes.
 const MAX_POLICY_ARGON2_ITERATIONS: u32 = 100;
 
-// Bounds on parameters read from stored hashes, so a corrupt or hostile import cannot make one
-// login allocate gigabytes or spin for hours. Keycloak's own values are far below them.
-const MAX_ARGON2_MEMORY_KIB: u32 = 1 << 20;
-const MAX_ARGON2_ITERATIONS: u32 = 1_000;
-const MAX_ARGON2_PARALLELISM: u32 = 64;
-const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+// Bounds on parameters read from stored hashes, an order of magnitude above what Keycloak
+// writes (argon2 7 MiB x 5, pbkdf2-sha512 210,000, pbkdf2-sha256 27,500 to 600,000), so an
+// imported hash cannot make each login attempt for its user occupy a hashing thread, shared
+// by every realm, for seconds (a 512 MiB x 12 argon2 hash took 7.9 s per attempt).
+const MAX_ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+const MAX_ARGON2_ITERATIONS: u32 = 10;
+const MAX_ARGON2_PARALLELISM: u32 = 16;
+const MAX_PBKDF2_ITERATIONS: u32 = 1_300_000;
 const MAX_HASH_LEN: usize = 1_024;
 
 /// Realm password policy: argon2id parameters (Keycloak 25+ defaults m=7168 KiB, t=5, p=1) and
@@ -365,16 +367,22 @@ impl StoredPassword {
     ///
     /// Only the structure is checked here; an algorithm we cannot compute is kept (so it
     /// exports unchanged) and simply never verifies.
+    ///
+    /// The hash must be one we can verify within the cost bounds (known algorithm, argon2
+    /// memory up to 64 MiB and 10 iterations, PBKDF2 up to 1.3 million iterations): an import
+    /// carrying anything else is refused here rather than slowing every login of the user.
     pub fn from_keycloak(secret_data: &str, credential_data: &str) -> Result<Self, PasswordError> {
         let secret: SecretData = serde_json::from_str(secret_data)?;
         let credential: CredentialData = serde_json::from_str(credential_data)?;
-        Ok(Self {
+        let stored = Self {
             algorithm: credential.algorithm,
             iterations: credential.hash_iterations,
             salt: decode_base64(&secret.salt).ok_or(PasswordError::Base64("salt"))?,
             hash: decode_base64(&secret.value).ok_or(PasswordError::Base64("value"))?,
             additional_parameters: credential.additional_parameters,
-        })
+        };
+        stored.scheme()?;
+        Ok(stored)
     }
 
     /// Back to (`secretData`, `credentialData`) JSON strings, Keycloak's exact shape.
@@ -876,5 +884,62 @@ mod tests {
             );
         }
         assert_eq!(PasswordPolicy::from_keycloak(""), PasswordPolicy::default());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod cost_bounds {
+    use super::*;
+
+    fn argon2(memory: u32, iterations: u32, parallelism: u32) -> (String, String) {
+        let secret = r#"{"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","salt":"AAAAAAAAAAAAAAAAAAAAAA=="}"#;
+        let credential = serde_json::json!({
+            "hashIterations": iterations,
+            "algorithm": "argon2",
+            "additionalParameters": {
+                "type": ["id"], "version": ["1.3"], "memory": [memory.to_string()],
+                "parallelism": [parallelism.to_string()], "hashLength": ["32"]
+            }
+        });
+        (secret.to_string(), credential.to_string())
+    }
+
+    fn pbkdf2(iterations: u32) -> (String, String) {
+        let secret = r#"{"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","salt":"AAAAAAAAAAAAAAAAAAAAAA=="}"#;
+        let credential =
+            format!(r#"{{"hashIterations":{iterations},"algorithm":"pbkdf2-sha512"}}"#);
+        (secret.to_string(), credential)
+    }
+
+    /// Imported hashes whose verification would cost far more than Keycloak's are refused at
+    /// import, with the parameter named.
+    #[test]
+    fn imports_above_the_cost_bounds_are_refused() {
+        let rows: &[(&str, (String, String), Option<&str>)] = &[
+            ("Keycloak's argon2", argon2(7168, 5, 1), None),
+            ("the argon2 ceiling", argon2(65_536, 10, 16), None),
+            ("512 MiB", argon2(524_288, 12, 1), Some("argon2 memory")),
+            ("65 MiB", argon2(66_560, 5, 1), Some("argon2 memory")),
+            ("11 passes", argon2(7168, 11, 1), Some("argon2 iterations")),
+            ("17 lanes", argon2(7168, 5, 17), Some("argon2 parallelism")),
+            ("Keycloak's pbkdf2", pbkdf2(210_000), None),
+            ("the pbkdf2 ceiling", pbkdf2(1_300_000), None),
+            (
+                "too many pbkdf2 rounds",
+                pbkdf2(1_300_001),
+                Some("pbkdf2 iterations"),
+            ),
+        ];
+        for (what, (secret, credential), refused) in rows {
+            let result = StoredPassword::from_keycloak(secret, credential);
+            match refused {
+                None => assert!(result.is_ok(), "{what}: {result:?}"),
+                Some(part) => {
+                    let err = result.unwrap_err().to_string();
+                    assert!(err.contains(part), "{what}: {err}");
+                }
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use portcullis_core::keys::{Algorithm, KeyMaterial};
 use portcullis_core::model::UPDATE_PASSWORD;
 use portcullis_core::model::{BruteForcePolicy, Client, realm_defaults};
-use portcullis_core::password::{PasswordPolicy, StoredPassword};
+use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 
 use crate::entity::{
     client, composite_role, credential, group_role, protocol_mapper, realm, realm_group, realm_key,
@@ -512,7 +512,8 @@ impl Builder {
                 group_id,
             });
         }
-        let temporary = self.credentials(&rep.credentials, &id, &username, policy)?;
+        let email = rep.email.as_deref().filter(|e| !e.is_empty());
+        let temporary = self.credentials(&rep.credentials, &id, (&username, email), policy)?;
         let mut required_actions = rep.required_actions.clone();
         if temporary && !required_actions.iter().any(|a| a == UPDATE_PASSWORD) {
             required_actions.push(UPDATE_PASSWORD.to_string());
@@ -618,7 +619,7 @@ impl Builder {
         &mut self,
         reps: &[CredentialRepresentation],
         user_id: &str,
-        username: &str,
+        (username, email): (&str, Option<&str>),
         policy: &PasswordPolicy,
     ) -> Result<bool, StoreError> {
         let mut seen_password = false;
@@ -641,7 +642,8 @@ impl Builder {
                 )));
             }
             temporary = rep.temporary == Some(true);
-            let password = stored_password(rep, username, policy)?;
+            let subject = PolicySubject { username, email };
+            let password = stored_password(rep, &subject, policy)?;
             self.plan.credentials.push(credential::Model {
                 id: id_or_new(&rep.id),
                 user_id: user_id.to_string(),
@@ -696,11 +698,14 @@ impl Builder {
 
 /// A password credential: a stored Keycloak hash as is, or a plain `value` hashed under the
 /// realm's policy.
+/// A stored hash as imported (within the cost bounds), or a plain `value` that passes the realm's
+/// password policy, hashed with it.
 fn stored_password(
     rep: &CredentialRepresentation,
-    username: &str,
+    user: &PolicySubject<'_>,
     policy: &PasswordPolicy,
 ) -> Result<StoredPassword, StoreError> {
+    let username = user.username;
     let invalid = |e: &dyn std::fmt::Display| {
         StoreError::Invalid(format!("user '{username}': password credential: {e}"))
     };
@@ -708,7 +713,10 @@ fn stored_password(
         (Some(secret), Some(data), _) => {
             StoredPassword::from_keycloak(secret, data).map_err(|e| invalid(&e))
         }
-        (_, _, Some(value)) => Ok(StoredPassword::hash(policy, value)?),
+        (_, _, Some(value)) => {
+            policy.check(value, user).map_err(|e| invalid(&e))?;
+            Ok(StoredPassword::hash(policy, value)?)
+        }
         _ => Err(invalid(
             &"needs `value`, or `secretData` and `credentialData`",
         )),

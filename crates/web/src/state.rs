@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use portcullis_core::brute_force;
 use portcullis_core::clock::Clock;
 use portcullis_core::model::{RealmSnapshot, User};
-use portcullis_core::password::{HashScratch, PasswordPolicy, StoredPassword};
+use portcullis_core::password::{
+    HashScratch, PasswordHistory, PasswordPolicy, PolicySubject, PolicyViolation, StoredPassword,
+};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_core::verified_cache::{CacheKey, VerifiedCache};
 use portcullis_store::{FailureAt, Store};
@@ -411,6 +413,37 @@ impl AppState {
         job: impl FnOnce(&mut HashScratch) -> T + Send + 'static,
     ) -> Result<T, WebError> {
         self.0.hashing.run(job).await
+    }
+
+    /// A new password for a user: it must pass the realm policy's clauses (against the user's
+    /// name and email) and, for an existing user (`user_id`), its `passwordHistory`; it is then
+    /// hashed with the policy. The history check and the hash run on the hashing threads.
+    pub async fn new_password(
+        &self,
+        policy: &PasswordPolicy,
+        password: &str,
+        subject: PolicySubject<'_>,
+        user_id: Option<&str>,
+    ) -> Result<Result<StoredPassword, PolicyViolation>, WebError> {
+        if let Err(violation) = policy.check(password, &subject) {
+            return Ok(Err(violation));
+        }
+        let history = match user_id {
+            Some(id) if policy.checks_history() => self.0.store.password_history(id).await?,
+            _ => PasswordHistory::default(),
+        };
+        let (policy, password) = (policy.clone(), password.to_string());
+        let hashed = self
+            .on_hashing_pool(move |scratch| {
+                policy.check_history(&password, &history, scratch)?;
+                Ok(StoredPassword::hash_with(&policy, &password, scratch))
+            })
+            .await?;
+        match hashed {
+            Ok(Ok(stored)) => Ok(Ok(stored)),
+            Ok(Err(e)) => Err(WebError::Pool(format!("hashing a new password: {e}"))),
+            Err(violation) => Ok(Err(violation)),
+        }
     }
 
     /// Imported hashes (pbkdf2, older argon2 parameters) move to the realm policy on the next

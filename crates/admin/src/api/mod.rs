@@ -4,6 +4,7 @@ pub mod attack;
 pub mod clients;
 pub mod events;
 pub mod federated;
+pub mod grants;
 pub mod groups;
 pub mod mappings;
 pub mod partial;

@@ -13,7 +13,7 @@ use portcullis_store::entity::{client, realm, role, user_entity};
 use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
-use super::users::{NewPassword, check_unique, passwords_in, policy_of};
+use super::users::{NewPassword, PasswordOwner, check_unique, passwords_in, policy_of};
 use super::{Reply, ok};
 use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, target_realm};
@@ -143,7 +143,7 @@ pub async fn import(
     if object.has("clients") {
         caller.require(&realm, Right::ManageClients)?;
     }
-    let users = read_users(object, &policy_of(&realm_row)).await?;
+    let users = read_users(&state, object, &policy_of(&realm_row)).await?;
     let change = Change::begin(&state, &caller, realm_row.clone()).await?;
     let mut importer = Importer {
         db: change.db(),
@@ -198,6 +198,7 @@ fn client_roles_of(object: Obj<'_>) -> Result<BTreeMap<String, Vec<String>>, Adm
 }
 
 async fn read_users(
+    state: &AppState,
     object: Obj<'_>,
     policy: &portcullis_core::password::PasswordPolicy,
 ) -> Result<Vec<UserImport>, AdminError> {
@@ -220,8 +221,13 @@ async fn read_users(
             };
             links.push((provider, id, link.text("userName")?));
         }
+        let owner = PasswordOwner {
+            username: &username,
+            email: fields.email.as_ref().and_then(|e| e.as_deref()),
+            user_id: None,
+        };
         out.push(UserImport {
-            password: passwords_in(user, policy).await?,
+            password: passwords_in(state, user, policy, owner).await?,
             realm_roles: user.strings("realmRoles")?.unwrap_or_default(),
             client_roles: client_roles_of(user)?,
             groups: user.strings("groups")?.unwrap_or_default(),

@@ -1,7 +1,7 @@
 //! `/admin/realms/{realm}/users`: search, CRUD, passwords, credentials, groups, sessions.
 
 use axum::extract::{Path, State};
-use portcullis_core::password::{PasswordPolicy, StoredPassword};
+use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, TextMatch};
 use portcullis_store::entity::{realm, user_entity};
@@ -81,10 +81,31 @@ pub struct NewPassword {
     pub temporary: bool,
 }
 
+/// Who a new password is for: the policy's `notUsername`, `notEmail` and `passwordHistory`
+/// clauses look at these (`user_id` only for a user that exists already).
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordOwner<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+}
+
+impl<'a> PasswordOwner<'a> {
+    pub fn of(row: &'a user_entity::Model, existing: bool) -> Self {
+        Self {
+            username: &row.username,
+            email: row.email.as_deref(),
+            user_id: existing.then_some(row.id.as_str()),
+        }
+    }
+}
+
 /// Reads the password credentials of a user body; at most one.
 pub async fn passwords_in(
+    state: &AppState,
     body: Obj<'_>,
     policy: &PasswordPolicy,
+    owner: PasswordOwner<'_>,
 ) -> Result<Option<NewPassword>, AdminError> {
     let Some(credentials) = body.get("credentials") else {
         return Ok(None);
@@ -93,7 +114,7 @@ pub async fn passwords_in(
     let mut found = None;
     for item in items {
         let credential = rep::object(item)?;
-        if let Some(password) = password_of(credential, policy).await? {
+        if let Some(password) = password_of(state, credential, policy, owner).await? {
             if found.is_some() {
                 return Err(AdminError::BadRequest(
                     "A user can have only one password".into(),
@@ -106,8 +127,10 @@ pub async fn passwords_in(
 }
 
 async fn password_of(
+    state: &AppState,
     credential: Obj<'_>,
     policy: &PasswordPolicy,
+    owner: PasswordOwner<'_>,
 ) -> Result<Option<NewPassword>, AdminError> {
     if credential.str("type")?.is_some_and(|t| t != "password") {
         return Ok(None);
@@ -120,7 +143,7 @@ async fn password_of(
     let password = match (stored, credential.str("value")?) {
         ((Some(secret), Some(data)), _) => StoredPassword::from_keycloak(secret, data)
             .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
-        (_, Some(value)) if !value.is_empty() => hash(policy, value).await?,
+        (_, Some(value)) if !value.is_empty() => new_password(state, policy, value, owner).await?,
         _ => {
             return Err(AdminError::InvalidRequest {
                 error: "invalid_request",
@@ -134,13 +157,26 @@ async fn password_of(
     }))
 }
 
-/// Hashes off the async executor: argon2 costs milliseconds of CPU.
-pub async fn hash(policy: &PasswordPolicy, value: &str) -> Result<StoredPassword, AdminError> {
-    let (policy, value) = (policy.clone(), value.to_string());
-    tokio::task::spawn_blocking(move || StoredPassword::hash(&policy, &value))
-        .await
-        .map_err(|e| AdminError::Internal(format!("hashing task failed: {e}")))?
-        .map_err(|e| AdminError::Internal(format!("hashing failed: {e}")))
+/// A new plain-text password, checked against the realm's password policy and hashed (on the
+/// hashing threads). A violation is Keycloak's 400 `{"error": "<message key>",
+/// "error_description": "Invalid password: ..."}`.
+pub async fn new_password(
+    state: &AppState,
+    policy: &PasswordPolicy,
+    value: &str,
+    owner: PasswordOwner<'_>,
+) -> Result<StoredPassword, AdminError> {
+    let subject = PolicySubject {
+        username: owner.username,
+        email: owner.email,
+    };
+    state
+        .new_password(policy, value, subject, owner.user_id)
+        .await?
+        .map_err(|violation| AdminError::InvalidRequest {
+            error: violation.key,
+            description: violation.message,
+        })
 }
 
 pub fn policy_of(realm: &realm::Model) -> PasswordPolicy {
@@ -196,7 +232,6 @@ pub async fn create(
         }
         None => admin::new_id(),
     };
-    let password = passwords_in(object, &policy_of(&realm_row)).await?;
     let group_paths = object.strings("groups")?.unwrap_or_default();
     let mut user = user_entity::Model {
         id: id.clone(),
@@ -215,6 +250,8 @@ pub async fn create(
         required_actions: "[]".into(),
     };
     fields.apply(&mut user)?;
+    let owner = PasswordOwner::of(&user, false);
+    let password = passwords_in(&state, object, &policy_of(&realm_row), owner).await?;
     if let Some(new) = &password {
         rep::user::set_required_action(&mut user, UPDATE_PASSWORD, new.temporary)?;
     }
@@ -267,7 +304,11 @@ pub async fn update(
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let object = rep::object(&body)?;
     let fields = UserFields::read(object)?;
-    let password = passwords_in(object, &policy_of(&realm_row)).await?;
+    // Checked and hashed before the transaction, so the write lock is not held meanwhile.
+    let mut updated = find_user(state.store().connection(), &realm_row.id, &id).await?;
+    fields.apply(&mut updated)?;
+    let owner = PasswordOwner::of(&updated, true);
+    let password = passwords_in(&state, object, &policy_of(&realm_row), owner).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     change.require_may_manage_user(&id)?;
     let mut user = find_user(change.db(), &realm_row.id, &id).await?;
@@ -339,8 +380,9 @@ pub async fn reset_password(
         .ok_or_else(no_password)?;
     let temporary = credential.bool("temporary")?.unwrap_or(false);
     // Checked before the hash, so an unknown user costs no CPU.
-    find_user(state.store().connection(), &realm_row.id, &id).await?;
-    let password = hash(&policy_of(&realm_row), value).await?;
+    let user = find_user(state.store().connection(), &realm_row.id, &id).await?;
+    let owner = PasswordOwner::of(&user, true);
+    let password = new_password(&state, &policy_of(&realm_row), value, owner).await?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     change.require_may_manage_user(&id)?;
     let mut user = find_user(change.db(), &realm_row.id, &id).await?;

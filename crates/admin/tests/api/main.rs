@@ -5,6 +5,7 @@
 mod auth;
 mod clients;
 mod common;
+mod credentials;
 mod escalation;
 mod groups;
 mod imports;

@@ -11,6 +11,7 @@ pub mod entity;
 pub mod events;
 pub mod extras;
 pub mod federated;
+pub mod grants;
 pub mod groups;
 mod import;
 pub mod realm_management;

@@ -343,6 +343,11 @@ pub async fn end_everything(
     crate::queries::sign_out::end_everything(db, realm_id, user_id, now).await
 }
 
+/// Ends one SSO session and revokes its online refresh tokens.
+pub async fn end_session(db: &sea_orm::DatabaseTransaction, id: &str) -> Result<(), StoreError> {
+    crate::queries::session::end_session(db, id).await
+}
+
 /// Ends the user's sessions and revokes their online refresh tokens; returns how many sessions
 /// were live.
 pub async fn end_sessions(
