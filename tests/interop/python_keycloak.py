@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
 
 BASE = os.environ["PORTCULLIS_URL"].rstrip("/") + "/auth/"
@@ -93,6 +93,26 @@ def main():
         "groups": export.get("groups", []), "clients": export.get("clients", []),
     })
     out["partial_import_added"] = result.get("added")
+
+    # Signing in and out as an application does with python-keycloak: logout() posts the
+    # refresh token with the client's credentials, and everything of that session ends.
+    admin.create_client({"clientId": "pyapp", "secret": "pyapp-secret", "publicClient": False,
+                         "directAccessGrantsEnabled": True, "standardFlowEnabled": False})
+    oidc = KeycloakOpenID(server_url=BASE, realm_name=REALM, client_id="pyapp",
+                          client_secret_key="pyapp-secret", verify=False)
+    token = oidc.token("alice", "alice-pw")
+    out["userinfo_user"] = oidc.userinfo(token["access_token"])["preferred_username"]
+    oidc.logout(token["refresh_token"])
+    try:
+        oidc.refresh_token(token["refresh_token"])
+        out["refresh_after_logout"] = "accepted"
+    except KeycloakError as e:
+        out["refresh_after_logout"] = e.response_code
+    try:
+        oidc.userinfo(token["access_token"])
+        out["userinfo_after_logout"] = "accepted"
+    except KeycloakError as e:
+        out["userinfo_after_logout"] = e.response_code
     print(json.dumps(out))
 
 

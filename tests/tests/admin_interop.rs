@@ -119,6 +119,10 @@ async fn python_keycloak_builds_a_realm_that_docker_tokens_reflect() {
     assert_eq!(r["backend_secret"], "s3cret");
     assert_eq!(r["alice_client_roles"], json!(["viewer"]));
     assert!(r["partial_import_added"].as_i64().unwrap() >= 3, "{r}");
+    // python-keycloak's logout(refresh_token) ends the session's tokens.
+    assert_eq!(r["userinfo_user"], "alice", "{r}");
+    assert_eq!(r["refresh_after_logout"], 400, "{r}");
+    assert_eq!(r["userinfo_after_logout"], 401, "{r}");
 
     // alice: lead → writer (composite) → push (implies pull). bob: /eng/platform → rule on /eng → pull.
     let svc = "registry.py";

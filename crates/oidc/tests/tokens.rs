@@ -24,6 +24,7 @@ const ISSUER: &str = "http://id.test/auth/realms/acme";
 const OIDC: &str = "/auth/realms/acme/protocol/openid-connect";
 const TOKEN: &str = "/auth/realms/acme/protocol/openid-connect/token";
 const BACKEND: (&str, &str) = ("backend", "backend-secret");
+const OTHER_APP: (&str, &str) = ("other-app", "other-secret");
 const APP_CB: &str = "https://app.test/cb";
 const SPA_CB: &str = "https://spa.test/cb";
 
@@ -1554,4 +1555,71 @@ async fn cors_for_browser_clients() {
         reply.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
         "https://app.test"
     );
+}
+
+/// Keycloak's back-channel logout (python-keycloak's `logout(refresh_token)`): the client
+/// authenticates and posts its refresh token to `logout`; the whole session ends (204), with
+/// the tokens of every client in it. Offline tokens end their offline session. Another
+/// client's token, or something that is not a refresh token, is 400 `invalid_grant`.
+#[tokio::test]
+async fn logout_with_a_refresh_token_ends_the_session() {
+    let app = app().await;
+    let logout = |client: (&'static str, &'static str), token: String| {
+        let app = &app;
+        async move {
+            app.post_form(
+                &format!("{OIDC}/logout"),
+                Some(&basic(client.0, client.1)),
+                &[("refresh_token", token.as_str())],
+            )
+            .await
+        }
+    };
+    let tokens = app
+        .password(BACKEND, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let other = app
+        .password(OTHER_APP, "alice", "alice-pw", "openid")
+        .await
+        .json();
+    let other_refresh = other["refresh_token"].as_str().unwrap().to_string();
+
+    let foreign = logout(OTHER_APP, refresh.clone()).await;
+    foreign.assert_oauth_error(400, "invalid_grant");
+    assert!(foreign.text().contains("don't match"), "{}", foreign.text());
+    logout(BACKEND, access.clone())
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    logout(BACKEND, "garbage".into())
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert_eq!(app.userinfo(&access).await.status, StatusCode::OK);
+
+    let ended = logout(BACKEND, refresh.clone()).await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text());
+    assert!(ended.body.is_empty());
+    app.refresh(BACKEND, &refresh)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert_eq!(app.userinfo(&access).await.status, StatusCode::UNAUTHORIZED);
+    // The other client's session is another session: it lives on.
+    assert_eq!(app.refresh(OTHER_APP, &other_refresh).await.status, StatusCode::OK);
+    // Again, and after expiry: still 204.
+    assert_eq!(logout(BACKEND, refresh.clone()).await.status, StatusCode::NO_CONTENT);
+    app.clock.advance(100_000);
+    assert_eq!(logout(BACKEND, refresh).await.status, StatusCode::NO_CONTENT);
+
+    let offline = app
+        .password(BACKEND, "alice", "alice-pw", "openid offline_access")
+        .await
+        .json();
+    let offline = offline["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(app.refresh(BACKEND, &offline).await.status, StatusCode::OK);
+    assert_eq!(logout(BACKEND, offline.clone()).await.status, StatusCode::NO_CONTENT);
+    app.refresh(BACKEND, &offline)
+        .await
+        .assert_oauth_error(400, "invalid_grant");
 }

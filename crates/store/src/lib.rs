@@ -333,6 +333,17 @@ impl Store {
         queries::session::end_session(&self.db, id).await
     }
 
+    /// Revokes the offline tokens of one offline session (its SSO session id, or the token id
+    /// of an offline token issued without one); returns how many.
+    pub async fn revoke_offline_session(
+        &self,
+        realm_id: &str,
+        session_id: &str,
+    ) -> Result<u64, StoreError> {
+        let which = admin::grants::OfflineTokens::Session(session_id);
+        admin::grants::revoke_offline_tokens(&self.db, realm_id, which).await
+    }
+
     /// Ends every live session of a user and revokes their online refresh tokens; returns how
     /// many sessions were live.
     pub async fn end_user_sessions(

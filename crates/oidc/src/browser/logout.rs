@@ -48,6 +48,12 @@ pub(crate) async fn logout(
     let Ok(Form(pairs)) = form else {
         return Ok(unreadable(&ctx));
     };
+    // A client logging a session out with its refresh token (Keycloak's back-channel form).
+    if method == Method::POST && pairs.iter().any(|(name, _)| name == "refresh_token") {
+        return Ok(
+            crate::endpoints::logout::with_refresh_token(&state, &path, &headers, pairs).await,
+        );
+    }
     let via = if method == Method::POST {
         Via::Post
     } else {

@@ -25,6 +25,11 @@ impl Form {
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, OAuthError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
             .map_err(|_| OAuthError::invalid_request("Malformed form body"))?;
+        Self::from_pairs(pairs)
+    }
+
+    /// Parameters already decoded; a repeated name is refused as in [`Form::parse`].
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, OAuthError> {
         let mut seen = HashSet::with_capacity(pairs.len());
         if !pairs.iter().all(|(name, _)| seen.insert(name.as_str())) {
             return Err(OAuthError::invalid_request("Repeated request parameter"));

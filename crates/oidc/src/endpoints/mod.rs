@@ -11,6 +11,7 @@ mod error;
 mod form;
 mod grants;
 mod introspect;
+pub(crate) mod logout;
 mod revoke;
 mod service_accounts;
 mod token;
