@@ -48,7 +48,9 @@ fn realm_json() -> Value {
             {"username": "carol", "enabled": false, "realmRoles": ["dev"],
              "credentials": [{"type": "password", "value": "carol-pw"}]},
             {"username": "dave", "enabled": true, "realmRoles": ["lead"],
-             "credentials": [{"type": "password", "value": "dave-pw"}]}
+             "credentials": [{"type": "password", "value": "dave-pw"}]},
+            {"username": "erin", "enabled": true, "realmRoles": ["dev"],
+             "credentials": [{"type": "password", "value": "erin-pw", "temporary": true}]}
         ],
         "clients": [
             {"clientId": "registry", "protocol": "docker-v2", "enabled": true, "publicClient": true,
@@ -900,4 +902,39 @@ async fn brute_force_detection_locks_and_releases_a_user() {
     }
     app.clock.advance(61); // past the verified-credentials cache
     assert_eq!(app.get(url, Some(&good)).await.status, StatusCode::OK);
+}
+
+/// A user with a required action pending (a temporary password) gets Keycloak's 400
+/// `invalid_grant` "Account is not fully set up" from every grant, never a token.
+#[tokio::test]
+async fn an_account_with_a_required_action_gets_no_token() {
+    let app = app().await;
+    let reply = app
+        .get(
+            &format!("{BASE}/auth?service=registry&scope=repository:team-a/app:pull"),
+            Some(&basic("erin", "erin-pw")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    assert_eq!(reply.json()["error"], "invalid_grant");
+    assert_eq!(
+        reply.json()["error_description"],
+        "Account is not fully set up"
+    );
+    let reply = app
+        .post(
+            "grant_type=password&username=erin&password=erin-pw&service=registry&access_type=offline",
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    assert!(reply.json().get("refresh_token").is_none());
+    // A wrong password still says only that: the pending action is not revealed.
+    let reply = app
+        .get(
+            &format!("{BASE}/auth?service=registry"),
+            Some(&basic("erin", "wrong")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

@@ -984,3 +984,131 @@ async fn device_verification_login_and_approval() {
     let mut other = Browser::new(&app);
     assert_eq!(other.submit(&form).await.status, StatusCode::BAD_REQUEST);
 }
+
+/// A temporary password: signing in with it shows the update-password page before the login
+/// finishes; the new password must match its confirmation and pass the realm policy, then the
+/// code is issued, the old password and the used form are worthless, and grants without a
+/// browser work again.
+#[tokio::test]
+async fn a_temporary_password_must_be_replaced_at_login() {
+    let app = TestApp::builder()
+        .realm(json!({
+            "realm": "acme",
+            "enabled": true,
+            "passwordPolicy": "length(10) and passwordHistory(1)",
+            "users": [{"username": "tom", "enabled": true,
+                       "credentials": [{"type": "password", "value": "temporary-1",
+                                        "temporary": true}]}],
+            "clients": [{"clientId": "app", "secret": "app-secret", "redirectUris": [APP_CB],
+                         "directAccessGrantsEnabled": true}]
+        }))
+        .now(NOW)
+        .base_url("https://id.test")
+        .build()
+        .await;
+    let token = |password: &'static str| {
+        let app = &app;
+        async move {
+            let form = [
+                ("grant_type", "password"),
+                ("username", "tom"),
+                ("password", password),
+                ("client_id", "app"),
+                ("client_secret", "app-secret"),
+            ];
+            app.post_form(&format!("{PROTO}/token"), None, &form).await
+        }
+    };
+    token("temporary-1")
+        .await
+        .assert_oauth_error(400, "invalid_grant");
+    assert!(
+        token("temporary-1")
+            .await
+            .text()
+            .contains("Account is not fully set up")
+    );
+
+    let mut browser = Browser::new(&app);
+    let page = browser.get(&app_request(&[])).await;
+    let update = browser.log_in(&page, "tom", "temporary-1").await;
+    assert_eq!(update.status, StatusCode::OK, "{update:?}");
+    let form = update.form();
+    assert!(
+        form.action.ends_with("/login-actions/required-action"),
+        "{}",
+        form.action
+    );
+    let text = update.text();
+    assert!(text.contains("You need to change your password"), "{text}");
+
+    let mismatch = browser
+        .submit(
+            &form
+                .clone()
+                .with("password-new", "brand-new-1")
+                .with("password-confirm", "other"),
+        )
+        .await;
+    assert!(
+        mismatch.text().contains("Passwords don&#x27;t match."),
+        "{}",
+        mismatch.text()
+    );
+    assert!(mismatch.text().contains(r#"name="password-confirm" type="password" autocomplete="new-password" required aria-invalid="true""#));
+    let short = browser
+        .submit(
+            &form
+                .clone()
+                .with("password-new", "short")
+                .with("password-confirm", "short"),
+        )
+        .await;
+    assert!(
+        short
+            .text()
+            .contains("Invalid password: minimum length 10."),
+        "{}",
+        short.text()
+    );
+    let same = browser
+        .submit(
+            &form
+                .clone()
+                .with("password-new", "temporary-1")
+                .with("password-confirm", "temporary-1"),
+        )
+        .await;
+    assert!(
+        same.text().contains("must not be equal to any of last"),
+        "{}",
+        same.text()
+    );
+
+    let done = browser
+        .submit(
+            &form
+                .clone()
+                .with("password-new", "brand-new-1")
+                .with("password-confirm", "brand-new-1"),
+        )
+        .await;
+    redeem(&app, &done, APP_CB, "st-1").await;
+    // The used form is worthless now: it asks to sign in again.
+    let replay = browser
+        .submit(
+            &form
+                .with("password-new", "evil-choice-1")
+                .with("password-confirm", "evil-choice-1"),
+        )
+        .await;
+    assert!(replay.is_login_page(), "{replay:?}");
+    token("temporary-1")
+        .await
+        .assert_oauth_error(401, "invalid_grant");
+    assert_eq!(
+        token("evil-choice-1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(token("brand-new-1").await.status, StatusCode::OK);
+}

@@ -1606,11 +1606,20 @@ async fn logout_with_a_refresh_token_ends_the_session() {
         .assert_oauth_error(400, "invalid_grant");
     assert_eq!(app.userinfo(&access).await.status, StatusCode::UNAUTHORIZED);
     // The other client's session is another session: it lives on.
-    assert_eq!(app.refresh(OTHER_APP, &other_refresh).await.status, StatusCode::OK);
+    assert_eq!(
+        app.refresh(OTHER_APP, &other_refresh).await.status,
+        StatusCode::OK
+    );
     // Again, and after expiry: still 204.
-    assert_eq!(logout(BACKEND, refresh.clone()).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        logout(BACKEND, refresh.clone()).await.status,
+        StatusCode::NO_CONTENT
+    );
     app.clock.advance(100_000);
-    assert_eq!(logout(BACKEND, refresh).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        logout(BACKEND, refresh).await.status,
+        StatusCode::NO_CONTENT
+    );
 
     let offline = app
         .password(BACKEND, "alice", "alice-pw", "openid offline_access")
@@ -1618,7 +1627,10 @@ async fn logout_with_a_refresh_token_ends_the_session() {
         .json();
     let offline = offline["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(app.refresh(BACKEND, &offline).await.status, StatusCode::OK);
-    assert_eq!(logout(BACKEND, offline.clone()).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        logout(BACKEND, offline.clone()).await.status,
+        StatusCode::NO_CONTENT
+    );
     app.refresh(BACKEND, &offline)
         .await
         .assert_oauth_error(400, "invalid_grant");

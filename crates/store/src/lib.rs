@@ -262,6 +262,38 @@ impl Store {
         .await
     }
 
+    /// A self-service password change (the update-password page): the new password (keeping
+    /// `history_depth` replaced ones), the `UPDATE_PASSWORD` action done, and every credential
+    /// issued before `now` ended, in one transaction.
+    pub async fn change_own_password(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+        password: &StoredPassword,
+        now_unix: i64,
+        history_depth: usize,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        queries::user::set_password(
+            &txn,
+            user_id,
+            password,
+            now_unix,
+            queries::user::History::Keep(history_depth),
+        )
+        .await?;
+        queries::user::complete_required_action(
+            &txn,
+            realm_id,
+            user_id,
+            portcullis_core::model::UPDATE_PASSWORD,
+        )
+        .await?;
+        queries::sign_out::end_everything(&txn, realm_id, user_id, now_unix).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// The user's current password and kept `password-history` hashes, newest first, for the
     /// `passwordHistory` check ([`PasswordPolicy::check_history`]). Empty for an unknown user.
     ///

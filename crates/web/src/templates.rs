@@ -19,6 +19,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("consent.html", include_str!("../templates/consent.html")),
+    (
+        "update_password.html",
+        include_str!("../templates/update_password.html"),
+    ),
     ("device.html", include_str!("../templates/device.html")),
     (
         "logout_confirm.html",
@@ -256,6 +260,22 @@ mod tests {
                 "login.html",
                 json!({"realm_name": "Acme", "action": "/x", "flow": "f", "username": ""}),
                 vec!["Sign in to Acme", r#"name="username" type="text" value="""#],
+            ),
+            (
+                "update_password.html",
+                json!({"realm_name": HOSTILE, "action": "/auth/realms/a/login-actions/required-action",
+                       "flow": "t.o.k", "error": HOSTILE, "error_field": "password-confirm"}),
+                vec![
+                    r#"name="password-new""#,
+                    r#"name="password-confirm" type="password" autocomplete="new-password" required aria-invalid="true""#,
+                    r#"name="flow" value="t.o.k""#,
+                ],
+            ),
+            (
+                "login.html",
+                json!({"realm_name": "Acme", "action": "/x", "flow": "f", "username": "a",
+                       "error": "Invalid username or password."}),
+                vec![r#"aria-invalid="true" aria-describedby="input-error""#],
             ),
             (
                 "consent.html",

@@ -18,6 +18,7 @@ pub(crate) const LOGIN: &str = "login";
 pub(crate) const CONSENT: &str = "consent";
 pub(crate) const LOGOUT: &str = "logout";
 pub(crate) const DEVICE_CODE: &str = "device-code";
+pub(crate) const UPDATE_PASSWORD: &str = "update-password";
 
 /// What the user is signing in for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

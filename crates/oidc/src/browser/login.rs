@@ -20,7 +20,7 @@ use super::authorize::{
 use super::flow::{self, Checked, ConsentState, FormNonce, Pending};
 use super::request::ErrorResponse;
 use super::response::Via;
-use super::{BrowserError, RealmCtx, device, sso};
+use super::{BrowserError, RealmCtx, device, required, sso};
 
 /// The one message for every failed login: unknown user, wrong password, disabled or locked
 /// account. Telling them apart would reveal which accounts exist.
@@ -116,6 +116,9 @@ async fn signed_in(
     user: Arc<ResolvedUser>,
     headers: &HeaderMap,
 ) -> Result<Response, BrowserError> {
+    if !user.is_set_up() {
+        return required::start(ctx, pending, &user, headers);
+    }
     let previous = sso::cookie_session(ctx, headers).await?;
     let (live, cookie) = sso::start(ctx, user, previous.as_ref()).await?;
     tracing::info!(realm = %ctx.snapshot.realm.name, user = %live.user.id, "login succeeded");

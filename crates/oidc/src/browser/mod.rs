@@ -13,6 +13,7 @@ mod login;
 mod logout;
 mod params;
 mod request;
+mod required;
 mod response;
 mod sso;
 
@@ -54,6 +55,10 @@ pub fn login_action_routes(relative_path: &str) -> Router<AppState> {
         .route(
             &format!("{realm}/login-actions/consent"),
             post(login::consent),
+        )
+        .route(
+            &format!("{realm}/login-actions/required-action"),
+            post(required::update_password),
         )
         .route(
             &format!("{realm}/login-actions/logout"),

@@ -60,7 +60,11 @@ pub(crate) async fn live(
     let user = ctx
         .state
         .resolve_user_by_id(&ctx.snapshot, &session.user_id)
-        .await?;
+        .await?
+        // A session older than the user's notBefore (logged out by an admin, password reset)
+        // is dead even if its row was not ended; one whose user has a required action pending
+        // must sign in again, so that the action is asked for.
+        .filter(|user| session.created_at >= user.not_before && user.is_set_up());
     Ok(user.map(|user| LiveSession { session, user }))
 }
 

@@ -308,3 +308,34 @@ pub(crate) async fn history_depth_of_user<C: ConnectionTrait>(
         .flatten()
         .map_or(0, |p| PasswordPolicy::from_keycloak(&p).history_depth()))
 }
+
+/// Removes a completed required action from the user; whether it was pending.
+pub(crate) async fn complete_required_action<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    user_id: &str,
+    action: &str,
+) -> Result<bool, StoreError> {
+    let Some(row) = user_entity::Entity::find_by_id(user_id.to_string())
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let mut actions: Vec<String> = from_json(&row.required_actions, "required actions")?;
+    let before = actions.len();
+    actions.retain(|a| a != action);
+    if actions.len() == before {
+        return Ok(false);
+    }
+    user_entity::Entity::update_many()
+        .col_expr(
+            user_entity::Column::RequiredActions,
+            sea_orm::sea_query::Expr::value(to_json(&actions)?),
+        )
+        .filter(user_entity::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(true)
+}
