@@ -244,12 +244,14 @@ mod tests {
 
     const PROXIES: &str = "10.0.0.0/8, 192.0.2.1, fd00::/8";
 
+    /// (what, peer, headers, expected client)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a [u8])], &'a str);
+
     #[test]
     fn x_forwarded_for_from_trusted_and_untrusted_peers() {
         let trusted = TrustedProxies::parse(PROXIES, ProxyHeader::XForwardedFor).unwrap();
         let xff = "x-forwarded-for";
-        let cases: &[(&str, &str, &[(&str, &[u8])], &str)] = &[
-            // (what, peer, headers, expected client)
+        let cases: &[Case] = &[
             ("no header", "10.1.1.1", &[], "10.1.1.1"),
             (
                 "untrusted peer: spoofed header ignored",
@@ -380,7 +382,7 @@ mod tests {
     fn forwarded_from_trusted_and_untrusted_peers() {
         let trusted = TrustedProxies::parse(PROXIES, ProxyHeader::Forwarded).unwrap();
         let fwd = "forwarded";
-        let cases: &[(&str, &str, &[(&str, &[u8])], &str)] = &[
+        let cases: &[Case] = &[
             (
                 "untrusted peer",
                 "203.0.113.9",
