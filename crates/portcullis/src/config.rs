@@ -357,6 +357,58 @@ mod tests {
     }
 
     #[test]
+    fn connection_settings_default_validate_and_come_from_the_file() {
+        let c = Config::resolve(Flags::default()).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_connections, None);
+        assert!(c.tls.is_none() && c.trusted_proxies.is_none());
+
+        let dir = std::env::temp_dir().join(format!("pc-conn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.toml");
+        std::fs::write(
+            &file,
+            "header-read-timeout = 3\nkeep-alive-timeout = 4\nbody-read-timeout = 5\n\
+             shutdown-timeout = 6\nmax-connections = 7\ntls-cert = \"c.pem\"\n\
+             tls-key = \"k.pem\"\ntrusted-proxies = \"10.0.0.0/8, ::1\"\n\
+             proxy-headers = \"forwarded\"\n",
+        )
+        .unwrap();
+        let from_file = |file: &PathBuf| {
+            Config::resolve(Flags {
+                config: Some(file.clone()),
+                ..Flags::default()
+            })
+        };
+        let c = from_file(&file).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.keep_alive_timeout, Duration::from_secs(4));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(5));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(6));
+        assert_eq!(c.max_connections, Some(7));
+        assert_eq!(c.tls.unwrap().key, PathBuf::from("k.pem"));
+        let proxies = c.trusted_proxies.unwrap();
+        assert_eq!(proxies.to_string(), "10.0.0.0/8,::1/128");
+        assert_eq!(proxies.header(), ProxyHeader::Forwarded);
+
+        for bad in [
+            "header-read-timeout = 0\n",
+            "shutdown-timeout = 86401\n",
+            "max-connections = 0\n",
+            "tls-cert = \"c.pem\"\n",
+            "trusted-proxies = \"10.0.0.0/33\"\n",
+            "trusted-proxies = \"10.0.0.1\"\nproxy-headers = \"x-real-ip\"\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(from_file(&file).is_err(), "{bad}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn hashing_threads_from_the_file_and_bounded() {
         assert_eq!(
             Config::resolve(Flags::default()).unwrap().hashing_threads,

@@ -99,7 +99,7 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
         );
         router = router.layer(Extension(proxies.clone()));
     }
-    let listener = tokio::net::TcpListener::bind(&config.bind)
+    let listener = serving::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;

@@ -13,6 +13,10 @@
 //!
 //! A byte every few seconds does not extend anything, so a slow-header client holds its
 //! descriptor at most the header-read timeout.
+//!
+//! A busy connection has one deadline here: a response the client has stopped reading (the
+//! socket accepts nothing) is abandoned after [`WRITE_STALL_TIMEOUT`], so that clients which
+//! never read cannot keep connections busy, and so unevictable, forever.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +30,9 @@ use tokio::time::Instant;
 /// many pending, a newcomer waits for one to close, so a burst of accepts cannot outrun the
 /// closing.
 const MAX_PENDING_EVICTIONS: usize = 32;
+
+/// How long a response may wait for the client to read some of it.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A monotonic clock in milliseconds since the registry was made; 0 means "not set".
 #[derive(Clone, Copy)]
@@ -60,6 +67,8 @@ pub struct Conn {
     /// When the request being waited for began: accept for the first request, else the first
     /// byte read after the last response. 0: none yet (an idle keep-alive connection).
     request_started: AtomicU64,
+    /// Since when writing to the client has been blocked (0: it is not).
+    write_stalled_since: AtomicU64,
     evicted: AtomicBool,
     /// Wakes the connection's watchdog: evicted, or its state changed.
     wake: Notify,
@@ -89,6 +98,27 @@ impl Conn {
         }
     }
 
+    /// A write to the client could not proceed (the socket buffer is full).
+    pub fn on_write_blocked(&self) {
+        if self.write_stalled_since.load(Ordering::Acquire) == 0 {
+            let now = self.clock.now_ms();
+            if self
+                .write_stalled_since
+                .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// A write to the client went through.
+    pub fn on_write_progress(&self) {
+        if self.write_stalled_since.load(Ordering::Acquire) != 0 {
+            self.write_stalled_since.store(0, Ordering::Release);
+        }
+    }
+
     /// A request's headers arrived; the guard marks the end of its response.
     pub fn begin_request(self: &std::sync::Arc<Self>) -> BusyGuard {
         self.busy.fetch_add(1, Ordering::AcqRel);
@@ -109,7 +139,11 @@ impl Conn {
             return Due::Close;
         }
         if self.busy.load(Ordering::Acquire) > 0 {
-            return Due::Never;
+            let stalled = self.write_stalled_since.load(Ordering::Acquire);
+            if stalled == 0 {
+                return Due::Never;
+            }
+            return self.due_at(stalled + WRITE_STALL_TIMEOUT.as_millis() as u64);
         }
         let started = self.request_started.load(Ordering::Acquire);
         let deadline_ms = if started != 0 {
@@ -117,6 +151,10 @@ impl Conn {
         } else {
             self.waiting_since.load(Ordering::Acquire) + timeouts.keep_alive.as_millis() as u64
         };
+        self.due_at(deadline_ms)
+    }
+
+    fn due_at(&self, deadline_ms: u64) -> Due {
         if self.clock.now_ms() >= deadline_ms {
             Due::Close
         } else {
@@ -231,6 +269,7 @@ impl Registry {
             busy: AtomicU32::new(0),
             waiting_since: AtomicU64::new(now),
             request_started: AtomicU64::new(now),
+            write_stalled_since: AtomicU64::new(0),
             evicted: AtomicBool::new(false),
             wake: Notify::new(),
         });
@@ -343,11 +382,22 @@ mod tests {
         conn.on_read();
         assert_eq!(conn.due(&TIMEOUTS), Due::At(start + TIMEOUTS.header_read));
 
-        // Busy: no deadline here.
+        // Busy: no deadline here, unless the client stops reading the response.
         let guard = conn.begin_request();
         conn.on_read();
         assert_eq!(conn.due(&TIMEOUTS), Due::Never);
         tokio::time::advance(Duration::from_secs(30)).await;
+        conn.on_write_blocked();
+        let stalled = Instant::now();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        conn.on_write_blocked();
+        assert_eq!(conn.due(&TIMEOUTS), Due::At(stalled + WRITE_STALL_TIMEOUT));
+        conn.on_write_progress();
+        assert_eq!(conn.due(&TIMEOUTS), Due::Never);
+        conn.on_write_blocked();
+        tokio::time::advance(WRITE_STALL_TIMEOUT).await;
+        assert_eq!(conn.due(&TIMEOUTS), Due::Close);
+        conn.on_write_progress();
         drop(guard);
 
         // Idle keep-alive: the keep-alive timeout from the end of the response...

@@ -5,7 +5,8 @@
 //!   clients at the cap (`conns.rs`, `limits.rs`), so that silent sockets cannot make `accept`
 //!   fail with "Too many open files";
 //! - deadlines for headers (from accept, TLS handshake included), for idle keep-alive
-//!   connections, and for request bodies (408), none of which a trickle of bytes extends;
+//!   connections, for request bodies (408), none of which a trickle of bytes extends, and for
+//!   responses the client has stopped reading;
 //! - a shutdown that stops accepting, lets requests in flight finish, and closes whatever is
 //!   left when `--shutdown-timeout` passes;
 //! - HTTPS with rustls and a certificate re-read on SIGHUP (`tls.rs`).
@@ -52,6 +53,38 @@ use self::tls::ReloadableCert;
 /// big cookies and a keyless-CI bearer token fit well inside. It bounds the memory a client can
 /// make a connection hold (hyper's default would let each hold 400 KiB).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Connections the kernel completes and queues while the accept loop is busy. The standard
+/// library's and tokio's 128 overflowed (SYNs dropped, clients retrying after a second) when
+/// a burst of connections arrived while the runtime was busy with the connections before it.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds `bind` (`host:port`; every address it resolves to is tried in turn) with a listen
+/// backlog of [`LISTEN_BACKLOG`].
+pub async fn bind(bind: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(bind).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
+}
 
 /// How the server treats connections.
 #[derive(Debug, Clone, Copy)]
@@ -472,13 +505,24 @@ impl AsyncRead for Tracked {
     }
 }
 
+impl Tracked {
+    fn track_write(&self, result: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match &result {
+            Poll::Pending => self.conn.on_write_blocked(),
+            Poll::Ready(_) => self.conn.on_write_progress(),
+        }
+        result
+    }
+}
+
 impl AsyncWrite for Tracked {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.track_write(result)
     }
 
     fn poll_write_vectored(
@@ -486,7 +530,8 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.track_write(result)
     }
 
     fn is_write_vectored(&self) -> bool {
