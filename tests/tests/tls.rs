@@ -153,17 +153,35 @@ fn a_bad_certificate_fails_start_up() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     write_cert(&cert, &key);
     std::fs::write(&key, "nonsense").unwrap();
-    let output = std::process::Command::new(portcullis_tests::binary())
+    let log = dir.path().join("stderr");
+    let mut child = std::process::Command::new(portcullis_tests::binary())
         .arg("serve")
         .env("PORTCULLIS_BIND", format!("127.0.0.1:{}", free_port()))
         .env("PORTCULLIS_DATABASE_URL", "sqlite::memory:")
         .env("PORTCULLIS_IMPORT_DIR", dir.path().join("none"))
         .env("PORTCULLIS_TLS_CERT", &cert)
         .env("PORTCULLIS_TLS_KEY", &key)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "start-up must fail: {status:?}\n{stderr}"
+    );
     assert!(stderr.contains("--tls-key"), "{stderr}");
 }
 

@@ -56,6 +56,18 @@ pub struct Timeouts {
     pub keep_alive: Duration,
 }
 
+impl Timeouts {
+    /// How long a watchdog may sleep without looking at its connection again. A state change
+    /// at time `t` (a request begins or ends, a byte or a stalled write) never makes a deadline
+    /// earlier than `t + tick`, so a watchdog that looks at least every tick is never late,
+    /// and no state change needs to wake it.
+    pub fn tick(&self) -> Duration {
+        self.header_read
+            .min(self.keep_alive)
+            .min(WRITE_STALL_TIMEOUT)
+    }
+}
+
 /// One connection's state, shared by its task, its I/O wrapper and its requests.
 pub struct Conn {
     id: u64,
@@ -70,7 +82,8 @@ pub struct Conn {
     /// Since when writing to the client has been blocked (0: it is not).
     write_stalled_since: AtomicU64,
     evicted: AtomicBool,
-    /// Wakes the connection's watchdog: evicted, or its state changed.
+    /// Wakes the connection's watchdog when it is evicted. State changes do not wake it (that
+    /// would cost every request a wake-up and a timer): see [`Timeouts::tick`].
     wake: Notify,
 }
 
@@ -102,13 +115,12 @@ impl Conn {
     pub fn on_write_blocked(&self) {
         if self.write_stalled_since.load(Ordering::Acquire) == 0 {
             let now = self.clock.now_ms();
-            if self
-                .write_stalled_since
-                .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                self.wake.notify_one();
-            }
+            let _ = self.write_stalled_since.compare_exchange(
+                0,
+                now,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
         }
     }
 
@@ -181,7 +193,6 @@ impl Drop for BusyGuard {
             let now = conn.clock.now_ms();
             conn.request_started.store(0, Ordering::Release);
             conn.waiting_since.store(now, Ordering::Release);
-            conn.wake.notify_one();
         }
     }
 }

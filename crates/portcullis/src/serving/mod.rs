@@ -336,15 +336,15 @@ fn body_timed_out() -> Response<Body> {
 /// Resolves when the connection is due to close: a deadline passed, or it was evicted.
 async fn watchdog(conn: &Conn, timeouts: Timeouts) {
     loop {
-        match conn.due(&timeouts) {
+        let next_look = Instant::now() + timeouts.tick();
+        let wake_at = match conn.due(&timeouts) {
             Due::Close => return,
-            Due::At(at) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at) => {}
-                    () = conn.woken() => {}
-                }
-            }
-            Due::Never => conn.woken().await,
+            Due::At(at) => at.min(next_look),
+            Due::Never => next_look,
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(wake_at) => {}
+            () = conn.woken() => {}
         }
     }
 }
