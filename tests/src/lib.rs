@@ -51,6 +51,33 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `RssAnon` of a process in KiB (anonymous resident memory: heap and stacks, not the mapped
+/// executable), from `/proc/<pid>/status`.
+pub fn rss_anon_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("RssAnon in /proc/<pid>/status")
+}
+
+/// Raises this process's open-file limit to at least `want` (soft and hard; root may raise the
+/// hard limit), so a test can hold many sockets. Children inherit it.
+pub fn raise_open_file_limit(want: u64) {
+    let (soft, hard) = rlimit::Resource::NOFILE.get().expect("getrlimit");
+    if hard < want {
+        rlimit::Resource::NOFILE
+            .set(want, want)
+            .unwrap_or_else(|e| panic!("raising the open-file limit to {want}: {e}"));
+    } else if soft < want {
+        rlimit::Resource::NOFILE
+            .set(hard, hard)
+            .unwrap_or_else(|e| panic!("raising the open-file limit to {hard}: {e}"));
+    }
+}
+
 /// A fresh temporary directory, removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -134,6 +161,23 @@ pub struct Server {
     pub dir: TempDir,
 }
 
+/// How to start a [`Server`] beyond the defaults.
+#[derive(Default)]
+pub struct ServerOptions<'a> {
+    /// Realm files (name, JSON) in the import directory.
+    pub realm_files: &'a [(&'a str, String)],
+    /// Environment variables, applied after (so overriding) the harness's own.
+    pub env: &'a [(&'a str, &'a str)],
+    /// A program and its arguments that run the binary, such as
+    /// `["prlimit", "--nofile=256:256", "--"]`; it must exec the binary (same process).
+    pub wrapper: &'a [&'a str],
+    /// HTTPS: readiness is read from the log instead of probed over plain HTTP.
+    pub tls: bool,
+    /// The address to bind, with the harness's free port [default: 127.0.0.1]; the harness
+    /// talks to 127.0.0.1 on that port, so `0.0.0.0` works too.
+    pub bind_host: Option<&'a str>,
+}
+
 impl Server {
     /// Starts the binary with `realm_files` (name, JSON) in its import directory and waits until
     /// `/auth/health/ready` answers 200.
@@ -142,6 +186,21 @@ impl Server {
     }
 
     pub fn start_with(realm_files: &[(&str, String)], env: &[(&str, &str)]) -> Server {
+        Self::start_opts(ServerOptions {
+            realm_files,
+            env,
+            ..ServerOptions::default()
+        })
+    }
+
+    pub fn start_opts(options: ServerOptions<'_>) -> Server {
+        let ServerOptions {
+            realm_files,
+            env,
+            wrapper,
+            tls,
+            bind_host,
+        } = options;
         let dir = TempDir::new("server");
         let import = dir.path().join("realms");
         std::fs::create_dir_all(&import).expect("import dir");
@@ -151,10 +210,20 @@ impl Server {
         let port = free_port();
         let database_url = fresh_database_url(dir.path());
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
-        let mut command = Command::new(binary());
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
         command
             .arg("serve")
-            .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+            .env(
+                "PORTCULLIS_BIND",
+                format!("{}:{port}", bind_host.unwrap_or("127.0.0.1")),
+            )
             .env("PORTCULLIS_DATABASE_URL", &database_url)
             .env("PORTCULLIS_IMPORT_DIR", &import)
             .env("PORTCULLIS_ADMIN_PASSWORD", "admin-e2e-password")
@@ -174,8 +243,55 @@ impl Server {
             database_url,
             dir,
         };
-        server.wait_ready();
+        if tls {
+            server.wait_for_log("Portcullis ready", Duration::from_secs(60));
+        } else {
+            server.wait_ready();
+        }
         server
+    }
+
+    /// Waits until the log contains `needle`; panics with the log after `within`.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "{needle:?} not in the log within {within:?}; log:\n{}",
+            self.log()
+        );
+    }
+
+    /// The server's process id (the wrapper's, which exec'd the binary).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, `HUP`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {name} failed");
+    }
+
+    /// The exit status once the process has exited, or `None` after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for portcullis") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn wait_ready(&self) {

@@ -2,9 +2,12 @@
 //! file (`--config`), over defaults (design section 2).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use portcullis_web::{ProxyHeader, TrustedProxies};
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
@@ -81,6 +84,60 @@ pub struct Flags {
     /// with Keycloak's policy) until it has been idle 2 s [default: one per core]
     #[arg(long, env = "PORTCULLIS_HASHING_THREADS", global = true)]
     pub hashing_threads: Option<usize>,
+    /// Seconds a client has to send a request's headers, counted from the connection's accept
+    /// (including the TLS handshake) or from the first byte of a later request [default: 10]
+    #[arg(
+        long,
+        env = "PORTCULLIS_HEADER_READ_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds an idle keep-alive connection may wait for its next request [default: 60]
+    #[arg(
+        long,
+        env = "PORTCULLIS_KEEP_ALIVE_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub keep_alive_timeout: Option<u64>,
+    /// Seconds a client has to send a whole request body, counted from the end of its headers;
+    /// a late body gets 408 and the connection is closed [default: 30]
+    #[arg(
+        long,
+        env = "PORTCULLIS_BODY_READ_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub body_read_timeout: Option<u64>,
+    /// Open client connections at most; never more than the open-file limit less a reserve for
+    /// the database and files. At the cap, a new connection evicts the one that has waited
+    /// longest without sending a complete request [default: 4096, lowered to fit the limit]
+    #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Seconds SIGTERM or Ctrl-C waits for requests in flight before closing every connection
+    /// [default: 10]
+    #[arg(
+        long,
+        env = "PORTCULLIS_SHUTDOWN_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: Option<u64>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key); re-read on SIGHUP
+    #[arg(long, env = "PORTCULLIS_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert; re-read on SIGHUP
+    #[arg(long, env = "PORTCULLIS_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Comma list of proxy addresses or CIDRs (10.0.0.0/8, ::1) whose forwarding header names
+    /// the client address; from other peers it is ignored [default: none]
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+    /// The header the trusted proxies set: `xforwarded` (X-Forwarded-For) or `forwarded`
+    /// (RFC 7239) [default: xforwarded]
+    #[arg(long, env = "PORTCULLIS_PROXY_HEADERS", global = true)]
+    pub proxy_headers: Option<String>,
 }
 
 /// The resolved configuration.
@@ -95,6 +152,21 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// `None`: one per core.
     pub hashing_threads: Option<usize>,
+    pub header_read_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    pub body_read_timeout: Duration,
+    /// `None`: the default, fitted to the open-file limit at start-up.
+    pub max_connections: Option<usize>,
+    pub shutdown_timeout: Duration,
+    pub tls: Option<TlsFiles>,
+    pub trusted_proxies: Option<Arc<TrustedProxies>>,
+}
+
+/// The certificate chain and key served over HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -137,6 +209,39 @@ impl Config {
                 .unwrap_or_else(|| "admin".into()),
             admin_password: flags.admin_password.or(file.admin_password),
             hashing_threads: flags.hashing_threads.or(file.hashing_threads),
+            header_read_timeout: seconds(
+                "header-read-timeout",
+                flags.header_read_timeout.or(file.header_read_timeout),
+                DEFAULT_HEADER_READ_TIMEOUT,
+            )?,
+            keep_alive_timeout: seconds(
+                "keep-alive-timeout",
+                flags.keep_alive_timeout.or(file.keep_alive_timeout),
+                DEFAULT_KEEP_ALIVE_TIMEOUT,
+            )?,
+            body_read_timeout: seconds(
+                "body-read-timeout",
+                flags.body_read_timeout.or(file.body_read_timeout),
+                DEFAULT_BODY_READ_TIMEOUT,
+            )?,
+            max_connections: flags.max_connections.or(file.max_connections),
+            shutdown_timeout: seconds(
+                "shutdown-timeout",
+                flags.shutdown_timeout.or(file.shutdown_timeout),
+                DEFAULT_SHUTDOWN_TIMEOUT,
+            )?,
+            tls: match (
+                flags.tls_cert.or(file.tls_cert),
+                flags.tls_key.or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => bail!("--tls-cert and --tls-key go together"),
+            },
+            trusted_proxies: trusted_proxies(
+                flags.trusted_proxies.or(file.trusted_proxies).as_deref(),
+                flags.proxy_headers.or(file.proxy_headers).as_deref(),
+            )?,
             bind,
         };
         config.validate()?;
@@ -159,6 +264,9 @@ impl Config {
         if self.admin_user.trim().is_empty() {
             bail!("--admin-user must not be empty");
         }
+        if self.max_connections == Some(0) {
+            bail!("--max-connections must be at least 1");
+        }
         if let Some(threads) = self.hashing_threads
             && !(1..=MAX_HASHING_THREADS).contains(&threads)
         {
@@ -170,6 +278,46 @@ impl Config {
 
 /// More hashing threads than this would only hold memory: hashing is CPU-bound.
 const MAX_HASHING_THREADS: usize = 256;
+
+/// Programs send their headers in one write; 10 s covers a slow network and a TLS handshake.
+/// A slow-header client holds its connection at most this long.
+const DEFAULT_HEADER_READ_TIMEOUT: u64 = 10;
+/// Browsers reuse a connection for the next page; registries and docker clients for the next
+/// token. Idle connections are also the first evicted at the connection cap.
+const DEFAULT_KEEP_ALIVE_TIMEOUT: u64 = 60;
+/// Request bodies are small (forms, JSON up to axum's 2 MB limit): 30 s allows ~70 KB/s.
+const DEFAULT_BODY_READ_TIMEOUT: u64 = 30;
+const DEFAULT_SHUTDOWN_TIMEOUT: u64 = 10;
+/// Longer timeouts than a day are a configuration mistake (a value in milliseconds?).
+const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
+
+fn seconds(name: &str, value: Option<u64>, default: u64) -> anyhow::Result<Duration> {
+    let secs = value.unwrap_or(default);
+    if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
+        bail!("--{name} must be between 1 and {MAX_TIMEOUT_SECS} seconds, got {secs}");
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// `None` without `--trusted-proxies`: the peer address is the client address.
+fn trusted_proxies(
+    list: Option<&str>,
+    header: Option<&str>,
+) -> anyhow::Result<Option<Arc<TrustedProxies>>> {
+    let header = match header.map(str::trim) {
+        None | Some("xforwarded") => ProxyHeader::XForwardedFor,
+        Some("forwarded") => ProxyHeader::Forwarded,
+        Some(other) => {
+            bail!("--proxy-headers must be `xforwarded` or `forwarded`, got {other:?}")
+        }
+    };
+    let Some(list) = list.filter(|l| !l.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let proxies = TrustedProxies::parse(list, header)
+        .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
+    Ok(Some(Arc::new(proxies)))
+}
 
 /// `/auth`, `auth/`, `/auth/` all mean `/auth`; `/` and `` mean no prefix.
 fn normalise_relative_path(path: &str) -> String {
@@ -206,6 +354,58 @@ mod tests {
         assert_eq!(c.relative_path, "/auth");
         assert_eq!(c.database_url, "sqlite://data/portcullis.db?mode=rwc");
         assert_eq!(c.admin_user, "admin");
+    }
+
+    #[test]
+    fn connection_settings_default_validate_and_come_from_the_file() {
+        let c = Config::resolve(Flags::default()).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_connections, None);
+        assert!(c.tls.is_none() && c.trusted_proxies.is_none());
+
+        let dir = std::env::temp_dir().join(format!("pc-conn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.toml");
+        std::fs::write(
+            &file,
+            "header-read-timeout = 3\nkeep-alive-timeout = 4\nbody-read-timeout = 5\n\
+             shutdown-timeout = 6\nmax-connections = 7\ntls-cert = \"c.pem\"\n\
+             tls-key = \"k.pem\"\ntrusted-proxies = \"10.0.0.0/8, ::1\"\n\
+             proxy-headers = \"forwarded\"\n",
+        )
+        .unwrap();
+        let from_file = |file: &PathBuf| {
+            Config::resolve(Flags {
+                config: Some(file.clone()),
+                ..Flags::default()
+            })
+        };
+        let c = from_file(&file).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.keep_alive_timeout, Duration::from_secs(4));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(5));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(6));
+        assert_eq!(c.max_connections, Some(7));
+        assert_eq!(c.tls.unwrap().key, PathBuf::from("k.pem"));
+        let proxies = c.trusted_proxies.unwrap();
+        assert_eq!(proxies.to_string(), "10.0.0.0/8,::1/128");
+        assert_eq!(proxies.header(), ProxyHeader::Forwarded);
+
+        for bad in [
+            "header-read-timeout = 0\n",
+            "shutdown-timeout = 86401\n",
+            "max-connections = 0\n",
+            "tls-cert = \"c.pem\"\n",
+            "trusted-proxies = \"10.0.0.0/33\"\n",
+            "trusted-proxies = \"10.0.0.1\"\nproxy-headers = \"x-real-ip\"\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(from_file(&file).is_err(), "{bad}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

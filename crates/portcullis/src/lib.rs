@@ -43,7 +43,19 @@ pub fn router(state: AppState, relative: &str) -> Router {
             protocol.router(),
         );
     }
-    app.layer(TraceLayer::new_for_http()).with_state(state)
+    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .with_state(state)
+}
+
+/// The span of every request: method and path. Never the query string: authorization requests
+/// carry `id_token_hint` and `login_hint`, callbacks carry codes, and tower-http's default span
+/// logs the whole URI at debug.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 async fn live() -> impl IntoResponse {

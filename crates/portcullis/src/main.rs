@@ -3,19 +3,19 @@
 mod allocator;
 mod config;
 mod realm_files;
+mod serving;
 mod sweeper;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::ServiceExt;
+use axum::Extension;
 use clap::Parser;
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_store::Store;
 use portcullis_web::{AppState, Urls};
-use tower_http::normalize_path::NormalizePathLayer;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, Config};
@@ -23,11 +23,15 @@ use crate::config::{Cli, Command, Config};
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let pinned = allocator::pin_mmap_threshold();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
-        .block_on(run(started, pinned))
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(run(started, pinned));
+    // Whatever is still running (a password hash, a database call of a closed connection) must
+    // not hold the process past the shutdown deadline.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn run(started: Instant, mmap_threshold_pinned: bool) -> anyhow::Result<()> {
@@ -71,38 +75,92 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
+    let max_connections = connection_cap(&config);
+    let tls = match &config.tls {
+        Some(files) => Some(serving::tls::ReloadableCert::load(&files.cert, &files.key)?),
+        None => None,
+    };
     let store = connect(&config).await?;
     let clock = Arc::new(SystemClock);
     bootstrap_master(&store, &config, clock.now_unix()).await?;
-    if config.import_dir.is_dir() {
-        realm_files::import_path(&store, &config.import_dir, false, clock.now_unix()).await?;
-    }
+    realm_files::import_dir(&store, &config.import_dir, clock.now_unix()).await?;
     let urls = Urls {
         base_url: config.base_url.clone(),
         relative_path: config.relative_path.clone(),
     };
     sweeper::spawn(store.clone(), clock.clone());
     let state = AppState::with_hashing_threads(store, clock, urls, config.hashing_threads);
-    let router = portcullis::router(state, &config.relative_path);
-    let listener = tokio::net::TcpListener::bind(&config.bind)
+    let mut router = portcullis::router(state, &config.relative_path);
+    if let Some(proxies) = &config.trusted_proxies {
+        tracing::info!(
+            trusted_proxies = %proxies,
+            header = ?proxies.header(),
+            "client addresses from the forwarding header of trusted proxies"
+        );
+        router = router.layer(Extension(proxies.clone()));
+    }
+    let listener = serving::bind(&config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    if tls.is_none() && !local.ip().is_loopback() {
+        tracing::warn!(
+            bind = %local,
+            "serving plain HTTP on a non-loopback address: docker clients send Basic \
+             credentials to the token endpoint; use --tls-cert/--tls-key or a TLS proxy"
+        );
+    }
+    let settings = serving::Settings {
+        header_read_timeout: config.header_read_timeout,
+        keep_alive_timeout: config.keep_alive_timeout,
+        body_read_timeout: config.body_read_timeout,
+        max_connections,
+        shutdown_timeout: config.shutdown_timeout,
+    };
     let base = format!("{}{}", config.base_url, config.relative_path);
     tracing::info!(
         bind = %config.bind,
+        tls = tls.is_some(),
+        max_connections,
+        header_read_timeout_secs = settings.header_read_timeout.as_secs(),
+        keep_alive_timeout_secs = settings.keep_alive_timeout.as_secs(),
+        body_read_timeout_secs = settings.body_read_timeout.as_secs(),
         ready_ms = started.elapsed().as_millis() as u64,
         "Portcullis ready: realms at {base}/realms/<realm>, health at {base}/health/ready"
     );
-    // Keycloak's clients add trailing slashes (`POST /admin/realms/`); routing ignores them.
-    let router = tower::Layer::layer(&NormalizePathLayer::trim_trailing_slash(), router);
-    // Connect info gives handlers the peer address (login rate limiting, logs).
-    let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        std::net::SocketAddr,
-    >(router);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
+    serving::serve(listener, router, settings, tls, shutdown_signal())
         .await
-        .context("serving")
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Raises the open-file limit and fits the connection cap under it.
+fn connection_cap(config: &Config) -> usize {
+    let soft = match serving::limits::raise_open_file_limit() {
+        Ok(limits) => {
+            tracing::info!(
+                soft_before = limits.soft_before,
+                soft = limits.soft,
+                hard = limits.hard,
+                "open-file limit (soft raised to the hard limit)"
+            );
+            Some(limits.soft)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
+            None
+        }
+    };
+    let (cap, lowered) = serving::limits::connection_cap(config.max_connections, soft);
+    if lowered {
+        tracing::warn!(
+            requested = config.max_connections,
+            max_connections = cap,
+            "--max-connections lowered to fit under the open-file limit"
+        );
+    }
+    cap
 }
 
 /// Creates `master` and its admin on first start. A generated password is printed once, to

@@ -120,6 +120,9 @@ async fn connect_options(url: &str) -> Result<ConnectOptions, StoreError> {
                     StoreError::Invalid(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
+            if url.contains("mode=rwc") {
+                create_private_file(std::path::Path::new(path))?;
+            }
             let mut options = ConnectOptions::new(url.clone());
             options
                 .max_connections(SQLITE_FILE_CONNECTIONS)
@@ -149,10 +152,79 @@ async fn connect_options(url: &str) -> Result<ConnectOptions, StoreError> {
     Ok(options)
 }
 
+/// The database file holds signing keys and client secrets: create it readable by its owner
+/// only, before SQLite does (with 0644 less the umask). SQLite gives the -wal and -shm files the
+/// main file's mode. An existing file keeps its mode; a readable-by-others one is reported.
+fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        file = %path.display(),
+                        mode = format!("{:o}", mode & 0o777),
+                        "the database file (keys, client secrets) is accessible to other users; \
+                         chmod 600 it"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Invalid(format!(
+            "cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// How long start-up waits for PostgreSQL to accept a connection. The pool would retry a
+/// refused connection for its whole acquire timeout (30 s) and then report only that it timed
+/// out; one direct attempt fails fast and says why.
+const STARTUP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One direct connection to a PostgreSQL URL, so that an unreachable server fails start-up
+/// within seconds with the cause ("Connection refused", "password authentication failed")
+/// and the address it tried.
+async fn probe_postgres(url: &str) -> Result<(), StoreError> {
+    use sea_orm::sqlx::ConnectOptions as _;
+    use sea_orm::sqlx::Connection as _;
+    use std::str::FromStr;
+
+    let fail = |message: String| {
+        StoreError::Db(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(message)))
+    };
+    let options = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| fail(format!("invalid PostgreSQL URL: {e}")))?;
+    let target = format!("{}:{}", options.get_host(), options.get_port());
+    match tokio::time::timeout(STARTUP_CONNECT_TIMEOUT, options.connect()).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(fail(format!(
+            "cannot connect to PostgreSQL at {target}: {e}"
+        ))),
+        Err(_) => Err(fail(format!(
+            "cannot connect to PostgreSQL at {target}: no answer within {} s",
+            STARTUP_CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 impl Store {
     /// Connects (creating the SQLite file and its parent directory if needed) and applies
     /// migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            probe_postgres(url).await?;
+        }
         let db = Database::connect(connect_options(url).await?).await?;
         let store = Store { db };
         store.migrate().await?;
@@ -685,6 +757,45 @@ fn master_representation(admin_user: &str, admin_password: &str) -> RealmReprese
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "pc-store-mode-{}-{}",
+            std::process::id(),
+            portcullis_core::secrets::random_token::<6>()
+        ));
+        let db = dir.join("sub").join("p.db");
+        let store = Store::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        for file in [db.clone(), dir.join("sub").join("p.db-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
+        store.connection().clone().close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_postgres_fails_fast_and_says_why() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = std::time::Instant::now();
+        let error = Store::connect(&format!("postgres://u:p@127.0.0.1:{port}/db"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < STARTUP_CONNECT_TIMEOUT + Duration::from_secs(5));
+        assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+        assert!(error.to_lowercase().contains("refused"), "{error}");
+    }
 
     #[test]
     fn classifies_database_urls() {

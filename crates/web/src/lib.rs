@@ -15,7 +15,7 @@ mod state;
 pub mod templates;
 
 pub use auth::basic_credentials;
-pub use client_ip::ClientIp;
+pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
 pub use protocol::{MapperType, Protocol, protocol_mount_path};
 pub use state::{AppState, PasswordCheck, Urls};
