@@ -9,10 +9,15 @@
 //!   nothing enforced them.
 //! - `docker_refresh_token.last_address`: where a docker login was last used from, for the admin
 //!   and account views of a user's docker logins.
+//! - `user_attribute`: one row per value of a user's attributes (kept beside the JSON column,
+//!   which stays the source of the representation), indexed by name and the value's SHA-256, so
+//!   the admin API's `q=key:value` search runs in SQL instead of loading every user.
 //! - `login_failure` counts the last failure in milliseconds (`last_failure_ms`, was whole
 //!   seconds in `last_failure_at`), as Keycloak's `quickLoginCheckMilliSeconds` compares it,
 //!   and keeps the failure before it, which one atomic upsert sets from the old row so that
 //!   concurrent failures each count.
+
+use std::collections::BTreeMap;
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, Statement, Value as DbValue};
@@ -85,12 +90,27 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared("UPDATE login_failure SET last_failure_ms = last_failure_ms * 1000")
             .await?;
+        manager.create_table(user_attribute()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_user_attribute_lookup")
+                    .table(UserAttribute::Table)
+                    .col(UserAttribute::Name)
+                    .col(UserAttribute::ValueHash)
+                    .to_owned(),
+            )
+            .await?;
+        fill_user_attributes(manager).await?;
         move_required_actions(manager).await
     }
 
-    /// Drops the new columns (required actions go with them) and counts failures in seconds
-    /// again.
+    /// Drops the new table and columns (required actions go with them) and counts failures in
+    /// seconds again.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(UserAttribute::Table).to_owned())
+            .await?;
         manager
             .get_connection()
             .execute_unprepared("UPDATE login_failure SET last_failure_ms = last_failure_ms / 1000")
@@ -127,6 +147,93 @@ impl MigrationTrait for Migration {
             )
             .await
     }
+}
+
+fn user_attribute() -> TableCreateStatement {
+    Table::create()
+        .table(UserAttribute::Table)
+        .col(
+            ColumnDef::new(UserAttribute::UserId)
+                .string_len(64)
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(UserAttribute::Name)
+                .string_len(255)
+                .not_null(),
+        )
+        .col(ColumnDef::new(UserAttribute::Value).text().not_null())
+        .col(
+            ColumnDef::new(UserAttribute::ValueHash)
+                .string_len(64)
+                .not_null(),
+        )
+        .primary_key(
+            Index::create()
+                .col(UserAttribute::UserId)
+                .col(UserAttribute::Name)
+                .col(UserAttribute::ValueHash),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .name("fk_user_attribute_user")
+                .from(UserAttribute::Table, UserAttribute::UserId)
+                .to(UserEntity::Table, UserEntity::Id)
+                .on_delete(ForeignKeyAction::Cascade)
+                .on_update(ForeignKeyAction::Cascade),
+        )
+        .to_owned()
+}
+
+/// One `user_attribute` row per value of every user's attributes.
+async fn fill_user_attributes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let backend = manager.get_database_backend();
+    let insert = match backend {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => {
+            "INSERT INTO user_attribute (user_id, name, value, value_hash) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING"
+        }
+        _ => {
+            "INSERT INTO user_attribute (user_id, name, value, value_hash) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING"
+        }
+    };
+    let rows = db
+        .query_all(Statement::from_string(
+            backend,
+            "SELECT id, attributes FROM user_entity WHERE attributes <> '{}'",
+        ))
+        .await?;
+    for row in rows {
+        let id: String = row.try_get("", "id")?;
+        let attributes: String = row.try_get("", "attributes")?;
+        let Ok(map) = serde_json::from_str::<BTreeMap<String, Vec<String>>>(&attributes) else {
+            continue;
+        };
+        for (name, values) in map {
+            for value in values {
+                let hash = sha256_hex(&value);
+                db.execute(Statement::from_sql_and_values(
+                    backend,
+                    insert,
+                    [
+                        DbValue::from(id.clone()),
+                        DbValue::from(name.clone()),
+                        DbValue::from(value),
+                        DbValue::from(hash),
+                    ],
+                ))
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lowercase hex SHA-256, as the store computes it for `user_attribute.value_hash`.
+fn sha256_hex(value: &str) -> String {
+    portcullis_core::secrets::hash_secret(value)
 }
 
 /// Users' `requiredActions` kept among the admin API's representation fields move to the new
@@ -179,8 +286,18 @@ async fn move_required_actions(manager: &SchemaManager<'_>) -> Result<(), DbErr>
 }
 
 #[derive(DeriveIden, Clone, Copy)]
+enum UserAttribute {
+    Table,
+    UserId,
+    Name,
+    Value,
+    ValueHash,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
 enum UserEntity {
     Table,
+    Id,
     NotBefore,
     RequiredActions,
 }

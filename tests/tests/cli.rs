@@ -152,6 +152,22 @@ fn a_broken_realm_file_is_refused_by_name_and_writes_nothing() {
     let out = portcullis(&db, &["import", file.to_str().unwrap()], &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
+
+    // A docker access rule the admin API would refuse is refused in a realm file too.
+    std::fs::write(
+        &file,
+        r#"{"realm": "bad", "clients": [{"clientId": "registry", "protocol": "docker-v2",
+             "protocolMappers": [{"name": "typo", "protocol": "docker-v2",
+               "protocolMapper": "docker-v2-repository-access-mapper",
+               "config": {"repository": "team/**", "actions": "fly", "role": "dev"}}]}]}"#,
+    )
+    .unwrap();
+    let out = portcullis(&db, &["import", file.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("bad.json") && err.contains("typo"), "{err}");
+    let out = portcullis(&db, &["export", "--realm", "bad"], &[]);
+    assert!(!out.status.success(), "nothing was imported");
 }
 
 /// Realm files at start-up, placeholders, and a Keycloak pbkdf2 hash that logs in and is then

@@ -104,7 +104,18 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
             &r("/sessions/{id}"),
             axum::routing::delete(api::grants::delete_session),
         );
-    router.layer(Extension(Arc::new(catalog)))
+    router
+        .layer(Extension(Arc::new(catalog)))
+        .layer(axum::middleware::map_response(no_store))
+}
+
+/// Admin responses carry client secrets, keys and user data: no cache may keep them.
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 fn user_routes(realm: &str) -> Router<AppState> {

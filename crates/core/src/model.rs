@@ -68,6 +68,36 @@ impl Default for Realm {
     }
 }
 
+/// Characters a realm name may not contain: RFC 3986's reserved characters (Keycloak refuses
+/// these), `%` (a name must read the same before and after percent-decoding) and `\`.
+const RESERVED_IN_REALM_NAMES: &str = ":/?#@!$&()*+,;=[]\\%";
+
+/// Why a realm name cannot be used, or `Ok`: a realm name is a URL path segment (issuers,
+/// every endpoint), so it must survive a round trip through one unchanged. `.` and `..` are
+/// dot segments clients normalise away, reserved characters and `%` change meaning, control
+/// characters and surrounding spaces do not survive copying.
+pub fn check_realm_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("Realm name cannot be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("Realm name '{name}' is not allowed"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| RESERVED_IN_REALM_NAMES.contains(*c) || c.is_control())
+    {
+        return Err(format!("Character '{}' not allowed.", c.escape_default()));
+    }
+    if name.trim() != name {
+        return Err("Realm name cannot start or end with a space".into());
+    }
+    if name.chars().count() > 255 {
+        return Err("Realm name is too long".into());
+    }
+    Ok(())
+}
+
 impl Realm {
     /// The moment an SSO session started at `created_at` reaches its maximum lifespan.
     pub fn session_max_end(&self, created_at: i64) -> i64 {
@@ -341,6 +371,45 @@ impl RealmSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn realm_names_survive_a_url_path() {
+        for good in [
+            "acme",
+            "registry",
+            "Team A",
+            "ünïcode",
+            "a.b",
+            "..x",
+            "x-y_z~1",
+        ] {
+            assert_eq!(check_realm_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            ".",
+            "..",
+            "a/b",
+            "a%2fb",
+            "a?b",
+            "a#b",
+            "a@b",
+            "a:b",
+            "a\\b",
+            "a;b",
+            " lead",
+            "trail ",
+            "tab\there",
+            &"x".repeat(256),
+        ] {
+            assert!(check_realm_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            check_realm_name("a:b").unwrap_err(),
+            "Character ':' not allowed."
+        );
+    }
 
     #[test]
     fn sessions_live_within_idle_and_max() {

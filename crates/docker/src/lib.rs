@@ -13,6 +13,7 @@ pub mod scope;
 pub mod token;
 
 use axum::Router;
+use portcullis_core::model::ProtocolMapper;
 use portcullis_web::{AppState, MapperType, Protocol};
 
 pub use error::DockerError;
@@ -55,5 +56,12 @@ impl Protocol for DockerV2 {
                 config_keys: policy::CONFIG_KEYS,
             },
         ]
+    }
+
+    fn mapper_problems(&self, mapper: &ProtocolMapper) -> Vec<String> {
+        validate_mapper(mapper)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 }

@@ -364,11 +364,44 @@ impl Glob {
         Ok(Self { variants })
     }
 
-    /// Whether `name` matches; a pattern using `${username}` never matches without a user.
+    /// Whether `name` matches; a pattern using `${username}` never matches without a user, nor
+    /// for a username that is not one repository path component: user `team-a/evil` must not
+    /// get `users/${username}/**` as `users/team-a/evil/**`, and `..` or `*` are not names.
     fn matches(&self, name: &str, username: Option<&str>) -> bool {
+        let username = username.filter(|u| is_path_component(u)).map(str::as_bytes);
         self.variants
             .iter()
-            .any(|tokens| match_tokens(tokens, name.as_bytes(), username.map(str::as_bytes)))
+            .any(|tokens| match_tokens(tokens, name.as_bytes(), username))
+    }
+}
+
+/// One path component of a repository name, by the distribution reference grammar:
+/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`.
+fn is_path_component(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < bytes.len() && alnum(&bytes[i]) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i == bytes.len() {
+            return true;
+        }
+        let separator = bytes[i..]
+            .iter()
+            .take_while(|b| matches!(b, b'.' | b'_' | b'-'))
+            .count();
+        let run = &bytes[i..i + separator];
+        let valid = run == b"." || run == b"_" || run == b"__" || run.iter().all(|b| *b == b'-');
+        if !valid {
+            return false;
+        }
+        i += separator;
     }
 }
 
@@ -628,7 +661,48 @@ mod tests {
         assert!(glob.matches("home/a.b", Some("a.b")));
         assert!(!glob.matches("home/axb", Some("a*b")));
         assert!(!glob.matches("home/anything", Some("**")));
-        assert!(glob.matches("home/**", Some("**")));
+        assert!(
+            !glob.matches("home/**", Some("**")),
+            "not a repository name"
+        );
+    }
+
+    /// `${username}` stands for one repository path component only: a username that is not
+    /// one (a slash, dots, upper case, a leading separator) makes the rule match nothing.
+    #[test]
+    fn usernames_expand_only_as_one_path_component() {
+        let rows: &[(&str, bool)] = &[
+            ("alice", true),
+            ("a.b", true),
+            ("a_b", true),
+            ("a__b", true),
+            ("a---b", true),
+            ("x1", true),
+            ("team-a/evil", false),
+            ("..", false),
+            (".", false),
+            ("a..b", false),
+            ("a___b", false),
+            ("-a", false),
+            ("a-", false),
+            ("a.", false),
+            ("", false),
+            ("Alice", false),
+            ("a b", false),
+            ("a@b.test", false),
+        ];
+        let glob = Glob::compile("users/${username}/**").expect("valid");
+        for (username, expands) in rows {
+            assert_eq!(is_path_component(username), *expands, "{username:?}");
+            let name = format!("users/{username}/tool");
+            assert_eq!(
+                glob.matches(&name, Some(username)),
+                *expands,
+                "{username:?}"
+            );
+        }
+        let team = Glob::compile("${username}/**").expect("valid");
+        assert!(!team.matches("team-a/evil/x", Some("team-a/evil")));
     }
 
     #[test]

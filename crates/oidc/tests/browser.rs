@@ -1112,3 +1112,39 @@ async fn a_temporary_password_must_be_replaced_at_login() {
     );
     assert_eq!(token("brand-new-1").await.status, StatusCode::OK);
 }
+
+/// A registered wildcard does not stretch to URIs whose dot segments lead elsewhere: the
+/// authorization endpoint shows its own error page instead of redirecting (no code is issued).
+#[tokio::test]
+async fn wildcard_redirects_refuse_dot_segments() {
+    let app = app().await;
+    for uri in [
+        "https://spa.test/cb/../../evil",
+        "https://spa.test/cb/%2e%2e/%2e%2e/evil",
+        "https://spa.test/cb/%252e%252e/evil",
+        "https://spa.test/cb/..;/evil",
+        "https://spa.test@evil.test/cb",
+    ] {
+        let url = auth_url(&[
+            ("client_id", "spa"),
+            ("redirect_uri", uri),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("code_challenge", VERIFIER_CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]);
+        let reply = app.get(&url, None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(reply.is_error_page(), "{uri}: {reply:?}");
+        assert!(reply.location().is_none(), "{uri}");
+    }
+    let fine = auth_url(&[
+        ("client_id", "spa"),
+        ("redirect_uri", "https://spa.test/cb/deep"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("code_challenge", VERIFIER_CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    assert!(app.get(&fine, None).await.is_login_page());
+}

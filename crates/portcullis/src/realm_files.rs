@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use portcullis_store::{ImportOutcome, Store, parse_realm_json};
+use portcullis_web::realm_mapper_problems;
 
 /// The start-up import: every realm file of `dir` (or `dir` itself, when it is a file). A
 /// missing directory imports nothing: the default `realms` need not exist.
@@ -43,6 +44,16 @@ pub async fn import_path(
             continue;
         }
         let rep = parse_realm_json(&text).with_context(|| format!("parsing {}", file.display()))?;
+        // Protocol mappers are checked as the admin API checks them: a docker access rule
+        // that does not parse would otherwise be dropped silently by every token request.
+        let problems = realm_mapper_problems(&portcullis::protocols(), &rep);
+        if !problems.is_empty() {
+            bail!(
+                "{}: invalid protocol mappers: {}",
+                file.display(),
+                problems.join("; ")
+            );
+        }
         let name = rep.realm.clone().unwrap_or_default();
         let outcome = store
             .import_realm(rep, overwrite, now)

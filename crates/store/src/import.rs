@@ -92,7 +92,9 @@ pub(crate) async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result
     insert_all::<composite_role::Entity, _>(db, plan.composites).await?;
     insert_all::<realm_group::Entity, _>(db, plan.groups).await?;
     insert_all::<group_role::Entity, _>(db, plan.group_roles).await?;
+    let attributes = crate::queries::user_attribute::rows_of(&plan.users)?;
     insert_all::<user_entity::Entity, _>(db, plan.users).await?;
+    insert_all::<crate::entity::user_attribute::Entity, _>(db, attributes).await?;
     insert_all::<credential::Entity, _>(db, plan.credentials).await?;
     insert_all::<user_role::Entity, _>(db, plan.user_roles).await?;
     insert_all::<user_group::Entity, _>(db, plan.user_groups).await?;

@@ -51,15 +51,12 @@ pub(crate) struct Plan {
 
 /// The realm name a representation imports as.
 pub(crate) fn realm_name(rep: &RealmRepresentation) -> Result<String, StoreError> {
-    match rep.realm.as_deref().map(str::trim) {
-        Some(name) if !name.is_empty() && !name.contains('/') => Ok(name.to_string()),
-        Some(name) if !name.is_empty() => Err(StoreError::Invalid(format!(
-            "realm name '{name}' must not contain '/'"
-        ))),
-        _ => Err(StoreError::Invalid(
-            "the realm file has no `realm` name".into(),
-        )),
-    }
+    let name = rep
+        .realm
+        .as_deref()
+        .ok_or_else(|| StoreError::Invalid("the realm file has no `realm` name".into()))?;
+    portcullis_core::model::check_realm_name(name).map_err(StoreError::Invalid)?;
+    Ok(name.to_string())
 }
 
 /// Builds the rows for `rep`; fails with [`StoreError::Invalid`] naming the first dangling or

@@ -790,7 +790,7 @@ async fn upgrades_an_existing_database() {
          ('c1', 'r', 'app', 'openid-connect', true, true, false, '[]', '[]', '{}', true, false, false, 1), \
          ('c2', 'r', 'reg', 'docker-v2', true, true, false, '[]', '[]', '{}', true, false, false, 1)",
         "INSERT INTO user_entity (id, realm_id, username, email_verified, enabled, attributes, \
-         created_at) VALUES ('u', 'r', 'old-user', true, true, '{}', 7)",
+         created_at) VALUES ('u', 'r', 'old-user', true, true, '{\"site\":[\"paris\"]}', 7)",
     ] {
         db.execute_unprepared(sql).await.unwrap();
     }
@@ -812,6 +812,16 @@ async fn upgrades_an_existing_database() {
     let user = store.find_user_by_id("r", "u").await.unwrap().unwrap();
     assert!(user.email_verified && user.created_at == 7);
     assert_eq!(user.service_account_client_id, None);
+    assert_eq!((user.not_before, user.required_actions.len()), (0, 0));
+    // Attributes written before the attribute table are searchable after the upgrade.
+    let filter = portcullis_store::admin::users::UserFilter {
+        attributes: vec![("site".into(), "paris".into())],
+        ..Default::default()
+    };
+    let found = portcullis_store::admin::users::search(db, "r", &filter, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
 
     Migrator::down(db, Some(1)).await.unwrap();
     Migrator::up(db, None).await.unwrap();

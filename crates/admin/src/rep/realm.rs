@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use portcullis_core::password::PasswordPolicy;
 use portcullis_store::entity::realm;
 use serde_json::{Map, Value, json};
 
@@ -163,7 +164,10 @@ pub fn brief(row: &realm::Model) -> Value {
 /// Applies a `PUT` body's top-level settings to the row; returns the new name if the body
 /// renames the realm.
 pub fn apply(body: Obj<'_>, row: &mut realm::Model) -> Result<Option<String>, AdminError> {
-    let name = body.text("realm")?.filter(|n| *n != row.name);
+    let name = body
+        .str("realm")?
+        .filter(|n| *n != row.name)
+        .map(str::to_string);
     if let Some(name) = &name {
         validate_name(name)?;
         row.name = name.clone();
@@ -172,6 +176,9 @@ pub fn apply(body: Obj<'_>, row: &mut realm::Model) -> Result<Option<String>, Ad
         row.display_name = Some(display.to_string()).filter(|d| !d.is_empty());
     }
     if let Some(policy) = body.str("passwordPolicy")? {
+        // Checked as Keycloak checks a policy an admin saves: unknown clauses and bad values
+        // are refused, so a typo cannot silently weaken the realm.
+        PasswordPolicy::parse(policy).map_err(|e| AdminError::BadRequest(e.to_string()))?;
         row.password_policy = Some(policy.to_string()).filter(|p| !p.trim().is_empty());
     }
     if let Some(attributes) = body.string_map("attributes")? {
@@ -233,18 +240,9 @@ pub fn apply(body: Obj<'_>, row: &mut realm::Model) -> Result<Option<String>, Ad
     Ok(name)
 }
 
-/// A realm name appears in every URL: no slashes, no control characters, not too long.
+/// A realm name appears in every URL: see [`portcullis_core::model::check_realm_name`].
 pub fn validate_name(name: &str) -> Result<(), AdminError> {
-    let bad = name.trim().is_empty()
-        || name.contains('/')
-        || name.chars().any(char::is_control)
-        || name.chars().count() > super::user::MAX_NAME_LEN;
-    if bad {
-        return Err(AdminError::BadRequest(format!(
-            "Invalid realm name '{name}'"
-        )));
-    }
-    Ok(())
+    portcullis_core::model::check_realm_name(name).map_err(AdminError::BadRequest)
 }
 
 #[cfg(test)]

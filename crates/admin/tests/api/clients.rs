@@ -17,7 +17,13 @@ async fn client_crud_secrets_and_service_accounts() {
         reply.header("location"),
         format!("{BASE}/auth/admin/realms/acme/clients/{id}")
     );
-    let client = app.get(&format!("realms/acme/clients/{id}")).await.value();
+    let fetched = app.get(&format!("realms/acme/clients/{id}")).await;
+    assert_eq!(
+        fetched.header("cache-control"),
+        "no-store",
+        "it carries the secret"
+    );
+    let client = fetched.value();
     assert_eq!(client["clientId"], "backend");
     assert_eq!(client["rootUrl"], "https://backend.test");
     assert_eq!(client["publicClient"], false);

@@ -233,3 +233,56 @@ async fn updates_top_level_settings_and_deletes() {
         ["master"]
     );
 }
+
+/// Realm names are URL path segments: `.`, `..`, reserved characters, `%` and control
+/// characters cannot round-trip one, so creating or renaming to them is 400.
+#[tokio::test]
+async fn realm_names_must_survive_a_url_path() {
+    let app = crate::common::app().await;
+    for name in [
+        ".",
+        "..",
+        "a/b",
+        "a%2fb",
+        "a:b",
+        "a?b",
+        "a#b",
+        " pad",
+        "tab\there",
+        "",
+    ] {
+        let reply = app
+            .post(
+                "realms",
+                serde_json::json!({"realm": name, "enabled": true}),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            axum::http::StatusCode::BAD_REQUEST,
+            "{name:?}: {}",
+            reply.text()
+        );
+        let rename = app
+            .put("realms/acme", serde_json::json!({"realm": name}))
+            .await;
+        assert_eq!(
+            rename.status,
+            axum::http::StatusCode::BAD_REQUEST,
+            "rename to {name:?}: {}",
+            rename.text()
+        );
+    }
+    let reply = app
+        .post(
+            "realms",
+            serde_json::json!({"realm": "team.a", "enabled": true}),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        axum::http::StatusCode::CREATED,
+        "{}",
+        reply.text()
+    );
+}

@@ -166,6 +166,9 @@ async fn searches_and_counts() {
         ("firstName=dan", vec!["dan"]),
         ("enabled=false", vec!["dan"]),
         ("q=site:paris", vec!["carla", "carol"]),
+        ("q=site:paris&first=1&max=1", vec!["carol"]),
+        ("q=site:paris%20site:berlin", vec![]),
+        ("q=site:pari", vec![]),
         ("search=ca&first=1&max=1", vec!["carol"]),
     ];
     for (query, want) in rows {
@@ -180,6 +183,23 @@ async fn searches_and_counts() {
         count.value(),
         json!(7),
         "a bare integer: 4 imported, 3 created"
+    );
+    // Attribute search follows updates and counts in SQL.
+    let carla = app.user_id("acme", "carla").await;
+    let moved = app
+        .put(
+            &format!("realms/acme/users/{carla}"),
+            json!({"attributes": {"site": ["berlin"]}}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::NO_CONTENT);
+    let paris = app.get("realms/acme/users?q=site:paris").await;
+    assert_eq!(names(&paris.value(), "username"), vec!["carol"]);
+    assert_eq!(
+        app.get("realms/acme/users/count?q=site:berlin")
+            .await
+            .value(),
+        json!(2)
     );
     assert_eq!(
         app.get("realms/acme/users/count?search=car").await.value(),

@@ -33,6 +33,11 @@ pub(crate) use portcullis_core::secrets::{hash_secret, new_secret, random_bytes}
 /// with a registered URI (RFC 9700 §4.1.3), Keycloak's trailing `*` wildcard where the client
 /// registered one, and any port on a loopback IP where the registered loopback URI names none
 /// (RFC 8252 §7.3, for native apps). A URI with a fragment never matches (RFC 6749 §3.1.2).
+///
+/// Wildcards and the loopback port only apply to URIs a browser cannot resolve somewhere else
+/// ([`safe_for_prefix_match`]): with a dot segment in its path (`/cb/../../evil`, also
+/// percent-encoded, double-encoded or behind a backslash or `;`), userinfo or an odd authority,
+/// a URI must equal a registered one exactly (the CVE-2024-1132 class).
 pub(crate) fn redirect_uri_allowed(client: &Client, uri: &str) -> bool {
     if uri.is_empty() || uri.contains('#') {
         return false;
@@ -47,6 +52,9 @@ fn redirect_matches(registered: &str, uri: &str) -> bool {
     if registered == uri {
         return true;
     }
+    if !safe_for_prefix_match(uri) {
+        return false;
+    }
     if let Some(prefix) = registered.strip_suffix('*') {
         return uri.starts_with(prefix);
     }
@@ -54,6 +62,50 @@ fn redirect_matches(registered: &str, uri: &str) -> bool {
         (Some(registered), Some(uri)) => registered == uri,
         _ => false,
     }
+}
+
+/// Whether a requested URI means what its characters say, so that a prefix of it can be
+/// trusted: an absolute http(s) URI whose authority is a plain host (no userinfo, no
+/// backslash, no percent-encoding) and whose path has no dot segment once `%2e`, `%2f`, `%5c`,
+/// `%3b`, their double encodings (`%25..`), backslashes and `;` parameters are read as the
+/// characters browsers and servers take them for.
+fn safe_for_prefix_match(uri: &str) -> bool {
+    let lower = uri.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    else {
+        // `*` may match other schemes (custom app schemes): judge the part after the scheme.
+        return lower
+            .split_once(':')
+            .is_some_and(|(_, rest)| !has_dot_segment(rest));
+    };
+    let end = rest.find(['/', '?', '\\']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.is_empty() || authority.contains(['@', '%']) {
+        return false;
+    }
+    let path = tail.split('?').next().unwrap_or_default();
+    !has_dot_segment(path)
+}
+
+/// Whether a path has a `.` or `..` segment, however it is encoded.
+fn has_dot_segment(path: &str) -> bool {
+    let mut decoded = path.to_string();
+    // Double encoding (`%252e`) first, then the single one.
+    for _ in 0..2 {
+        decoded = decoded.replace("%25", "%");
+    }
+    let decoded = decoded
+        .replace("%2e", ".")
+        .replace("%2f", "/")
+        .replace("%5c", "/")
+        .replace("%3b", ";")
+        .replace('\\', "/");
+    decoded
+        .split('/')
+        .map(|segment| segment.split(';').next().unwrap_or_default())
+        .any(|segment| segment == "." || segment == "..")
 }
 
 /// Loopback hosts RFC 8252 lets native apps listen on with any port.
@@ -146,6 +198,42 @@ mod tests {
                 "http://127.0.0.1.evil:1/cb",
                 false,
             ),
+            // Dot segments, however written, never pass a wildcard.
+            (&["https://host/cb/*"], "https://host/cb/ok/x", true),
+            (&["https://host/cb/*"], "https://host/cb/../../evil", false),
+            (
+                &["https://host/cb/*"],
+                "https://host/cb/%2e%2e/%2E%2E/evil",
+                false,
+            ),
+            (
+                &["https://host/cb/*"],
+                "https://host/cb/%252e%252e/evil",
+                false,
+            ),
+            (&["https://host/cb/*"], "https://host/cb/..%2fevil", false),
+            (&["https://host/cb/*"], "https://host/cb/..%5cevil", false),
+            (&["https://host/cb/*"], "https://host/cb/..\\evil", false),
+            (&["https://host/cb/*"], "https://host/cb/..;x/evil", false),
+            (&["https://host/cb/*"], "https://host/cb/.", false),
+            (&["https://host/cb/*"], "https://host/cb/..", false),
+            (&["https://host/cb/*"], "https://host/cb/...x/ok", true),
+            (
+                &["https://host/cb/*"],
+                "https://host/cb/x?next=../../y",
+                true,
+            ),
+            (&["https://host*"], "https://host@evil.test/", false),
+            (&["https://host/*"], "https://host%2eevil.test/", false),
+            (&["*"], "https://anywhere.test/a/../b", false),
+            (&["app://cb/*"], "app://cb/../x", false),
+            (
+                &["http://127.0.0.1/cb"],
+                "http://127.0.0.1:4000/cb/../x",
+                false,
+            ),
+            // An exact match stays an exact match.
+            (&["https://host/a/../b"], "https://host/a/../b", true),
         ];
         for (registered, requested, allowed) in rows {
             let client = Client {

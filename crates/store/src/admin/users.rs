@@ -1,8 +1,7 @@
 //! Users: search, rows, passwords, credentials, group membership and brute-force records.
 
-use std::collections::BTreeMap;
-
 use portcullis_core::password::StoredPassword;
+use portcullis_core::secrets::hash_secret;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
@@ -11,10 +10,12 @@ use sea_orm::{
 
 use super::entity::user_federated_identity;
 use super::{Page, TextMatch};
-use crate::entity::{credential, login_failure, user_entity, user_group, user_role};
+use crate::entity::{
+    credential, login_failure, user_attribute, user_entity, user_group, user_role,
+};
 use crate::error::StoreError;
+use crate::queries::insert_all;
 use crate::queries::user;
-use crate::queries::{from_json, insert_all};
 
 /// Keycloak's user search parameters. Service-account users are left out unless
 /// `include_service_accounts`.
@@ -28,7 +29,7 @@ pub struct UserFilter {
     pub last_name: Option<TextMatch>,
     pub enabled: Option<bool>,
     pub email_verified: Option<bool>,
-    /// `q=key:value`: the attribute must have the value (checked in memory).
+    /// `q=key:value`: the attribute must have the value (exactly, in SQL).
     pub attributes: Vec<(String, String)>,
     /// Users linked to this identity provider (and, with `idp_user_id`, that account).
     pub idp_alias: Option<String>,
@@ -69,6 +70,15 @@ impl UserFilter {
         if !self.include_service_accounts {
             select = select.filter(C::ServiceAccountClientPk.is_null());
         }
+        for (name, value) in &self.attributes {
+            let holders = Query::select()
+                .column(user_attribute::Column::UserId)
+                .from(user_attribute::Entity)
+                .and_where(user_attribute::Column::Name.eq(name))
+                .and_where(user_attribute::Column::ValueHash.eq(hash_secret(value)))
+                .to_owned();
+            select = select.filter(C::Id.in_subquery(holders));
+        }
         if let Some(alias) = &self.idp_alias {
             let mut linked = Query::select()
                 .column(user_federated_identity::Column::UserId)
@@ -82,19 +92,6 @@ impl UserFilter {
         }
         select.order_by_asc(C::Username).order_by_asc(C::Id)
     }
-
-    fn attributes_match(&self, row: &user_entity::Model) -> Result<bool, StoreError> {
-        if self.attributes.is_empty() {
-            return Ok(true);
-        }
-        let attributes: BTreeMap<String, Vec<String>> =
-            from_json(&row.attributes, "user attributes")?;
-        Ok(self.attributes.iter().all(|(key, value)| {
-            attributes
-                .get(key)
-                .is_some_and(|values| values.iter().any(|v| v == value))
-        }))
-    }
 }
 
 /// Users of the realm matching `filter`, by username.
@@ -104,17 +101,7 @@ pub async fn search<C: ConnectionTrait>(
     filter: &UserFilter,
     page: Page,
 ) -> Result<Vec<user_entity::Model>, StoreError> {
-    if filter.attributes.is_empty() {
-        let rows = page.apply(filter.select(realm_id)).all(db).await?;
-        return Ok(rows);
-    }
-    let mut matching = Vec::new();
-    for row in filter.select(realm_id).all(db).await? {
-        if filter.attributes_match(&row)? {
-            matching.push(row);
-        }
-    }
-    Ok(page.slice(matching))
+    Ok(page.apply(filter.select(realm_id)).all(db).await?)
 }
 
 pub async fn count<C: ConnectionTrait>(
@@ -122,10 +109,7 @@ pub async fn count<C: ConnectionTrait>(
     realm_id: &str,
     filter: &UserFilter,
 ) -> Result<u64, StoreError> {
-    if filter.attributes.is_empty() {
-        return Ok(filter.select(realm_id).count(db).await?);
-    }
-    Ok(search(db, realm_id, filter, Page::default()).await?.len() as u64)
+    Ok(filter.select(realm_id).count(db).await?)
 }
 
 pub async fn find<C: ConnectionTrait>(
@@ -165,13 +149,15 @@ pub async fn find_by_email<C: ConnectionTrait>(
         .await?)
 }
 
+/// Inserts a user, with the attribute rows attribute search uses.
 pub async fn insert<C: ConnectionTrait>(db: &C, row: user_entity::Model) -> Result<(), StoreError> {
-    insert_all::<user_entity::Entity, _>(db, vec![row]).await?;
-    Ok(())
+    insert_all::<user_entity::Entity, _>(db, vec![row.clone()]).await?;
+    crate::queries::user_attribute::sync(db, &row).await
 }
 
-/// Writes every column of `row` (by its id).
+/// Writes every column of `row` (by its id), and its attribute rows.
 pub async fn update<C: ConnectionTrait>(db: &C, row: user_entity::Model) -> Result<(), StoreError> {
+    crate::queries::user_attribute::sync(db, &row).await?;
     row.into_active_model().reset_all().update(db).await?;
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod realm_group;
 pub mod realm_key;
 pub mod revoked_token;
 pub mod role;
+pub mod user_attribute;
 pub mod user_consent;
 pub mod user_entity;
 pub mod user_group;

@@ -10,6 +10,7 @@ pub(crate) mod session;
 pub(crate) mod sign_out;
 pub(crate) mod sweep;
 pub(crate) mod user;
+pub(crate) mod user_attribute;
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use serde::Serialize;
