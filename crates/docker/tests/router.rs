@@ -938,3 +938,72 @@ async fn an_account_with_a_required_action_gets_no_token() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Twenty wrong passwords at once all count (the count is one atomic upsert), so the user is
+/// locked and the right password is refused afterwards; the admin API reports twenty failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_failures_all_count_and_lock() {
+    let app = app().await;
+    let realm = json!({
+        "realm": "guarded", "bruteForceProtected": true, "failureFactor": 20,
+        "waitIncrementSeconds": 60, "quickLoginCheckMilliSeconds": 0,
+        "clients": [{"clientId": "registry", "protocol": "docker-v2"}],
+        "users": [{"username": "alice", "credentials": [{"type": "password", "value": "alice-pw"}]}]
+    });
+    app.import_realm(&realm).await;
+    let url = "/auth/realms/guarded/protocol/docker-v2/auth?service=registry";
+    let guesses = (0..20).map(|i| {
+        let request = Request::get(url)
+            .header(header::AUTHORIZATION, basic("alice", &format!("guess-{i}")))
+            .body(Body::empty())
+            .unwrap();
+        // Each from its own address, as a distributed guesser would.
+        app.send(with_peer(request, &format!("198.51.100.{i}:4000")))
+    });
+    let replies = futures_util::future::join_all(guesses).await;
+    assert!(replies.iter().all(|r| r.status == StatusCode::UNAUTHORIZED));
+    let realm_id = app.realm_id("guarded").await;
+    let alice = app.user_id("guarded", "alice").await;
+    let record = app
+        .store
+        .login_failures(&realm_id, &alice)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.record.failures, 20, "every failure counted");
+    // Past the username's rate limit (it refills), not past the lock.
+    app.clock.advance(5);
+    let good = Request::get(url)
+        .header(header::AUTHORIZATION, basic("alice", "alice-pw"))
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.send(with_peer(good, "203.0.113.1:4000")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "locked");
+}
+
+/// A hundred guesses at once from one address: the address's tokens are reserved before any
+/// hash, so at most the burst (20) is checked and the rest are refused with 429 at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_from_one_address_get_at_most_the_burst() {
+    let app = app().await;
+    let url = format!("{BASE}/auth?service=registry");
+    let guesses = (0..100).map(|i| {
+        let request = Request::get(&url)
+            .header(header::AUTHORIZATION, basic(&format!("user{i}"), "guess"))
+            .body(Body::empty())
+            .unwrap();
+        app.send(with_peer(request, "192.0.2.200:4000"))
+    });
+    let replies = futures_util::future::join_all(guesses).await;
+    let checked = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + throttled, 100);
+    assert!(checked <= 20, "{checked} passwords were checked");
+    assert!(throttled >= 80);
+}
