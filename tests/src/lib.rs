@@ -158,6 +158,8 @@ pub struct Server {
     pub port: u16,
     pub base: String,
     pub database_url: String,
+    /// Whether the database was made for this server (and goes with it).
+    owns_database: bool,
     pub dir: TempDir,
 }
 
@@ -176,6 +178,8 @@ pub struct ServerOptions<'a> {
     /// The address to bind, with the harness's free port [default: 127.0.0.1]; the harness
     /// talks to 127.0.0.1 on that port, so `0.0.0.0` works too.
     pub bind_host: Option<&'a str>,
+    /// Another server's database, to run a second instance on it [default: a fresh one].
+    pub database_url: Option<&'a str>,
 }
 
 impl Server {
@@ -200,6 +204,7 @@ impl Server {
             wrapper,
             tls,
             bind_host,
+            database_url: shared_database,
         } = options;
         let dir = TempDir::new("server");
         let import = dir.path().join("realms");
@@ -208,7 +213,10 @@ impl Server {
             std::fs::write(import.join(name), json).expect("write realm file");
         }
         let port = free_port();
-        let database_url = fresh_database_url(dir.path());
+        let database_url = match shared_database {
+            Some(url) => url.to_string(),
+            None => fresh_database_url(dir.path()),
+        };
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
@@ -241,6 +249,7 @@ impl Server {
             port,
             base: format!("http://127.0.0.1:{port}"),
             database_url,
+            owns_database: shared_database.is_none(),
             dir,
         };
         if tls {
@@ -321,7 +330,49 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        drop_postgres_database(&self.database_url);
+        if self.owns_database {
+            drop_postgres_database(&self.database_url);
+        }
+    }
+}
+
+/// A fresh PostgreSQL database for tests that need one whatever the suite's run (several
+/// instances sharing a database), dropped with the value. `None` (the test is skipped) when
+/// `psql` is missing or the server does not answer, unless `PORTCULLIS_REQUIRE_E2E=1`.
+pub struct TempPostgres {
+    pub url: String,
+}
+
+impl TempPostgres {
+    pub fn create(test: &str) -> Option<TempPostgres> {
+        require("psql", test)?;
+        let server = std::env::var("PORTCULLIS_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+        let answers = Command::new("psql")
+            .args([server.as_str(), "-q", "-c", "SELECT 1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !answers {
+            assert!(
+                !e2e_required(),
+                "{test}: PostgreSQL at {server} does not answer and PORTCULLIS_REQUIRE_E2E=1"
+            );
+            eprintln!("SKIPPED {test}: PostgreSQL at {server} does not answer");
+            return None;
+        }
+        Some(TempPostgres {
+            url: fresh_postgres_database(&server),
+        })
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        drop_postgres_database(&self.url);
     }
 }
 
@@ -338,7 +389,7 @@ fn drop_postgres_database(url: &str) {
             &format!("{base}/postgres"),
             "-q",
             "-c",
-            &format!("DROP DATABASE IF EXISTS {name}"),
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         ])
         .stdout(Stdio::null())
         .status();

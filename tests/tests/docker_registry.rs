@@ -525,3 +525,118 @@ async fn podman_logs_in_pushes_and_pulls() {
     assert_denied("bob pushes", &bob_push);
     let _ = alice.run(&["rmi", "-f", &local, &remote]);
 }
+
+/// A stored docker login (the identity token `docker login` keeps, which containers/image uses
+/// through the refresh grant) keeps a real client working until an admin resets the user's
+/// password: then the registry refuses it at once, though the token had 30 days to live.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_password_reset_ends_a_stored_docker_login() {
+    const TEST: &str = "an_admin_password_reset_ends_a_stored_docker_login";
+    if require("docker-registry", TEST).is_none()
+        || require("skopeo", TEST).is_none()
+        || require("tar", TEST).is_none()
+    {
+        return;
+    }
+    let server = Server::start(&[("e2e.json", realm_json())]);
+    let registry = Registry::start(&server).await;
+    let work = TempDir::new("image");
+    let image = oci_image(work.path());
+    let skopeo = Skopeo::new();
+    let pushed = skopeo.push(
+        &image,
+        &registry.image("team-a/stored:1"),
+        Some("alice:alice-pw"),
+    );
+    assert_ok("alice pushes with her password", &pushed);
+
+    // What `docker login` stores: an identity (refresh) token from the OAuth2 password grant.
+    let http = reqwest::Client::new();
+    let tokens: Value = http
+        .post(server.url("/auth/realms/e2e/protocol/docker-v2/auth"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+            ("service", SERVICE),
+            ("client_id", "docker"),
+            ("access_type", "offline"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let identity = tokens["refresh_token"].as_str().unwrap();
+    let auth = json!({"auths": {registry.addr.clone(): {
+        "auth": base64_basic("<token>", ""), "identitytoken": identity}}});
+    std::fs::write(&skopeo.auth_file, auth.to_string()).unwrap();
+    let stored = registry.image("team-a/stored:1");
+    assert_ok(
+        "the stored docker login reads",
+        &skopeo.run(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--retry-times=0",
+            &stored,
+        ]),
+    );
+
+    // The admin resets alice's password.
+    let admin: Value = http
+        .post(server.url("/auth/realms/master/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", "admin"),
+            ("password", "admin-e2e-password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = admin["access_token"].as_str().unwrap();
+    let users: Value = http
+        .get(server.url("/auth/admin/realms/e2e/users?username=alice&exact=true"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alice = users[0]["id"].as_str().unwrap();
+    let reset = http
+        .put(server.url(&format!(
+            "/auth/admin/realms/e2e/users/{alice}/reset-password"
+        )))
+        .bearer_auth(admin)
+        .json(&json!({"type": "password", "value": "alice-new-pw", "temporary": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status().as_u16(), 204);
+    assert_denied(
+        "the stored docker login after the reset",
+        &skopeo.run(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--retry-times=0",
+            &stored,
+        ]),
+    );
+    assert_ok(
+        "the new password",
+        &skopeo.inspect(&stored, Some("alice:alice-new-pw")),
+    );
+}
+
+fn base64_basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}

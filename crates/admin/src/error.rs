@@ -114,7 +114,7 @@ fn store_status(e: &StoreError) -> (StatusCode, Value) {
             ),
             _ => server_error(),
         },
-        StoreError::Key(_) | StoreError::Password(_) => server_error(),
+        StoreError::Key(_) | StoreError::Password(_) | StoreError::Notices(_) => server_error(),
     }
 }
 

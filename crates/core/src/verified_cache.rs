@@ -132,6 +132,11 @@ impl<V: Clone> VerifiedCache<V> {
         self.retain(|entry| entry.realm != realm);
     }
 
+    /// Drop everything (another instance's changes may have been missed).
+    pub fn forget_all(&self) {
+        self.retain(|_| false);
+    }
+
     /// Entries held, expired ones included until they are evicted.
     pub fn len(&self) -> usize {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);

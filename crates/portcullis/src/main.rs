@@ -90,6 +90,8 @@ async fn serve(config: Config, started: Instant) -> anyhow::Result<()> {
     };
     sweeper::spawn(store.clone(), clock.clone());
     let state = AppState::with_hashing_threads(store, clock, urls, config.hashing_threads);
+    // Instances on one PostgreSQL database tell each other what to drop from their caches.
+    state.start_cluster_sync();
     let mut router = portcullis::router(state, &config.relative_path);
     if let Some(proxies) = &config.trusted_proxies {
         tracing::info!(

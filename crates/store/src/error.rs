@@ -19,6 +19,9 @@ pub enum StoreError {
     Key(#[from] KeyError),
     #[error("password error: {0}")]
     Password(#[from] PasswordError),
+    /// The connection that hears other instances' change notices failed.
+    #[error("change notices: {0}")]
+    Notices(#[from] sea_orm::sqlx::Error),
 }
 
 impl StoreError {

@@ -7,6 +7,7 @@ pub mod error;
 mod export;
 mod import;
 pub mod key_component;
+pub mod notify;
 mod plan;
 mod queries;
 pub mod representation;

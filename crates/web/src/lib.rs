@@ -4,6 +4,7 @@
 mod auth;
 pub mod bearer;
 mod client_ip;
+mod cluster;
 pub mod csrf;
 mod error;
 mod hashing;

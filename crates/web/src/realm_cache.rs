@@ -32,4 +32,9 @@ impl RealmCache {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.remove(name);
     }
+
+    pub(crate) fn forget_all(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.clear();
+    }
 }

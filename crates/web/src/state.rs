@@ -17,6 +17,7 @@ use portcullis_store::{FailureAt, Store};
 use tokio::sync::watch;
 
 use crate::WebError;
+use crate::cluster::{self, Change};
 use crate::hashing::HashingPool;
 use crate::rate_limit::{Key, LoginRateLimiter};
 use crate::realm_cache::RealmCache;
@@ -74,6 +75,8 @@ struct Inner {
     /// Moves on every invalidation; caches kept outside the state compare it (see
     /// [`AppState::cache_epoch`]).
     epoch: AtomicU64,
+    /// Where changes go to reach the other instances (PostgreSQL, once started).
+    outbox: OnceLock<cluster::Outbox>,
 }
 
 impl AppState {
@@ -104,6 +107,7 @@ impl AppState {
             hashing: HashingPool::new(threads),
             in_flight: Mutex::default(),
             epoch: AtomicU64::new(0),
+            outbox: OnceLock::new(),
         }))
     }
 
@@ -151,24 +155,68 @@ impl AppState {
         Ok(Some(snapshot))
     }
 
-    /// Drops everything cached about a realm, after this process changed it.
+    /// Starts keeping this instance's caches in step with other instances on the same
+    /// PostgreSQL database (see [`crate::cluster`]); nothing on SQLite. Call once, inside the
+    /// runtime, before serving.
+    pub fn start_cluster_sync(&self) {
+        let origin = portcullis_core::secrets::random_token::<12>();
+        if let Some(outbox) = cluster::start(self, origin) {
+            let _ = self.0.outbox.set(outbox);
+        }
+    }
+
+    /// Drops everything cached about a realm after a change, here and on every instance.
     pub fn invalidate_realm(&self, name: &str) {
-        self.0.realms.forget(name);
-        self.0.verified.forget_realm(name);
-        self.0.by_id.forget_realm(name);
-        self.0.epoch.fetch_add(1, Ordering::SeqCst);
+        self.changed(Change::Realm {
+            realm: name.to_string(),
+        });
     }
 
     /// Drops cached verifications of one user (password changed, user disabled or deleted,
-    /// credentials ended).
+    /// credentials ended), here and on every instance.
     pub fn invalidate_user(&self, realm: &str, user_id: &str) {
-        self.0.verified.forget_user(realm, user_id);
-        self.0.by_id.forget_user(realm, user_id);
+        self.changed(Change::User {
+            realm: realm.to_string(),
+            user: user_id.to_string(),
+        });
+    }
+
+    /// Drops what caches outside the state hold about credentials (a docker login was
+    /// revoked), here and on every instance.
+    pub fn invalidate_credentials(&self) {
+        self.changed(Change::Credentials);
+    }
+
+    fn changed(&self, change: Change) {
+        self.forget(&change);
+        if let Some(outbox) = self.0.outbox.get() {
+            outbox.announce(change);
+        }
+    }
+
+    /// Drops this instance's cached traces of a change.
+    pub(crate) fn forget(&self, change: &Change) {
+        match change {
+            Change::Realm { realm } => {
+                self.0.realms.forget(realm);
+                self.0.verified.forget_realm(realm);
+                self.0.by_id.forget_realm(realm);
+            }
+            Change::User { realm, user } => {
+                self.0.verified.forget_user(realm, user);
+                self.0.by_id.forget_user(realm, user);
+            }
+            Change::Credentials => {}
+        }
         self.0.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Drops what caches outside the state hold about credentials (a docker login was revoked).
-    pub fn invalidate_credentials(&self) {
+    /// Drops everything this instance caches (another instance's changes may have been
+    /// missed).
+    pub(crate) fn forget_everything(&self) {
+        self.0.realms.forget_all();
+        self.0.verified.forget_all();
+        self.0.by_id.forget_all();
         self.0.epoch.fetch_add(1, Ordering::SeqCst);
     }
 

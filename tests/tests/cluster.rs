@@ -1,0 +1,286 @@
+//! Two instances on one PostgreSQL database behave as one: each caches realm snapshots,
+//! verified credentials and docker logins, and a change made through one reaches the other's
+//! caches within a second (LISTEN/NOTIFY), without any per-request query.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use portcullis_tests::{Server, ServerOptions, TempPostgres};
+use serde_json::{Value, json};
+
+const SHARED_BASE: &str = "http://portcullis.cluster.test";
+
+fn realm_json() -> String {
+    json!({
+        "realm": "duo",
+        "enabled": true,
+        "clients": [{"clientId": "registry", "protocol": "docker-v2",
+                     "protocolMappers": [{"name": "all", "protocol": "docker-v2",
+                                          "protocolMapper": "docker-v2-allow-all-mapper",
+                                          "config": {}}]}],
+        "users": [{"username": "alice", "enabled": true,
+                   "credentials": [{"type": "password", "value": "alice-password-1"}]}]
+    })
+    .to_string()
+}
+
+fn instance(database: &str, realm_files: &[(&str, String)]) -> Server {
+    Server::start_opts(ServerOptions {
+        realm_files,
+        env: &[("PORTCULLIS_BASE_URL", SHARED_BASE)],
+        database_url: Some(database),
+        ..ServerOptions::default()
+    })
+}
+
+/// Polls `check` until it holds; the time it took, or a panic after `within`.
+async fn within<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if check().await {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what}: not within {within:?}");
+}
+
+async fn docker_status(server: &Server, service: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .get(server.url("/auth/realms/duo/protocol/docker-v2/auth"))
+        .query(&[("service", service)])
+        .basic_auth("alice", Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn docker_refresh(server: &Server, token: &str) -> u16 {
+    reqwest::Client::new()
+        .post(server.url("/auth/realms/duo/protocol/docker-v2/auth"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("service", "registry"),
+            ("client_id", "docker"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+struct Admin {
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Admin {
+    async fn of(server: &Server) -> Admin {
+        let http = reqwest::Client::new();
+        let body: Value = http
+            .post(server.url("/auth/realms/master/protocol/openid-connect/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "admin-cli"),
+                ("username", "admin"),
+                ("password", "admin-e2e-password"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = body["access_token"].as_str().unwrap().to_string();
+        Admin { http, token }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, url).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_share_every_change_within_a_second() {
+    let Some(database) = TempPostgres::create("two_instances_share_every_change_within_a_second")
+    else {
+        return;
+    };
+    let a = instance(&database.url, &[("duo.json", realm_json())]);
+    let b = instance(&database.url, &[]);
+    let second = Duration::from_secs(1);
+
+    // A docker login made on B, revoked through A's admin API: B refuses it.
+    let tokens: Value = reqwest::Client::new()
+        .post(b.url("/auth/realms/duo/protocol/docker-v2/auth"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password-1"),
+            ("service", "registry"),
+            ("client_id", "docker"),
+            ("access_type", "offline"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        docker_refresh(&b, &refresh).await,
+        200,
+        "B caches the login"
+    );
+    let admin = Admin::of(&a).await;
+    let users: Value = admin
+        .send(
+            reqwest::Method::GET,
+            a.url("/auth/admin/realms/duo/users?username=alice&exact=true"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let alice = users[0]["id"].as_str().unwrap().to_string();
+    let clients: Value = admin
+        .send(
+            reqwest::Method::GET,
+            a.url("/auth/admin/realms/duo/clients?clientId=registry"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let registry = clients[0]["id"].as_str().unwrap().to_string();
+    let sessions: Value = admin
+        .send(
+            reqwest::Method::GET,
+            a.url(&format!(
+                "/auth/admin/realms/duo/users/{alice}/offline-sessions/{registry}"
+            )),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let login = sessions[0]["id"].as_str().unwrap();
+    let revoked = admin
+        .send(
+            reqwest::Method::DELETE,
+            a.url(&format!(
+                "/auth/admin/realms/duo/sessions/{login}?isOffline=true"
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status().as_u16(), 204);
+    let took = within(second, "B refuses the revoked docker login", || {
+        let (b, refresh) = (&b, refresh.clone());
+        async move { docker_refresh(b, &refresh).await == 401 }
+    })
+    .await;
+    eprintln!("revoked docker login refused on B after {took:?}");
+
+    // A user disabled through A: B, which has her password cached, refuses her.
+    assert_eq!(docker_status(&b, "registry", "alice-password-1").await, 200);
+    let disabled = admin
+        .send(
+            reqwest::Method::PUT,
+            a.url(&format!("/auth/admin/realms/duo/users/{alice}")),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(disabled.status().as_u16(), 204);
+    let took = within(second, "B refuses the disabled user", || async {
+        docker_status(&b, "registry", "alice-password-1").await == 401
+    })
+    .await;
+    eprintln!("disabled user refused on B after {took:?}");
+
+    // A registry created through A is known to B, whose realm snapshot is cached.
+    let enabled = admin
+        .send(
+            reqwest::Method::PUT,
+            a.url(&format!("/auth/admin/realms/duo/users/{alice}")),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(enabled.status().as_u16(), 204);
+    assert_eq!(
+        docker_status(&b, "late", "alice-password-1").await,
+        400,
+        "unknown service"
+    );
+    let created = admin
+        .send(
+            reqwest::Method::POST,
+            a.url("/auth/admin/realms/duo/clients"),
+            Some(json!({"clientId": "late", "protocol": "docker-v2"})),
+        )
+        .await;
+    assert_eq!(created.status().as_u16(), 201);
+    let took = within(second, "B knows the new registry", || async {
+        docker_status(&b, "late", "alice-password-1").await == 200
+    })
+    .await;
+    eprintln!("new client known on B after {took:?}");
+
+    // The listening connections are cut, and a change is made while nobody listens: B
+    // reconnects and, having possibly missed notices, drops everything it cached.
+    assert_eq!(docker_status(&b, "registry", "alice-password-1").await, 200);
+    let cut = std::process::Command::new("psql")
+        .args([
+            database.url.as_str(),
+            "-q",
+            "-t",
+            "-c",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        ])
+        .output()
+        .unwrap();
+    let cut = String::from_utf8_lossy(&cut.stdout).trim().to_string();
+    assert_eq!(cut, "2", "both instances' listeners were cut");
+    let disabled = admin
+        .send(
+            reqwest::Method::PUT,
+            a.url(&format!("/auth/admin/realms/duo/users/{alice}")),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(disabled.status().as_u16(), 204);
+    let took = within(
+        Duration::from_secs(5),
+        "B catches up after reconnecting",
+        || async { docker_status(&b, "registry", "alice-password-1").await == 401 },
+    )
+    .await;
+    eprintln!("missed change applied on B after {took:?}");
+    assert!(
+        b.log()
+            .contains("lost the connection hearing other instances' changes")
+    );
+}
