@@ -46,23 +46,6 @@ impl ProtocolCatalog {
     }
 }
 
-/// The admin API with the docker-v2 protocol's mapper types and Keycloak's common OIDC ones.
-pub fn routes(relative: &str) -> Router<AppState> {
-    let catalog = ProtocolCatalog {
-        protocols: vec![
-            (
-                rep::client::OPENID_CONNECT.to_string(),
-                api::serverinfo::keycloak_oidc_mapper_types(),
-            ),
-            (
-                portcullis_docker::PROTOCOL.to_string(),
-                portcullis_docker::DockerV2.mapper_types(),
-            ),
-        ],
-    };
-    routes_with_catalog(relative, catalog)
-}
-
 /// The admin API listing the mapper types of the protocols the binary serves.
 pub fn routes_with_protocols(relative: &str, protocols: &[Box<dyn Protocol>]) -> Router<AppState> {
     routes_with_catalog(relative, ProtocolCatalog::of(protocols))
