@@ -5,9 +5,10 @@
 
 The clock starts just before the process is spawned and stops when `GET /auth/health/ready`
 first answers 200, polled over a raw socket every half millisecond (curl in a loop would add its
-own start-up to every probe). Prints one line, `pid=<n> external_ms=<x> ready_ms=<y> rss_kib=<z>`,
-where `ready_ms` is what the server itself logged (measured from inside `main`, so it leaves out
-exec and dynamic loading; `?` when the log level hides it) and `rss_kib` its VmRSS once ready.
+own start-up to every probe). Prints one line,
+`pid=<n> external_ms=<x> ready_ms=<y> rss_anon_kib=<a> rss_file_kib=<f>`, where `ready_ms` is
+what the server itself logged (measured from inside `main`, so it leaves out exec and dynamic
+loading; `?` when the log level hides it) and the last two its RssAnon and RssFile once ready.
 With `--stop` the server then gets SIGTERM and is waited for; otherwise it keeps running,
 logging to FILE, and the caller owns the pid.
 """
@@ -43,13 +44,13 @@ def logged_ready_ms(log_path: str) -> str:
     return found[-1] if found else "?"
 
 
-def vm_rss_kib(pid: int) -> str:
-    """Resident memory right after readiness (plus the 50 ms above), idle."""
+def rss_kib(pid: int) -> tuple:
+    """RssAnon and RssFile right after readiness (plus the 50 ms above), idle, from one snapshot
+    of /proc/<pid>/status (read forward from one open; see read_mem in lib.sh)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return line.split()[1]
-    return "?"
+        text = status.read()
+    found = dict(re.findall(r"^(RssAnon|RssFile):\s+(\d+) kB$", text, re.M))
+    return found.get("RssAnon", "?"), found.get("RssFile", "?")
 
 
 def main() -> int:
@@ -76,9 +77,10 @@ def main() -> int:
         elapsed_ms = (time.perf_counter() - start) * 1000
     # The log line is written just before the listener starts serving; give it a moment to land.
     time.sleep(0.05)
+    anon, file = rss_kib(server.pid)
     print(
         f"pid={server.pid} external_ms={elapsed_ms:.1f} ready_ms={logged_ready_ms(args.log)} "
-        f"rss_kib={vm_rss_kib(server.pid)}",
+        f"rss_anon_kib={anon} rss_file_kib={file}",
         flush=True,
     )
     if args.stop:

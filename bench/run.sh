@@ -7,8 +7,8 @@
 # SQLite database in a temporary directory, measures start-to-ready on that existing database,
 # then runs `wrk -t1 -c16 -d10s --latency` over loopback three times for each case and algorithm
 # (after a 3 s warm-up per case) and prints a markdown report: medians, ratios against the
-# sign-only route (d), against `openssl speed` (e) and against libargon2, resident memory,
-# start-to-ready.
+# sign-only route (d), against `openssl speed` (e) and against libargon2, memory (RssAnon and
+# RssFile apart, idle and the peak of 100 ms samples under each load), start-to-ready.
 #
 # Cases, each with RS256 and ES256 (two docker-v2 clients that differ only in
 # access.token.signed.response.alg):
@@ -26,7 +26,8 @@
 # (distinct users per first-time run, 2000), BENCH_STARTS (start-to-ready samples, 5),
 # BENCH_RETRIES (4), BENCH_QUIET_WAIT (seconds to wait for an idle machine, 120),
 # BENCH_CASES ("d a b c"), BENCH_BIN=<path> (benchmark that binary instead of building one),
-# BENCH_KEEP=1 (keep the temporary directory), BENCH_OUT=<file> (also write the report there).
+# BENCH_COMMIT (the commit BENCH_BIN was built from, for the report), BENCH_KEEP=1 (keep the
+# temporary directory), BENCH_OUT=<file> (also write the report there).
 # Needs bash, python3, curl, wrk and openssl; the server runs with RUST_LOG=warn under load.
 set -euo pipefail
 # One load test at a time on this machine (bench/oidc/run.sh takes the same lock): the whole run,
@@ -138,18 +139,20 @@ line=$(python3 "$BENCH_DIR/ready.py" --port "$PORT" --log "$WORK/server-first.lo
 echo "import_external_ms=$(field external_ms "$line")" >>"$ENV_FILE"
 
 measure_starts() { # $1: key prefix, $2: label; the import dir comes from the environment
-    local external=() logged=() rss=() line
+    local external=() logged=() anon=() file=() line
     for ((i = 0; i < STARTS; i++)); do
         line=$(python3 "$BENCH_DIR/ready.py" --port "$PORT" --log "$WORK/server-start.log" --stop -- "$BIN" serve)
         external+=("$(field external_ms "$line")")
         logged+=("$(field ready_ms "$line")")
-        rss+=("$(field rss_kib "$line")")
+        anon+=("$(field rss_anon_kib "$line")")
+        file+=("$(field rss_file_kib "$line")")
     done
-    log "start to ready ($2): external ${external[*]} ms; logged ready_ms ${logged[*]}; RSS ${rss[*]} KiB"
+    log "start to ready ($2): external ${external[*]} ms; logged ready_ms ${logged[*]}; RssAnon ${anon[*]} KiB; RssFile ${file[*]} KiB"
     {
         echo "${1}_external_ms=$(median "${external[@]}")"
         echo "${1}_logged_ms=$(median "${logged[@]}")"
-        echo "${1}_rss_kib=$(median "${rss[@]}")"
+        echo "${1}_anon_kib=$(median "${anon[@]}")"
+        echo "${1}_file_kib=$(median "${file[@]}")"
     } >>"$ENV_FILE"
 }
 PORTCULLIS_IMPORT_DIR=$WORK/small measure_starts ready "existing database, import dir with the realm file minus the first-time users"
@@ -171,7 +174,7 @@ line=$(RUST_LOG=warn PORTCULLIS_IMPORT_DIR=$WORK/empty \
     python3 "$BENCH_DIR/ready.py" --port "$PORT" --log "$WORK/server.log" -- "$BIN" serve)
 SERVER_PID=$(field pid "$line")
 sleep 1
-read_rss "$SERVER_PID"; echo "rss_idle_kib=$RSS" >>"$ENV_FILE"
+read_mem "$SERVER_PID"; printf 'idle_anon_kib=%s\nidle_file_kib=%s\n' "$ANON_KIB" "$FILE_KIB" >>"$ENV_FILE"
 
 # Sanity: each endpoint answers 200 with a token of the right algorithm and grants; this also
 # proves the pre-computed password hash verifies, and puts user `bench` in the verified cache.
@@ -191,16 +194,18 @@ for alg in "${ALGS[@]}"; do
 done
 
 # One wrk run: $1 alg, $2 case, $3 run label, $4 duration, then wrk's URL and script arguments.
-# Samples the server's VmRSS every 100 ms while wrk runs; sets ROW (a results line) and OTHER
-# (hundredths of a core used by other processes).
+# Samples the server's RssAnon and RssFile every 100 ms while wrk runs and keeps the peak of
+# each; sets ROW (a results line) and OTHER (hundredths of a core used by other processes).
 run_wrk() {
     local alg=$1 kind=$2 label=$3 duration=$4; shift 4
-    local out=$WORK/wrk.out times=$WORK/wrk.time max_rss=0 busy0 srv0 busy1 srv1 t0 t1
+    local out=$WORK/wrk.out times=$WORK/wrk.time max_anon=0 max_file=0 busy0 srv0 busy1 srv1 t0 t1
     busy0=$(busy_jiffies); srv0=$(proc_jiffies "$SERVER_PID"); t0=$(date +%s.%N)
     ( TIMEFORMAT='%U %S'; { time wrk -t1 -c"$CONNECTIONS" -d"$duration" --latency "$@" >"$out"; } 2>"$times" ) &
     local wrk_pid=$!
     while kill -0 "$wrk_pid" 2>/dev/null; do
-        read_rss "$SERVER_PID"; ((RSS > max_rss)) && max_rss=$RSS
+        read_mem "$SERVER_PID"
+        ((ANON_KIB > max_anon)) && max_anon=$ANON_KIB
+        ((FILE_KIB > max_file)) && max_file=$FILE_KIB
         sleep 0.1
     done
     wait "$wrk_pid" || die "wrk failed: $(cat "$out")"
@@ -220,9 +225,9 @@ wall = t1 - t0
 server, wrk = srv / tck / wall, (wu + ws) / wall
 print(f"{wall:.2f} {server:.2f} {wrk:.2f} {max(0.0, busy / tck / wall - server - wrk):.2f}")
 ' "$t0" "$t1" "$CLK_TCK" "$((busy1 - busy0))" "$((srv1 - srv0))" $(tail -1 "$times"))
-    log "$alg ($kind) $label: ${f[rps]} req/s, p50 ${f[p50_us]} us, p99 ${f[p99_us]} us, RSS max $max_rss KiB, server $server_cores cores, wrk $wrk_cores, other $other_cores"
-    ROW=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$alg" "$kind" "$label" "${f[rps]}" \
-        "${f[p50_us]}" "${f[p99_us]}" "${f[requests]}" "$max_rss" "$server_cores" "$wrk_cores" "$other_cores")
+    log "$alg ($kind) $label: ${f[rps]} req/s, p50 ${f[p50_us]} us, p99 ${f[p99_us]} us, peak RssAnon $max_anon KiB, RssFile $max_file KiB, server $server_cores cores, wrk $wrk_cores, other $other_cores"
+    ROW=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$alg" "$kind" "$label" "${f[rps]}" \
+        "${f[p50_us]}" "${f[p99_us]}" "${f[requests]}" "$max_anon" "$max_file" "$server_cores" "$wrk_cores" "$other_cores")
     OTHER=$((10#${other_cores/./}))
 }
 
@@ -253,7 +258,7 @@ run_case() {
     done
 }
 
-printf 'alg\tcase\trun\trps\tp50_us\tp99_us\trequests\trss_kib\tserver_cores\twrk_cores\tother_cores\n' >"$RESULTS"
+printf 'alg\tcase\trun\trps\tp50_us\tp99_us\trequests\tanon_kib\tfile_kib\tserver_cores\twrk_cores\tother_cores\n' >"$RESULTS"
 # Token cases first, rounds interleaved (d a b, d a b, ...) so a drift of the machine hits a
 # case and its ceiling alike; first-time logins last, so the memory they take (argon2id works in
 # 7 MiB per hash) does not hide what issuing tokens needs.
@@ -271,14 +276,14 @@ for alg in "${ALGS[@]}"; do
     for ((run = 1; run <= RUNS; run++)); do run_case "$alg" c "$run" "$DURATION"; done
 done
 sleep 2
-read_rss "$SERVER_PID"; echo "rss_after_kib=$RSS" >>"$ENV_FILE"
+read_mem "$SERVER_PID"; printf 'after_anon_kib=%s\nafter_file_kib=%s\n' "$ANON_KIB" "$FILE_KIB" >>"$ENV_FILE"
 echo "window=$WINDOW" >>"$ENV_FILE"
 echo "users=$USERS" >>"$ENV_FILE"
 
 # --- report -----------------------------------------------------------------------------------
 {
     echo "Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -sr)."
-    echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(openssl version | cut -d' ' -f1-2), portcullis $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (+ working tree)."
+    echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(openssl version | cut -d' ' -f1-2), portcullis ${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (the checkout; BENCH_COMMIT not given)}, binary $BIN."
     echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c$CONNECTIONS -d$DURATION --latency, $RUNS runs, warm-up $WARMUP per case."
     echo
     python3 "$BENCH_DIR/bench.py" table "$RESULTS" "$ENV_FILE"

@@ -6,7 +6,8 @@
 # Same method as bench/run.sh (the docker-v2 benchmark): a release binary built with the
 # `bench` feature, a realm imported into a fresh SQLite database in a temporary directory, the
 # server at RUST_LOG=warn, `wrk -t1 -c16 -d10s --latency` over loopback, a 3 s warm-up per case,
-# medians of 3 runs, VmRSS sampled every 100 ms. Cases, in this order:
+# medians of 3 runs, RssAnon and RssFile sampled every 100 ms (the peak of each kept apart).
+# Cases, in this order:
 #   sign   GET .../bench/sign?alg=A: a fresh token signed with the same key (the ceiling)
 #   cc     POST .../openid-connect/token grant_type=client_credentials, client cc-rs256 / cc-es256
 #   refresh POST .../openid-connect/token grant_type=refresh_token, one token replayed
@@ -21,8 +22,9 @@
 # without the lock's file descriptor.
 #
 # Environment: BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_WARMUP (3s), BENCH_WINDOW (users
-# per login run, 2500), BENCH_BIN=<path> (skip the build), BENCH_LOCK, BENCH_KEEP=1,
-# BENCH_OUT=<file> (also write the report there). Needs bash, python3, curl, wrk, node, npm.
+# per login run, 2500), BENCH_BIN=<path> (skip the build), BENCH_COMMIT (the commit BENCH_BIN was
+# built from, for the report), BENCH_LOCK, BENCH_KEEP=1, BENCH_OUT=<file> (also write the report
+# there). Needs bash, python3, curl, wrk, node, npm.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -98,7 +100,7 @@ log "first start: import the realm ($USERS login users), then restart with an em
 PORTCULLIS_IMPORT_DIR=$WORK/realms python3 "$BENCH_DIR/../ready.py" --port "$PORT" --log "$WORK/server-first.log" --stop -- "$BIN" serve >/dev/null 9>&-
 line=$(RUST_LOG=warn PORTCULLIS_IMPORT_DIR=$WORK/empty python3 "$BENCH_DIR/../ready.py" --port "$PORT" --log "$WORK/server.log" -- "$BIN" serve 9>&-)
 SERVER_PID=$(field pid "$line"); PIDS+=("$SERVER_PID")
-sleep 1; read_rss "$SERVER_PID"; echo "rss_idle_portcullis=$RSS" >>"$ENV_FILE"
+sleep 1; read_mem "$SERVER_PID"; printf 'idle_anon_portcullis=%s\nidle_file_portcullis=%s\n' "$ANON_KIB" "$FILE_KIB" >>"$ENV_FILE"
 
 # Sanity: the sign route and client credentials answer 200 with a token of the right
 # algorithm. Nothing has hashed a password yet: client credentials compare a secret, as
@@ -110,7 +112,7 @@ for alg in "${ALGS[@]}"; do
     curl -sf -u "cc-$l:$SECRET" -d grant_type=client_credentials "$TOKEN_URL" \
         | python3 "$BENCH_DIR/../bench.py" token "$alg" - >/dev/null || die "client_credentials $alg failed"
 done
-read_rss "$SERVER_PID"; echo "rss_after_sanity_portcullis=$RSS" >>"$ENV_FILE"
+read_mem "$SERVER_PID"; printf 'sanity_anon_portcullis=%s\nsanity_file_portcullis=%s\n' "$ANON_KIB" "$FILE_KIB" >>"$ENV_FILE"
 
 # The password grant gives the refresh token that the refresh case replays (one argon2 each).
 declare -A BODY
@@ -129,15 +131,21 @@ refresh_sanity() {
 LOGIN_ARGS=(--port "$PORT" --realm oidc --client web-rs256 --secret "$SECRET" --redirect "$REDIRECT" --password "$PASSWORD" --count "$WINDOW")
 
 # One measured run against pid $1: $2 label (target/case/alg), $3 run, then the load command.
-# Samples VmRSS every 100 ms; appends a results row (not for warm-ups).
+# Samples RssAnon and RssFile every 100 ms, keeps the peak of each; appends a results row (not
+# for warm-ups).
 measure() {
     local pid=$1 label=$2 run=$3; shift 3
-    local out=$WORK/load.out times=$WORK/load.time max_rss=0 busy0 srv0 busy1 srv1 t0 t1
+    local out=$WORK/load.out times=$WORK/load.time max_anon=0 max_file=0 busy0 srv0 busy1 srv1 t0 t1
     [[ $run == warm ]] || wait_quiet 15
     busy0=$(busy_jiffies); srv0=$(proc_jiffies "$pid"); t0=$(date +%s.%N)
     ( TIMEFORMAT='%U %S'; { time "$@" >"$out"; } 2>"$times" ) &
     local load_pid=$!
-    while kill -0 "$load_pid" 2>/dev/null; do read_rss "$pid"; ((RSS > max_rss)) && max_rss=$RSS; sleep 0.1; done
+    while kill -0 "$load_pid" 2>/dev/null; do
+        read_mem "$pid"
+        ((ANON_KIB > max_anon)) && max_anon=$ANON_KIB
+        ((FILE_KIB > max_file)) && max_file=$FILE_KIB
+        sleep 0.1
+    done
     wait "$load_pid" || die "$label $run failed: $(cat "$out" "$times")"
     busy1=$(busy_jiffies); srv1=$(proc_jiffies "$pid"); t1=$(date +%s.%N)
     local stats; stats=$(grep '^BENCH ' "$out") || die "no BENCH line: $(cat "$out")"
@@ -150,9 +158,9 @@ t0, t1, tck, busy, srv, lu, ls = map(float, sys.argv[1:])
 wall = t1 - t0
 print(f"{srv / tck / wall:.2f} {(lu + ls) / wall:.2f} {max(0.0, busy / tck / wall - srv / tck / wall - (lu + ls) / wall):.2f}")
 ' "$t0" "$t1" "$CLK_TCK" "$((busy1 - busy0))" "$((srv1 - srv0))" $(tail -1 "$times"))
-    log "$label $run: ${f[rps]}/s p50 ${f[p50_us]} us p99 ${f[p99_us]} us RSS max $max_rss KiB; server, load, other cores: $cores"
-    [[ $run == warm ]] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$run" "${f[rps]}" "${f[p50_us]}" "${f[p99_us]}" \
-        "$max_rss" "${cores// /$'\t'}" >>"$RESULTS"
+    log "$label $run: ${f[rps]}/s p50 ${f[p50_us]} us p99 ${f[p99_us]} us peak RssAnon $max_anon KiB, RssFile $max_file KiB; server, load, other cores: $cores"
+    [[ $run == warm ]] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$run" "${f[rps]}" "${f[p50_us]}" "${f[p99_us]}" \
+        "$max_anon" "$max_file" "${cores// /$'\t'}" >>"$RESULTS"
 }
 wrk_run() { # $1 pid, $2 label, $3 run, $4 url, then static.lua arguments
     local pid=$1 label=$2 run=$3 url=$4; shift 4
@@ -168,7 +176,7 @@ portcullis_case() { # $1 case, $2 alg, $3 run
     esac
 }
 
-printf 'label\trun\trps\tp50_us\tp99_us\trss_kib\tserver_cores\tload_cores\tother_cores\n' >"$RESULTS"
+printf 'label\trun\trps\tp50_us\tp99_us\tanon_kib\tfile_kib\tserver_cores\tload_cores\tother_cores\n' >"$RESULTS"
 # Token issuing without passwords first (see the sanity checks), then refresh, then logins.
 for alg in "${ALGS[@]}"; do
     for c in sign cc; do portcullis_case "$c" "$alg" warm; done
@@ -189,7 +197,7 @@ for run in warm $(seq "$RUNS"); do
     next_window=$((next_window + WINDOW))
 done
 unlock
-sleep 2; read_rss "$SERVER_PID"; echo "rss_after_portcullis=$RSS" >>"$ENV_FILE"
+sleep 2; read_mem "$SERVER_PID"; printf 'after_anon_portcullis=%s\nafter_file_portcullis=%s\n' "$ANON_KIB" "$FILE_KIB" >>"$ENV_FILE"
 kill -TERM "$SERVER_PID"
 
 # --- oidc-provider and the argon2 ceiling -------------------------------------------------------
@@ -200,7 +208,7 @@ for alg in "${ALGS[@]}"; do
     curl -sf -u "cc-${LC[$alg]}:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$NODE_PORT/token" \
         | python3 "$BENCH_DIR/../bench.py" token "$alg" - >/dev/null || die "oidc-provider $alg failed"
 done
-sleep 1; read_rss "$NODE_PID"; echo "rss_idle_node=$RSS" >>"$ENV_FILE"
+sleep 1; read_mem "$NODE_PID"; printf 'idle_anon_node=%s\nidle_file_node=%s\n' "$ANON_KIB" "$FILE_KIB" >>"$ENV_FILE"
 lock
 log "argon2id reference: libargon2 (argon2-cffi), 2 processes, 5 s"
 python3 "$BENCH_DIR/../bench.py" argon2 5 >"$WORK/argon2.a" & a=$!
@@ -218,7 +226,7 @@ echo "node=$(node -v) oidc_provider=$(node -p 'require("'"$BENCH_DIR"'/node_modu
 
 {
     echo "Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -sr)."
-    echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), node $(node -v), oidc-provider $(node -p 'require("'"$BENCH_DIR"'/node_modules/oidc-provider/package.json").version'), portcullis $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (the checkout's HEAD, not necessarily BENCH_BIN's commit)."
+    echo "Versions: $(rustc --version), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), node $(node -v), oidc-provider $(node -p 'require("'"$BENCH_DIR"'/node_modules/oidc-provider/package.json").version'), portcullis ${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (the checkout; BENCH_COMMIT not given)}, binary $BIN."
     echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), wrk -t1 -c$CONNECTIONS -d$DURATION --latency, $RUNS runs, warm-up $WARMUP per case."
     echo
     python3 "$BENCH_DIR/report.py" "$RESULTS" "$ENV_FILE"
