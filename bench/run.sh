@@ -233,11 +233,20 @@ print(f"{wall:.2f} {server:.2f} {wrk:.2f} {max(0.0, busy / tck / wall - server -
 
 # One run of a case: $1 alg, $2 case, $3 run label ("warm" is not recorded), $4 duration.
 # Measured runs wait for a quiet moment first and are repeated when they were disturbed.
+# The server refuses password checks from one address once 20 have failed, refilling one per
+# second (crates/web/src/rate_limit.rs), and a check that wrk abandons when a run ends counts as
+# failed: a (c) run can leave the bucket CONNECTIONS tokens short. The next (c) run starts only
+# once the bucket is full again, or its logins would be refused (429).
+LOGIN_REFILL=21
 next_window=0
+c_ended=-$LOGIN_REFILL
 run_case() {
     local alg=$1 kind=$2 label=$3 svc=${SERVICE[$1]}
     local token_url="$REALM_URL/protocol/docker-v2/auth"
     while :; do
+        if [[ $kind == c ]] && ((SECONDS < c_ended + LOGIN_REFILL)); then
+            sleep $((c_ended + LOGIN_REFILL - SECONDS))
+        fi
         [[ $label == warm ]] || wait_quiet 30
         case $kind in
             d) run_wrk "$@" -s "$BENCH_DIR/static.lua" "$REALM_URL/bench/sign?alg=$alg" ;;
@@ -245,7 +254,8 @@ run_case() {
             b) run_wrk "$@" -s "$BENCH_DIR/static.lua" "$token_url" -- "body=${BODY[$alg]}" ;;
             c) run_wrk "$@" -s "$BENCH_DIR/rotate.lua" "$token_url?service=$svc&scope=$SCOPE" -- \
                    "first=$next_window" "count=$WINDOW" "password=$PASSWORD"
-               next_window=$((next_window + WINDOW)) ;;
+               next_window=$((next_window + WINDOW))
+               c_ended=$SECONDS ;;
         esac
         [[ $label == warm ]] && return
         if ((OTHER > DISTURBED && RETRIES_LEFT > 0)); then
