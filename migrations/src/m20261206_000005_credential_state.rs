@@ -28,61 +28,54 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(UserEntity::Table)
-                    .add_column(
-                        ColumnDef::new(UserEntity::NotBefore)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
+        let columns: [(DynIden, ColumnDef); 4] = [
+            (
+                UserEntity::Table.into_iden(),
+                ColumnDef::new(UserEntity::NotBefore)
+                    .big_integer()
+                    .not_null()
+                    .default(0)
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(UserEntity::Table)
-                    .add_column(
-                        ColumnDef::new(UserEntity::RequiredActions)
-                            .text()
-                            .not_null()
-                            .default("[]"),
-                    )
+            ),
+            (
+                UserEntity::Table.into_iden(),
+                ColumnDef::new(UserEntity::RequiredActions)
+                    .text()
+                    .not_null()
+                    .default("[]")
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(DockerRefreshToken::Table)
-                    .add_column(
-                        ColumnDef::new(DockerRefreshToken::LastAddress)
-                            .string_len(64)
-                            .null(),
-                    )
+            ),
+            (
+                DockerRefreshToken::Table.into_iden(),
+                ColumnDef::new(DockerRefreshToken::LastAddress)
+                    .string_len(64)
+                    .null()
                     .to_owned(),
-            )
-            .await?;
+            ),
+            (
+                LoginFailure::Table.into_iden(),
+                ColumnDef::new(LoginFailure::PreviousFailureMs)
+                    .big_integer()
+                    .null()
+                    .to_owned(),
+            ),
+        ];
+        // One column per statement: SQLite alters one at a time.
+        for (table, mut column) in columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()
                     .table(LoginFailure::Table)
                     .rename_column(LoginFailure::LastFailureAt, LoginFailure::LastFailureMs)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LoginFailure::Table)
-                    .add_column(
-                        ColumnDef::new(LoginFailure::PreviousFailureMs)
-                            .big_integer()
-                            .null(),
-                    )
                     .to_owned(),
             )
             .await?;

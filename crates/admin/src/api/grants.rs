@@ -148,11 +148,7 @@ pub async fn client_offline_sessions(
     Path((realm, client_uuid)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    let client = find_client(db, &realm_row.id, &client_uuid).await?;
-    let users = session_users(&state, &realm_row.id, &client).await?;
-    let sessions = offline_sessions(&state, &realm_row.id, &client, None, &users).await?;
+    let sessions = all_offline_sessions(&state, &caller, &realm, &client_uuid).await?;
     ok(params.page(DEFAULT_MAX)?.slice(sessions))
 }
 
@@ -162,12 +158,22 @@ pub async fn client_offline_session_count(
     caller: Caller,
     Path((realm, client_uuid)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    let client = find_client(db, &realm_row.id, &client_uuid).await?;
-    let users = session_users(&state, &realm_row.id, &client).await?;
-    let sessions = offline_sessions(&state, &realm_row.id, &client, None, &users).await?;
+    let sessions = all_offline_sessions(&state, &caller, &realm, &client_uuid).await?;
     ok(json!({"count": sessions.len()}))
+}
+
+/// Every user's offline sessions of a client, for a caller who may view users.
+async fn all_offline_sessions(
+    state: &AppState,
+    caller: &Caller,
+    realm: &str,
+    client_uuid: &str,
+) -> Result<Vec<Value>, AdminError> {
+    let realm_row = target_realm(state, caller, realm, Right::ViewUsers).await?;
+    let db = state.store().connection();
+    let client = find_client(db, &realm_row.id, client_uuid).await?;
+    let users = session_users(state, &realm_row.id, &client).await?;
+    offline_sessions(state, &realm_row.id, &client, None, &users).await
 }
 
 /// `DELETE sessions/{id}?isOffline=true|false`: ends one SSO session, or one offline session
