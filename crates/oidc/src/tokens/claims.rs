@@ -235,8 +235,16 @@ pub(crate) fn effective_roles<'a>(
     resolved: &ResolvedUser,
 ) -> EffectiveRoles<'a> {
     let mut roles = EffectiveRoles::default();
+    // One buffer for every qualified name: this runs for each token, over every realm role.
+    let mut qualified = String::new();
     for role in &snapshot.roles {
-        if !resolved.has_role(&role.qualified_name()) {
+        qualified.clear();
+        if let Some(client) = &role.client_id {
+            qualified.push_str(client);
+            qualified.push('.');
+        }
+        qualified.push_str(&role.name);
+        if !resolved.has_role(&qualified) {
             continue;
         }
         match &role.client_id {
