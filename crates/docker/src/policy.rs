@@ -3,6 +3,9 @@
 //! Granted actions for a requested resource = requested ∩ the union of the actions of every rule
 //! whose type and pattern match and whose subject holds. Order never matters, nothing matching
 //! grants nothing, and a denial is never an error: the token carries the granted subset.
+//!
+//! One evaluation serves both the token endpoint ([`Policy::authorize`]) and the explanation an
+//! operator reads ([`Policy::explain`]: each rule's verdict and why), so they cannot disagree.
 
 use std::collections::BTreeSet;
 
@@ -62,8 +65,96 @@ pub fn validate(mapper: &ProtocolMapper) -> Vec<ConfigError> {
 /// The compiled rules of one client.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    allow_all: bool,
+    /// The names of the allow-all mappers, if any.
+    allow_all: Vec<String>,
     rules: Vec<Rule>,
+}
+
+/// What one rule did for one requested resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleVerdict {
+    /// The mapper's name.
+    pub rule: String,
+    pub outcome: Outcome,
+}
+
+/// A rule's verdict on one requested resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule applies: these of the requested actions are what it grants (possibly none of
+    /// them, when it holds other actions).
+    Grants(BTreeSet<String>),
+    /// The rule does not apply, for this reason.
+    Misses(Miss),
+}
+
+/// Why a rule does not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Miss {
+    /// It is for `repository` resources and this is a `registry` one, or the other way round.
+    ResourceType,
+    /// The name does not match the pattern.
+    Pattern,
+    /// The pattern uses `${username}` and there is no user, or the username is not one
+    /// repository path component.
+    Username,
+    /// The user does not hold the role.
+    Role(String),
+    /// The user is not in the group (or a subgroup).
+    Group(String),
+    /// The rule is for signed-in users (or the allow-all mapper) and the request is anonymous.
+    Anonymous,
+}
+
+impl std::fmt::Display for Miss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Miss::ResourceType => f.write_str("for another resource type"),
+            Miss::Pattern => f.write_str("the name does not match the pattern"),
+            Miss::Username => {
+                f.write_str("the pattern names ${username} and the requester has no usable one")
+            }
+            Miss::Role(role) => write!(f, "the user does not hold role {role}"),
+            Miss::Group(group) => write!(f, "the user is not in group {group}"),
+            Miss::Anonymous => f.write_str("only for signed-in users"),
+        }
+    }
+}
+
+/// Why a rule does not apply, without the details [`Miss`] spells out (so judging allocates
+/// nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    ResourceType,
+    Pattern,
+    Username,
+    Subject,
+    Anonymous,
+}
+
+impl From<Why> for Miss {
+    fn from(why: Why) -> Miss {
+        match why {
+            Why::ResourceType => Miss::ResourceType,
+            Why::Pattern => Miss::Pattern,
+            Why::Username => Miss::Username,
+            // Subject misses are spelled out by the rule that knows its subject.
+            Why::Subject | Why::Anonymous => Miss::Anonymous,
+        }
+    }
+}
+
+/// One judgement, as [`Policy::evaluate`] reports it.
+enum Judged<'p> {
+    AllowAll(&'p str, Result<(), Why>),
+    Rule(&'p Rule, Result<(), Why>),
+}
+
+/// One requested resource: what was granted, and every rule's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub granted: ResourceScope,
+    pub rules: Vec<RuleVerdict>,
 }
 
 impl Policy {
@@ -77,7 +168,7 @@ impl Policy {
         let mut policy = Self::default();
         for mapper in mappers {
             match mapper.mapper_type.as_str() {
-                ALLOW_ALL_MAPPER => policy.allow_all = true,
+                ALLOW_ALL_MAPPER => policy.allow_all.push(mapper.name.clone()),
                 REPOSITORY_ACCESS_MAPPER => match Rule::parse(mapper) {
                     Ok(rule) => policy.rules.push(rule),
                     Err(errors) => tracing::warn!(
@@ -100,14 +191,74 @@ impl Policy {
 
     /// The actions granted to `user` (None = anonymous) for one requested resource.
     pub fn grant(&self, user: Option<&ResolvedUser>, scope: &ResourceScope) -> BTreeSet<String> {
-        if self.allow_all && user.is_some() {
-            return scope.actions.clone();
-        }
-        let held = self
-            .rules
+        self.evaluate(user, scope, |_| {})
+    }
+
+    /// What each rule does for each requested resource, and what is granted: the same
+    /// evaluation as [`Policy::authorize`], with every verdict kept.
+    pub fn explain(
+        &self,
+        user: Option<&ResolvedUser>,
+        scopes: &[ResourceScope],
+    ) -> Vec<Explanation> {
+        scopes
             .iter()
-            .filter(|rule| rule.applies(user, scope))
-            .fold(Actions::default(), |acc, rule| acc.union(rule.actions));
+            .map(|scope| {
+                let mut rules = Vec::new();
+                let actions = self.evaluate(user, scope, |judged| {
+                    let (rule, outcome) = match judged {
+                        Judged::AllowAll(name, Ok(())) => {
+                            (name, Outcome::Grants(scope.actions.clone()))
+                        }
+                        Judged::AllowAll(name, Err(why)) => (name, Outcome::Misses(why.into())),
+                        Judged::Rule(rule, Ok(())) => (
+                            rule.name.as_str(),
+                            Outcome::Grants(rule.actions.intersect(&scope.actions)),
+                        ),
+                        Judged::Rule(rule, Err(why)) => {
+                            (rule.name.as_str(), Outcome::Misses(rule.miss(why)))
+                        }
+                    };
+                    rules.push(RuleVerdict {
+                        rule: rule.to_string(),
+                        outcome,
+                    });
+                });
+                Explanation {
+                    granted: scope.with_actions(actions),
+                    rules,
+                }
+            })
+            .collect()
+    }
+
+    /// The one evaluation: every rule is judged, `heard` hears each judgement (the token
+    /// endpoint ignores them, an explanation keeps them), and the union of what the applying
+    /// rules hold, intersected with what was asked, is granted. Nothing is allocated for the
+    /// judgements themselves, so the token endpoint pays nothing for explanations.
+    fn evaluate<'p>(
+        &'p self,
+        user: Option<&ResolvedUser>,
+        scope: &ResourceScope,
+        mut heard: impl FnMut(Judged<'p>),
+    ) -> BTreeSet<String> {
+        let mut held = Actions::default();
+        for name in &self.allow_all {
+            let judged = if user.is_some() {
+                held = held.union(Actions::everything());
+                Ok(())
+            } else {
+                Err(Why::Anonymous)
+            };
+            heard(Judged::AllowAll(name, judged));
+        }
+        for rule in &self.rules {
+            let judged = rule.judge(user, scope);
+            if judged.is_ok() {
+                held = held.union(rule.actions);
+            }
+            heard(Judged::Rule(rule, judged));
+        }
         held.intersect(&scope.actions)
     }
 
@@ -119,11 +270,7 @@ impl Policy {
     ) -> Vec<ResourceScope> {
         scopes
             .iter()
-            .map(|scope| ResourceScope {
-                resource_type: scope.resource_type.clone(),
-                name: scope.name.clone(),
-                actions: self.grant(user, scope),
-            })
+            .map(|scope| scope.with_actions(self.grant(user, scope)))
             .collect()
     }
 }
@@ -155,6 +302,16 @@ impl Actions {
             Ok(actions)
         } else {
             Err(ConfigError::MissingActions)
+        }
+    }
+
+    /// What the allow-all mapper holds: every action, `*` included.
+    fn everything() -> Self {
+        Self {
+            pull: true,
+            push: true,
+            delete: true,
+            all: true,
         }
     }
 
@@ -238,12 +395,15 @@ impl Subject {
         }
     }
 
-    fn holds(&self, user: Option<&ResolvedUser>) -> bool {
-        match self {
-            Self::Role(role) => user.is_some_and(|u| u.has_role(role)),
-            Self::Group(path) => user.is_some_and(|u| u.in_group(path)),
-            Self::Authenticated => user.is_some(),
-            Self::Anonymous => true,
+    /// `Ok` when the subject holds for `user`, else why not.
+    fn judge(&self, user: Option<&ResolvedUser>) -> Result<(), Why> {
+        match (self, user) {
+            (Self::Anonymous, _) => Ok(()),
+            (_, None) => Err(Why::Anonymous),
+            (Self::Authenticated, Some(_)) => Ok(()),
+            (Self::Role(role), Some(u)) if u.has_role(role) => Ok(()),
+            (Self::Group(path), Some(u)) if u.in_group(path) => Ok(()),
+            (Self::Role(_) | Self::Group(_), Some(_)) => Err(Why::Subject),
         }
     }
 }
@@ -260,6 +420,8 @@ fn normalise_group(group: &str) -> String {
 /// One valid `docker-v2-repository-access-mapper`.
 #[derive(Debug, Clone)]
 struct Rule {
+    /// The mapper's name, for explanations.
+    name: String,
     resource_type: &'static str,
     pattern: Glob,
     actions: Actions,
@@ -291,6 +453,7 @@ impl Rule {
         let subject = Subject::parse(mapper);
         match (resource_type, pattern, actions, subject) {
             (Ok(resource_type), Ok(pattern), Ok(actions), Ok(subject)) => Ok(Self {
+                name: mapper.name.clone(),
                 resource_type,
                 pattern,
                 actions,
@@ -303,12 +466,31 @@ impl Rule {
         }
     }
 
-    fn applies(&self, user: Option<&ResolvedUser>, scope: &ResourceScope) -> bool {
-        scope.resource_type == self.resource_type
-            && self.subject.holds(user)
-            && self
-                .pattern
-                .matches(&scope.name, user.map(|u| u.username.as_str()))
+    /// `Ok` when the rule applies to this request, else why not: the resource type first,
+    /// then the subject, then the name.
+    fn judge(&self, user: Option<&ResolvedUser>, scope: &ResourceScope) -> Result<(), Why> {
+        if scope.resource_type != self.resource_type {
+            return Err(Why::ResourceType);
+        }
+        self.subject.judge(user)?;
+        let username = user.map(|u| u.username.as_str());
+        if self.pattern.matches(&scope.name, username) {
+            return Ok(());
+        }
+        let usable = username.is_some_and(is_path_component);
+        if self.pattern.uses_username() && !usable {
+            return Err(Why::Username);
+        }
+        Err(Why::Pattern)
+    }
+
+    /// A miss spelled out, with this rule's role or group.
+    fn miss(&self, why: Why) -> Miss {
+        match (why, &self.subject) {
+            (Why::Subject, Subject::Role(role)) => Miss::Role(role.clone()),
+            (Why::Subject, Subject::Group(group)) => Miss::Group(group.clone()),
+            (why, _) => why.into(),
+        }
     }
 }
 
@@ -362,6 +544,13 @@ impl Glob {
             }
         }
         Ok(Self { variants })
+    }
+
+    /// Whether the pattern names `${username}`.
+    fn uses_username(&self) -> bool {
+        self.variants
+            .iter()
+            .any(|tokens| tokens.contains(&Token::Username))
     }
 
     /// Whether `name` matches; a pattern using `${username}` never matches without a user, nor
@@ -824,5 +1013,142 @@ mod tests {
                 "{requested}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod explain_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn named(name: &str, config: &[(&str, &str)]) -> ProtocolMapper {
+        ProtocolMapper {
+            id: name.into(),
+            name: name.into(),
+            protocol: "docker-v2".into(),
+            mapper_type: REPOSITORY_ACCESS_MAPPER.into(),
+            config: config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    fn set(actions: &[&str]) -> BTreeSet<String> {
+        actions.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    /// Every rule's verdict is explained, with the reason of each miss, and the explanation's
+    /// grant is exactly the token endpoint's.
+    #[test]
+    fn explanations_name_each_rule_and_agree_with_the_grant() {
+        let mappers = vec![
+            named(
+                "writers",
+                &[
+                    ("repository", "team-a/**"),
+                    ("actions", "push"),
+                    ("role", "writer"),
+                ],
+            ),
+            named(
+                "team",
+                &[
+                    ("repository", "team-a/**"),
+                    ("actions", "pull"),
+                    ("group", "/team-a"),
+                ],
+            ),
+            named(
+                "homes",
+                &[
+                    ("repository", "users/${username}/**"),
+                    ("actions", "*"),
+                    ("subject", "authenticated"),
+                ],
+            ),
+            named(
+                "public",
+                &[
+                    ("repository", "public/**"),
+                    ("actions", "pull"),
+                    ("subject", "anonymous"),
+                ],
+            ),
+            named(
+                "catalog",
+                &[("type", "registry"), ("actions", "*"), ("role", "admin")],
+            ),
+        ];
+        let policy = Policy::compile("registry", &mappers);
+        let alice = ResolvedUser {
+            id: "a".into(),
+            username: "alice".into(),
+            roles: set(&["writer"]),
+            group_paths: set(&[]),
+            ..ResolvedUser::default()
+        };
+        let scopes =
+            crate::scope::parse_scopes(["repository:team-a/api:pull,push"]).expect("valid");
+        let explained = policy.explain(Some(&alice), &scopes);
+        assert_eq!(explained.len(), 1);
+        let e = &explained[0];
+        assert_eq!(e.granted.actions, set(&["pull", "push"]));
+        assert_eq!(
+            vec![e.granted.clone()],
+            policy.authorize(Some(&alice), &scopes)
+        );
+        let verdict = |name: &str| {
+            e.rules
+                .iter()
+                .find(|v| v.rule == name)
+                .map(|v| v.outcome.clone())
+                .expect("every rule is judged")
+        };
+        assert_eq!(verdict("writers"), Outcome::Grants(set(&["pull", "push"])));
+        assert_eq!(
+            verdict("team"),
+            Outcome::Misses(Miss::Group("/team-a".into()))
+        );
+        assert_eq!(verdict("homes"), Outcome::Misses(Miss::Pattern));
+        assert_eq!(verdict("public"), Outcome::Misses(Miss::Pattern));
+        assert_eq!(verdict("catalog"), Outcome::Misses(Miss::ResourceType));
+
+        let anonymous = policy.explain(None, &scopes);
+        assert!(anonymous[0].granted.actions.is_empty());
+        assert_eq!(
+            anonymous[0].rules[0].outcome,
+            Outcome::Misses(Miss::Anonymous)
+        );
+        let odd = ResolvedUser {
+            username: "a@b.test".into(),
+            ..alice.clone()
+        };
+        let home = crate::scope::parse_scopes(["repository:users/a/x:pull"]).expect("valid");
+        let explained = policy.explain(Some(&odd), &home);
+        let homes = explained[0]
+            .rules
+            .iter()
+            .find(|v| v.rule == "homes")
+            .expect("judged");
+        assert_eq!(homes.outcome, Outcome::Misses(Miss::Username));
+        assert_eq!(
+            Miss::Role("writer".into()).to_string(),
+            "the user does not hold role writer"
+        );
+    }
+
+    #[test]
+    fn allow_all_is_explained_too() {
+        let mut all = named("everyone", &[]);
+        all.mapper_type = ALLOW_ALL_MAPPER.into();
+        let policy = Policy::compile("registry", &[all]);
+        let user = ResolvedUser::default();
+        let scopes = crate::scope::parse_scopes(["repository:x:pull,delete"]).expect("valid");
+        let explained = policy.explain(Some(&user), &scopes);
+        assert_eq!(explained[0].granted.actions, set(&["delete", "pull"]));
+        assert_eq!(explained[0].rules[0].rule, "everyone");
+        assert!(policy.explain(None, &scopes)[0].granted.actions.is_empty());
     }
 }

@@ -40,6 +40,17 @@ pub struct ResourceScope {
     pub actions: BTreeSet<String>,
 }
 
+impl ResourceScope {
+    /// The same resource with other actions (what a grant answers a request with).
+    pub fn with_actions(&self, actions: BTreeSet<String>) -> ResourceScope {
+        ResourceScope {
+            resource_type: self.resource_type.clone(),
+            name: self.name.clone(),
+            actions,
+        }
+    }
+}
+
 impl fmt::Display for ResourceScope {
     /// `type:name:a,b`, the form the OAuth `scope` response field uses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
