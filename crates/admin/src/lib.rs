@@ -9,16 +9,20 @@
 
 mod api;
 pub mod auth;
+mod console;
 mod context;
 mod error;
 mod extract;
+pub(crate) mod ops;
 mod rep;
 
 use std::sync::Arc;
 
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
-use portcullis_web::{AppState, MapperType, Protocol};
+#[cfg(test)]
+use portcullis_web::Protocol;
+use portcullis_web::{AppState, MapperType, Protocols};
 
 pub use error::AdminError;
 
@@ -31,7 +35,7 @@ pub struct ProtocolCatalog {
 impl ProtocolCatalog {
     /// The catalog of the given protocols; a protocol that lists no mapper types (the OIDC
     /// provider while it grows) gets Keycloak's common ones.
-    pub fn of(protocols: &[Box<dyn Protocol>]) -> Self {
+    pub fn of(protocols: &Protocols) -> Self {
         let protocols = protocols
             .iter()
             .map(|p| {
@@ -46,9 +50,12 @@ impl ProtocolCatalog {
     }
 }
 
-/// The admin API listing the mapper types of the protocols the binary serves.
-pub fn routes_with_protocols(relative: &str, protocols: &[Box<dyn Protocol>]) -> Router<AppState> {
+/// The admin API and the admin console, knowing the protocols the binary serves only through
+/// [`Protocols`].
+pub fn routes_with_protocols(relative: &str, protocols: &Protocols) -> Router<AppState> {
     routes_with_catalog(relative, ProtocolCatalog::of(protocols))
+        .merge(console::routes(relative))
+        .layer(Extension(protocols.clone()))
 }
 
 fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppState> {
@@ -227,11 +234,10 @@ mod tests {
 
     #[test]
     fn catalog_lists_each_protocols_mapper_types() {
-        let protocols: Vec<Box<dyn Protocol>> = vec![
+        let protocols = Protocols::new(vec![
             Box::new(Bare("openid-connect")),
-            Box::new(portcullis_docker::DockerV2),
             Box::new(Bare("saml")),
-        ];
+        ]);
         let catalog = ProtocolCatalog::of(&protocols);
         let count = |name: &str| {
             catalog
@@ -244,7 +250,6 @@ mod tests {
             count("openid-connect").is_some_and(|n| n > 0),
             "OIDC falls back"
         );
-        assert_eq!(count("docker-v2"), Some(2));
         assert_eq!(count("saml"), Some(0));
     }
 }

@@ -1,7 +1,7 @@
 //! Effective roles and groups of a user: direct role mappings, plus those of every group and
 //! ancestor group, expanded through composites (design section 4).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use crate::model::{RealmSnapshot, User};
 
@@ -64,6 +64,47 @@ pub fn resolve_user(snapshot: &RealmSnapshot, user: &User) -> ResolvedUser {
         not_before: user.not_before,
         required_actions: user.required_actions.clone(),
     }
+}
+
+/// Where each of a user's effective roles comes from, in words: `direct`, `group /eng`
+/// (membership of the group or a subgroup), or `composite of writer ← group /eng`. Each role
+/// gets its shortest path (breadth first), the one an operator reads most easily.
+pub fn role_sources(snapshot: &RealmSnapshot, user: &User) -> BTreeMap<String, String> {
+    let mut queue: VecDeque<(&str, String)> = user
+        .role_ids
+        .iter()
+        .map(|id| (id.as_str(), "direct".to_string()))
+        .collect();
+    for group_id in &user.group_ids {
+        let mut next = snapshot.group(group_id);
+        let mut hops = 0;
+        while let Some(group) = next {
+            for role in &group.role_ids {
+                queue.push_back((role.as_str(), format!("group {}", group.path)));
+            }
+            next = group.parent_id.as_deref().and_then(|p| snapshot.group(p));
+            hops += 1;
+            if hops > snapshot.groups.len() {
+                break;
+            }
+        }
+    }
+    let mut sources = BTreeMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    while let Some((id, source)) = queue.pop_front() {
+        if !seen.insert(id) {
+            continue;
+        }
+        let Some(role) = snapshot.role(id) else {
+            continue;
+        };
+        let name = role.qualified_name();
+        for child in &role.composite_ids {
+            queue.push_back((child.as_str(), format!("composite of {name} ← {source}")));
+        }
+        sources.entry(name).or_insert(source);
+    }
+    sources
 }
 
 fn expand_composites<'a>(snapshot: &'a RealmSnapshot, start: Vec<&'a str>) -> BTreeSet<String> {

@@ -665,7 +665,7 @@ async fn registry_config(
     Ok(([(CONTENT_TYPE, content_type)], yaml).into_response())
 }
 
-fn render_registry_config(
+pub(crate) fn render_registry_config(
     issuer: &str,
     realm: &str,
     client_id: &str,
@@ -739,7 +739,7 @@ async fn jwks(
 }
 
 /// A client id as one URL path segment (RFC 3986 unreserved characters kept).
-fn path_segment(value: &str) -> String {
+pub(crate) fn path_segment(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -13,8 +13,12 @@ pub mod scope;
 pub mod token;
 
 use axum::Router;
-use portcullis_core::model::ProtocolMapper;
-use portcullis_web::{AppState, MapperType, Protocol};
+use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot};
+use portcullis_core::resolve::ResolvedUser;
+use portcullis_web::{
+    AccessRule, AppState, ClientSetting, ClientSetup, MapperType, Protocol, RuleVerdictView,
+    ScopeExplanation, Urls,
+};
 
 pub use error::DockerError;
 pub use policy::{ConfigError, Policy, validate as validate_mapper};
@@ -63,5 +67,127 @@ impl Protocol for DockerV2 {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    fn client_settings(&self) -> Vec<ClientSetting> {
+        vec![
+            ClientSetting {
+                attribute: token::ATTR_ALGORITHM,
+                label: "Signature algorithm",
+                help: "How registry tokens are signed. ES256 tokens are smaller and cheaper.",
+                choices: &["RS256", "ES256"],
+            },
+            ClientSetting {
+                attribute: token::ATTR_KID_FORMAT,
+                label: "Key id format",
+                help: "libtrust for registry 2.x bundles, thumbprint (RFC 7638) for registry 3 JWKS.",
+                choices: &["libtrust", "thumbprint"],
+            },
+            ClientSetting {
+                attribute: token::ATTR_LIFESPAN,
+                label: "Token lifespan (seconds)",
+                help: "How long a registry token is valid; empty for the realm's lifespan.",
+                choices: &[],
+            },
+            ClientSetting {
+                attribute: token::ATTR_REFRESH_LIFESPAN,
+                label: "Docker login lifespan (seconds)",
+                help: "How long a stored docker login (identity token) lasts; empty for 30 days.",
+                choices: &[],
+            },
+        ]
+    }
+
+    fn access_rules(&self, client: &Client) -> Option<Vec<AccessRule>> {
+        Some(
+            client
+                .protocol_mappers
+                .iter()
+                .filter_map(policy::describe)
+                .collect(),
+        )
+    }
+
+    fn rule_mapper(&self, rule: &AccessRule) -> Option<ProtocolMapper> {
+        Some(policy::mapper_for(rule))
+    }
+
+    fn explain_access(
+        &self,
+        client: &Client,
+        user: Option<&ResolvedUser>,
+        scopes: &[&str],
+    ) -> Result<Vec<ScopeExplanation>, String> {
+        let requested = scope::parse_scopes(scopes.iter().copied()).map_err(|e| e.to_string())?;
+        let explained = Policy::for_client(client).explain(user, &requested);
+        Ok(requested
+            .iter()
+            .zip(explained)
+            .map(|(asked, explanation)| ScopeExplanation {
+                requested: asked.to_string(),
+                granted: explanation.granted.actions.into_iter().collect(),
+                verdicts: explanation
+                    .rules
+                    .into_iter()
+                    .map(|verdict| match verdict.outcome {
+                        policy::Outcome::Grants(actions) => RuleVerdictView {
+                            rule: verdict.rule,
+                            hit: true,
+                            detail: match actions.is_empty() {
+                                true => "applies, but holds none of the actions asked".into(),
+                                false => format!(
+                                    "grants {}",
+                                    actions.into_iter().collect::<Vec<_>>().join(", ")
+                                ),
+                            },
+                        },
+                        policy::Outcome::Misses(why) => RuleVerdictView {
+                            rule: verdict.rule,
+                            hit: false,
+                            detail: why.to_string(),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    fn client_setup(
+        &self,
+        urls: &Urls,
+        realm: &RealmSnapshot,
+        client: &Client,
+    ) -> Option<ClientSetup> {
+        let issuer = format!(
+            "{}{}/realms/{}",
+            urls.base_url, urls.relative_path, realm.realm.name
+        );
+        let settings = token::TokenSettings::for_client(&realm.realm, client);
+        let config = endpoint::render_registry_config(
+            &issuer,
+            &realm.realm.name,
+            &client.client_id,
+            &settings,
+        );
+        let downloads = format!(
+            "{issuer}/protocol/{PROTOCOL}/clients/{}",
+            endpoint::path_segment(&client.client_id)
+        );
+        Some(ClientSetup {
+            config,
+            downloads: vec![
+                (
+                    "download-bundle",
+                    "Certificate bundle (rootcertbundle)",
+                    format!("{downloads}/bundle.pem"),
+                ),
+                (
+                    "download-jwks",
+                    "JWKS (registry 3 jwks)",
+                    format!("{downloads}/jwks.json"),
+                ),
+            ],
+            login_command: format!("docker login {}", client.client_id),
+        })
     }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use portcullis_core::model::{Client, ProtocolMapper};
 use portcullis_core::resolve::ResolvedUser;
+use portcullis_web::{AccessRule, AccessSubject};
 
 use crate::scope::ResourceScope;
 
@@ -305,6 +306,22 @@ impl Actions {
         }
     }
 
+    /// The actions held, by name: `*` alone when everything is held.
+    fn names(self) -> Vec<String> {
+        if self.all {
+            return vec!["*".to_owned()];
+        }
+        [
+            ("pull", self.pull),
+            ("push", self.push),
+            ("delete", self.delete),
+        ]
+        .into_iter()
+        .filter(|(_, held)| *held)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+
     /// What the allow-all mapper holds: every action, `*` included.
     fn everything() -> Self {
         Self {
@@ -491,6 +508,78 @@ impl Rule {
             (Why::Subject, Subject::Group(group)) => Miss::Group(group.clone()),
             (why, _) => why.into(),
         }
+    }
+}
+
+/// A mapper as the protocol-neutral [`AccessRule`] the console shows; `None` for an invalid
+/// mapper or one of another type. The allow-all mapper is every action on every repository
+/// for every signed-in user.
+pub fn describe(mapper: &ProtocolMapper) -> Option<AccessRule> {
+    let (resource_type, pattern, actions, subject) = match mapper.mapper_type.as_str() {
+        ALLOW_ALL_MAPPER => (
+            "repository",
+            "**".to_owned(),
+            Actions::everything(),
+            AccessSubject::Authenticated,
+        ),
+        REPOSITORY_ACCESS_MAPPER => {
+            let rule = Rule::parse(mapper).ok()?;
+            let pattern = mapper
+                .config
+                .get("repository")
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "**".to_owned());
+            let subject = match rule.subject {
+                Subject::Role(role) => AccessSubject::Role(role),
+                Subject::Group(group) => AccessSubject::Group(group),
+                Subject::Authenticated => AccessSubject::Authenticated,
+                Subject::Anonymous => AccessSubject::Anonymous,
+            };
+            (rule.resource_type, pattern, rule.actions, subject)
+        }
+        _ => return None,
+    };
+    Some(AccessRule {
+        mapper_id: mapper.id.clone(),
+        name: mapper.name.clone(),
+        resource_type: resource_type.to_owned(),
+        pattern,
+        actions: actions.names(),
+        subject,
+    })
+}
+
+/// The `docker-v2-repository-access-mapper` that stores `rule` (its name, or one made from the
+/// pattern and subject when it has none).
+pub fn mapper_for(rule: &AccessRule) -> ProtocolMapper {
+    let mut config = std::collections::BTreeMap::new();
+    config.insert("type".to_owned(), rule.resource_type.clone());
+    config.insert("repository".to_owned(), rule.pattern.clone());
+    config.insert("actions".to_owned(), rule.actions.join(","));
+    let (key, value) = match &rule.subject {
+        AccessSubject::Role(role) => ("role", role.clone()),
+        AccessSubject::Group(group) => ("group", group.clone()),
+        AccessSubject::Authenticated => ("subject", "authenticated".to_owned()),
+        AccessSubject::Anonymous => ("subject", "anonymous".to_owned()),
+    };
+    config.insert(key.to_owned(), value);
+    let name = if rule.name.trim().is_empty() {
+        format!(
+            "{} {} for {}",
+            rule.actions.join(","),
+            rule.pattern,
+            rule.subject
+        )
+    } else {
+        rule.name.clone()
+    };
+    ProtocolMapper {
+        id: rule.mapper_id.clone(),
+        name,
+        protocol: crate::PROTOCOL.to_owned(),
+        mapper_type: REPOSITORY_ACCESS_MAPPER.to_owned(),
+        config,
     }
 }
 

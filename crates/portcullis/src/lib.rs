@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use portcullis_web::{AppState, Protocol, protocol_mount_path};
+use portcullis_web::{AppState, Protocol, Protocols, protocol_mount_path};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
@@ -28,7 +28,7 @@ pub fn router(state: AppState, relative: &str) -> Router {
         .merge(portcullis_oidc::login_action_routes(relative))
         .merge(portcullis_admin::routes_with_protocols(
             relative,
-            &protocols(),
+            &Protocols::new(protocols()),
         ));
     #[cfg(feature = "bench")]
     {

@@ -18,5 +18,8 @@ pub mod templates;
 pub use auth::basic_credentials;
 pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
-pub use protocol::{MapperType, Protocol, protocol_mount_path, realm_mapper_problems};
+pub use protocol::{
+    AccessRule, AccessSubject, ClientSetting, ClientSetup, MapperType, Protocol, Protocols,
+    RuleVerdictView, ScopeExplanation, protocol_mount_path, realm_mapper_problems,
+};
 pub use state::{AppState, PasswordCheck, Urls};

@@ -2,10 +2,11 @@
 //! [`Protocol`], and the binary mounts its router under the realm.
 
 use axum::Router;
-use portcullis_core::model::ProtocolMapper;
+use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot};
+use portcullis_core::resolve::ResolvedUser;
 use portcullis_store::RealmRepresentation;
 
-use crate::AppState;
+use crate::{AppState, Urls};
 
 /// A protocol-mapper type a protocol understands, with the config keys it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,158 @@ pub trait Protocol: Send + Sync + 'static {
     fn mapper_problems(&self, _mapper: &ProtocolMapper) -> Vec<String> {
         Vec::new()
     }
+    /// The client attributes an operator sets when creating a client of this protocol in the
+    /// console, beyond the common ones.
+    fn client_settings(&self) -> Vec<ClientSetting> {
+        Vec::new()
+    }
+    /// For protocols whose mappers are access rules (docker-v2): the client's rules, each
+    /// described protocol-neutrally; `None` for other protocols.
+    fn access_rules(&self, _client: &Client) -> Option<Vec<AccessRule>> {
+        None
+    }
+    /// The mapper that stores `rule` on a client of this protocol; `None` where the protocol
+    /// has no access rules.
+    fn rule_mapper(&self, _rule: &AccessRule) -> Option<ProtocolMapper> {
+        None
+    }
+    /// What `user` (`None`: anonymous) gets for each requested scope, with every rule's
+    /// verdict: the same evaluation the protocol's token endpoint runs. `Err` says why the
+    /// request could not be read (or that the protocol has no access rules).
+    fn explain_access(
+        &self,
+        _client: &Client,
+        _user: Option<&ResolvedUser>,
+        _scopes: &[&str],
+    ) -> Result<Vec<ScopeExplanation>, String> {
+        Err(format!("{} has no access rules to explain", self.name()))
+    }
+    /// What an operator copies to set up the other side of a client (a registry's
+    /// configuration, certificate downloads, a login command); `None` when there is nothing.
+    fn client_setup(
+        &self,
+        _urls: &Urls,
+        _realm: &RealmSnapshot,
+        _client: &Client,
+    ) -> Option<ClientSetup> {
+        None
+    }
+}
+
+/// The protocols the server serves, shared by every handler that must know them (mapper
+/// validation, the console's registries) through an axum `Extension`.
+#[derive(Clone)]
+pub struct Protocols(std::sync::Arc<Vec<Box<dyn Protocol>>>);
+
+impl Protocols {
+    pub fn new(protocols: Vec<Box<dyn Protocol>>) -> Self {
+        Self(std::sync::Arc::new(protocols))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Protocol> {
+        self.0.iter().map(Box::as_ref)
+    }
+
+    pub fn find(&self, name: &str) -> Option<&dyn Protocol> {
+        self.iter().find(|p| p.name() == name)
+    }
+
+    /// The protocol whose mappers are access rules (docker-v2), if one is served.
+    pub fn with_access_rules(&self) -> Option<&dyn Protocol> {
+        let probe = Client::default();
+        self.iter().find(|p| p.access_rules(&probe).is_some())
+    }
+
+    /// Whether the protocol's mappers are access rules, checked strictly: other protocols'
+    /// mappers are kept as Keycloak keeps them (it knows many types this server does not).
+    pub fn checks_mappers_strictly(&self, name: &str) -> bool {
+        self.find(name)
+            .is_some_and(|p| p.access_rules(&Client::default()).is_some())
+    }
+}
+
+impl std::fmt::Debug for Protocols {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|p| p.name()))
+            .finish()
+    }
+}
+
+/// A client attribute the console asks for when a client of a protocol is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSetting {
+    pub attribute: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// The values to choose from, the first being the default; empty for a number of seconds.
+    pub choices: &'static [&'static str],
+}
+
+/// Who an access rule is for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AccessSubject {
+    /// A realm role name or `clientId.roleName`.
+    Role(String),
+    /// A group path; members of subgroups count.
+    Group(String),
+    /// Any signed-in user.
+    Authenticated,
+    /// Everyone, including requests without credentials.
+    Anonymous,
+}
+
+impl std::fmt::Display for AccessSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccessSubject::Role(role) => write!(f, "role {role}"),
+            AccessSubject::Group(group) => write!(f, "group {group}"),
+            AccessSubject::Authenticated => f.write_str("every signed-in user"),
+            AccessSubject::Anonymous => f.write_str("everyone, anonymous included"),
+        }
+    }
+}
+
+/// One access rule, as the console shows and edits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRule {
+    /// The mapper's id (empty for a rule not stored yet).
+    pub mapper_id: String,
+    pub name: String,
+    /// `repository` or `registry`.
+    pub resource_type: String,
+    /// The name glob; may contain `${username}`.
+    pub pattern: String,
+    /// The actions granted, expanded (`push` carries `pull`; `*` is every action).
+    pub actions: Vec<String>,
+    pub subject: AccessSubject,
+}
+
+/// One requested scope: what is granted and what each rule said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeExplanation {
+    pub requested: String,
+    pub granted: Vec<String>,
+    pub verdicts: Vec<RuleVerdictView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleVerdictView {
+    pub rule: String,
+    pub hit: bool,
+    /// The actions it grants of those asked (a hit) or why it does not apply (a miss).
+    pub detail: String,
+}
+
+/// What the console's setup page shows for a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSetup {
+    /// A configuration snippet for the other side (a registry's `config.yml`).
+    pub config: String,
+    /// `(element id, label, absolute URL)` of each download.
+    pub downloads: Vec<(&'static str, &'static str, String)>,
+    /// A command line to copy (`docker login ...`).
+    pub login_command: String,
 }
 
 /// The protocol mappers of a realm representation the protocols they are for cannot use,

@@ -147,12 +147,30 @@ impl AppState {
         if let Some(snapshot) = self.0.realms.get(name, now) {
             return Ok(Some(snapshot));
         }
-        let Some(snapshot) = self.0.store.load_realm_snapshot(name).await? else {
+        let Some(mut snapshot) = self.0.store.load_realm_snapshot(name).await? else {
             return Ok(None);
         };
+        self.resolve_relative_redirects(&mut snapshot);
         let snapshot = Arc::new(snapshot);
         self.0.realms.put(snapshot.clone(), now);
         Ok(Some(snapshot))
+    }
+
+    /// Registered redirect URIs that start with `/` are relative to `{base}{relative}`, as
+    /// Keycloak resolves them against its `${authBaseUrl}` root (the admin console's
+    /// `/admin/{realm}/console/*`): made absolute once, here, so every check compares URLs.
+    fn resolve_relative_redirects(&self, snapshot: &mut RealmSnapshot) {
+        let Urls {
+            base_url,
+            relative_path,
+        } = &self.0.urls;
+        for client in &mut snapshot.clients {
+            for uri in &mut client.redirect_uris {
+                if uri.starts_with('/') && !uri.starts_with("//") {
+                    *uri = format!("{base_url}{relative_path}{uri}");
+                }
+            }
+        }
     }
 
     /// Starts keeping this instance's caches in step with other instances on the same

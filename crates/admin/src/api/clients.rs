@@ -2,13 +2,14 @@
 //! (docker-v2 access rules are validated here, so a bad rule never reaches the token
 //! endpoint).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_core::model::ProtocolMapper;
 use portcullis_store::admin::{self, TextMatch};
 use portcullis_store::entity::{client, protocol_mapper, user_entity};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{Db, Reply, find_client, no_content, ok, user_rep};
@@ -16,22 +17,28 @@ use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
+use crate::ops::Ops;
+use crate::ops::clients::{self, NewClient};
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
 use crate::rep::{self, Obj};
 
 /// Keycloak names a client's service-account user `service-account-<clientId>`.
 const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
 
-/// Rejects a mapper the client's protocol cannot use: docker-v2 access rules must parse (design
-/// section 5), and must belong to a docker-v2 client.
-pub fn validate_mapper(client_protocol: &str, mapper: &ProtocolMapper) -> Result<(), AdminError> {
+/// Rejects a mapper the client's protocol cannot use: an access rule (docker-v2) must parse
+/// and must belong to a client of its protocol; the protocols judge ([`Protocols`]).
+pub fn validate_mapper(
+    protocols: &Protocols,
+    client_protocol: &str,
+    mapper: &ProtocolMapper,
+) -> Result<(), AdminError> {
     if mapper.mapper_type.trim().is_empty() {
         return Err(AdminError::BadRequest(
             "Protocol mapper type (protocolMapper) is required".into(),
         ));
     }
-    let docker = portcullis_docker::PROTOCOL;
-    if client_protocol != docker && mapper.protocol != docker {
+    let strict = protocols.checks_mappers_strictly(client_protocol);
+    if !strict && !protocols.checks_mappers_strictly(&mapper.protocol) {
         return Ok(());
     }
     if mapper.protocol != client_protocol {
@@ -40,20 +47,23 @@ pub fn validate_mapper(client_protocol: &str, mapper: &ProtocolMapper) -> Result
             mapper.name, mapper.protocol
         )));
     }
-    let errors = portcullis_docker::validate_mapper(mapper);
-    if errors.is_empty() {
+    let problems = protocols
+        .find(client_protocol)
+        .map(|p| p.mapper_problems(mapper))
+        .unwrap_or_default();
+    if problems.is_empty() {
         return Ok(());
     }
-    let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
     Err(AdminError::BadRequest(format!(
-        "Invalid docker-v2 mapper '{}': {}",
+        "Invalid {client_protocol} mapper '{}': {}",
         mapper.name,
-        reasons.join("; ")
+        problems.join("; ")
     )))
 }
 
 /// A mapper row from a body, validated against the client.
 pub fn mapper_row(
+    protocols: &Protocols,
     fields: &MapperFields,
     client: &client::Model,
     id: String,
@@ -70,41 +80,8 @@ pub fn mapper_row(
         mapper_type,
         config: rep::to_column(&fields.config.clone().unwrap_or_default())?,
     };
-    validate_mapper(&client.protocol, &MapperFields::to_domain(&row)?)?;
+    validate_mapper(protocols, &client.protocol, &MapperFields::to_domain(&row)?)?;
     Ok(row)
-}
-
-/// Inserts mappers from a `protocolMappers` list, names unique within the client.
-async fn insert_mappers<C: Db>(
-    db: &C,
-    client: &client::Model,
-    bodies: &[Value],
-) -> Result<Vec<String>, AdminError> {
-    let mut names: HashSet<String> = admin::clients::mappers(db, &client.id)
-        .await?
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    let mut ids = Vec::new();
-    for body in bodies {
-        let fields = MapperFields::read(rep::object(body)?)?;
-        let id = match &fields.id {
-            Some(id) => {
-                super::check_id(id)?;
-                id.clone()
-            }
-            None => admin::new_id(),
-        };
-        let row = mapper_row(&fields, client, id.clone())?;
-        if !names.insert(row.name.clone()) {
-            return Err(AdminError::Conflict(
-                "Protocol mapper exists with same name".into(),
-            ));
-        }
-        admin::clients::insert_mapper(db, row).await?;
-        ids.push(id);
-    }
-    Ok(ids)
 }
 
 /// Creates the client's service-account user if it has none.
@@ -208,46 +185,28 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
     let object = rep::object(&body)?;
-    let fields = ClientFields::read(object)?;
-    let client_id = fields
-        .client_id
-        .clone()
-        .ok_or_else(|| AdminError::BadRequest("Client id is required".into()))?;
-    let id = match object.text("id")? {
-        Some(id) => {
-            super::check_id(&id)?;
-            id
-        }
-        None => admin::new_id(),
+    let new = NewClient {
+        id: object.text("id")?,
+        fields: ClientFields::read(object)?,
+        mappers: mapper_fields(&mapper_bodies(object)?)?,
+        extras: object.extras(rep::client::MODELLED),
     };
-    let mappers = mapper_bodies(object)?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let exists = || AdminError::Conflict(format!("Client {client_id} already exists"));
-    if admin::clients::find_by_client_id(change.db(), &realm_row.id, &client_id)
-        .await?
-        .is_some()
-    {
-        return Err(exists());
-    }
-    let row = fields.new_row(id.clone(), &realm_row.id, &client_id, state.now())?;
-    admin::clients::insert(change.db(), row.clone())
-        .await
-        .map_err(super::conflict_on_duplicate(exists()))?;
-    insert_mappers(change.db(), &row, &mappers).await?;
-    if row.service_accounts_enabled {
-        ensure_service_account(change.db(), &row, state.now()).await?;
-    }
-    let extras = object.extras(rep::client::MODELLED);
-    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
-    change.record(Event::new(Op::Create, "CLIENT", format!("clients/{id}")).with(body.clone()));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let id = clients::create(ops, &realm, new, body.clone()).await?;
     Ok(created(&state, &realm, &["clients", &id]))
+}
+
+fn mapper_fields(bodies: &[Value]) -> Result<Vec<MapperFields>, AdminError> {
+    bodies
+        .iter()
+        .map(|body| MapperFields::read(rep::object(body)?))
+        .collect()
 }
 
 fn mapper_bodies(object: Obj<'_>) -> Result<Vec<Value>, AdminError> {
@@ -273,6 +232,7 @@ pub async fn get(
 /// A partial update; `protocolMappers` in the body are ignored (they have their own endpoints).
 pub async fn update(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
@@ -280,6 +240,7 @@ pub async fn update(
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
     let object = rep::object(&body)?;
     let fields = ClientFields::read(object)?;
+    fields.check_protocol(&protocols)?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     let mut row = find_client(change.db(), &realm_row.id, &id).await?;
     if let Some(client_id) = fields.client_id.as_ref().filter(|c| **c != row.client_id) {
@@ -422,21 +383,18 @@ async fn mappers_where(
 
 pub async fn create_mapper(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let client = find_client(change.db(), &realm_row.id, &id).await?;
-    let ids = insert_mappers(change.db(), &client, std::slice::from_ref(&body)).await?;
+    let fields = mapper_fields(std::slice::from_ref(&body))?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let ids = clients::add_mappers(ops, &realm, &id, &fields, "", body.clone()).await?;
     let mapper_id = ids
         .into_iter()
         .next()
         .ok_or_else(|| AdminError::Internal("no mapper created".into()))?;
-    let path = format!("clients/{id}/protocol-mappers/models/{mapper_id}");
-    change.record(Event::new(Op::Create, "PROTOCOL_MAPPER", path).with(body.clone()));
-    change.commit().await?;
     Ok(created(
         &state,
         &realm,
@@ -447,22 +405,20 @@ pub async fn create_mapper(
 /// `POST protocol-mappers/add-models`: several mappers at once, all or none.
 pub async fn add_mappers(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
     let items = body.as_array().ok_or_else(AdminError::unparsable)?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let client = find_client(change.db(), &realm_row.id, &id).await?;
-    insert_mappers(change.db(), &client, items).await?;
+    let fields = mapper_fields(items)?;
     let path = format!("clients/{id}/protocol-mappers/add-models");
-    change.record(Event::new(Op::Create, "PROTOCOL_MAPPER", path).with(body.clone()));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    clients::add_mappers(ops, &realm, &id, &fields, &path, body.clone()).await?;
     no_content()
 }
 
-async fn find_mapper<C: Db>(
+pub async fn find_mapper<C: Db>(
     db: &C,
     client_pk: &str,
     id: &str,
@@ -486,6 +442,7 @@ pub async fn get_mapper(
 
 pub async fn update_mapper(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, mapper)): Path<(String, String, String)>,
     AdminJson(body): AdminJson<Value>,
@@ -505,7 +462,7 @@ pub async fn update_mapper(
             None => Some(rep::stored(&current.config, "protocol mapper config")?),
         },
     };
-    let row = mapper_row(&merged, &client, current.id.clone())?;
+    let row = mapper_row(&protocols, &merged, &client, current.id.clone())?;
     let clash = admin::clients::mappers(change.db(), &client.id)
         .await?
         .into_iter()
@@ -524,17 +481,12 @@ pub async fn update_mapper(
 
 pub async fn delete_mapper(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, mapper)): Path<(String, String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let client = find_client(change.db(), &realm_row.id, &id).await?;
-    let row = find_mapper(change.db(), &client.id, &mapper).await?;
-    admin::clients::delete_mapper(change.db(), &row.id).await?;
-    let path = format!("clients/{id}/protocol-mappers/models/{mapper}");
-    change.record(Event::new(Op::Delete, "PROTOCOL_MAPPER", path));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    clients::delete_mapper(ops, &realm, &id, &mapper).await?;
     no_content()
 }
 
@@ -542,72 +494,77 @@ pub async fn delete_mapper(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use portcullis_core::model::Client;
+    use portcullis_web::{AccessRule, MapperType, Protocol};
 
-    fn mapper(protocol: &str, mapper_type: &str, config: &[(&str, &str)]) -> ProtocolMapper {
+    /// A protocol with access rules that accepts only mappers of type `rule`.
+    struct Rules;
+
+    impl Protocol for Rules {
+        fn name(&self) -> &'static str {
+            "rules"
+        }
+        fn router(&self) -> axum::Router<AppState> {
+            axum::Router::new()
+        }
+        fn mapper_types(&self) -> Vec<MapperType> {
+            Vec::new()
+        }
+        fn mapper_problems(&self, mapper: &ProtocolMapper) -> Vec<String> {
+            match mapper.mapper_type.as_str() {
+                "rule" => Vec::new(),
+                other => vec![format!("unknown type {other}")],
+            }
+        }
+        fn access_rules(&self, _client: &Client) -> Option<Vec<AccessRule>> {
+            Some(Vec::new())
+        }
+    }
+
+    /// A protocol that keeps whatever mappers it is given.
+    struct Lenient;
+
+    impl Protocol for Lenient {
+        fn name(&self) -> &'static str {
+            "lenient"
+        }
+        fn router(&self) -> axum::Router<AppState> {
+            axum::Router::new()
+        }
+        fn mapper_types(&self) -> Vec<MapperType> {
+            Vec::new()
+        }
+    }
+
+    fn mapper(protocol: &str, mapper_type: &str) -> ProtocolMapper {
         ProtocolMapper {
             id: "m".into(),
             name: "rule".into(),
             protocol: protocol.into(),
             mapper_type: mapper_type.into(),
-            config: config
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            config: Default::default(),
         }
     }
 
     #[test]
-    fn validates_docker_mappers_only() {
-        let access = "docker-v2-repository-access-mapper";
+    fn protocols_with_access_rules_judge_their_mappers() {
+        let protocols = Protocols::new(vec![Box::new(Rules), Box::new(Lenient)]);
         let rows = [
-            (
-                "docker-v2",
-                mapper("docker-v2", "docker-v2-allow-all-mapper", &[]),
-                true,
-            ),
-            (
-                "docker-v2",
-                mapper(
-                    "docker-v2",
-                    access,
-                    &[("repository", "a/*"), ("actions", "pull"), ("role", "dev")],
-                ),
-                true,
-            ),
-            (
-                "docker-v2",
-                mapper("docker-v2", access, &[("repository", "a/*")]),
-                false,
-            ),
-            (
-                "docker-v2",
-                mapper("docker-v2", "oidc-audience-mapper", &[]),
-                false,
-            ),
-            (
-                "docker-v2",
-                mapper("openid-connect", "oidc-audience-mapper", &[]),
-                false,
-            ),
-            (
-                "openid-connect",
-                mapper("docker-v2", "docker-v2-allow-all-mapper", &[]),
-                false,
-            ),
-            (
-                "openid-connect",
-                mapper("openid-connect", "oidc-anything", &[]),
-                true,
-            ),
-            ("openid-connect", mapper("openid-connect", " ", &[]), false),
+            ("rules", mapper("rules", "rule"), true),
+            ("rules", mapper("rules", "other"), false),
+            ("rules", mapper("lenient", "anything"), false),
+            ("lenient", mapper("rules", "rule"), false),
+            ("lenient", mapper("lenient", "anything"), true),
+            ("lenient", mapper("lenient", " "), false),
+            ("rules", mapper("rules", ""), false),
         ];
         for (client, m, valid) in rows {
             assert_eq!(
-                validate_mapper(client, &m).is_ok(),
+                validate_mapper(&protocols, client, &m).is_ok(),
                 valid,
-                "{client} {} {:?}",
-                m.mapper_type,
-                m.config
+                "{client} {} {}",
+                m.protocol,
+                m.mapper_type
             );
         }
     }

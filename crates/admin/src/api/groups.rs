@@ -2,10 +2,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::admin::{self, TextMatch, roles::Holder};
 use portcullis_store::entity::realm_group;
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Map, Value, json};
 
 use super::{DEFAULT_MAX, Db, Reply, find_group, no_content, ok, user_reps};
@@ -13,6 +14,8 @@ use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
+use crate::ops::Ops;
+use crate::ops::groups::{self, NewGroup};
 use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
 use crate::rep::{self, Obj};
 
@@ -248,7 +251,7 @@ fn group_name(body: Obj<'_>) -> Result<Option<String>, AdminError> {
     Ok(name)
 }
 
-fn sibling_conflict(parent: Option<&str>, name: &str) -> AdminError {
+pub fn sibling_conflict(parent: Option<&str>, name: &str) -> AdminError {
     match parent {
         None => AdminError::Conflict(format!("Top level group named '{name}' already exists.")),
         Some(_) => AdminError::Conflict(format!("Sibling group named '{name}' already exists.")),
@@ -256,7 +259,7 @@ fn sibling_conflict(parent: Option<&str>, name: &str) -> AdminError {
 }
 
 /// 409 if another group under `parent` has the name.
-async fn check_sibling<C: Db>(
+pub async fn check_sibling<C: Db>(
     db: &C,
     realm_id: &str,
     parent: Option<&str>,
@@ -272,70 +275,51 @@ async fn check_sibling<C: Db>(
 
 pub async fn create(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    place(&state, &caller, &realm, None, body).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    place(ops, &realm, None, body).await
 }
 
 pub async fn add_child(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, parent)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    place(&state, &caller, &realm, Some(&parent), body).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    place(ops, &realm, Some(&parent), body).await
 }
 
 /// Creates a group under `parent` (top level for `None`), or, when the body carries the id of
 /// an existing group, moves that group there (204), as Keycloak does.
-async fn place(
-    state: &AppState,
-    caller: &Caller,
-    realm: &str,
-    parent: Option<&str>,
-    body: Value,
-) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::ManageUsers).await?;
+async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> Reply {
     let object = rep::object(&body)?;
     let name = group_name(object)?;
     let id = object.text("id")?;
-    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
-    if let Some(parent) = parent {
-        find_group(change.db(), &realm_row.id, parent).await?;
-    }
-    if let Some(id) = &id
-        && let Some(existing) = admin::groups::find(change.db(), &realm_row.id, id).await?
-    {
-        return move_group(change, parent, existing, body).await;
-    }
-    let name = name.ok_or_else(|| AdminError::BadRequest("Group name is missing".into()))?;
-    check_sibling(change.db(), &realm_row.id, parent, &name, None).await?;
-    let id = match id {
-        Some(id) => {
-            super::check_id(&id)?;
-            id
+    if let Some(id) = &id {
+        let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+        let change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+        if let Some(parent) = parent {
+            find_group(change.db(), &realm_row.id, parent).await?;
         }
-        None => admin::new_id(),
+        if let Some(existing) = admin::groups::find(change.db(), &realm_row.id, id).await? {
+            return move_group(change, parent, existing, body).await;
+        }
+    }
+    let new = NewGroup {
+        id,
+        name: name.ok_or_else(|| AdminError::BadRequest("Group name is missing".into()))?,
+        parent: parent.map(str::to_string),
+        attributes: object.multimap("attributes")?.unwrap_or_default(),
+        extras: extras(object),
     };
-    let attributes = object.multimap("attributes")?.unwrap_or_default();
-    let row = realm_group::Model {
-        id: id.clone(),
-        realm_id: realm_row.id.clone(),
-        parent_id: parent.map(str::to_string),
-        name: name.clone(),
-        attributes: rep::to_column(&attributes)?,
-    };
-    admin::groups::insert(change.db(), row)
-        .await
-        .map_err(super::conflict_on_duplicate(sibling_conflict(
-            parent, &name,
-        )))?;
-    admin::extras::set(change.db(), &realm_row.id, &id, &extras(object)).await?;
-    change.record(Event::new(Op::Create, "GROUP", format!("groups/{id}")).with(body.clone()));
-    change.commit().await?;
-    Ok(created(state, realm, &["groups", &id]))
+    let id = groups::create(ops, realm, new, body.clone()).await?;
+    Ok(created(ops.state, realm, &["groups", &id]))
 }
 
 async fn move_group(

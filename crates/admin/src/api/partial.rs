@@ -7,10 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::admin::{self, DatabaseTransaction, REALM_MANAGEMENT_CLIENT, roles::Holder};
 use portcullis_store::entity::{client, realm, role, user_entity};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Map, Value, json};
 
 use super::users::{NewPassword, PasswordOwner, check_unique, passwords_in, policy_of};
@@ -112,6 +113,7 @@ struct UserImport {
 }
 
 struct Importer<'a> {
+    protocols: &'a Protocols,
     db: &'a DatabaseTransaction,
     realm: &'a realm::Model,
     policy: Policy,
@@ -121,6 +123,7 @@ struct Importer<'a> {
 
 pub async fn import(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
@@ -146,6 +149,7 @@ pub async fn import(
     let users = read_users(&state, object, &policy_of(&realm_row)).await?;
     let change = Change::begin(&state, &caller, realm_row.clone()).await?;
     let mut importer = Importer {
+        protocols: &protocols,
         db: change.db(),
         realm: &realm_row,
         policy,
@@ -406,6 +410,7 @@ impl Importer<'_> {
     async fn client(&mut self, body: &Value) -> Result<Option<client::Model>, AdminError> {
         let object = rep::object(body)?;
         let fields = ClientFields::read(object)?;
+        fields.check_protocol(self.protocols)?;
         let client_id = fields.client_id.clone().ok_or_else(|| {
             AdminError::BadRequest("A client in the import has no clientId".into())
         })?;
@@ -436,7 +441,8 @@ impl Importer<'_> {
                 m.remove("id");
             }
             let fields = MapperFields::read(rep::object(&mapper)?)?;
-            let mapper_row = super::clients::mapper_row(&fields, &row, admin::new_id())?;
+            let mapper_row =
+                super::clients::mapper_row(self.protocols, &fields, &row, admin::new_id())?;
             admin::clients::insert_mapper(self.db, mapper_row).await?;
         }
         let extras = object.extras(rep::client::MODELLED);

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_core::model::ProtocolMapper;
+use portcullis_store::MASTER_REALM;
 use portcullis_store::admin;
 use portcullis_store::representation::deserialize_reporting_unknown;
-use portcullis_store::{MASTER_REALM, StoreError};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::Value;
 
 use super::{Reply, no_content, ok};
@@ -15,6 +15,8 @@ use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
+use crate::ops::Ops;
+use crate::ops::realms;
 use crate::rep;
 
 /// The realms the caller administers (403 when none, as Keycloak answers).
@@ -46,66 +48,21 @@ pub async fn list(State(state): State<AppState>, caller: Caller, params: Params)
 /// included; `Location` ends with the realm name.
 pub async fn create(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    if !caller.can_create_realms() {
-        return Err(AdminError::Forbidden);
-    }
     let object = rep::object(&body)?;
-    let name = object
-        .text("realm")?
-        .ok_or_else(|| AdminError::BadRequest("Realm name cannot be empty".into()))?;
-    rep::realm::validate_name(&name)?;
     let extras = rep::realm::extras(object);
     let (representation, _ignored) =
         deserialize_reporting_unknown(body.clone()).map_err(|_| AdminError::unparsable())?;
-    for client in &representation.clients {
-        let protocol = client
-            .protocol
-            .as_deref()
-            .unwrap_or(rep::client::OPENID_CONNECT);
-        for mapper in &client.protocol_mappers {
-            let domain = ProtocolMapper {
-                id: String::new(),
-                name: mapper.name.clone().unwrap_or_default(),
-                protocol: mapper.protocol.clone().unwrap_or_else(|| protocol.into()),
-                mapper_type: mapper.protocol_mapper.clone().unwrap_or_default(),
-                config: mapper.config.clone(),
-            };
-            super::clients::validate_mapper(protocol, &domain)?;
-        }
-    }
-    if admin::realms::find_by_name(state.store().connection(), &name)
-        .await?
-        .is_some()
-    {
-        return Err(AdminError::Conflict(
-            "Conflict detected. See logs for details".into(),
-        ));
-    }
-    let planned = admin::plan_realm(representation, state.now()).await?;
-    let mut change = Change::begin_without_realm(&state, &caller).await?;
-    let id = admin::create_realm(change.db(), planned)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                AdminError::Conflict("Conflict detected. See logs for details".into())
-            }
-            other => other.into(),
-        })?;
-    admin::extras::set(change.db(), &id, &id, &extras).await?;
-    let row = admin::realms::find_by_name(change.db(), &name)
-        .await?
-        .ok_or_else(|| AdminError::Internal("created realm not found".into()))?;
-    change.set_realm(row);
-    change.record(Event::new(Op::Create, "REALM", "").with(summary(&body)));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let name = realms::create(ops, representation, extras, summary(&body)).await?;
     Ok(created(&state, &name, &[]))
 }
 
 /// The top-level fields of a realm body, for the admin event (nested collections can be huge).
-fn summary(body: &Value) -> Value {
+pub fn summary(body: &Value) -> Value {
     let fields: BTreeMap<&String, &Value> = body
         .as_object()
         .map(|o| o.iter().filter(|(_, v)| !v.is_array()).collect())

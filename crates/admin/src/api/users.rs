@@ -1,18 +1,21 @@
 //! `/admin/realms/{realm}/users`: search, CRUD, passwords, credentials, groups, sessions.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, TextMatch};
 use portcullis_store::entity::{realm, user_entity};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
-use super::{DEFAULT_MAX, Reply, find_group, find_user, no_content, ok, user_rep, user_reps};
+use super::{DEFAULT_MAX, Reply, find_user, no_content, ok, user_rep, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
+use crate::ops::Ops;
+use crate::ops::users::{self, NewUser, PasswordInput};
 use crate::rep::group::GroupTree;
 use crate::rep::user::{UPDATE_PASSWORD, UserFields};
 use crate::rep::{self, Obj};
@@ -100,21 +103,15 @@ impl<'a> PasswordOwner<'a> {
     }
 }
 
-/// Reads the password credentials of a user body; at most one.
-pub async fn passwords_in(
-    state: &AppState,
-    body: Obj<'_>,
-    policy: &PasswordPolicy,
-    owner: PasswordOwner<'_>,
-) -> Result<Option<NewPassword>, AdminError> {
+/// The password among a user body's credentials, unhashed; at most one.
+pub fn password_input(body: Obj<'_>) -> Result<Option<PasswordInput>, AdminError> {
     let Some(credentials) = body.get("credentials") else {
         return Ok(None);
     };
     let items = credentials.as_array().ok_or_else(AdminError::unparsable)?;
     let mut found = None;
     for item in items {
-        let credential = rep::object(item)?;
-        if let Some(password) = password_of(state, credential, policy, owner).await? {
+        if let Some(password) = password_of(rep::object(item)?)? {
             if found.is_some() {
                 return Err(AdminError::BadRequest(
                     "A user can have only one password".into(),
@@ -126,12 +123,31 @@ pub async fn passwords_in(
     Ok(found)
 }
 
-async fn password_of(
+/// Reads the password credentials of a user body (at most one) and hashes a plain one under
+/// the realm's policy.
+pub async fn passwords_in(
     state: &AppState,
-    credential: Obj<'_>,
+    body: Obj<'_>,
     policy: &PasswordPolicy,
     owner: PasswordOwner<'_>,
 ) -> Result<Option<NewPassword>, AdminError> {
+    Ok(match password_input(body)? {
+        None => None,
+        Some(PasswordInput::Stored {
+            password,
+            temporary,
+        }) => Some(NewPassword {
+            password,
+            temporary,
+        }),
+        Some(PasswordInput::Plain { value, temporary }) => Some(NewPassword {
+            password: new_password(state, policy, &value, owner).await?,
+            temporary,
+        }),
+    })
+}
+
+fn password_of(credential: Obj<'_>) -> Result<Option<PasswordInput>, AdminError> {
     if credential.str("type")?.is_some_and(|t| t != "password") {
         return Ok(None);
     }
@@ -140,10 +156,16 @@ async fn password_of(
         credential.str("secretData")?,
         credential.str("credentialData")?,
     );
-    let password = match (stored, credential.str("value")?) {
-        ((Some(secret), Some(data)), _) => StoredPassword::from_keycloak(secret, data)
-            .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
-        (_, Some(value)) if !value.is_empty() => new_password(state, policy, value, owner).await?,
+    let input = match (stored, credential.str("value")?) {
+        ((Some(secret), Some(data)), _) => PasswordInput::Stored {
+            password: StoredPassword::from_keycloak(secret, data)
+                .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
+            temporary,
+        },
+        (_, Some(value)) if !value.is_empty() => PasswordInput::Plain {
+            value: value.to_string(),
+            temporary,
+        },
         _ => {
             return Err(AdminError::InvalidRequest {
                 error: "invalid_request",
@@ -151,10 +173,7 @@ async fn password_of(
             });
         }
     };
-    Ok(Some(NewPassword {
-        password,
-        temporary,
-    }))
+    Ok(Some(input))
 }
 
 /// A new plain-text password, checked against the realm's password policy and hashed (on the
@@ -210,76 +229,21 @@ pub async fn check_unique<C: super::Db>(
 
 pub async fn create(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let object = rep::object(&body)?;
-    let fields = UserFields::read(object)?;
-    let username = fields
-        .username
-        .clone()
-        .ok_or_else(|| AdminError::InvalidField {
-            field: "username",
-            message: "error-user-attribute-required",
-            params: vec!["username".into()],
-        })?;
-    let id = match object.text("id")? {
-        Some(id) => {
-            super::check_id(&id)?;
-            id
-        }
-        None => admin::new_id(),
+    let new = NewUser {
+        id: object.text("id")?,
+        fields: UserFields::read(object)?,
+        groups: object.strings("groups")?.unwrap_or_default(),
+        password: password_input(object)?,
+        extras: object.extras(rep::user::MODELLED),
     };
-    let group_paths = object.strings("groups")?.unwrap_or_default();
-    let mut user = user_entity::Model {
-        id: id.clone(),
-        realm_id: realm_row.id.clone(),
-        username,
-        email: None,
-        email_verified: false,
-        first_name: None,
-        last_name: None,
-        // Keycloak creates users disabled unless the body says otherwise.
-        enabled: false,
-        attributes: "{}".into(),
-        created_at: state.now(),
-        service_account_client_pk: None,
-        not_before: 0,
-        required_actions: "[]".into(),
-    };
-    fields.apply(&mut user)?;
-    let owner = PasswordOwner::of(&user, false);
-    let password = passwords_in(&state, object, &policy_of(&realm_row), owner).await?;
-    if let Some(new) = &password {
-        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, new.temporary)?;
-    }
-    let extras = object.extras(rep::user::MODELLED);
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    check_unique(change.db(), &realm_row.id, &user).await?;
-    let tree = GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?);
-    let mut group_ids = Vec::new();
-    for path in &group_paths {
-        let group = tree
-            .by_path(path)
-            .ok_or_else(|| AdminError::BadRequest(format!("Group {path} not found")))?;
-        group_ids.push(group.id.clone());
-    }
-    admin::users::insert(change.db(), user)
-        .await
-        .map_err(super::conflict_on_duplicate(AdminError::Conflict(
-            "User exists with same username".into(),
-        )))?;
-    for group_id in &group_ids {
-        admin::users::join_group(change.db(), &id, group_id).await?;
-    }
-    if let Some(new) = password {
-        admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
-    }
-    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
-    change.record(Event::new(Op::Create, "USER", format!("users/{id}")).with(body.clone()));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let id = users::create(ops, &realm, new, body.clone()).await?;
     Ok(created(&state, &realm, &["users", &id]))
 }
 
@@ -361,44 +325,22 @@ pub async fn delete(
 /// `PUT users/{id}/reset-password` with a `CredentialRepresentation`.
 pub async fn reset_password(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let credential = rep::object(&body)?;
-    let no_password = || AdminError::InvalidRequest {
-        error: "invalid_request",
-        description: "No password provided".into(),
-    };
     if credential.str("type")?.is_some_and(|t| t != "password") {
-        return Err(no_password());
+        return Err(AdminError::InvalidRequest {
+            error: "invalid_request",
+            description: "No password provided".into(),
+        });
     }
-    let value = credential
-        .str("value")?
-        .filter(|v| !v.is_empty())
-        .ok_or_else(no_password)?;
+    let value = credential.str("value")?.unwrap_or_default().to_string();
     let temporary = credential.bool("temporary")?.unwrap_or(false);
-    // Checked before the hash, so an unknown user costs no CPU.
-    let user = find_user(state.store().connection(), &realm_row.id, &id).await?;
-    let owner = PasswordOwner::of(&user, true);
-    let password = new_password(&state, &policy_of(&realm_row), value, owner).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    change.require_may_manage_user(&id)?;
-    let mut user = find_user(change.db(), &realm_row.id, &id).await?;
-    admin::users::set_password(change.db(), &id, &password, state.now()).await?;
-    // As in Keycloak, a temporary password asks for a new one at the next login and a
-    // permanent one takes that request back.
-    rep::user::set_required_action(&mut user, UPDATE_PASSWORD, temporary)?;
-    admin::users::update(change.db(), user).await?;
-    admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
-    change.user_changed(&id);
-    change.record(Event::new(
-        Op::Action,
-        "USER",
-        format!("users/{id}/reset-password"),
-    ));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::reset_password(ops, &realm, &id, value, temporary).await?;
     no_content()
 }
 
@@ -509,43 +451,23 @@ pub async fn group_count(
 
 pub async fn join_group(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, group)): Path<(String, String, String)>,
 ) -> Reply {
-    membership(&state, &caller, &realm, &id, &group, Op::Create).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::membership(ops, &realm, &id, &group, true).await?;
+    no_content()
 }
 
 pub async fn leave_group(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, group)): Path<(String, String, String)>,
 ) -> Reply {
-    membership(&state, &caller, &realm, &id, &group, Op::Delete).await
-}
-
-async fn membership(
-    state: &AppState,
-    caller: &Caller,
-    realm: &str,
-    user_id: &str,
-    group_id: &str,
-    op: Op,
-) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
-    find_user(change.db(), &realm_row.id, user_id).await?;
-    let group = find_group(change.db(), &realm_row.id, group_id).await?;
-    match op {
-        Op::Create => admin::users::join_group(change.db(), user_id, group_id).await?,
-        _ => {
-            admin::users::leave_group(change.db(), user_id, group_id).await?;
-        }
-    }
-    let path = format!("users/{user_id}/groups/{group_id}");
-    let rep = json!({"id": group.id, "name": group.name});
-    change.user_changed(user_id);
-    change.record(Event::new(op, "GROUP_MEMBERSHIP", path).with(rep));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::membership(ops, &realm, &id, &group, false).await?;
     no_content()
 }
 

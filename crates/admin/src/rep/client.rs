@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use portcullis_core::model::{Client, ProtocolMapper};
 use portcullis_store::entity::{client, protocol_mapper};
+use portcullis_web::Protocols;
 use serde_json::{Map, Value, json};
 
 use super::{Obj, compose, stored, to_column};
@@ -38,8 +39,6 @@ pub const MODELLED: &[&str] = &[
 ];
 
 pub const OPENID_CONNECT: &str = "openid-connect";
-/// The protocols a client may speak.
-pub const PROTOCOLS: [&str; 2] = [OPENID_CONNECT, portcullis_docker::PROTOCOL];
 /// What partial exports show instead of a secret.
 pub const MASKED_SECRET: &str = "**********";
 
@@ -155,14 +154,21 @@ impl ClientFields {
         Ok(fields)
     }
 
-    fn validate(&self) -> Result<(), AdminError> {
-        if let Some(protocol) = &self.protocol
-            && !PROTOCOLS.contains(&protocol.as_str())
-        {
-            return Err(AdminError::BadRequest(format!(
-                "Unsupported protocol {protocol}; use openid-connect or docker-v2"
-            )));
+    /// Refuses a protocol the server does not serve.
+    pub fn check_protocol(&self, protocols: &Protocols) -> Result<(), AdminError> {
+        match &self.protocol {
+            Some(protocol) if protocols.find(protocol).is_none() => {
+                let served: Vec<&str> = protocols.iter().map(|p| p.name()).collect();
+                Err(AdminError::BadRequest(format!(
+                    "Unsupported protocol {protocol}; use {}",
+                    served.join(" or ")
+                )))
+            }
+            _ => Ok(()),
         }
+    }
+
+    fn validate(&self) -> Result<(), AdminError> {
         if self
             .client_id
             .as_ref()
@@ -371,7 +377,6 @@ mod tests {
     #[test]
     fn rejects_bad_client_bodies() {
         for bad in [
-            json!({"protocol": "saml"}),
             json!({"redirectUris": "http://x"}),
             json!({"publicClient": "yes"}),
             json!({"attributes": {"a": {"b": 1}}}),

@@ -122,7 +122,7 @@ impl UserFields {
     }
 
     /// Keycloak's user-profile checks that matter to storage: lengths and a plausible email.
-    fn validate(&self) -> Result<(), AdminError> {
+    pub fn validate(&self) -> Result<(), AdminError> {
         if let Some(username) = &self.username
             && (username.chars().count() > MAX_NAME_LEN || username.chars().any(char::is_control))
         {

@@ -39,7 +39,12 @@ async fn creates_realms_with_keys_and_realm_management() {
     let clients = app.get("realms/shop/clients").await;
     assert_eq!(
         names(&clients.value(), "clientId"),
-        ["admin-cli", "realm-management", "registry"]
+        [
+            "admin-cli",
+            "realm-management",
+            "registry",
+            "security-admin-console"
+        ]
     );
     let rm = app.client_uuid("shop", "realm-management").await;
     let roles = app.get(&format!("realms/shop/clients/{rm}/roles")).await;

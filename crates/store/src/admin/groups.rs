@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
 use crate::entity::realm_group;
@@ -22,6 +22,53 @@ pub async fn all<C: ConnectionTrait>(
         .order_by_asc(realm_group::Column::Id)
         .all(db)
         .await?)
+}
+
+/// One page of the children of `parent` (top-level groups for `None`), by name, after the name
+/// `after`: a tree of 10,000 groups is read one level and one page at a time.
+pub async fn children_page<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    parent: Option<&str>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<realm_group::Model>, StoreError> {
+    let mut select = realm_group::Entity::find().filter(realm_group::Column::RealmId.eq(realm_id));
+    select = match parent {
+        Some(p) => select.filter(realm_group::Column::ParentId.eq(p)),
+        None => select.filter(realm_group::Column::ParentId.is_null()),
+    };
+    if let Some(after) = after {
+        select = select.filter(realm_group::Column::Name.gt(after));
+    }
+    Ok(select
+        .order_by_asc(realm_group::Column::Name)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// How many children each of `ids` has (groups without children are absent).
+pub async fn child_counts<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<HashMap<String, i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Option<String>, i64)> = realm_group::Entity::find()
+        .select_only()
+        .column(realm_group::Column::ParentId)
+        .column_as(realm_group::Column::Id.count(), "n")
+        .filter(realm_group::Column::ParentId.is_in(ids.iter().cloned()))
+        .group_by(realm_group::Column::ParentId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(parent, n)| parent.map(|p| (p, n)))
+        .collect())
 }
 
 /// Group id -> `/a/b` path.

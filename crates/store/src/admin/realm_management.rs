@@ -8,6 +8,8 @@ use crate::representation::{
 };
 
 pub use portcullis_core::authority::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
+/// The client a realm's admin console signs in through (Keycloak's name).
+pub const ADMIN_CONSOLE_CLIENT: &str = "security-admin-console";
 /// The admin roles below `realm-admin`.
 pub const MANAGEMENT_ROLES: [&str; 12] = [
     "manage-users",
@@ -51,6 +53,7 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
             ..Default::default()
         });
     }
+    ensure_admin_console(rep);
     let has_client = rep
         .clients
         .iter()
@@ -94,6 +97,39 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
     }
 }
 
+/// Keycloak's `security-admin-console`: the public client (code flow with PKCE S256) the
+/// realm's admin console signs in through. Its redirect URI is relative to the server's
+/// `{base}{relative}` (Keycloak's `${authAdminUrl}` root), so it survives a change of base URL.
+fn ensure_admin_console(rep: &mut RealmRepresentation) {
+    let exists = rep
+        .clients
+        .iter()
+        .any(|c| c.client_id.as_deref() == Some(ADMIN_CONSOLE_CLIENT));
+    if exists {
+        return;
+    }
+    let realm = rep.realm.clone().unwrap_or_default();
+    let mut attributes = std::collections::BTreeMap::new();
+    attributes.insert("pkce.code.challenge.method".to_string(), "S256".to_string());
+    rep.clients.push(ClientRepresentation {
+        client_id: Some(ADMIN_CONSOLE_CLIENT.to_string()),
+        name: Some("${client_security-admin-console}".to_string()),
+        protocol: Some("openid-connect".to_string()),
+        enabled: Some(true),
+        public_client: Some(true),
+        standard_flow_enabled: Some(true),
+        direct_access_grants_enabled: Some(false),
+        redirect_uris: vec![admin_console_redirect(&realm)],
+        attributes,
+        ..Default::default()
+    });
+}
+
+/// The redirect URI registered for a realm's admin console, relative to `{base}{relative}`.
+pub fn admin_console_redirect(realm: &str) -> String {
+    format!("/admin/{realm}/console/*")
+}
+
 fn add_client_composites(role: &mut RoleRepresentation, children: &[&str]) {
     role.composite = true;
     let names = role
@@ -123,10 +159,19 @@ mod tests {
         let mut rep = RealmRepresentation::default();
         ensure_realm_management(&mut rep);
         let ids: Vec<_> = rep.clients.iter().map(|c| c.client_id.as_deref()).collect();
-        assert_eq!(ids, [Some("admin-cli"), Some(REALM_MANAGEMENT_CLIENT)]);
+        assert_eq!(
+            ids,
+            [
+                Some("admin-cli"),
+                Some(ADMIN_CONSOLE_CLIENT),
+                Some(REALM_MANAGEMENT_CLIENT)
+            ]
+        );
         assert_eq!(rep.clients[0].public_client, Some(true));
         assert_eq!(rep.clients[0].direct_access_grants_enabled, Some(true));
-        assert_eq!(rep.clients[1].bearer_only, Some(true));
+        assert_eq!(rep.clients[1].public_client, Some(true));
+        assert_eq!(rep.clients[1].direct_access_grants_enabled, Some(false));
+        assert_eq!(rep.clients[2].bearer_only, Some(true));
         let roles = management_roles(&rep);
         assert_eq!(roles.len(), 13);
         let admin = roles

@@ -104,6 +104,53 @@ pub async fn search<C: ConnectionTrait>(
     Ok(page.apply(filter.select(realm_id)).all(db).await?)
 }
 
+/// One page of the realm's users matching `filter`, by username, after the username `after`
+/// (keyset pagination: no `OFFSET`, so the thousandth page costs what the first does).
+pub async fn page_after<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<user_entity::Model>, StoreError> {
+    let mut select = filter.select(realm_id);
+    if let Some(after) = after {
+        select = select.filter(user_entity::Column::Username.gt(after));
+    }
+    Ok(select.limit(limit).all(db).await?)
+}
+
+/// Ids of the realm's users with a direct mapping to any of `role_ids` or a membership of any
+/// of `group_ids`, in two indexed queries.
+pub async fn holders<C: ConnectionTrait>(
+    db: &C,
+    role_ids: &[String],
+    group_ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut ids = std::collections::HashSet::new();
+    for chunk in role_ids.chunks(500) {
+        let rows: Vec<String> = user_role::Entity::find()
+            .select_only()
+            .column(user_role::Column::UserId)
+            .filter(user_role::Column::RoleId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        ids.extend(rows);
+    }
+    for chunk in group_ids.chunks(500) {
+        let rows: Vec<String> = user_group::Entity::find()
+            .select_only()
+            .column(user_group::Column::UserId)
+            .filter(user_group::Column::GroupId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        ids.extend(rows);
+    }
+    Ok(ids)
+}
+
 pub async fn count<C: ConnectionTrait>(
     db: &C,
     realm_id: &str,

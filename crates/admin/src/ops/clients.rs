@@ -1,0 +1,147 @@
+//! Clients and their protocol mappers (a registry's access rules among them).
+
+use std::collections::HashSet;
+
+use portcullis_store::admin;
+use portcullis_store::entity::client;
+use serde_json::{Map, Value};
+
+use super::Ops;
+use crate::api::clients::{ensure_service_account, find_mapper, mapper_row};
+use crate::api::{Db, conflict_on_duplicate, find_client};
+use crate::auth::Right;
+use crate::context::{Change, Event, Op, target_realm};
+use crate::error::AdminError;
+use crate::rep::client::{ClientFields, MapperFields};
+
+/// A client to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    pub id: Option<String>,
+    pub fields: ClientFields,
+    pub mappers: Vec<MapperFields>,
+    /// Representation fields this server keeps without modelling them.
+    pub extras: Map<String, Value>,
+}
+
+/// Creates a client (`manage-clients`) of a protocol the server serves, with its mappers
+/// (each judged by its protocol); returns its id.
+pub async fn create(
+    ops: Ops<'_>,
+    realm: &str,
+    new: NewClient,
+    representation: Value,
+) -> Result<String, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    new.fields.check_protocol(ops.protocols)?;
+    let client_id = new
+        .fields
+        .client_id
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| AdminError::BadRequest("Client id is required".into()))?;
+    let id = match new.id {
+        Some(id) => {
+            crate::api::check_id(&id)?;
+            id
+        }
+        None => admin::new_id(),
+    };
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let exists = || AdminError::Conflict(format!("Client {client_id} already exists"));
+    if admin::clients::find_by_client_id(change.db(), &realm_row.id, &client_id)
+        .await?
+        .is_some()
+    {
+        return Err(exists());
+    }
+    let row = new
+        .fields
+        .new_row(id.clone(), &realm_row.id, &client_id, ops.state.now())?;
+    admin::clients::insert(change.db(), row.clone())
+        .await
+        .map_err(conflict_on_duplicate(exists()))?;
+    insert_mappers(ops, change.db(), &row, &new.mappers).await?;
+    if row.service_accounts_enabled {
+        ensure_service_account(change.db(), &row, ops.state.now()).await?;
+    }
+    admin::extras::set(change.db(), &realm_row.id, &id, &new.extras).await?;
+    change.record(Event::new(Op::Create, "CLIENT", format!("clients/{id}")).with(representation));
+    change.commit().await?;
+    Ok(id)
+}
+
+/// Inserts mappers, names unique within the client; returns their ids.
+pub async fn insert_mappers<C: Db>(
+    ops: Ops<'_>,
+    db: &C,
+    client: &client::Model,
+    mappers: &[MapperFields],
+) -> Result<Vec<String>, AdminError> {
+    let mut names: HashSet<String> = admin::clients::mappers(db, &client.id)
+        .await?
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    let mut ids = Vec::new();
+    for fields in mappers {
+        let id = match &fields.id {
+            Some(id) => {
+                crate::api::check_id(id)?;
+                id.clone()
+            }
+            None => admin::new_id(),
+        };
+        let row = mapper_row(ops.protocols, fields, client, id.clone())?;
+        if !names.insert(row.name.clone()) {
+            return Err(AdminError::Conflict(
+                "Protocol mapper exists with same name".into(),
+            ));
+        }
+        admin::clients::insert_mapper(db, row).await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Adds mappers to a client (`manage-clients`), all or none; returns their ids.
+pub async fn add_mappers(
+    ops: Ops<'_>,
+    realm: &str,
+    client_id: &str,
+    mappers: &[MapperFields],
+    event_path: &str,
+    representation: Value,
+) -> Result<Vec<String>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, client_id).await?;
+    let ids = insert_mappers(ops, change.db(), &client, mappers).await?;
+    let path = match event_path {
+        "" => match ids.as_slice() {
+            [one] => format!("clients/{client_id}/protocol-mappers/models/{one}"),
+            _ => format!("clients/{client_id}/protocol-mappers/add-models"),
+        },
+        given => given.to_string(),
+    };
+    change.record(Event::new(Op::Create, "PROTOCOL_MAPPER", path).with(representation));
+    change.commit().await?;
+    Ok(ids)
+}
+
+/// Deletes one of a client's mappers (`manage-clients`).
+pub async fn delete_mapper(
+    ops: Ops<'_>,
+    realm: &str,
+    client_id: &str,
+    mapper_id: &str,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, client_id).await?;
+    let row = find_mapper(change.db(), &client.id, mapper_id).await?;
+    admin::clients::delete_mapper(change.db(), &row.id).await?;
+    let path = format!("clients/{client_id}/protocol-mappers/models/{mapper_id}");
+    change.record(Event::new(Op::Delete, "PROTOCOL_MAPPER", path));
+    change.commit().await
+}

@@ -1,0 +1,33 @@
+//! The domain operations under both admin front ends: the Keycloak REST API (a JSON adapter)
+//! and the admin console (an HTML adapter). Each operation takes typed input, checks the
+//! caller's right in the target realm ([`target_realm`]), enforces its invariants, runs in one
+//! transaction with its admin event ([`Change`]) and returns typed output, so neither front end
+//! can allow what the other forbids.
+
+pub mod access;
+pub mod clients;
+pub mod groups;
+pub mod realms;
+pub mod users;
+
+use portcullis_web::{AppState, Protocols};
+
+use crate::auth::Caller;
+
+/// Who is asking, and the server they ask: what every operation needs.
+#[derive(Clone, Copy)]
+pub struct Ops<'a> {
+    pub state: &'a AppState,
+    pub caller: &'a Caller,
+    pub protocols: &'a Protocols,
+}
+
+impl<'a> Ops<'a> {
+    pub fn new(state: &'a AppState, caller: &'a Caller, protocols: &'a Protocols) -> Self {
+        Self {
+            state,
+            caller,
+            protocols,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Users: create, search a page, reset a password, enable or disable, join or leave a group.
+
+use portcullis_core::password::StoredPassword;
+use portcullis_store::admin::users::UserFilter;
+use portcullis_store::admin::{self, TextMatch};
+use portcullis_store::entity::user_entity;
+use serde_json::{Map, Value, json};
+
+use super::Ops;
+use crate::api::users::{PasswordOwner, check_unique, new_password, policy_of};
+use crate::api::{conflict_on_duplicate, find_group, find_user};
+use crate::auth::Right;
+use crate::context::{Change, Event, Op, target_realm};
+use crate::error::AdminError;
+use crate::rep;
+use crate::rep::group::GroupTree;
+use crate::rep::user::{UPDATE_PASSWORD, UserFields};
+
+/// A password given to a new or existing user.
+#[derive(Debug, Clone)]
+pub enum PasswordInput {
+    /// A plain password: checked against the realm's policy and hashed.
+    Plain { value: String, temporary: bool },
+    /// A hash imported as Keycloak stores it.
+    Stored {
+        password: StoredPassword,
+        temporary: bool,
+    },
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Keycloak lets the caller choose the id; a new one otherwise.
+    pub id: Option<String>,
+    pub fields: UserFields,
+    /// Group paths the user joins.
+    pub groups: Vec<String>,
+    pub password: Option<PasswordInput>,
+    /// Representation fields this server keeps without modelling them.
+    pub extras: Map<String, Value>,
+}
+
+/// Creates a user (`manage-users`); returns its id. A username or email another user of the
+/// realm has is a conflict; a password must satisfy the realm's policy.
+pub async fn create(
+    ops: Ops<'_>,
+    realm: &str,
+    new: NewUser,
+    representation: Value,
+) -> Result<String, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    new.fields.validate()?;
+    let username = new
+        .fields
+        .username
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| AdminError::InvalidField {
+            field: "username",
+            message: "error-user-attribute-required",
+            params: vec!["username".into()],
+        })?;
+    let id = match new.id {
+        Some(id) => {
+            crate::api::check_id(&id)?;
+            id
+        }
+        None => admin::new_id(),
+    };
+    let mut user = user_entity::Model {
+        id: id.clone(),
+        realm_id: realm_row.id.clone(),
+        username,
+        email: None,
+        email_verified: false,
+        first_name: None,
+        last_name: None,
+        // Keycloak creates users disabled unless told otherwise.
+        enabled: false,
+        attributes: "{}".into(),
+        created_at: ops.state.now(),
+        service_account_client_pk: None,
+        not_before: 0,
+        required_actions: "[]".into(),
+    };
+    new.fields.apply(&mut user)?;
+    let password = match new.password {
+        Some(input) => Some(hashed(ops, &realm_row, &user, false, input).await?),
+        None => None,
+    };
+    if let Some((_, temporary)) = &password {
+        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, *temporary)?;
+    }
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    check_unique(change.db(), &realm_row.id, &user).await?;
+    let tree = GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?);
+    let mut group_ids = Vec::new();
+    for path in &new.groups {
+        let group = tree
+            .by_path(path)
+            .ok_or_else(|| AdminError::BadRequest(format!("Group {path} not found")))?;
+        group_ids.push(group.id.clone());
+    }
+    admin::users::insert(change.db(), user)
+        .await
+        .map_err(conflict_on_duplicate(AdminError::Conflict(
+            "User exists with same username".into(),
+        )))?;
+    for group_id in &group_ids {
+        admin::users::join_group(change.db(), &id, group_id).await?;
+    }
+    if let Some((password, _)) = password {
+        admin::users::set_password(change.db(), &id, &password, ops.state.now()).await?;
+    }
+    admin::extras::set(change.db(), &realm_row.id, &id, &new.extras).await?;
+    change.record(Event::new(Op::Create, "USER", format!("users/{id}")).with(representation));
+    change.commit().await?;
+    Ok(id)
+}
+
+/// A password input, hashed under the realm's policy where it is plain.
+async fn hashed(
+    ops: Ops<'_>,
+    realm: &portcullis_store::entity::realm::Model,
+    user: &user_entity::Model,
+    existing: bool,
+    input: PasswordInput,
+) -> Result<(StoredPassword, bool), AdminError> {
+    match input {
+        PasswordInput::Stored {
+            password,
+            temporary,
+        } => Ok((password, temporary)),
+        PasswordInput::Plain { value, temporary } => {
+            let owner = PasswordOwner::of(user, existing);
+            let password = new_password(ops.state, &policy_of(realm), &value, owner).await?;
+            Ok((password, temporary))
+        }
+    }
+}
+
+/// Sets a user's password (`manage-users`, and every right the user holds): a temporary one
+/// asks for a new one at the next login. Every session, token and docker login of the user
+/// ends.
+pub async fn reset_password(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    value: String,
+    temporary: bool,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    if value.is_empty() {
+        return Err(AdminError::InvalidRequest {
+            error: "invalid_request",
+            description: "No password provided".into(),
+        });
+    }
+    // Looked up before the hash, so an unknown user costs no CPU.
+    let user = find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
+    let input = PasswordInput::Plain { value, temporary };
+    let (password, temporary) = hashed(ops, &realm_row, &user, true, input).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    let mut user = find_user(change.db(), &realm_row.id, user_id).await?;
+    let now = ops.state.now();
+    admin::users::set_password(change.db(), user_id, &password, now).await?;
+    // As in Keycloak, a temporary password asks for a new one at the next login and a
+    // permanent one takes that request back.
+    rep::user::set_required_action(&mut user, UPDATE_PASSWORD, temporary)?;
+    admin::users::update(change.db(), user).await?;
+    admin::users::end_everything(change.db(), &realm_row.id, user_id, now).await?;
+    change.user_changed(user_id);
+    let path = format!("users/{user_id}/reset-password");
+    change.record(Event::new(Op::Action, "USER", path));
+    change.commit().await
+}
+
+/// Enables or disables a user (`manage-users`, and every right the user holds). Disabling ends
+/// every credential issued before, so enabling later revives none of them.
+pub async fn set_enabled(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    enabled: bool,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    let mut user = find_user(change.db(), &realm_row.id, user_id).await?;
+    let was_enabled = user.enabled;
+    user.enabled = enabled;
+    admin::users::update(change.db(), user).await?;
+    if was_enabled && !enabled {
+        admin::users::end_everything(change.db(), &realm_row.id, user_id, ops.state.now()).await?;
+    }
+    change.user_changed(user_id);
+    let event = Event::new(Op::Update, "USER", format!("users/{user_id}"));
+    change.record(event.with(json!({ "enabled": enabled })));
+    change.commit().await
+}
+
+/// Puts a user in a group or takes them out (`manage-users`); the rights check in [`Change`]
+/// refuses a membership that moves admin rights the caller lacks.
+pub async fn membership(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    group_id: &str,
+    join: bool,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    let group = find_group(change.db(), &realm_row.id, group_id).await?;
+    let op = if join {
+        admin::users::join_group(change.db(), user_id, group_id).await?;
+        Op::Create
+    } else {
+        admin::users::leave_group(change.db(), user_id, group_id).await?;
+        Op::Delete
+    };
+    let path = format!("users/{user_id}/groups/{group_id}");
+    let rep = json!({"id": group.id, "name": group.name});
+    change.user_changed(user_id);
+    change.record(Event::new(op, "GROUP_MEMBERSHIP", path).with(rep));
+    change.commit().await
+}
+
+/// One page of users (`query-users`): those whose username or email starts with `query`
+/// (everyone for an empty one), by username, after `after`, at most `limit`.
+pub async fn page(
+    ops: Ops<'_>,
+    realm: &str,
+    query: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<user_entity::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
+    let query = query.trim();
+    let filter = UserFilter {
+        search: (!query.is_empty()).then(|| TextMatch::keycloak_search(query)),
+        ..UserFilter::default()
+    };
+    let db = ops.state.store().connection();
+    Ok(admin::users::page_after(db, &realm_row.id, &filter, after, limit).await?)
+}
