@@ -280,7 +280,12 @@ impl TestApp {
         {
             request.extensions_mut().insert(ConnectInfo(peer));
         }
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        // As the binary serves it: trailing slashes trimmed before routing.
+        let app = tower::Layer::layer(
+            &tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash(),
+            self.router.clone(),
+        );
+        let response = app.oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), BODY_LIMIT)

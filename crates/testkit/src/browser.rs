@@ -74,6 +74,54 @@ impl<'a> Browser<'a> {
         self.post(&form.action, &form.fields).await
     }
 
+    /// Signs in to the admin console of `realm` as an admin of it would: the console sends the
+    /// browser to the realm's login page, the login redirects to the console's callback, the
+    /// callback sets the console's cookie. Returns the console's base path
+    /// (`/auth/admin/{realm}/console`).
+    pub async fn sign_in_to_console(
+        &mut self,
+        realm: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let base = format!("{}/admin/{realm}/console", self.app.relative_path());
+        let start = self.get(&format!("{base}/")).await;
+        assert_eq!(start.status.as_u16(), 303, "console start: {start:?}");
+        let login = self
+            .get(&self.local(start.location().unwrap_or_default()))
+            .await;
+        let done = self.log_in(&login, username, password).await;
+        assert!(
+            done.status.is_redirection(),
+            "login: {done:?} {}",
+            done.text()
+        );
+        let callback = self.local(done.location().unwrap_or_default());
+        assert!(
+            callback.starts_with(&format!("{base}/callback")),
+            "{callback}"
+        );
+        let signed_in = self.get(&callback).await;
+        assert_eq!(
+            signed_in.status.as_u16(),
+            303,
+            "callback: {}",
+            signed_in.text()
+        );
+        assert!(
+            self.jar.contains_key("PORTCULLIS_CONSOLE"),
+            "no console cookie"
+        );
+        base
+    }
+
+    /// An absolute URL of the app as a path and query.
+    pub fn local(&self, url: &str) -> String {
+        url.strip_prefix(self.app.base_url())
+            .unwrap_or(url)
+            .to_string()
+    }
+
     /// Fills the login form on `page` and posts it.
     #[track_caller]
     pub fn log_in<'p>(

@@ -95,6 +95,22 @@ impl Reply {
             .unwrap_or_else(|| panic!("no form in {} page:\n{}", self.status, self.text()))
     }
 
+    /// The form posting to an action ending in `suffix`; panics, showing the page, when there
+    /// is none.
+    #[track_caller]
+    pub fn form_to(&self, suffix: &str) -> HtmlForm {
+        self.forms()
+            .into_iter()
+            .find(|f| f.action.ends_with(suffix))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no form posting to ...{suffix} in {} page:\n{}",
+                    self.status,
+                    self.text()
+                )
+            })
+    }
+
     /// The theme's login page (`kc-form-login`), answered 200.
     pub fn is_login_page(&self) -> bool {
         self.status == StatusCode::OK && self.text().contains(r#"id="kc-form-login""#)

@@ -289,3 +289,232 @@ impl IntoResponse for ConsoleError {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// What the layout adds to every page.
+    fn layout() -> Value {
+        json!({
+            "base": "/auth/admin/master/console",
+            "console_realm": "master",
+            "realm": "shop",
+            "realm_base": "/auth/admin/master/console/realms/shop",
+            "username": "admin",
+            "csrf": "token",
+            "flash": "Saved.",
+            "nav": [{"section": "Manage", "label": "Users", "href": "/u", "key": "users"}],
+            "signed_in": true,
+            "title": "Page",
+            "active": "users",
+        })
+    }
+
+    fn with(extra: Value) -> Value {
+        let mut context = layout();
+        if let (Some(c), Some(e)) = (context.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        context
+    }
+
+    fn registry() -> Value {
+        json!({"service": "registry.test", "id": "r1", "base": "/r"})
+    }
+
+    /// Every template renders with a fixture context, its empty state and its error state.
+    #[test]
+    fn every_template_renders() {
+        let user = json!({"id": "u1", "username": "alice", "email": null, "first_name": null,
+                          "last_name": "Liddell", "enabled": false, "base": "/u/u1"});
+        let cases: Vec<(&str, Value)> = vec![
+            (
+                "realms.html",
+                with(
+                    json!({"realms": [{"name": "shop", "display_name": null, "enabled": true, "href": "/s"}], "may_create": true, "error": "taken", "name": "x"}),
+                ),
+            ),
+            (
+                "realms.html",
+                with(json!({"realms": [], "may_create": false, "error": null, "name": ""})),
+            ),
+            ("overview.html", with(json!({"registry_count": 0}))),
+            ("overview.html", with(json!({"registry_count": null}))),
+            (
+                "registries.html",
+                with(
+                    json!({"registries": [{"service": "r", "rules": 2, "enabled": true, "href": "/r"}], "may_manage": true}),
+                ),
+            ),
+            (
+                "registries.html",
+                with(json!({"registries": [], "may_manage": false})),
+            ),
+            (
+                "registry_new.html",
+                with(
+                    json!({"service": "", "settings": [{"name": "setting-0", "label": "Alg", "help": "h", "choices": ["RS256", "ES256"], "value": ""}, {"name": "setting-1", "label": "Life", "help": "h", "choices": [], "value": "x"}], "error_field": "setting-1", "error": "bad"}),
+                ),
+            ),
+            (
+                "rules.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "may_manage": true, "rules": [{"id": "m1", "name": "n", "resource_type": "repository", "pattern": "a/**", "actions": "pull", "subject": "group /a"}], "presets": [{"key": "team", "label": "Team"}], "form": {"pattern": "", "actions": ["pull"], "subject_kind": "group", "subject": "", "resource_type": ""}, "error_field": "actions", "error": "Choose"}),
+                ),
+            ),
+            (
+                "rules.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "may_manage": false, "rules": [], "presets": [], "form": {"pattern": "", "actions": [], "subject_kind": "", "subject": "", "resource_type": ""}, "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "diff.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "change": "Add", "diff": [{"gain": true, "text": "+push on a/** for 2 users"}], "confirm_action": "/r/rules", "fields": [{"name": "pattern", "value": "a/**"}]}),
+                ),
+            ),
+            (
+                "diff.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "change": "Delete", "diff": [], "confirm_action": "/d", "fields": [], "destructive": true}),
+                ),
+            ),
+            (
+                "try.html",
+                with(
+                    json!({"registry": registry(), "tab": "try", "username": "alice", "scope": "repository:a:pull", "results": [{"requested": "repository:a:pull", "granted": "pull", "verdicts": [{"rule": "r", "hit": true, "detail": "grants pull"}]}, {"requested": "repository:b:pull", "granted": "", "verdicts": []}], "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "try.html",
+                with(
+                    json!({"registry": registry(), "tab": "try", "username": "", "scope": "", "results": null, "error_field": "scope", "error": "bad"}),
+                ),
+            ),
+            (
+                "setup.html",
+                with(
+                    json!({"registry": registry(), "tab": "setup", "config": "auth:", "downloads": [{"id": "download-bundle", "label": "Bundle", "url": "http://x"}], "login_command": "docker login r"}),
+                ),
+            ),
+            (
+                "logins.html",
+                with(
+                    json!({"registry": registry(), "tab": "logins", "logins": [{"id": "l1", "username": "alice", "created": "2026-01-01 00:00 UTC", "last_used": "x", "expires": "y", "address": null}], "may_revoke": true}),
+                ),
+            ),
+            (
+                "logins.html",
+                with(
+                    json!({"registry": registry(), "tab": "logins", "logins": [], "may_revoke": false}),
+                ),
+            ),
+            (
+                "users.html",
+                with(
+                    json!({"users": [{"username": "alice", "email": null, "enabled": false, "href": "/u"}], "q": "a&b", "next": "/next", "first_href": "/first", "may_manage": true}),
+                ),
+            ),
+            (
+                "users.html",
+                with(
+                    json!({"users": [], "q": "", "next": null, "first_href": null, "may_manage": false}),
+                ),
+            ),
+            (
+                "users.html",
+                with(
+                    json!({"users": [], "q": "zz", "next": null, "first_href": null, "may_manage": true}),
+                ),
+            ),
+            (
+                "user_new.html",
+                with(
+                    json!({"form": {"username": "a", "email": "", "firstName": "", "lastName": "", "temporary": true}, "error_field": "password", "error": "short"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "details", "may_manage": true, "error_field": "password", "error": "weak"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "groups", "may_manage": true, "groups": [{"id": "g", "path": "/a"}], "error": null, "error_field": null, "group": ""}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "groups", "may_manage": false, "groups": [], "error": "no", "error_field": "group", "group": "/x"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "access", "may_manage": false, "grants": [{"registry": "r", "pattern": "a/**", "resource_type": "repository", "actions": "pull", "rule": "n", "through": "group /a"}]}),
+                ),
+            ),
+            (
+                "user.html",
+                with(json!({"user": user, "tab": "access", "may_manage": false, "grants": []})),
+            ),
+            (
+                "groups.html",
+                with(
+                    json!({"groups": [{"id": "g", "name": "a", "children": 2, "href": "/g"}], "parent": "p", "parent_path": "/p", "up": "/up", "next": "/n", "error": "taken", "name": "a", "may_manage": true}),
+                ),
+            ),
+            (
+                "groups.html",
+                with(
+                    json!({"groups": [], "parent": null, "parent_path": null, "up": null, "next": null, "error": null, "name": "", "may_manage": false}),
+                ),
+            ),
+            (
+                "problem.html",
+                json!({"title": "Forbidden", "message": "No.", "status": 403, "signed_in": false}),
+            ),
+        ];
+        for (name, context) in cases {
+            let html = render_template(name, &context).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(html.contains("</html>"), "{name} renders a whole page");
+            assert!(!html.contains("<script>"), "{name}: no inline script");
+            assert!(!html.contains(" style="), "{name}: no inline style");
+        }
+    }
+
+    #[test]
+    fn escapes_what_users_typed() {
+        let context = with(
+            json!({"users": [], "q": "<script>alert(1)</script>", "next": null, "first_href": null, "may_manage": false}),
+        );
+        let html = render_template("users.html", &context).unwrap();
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn flash_messages_survive_their_cookie() {
+        let mut headers = HeaderMap::new();
+        let encoded = flash_encode("Rule saved: push on team-a/** for group /team-a.");
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{FLASH_COOKIE}={encoded}")).unwrap(),
+        );
+        assert_eq!(
+            read_flash(&headers).as_deref(),
+            Some("Rule saved: push on team-a/** for group /team-a.")
+        );
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("PORTCULLIS_CONSOLE_FLASH=%E2%8"),
+        );
+        assert_eq!(read_flash(&headers), None, "a cut escape is no message");
+    }
+}

@@ -133,6 +133,11 @@ impl Console {
             "flash": self.flash,
             "nav": nav,
             "signed_in": true,
+            // Optional in every page, so templates may test them without defining them.
+            "active": null,
+            "tab": null,
+            "error": null,
+            "error_field": null,
         }))
     }
 

@@ -95,7 +95,10 @@ async fn list(console: Console, Query(query): Query<ListQuery>) -> Result<Respon
             "users": users,
             "q": q,
             "next": next,
-            "first_page": query.after.is_none(),
+            "first_href": query.after.is_some().then(|| {
+                let query = serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default();
+                format!("{base}/users?{query}")
+            }),
             "may_manage": console.caller.can(&realm, Right::ManageUsers),
         }),
     )
