@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod agent;
+pub mod browser;
+pub mod registry;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

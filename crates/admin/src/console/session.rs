@@ -146,9 +146,15 @@ impl Console {
         let base = self.realm_base(realm);
         let may = |right| self.caller.can(realm, right);
         [
+            ("Manage", "Clients", "clients", may(Right::QueryClients)),
             ("Manage", "Registries", "registries", may(Right::ViewClients)),
+            ("Manage", "Roles", "roles", may(Right::Any)),
             ("Manage", "Groups", "groups", may(Right::QueryGroups)),
             ("Manage", "Users", "users", may(Right::QueryUsers)),
+            ("Manage", "Sessions", "sessions", may(Right::ViewUsers)),
+            ("Manage", "Events", "events", may(Right::ViewEvents)),
+            ("Configure", "Realm settings", "settings", may(Right::ViewRealm)),
+            ("Configure", "Keys", "keys", may(Right::ViewRealm)),
         ]
         .into_iter()
         .filter(|(_, _, _, allowed)| *allowed)
