@@ -778,9 +778,9 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the credential-state, revoked-token, admin and OIDC
-    // ones.
-    Migrator::down(db, Some(4)).await.unwrap();
+    // Back to the first migration: undo the admin-console client, credential-state,
+    // revoked-token, admin and OIDC ones.
+    Migrator::down(db, Some(5)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",
@@ -809,6 +809,10 @@ async fn upgrades_an_existing_database() {
     assert_eq!(app.optional_client_scopes, keycloak.optional_client_scopes);
     assert!(!app.consent_required);
     assert!(snap.client("reg").unwrap().default_client_scopes.is_empty());
+    let console = snap.client("security-admin-console").expect("the console's client");
+    assert!(console.public_client && console.standard_flow_enabled);
+    assert_eq!(console.redirect_uris, ["/admin/old/console/*"]);
+    assert_eq!(console.attributes["pkce.code.challenge.method"], "S256");
     let user = store.find_user_by_id("r", "u").await.unwrap().unwrap();
     assert!(user.email_verified && user.created_at == 7);
     assert_eq!(user.service_account_client_id, None);
