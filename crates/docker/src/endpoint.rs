@@ -16,7 +16,7 @@ use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_core::secrets::hash_secret;
 use portcullis_store::DockerRefreshToken;
-use portcullis_web::{AppState, ClientIp, PasswordCheck, WebError, basic_credentials};
+use portcullis_web::{AppState, ClientIp, LoginEvent, PasswordCheck, WebError, basic_credentials};
 use serde::Serialize;
 
 use crate::PROTOCOL;
@@ -145,6 +145,8 @@ struct Audit {
     client_label: String,
     grant: String,
     user: String,
+    /// The id of the user the token is for, once known.
+    user_id: Option<String>,
     /// The peer address: logged, and the key of the per-address login rate limit.
     client: Option<IpAddr>,
     /// The scopes asked for and granted, so an operator can see why a push was denied.
@@ -216,6 +218,7 @@ async fn token(
         client_label: String::new(),
         grant: String::new(),
         user: String::new(),
+        user_id: None,
         client,
         requested: String::new(),
         granted: String::new(),
@@ -245,7 +248,42 @@ async fn token(
         outcome,
         "docker-v2 token request"
     );
+    state.record_event(audit.event(outcome));
     response
+}
+
+impl Audit {
+    /// The request as a login event: `DOCKER_TOKEN` with the scopes asked for and granted, or
+    /// `DOCKER_TOKEN_ERROR` with why it failed.
+    fn event(&self, outcome: &str) -> LoginEvent {
+        let issued = outcome == "issued";
+        let text = |value: &str| (!value.is_empty()).then(|| value.to_string());
+        let mut details = std::collections::BTreeMap::new();
+        for (key, value) in [
+            ("scope_requested", &self.requested),
+            ("scope_granted", &self.granted),
+            ("grant_type", &self.grant),
+        ] {
+            if !value.is_empty() {
+                details.insert(key, value.clone());
+            }
+        }
+        LoginEvent {
+            realm: self.realm.clone(),
+            kind: if issued {
+                "DOCKER_TOKEN"
+            } else {
+                "DOCKER_TOKEN_ERROR"
+            },
+            client_id: text(&self.service),
+            user_id: self.user_id.clone(),
+            username: text(&self.user),
+            session_id: None,
+            ip_address: self.client.map(|ip| ip.to_string()),
+            error: (!issued).then(|| outcome.to_string()),
+            details,
+        }
+    }
 }
 
 /// Who is asking, and what happens with refresh tokens in the answer.
@@ -297,6 +335,7 @@ async fn handle(
     };
     let user = principal.user.as_deref();
     audit.user = user.map(|u| label(&u.username)).unwrap_or_default();
+    audit.user_id = user.map(|u| u.id.clone());
     respond(
         state, &snapshot, &context, service, &scopes, principal, audit,
     )

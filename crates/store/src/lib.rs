@@ -29,7 +29,7 @@ pub use queries::docker::DockerRefreshToken;
 pub use queries::login_failure::{FailureAt, LoginFailures};
 pub use queries::revocation::RefreshRevocation;
 pub use queries::session::{AuthCode, CodeRedemption, RefreshTokenRecord, UserSession};
-pub use queries::sweep::{SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
+pub use queries::sweep::{LOGIN_EVENT_RETENTION_SECS, SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
 pub use representation::{RealmRepresentation, parse_realm_json};
 
 use representation::{

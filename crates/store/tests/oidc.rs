@@ -809,7 +809,9 @@ async fn upgrades_an_existing_database() {
     assert_eq!(app.optional_client_scopes, keycloak.optional_client_scopes);
     assert!(!app.consent_required);
     assert!(snap.client("reg").unwrap().default_client_scopes.is_empty());
-    let console = snap.client("security-admin-console").expect("the console's client");
+    let console = snap
+        .client("security-admin-console")
+        .expect("the console's client");
     assert!(console.public_client && console.standard_flow_enabled);
     assert_eq!(console.redirect_uris, ["/admin/old/console/*"]);
     assert_eq!(console.attributes["pkce.code.challenge.method"], "S256");

@@ -260,6 +260,27 @@ async fn fill(store: &Store) {
     fail(store, "alice-id", GONE - FAILURE_WINDOW, Some(GONE - 500)).await;
     fail(store, "bob-id", GONE - FAILURE_WINDOW, Some(i64::MAX)).await;
     fail(store, "worker-sa-id", T - 10, None).await;
+    // Login events: one just past the retention, one just inside it.
+    let retention = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
+    let event = |id: &str, time_secs: i64| portcullis_store::entity::login_event::Model {
+        id: id.into(),
+        realm_id: REALM.into(),
+        time: time_secs * 1000,
+        event_type: "LOGIN".into(),
+        client_id: None,
+        user_id: None,
+        username: None,
+        session_id: None,
+        ip_address: None,
+        error: None,
+        details: None,
+    };
+    portcullis_store::admin::events::record_login_events(
+        store.connection(),
+        vec![event("e-old", T - retention - 1), event("e-new", T - retention + 1)],
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -277,6 +298,7 @@ async fn sweeping_deletes_what_expired_and_keeps_what_is_valid() {
         docker_refresh_tokens: 1,
         revoked_tokens: 1,
         login_failures: 1,
+        login_events: 1,
     };
     assert_eq!(report, want);
 

@@ -7,6 +7,7 @@ mod client_ip;
 mod cluster;
 pub mod csrf;
 mod error;
+mod events;
 mod hashing;
 mod protocol;
 mod rate_limit;
@@ -18,6 +19,7 @@ pub mod templates;
 pub use auth::basic_credentials;
 pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
+pub use events::LoginEvent;
 pub use protocol::{
     AccessRule, AccessSubject, ClientSetting, ClientSetup, MapperType, Protocol, Protocols,
     RuleVerdictView, ScopeExplanation, protocol_mount_path, realm_mapper_problems,

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::WebError;
 use crate::cluster::{self, Change};
+use crate::events::{EventQueue, LoginEvent};
 use crate::hashing::HashingPool;
 use crate::rate_limit::{Key, LoginRateLimiter};
 use crate::realm_cache::RealmCache;
@@ -77,6 +78,8 @@ struct Inner {
     epoch: AtomicU64,
     /// Where changes go to reach the other instances (PostgreSQL, once started).
     outbox: OnceLock<cluster::Outbox>,
+    /// Login and token events on their way to the database (started by the first event).
+    events: OnceLock<EventQueue>,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
             in_flight: Mutex::default(),
             epoch: AtomicU64::new(0),
             outbox: OnceLock::new(),
+            events: OnceLock::new(),
         }))
     }
 
@@ -170,6 +174,23 @@ impl AppState {
                     *uri = format!("{base_url}{relative_path}{uri}");
                 }
             }
+        }
+    }
+
+    /// Records a login or token event; it is written to the database within a fraction of a
+    /// second, off the request path (see [`crate::events`]).
+    pub fn record_event(&self, event: LoginEvent) {
+        let now_ms = self.0.clock.now_unix_ms();
+        self.0
+            .events
+            .get_or_init(|| EventQueue::start(self))
+            .push(event, now_ms);
+    }
+
+    /// Waits until every event recorded so far is written (tests, shutdown).
+    pub async fn flush_events(&self) {
+        if let Some(queue) = self.0.events.get() {
+            queue.flush().await;
         }
     }
 

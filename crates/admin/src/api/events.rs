@@ -3,7 +3,11 @@
 
 use axum::extract::{Path, State};
 use portcullis_store::admin::entity::admin_event;
-use portcullis_store::admin::{self, events::EventFilter};
+use portcullis_store::admin::{
+    self,
+    events::{EventFilter, LoginEventFilter},
+};
+use portcullis_store::entity::login_event;
 use portcullis_web::AppState;
 use serde_json::{Value, json};
 
@@ -124,14 +128,60 @@ pub async fn clear(
     no_content()
 }
 
-/// Login events are not stored: the list is always empty.
+/// `GET events`: login and token events, newest first, in Keycloak's `EventRepresentation`
+/// (`type`, `client`, `user`, `ipAddress`, `dateFrom`, `dateTo`, `first`, `max`).
 pub async fn login_events(
     State(state): State<AppState>,
     caller: Caller,
     Path(realm): Path<String>,
+    params: Params,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::ViewEvents).await?;
-    ok(Vec::<Value>::new())
+    let row = target_realm(&state, &caller, &realm, Right::ViewEvents).await?;
+    let filter = LoginEventFilter {
+        types: params.all("type"),
+        client_id: params.get("client").map(str::to_string),
+        user_id: params.get("user").map(str::to_string),
+        ip_address: params.get("ipAddress").map(str::to_string),
+        date_from: date_param(&params, "dateFrom", false)?,
+        date_to: date_param(&params, "dateTo", true)?,
+        before: None,
+    };
+    let db = state.store().connection();
+    let events =
+        admin::events::login_events(db, &row.id, &filter, params.page(DEFAULT_MAX)?).await?;
+    ok(events
+        .into_iter()
+        .map(login_representation)
+        .collect::<Vec<_>>())
+}
+
+/// Keycloak's `EventRepresentation`.
+pub fn login_representation(row: login_event::Model) -> Value {
+    let details: Option<Value> = row
+        .details
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    let mut rep = json!({
+        "id": row.id,
+        "time": row.time,
+        "type": row.event_type,
+        "realmId": row.realm_id,
+        "clientId": row.client_id,
+        "userId": row.user_id,
+        "sessionId": row.session_id,
+        "ipAddress": row.ip_address,
+    });
+    if let Some(map) = rep.as_object_mut() {
+        if let Some(error) = row.error {
+            map.insert("error".into(), json!(error));
+        }
+        let mut details = details.unwrap_or_else(|| json!({}));
+        if let (Some(username), Some(d)) = (row.username, details.as_object_mut()) {
+            d.insert("username".into(), json!(username));
+        }
+        map.insert("details".into(), details);
+    }
+    rep
 }
 
 #[cfg(test)]

@@ -258,3 +258,87 @@ async fn malformed_requests_are_400_never_500() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn login_and_docker_token_events_are_recorded_and_filtered() {
+    let app = app().await;
+    let registry = json!({
+        "clientId": "registry.acme.test",
+        "protocol": "docker-v2",
+        "protocolMappers": [{
+            "name": "dev pulls", "protocol": "docker-v2",
+            "protocolMapper": "docker-v2-repository-access-mapper",
+            "config": {"repository": "**", "actions": "pull", "subject": "authenticated"}
+        }]
+    });
+    assert_eq!(
+        app.post("realms/acme/clients", registry).await.status,
+        StatusCode::CREATED
+    );
+    let token = |password: &'static str| {
+        let app = &app;
+        async move {
+            let request = portcullis_testkit::request(
+                Method::GET,
+                "/auth/realms/acme/protocol/docker-v2/auth?service=registry.acme.test&scope=repository:team/api:pull,push",
+                Some(&portcullis_testkit::basic("alice", password)),
+            )
+            .body(axum::body::Body::empty())
+            .unwrap();
+            portcullis_testkit::TestApp::send(app, request).await
+        }
+    };
+    assert_eq!(token("alice-pw").await.status, StatusCode::OK);
+    assert_eq!(token("wrong").await.status, StatusCode::UNAUTHORIZED);
+    app.state.flush_events().await;
+
+    let reply = app.get("realms/acme/events").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let events = reply.value();
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"DOCKER_TOKEN") && types.contains(&"DOCKER_TOKEN_ERROR"),
+        "{events}"
+    );
+    let issued = app
+        .get("realms/acme/events?type=DOCKER_TOKEN")
+        .await
+        .value();
+    assert_eq!(issued.as_array().unwrap().len(), 1, "{issued}");
+    let issued = &issued[0];
+    let alice = app.user_id("acme", "alice").await;
+    assert_eq!(issued["userId"], alice.as_str());
+    assert_eq!(issued["clientId"], "registry.acme.test");
+    assert_eq!(
+        issued["details"]["scope_requested"],
+        "repository:team/api:pull,push"
+    );
+    assert_eq!(
+        issued["details"]["scope_granted"],
+        "repository:team/api:pull"
+    );
+    assert_eq!(issued["details"]["username"], "alice");
+    let failed = app
+        .get("realms/acme/events?type=DOCKER_TOKEN_ERROR")
+        .await
+        .value();
+    assert_eq!(failed[0]["details"]["username"], "alice");
+    assert!(failed[0]["error"].is_string(), "{failed}");
+    assert!(failed[0]["userId"].is_null());
+    // Another realm's events are not here, and they need view-events.
+    let master = app
+        .get("realms/master/events?type=DOCKER_TOKEN")
+        .await
+        .value();
+    assert_eq!(master, json!([]));
+    let viewer = app.access_token("acme", "viewer").await;
+    let refused = app
+        .send(Method::GET, "realms/acme/events", Some(&viewer), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

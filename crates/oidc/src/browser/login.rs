@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_web::csrf::CsrfError;
-use portcullis_web::{AppState, ClientIp, PasswordCheck};
+use portcullis_web::{AppState, ClientIp, LoginEvent, PasswordCheck};
 use serde::Deserialize;
 
 use super::authorize::{
@@ -86,9 +86,22 @@ pub(crate) async fn authenticate(
             .check_password(&ctx.snapshot, &username, &password, ip)
             .await?
     };
+    let client_id = match &pending {
+        Pending::Authorize { request } => Some(request.client_id.clone()),
+        Pending::Device { .. } => None,
+    };
+    let event = |kind, error: Option<&str>| LoginEvent {
+        realm: ctx.snapshot.realm.name.clone(),
+        kind,
+        client_id: client_id.clone(),
+        username: (!username.is_empty()).then(|| username.clone()),
+        ip_address: ip.map(|ip| ip.to_string()),
+        error: error.map(str::to_string),
+        ..LoginEvent::default()
+    };
     let (error, status) = match check {
         PasswordCheck::Verified(user) => {
-            return signed_in(&ctx, pending, user, &headers).await;
+            return signed_in(&ctx, pending, user, &headers, event("LOGIN", None)).await;
         }
         PasswordCheck::Refused => (INVALID_CREDENTIALS, StatusCode::OK),
         PasswordCheck::RateLimited { retry_after_secs } => {
@@ -96,6 +109,11 @@ pub(crate) async fn authenticate(
             (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS)
         }
     };
+    let reason = match status {
+        StatusCode::OK => "invalid_user_credentials",
+        _ => "too_many_attempts",
+    };
+    ctx.state.record_event(event("LOGIN_ERROR", Some(reason)));
     if status == StatusCode::OK {
         tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "invalid_credentials", "login failed");
     }
@@ -115,6 +133,7 @@ async fn signed_in(
     pending: Pending,
     user: Arc<ResolvedUser>,
     headers: &HeaderMap,
+    mut event: LoginEvent,
 ) -> Result<Response, BrowserError> {
     if !user.is_set_up() {
         return required::start(ctx, pending, &user, headers);
@@ -122,6 +141,9 @@ async fn signed_in(
     let previous = sso::cookie_session(ctx, headers).await?;
     let (live, cookie) = sso::start(ctx, user, previous.as_ref()).await?;
     tracing::info!(realm = %ctx.snapshot.realm.name, user = %live.user.id, "login succeeded");
+    event.user_id = Some(live.user.id.clone());
+    event.session_id = Some(live.session.id.clone());
+    ctx.state.record_event(event);
     continue_pending(ctx, pending, &live, headers, Some(cookie)).await
 }
 

@@ -25,7 +25,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use portcullis_core::model::{Client, RealmSnapshot};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, LoginEvent};
 
 pub(crate) use error::OAuthError;
 
@@ -154,6 +154,44 @@ impl Audit {
             client_auth::AuthMethod::Post => "client_secret_post",
             client_auth::AuthMethod::None => "none",
         };
+    }
+
+    /// Logs the outcome, records a token grant as a login event (Keycloak's `CODE_TO_TOKEN`,
+    /// `REFRESH_TOKEN`, `LOGIN` for the password grant, `CLIENT_LOGIN`, and their `_ERROR`s), and
+    /// adds CORS headers for an allowed origin.
+    pub(crate) fn finish_grant(
+        self,
+        state: &AppState,
+        ip: Option<std::net::IpAddr>,
+        result: Result<Response, OAuthError>,
+    ) -> Response {
+        let kind = match self.grant.as_str() {
+            token::GRANT_CODE => Some(("CODE_TO_TOKEN", "CODE_TO_TOKEN_ERROR")),
+            token::GRANT_REFRESH => Some(("REFRESH_TOKEN", "REFRESH_TOKEN_ERROR")),
+            token::GRANT_PASSWORD => Some(("LOGIN", "LOGIN_ERROR")),
+            token::GRANT_CLIENT_CREDENTIALS => Some(("CLIENT_LOGIN", "CLIENT_LOGIN_ERROR")),
+            token::GRANT_DEVICE => Some((
+                "OAUTH2_DEVICE_CODE_TO_TOKEN",
+                "OAUTH2_DEVICE_CODE_TO_TOKEN_ERROR",
+            )),
+            _ => None,
+        };
+        if let Some((ok, failed)) = kind {
+            let error = result.as_ref().err().map(|e| e.outcome().to_string());
+            let mut details = std::collections::BTreeMap::new();
+            details.insert("grant_type", self.grant.clone());
+            state.record_event(LoginEvent {
+                realm: self.realm.clone(),
+                kind: if error.is_none() { ok } else { failed },
+                client_id: (!self.client.is_empty()).then(|| self.client.clone()),
+                username: (!self.user.is_empty()).then(|| self.user.clone()),
+                ip_address: ip.map(|ip| ip.to_string()),
+                error,
+                details,
+                ..LoginEvent::default()
+            });
+        }
+        self.finish(result)
     }
 
     /// Logs the outcome and adds CORS headers for an allowed origin.

@@ -61,7 +61,7 @@ pub(crate) async fn token(
         accounts: &accounts,
     };
     let result = handle(&state, request, body, &mut audit).await;
-    audit.finish(result)
+    audit.finish_grant(&state, ip, result)
 }
 
 /// What a token request carries besides its body.

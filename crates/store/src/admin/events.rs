@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::entity::admin_event;
 use super::{Page, TextMatch};
+use crate::entity::login_event;
 use crate::error::StoreError;
 use crate::queries::insert_all;
 
@@ -78,4 +79,70 @@ pub async fn clear<C: ConnectionTrait>(db: &C, realm_id: &str) -> Result<(), Sto
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Keycloak's login-events query parameters; empty lists and `None` match everything.
+#[derive(Debug, Clone, Default)]
+pub struct LoginEventFilter {
+    pub types: Vec<String>,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub ip_address: Option<String>,
+    /// Milliseconds, inclusive.
+    pub date_from: Option<i64>,
+    /// Milliseconds, inclusive.
+    pub date_to: Option<i64>,
+    /// Keyset: only events older than this `(time, id)`.
+    pub before: Option<(i64, String)>,
+}
+
+/// Stores a batch of login events in one statement.
+pub async fn record_login_events<C: ConnectionTrait>(
+    db: &C,
+    events: Vec<login_event::Model>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    insert_all::<login_event::Entity, _>(db, events).await?;
+    Ok(())
+}
+
+/// The realm's login events matching `filter`, newest first.
+pub async fn login_events<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    filter: &LoginEventFilter,
+    page: Page,
+) -> Result<Vec<login_event::Model>, StoreError> {
+    use login_event::Column as C;
+    let mut select = login_event::Entity::find().filter(C::RealmId.eq(realm_id));
+    if !filter.types.is_empty() {
+        select = select.filter(C::EventType.is_in(filter.types.clone()));
+    }
+    let exact = [
+        (&filter.client_id, C::ClientId),
+        (&filter.user_id, C::UserId),
+        (&filter.ip_address, C::IpAddress),
+    ];
+    for (value, column) in exact {
+        if let Some(value) = value {
+            select = select.filter(column.eq(value.as_str()));
+        }
+    }
+    if let Some(from) = filter.date_from {
+        select = select.filter(C::Time.gte(from));
+    }
+    if let Some(to) = filter.date_to {
+        select = select.filter(C::Time.lte(to));
+    }
+    if let Some((time, id)) = &filter.before {
+        select = select.filter(
+            sea_orm::Condition::any()
+                .add(C::Time.lt(*time))
+                .add(C::Time.eq(*time).and(C::Id.lt(id.as_str()))),
+        );
+    }
+    let select = select.order_by_desc(C::Time).order_by_desc(C::Id);
+    Ok(page.apply(select).all(db).await?)
 }

@@ -10,6 +10,7 @@ pub mod credential;
 pub mod device_code;
 pub mod docker_refresh_token;
 pub mod group_role;
+pub mod login_event;
 pub mod login_failure;
 pub mod oidc_refresh_token;
 pub mod protocol_mapper;

@@ -15,8 +15,8 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::entity::{
-    auth_code, device_code, docker_refresh_token, login_failure, oidc_refresh_token, realm,
-    revoked_token, user_session,
+    auth_code, device_code, docker_refresh_token, login_event, login_failure, oidc_refresh_token,
+    realm, revoked_token, user_session,
 };
 use crate::error::StoreError;
 
@@ -26,6 +26,10 @@ pub const SWEEP_GRACE_SECS: i64 = 60;
 /// Rows per DELETE when the caller has no better idea: small enough that one statement takes
 /// milliseconds on SQLite.
 pub const SWEEP_BATCH: u64 = 500;
+
+/// How long login and token events are kept (seconds): a week of who signed in and which
+/// docker tokens were issued, without the table growing forever.
+pub const LOGIN_EVENT_RETENTION_SECS: i64 = 7 * 86_400;
 
 /// How many rows a sweep deleted, per table.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +41,7 @@ pub struct SweepReport {
     pub docker_refresh_tokens: u64,
     pub revoked_tokens: u64,
     pub login_failures: u64,
+    pub login_events: u64,
 }
 
 impl SweepReport {
@@ -48,6 +53,7 @@ impl SweepReport {
             + self.docker_refresh_tokens
             + self.revoked_tokens
             + self.login_failures
+            + self.login_events
     }
 }
 
@@ -98,6 +104,15 @@ pub(crate) async fn sweep<C: ConnectionTrait>(
             docker_refresh_token::Column::Id,
             docker_refresh_token::Column::ExpiresAt,
             cutoff,
+            batch,
+        )
+        .await?,
+        login_events: by_expiry::<login_event::Entity, _>(
+            db,
+            login_event::Column::Id,
+            login_event::Column::Time,
+            now.saturating_sub(LOGIN_EVENT_RETENTION_SECS)
+                .saturating_mul(1000),
             batch,
         )
         .await?,

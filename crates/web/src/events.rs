@@ -1,0 +1,156 @@
+//! Login and token events (Keycloak's user events), written off the request path.
+//!
+//! A token endpoint answers thousands of requests a second; one database write each would make
+//! the event log its bottleneck. Requests hand their event to a bounded queue and go on; one
+//! task per process writes what has queued as one multi-row insert, at most every
+//! [`FLUSH_EVERY_MS`]. When the queue is full (the database cannot keep up), events are dropped
+//! and counted in a warning rather than slowing the requests. The sweeper deletes events older
+//! than the retention (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use portcullis_store::entity::login_event;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::AppState;
+
+/// Events waiting to be written, at most.
+const QUEUE: usize = 8192;
+/// How long an event may wait for its batch.
+const FLUSH_EVERY_MS: u64 = 200;
+/// Events per insert, at most.
+const BATCH: usize = 500;
+
+/// One event, as a request reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginEvent {
+    /// The realm's name.
+    pub realm: String,
+    /// Keycloak's type: `LOGIN`, `LOGIN_ERROR`, `CODE_TO_TOKEN`, `REFRESH_TOKEN`, ... and
+    /// `DOCKER_TOKEN` / `DOCKER_TOKEN_ERROR`.
+    pub kind: &'static str,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub session_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub error: Option<String>,
+    pub details: BTreeMap<&'static str, String>,
+}
+
+pub(crate) enum Queued {
+    Event(Box<LoginEvent>, i64),
+    /// Write everything queued before this, then answer.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The sending side, started with the first event.
+pub(crate) struct EventQueue {
+    sender: mpsc::Sender<Queued>,
+    dropped: AtomicU64,
+}
+
+impl EventQueue {
+    pub(crate) fn start(state: &AppState) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(state.clone(), receiver));
+        Self {
+            sender,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn push(&self, event: LoginEvent, now_ms: i64) {
+        if self
+            .sender
+            .try_send(Queued::Event(Box::new(event), now_ms))
+            .is_err()
+        {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped, "login events dropped: the database cannot keep up");
+            }
+        }
+    }
+
+    pub(crate) async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.sender.send(Queued::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn write_loop(state: AppState, mut receiver: mpsc::Receiver<Queued>) {
+    let mut batch: Vec<(LoginEvent, i64)> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = receiver.recv().await {
+        take(first, &mut batch, &mut waiting);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(FLUSH_EVERY_MS);
+        while batch.len() < BATCH && waiting.is_empty() {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(next)) => take(next, &mut batch, &mut waiting),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        write(&state, std::mem::take(&mut batch)).await;
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn take(
+    queued: Queued,
+    batch: &mut Vec<(LoginEvent, i64)>,
+    waiting: &mut Vec<oneshot::Sender<()>>,
+) {
+    match queued {
+        Queued::Event(event, time) => batch.push((*event, time)),
+        Queued::Flush(done) => waiting.push(done),
+    }
+}
+
+async fn write(state: &AppState, batch: Vec<(LoginEvent, i64)>) {
+    let mut rows = Vec::with_capacity(batch.len());
+    for (event, time) in batch {
+        // Events name their realm; an unknown realm's events are not kept.
+        let Ok(Some(realm)) = state.realm(&event.realm).await else {
+            continue;
+        };
+        let details = (!event.details.is_empty())
+            .then(|| serde_json::to_string(&event.details).unwrap_or_default());
+        rows.push(login_event::Model {
+            // UUID v7 ids grow with time, so events of one millisecond keep their order.
+            id: uuid::Uuid::now_v7().to_string(),
+            realm_id: realm.realm.id.clone(),
+            time,
+            event_type: event.kind.to_string(),
+            client_id: event.client_id.map(|c| cut(c, 255)),
+            user_id: event.user_id,
+            username: event.username.map(|u| cut(u, 255)),
+            session_id: event.session_id,
+            ip_address: event.ip_address,
+            error: event.error.map(|e| cut(e, 255)),
+            details,
+        });
+    }
+    let db = state.store().connection();
+    if let Err(e) = portcullis_store::admin::events::record_login_events(db, rows).await {
+        tracing::warn!(error = %e, "login events not written");
+    }
+}
+
+/// At most `max` bytes, cut at a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
