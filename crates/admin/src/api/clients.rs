@@ -237,49 +237,24 @@ pub async fn update(
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    // The realm and the right come first, so a caller without them learns nothing from the
+    // body's errors.
+    target_realm(&state, &caller, &realm, Right::ManageClients).await?;
     let object = rep::object(&body)?;
     let fields = ClientFields::read(object)?;
-    fields.check_protocol(&protocols)?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let mut row = find_client(change.db(), &realm_row.id, &id).await?;
-    if let Some(client_id) = fields.client_id.as_ref().filter(|c| **c != row.client_id) {
-        let taken =
-            admin::clients::find_by_client_id(change.db(), &realm_row.id, client_id).await?;
-        if taken.is_some() {
-            return Err(AdminError::Conflict(format!(
-                "Client {client_id} already exists"
-            )));
-        }
-    }
-    fields.apply(&mut row)?;
-    if !row.public_client && row.secret.is_none() {
-        row.secret = Some(admin::clients::new_secret()?);
-    }
-    admin::clients::update(change.db(), row.clone()).await?;
-    if row.service_accounts_enabled {
-        ensure_service_account(change.db(), &row, state.now()).await?;
-    }
-    let stored = admin::extras::get(change.db(), &id).await?;
-    let extras = rep::merge_extras(stored, &object.extras(rep::client::MODELLED));
-    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
-    change.record(Event::new(Op::Update, "CLIENT", format!("clients/{id}")).with(body.clone()));
-    change.commit().await?;
+    let extras = object.extras(rep::client::MODELLED);
+    let ops = Ops::new(&state, &caller, &protocols);
+    clients::update(ops, &realm, &id, fields, extras, body.clone()).await?;
     no_content()
 }
 
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    find_client(change.db(), &realm_row.id, &id).await?;
-    admin::clients::delete(change.db(), &id).await?;
-    admin::extras::delete(change.db(), &id).await?;
-    change.record(Event::new(Op::Delete, "CLIENT", format!("clients/{id}")));
-    change.commit().await?;
+    clients::delete(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
     no_content()
 }
 
@@ -303,26 +278,12 @@ pub async fn secret(
 /// `POST clients/{id}/client-secret`: a new secret, returned in the same shape as `GET`.
 pub async fn regenerate_secret(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let mut row = find_client(change.db(), &realm_row.id, &id).await?;
-    if row.public_client {
-        return Err(AdminError::BadRequest(
-            "Public clients have no secret".into(),
-        ));
-    }
-    let secret = admin::clients::new_secret()?;
-    row.secret = Some(secret.clone());
-    admin::clients::update(change.db(), row).await?;
-    change.record(Event::new(
-        Op::Action,
-        "CLIENT",
-        format!("clients/{id}/client-secret"),
-    ));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let secret = clients::regenerate_secret(ops, &realm, &id).await?;
     ok(secret_rep(Some(&secret)))
 }
 

@@ -1,12 +1,12 @@
 //! Realm roles (`/roles`), client roles (`/clients/{id}/roles`) and both by id
 //! (`/roles-by-id`): CRUD, composites, and the users and groups holding a role.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
+use axum::{Extension, Router};
 use portcullis_store::admin::{self, TextMatch};
 use portcullis_store::entity::{client, role};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::Value;
 
 use super::{DEFAULT_MAX, Db, Reply, find_client, no_content, ok, role_reps, user_reps};
@@ -14,6 +14,8 @@ use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
+use crate::ops::Ops;
+use crate::ops::roles::{self, NewRole};
 use crate::rep::role::{RoleFields, RoleRef, role_refs};
 use crate::rep::{self, group::GroupTree};
 
@@ -25,21 +27,21 @@ pub enum Container {
 }
 
 impl Container {
-    fn pk(&self) -> Option<&str> {
+    pub(crate) fn pk(&self) -> Option<&str> {
         match self {
             Container::Realm => None,
             Container::Client(c) => Some(&c.id),
         }
     }
 
-    fn base_path(&self) -> String {
+    pub(crate) fn base_path(&self) -> String {
         match self {
             Container::Realm => "roles".into(),
             Container::Client(c) => format!("clients/{}/roles", c.id),
         }
     }
 
-    fn resource(&self) -> &'static str {
+    pub(crate) fn resource(&self) -> &'static str {
         match self {
             Container::Realm => "REALM_ROLE",
             Container::Client(_) => "CLIENT_ROLE",
@@ -47,7 +49,7 @@ impl Container {
     }
 
     /// Realm roles are the realm's settings; client roles belong to the client.
-    fn manage_right(&self) -> Right {
+    pub(crate) fn manage_right(&self) -> Right {
         match self {
             Container::Realm => Right::ManageRealm,
             Container::Client(_) => Right::ManageClients,
@@ -67,7 +69,7 @@ pub enum Locator {
 }
 
 impl Locator {
-    fn path(&self, container: &Container, role: &role::Model) -> String {
+    pub(crate) fn path(&self, container: &Container, role: &role::Model) -> String {
         match self {
             Locator::Id(id) => format!("roles-by-id/{id}"),
             Locator::Name { .. } => format!("{}/{}", container.base_path(), role.name),
@@ -75,7 +77,7 @@ impl Locator {
     }
 }
 
-async fn container_of<C: Db>(
+pub(crate) async fn container_of<C: Db>(
     db: &C,
     realm_id: &str,
     client: Option<&str>,
@@ -93,7 +95,7 @@ fn role_not_found() -> AdminError {
 }
 
 /// The role a locator names, and its container.
-async fn locate<C: Db>(
+pub(crate) async fn locate<C: Db>(
     db: &C,
     realm_id: &str,
     locator: &Locator,
@@ -238,7 +240,7 @@ macro_rules! by_locator {
 
 by_locator!(get_role, get_realm, get_client, get_id);
 by_locator!(update_role, update_realm, update_client, update_id, body: AdminJson<Value>);
-by_locator!(delete_role, delete_realm, delete_client, delete_id);
+by_locator!(delete_role, delete_realm, delete_client, delete_id, protocols: Extension<Protocols>);
 by_locator!(
     list_composites,
     composites_realm,
@@ -305,20 +307,24 @@ pub async fn list_client(
 
 pub async fn create_realm(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    create(&state, &caller, &realm, None, body).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    create(ops, &realm, None, body).await
 }
 
 pub async fn create_client(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, client)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    create(&state, &caller, &realm, Some(&client), body).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    create(ops, &realm, Some(&client), body).await
 }
 
 async fn list(
@@ -341,7 +347,7 @@ async fn list(
 
 /// Realm or client roles named by a role body's `composites`; a name that does not exist is a
 /// dangling reference (400).
-async fn composites_by_name<C: Db>(
+pub(crate) async fn composites_by_name<C: Db>(
     db: &C,
     realm_id: &str,
     fields: &RoleFields,
@@ -375,58 +381,22 @@ async fn composites_by_name<C: Db>(
     Ok(ids)
 }
 
-async fn create(
-    state: &AppState,
-    caller: &Caller,
-    realm: &str,
-    client: Option<&str>,
-    body: Value,
-) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::Any).await?;
-    let fields = RoleFields::read(rep::object(&body)?)?;
-    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
-    let container = container_of(change.db(), &realm_row.id, client).await?;
-    caller.require(realm, container.manage_right())?;
-    let name = fields
-        .name
-        .clone()
-        .ok_or_else(|| AdminError::BadRequest("Role name is required".into()))?;
-    let exists = || AdminError::Conflict(format!("Role with name {name} already exists"));
-    if admin::roles::by_name(change.db(), &realm_row.id, container.pk(), &name)
-        .await?
-        .is_some()
-    {
-        return Err(exists());
-    }
-    let id = match rep::object(&body)?.text("id")? {
-        Some(id) => {
-            super::check_id(&id)?;
-            id
-        }
-        None => admin::new_id(),
+async fn create(ops: Ops<'_>, realm: &str, client: Option<&str>, body: Value) -> Reply {
+    // The realm and the right come first, so a caller without them learns nothing from the
+    // body's errors.
+    target_realm(ops.state, ops.caller, realm, Right::Any).await?;
+    let object = rep::object(&body)?;
+    let new = NewRole {
+        id: object.text("id")?,
+        client: client.map(str::to_string),
+        fields: RoleFields::read(object)?,
     };
-    let mut row = role::Model {
-        id: id.clone(),
-        realm_id: realm_row.id.clone(),
-        client_pk: container.pk().map(str::to_string),
-        name: name.clone(),
-        description: None,
-        attributes: "{}".into(),
+    let role = roles::create(ops, realm, new, body.clone()).await?;
+    let location = match &role.client_pk {
+        None => vec!["roles", role.name.as_str()],
+        Some(client) => vec!["clients", client.as_str(), "roles", role.name.as_str()],
     };
-    fields.apply(&mut row)?;
-    let children = composites_by_name(change.db(), &realm_row.id, &fields).await?;
-    admin::roles::insert(change.db(), row)
-        .await
-        .map_err(super::conflict_on_duplicate(exists()))?;
-    admin::roles::add_children(change.db(), &id, &children).await?;
-    let path = format!("{}/{name}", container.base_path());
-    change.record(Event::new(Op::Create, container.resource(), path).with(body.clone()));
-    change.commit().await?;
-    let location = match &container {
-        Container::Realm => vec!["roles", name.as_str()],
-        Container::Client(c) => vec!["clients", c.id.as_str(), "roles", name.as_str()],
-    };
-    Ok(created(state, realm, &location))
+    Ok(created(ops.state, realm, &location))
 }
 
 async fn get_role(state: &AppState, caller: &Caller, realm: &str, locator: Locator) -> Reply {
@@ -465,15 +435,14 @@ async fn update_role(
     no_content()
 }
 
-async fn delete_role(state: &AppState, caller: &Caller, realm: &str, locator: Locator) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::Any).await?;
-    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
-    let (role, container) = locate(change.db(), &realm_row.id, &locator).await?;
-    caller.require(realm, container.manage_right())?;
-    let path = locator.path(&container, &role);
-    admin::roles::delete(change.db(), &role.id).await?;
-    change.record(Event::new(Op::Delete, container.resource(), path));
-    change.commit().await?;
+async fn delete_role(
+    state: &AppState,
+    caller: &Caller,
+    realm: &str,
+    locator: Locator,
+    Extension(protocols): Extension<Protocols>,
+) -> Reply {
+    roles::delete(Ops::new(state, caller, &protocols), realm, &locator).await?;
     no_content()
 }
 

@@ -9,6 +9,7 @@
 //! only from the console's own static files, no inline script) and works without JavaScript;
 //! the vendored htmx only makes searches and the group tree answer in place.
 
+mod clients;
 mod page;
 mod realms;
 mod registries;
@@ -52,6 +53,7 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .route(&r("/static/{file}"), get(static_file))
         .route(&r("/realms"), get(realms::list).post(realms::create))
         .route(&realm(""), get(realms::overview))
+        .merge(clients::routes(&realm("")))
         .merge(registries::routes(&realm("")))
         .merge(users::routes(&realm("")))
 }

@@ -44,6 +44,28 @@ const TEMPLATES: &[(&str, &str)] = &[
         "registry_tabs.html",
         include_str!("../../templates/registry_tabs.html"),
     ),
+    ("clients.html", include_str!("../../templates/clients.html")),
+    (
+        "client_fields.html",
+        include_str!("../../templates/client_fields.html"),
+    ),
+    (
+        "client_new.html",
+        include_str!("../../templates/client_new.html"),
+    ),
+    (
+        "client_tabs.html",
+        include_str!("../../templates/client_tabs.html"),
+    ),
+    ("client.html", include_str!("../../templates/client.html")),
+    (
+        "client_mapper_new.html",
+        include_str!("../../templates/client_mapper_new.html"),
+    ),
+    (
+        "client_confirm.html",
+        include_str!("../../templates/client_confirm.html"),
+    ),
 ];
 
 static TERA: LazyLock<Result<Tera, String>> = LazyLock::new(|| {
@@ -309,6 +331,9 @@ mod tests {
             "signed_in": true,
             "title": "Page",
             "active": "users",
+            "tab": null,
+            "error": null,
+            "error_field": null,
         })
     }
 
@@ -322,6 +347,14 @@ mod tests {
 
     fn registry() -> Value {
         json!({"service": "registry.test", "id": "r1", "base": "/r"})
+    }
+
+    fn client() -> Value {
+        json!({"id": "c1", "client_id": "app", "public": true, "enabled": true, "base": "/c/c1"})
+    }
+
+    fn client_form() -> Value {
+        json!({"clientId": "app", "name": "", "public": true, "redirectUris": "https://a.test/*", "webOrigins": "+", "standardFlow": true, "directAccessGrants": false, "serviceAccounts": true, "consentRequired": false, "accessTokenLifespan": ""})
     }
 
     /// Every template renders with a fixture context, its empty state and its error state.
@@ -474,6 +507,104 @@ mod tests {
                 "groups.html",
                 with(
                     json!({"groups": [], "parent": null, "parent_path": null, "up": null, "next": null, "error": null, "name": "", "may_manage": false}),
+                ),
+            ),
+            (
+                "clients.html",
+                with(
+                    json!({"clients": [{"client_id": "app", "name": null, "public": true, "enabled": false, "href": "/c"}], "q": "a", "next": "/next", "first_href": "/first", "may_manage": true}),
+                ),
+            ),
+            (
+                "clients.html",
+                with(
+                    json!({"clients": [], "q": "", "next": null, "first_href": null, "may_manage": true}),
+                ),
+            ),
+            (
+                "clients.html",
+                with(
+                    json!({"clients": [], "q": "zz", "next": null, "first_href": null, "may_manage": false}),
+                ),
+            ),
+            (
+                "client_new.html",
+                with(
+                    json!({"form": client_form(), "may_manage": true, "error_field": "redirectUris", "error": "not a URI"}),
+                ),
+            ),
+            (
+                "client_new.html",
+                with(json!({"form": client_form(), "may_manage": true})),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "settings", "form": client_form(), "may_manage": true, "error_field": "serviceAccounts", "error": "public"}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "settings", "form": client_form(), "may_manage": false}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": {"id": "c1", "client_id": "app", "public": false, "enabled": true, "base": "/c/c1", "secret": "s3cret"}, "tab": "credentials", "may_manage": true}),
+                ),
+            ),
+            (
+                "client.html",
+                with(json!({"client": client(), "tab": "credentials", "may_manage": false})),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "roles", "roles": [{"name": "editor", "description": null, "delete": "/d"}], "next": "/n", "first_href": "/f", "may_manage": true, "error_field": "name", "error": "taken", "role_name": "editor", "role_description": ""}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "roles", "roles": [], "next": null, "first_href": null, "may_manage": false}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "roles", "roles": [], "next": null, "first_href": "/f", "may_manage": true}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "mappers", "mappers": [{"id": "m1", "name": "email", "type": "User Property", "config": [{"key": "claim.name", "value": "email"}]}], "mapper_types": [{"id": "t", "name": "T", "help": "h"}], "may_manage": true, "error_field": "type", "error": "choose"}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "mappers", "mappers": [], "mapper_types": [], "may_manage": false}),
+                ),
+            ),
+            (
+                "client_mapper_new.html",
+                with(
+                    json!({"client": client(), "tab": "mappers", "mapper_type": {"id": "t", "name": "T", "help": "h"}, "name": "", "config": [{"name": "config-0", "key": "claim.name", "value": ""}, {"name": "config-1", "key": "claim.value", "value": "x"}], "error_field": "config-1", "error": "bad"}),
+                ),
+            ),
+            (
+                "client_confirm.html",
+                with(
+                    json!({"client": client(), "tab": "settings", "heading": "Delete app?", "warning": "Gone.", "confirm_action": "/d", "typed": true, "button": "Delete client", "cancel": "/c", "error_field": "confirm", "error": "Type app"}),
+                ),
+            ),
+            (
+                "client_confirm.html",
+                with(
+                    json!({"client": client(), "tab": "credentials", "heading": "Regenerate?", "warning": "Breaks.", "confirm_action": "/r", "typed": false, "button": "Regenerate secret", "cancel": "/c"}),
                 ),
             ),
             (

@@ -1,9 +1,10 @@
-//! Clients and their protocol mappers (a registry's access rules among them).
+//! Clients (create, find, a page, update, regenerate the secret, delete) and their protocol
+//! mappers (a registry's access rules among them).
 
 use std::collections::HashSet;
 
-use portcullis_store::admin;
-use portcullis_store::entity::client;
+use portcullis_store::admin::{self, TextMatch};
+use portcullis_store::entity::{client, protocol_mapper, role};
 use serde_json::{Map, Value};
 
 use super::Ops;
@@ -12,6 +13,7 @@ use crate::api::{Db, conflict_on_duplicate, find_client};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
+use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields};
 
 /// A client to create.
@@ -144,4 +146,134 @@ pub async fn delete_mapper(
     let path = format!("clients/{client_id}/protocol-mappers/models/{mapper_id}");
     change.record(Event::new(Op::Delete, "PROTOCOL_MAPPER", path));
     change.commit().await
+}
+
+/// One client by its internal id (`view-clients`).
+pub async fn find(ops: Ops<'_>, realm: &str, id: &str) -> Result<client::Model, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    find_client(ops.state.store().connection(), &realm_row.id, id).await
+}
+
+/// One page of the realm's clients of `protocol` (`query-clients`): those whose `clientId`
+/// contains `query` (all for an empty one), by `clientId`, after `after`, at most `limit`.
+pub async fn page(
+    ops: Ops<'_>,
+    realm: &str,
+    protocol: &str,
+    query: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<client::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryClients).await?;
+    let query = query.trim();
+    let search = (!query.is_empty()).then(|| TextMatch::Contains(query.to_string()));
+    let db = ops.state.store().connection();
+    Ok(
+        admin::clients::page_after(db, &realm_row.id, protocol, search.as_ref(), after, limit)
+            .await?,
+    )
+}
+
+/// A partial update of a client (`manage-clients`): the given fields replace the stored ones,
+/// `extras` merge into the stored extras (a null removes one). A `clientId` another client has
+/// is a conflict; a client made confidential gets a secret, one given service accounts its
+/// service-account user.
+pub async fn update(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    fields: ClientFields,
+    extras: Map<String, Value>,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    fields.check_protocol(ops.protocols)?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let mut row = find_client(change.db(), &realm_row.id, id).await?;
+    if let Some(client_id) = fields.client_id.as_ref().filter(|c| **c != row.client_id) {
+        if client_id.trim().is_empty() {
+            return Err(AdminError::BadRequest("Client id is required".into()));
+        }
+        let taken =
+            admin::clients::find_by_client_id(change.db(), &realm_row.id, client_id).await?;
+        if taken.is_some() {
+            return Err(AdminError::Conflict(format!(
+                "Client {client_id} already exists"
+            )));
+        }
+    }
+    fields.apply(&mut row)?;
+    if !row.public_client && row.secret.is_none() {
+        row.secret = Some(admin::clients::new_secret()?);
+    }
+    let exists = AdminError::Conflict(format!("Client {} already exists", row.client_id));
+    admin::clients::update(change.db(), row.clone())
+        .await
+        .map_err(conflict_on_duplicate(exists))?;
+    if row.service_accounts_enabled {
+        ensure_service_account(change.db(), &row, ops.state.now()).await?;
+    }
+    let stored = admin::extras::get(change.db(), id).await?;
+    let extras = rep::merge_extras(stored, &extras);
+    admin::extras::set(change.db(), &realm_row.id, id, &extras).await?;
+    change.record(Event::new(Op::Update, "CLIENT", format!("clients/{id}")).with(representation));
+    change.commit().await
+}
+
+/// Gives a confidential client a new secret (`manage-clients`) and returns it; the old one
+/// stops working at once. Public clients have none.
+pub async fn regenerate_secret(ops: Ops<'_>, realm: &str, id: &str) -> Result<String, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let mut row = find_client(change.db(), &realm_row.id, id).await?;
+    if row.public_client {
+        return Err(AdminError::BadRequest(
+            "Public clients have no secret".into(),
+        ));
+    }
+    let secret = admin::clients::new_secret()?;
+    row.secret = Some(secret.clone());
+    admin::clients::update(change.db(), row).await?;
+    let path = format!("clients/{id}/client-secret");
+    change.record(Event::new(Op::Action, "CLIENT", path));
+    change.commit().await?;
+    Ok(secret)
+}
+
+/// Deletes a client (`manage-clients`) with its roles, mappers and service-account user; the
+/// rights check in [`Change`] refuses it when that takes away admin rights the caller lacks.
+pub async fn delete(ops: Ops<'_>, realm: &str, id: &str) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    find_client(change.db(), &realm_row.id, id).await?;
+    admin::clients::delete(change.db(), id).await?;
+    admin::extras::delete(change.db(), id).await?;
+    change.record(Event::new(Op::Delete, "CLIENT", format!("clients/{id}")));
+    change.commit().await
+}
+
+/// A client's mappers (`view-clients`), by name.
+pub async fn mappers(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+) -> Result<Vec<protocol_mapper::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let db = ops.state.store().connection();
+    let client = find_client(db, &realm_row.id, id).await?;
+    Ok(admin::clients::mappers(db, &client.id).await?)
+}
+
+/// One page of a client's roles (`view-clients`), by name, after `after`, at most `limit`.
+pub async fn roles(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<role::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let db = ops.state.store().connection();
+    let client = find_client(db, &realm_row.id, id).await?;
+    Ok(admin::clients::roles_after(db, &client.id, after, limit).await?)
 }

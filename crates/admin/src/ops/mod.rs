@@ -8,6 +8,7 @@ pub mod access;
 pub mod clients;
 pub mod groups;
 pub mod realms;
+pub mod roles;
 pub mod users;
 
 use portcullis_web::{AppState, Protocols};

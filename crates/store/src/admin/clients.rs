@@ -2,10 +2,11 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
-use crate::entity::{client, protocol_mapper, user_entity};
+use super::TextMatch;
+use crate::entity::{client, protocol_mapper, role, user_entity};
 use crate::error::StoreError;
 use crate::queries::insert_all;
 
@@ -17,6 +18,51 @@ pub async fn list<C: ConnectionTrait>(
     Ok(client::Entity::find()
         .filter(client::Column::RealmId.eq(realm_id))
         .order_by_asc(client::Column::ClientId)
+        .all(db)
+        .await?)
+}
+
+/// One page of the realm's clients of `protocol` whose `clientId` matches `search` (all of
+/// them without one), by `clientId`, after `after`, at most `limit`: a keyset page, so every
+/// page costs the same however many clients the realm has.
+pub async fn page_after<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    protocol: &str,
+    search: Option<&TextMatch>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<client::Model>, StoreError> {
+    let mut select = client::Entity::find()
+        .filter(client::Column::RealmId.eq(realm_id))
+        .filter(client::Column::Protocol.eq(protocol));
+    if let Some(m) = search {
+        select = select.filter(m.condition(client::Column::ClientId));
+    }
+    if let Some(after) = after {
+        select = select.filter(client::Column::ClientId.gt(after));
+    }
+    Ok(select
+        .order_by_asc(client::Column::ClientId)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// One page of a client's roles, by name, after `after`, at most `limit`.
+pub async fn roles_after<C: ConnectionTrait>(
+    db: &C,
+    client_pk: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<role::Model>, StoreError> {
+    let mut select = role::Entity::find().filter(role::Column::ClientPk.eq(client_pk));
+    if let Some(after) = after {
+        select = select.filter(role::Column::Name.gt(after));
+    }
+    Ok(select
+        .order_by_asc(role::Column::Name)
+        .limit(limit)
         .all(db)
         .await?)
 }
