@@ -9,9 +9,11 @@
 //! only from the console's own static files, no inline script) and works without JavaScript;
 //! the vendored htmx only makes searches and the group tree answer in place.
 
+mod groups;
 mod page;
 mod realms;
 mod registries;
+mod roles;
 mod session;
 mod users;
 
@@ -54,6 +56,8 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .route(&realm(""), get(realms::overview))
         .merge(registries::routes(&realm("")))
         .merge(users::routes(&realm("")))
+        .merge(roles::routes(&realm("")))
+        .merge(groups::routes(&realm("")))
 }
 
 async fn static_file(

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod groups;
 mod registries;
+mod roles;
 mod session;
 mod users;
