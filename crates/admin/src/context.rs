@@ -180,10 +180,6 @@ impl<'a> Change<'a> {
         &self.txn
     }
 
-    pub fn realm_id(&self) -> &str {
-        self.realm.as_ref().map_or("", |r| r.id.as_str())
-    }
-
     /// A user whose password, status or existence changed: their cached logins go.
     pub fn user_changed(&mut self, id: &str) {
         self.users.push(id.to_string());

@@ -11,11 +11,11 @@ use serde_json::{Map, Value, json};
 
 use super::{DEFAULT_MAX, Db, Reply, find_group, no_content, ok, user_reps};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, created, target_realm};
+use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::groups::{self, NewGroup};
+use crate::ops::groups::{self, GroupUpdate, NewGroup};
 use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
 use crate::rep::{self, Obj};
 
@@ -303,12 +303,13 @@ async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> 
     let id = object.text("id")?;
     if let Some(id) = &id {
         let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
-        let change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+        let db = ops.state.store().connection();
         if let Some(parent) = parent {
-            find_group(change.db(), &realm_row.id, parent).await?;
+            find_group(db, &realm_row.id, parent).await?;
         }
-        if let Some(existing) = admin::groups::find(change.db(), &realm_row.id, id).await? {
-            return move_group(change, parent, existing, body).await;
+        if admin::groups::find(db, &realm_row.id, id).await?.is_some() {
+            groups::move_to(ops, realm, id, parent, body).await?;
+            return no_content();
         }
     }
     let new = NewGroup {
@@ -322,78 +323,33 @@ async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> 
     Ok(created(ops.state, realm, &["groups", &id]))
 }
 
-async fn move_group(
-    mut change: Change<'_>,
-    parent: Option<&str>,
-    mut group: realm_group::Model,
-    body: Value,
-) -> Reply {
-    let realm_id = change.realm_id().to_string();
-    if let Some(parent) = parent {
-        let tree = GroupTree::new(admin::groups::all(change.db(), &realm_id).await?);
-        if tree.is_within(parent, &group.id) {
-            return Err(AdminError::BadRequest(
-                "Cannot move a group under itself or its subgroups".into(),
-            ));
-        }
-    }
-    check_sibling(change.db(), &realm_id, parent, &group.name, Some(&group.id)).await?;
-    group.parent_id = parent.map(str::to_string);
-    let path = format!("groups/{}", group.id);
-    admin::groups::update(change.db(), group).await?;
-    change.record(Event::new(Op::Update, "GROUP", path).with(body));
-    change.commit().await?;
-    no_content()
-}
-
 pub async fn update(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let object = rep::object(&body)?;
-    let name = group_name(object)?;
-    let attributes = object.multimap("attributes")?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let mut group = find_group(change.db(), &realm_row.id, &id).await?;
-    if let Some(name) = name {
-        let parent = group.parent_id.clone();
-        check_sibling(
-            change.db(),
-            &realm_row.id,
-            parent.as_deref(),
-            &name,
-            Some(&id),
-        )
-        .await?;
-        group.name = name;
-    }
-    if let Some(attributes) = attributes {
-        group.attributes = rep::to_column(&attributes)?;
-    }
-    admin::groups::update(change.db(), group).await?;
-    let stored = admin::extras::get(change.db(), &id).await?;
-    let merged = rep::merge_extras(stored, &extras(object));
-    admin::extras::set(change.db(), &realm_row.id, &id, &merged).await?;
-    change.record(Event::new(Op::Update, "GROUP", format!("groups/{id}")).with(body.clone()));
-    change.commit().await?;
+    let update = GroupUpdate {
+        name: group_name(object)?,
+        attributes: object.multimap("attributes")?,
+        extras: extras(object),
+    };
+    let ops = Ops::new(&state, &caller, &protocols);
+    groups::update(ops, &realm, &id, update, body.clone()).await?;
     no_content()
 }
 
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    find_group(change.db(), &realm_row.id, &id).await?;
-    admin::groups::delete(change.db(), &id).await?;
-    admin::extras::delete(change.db(), &id).await?;
-    change.record(Event::new(Op::Delete, "GROUP", format!("groups/{id}")));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    groups::delete(ops, &realm, &id).await?;
     no_content()
 }
 

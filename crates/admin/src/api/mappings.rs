@@ -4,19 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
+use axum::{Extension, Router};
 use portcullis_store::admin::{self, roles::Holder};
 use portcullis_store::entity::role;
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
-use super::{Db, Reply, find_client, find_group, find_user, no_content, ok, role_reps};
+use super::{Reply, find_client, no_content, ok, role_reps};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, target_realm};
-use crate::error::AdminError;
+use crate::context::target_realm;
 use crate::extract::AdminJson;
+use crate::ops::Ops;
+use crate::ops::mappings::{self, check_holder as check};
 use crate::rep::role::role_refs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +31,6 @@ impl Kind {
         match self {
             Kind::User => Holder::User(id),
             Kind::Group => Holder::Group(id),
-        }
-    }
-
-    fn segment(self) -> &'static str {
-        match self {
-            Kind::User => "users",
-            Kind::Group => "groups",
         }
     }
 }
@@ -149,19 +143,39 @@ macro_rules! handlers {
         }
         pub async fn $add_realm(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
             AdminJson(body): AdminJson<Value>,
         ) -> Reply {
-            change(&state, &caller, &realm, $kind, &id, None, body, Op::Create).await
+            change(
+                Ops::new(&state, &caller, &protocols),
+                &realm,
+                $kind,
+                &id,
+                None,
+                body,
+                true,
+            )
+            .await
         }
         pub async fn $remove_realm(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
             AdminJson(body): AdminJson<Value>,
         ) -> Reply {
-            change(&state, &caller, &realm, $kind, &id, None, body, Op::Delete).await
+            change(
+                Ops::new(&state, &caller, &protocols),
+                &realm,
+                $kind,
+                &id,
+                None,
+                body,
+                false,
+            )
+            .await
         }
         pub async fn $client(
             State(state): State<AppState>,
@@ -213,37 +227,37 @@ macro_rules! handlers {
         }
         pub async fn $add_client(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
             AdminJson(body): AdminJson<Value>,
         ) -> Reply {
             change(
-                &state,
-                &caller,
+                Ops::new(&state, &caller, &protocols),
                 &realm,
                 $kind,
                 &id,
                 Some(&client),
                 body,
-                Op::Create,
+                true,
             )
             .await
         }
         pub async fn $remove_client(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
             AdminJson(body): AdminJson<Value>,
         ) -> Reply {
             change(
-                &state,
-                &caller,
+                Ops::new(&state, &caller, &protocols),
                 &realm,
                 $kind,
                 &id,
                 Some(&client),
                 body,
-                Op::Delete,
+                false,
             )
             .await
         }
@@ -279,19 +293,6 @@ handlers!(
     available_client_group
 );
 
-/// 404 unless the user or group exists in the realm.
-async fn check_holder<C: Db>(
-    db: &C,
-    realm_id: &str,
-    kind: Kind,
-    id: &str,
-) -> Result<(), AdminError> {
-    match kind {
-        Kind::User => find_user(db, realm_id, id).await.map(|_| ()),
-        Kind::Group => find_group(db, realm_id, id).await.map(|_| ()),
-    }
-}
-
 /// `GET …/role-mappings`: `{realmMappings, clientMappings: {clientId: {id, client, mappings}}}`,
 /// each key left out when empty, as Keycloak does.
 async fn all_mappings(
@@ -303,7 +304,7 @@ async fn all_mappings(
 ) -> Reply {
     let realm_row = target_realm(state, caller, realm, Right::ViewUsers).await?;
     let db = state.store().connection();
-    check_holder(db, &realm_row.id, kind, id).await?;
+    check(db, &realm_row.id, kind.holder(id)).await?;
     let ids = admin::roles::mapped_ids(db, kind.holder(id)).await?;
     let roles = admin::roles::by_ids(db, &realm_row.id, &ids).await?;
     let (realm_roles, client_roles): (Vec<_>, Vec<_>) =
@@ -354,7 +355,7 @@ async fn view(
 ) -> Reply {
     let realm_row = target_realm(state, caller, realm, Right::ViewUsers).await?;
     let db = state.store().connection();
-    check_holder(db, &realm_row.id, kind, id).await?;
+    check(db, &realm_row.id, kind.holder(id)).await?;
     if let Some(client) = client {
         find_client(db, &realm_row.id, client).await?;
     }
@@ -382,50 +383,18 @@ async fn view(
 
 /// Adds or removes mappings. The body lists role representations; each must name a role of
 /// the scope (by id, or by name), else 404 as in Keycloak.
-#[allow(clippy::too_many_arguments)]
 async fn change(
-    state: &AppState,
-    caller: &Caller,
+    ops: Ops<'_>,
     realm: &str,
     kind: Kind,
     id: &str,
     client: Option<&str>,
     body: Value,
-    op: Op,
+    add: bool,
 ) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::ManageUsers).await?;
+    target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
     let refs = role_refs(&body)?;
-    let mut change = Change::begin(state, caller, realm_row.clone()).await?;
-    check_holder(change.db(), &realm_row.id, kind, id).await?;
-    if let Some(client) = client {
-        find_client(change.db(), &realm_row.id, client).await?;
-    }
-    let scope = client.map_or(Scope::Realm, Scope::Client);
-    let mut ids = Vec::new();
-    for mut r in refs {
-        if let Scope::Client(pk) = scope {
-            r.client_role = true;
-            r.container_id = Some(pk.to_string());
-        }
-        let role = super::roles::resolve_ref(change.db(), &realm_row.id, &r)
-            .await?
-            .filter(|role| scope.contains(role))
-            .ok_or_else(|| AdminError::not_found("Role not found"))?;
-        ids.push(role.id);
-    }
-    match op {
-        Op::Create => admin::roles::map(change.db(), kind.holder(id), &ids).await?,
-        _ => admin::roles::unmap(change.db(), kind.holder(id), &ids).await?,
-    }
-    let (suffix, resource) = match client {
-        None => ("realm".to_string(), "REALM_ROLE_MAPPING"),
-        Some(c) => (format!("clients/{c}"), "CLIENT_ROLE_MAPPING"),
-    };
-    let path = format!("{}/{id}/role-mappings/{suffix}", kind.segment());
-    if kind == Kind::User {
-        change.user_changed(id);
-    }
-    change.record(Event::new(op, resource, path).with(body));
-    change.commit().await?;
+    let holder = kind.holder(id);
+    mappings::change(ops, realm, holder, client, refs, add, body.clone()).await?;
     no_content()
 }

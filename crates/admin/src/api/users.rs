@@ -307,18 +307,11 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    change.require_may_manage_user(&id)?;
-    let user = find_user(change.db(), &realm_row.id, &id).await?;
-    admin::users::delete(change.db(), &user.id).await?;
-    admin::extras::delete(change.db(), &user.id).await?;
-    change.user_changed(&id);
-    change.record(Event::new(Op::Delete, "USER", format!("users/{id}")));
-    change.commit().await?;
+    users::delete(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
     no_content()
 }
 
@@ -474,21 +467,16 @@ pub async fn leave_group(
 /// `GET users/{id}/sessions`: the user's live SSO sessions.
 pub async fn sessions(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let live = users::sessions(ops, &realm, &id).await?;
     let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
     let user = find_user(state.store().connection(), &realm_row.id, &id).await?;
-    let now = state.now();
-    let reps: Vec<Value> = state
-        .store()
-        .list_user_sessions(&realm_row.id, &id)
-        .await?
+    let reps: Vec<Value> = live
         .into_iter()
-        .filter(|s| {
-            now - s.last_seen_at <= realm_row.sso_session_idle_timeout
-                && now - s.created_at <= realm_row.sso_session_max_lifespan
-        })
         .map(|s| {
             json!({
                 "id": s.id,
@@ -509,16 +497,11 @@ pub async fn sessions(
 /// of the user, and every access token issued before now (the user's `notBefore`).
 pub async fn logout(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    find_user(change.db(), &realm_row.id, &id).await?;
-    admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
-    change.user_changed(&id);
-    change.record(Event::new(Op::Action, "USER", format!("users/{id}/logout")));
-    change.commit().await?;
+    users::logout(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
     no_content()
 }
 

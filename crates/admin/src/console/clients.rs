@@ -19,12 +19,11 @@ use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
 use super::session::Console;
-use crate::api::roles::Locator;
 use crate::auth::Right;
 use crate::context::encode_segment;
 use crate::error::AdminError;
 use crate::ops::clients::{self, NewClient};
-use crate::ops::roles::{self, NewRole};
+use crate::ops::roles::{self, Locator};
 use crate::rep::client::{ClientFields, MapperFields, OPENID_CONNECT};
 use crate::rep::role::RoleFields;
 
@@ -742,16 +741,22 @@ async fn create_role(
     }
     let description = Some(form.get("description").trim().to_string()).filter(|d| !d.is_empty());
     let representation = json!({"name": name, "description": description});
-    let new = NewRole {
-        client: Some(row.id.clone()),
-        fields: RoleFields {
-            name: Some(name.clone()),
-            description: Some(description),
-            ..RoleFields::default()
-        },
-        ..NewRole::default()
+    let fields = RoleFields {
+        name: Some(name.clone()),
+        description: Some(description),
+        ..RoleFields::default()
     };
-    match roles::create(console.ops(), &realm_of(&console), new, representation).await {
+    let realm = realm_of(&console);
+    let created = roles::create(
+        console.ops(),
+        &realm,
+        Some(&row.id),
+        None,
+        fields,
+        representation,
+    )
+    .await;
+    match created {
         Ok(_) => Ok(redirect_with_flash(
             &console,
             &format!("{}/roles", client_base(&console, &row.id)),

@@ -10,9 +10,11 @@
 //! the vendored htmx only makes searches and the group tree answer in place.
 
 mod clients;
+mod groups;
 mod page;
 mod realms;
 mod registries;
+mod roles;
 mod session;
 mod users;
 
@@ -56,6 +58,8 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .merge(clients::routes(&realm("")))
         .merge(registries::routes(&realm("")))
         .merge(users::routes(&realm("")))
+        .merge(roles::routes(&realm("")))
+        .merge(groups::routes(&realm("")))
 }
 
 async fn static_file(

@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("user.html", include_str!("../../templates/user.html")),
     ("groups.html", include_str!("../../templates/groups.html")),
     ("problem.html", include_str!("../../templates/problem.html")),
+    ("roles.html", include_str!("../../templates/roles.html")),
+    ("role.html", include_str!("../../templates/role.html")),
+    ("group.html", include_str!("../../templates/group.html")),
+    ("confirm.html", include_str!("../../templates/confirm.html")),
     (
         "registry_tabs.html",
         include_str!("../../templates/registry_tabs.html"),
@@ -331,6 +335,7 @@ mod tests {
             "signed_in": true,
             "title": "Page",
             "active": "users",
+            // As the console's layout context: optional on every page.
             "tab": null,
             "error": null,
             "error_field": null,
@@ -500,7 +505,7 @@ mod tests {
             (
                 "groups.html",
                 with(
-                    json!({"groups": [{"id": "g", "name": "a", "children": 2, "href": "/g"}], "parent": "p", "parent_path": "/p", "up": "/up", "next": "/n", "error": "taken", "name": "a", "may_manage": true}),
+                    json!({"groups": [{"id": "g", "name": "a", "children": 2, "href": "/g", "page": "/p"}], "parent": "p", "parent_path": "/p", "up": "/up", "next": "/n", "error": "taken", "name": "a", "may_manage": true}),
                 ),
             ),
             (
@@ -605,6 +610,116 @@ mod tests {
                 "client_confirm.html",
                 with(
                     json!({"client": client(), "tab": "credentials", "heading": "Regenerate?", "warning": "Breaks.", "confirm_action": "/r", "typed": false, "button": "Regenerate secret", "cancel": "/c"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "details", "may_manage": true, "error_field": "confirm", "error": "Type alice"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "roles", "may_manage": true, "direct": [{"name": "ci", "client": false, "remove": "/r"}, {"name": "registry.push", "client": true, "remove": "/r2"}], "effective": [{"name": "ci", "source": "direct"}], "role": "nope", "error_field": "role", "error": "There is no role nope."}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "roles", "may_manage": false, "direct": [], "effective": [], "role": ""}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "sessions", "may_manage": true, "sessions": [{"started": "2026-01-01 00:00 UTC", "last_seen": "x", "end": "/e"}]}),
+                ),
+            ),
+            (
+                "user.html",
+                with(json!({"user": user, "tab": "sessions", "may_manage": false, "sessions": []})),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "logins", "may_manage": true, "logins": [{"registry": "r", "created": "c", "last_used": "u", "expires": "e", "address": null, "revoke": "/v"}]}),
+                ),
+            ),
+            (
+                "user.html",
+                with(json!({"user": user, "tab": "logins", "may_manage": false, "logins": []})),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "attack", "may_manage": true, "attack": {"locked": true, "failures": 3, "last_failure": "2026-01-01 00:00 UTC", "last_ip": "10.0.0.1"}}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "attack", "may_manage": false, "attack": {"locked": false, "failures": 0, "last_failure": null, "last_ip": null}}),
+                ),
+            ),
+            (
+                "roles.html",
+                with(
+                    json!({"roles": [{"name": "ci", "description": null, "href": "/r"}], "client": "", "next": "/n", "previous": "/p", "may_create": true, "form": {"name": "ci", "description": ""}, "error_field": "name", "error": "taken"}),
+                ),
+            ),
+            (
+                "roles.html",
+                with(
+                    json!({"roles": [], "client": "nope", "next": null, "previous": null, "may_create": false, "form": {"name": "", "description": ""}, "error_field": "client", "error": "There is no client nope."}),
+                ),
+            ),
+            (
+                "roles.html",
+                with(
+                    json!({"roles": [], "client": "", "next": null, "previous": null, "may_create": false, "form": {"name": "", "description": ""}}),
+                ),
+            ),
+            (
+                "role.html",
+                with(
+                    json!({"role": {"id": "r1", "name": "lead", "description": "Leads", "client": null, "base": "/r1", "back": "/roles"}, "composites": [{"name": "ci", "href": "/c", "remove": "/x"}], "may_manage": true, "may_list_holders": true, "holders": [{"username": "bob", "href": "/u", "how": "composite of lead ← group /eng"}], "holders_next": "/n", "holders_first": "/f", "composite": "nope", "error_field": "composite", "error": "There is no role nope."}),
+                ),
+            ),
+            (
+                "role.html",
+                with(
+                    json!({"role": {"id": "r1", "name": "registry.push", "description": null, "client": "registry", "base": "/r1", "back": "/roles"}, "composites": [], "may_manage": false, "may_list_holders": false, "holders": [], "holders_next": null, "holders_first": null, "composite": ""}),
+                ),
+            ),
+            (
+                "role.html",
+                with(
+                    json!({"role": {"id": "r1", "name": "x", "description": null, "client": null, "base": "/r1", "back": "/roles"}, "composites": [], "may_manage": true, "may_list_holders": true, "holders": [], "holders_next": null, "holders_first": null, "composite": ""}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "backend", "path": "/team-a/backend", "parent_path": "/team-a", "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 2}, "members": [{"username": "bob", "href": "/u", "remove": "/x"}], "members_next": "/n", "members_first": "/f", "roles": [{"name": "ci", "remove": "/y"}], "form": {"name": "backend", "parent": "/nope", "username": "", "role": ""}, "error_field": "parent", "error": "There is no group /nope.", "may_manage": true}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "form": {"name": "a", "parent": "", "username": "", "role": ""}, "may_manage": false}),
+                ),
+            ),
+            (
+                "confirm.html",
+                with(
+                    json!({"heading": "Delete group /a?", "details": ["It has no subgroups.", "2 members lose it."], "action": "/d", "button": "Delete group", "cancel": "/g"}),
+                ),
+            ),
+            (
+                "confirm.html",
+                with(
+                    json!({"heading": "Delete role x?", "details": [], "action": "/d", "button": "Delete role", "cancel": "/r"}),
                 ),
             ),
             (

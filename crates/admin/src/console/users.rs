@@ -17,16 +17,18 @@ use serde_json::{Value, json};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
+use super::registries::timestamp;
 use super::session::Console;
 use crate::auth::Right;
 use crate::error::AdminError;
-use crate::ops::access;
 use crate::ops::groups::{self, NewGroup};
 use crate::ops::users::{self, NewUser, PasswordInput};
+use crate::ops::{access, mappings};
+use crate::rep::role::RoleRef;
 use crate::rep::user::UserFields;
 
 /// Users and groups shown per page.
-const PAGE: u64 = 50;
+pub(super) const PAGE: u64 = 50;
 
 pub fn routes(realm: &str) -> Router<AppState> {
     let r = |path: &str| format!("{realm}{path}");
@@ -39,16 +41,26 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/users/{id}/groups"), get(user_groups).post(join_group))
         .route(&r("/users/{id}/groups/{group}/leave"), post(leave_group))
         .route(&r("/users/{id}/access"), get(user_access))
+        .route(&r("/users/{id}/roles"), get(user_roles).post(map_role))
+        .route(&r("/users/{id}/roles/{role}/remove"), post(unmap_role))
+        .route(&r("/users/{id}/sessions"), get(user_sessions))
+        .route(&r("/users/{id}/sessions/{session}/end"), post(end_session))
+        .route(&r("/users/{id}/logout"), post(logout))
+        .route(&r("/users/{id}/logins"), get(user_logins))
+        .route(&r("/users/{id}/logins/{login}/revoke"), post(revoke_login))
+        .route(&r("/users/{id}/attack"), get(brute_force))
+        .route(&r("/users/{id}/unlock"), post(unlock))
+        .route(&r("/users/{id}/delete"), post(delete_user))
         .route(&r("/groups"), get(group_tree).post(create_group))
 }
 
-type Params = Path<BTreeMap<String, String>>;
+pub(super) type Params = Path<BTreeMap<String, String>>;
 
-fn param<'a>(path: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+pub(super) fn param<'a>(path: &'a BTreeMap<String, String>, name: &str) -> &'a str {
     path.get(name).map_or("", String::as_str)
 }
 
-fn realm_of(console: &Console) -> String {
+pub(super) fn realm_of(console: &Console) -> String {
     console.realm.clone().unwrap_or_default()
 }
 
@@ -234,7 +246,7 @@ async fn user_context(console: &Console, id: &str, tab: &str) -> Result<Value, C
     }))
 }
 
-fn insert(context: &mut Value, key: &str, value: Value) {
+pub(super) fn insert(context: &mut Value, key: &str, value: Value) {
     if let Value::Object(map) = context {
         map.insert(key.to_string(), value);
     }
@@ -460,6 +472,7 @@ async fn tree_page(
                 "name": g.name,
                 "children": page.child_counts.get(&g.id).copied().unwrap_or(0),
                 "href": format!("{base}/groups?parent={}", g.id),
+                "page": format!("{base}/groups/{}", g.id),
             })
         })
         .collect();
@@ -544,4 +557,317 @@ async fn create_group(console: Console, body: Bytes) -> Result<Response, Console
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET users/{id}/roles`: direct realm and client roles, and every effective role with where
+/// it comes from.
+async fn user_roles(console: Console, Path(path): Params) -> Result<Response, ConsoleError> {
+    roles_tab(&console, param(&path, "id"), StatusCode::OK, None, "").await
+}
+
+async fn roles_tab(
+    console: &Console,
+    id: &str,
+    status: StatusCode,
+    error: Option<String>,
+    typed: &str,
+) -> Result<Response, ConsoleError> {
+    let mut context = user_context(console, id, "roles").await?;
+    let realm = realm_of(console);
+    let base = format!("{}/users/{id}", console.realm_base(&realm));
+    let holder = admin::roles::Holder::User(id);
+    let direct = mappings::direct(console.ops(), &realm, holder).await?;
+    let snapshot = console.state.realm(&realm).await?;
+    let name_of = |role: &portcullis_store::entity::role::Model| {
+        snapshot
+            .as_ref()
+            .and_then(|s| s.role(&role.id).map(|r| r.qualified_name()))
+            .unwrap_or_else(|| role.name.clone())
+    };
+    let mut direct: Vec<Value> = direct
+        .iter()
+        .map(|r| {
+            json!({
+                "name": name_of(r),
+                "client": r.client_pk.is_some(),
+                "remove": format!("{base}/roles/{}/remove", r.id),
+            })
+        })
+        .collect();
+    direct.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let effective: Vec<Value> = mappings::effective(console.ops(), &realm, id)
+        .await?
+        .into_iter()
+        .map(|e| json!({"name": e.name, "source": e.source}))
+        .collect();
+    insert(&mut context, "direct", json!(direct));
+    insert(&mut context, "effective", json!(effective));
+    insert(&mut context, "role", json!(typed));
+    insert(&mut context, "error", json!(error));
+    insert(
+        &mut context,
+        "error_field",
+        json!(error.as_ref().map(|_| "role")),
+    );
+    render_status(console, status, "user.html", context)
+}
+
+/// `POST users/{id}/roles` with `role`: a realm role name or `clientId.role`.
+async fn map_role(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    if !console.caller.can(&realm_of(&console), Right::ManageUsers) {
+        return Err(ConsoleError::Forbidden);
+    }
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    let typed = form.get("role").trim();
+    let Some(role) = crate::ops::roles::named(console.ops(), &realm, typed).await? else {
+        let message = if typed.is_empty() {
+            "Give the name of a role, or clientId.role for a client role.".to_string()
+        } else {
+            format!("There is no role {typed}.")
+        };
+        return roles_tab(&console, id, StatusCode::BAD_REQUEST, Some(message), typed).await;
+    };
+    let client = role.container_id.clone().filter(|_| role.client_role);
+    let representation = json!([{"name": role.name, "clientRole": role.client_role,
+                                  "containerId": role.container_id}]);
+    let holder = admin::roles::Holder::User(id);
+    mappings::change(
+        console.ops(),
+        &realm,
+        holder,
+        client.as_deref(),
+        vec![role],
+        true,
+        representation,
+    )
+    .await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}/roles", console.realm_base(&realm)),
+        &format!("Role {typed} mapped."),
+    ))
+}
+
+/// The internal id of the client owning a role, for the role's mapping scope.
+async fn role_scope(
+    console: &Console,
+    realm: &str,
+    role_id: &str,
+) -> Result<Option<String>, ConsoleError> {
+    let snapshot = console
+        .state
+        .realm(realm)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound("There is no such realm.".into()))?;
+    Ok(snapshot
+        .role(role_id)
+        .and_then(|r| r.client_id.as_deref())
+        .and_then(|c| snapshot.client(c))
+        .map(|c| c.id.clone()))
+}
+
+/// `POST users/{id}/roles/{role}/remove`.
+async fn unmap_role(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (realm, id, role_id) = (realm_of(&console), param(&path, "id"), param(&path, "role"));
+    let client = role_scope(&console, &realm, role_id).await?;
+    let role = RoleRef {
+        id: Some(role_id.to_string()),
+        name: None,
+        client_role: client.is_some(),
+        container_id: client.clone(),
+    };
+    let holder = admin::roles::Holder::User(id);
+    let representation = json!([{"id": role_id}]);
+    mappings::change(
+        console.ops(),
+        &realm,
+        holder,
+        client.as_deref(),
+        vec![role],
+        false,
+        representation,
+    )
+    .await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}/roles", console.realm_base(&realm)),
+        "Role mapping removed.",
+    ))
+}
+
+/// `GET users/{id}/sessions`: the user's live SSO sessions.
+async fn user_sessions(console: Console, Path(path): Params) -> Result<Response, ConsoleError> {
+    let id = param(&path, "id");
+    let mut context = user_context(&console, id, "sessions").await?;
+    let realm = realm_of(&console);
+    let base = format!("{}/users/{id}", console.realm_base(&realm));
+    let sessions: Vec<Value> = users::sessions(console.ops(), &realm, id)
+        .await?
+        .iter()
+        .map(|s| {
+            json!({
+                "started": timestamp(s.created_at),
+                "last_seen": timestamp(s.last_seen_at),
+                "end": format!("{base}/sessions/{}/end", s.id),
+            })
+        })
+        .collect();
+    insert(&mut context, "sessions", json!(sessions));
+    render(&console, "user.html", context)
+}
+
+/// `POST users/{id}/sessions/{session}/end`.
+async fn end_session(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    users::end_session(console.ops(), &realm, id, param(&path, "session")).await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}/sessions", console.realm_base(&realm)),
+        "Session signed out.",
+    ))
+}
+
+/// `POST users/{id}/logout`: signs the user out everywhere.
+async fn logout(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    users::logout(console.ops(), &realm, id).await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}/sessions", console.realm_base(&realm)),
+        "Signed out everywhere: every session, token and docker login of the user has ended.",
+    ))
+}
+
+/// `GET users/{id}/logins`: the user's live docker logins, per registry.
+async fn user_logins(console: Console, Path(path): Params) -> Result<Response, ConsoleError> {
+    let id = param(&path, "id");
+    let mut context = user_context(&console, id, "logins").await?;
+    let realm = realm_of(&console);
+    let base = format!("{}/users/{id}", console.realm_base(&realm));
+    let logins: Vec<Value> = users::docker_logins(console.ops(), &realm, id)
+        .await?
+        .iter()
+        .map(|l| {
+            json!({
+                "registry": l.service,
+                "created": timestamp(l.created_at),
+                "last_used": timestamp(l.last_used_at),
+                "expires": timestamp(l.expires_at),
+                "address": l.last_address,
+                "revoke": format!("{base}/logins/{}/revoke", l.id),
+            })
+        })
+        .collect();
+    insert(&mut context, "logins", json!(logins));
+    render(&console, "user.html", context)
+}
+
+/// `POST users/{id}/logins/{login}/revoke`.
+async fn revoke_login(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    access::revoke_login(console.ops(), &realm, param(&path, "login")).await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}/logins", console.realm_base(&realm)),
+        "Docker login revoked: the registry refuses its next refresh.",
+    ))
+}
+
+/// `GET users/{id}/attack`: brute-force status.
+async fn brute_force(console: Console, Path(path): Params) -> Result<Response, ConsoleError> {
+    let id = param(&path, "id");
+    let mut context = user_context(&console, id, "attack").await?;
+    let status = users::brute_force(console.ops(), &realm_of(&console), id).await?;
+    insert(
+        &mut context,
+        "attack",
+        json!({
+            "locked": status.locked,
+            "failures": status.failures,
+            "last_failure": (status.last_failure_ms > 0).then(|| timestamp(status.last_failure_ms / 1000)),
+            "last_ip": status.last_ip,
+        }),
+    );
+    render(&console, "user.html", context)
+}
+
+/// `POST users/{id}/unlock`: forgets the user's login failures.
+async fn unlock(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    users::unlock(console.ops(), &realm, id).await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}/attack", console.realm_base(&realm)),
+        "User unlocked: their login failures are forgotten.",
+    ))
+}
+
+/// `POST users/{id}/delete` with `confirm` = the username, typed.
+async fn delete_user(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    if !console.caller.can(&realm_of(&console), Right::ManageUsers) {
+        return Err(ConsoleError::Forbidden);
+    }
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    let mut context = user_context(&console, id, "details").await?;
+    let username = context["user"]["username"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if form.get("confirm").trim() != username {
+        insert(&mut context, "error_field", json!("confirm"));
+        insert(
+            &mut context,
+            "error",
+            json!(format!("Type {username} to confirm.")),
+        );
+        return render_status(&console, StatusCode::BAD_REQUEST, "user.html", context);
+    }
+    users::delete(console.ops(), &realm, id).await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users", console.realm_base(&realm)),
+        &format!("User {username} deleted."),
+    ))
 }

@@ -13,6 +13,7 @@ use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
 use crate::rep;
+use crate::rep::group::GroupTree;
 
 /// A group to create.
 #[derive(Debug, Clone, Default)]
@@ -101,4 +102,151 @@ pub async fn children(
         groups,
         child_counts,
     })
+}
+
+/// A group with its path, for a group's page (`view-users`).
+pub struct GroupView {
+    pub group: realm_group::Model,
+    pub path: String,
+    /// Every group below it, at any depth.
+    pub subgroups: usize,
+    /// Users who are members of it or of a group below it.
+    pub members: u64,
+}
+
+pub async fn get(ops: Ops<'_>, realm: &str, id: &str) -> Result<GroupView, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    let group = find_group(db, &realm_row.id, id).await?;
+    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let path = snapshot
+        .group(id)
+        .map(|g| g.path.clone())
+        .unwrap_or_else(|| format!("/{}", group.name));
+    let below: Vec<String> = snapshot
+        .groups
+        .iter()
+        .filter(|g| g.path.starts_with(&format!("{path}/")))
+        .map(|g| g.id.clone())
+        .collect();
+    let mut subtree = below.clone();
+    subtree.push(group.id.clone());
+    let members = admin::users::members_count(db, &subtree).await?;
+    Ok(GroupView {
+        group,
+        path,
+        subgroups: below.len(),
+        members,
+    })
+}
+
+/// One page of a group's direct members by username, after `after` (`view-users`).
+pub async fn members(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<portcullis_store::entity::user_entity::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_group(db, &realm_row.id, id).await?;
+    let ids = [id.to_string()];
+    Ok(admin::users::holders_page(db, &realm_row.id, &[], &ids, after, limit).await?)
+}
+
+/// What a group update changes; `None` keeps the value.
+#[derive(Debug, Clone, Default)]
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    pub attributes: Option<rep::MultiMap>,
+    /// Representation fields this server keeps without modelling them, merged into the stored.
+    pub extras: Map<String, Value>,
+}
+
+/// Renames a group or changes its attributes (`manage-users`); a sibling of the new name is a
+/// conflict.
+pub async fn update(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    update: GroupUpdate,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    if let Some(name) = &update.name {
+        check_name(name)?;
+    }
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let mut group = find_group(change.db(), &realm_row.id, id).await?;
+    if let Some(name) = update.name {
+        let parent = group.parent_id.clone();
+        check_sibling(
+            change.db(),
+            &realm_row.id,
+            parent.as_deref(),
+            &name,
+            Some(id),
+        )
+        .await?;
+        group.name = name;
+    }
+    if let Some(attributes) = update.attributes {
+        group.attributes = rep::to_column(&attributes)?;
+    }
+    admin::groups::update(change.db(), group).await?;
+    let stored = admin::extras::get(change.db(), id).await?;
+    let merged = rep::merge_extras(stored, &update.extras);
+    admin::extras::set(change.db(), &realm_row.id, id, &merged).await?;
+    change.record(Event::new(Op::Update, "GROUP", format!("groups/{id}")).with(representation));
+    change.commit().await
+}
+
+/// Moves a group under `parent` (top level for `None`) with its subtree (`manage-users`): not
+/// under itself or a subgroup, and not beside a sibling of the same name. The rights check in
+/// [`Change`] refuses a move that gives or takes away admin rights the caller lacks.
+pub async fn move_to(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    parent: Option<&str>,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    if let Some(parent) = parent {
+        find_group(change.db(), &realm_row.id, parent).await?;
+    }
+    let mut group = find_group(change.db(), &realm_row.id, id).await?;
+    if let Some(parent) = parent {
+        let tree = GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?);
+        if tree.is_within(parent, &group.id) {
+            return Err(AdminError::BadRequest(
+                "Cannot move a group under itself or its subgroups".into(),
+            ));
+        }
+    }
+    check_sibling(
+        change.db(),
+        &realm_row.id,
+        parent,
+        &group.name,
+        Some(&group.id),
+    )
+    .await?;
+    group.parent_id = parent.map(str::to_string);
+    admin::groups::update(change.db(), group).await?;
+    change.record(Event::new(Op::Update, "GROUP", format!("groups/{id}")).with(representation));
+    change.commit().await
+}
+
+/// Deletes a group with its subgroups (`manage-users`); members lose what it gave them.
+pub async fn delete(ops: Ops<'_>, realm: &str, id: &str) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    find_group(change.db(), &realm_row.id, id).await?;
+    admin::groups::delete(change.db(), id).await?;
+    admin::extras::delete(change.db(), id).await?;
+    change.record(Event::new(Op::Delete, "GROUP", format!("groups/{id}")));
+    change.commit().await
 }

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod clients;
 pub mod groups;
+pub mod mappings;
 pub mod realms;
 pub mod roles;
 pub mod users;

@@ -1,9 +1,10 @@
 //! Users: create, search a page, reset a password, enable or disable, join or leave a group.
 
 use portcullis_core::password::StoredPassword;
+use portcullis_store::UserSession;
 use portcullis_store::admin::users::UserFilter;
-use portcullis_store::admin::{self, TextMatch};
-use portcullis_store::entity::user_entity;
+use portcullis_store::admin::{self, TextMatch, grants};
+use portcullis_store::entity::{docker_refresh_token, user_entity};
 use serde_json::{Map, Value, json};
 
 use super::Ops;
@@ -245,4 +246,138 @@ pub async fn page(
     };
     let db = ops.state.store().connection();
     Ok(admin::users::page_after(db, &realm_row.id, &filter, after, limit).await?)
+}
+
+/// Deletes a user (`manage-users`, and every right the user holds).
+pub async fn delete(ops: Ops<'_>, realm: &str, user_id: &str) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    let user = find_user(change.db(), &realm_row.id, user_id).await?;
+    admin::users::delete(change.db(), &user.id).await?;
+    admin::extras::delete(change.db(), &user.id).await?;
+    change.user_changed(user_id);
+    change.record(Event::new(Op::Delete, "USER", format!("users/{user_id}")));
+    change.commit().await
+}
+
+/// The user's live SSO sessions (`view-users`), oldest first.
+pub async fn sessions(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<UserSession>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
+    let now = ops.state.now();
+    Ok(ops
+        .state
+        .store()
+        .list_user_sessions(&realm_row.id, user_id)
+        .await?
+        .into_iter()
+        .filter(|s| {
+            !s.ended
+                && now - s.last_seen_at <= realm_row.sso_session_idle_timeout
+                && now - s.created_at <= realm_row.sso_session_max_lifespan
+        })
+        .collect())
+}
+
+/// Ends one SSO session of the user and its online tokens (`manage-users`, and every right the
+/// user holds).
+pub async fn end_session(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    session_id: &str,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    ops.state
+        .store()
+        .find_user_session(session_id)
+        .await?
+        .filter(|s| s.realm_id == realm_row.id && s.user_id == user_id && !s.ended)
+        .ok_or_else(|| AdminError::not_found("Sesssion not found"))?;
+    admin::users::end_session(change.db(), session_id).await?;
+    change.user_changed(user_id);
+    let event = Event::new(Op::Delete, "USER_SESSION", format!("sessions/{session_id}"));
+    change.record(event.with(json!({"offline": false})));
+    change.commit().await
+}
+
+/// Signs the user out everywhere (`manage-users`): ends every session, refresh and offline
+/// token and docker login, and every access token issued before now (the user's `notBefore`).
+pub async fn logout(ops: Ops<'_>, realm: &str, user_id: &str) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    admin::users::end_everything(change.db(), &realm_row.id, user_id, ops.state.now()).await?;
+    change.user_changed(user_id);
+    change.record(Event::new(
+        Op::Action,
+        "USER",
+        format!("users/{user_id}/logout"),
+    ));
+    change.commit().await
+}
+
+/// The user's live docker logins (identity tokens), every registry, oldest first
+/// (`view-users`).
+pub async fn docker_logins(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<docker_refresh_token::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_user(db, &realm_row.id, user_id).await?;
+    let now = ops.state.now();
+    Ok(grants::docker_logins(db, &realm_row.id, Some(user_id), None, now).await?)
+}
+
+/// A user's brute-force status, as Keycloak reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BruteForce {
+    pub failures: i64,
+    pub locked: bool,
+    pub last_ip: Option<String>,
+    /// Unix milliseconds; 0 without failures.
+    pub last_failure_ms: i64,
+}
+
+/// The user's brute-force status (`view-users`).
+pub async fn brute_force(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<BruteForce, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
+    let record = ops
+        .state
+        .store()
+        .login_failures(&realm_row.id, user_id)
+        .await?;
+    let now = ops.state.now();
+    Ok(record.map_or_else(BruteForce::default, |r| BruteForce {
+        failures: r.record.failures,
+        locked: r.record.is_locked(now),
+        last_ip: r.last_ip,
+        last_failure_ms: r.record.last_failure_ms,
+    }))
+}
+
+/// Forgets the user's login failures, unlocking them (`manage-users`).
+pub async fn unlock(ops: Ops<'_>, realm: &str, user_id: &str) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    admin::users::clear_login_failures(change.db(), &realm_row.id, user_id).await?;
+    change.user_changed(user_id);
+    let path = format!("attack-detection/brute-force/users/{user_id}");
+    change.record(Event::new(Op::Delete, "USER_LOGIN_FAILURE", path));
+    change.commit().await
 }

@@ -4,6 +4,8 @@
 
 mod clients;
 mod common;
+mod groups;
 mod registries;
+mod roles;
 mod session;
 mod users;

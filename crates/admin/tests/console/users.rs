@@ -185,3 +185,239 @@ async fn user_forms_are_refused_to_viewers() {
         .await;
     assert_eq!(post.status.as_u16(), 403);
 }
+
+#[tokio::test]
+async fn role_mappings_show_effective_roles_and_where_they_come_from() {
+    let app = app().await;
+    let (mut browser, realm) = master(&app).await;
+    let bob = app.user_id("shop", "bob").await;
+    let tab = browser.get(&format!("{realm}/users/{bob}/roles")).await;
+    assert_eq!(tab.status.as_u16(), 200);
+    assert!(tab.text().contains("No role is mapped to bob directly"));
+    let form = tab.form_to("/roles");
+    let unknown = browser.submit(&form.clone().with("role", "nope")).await;
+    assert_eq!(unknown.status.as_u16(), 400);
+    assert!(unknown.text().contains(r#"aria-describedby="role-error""#));
+    assert!(unknown.text().contains("There is no role nope."));
+    let mapped = post_with_csrf_checks(&mut browser, &form.clone().with("role", "ci")).await;
+    let tab = follow_with_flash(&mut browser, &mapped).await;
+    assert!(
+        tab.text()
+            .contains(r#"<tr data-role="ci"><td>ci</td><td>direct</td></tr>"#),
+        "{}",
+        tab.text()
+    );
+    // A client role by `clientId.role`, and its composites show where they come from.
+    let mapped = browser
+        .submit(&form.with("role", "realm-management.view-users"))
+        .await;
+    let tab = follow_with_flash(&mut browser, &mapped).await;
+    let text = tab.text();
+    assert!(
+        text.contains("<td>realm-management.view-users</td><td>client role</td>"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"<td>realm-management.query-users</td><td>composite of realm-management.view-users ← direct</td>"#),
+        "{text}"
+    );
+    let remove = tab.form_to("/remove");
+    let removed = post_with_csrf_checks(&mut browser, &remove).await;
+    let tab = follow_with_flash(&mut browser, &removed).await;
+    assert!(!tab.text().contains(r#"data-role="ci""#), "{}", tab.text());
+}
+
+#[tokio::test]
+async fn sessions_end_one_at_a_time_or_everywhere() {
+    let app = app().await;
+    let (mut viewer, base) = signed_in(&app, "shop", "viewer", PASSWORD).await;
+    let viewer_home = format!("{base}/realms/shop/users");
+    assert_eq!(viewer.get(&viewer_home).await.status.as_u16(), 200);
+    let (mut browser, realm) = master(&app).await;
+    let id = app.user_id("shop", "viewer").await;
+    let tab = browser.get(&format!("{realm}/users/{id}/sessions")).await;
+    assert!(tab.text().contains(r#"id="sessions""#), "{}", tab.text());
+    let end = tab.form_to("/end");
+    let ended = post_with_csrf_checks(&mut browser, &end).await;
+    let tab = follow_with_flash(&mut browser, &ended).await;
+    assert!(tab.text().contains("has no live session"), "{}", tab.text());
+    assert_ne!(
+        viewer.get(&viewer_home).await.status.as_u16(),
+        200,
+        "the viewer's console session ended with its SSO session"
+    );
+    // Everywhere: the docker password grant stops working too.
+    let bob = app.user_id("shop", "bob").await;
+    let login = docker_login(&app).await;
+    assert_eq!(login.status.as_u16(), 200, "{}", login.text());
+    let tab = browser.get(&format!("{realm}/users/{bob}/sessions")).await;
+    let everywhere =
+        post_with_csrf_checks(&mut browser, &tab.form_to(&format!("{bob}/logout"))).await;
+    follow_with_flash(&mut browser, &everywhere).await;
+    let logins = browser.get(&format!("{realm}/users/{bob}/logins")).await;
+    assert!(
+        logins.text().contains("has no live docker login"),
+        "{}",
+        logins.text()
+    );
+}
+
+async fn docker_login(app: &portcullis_testkit::TestApp) -> portcullis_testkit::Reply {
+    let form = [
+        ("grant_type", "password"),
+        ("username", "bob"),
+        ("password", PASSWORD),
+        ("service", "registry.shop.test"),
+        ("client_id", "docker"),
+        ("access_type", "offline"),
+    ];
+    app.post_form("/auth/realms/shop/protocol/docker-v2/auth", None, &form)
+        .await
+}
+
+#[tokio::test]
+async fn docker_logins_are_listed_and_revoked() {
+    let app = app().await;
+    let login = docker_login(&app).await;
+    assert_eq!(login.status.as_u16(), 200, "{}", login.text());
+    let (mut browser, realm) = master(&app).await;
+    let bob = app.user_id("shop", "bob").await;
+    let tab = browser.get(&format!("{realm}/users/{bob}/logins")).await;
+    assert!(
+        tab.text().contains("<td>registry.shop.test</td>"),
+        "{}",
+        tab.text()
+    );
+    let revoke = tab.form_to("/revoke");
+    let revoked = post_with_csrf_checks(&mut browser, &revoke).await;
+    let tab = follow_with_flash(&mut browser, &revoked).await;
+    assert!(
+        tab.text().contains("has no live docker login"),
+        "{}",
+        tab.text()
+    );
+}
+
+#[tokio::test]
+async fn brute_force_status_and_unlock() {
+    let app = app().await;
+    let (mut browser, realm) = master(&app).await;
+    let bob = app.user_id("shop", "bob").await;
+    let tab = browser.get(&format!("{realm}/users/{bob}/attack")).await;
+    assert!(
+        tab.text().contains("No failed login is counted"),
+        "{}",
+        tab.text()
+    );
+    let realm_id = app.realm_id("shop").await;
+    for _ in 0..3 {
+        let failure = portcullis_store::FailureAt {
+            realm_id: &realm_id,
+            user_id: &bob,
+            now_ms: (app.now() - 5) * 1000,
+            ip: Some("10.0.0.7"),
+            forget_after_ms: None,
+        };
+        app.store.count_login_failure(failure).await.unwrap();
+    }
+    app.store
+        .lock_user(&realm_id, &bob, app.now() + 60)
+        .await
+        .unwrap();
+    let tab = browser.get(&format!("{realm}/users/{bob}/attack")).await;
+    let text = tab.text();
+    assert!(
+        text.contains(r#"<span class="badge off">locked</span>"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("<dd>3</dd>") && text.contains("from 10.0.0.7"),
+        "{text}"
+    );
+    let unlocked = post_with_csrf_checks(&mut browser, &tab.form_to("/unlock")).await;
+    let tab = follow_with_flash(&mut browser, &unlocked).await;
+    assert!(tab.text().contains("not locked"), "{}", tab.text());
+}
+
+#[tokio::test]
+async fn deleting_a_user_needs_the_username_typed() {
+    let app = app().await;
+    let (mut browser, realm) = master(&app).await;
+    let carol = app.user_id("shop", "carol").await;
+    let page = browser.get(&format!("{realm}/users/{carol}")).await;
+    let form = page.form_to("/delete");
+    let wrong = browser.submit(&form.clone().with("confirm", "bob")).await;
+    assert_eq!(wrong.status.as_u16(), 400);
+    assert!(wrong.text().contains(r#"aria-describedby="confirm-error""#));
+    assert!(wrong.text().contains("Type carol to confirm."));
+    let deleted = post_with_csrf_checks(&mut browser, &form.with("confirm", "carol")).await;
+    let list = follow_with_flash(&mut browser, &deleted).await;
+    assert!(!list.text().contains(">carol</a>"), "{}", list.text());
+    let gone = browser.get(&format!("{realm}/users/{carol}")).await;
+    assert_eq!(gone.status.as_u16(), 404);
+}
+
+#[tokio::test]
+async fn user_tab_forms_are_refused_to_viewers() {
+    let app = app().await;
+    let login = docker_login(&app).await;
+    assert_eq!(login.status.as_u16(), 200);
+    let bob = app.user_id("shop", "bob").await;
+    let (mut viewer, base) = signed_in(&app, "shop", "viewer", PASSWORD).await;
+    let user = format!("{base}/realms/shop/users/{bob}");
+    for tab in ["roles", "sessions", "logins", "attack"] {
+        let page = viewer.get(&format!("{user}/{tab}")).await;
+        assert_eq!(page.status.as_u16(), 200, "{tab}: {}", page.text());
+        assert!(
+            !page
+                .text()
+                .contains("<button type=\"submit\" class=\"secondary\""),
+            "{tab}: no actions"
+        );
+    }
+    let logins = viewer.get(&format!("{user}/logins")).await;
+    assert!(logins.text().contains("<td>registry.shop.test</td>"));
+    let details = viewer.get(&user).await;
+    assert!(!details.text().contains(r#"id="delete-user""#));
+    let csrf = details
+        .form_to("/logout")
+        .field("csrf")
+        .unwrap()
+        .to_string();
+    let csrf = csrf.as_str();
+    let ci = {
+        let token = app.admin_token().await;
+        app.get(
+            "/auth/admin/realms/shop/roles/ci",
+            Some(&portcullis_testkit::bearer(&token)),
+        )
+        .await
+        .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (path, fields) in [
+        (
+            format!("{user}/roles"),
+            vec![("csrf", csrf), ("role", "ci")],
+        ),
+        (format!("{user}/roles/{ci}/remove"), vec![("csrf", csrf)]),
+        (format!("{user}/logout"), vec![("csrf", csrf)]),
+        (format!("{user}/unlock"), vec![("csrf", csrf)]),
+        (
+            format!("{user}/delete"),
+            vec![("csrf", csrf), ("confirm", "bob")],
+        ),
+        (format!("{user}/sessions/nope/end"), vec![("csrf", csrf)]),
+        (format!("{user}/logins/nope/revoke"), vec![("csrf", csrf)]),
+    ] {
+        let refused = viewer.post(&path, &fields).await;
+        assert_eq!(refused.status.as_u16(), 403, "{path}: {}", refused.text());
+    }
+    let logins = viewer.get(&format!("{user}/logins")).await;
+    assert!(
+        logins.text().contains("<td>registry.shop.test</td>"),
+        "the login lives on"
+    );
+}

@@ -151,6 +151,68 @@ pub async fn holders<C: ConnectionTrait>(
     Ok(ids)
 }
 
+/// One page of the realm's users with a direct mapping to any of `role_ids` or a membership of
+/// any of `group_ids`, by username after `after` (keyset: each page costs the same).
+pub async fn holders_page<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    role_ids: &[String],
+    group_ids: &[String],
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<user_entity::Model>, StoreError> {
+    let mut any = Condition::any();
+    if !role_ids.is_empty() {
+        let mapped = Query::select()
+            .column(user_role::Column::UserId)
+            .from(user_role::Entity)
+            .and_where(user_role::Column::RoleId.is_in(role_ids.iter().cloned()))
+            .to_owned();
+        any = any.add(user_entity::Column::Id.in_subquery(mapped));
+    }
+    if !group_ids.is_empty() {
+        let members = Query::select()
+            .column(user_group::Column::UserId)
+            .from(user_group::Entity)
+            .and_where(user_group::Column::GroupId.is_in(group_ids.iter().cloned()))
+            .to_owned();
+        any = any.add(user_entity::Column::Id.in_subquery(members));
+    }
+    if role_ids.is_empty() && group_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = user_entity::Entity::find()
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .filter(any);
+    if let Some(after) = after {
+        select = select.filter(user_entity::Column::Username.gt(after));
+    }
+    Ok(select
+        .order_by_asc(user_entity::Column::Username)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// How many users are members of any of the groups (each counted once).
+pub async fn members_count<C: ConnectionTrait>(
+    db: &C,
+    group_ids: &[String],
+) -> Result<u64, StoreError> {
+    if group_ids.is_empty() {
+        return Ok(0);
+    }
+    let members = Query::select()
+        .column(user_group::Column::UserId)
+        .from(user_group::Entity)
+        .and_where(user_group::Column::GroupId.is_in(group_ids.iter().cloned()))
+        .to_owned();
+    Ok(user_entity::Entity::find()
+        .filter(user_entity::Column::Id.in_subquery(members))
+        .count(db)
+        .await?)
+}
+
 pub async fn count<C: ConnectionTrait>(
     db: &C,
     realm_id: &str,

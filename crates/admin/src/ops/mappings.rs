@@ -1,0 +1,122 @@
+//! Role mappings of users and groups: the direct ones, a user's effective roles with where each
+//! comes from, and adding or removing mappings.
+
+use portcullis_store::admin::{self, roles::Holder};
+use portcullis_store::entity::role;
+use serde_json::Value;
+
+use super::Ops;
+use crate::api::{Db, find_client, find_group, find_user};
+use crate::auth::Right;
+use crate::context::{Change, Event, Op, target_realm};
+use crate::error::AdminError;
+use crate::rep::role::RoleRef;
+
+/// 404 unless the user or group exists in the realm.
+pub async fn check_holder<C: Db>(
+    db: &C,
+    realm_id: &str,
+    holder: Holder<'_>,
+) -> Result<(), AdminError> {
+    match holder {
+        Holder::User(id) => find_user(db, realm_id, id).await.map(|_| ()),
+        Holder::Group(id) => find_group(db, realm_id, id).await.map(|_| ()),
+    }
+}
+
+/// The roles mapped directly to a user or group (`view-users`), realm and client roles.
+pub async fn direct(
+    ops: Ops<'_>,
+    realm: &str,
+    holder: Holder<'_>,
+) -> Result<Vec<role::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    check_holder(db, &realm_row.id, holder).await?;
+    let ids = admin::roles::mapped_ids(db, holder).await?;
+    Ok(admin::roles::by_ids(db, &realm_row.id, &ids).await?)
+}
+
+/// A user's effective role, by qualified name (`role`, `clientId.role`), and where it comes
+/// from: `direct`, `group /eng`, `composite of lead ← group /eng`.
+pub struct EffectiveRole {
+    pub name: String,
+    pub source: String,
+}
+
+/// Every effective role of a user (`view-users`): direct mappings, those of their groups and
+/// ancestor groups, expanded through composites, the same resolution tokens use.
+pub async fn effective(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<EffectiveRole>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let user = ops
+        .state
+        .store()
+        .find_user_by_id(&realm_row.id, user_id)
+        .await?
+        .ok_or_else(|| AdminError::not_found("User not found"))?;
+    Ok(portcullis_core::resolve::role_sources(&snapshot, &user)
+        .into_iter()
+        .map(|(name, source)| EffectiveRole { name, source })
+        .collect())
+}
+
+/// Adds or removes role mappings of a user or group (`manage-users`). Each reference must name
+/// a role of the scope (realm roles, or those of the client with internal id `client`), else
+/// 404 as in Keycloak. The rights check in [`Change`] refuses a mapping that gives or takes
+/// away an admin right the caller lacks.
+#[allow(clippy::too_many_arguments)]
+pub async fn change(
+    ops: Ops<'_>,
+    realm: &str,
+    holder: Holder<'_>,
+    client: Option<&str>,
+    refs: Vec<RoleRef>,
+    add: bool,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    check_holder(change.db(), &realm_row.id, holder).await?;
+    if let Some(client) = client {
+        find_client(change.db(), &realm_row.id, client).await?;
+    }
+    let in_scope = |role: &role::Model| role.client_pk.as_deref() == client;
+    let mut ids = Vec::new();
+    for mut r in refs {
+        if let Some(pk) = client {
+            r.client_role = true;
+            r.container_id = Some(pk.to_string());
+        }
+        let role = super::roles::resolve_ref(change.db(), &realm_row.id, &r)
+            .await?
+            .filter(in_scope)
+            .ok_or_else(|| AdminError::not_found("Role not found"))?;
+        ids.push(role.id);
+    }
+    let op = if add {
+        admin::roles::map(change.db(), holder, &ids).await?;
+        Op::Create
+    } else {
+        admin::roles::unmap(change.db(), holder, &ids).await?;
+        Op::Delete
+    };
+    let (suffix, resource) = match client {
+        None => ("realm".to_string(), "REALM_ROLE_MAPPING"),
+        Some(c) => (format!("clients/{c}"), "CLIENT_ROLE_MAPPING"),
+    };
+    let (segment, id) = match holder {
+        Holder::User(id) => ("users", id),
+        Holder::Group(id) => ("groups", id),
+    };
+    let path = format!("{segment}/{id}/role-mappings/{suffix}");
+    if let Holder::User(id) = holder {
+        change.user_changed(id);
+    }
+    change.record(Event::new(op, resource, path).with(representation));
+    change.commit().await
+}
