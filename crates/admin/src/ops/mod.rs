@@ -6,8 +6,11 @@
 
 pub mod access;
 pub mod clients;
+pub mod events;
 pub mod groups;
+pub mod keys;
 pub mod realms;
+pub mod sessions;
 pub mod users;
 
 use portcullis_web::{AppState, Protocols};

@@ -12,11 +12,13 @@ pub mod events;
 pub mod extras;
 pub mod federated;
 pub mod grants;
+pub mod keys;
 pub mod groups;
 mod import;
 pub mod realm_management;
 pub mod realms;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
