@@ -133,13 +133,7 @@ impl KeyMaterial {
             .and_then(|kp| kp.as_der())
             .map(|der| der.as_ref().to_vec())
             .map_err(|_| KeyError::Generate)?;
-        Self::from_parts(
-            Algorithm::Rs256,
-            private_key_pkcs8,
-            None,
-            subject,
-            now_unix,
-        )
+        Self::from_parts(Algorithm::Rs256, private_key_pkcs8, None, subject, now_unix)
     }
 
     /// From a PKCS#8 private key and an optional certificate (both DER); makes a certificate

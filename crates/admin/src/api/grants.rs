@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::admin::{self, grants};
 use portcullis_store::entity::{client, docker_refresh_token, oidc_refresh_token};
-use axum::Extension;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 

@@ -9,10 +9,14 @@
 //! only from the console's own static files, no inline script) and works without JavaScript;
 //! the vendored htmx only makes searches and the group tree answer in place.
 
+mod events;
+mod keys;
 mod page;
 mod realms;
 mod registries;
 mod session;
+mod sessions;
+mod settings;
 mod users;
 
 use axum::Router;
@@ -54,6 +58,10 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .route(&realm(""), get(realms::overview))
         .merge(registries::routes(&realm("")))
         .merge(users::routes(&realm("")))
+        .merge(settings::routes(&realm("")))
+        .merge(keys::routes(&realm("")))
+        .merge(events::routes(&realm("")))
+        .merge(sessions::routes(&realm("")))
 }
 
 async fn static_file(

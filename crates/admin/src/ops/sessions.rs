@@ -58,12 +58,7 @@ pub async fn live(
 /// Ends a session (`manage-users`, and the caller must hold every admin right the session's
 /// user holds): an SSO session with its online tokens, or with `offline` a docker login or an
 /// offline session. Returns the user's id.
-pub async fn end(
-    ops: Ops<'_>,
-    realm: &str,
-    id: &str,
-    offline: bool,
-) -> Result<String, AdminError> {
+pub async fn end(ops: Ops<'_>, realm: &str, id: &str, offline: bool) -> Result<String, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
     let now = ops.state.now();
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;

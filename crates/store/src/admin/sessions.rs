@@ -1,7 +1,7 @@
 //! A realm's live SSO sessions, a page at a time.
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sea_orm::QuerySelect;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::entity::user_session;
 use crate::error::StoreError;
