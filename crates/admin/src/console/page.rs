@@ -568,7 +568,7 @@ mod tests {
             (
                 "events.html",
                 with(
-                    json!({"events": [], "operations": [], "operation": "", "resource": "", "user": "", "filtered": false, "next": null, "first_href": null}),
+                    json!({"events": [], "operations": [], "operation": "", "resource": "", "user": "", "filtered": false, "next": null, "first_href": null, "error_field": null, "error": null}),
                 ),
             ),
             (
