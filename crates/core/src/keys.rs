@@ -120,6 +120,22 @@ impl KeyMaterial {
         Self::from_parts(algorithm, private_key_pkcs8, None, subject, now_unix)
     }
 
+    /// An RSA key of `bits` bits (2048, 3072 or 4096) for RS256, with a certificate as
+    /// [`KeyMaterial::generate`] makes.
+    pub fn generate_rsa(bits: u32, subject: &str, now_unix: i64) -> Result<Self, KeyError> {
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            _ => return Err(KeyError::Generate),
+        };
+        let private_key_pkcs8 = RsaKeyPair::generate(size)
+            .and_then(|kp| kp.as_der())
+            .map(|der| der.as_ref().to_vec())
+            .map_err(|_| KeyError::Generate)?;
+        Self::from_parts(Algorithm::Rs256, private_key_pkcs8, None, subject, now_unix)
+    }
+
     /// From a PKCS#8 private key and an optional certificate (both DER); makes a certificate
     /// (as [`KeyMaterial::generate`] does) if none is given. A given certificate must carry
     /// this key's public key, or registries would be handed a bundle that rejects our tokens.

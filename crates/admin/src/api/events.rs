@@ -95,6 +95,7 @@ fn filter(params: &Params) -> Result<EventFilter, AdminError> {
         auth_ip_address: params.get("authIpAddress").map(str::to_string),
         date_from: date_param(params, "dateFrom", false)?,
         date_to: date_param(params, "dateTo", true)?,
+        before: None,
     })
 }
 

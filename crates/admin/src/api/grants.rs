@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::admin::{self, grants};
 use portcullis_store::entity::{client, docker_refresh_token, oidc_refresh_token};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, find_client, find_user, no_content, ok};
@@ -180,56 +181,20 @@ async fn all_offline_sessions(
 /// (a docker login, or the offline tokens of one OpenID Connect session).
 pub async fn delete_session(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let offline = params.flag_or("isOffline", false)?;
-    let now = state.now();
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    // Keycloak's message, spelling included.
-    let not_found = || AdminError::not_found("Sesssion not found");
-    let user_id = if offline {
-        if let Some(login) = grants::docker_login(change.db(), &realm_row.id, &id, now).await? {
-            let which = grants::DockerLogins::One(&id);
-            grants::revoke_docker_logins(change.db(), &realm_row.id, which).await?;
-            login.user_id
-        } else {
-            let tokens =
-                grants::offline_tokens(change.db(), &realm_row.id, None, None, now).await?;
-            let user_id = tokens
-                .iter()
-                .find(|t| offline_session_id(t) == id)
-                .map(|t| t.user_id.clone())
-                .ok_or_else(not_found)?;
-            let which = grants::OfflineTokens::Session(&id);
-            grants::revoke_offline_tokens(change.db(), &realm_row.id, which).await?;
-            user_id
-        }
-    } else {
-        let session = state
-            .store()
-            .find_user_session(&id)
-            .await?
-            .filter(|s| s.realm_id == realm_row.id && !s.ended)
-            .ok_or_else(not_found)?;
-        admin::users::end_session(change.db(), &id).await?;
-        session.user_id
-    };
-    change.require_may_manage_user(&user_id)?;
-    change.user_changed(&user_id);
-    change.record(
-        Event::new(Op::Delete, "USER_SESSION", format!("sessions/{id}"))
-            .with(json!({"offline": offline})),
-    );
-    change.commit().await?;
+    let ops = crate::ops::Ops::new(&state, &caller, &protocols);
+    crate::ops::sessions::end(ops, &realm, &id, offline).await?;
     no_content()
 }
 
 /// The id an offline session of OpenID Connect tokens goes by: its SSO session's, or the token's
 /// own when it was issued without one.
-fn offline_session_id(token: &oidc_refresh_token::Model) -> &str {
+pub(crate) fn offline_session_id(token: &oidc_refresh_token::Model) -> &str {
     token.session_id.as_deref().unwrap_or(&token.id)
 }
 

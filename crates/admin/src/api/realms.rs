@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_store::MASTER_REALM;
 use portcullis_store::admin;
 use portcullis_store::representation::deserialize_reporting_unknown;
 use portcullis_web::{AppState, Protocols};
@@ -12,7 +11,7 @@ use serde_json::Value;
 
 use super::{Reply, no_content, ok};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, created, target_realm};
+use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
@@ -83,57 +82,24 @@ pub async fn get(
 /// Top-level settings only; nested users, clients and roles are ignored, as in Keycloak.
 pub async fn update(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ManageRealm).await?;
     let object = rep::object(&body)?;
-    let mut updated = row.clone();
-    let renamed = rep::realm::apply(object, &mut updated)?;
-    if row.name == MASTER_REALM && (renamed.is_some() || !updated.enabled) {
-        return Err(AdminError::BadRequest(
-            "The master realm cannot be renamed or disabled".into(),
-        ));
-    }
-    let mut change = Change::begin(&state, &caller, updated.clone()).await?;
-    if let Some(name) = &renamed {
-        if admin::realms::find_by_name(change.db(), name)
-            .await?
-            .is_some()
-        {
-            return Err(AdminError::Conflict(format!("Realm {name} already exists")));
-        }
-        change.realm_renamed_from(&row.name);
-    }
-    let stored = admin::extras::get(change.db(), &row.id).await?;
-    let extras = rep::merge_extras(stored, &rep::realm::extras(object));
-    admin::realms::update(change.db(), updated)
-        .await
-        .map_err(super::conflict_on_duplicate(AdminError::Conflict(format!(
-            "Realm {realm} already exists"
-        ))))?;
-    admin::extras::set(change.db(), &row.id, &row.id, &extras).await?;
-    change.record(Event::new(Op::Update, "REALM", "").with(summary(&body)));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    realms::update(ops, &realm, object.0, summary(&body)).await?;
     no_content()
 }
 
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ManageRealm).await?;
-    if row.name == MASTER_REALM {
-        return Err(AdminError::BadRequest(
-            "The master realm cannot be deleted".into(),
-        ));
-    }
-    let mut change = Change::begin(&state, &caller, row.clone()).await?;
-    change.deleting_realm();
-    admin::realms::delete(change.db(), &row.id).await?;
-    change.commit().await?;
-    tracing::info!(realm = %row.name, by = %caller.user.username, "realm deleted");
+    let ops = Ops::new(&state, &caller, &protocols);
+    realms::delete(ops, &realm).await?;
     no_content()
 }

@@ -10,12 +10,16 @@
 //! the vendored htmx only makes searches and the group tree answer in place.
 
 mod clients;
+mod events;
 mod groups;
+mod keys;
 mod page;
 mod realms;
 mod registries;
 mod roles;
 mod session;
+mod sessions;
+mod settings;
 mod users;
 
 use axum::Router;
@@ -60,6 +64,10 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .merge(users::routes(&realm("")))
         .merge(roles::routes(&realm("")))
         .merge(groups::routes(&realm("")))
+        .merge(settings::routes(&realm("")))
+        .merge(keys::routes(&realm("")))
+        .merge(events::routes(&realm("")))
+        .merge(sessions::routes(&realm("")))
 }
 
 async fn static_file(

@@ -45,6 +45,24 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("group.html", include_str!("../../templates/group.html")),
     ("confirm.html", include_str!("../../templates/confirm.html")),
     (
+        "settings.html",
+        include_str!("../../templates/settings.html"),
+    ),
+    (
+        "realm_delete.html",
+        include_str!("../../templates/realm_delete.html"),
+    ),
+    ("keys.html", include_str!("../../templates/keys.html")),
+    (
+        "key_disable.html",
+        include_str!("../../templates/key_disable.html"),
+    ),
+    ("events.html", include_str!("../../templates/events.html")),
+    (
+        "sessions.html",
+        include_str!("../../templates/sessions.html"),
+    ),
+    (
         "registry_tabs.html",
         include_str!("../../templates/registry_tabs.html"),
     ),
@@ -348,6 +366,26 @@ mod tests {
             c.extend(e.clone());
         }
         context
+    }
+
+    fn settings(may_manage: bool, error_field: Option<&str>) -> Value {
+        let field = json!({"name": "failureFactor", "label": "Max", "hint": "h", "value": "30"});
+        json!({
+            "values": {"displayName": "Shop", "enabled": true, "passwordPolicy": "length(8)"},
+            "lifespans": [{"name": "accessTokenLifespan", "label": "A", "hint": "h", "value": "300"}],
+            "brute_force": [field],
+            "flags": [{"name": "bruteForceProtected", "label": "B", "checked": true}],
+            "is_master": !may_manage,
+            "may_manage": may_manage,
+            "error_field": error_field,
+            "error": error_field.map(|_| "bad"),
+        })
+    }
+
+    fn key(status: &str) -> Value {
+        json!({"id": "k1", "algorithm": "RS256", "kind": "RSA 2048", "kid": "abc",
+               "libtrust_kid": "ABCD:EFGH", "priority": 100, "status": status,
+               "created": "2026-01-01 00:00 UTC", "base": "/k/k1"})
     }
 
     fn registry() -> Value {
@@ -725,6 +763,75 @@ mod tests {
             (
                 "problem.html",
                 json!({"title": "Forbidden", "message": "No.", "status": 403, "signed_in": false}),
+            ),
+            ("settings.html", with(settings(true, None))),
+            (
+                "settings.html",
+                with(settings(false, Some("failureFactor"))),
+            ),
+            (
+                "realm_delete.html",
+                with(
+                    json!({"is_master": false, "typed": "sho", "error_field": "confirm", "error": "Type shop"}),
+                ),
+            ),
+            (
+                "realm_delete.html",
+                with(json!({"is_master": true, "typed": "", "error_field": null, "error": null})),
+            ),
+            (
+                "keys.html",
+                with(
+                    json!({"keys": [key("active"), key("passive"), key("disabled")], "types": [{"value": "rsa-2048", "label": "RSA 2048"}], "chosen": "rsa-2048", "may_manage": true, "error_field": "type", "error": "Choose"}),
+                ),
+            ),
+            (
+                "keys.html",
+                with(
+                    json!({"keys": [], "types": [], "chosen": "", "may_manage": false, "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "key_disable.html",
+                with(json!({"key": key("active"), "error": "It signs."})),
+            ),
+            (
+                "key_disable.html",
+                with(json!({"key": key("passive"), "error": null})),
+            ),
+            (
+                "events.html",
+                with(
+                    json!({"events": [{"time": "2026-01-01 00:00 UTC", "operation": "UPDATE", "resource": "REALM", "path": "", "by": "admin", "address": "10.0.0.1", "error": null, "representation": "{}"}], "operations": ["CREATE"], "operation": "UPDATE", "resource": "", "user": "", "filtered": true, "next": "/n", "first_href": "/f", "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "events.html",
+                with(
+                    json!({"events": [], "operations": ["CREATE"], "operation": "", "resource": "", "user": "nobody", "filtered": true, "next": null, "first_href": null, "error_field": "user", "error": "There is no admin named nobody."}),
+                ),
+            ),
+            (
+                "events.html",
+                with(
+                    json!({"events": [], "operations": [], "operation": "", "resource": "", "user": "", "filtered": false, "next": null, "first_href": null, "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "sessions.html",
+                with(
+                    json!({"sessions": [{"id": "s1", "username": "bob", "user_href": "/u", "started": "x", "last_access": "y"}], "next": "/n", "first_href": "/f", "may_manage": true}),
+                ),
+            ),
+            (
+                "sessions.html",
+                with(
+                    json!({"sessions": [], "next": null, "first_href": "/f", "may_manage": false}),
+                ),
+            ),
+            (
+                "sessions.html",
+                with(json!({"sessions": [], "next": null, "first_href": null, "may_manage": true})),
             ),
         ];
         for (name, context) in cases {

@@ -6,10 +6,13 @@
 
 pub mod access;
 pub mod clients;
+pub mod events;
 pub mod groups;
+pub mod keys;
 pub mod mappings;
 pub mod realms;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 
 use portcullis_web::{AppState, Protocols};

@@ -1,16 +1,17 @@
 //! Realms: create (from Keycloak's representation, nested clients, roles, groups and users
-//! included) and list the ones the caller administers.
+//! included), list the ones the caller administers, read, update the top-level settings and
+//! delete.
 
 use portcullis_core::model::ProtocolMapper;
 use portcullis_store::admin;
 use portcullis_store::entity::realm;
-use portcullis_store::{RealmRepresentation, StoreError};
+use portcullis_store::{MASTER_REALM, RealmRepresentation, StoreError};
 use serde_json::{Map, Value};
 
 use super::Ops;
 use crate::api::clients::validate_mapper;
 use crate::auth::Right;
-use crate::context::{Change, Event, Op};
+use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
 use crate::rep;
 
@@ -78,4 +79,73 @@ pub async fn list(ops: Ops<'_>) -> Result<Vec<realm::Model>, AdminError> {
         .into_iter()
         .filter(|r| ops.caller.can(&r.name, Right::Any))
         .collect())
+}
+
+/// The realm's row and the representation fields it keeps without modelling them
+/// (`view-realm`).
+pub async fn get(
+    ops: Ops<'_>,
+    realm: &str,
+) -> Result<(realm::Model, Map<String, Value>), AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ViewRealm).await?;
+    let extras = admin::extras::get(ops.state.store().connection(), &row.id).await?;
+    Ok((row, extras))
+}
+
+/// Updates the top-level settings a Keycloak `RealmRepresentation` carries (`manage-realm`);
+/// nested users, clients and roles are ignored, as in Keycloak. Returns the realm's name
+/// afterwards (a body may rename it). `master` is neither renamed nor disabled; a password
+/// policy must parse; numbers must not be negative; a taken name is a conflict.
+pub async fn update(
+    ops: Ops<'_>,
+    realm: &str,
+    body: &Map<String, Value>,
+    event: Value,
+) -> Result<String, AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ManageRealm).await?;
+    let object = rep::Obj(body);
+    let mut updated = row.clone();
+    let renamed = rep::realm::apply(object, &mut updated)?;
+    if row.name == MASTER_REALM && (renamed.is_some() || !updated.enabled) {
+        return Err(AdminError::BadRequest(
+            "The master realm cannot be renamed or disabled".into(),
+        ));
+    }
+    let mut change = Change::begin(ops.state, ops.caller, updated.clone()).await?;
+    if let Some(name) = &renamed {
+        if admin::realms::find_by_name(change.db(), name)
+            .await?
+            .is_some()
+        {
+            return Err(AdminError::Conflict(format!("Realm {name} already exists")));
+        }
+        change.realm_renamed_from(&row.name);
+    }
+    let stored = admin::extras::get(change.db(), &row.id).await?;
+    let extras = rep::merge_extras(stored, &rep::realm::extras(object));
+    admin::realms::update(change.db(), updated.clone())
+        .await
+        .map_err(crate::api::conflict_on_duplicate(AdminError::Conflict(
+            format!("Realm {realm} already exists"),
+        )))?;
+    admin::extras::set(change.db(), &row.id, &row.id, &extras).await?;
+    change.record(Event::new(Op::Update, "REALM", "").with(event));
+    change.commit().await?;
+    Ok(updated.name)
+}
+
+/// Deletes a realm and everything in it (`manage-realm`); `master` cannot be deleted.
+pub async fn delete(ops: Ops<'_>, realm: &str) -> Result<(), AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ManageRealm).await?;
+    if row.name == MASTER_REALM {
+        return Err(AdminError::BadRequest(
+            "The master realm cannot be deleted".into(),
+        ));
+    }
+    let mut change = Change::begin(ops.state, ops.caller, row.clone()).await?;
+    change.deleting_realm();
+    admin::realms::delete(change.db(), &row.id).await?;
+    change.commit().await?;
+    tracing::info!(realm = %row.name, by = %ops.caller.user.username, "realm deleted");
+    Ok(())
 }

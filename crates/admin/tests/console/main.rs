@@ -5,6 +5,7 @@
 mod clients;
 mod common;
 mod groups;
+mod realm;
 mod registries;
 mod roles;
 mod session;

@@ -1,6 +1,6 @@
 //! Admin events: the record of every change made through the admin API.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::admin_event;
 use super::{Page, TextMatch};
@@ -23,6 +23,8 @@ pub struct EventFilter {
     pub date_from: Option<i64>,
     /// Milliseconds, inclusive.
     pub date_to: Option<i64>,
+    /// Keyset paging, newest first: only events older than this `(time, id)`.
+    pub before: Option<(i64, String)>,
 }
 
 pub async fn record<C: ConnectionTrait>(
@@ -67,6 +69,15 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(to) = filter.date_to {
         select = select.filter(C::Time.lte(to));
+    }
+    if let Some((time, id)) = &filter.before {
+        select = select.filter(
+            Condition::any().add(C::Time.lt(*time)).add(
+                Condition::all()
+                    .add(C::Time.eq(*time))
+                    .add(C::Id.lt(id.as_str())),
+            ),
+        );
     }
     let select = select.order_by_desc(C::Time).order_by_desc(C::Id);
     Ok(page.apply(select).all(db).await?)

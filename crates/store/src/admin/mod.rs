@@ -14,9 +14,11 @@ pub mod federated;
 pub mod grants;
 pub mod groups;
 mod import;
+pub mod keys;
 pub mod realm_management;
 pub mod realms;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};

@@ -1,0 +1,201 @@
+//! Events: admin events (what was changed, by whom, from where), filterable and paged newest
+//! first by keyset.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use portcullis_store::admin;
+use portcullis_web::AppState;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::page::{ConsoleError, render_status};
+use super::session::Console;
+use crate::ops::events::{self, EventQuery};
+
+/// Events shown per page.
+const PAGE: u64 = 50;
+
+/// The operation types an admin event has.
+const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "ACTION"];
+
+pub fn routes(realm: &str) -> Router<AppState> {
+    Router::new().route(&format!("{realm}/events"), get(list))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EventsQuery {
+    operation: Option<String>,
+    resource: Option<String>,
+    user: Option<String>,
+    /// `{time}.{id}` of the last event of the previous page.
+    before: Option<String>,
+}
+
+fn nonempty(value: Option<&String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// `GET events?operation=&resource=&user=&before=`.
+async fn list(
+    console: Console,
+    Query(query): Query<EventsQuery>,
+) -> Result<Response, ConsoleError> {
+    let realm = console.realm.clone().unwrap_or_default();
+    let operation = nonempty(query.operation.as_ref()).map(|o| o.to_uppercase());
+    let resource = nonempty(query.resource.as_ref()).map(|r| r.to_uppercase());
+    let user = nonempty(query.user.as_ref());
+    let before = query.before.as_deref().and_then(|b| {
+        let (time, id) = b.split_once('.')?;
+        Some((time.parse().ok()?, id.to_string()))
+    });
+    let mut error = None;
+    if operation
+        .as_deref()
+        .is_some_and(|o| !OPERATIONS.contains(&o))
+    {
+        error = Some((
+            "operation",
+            "Choose one of the operations listed.".to_string(),
+        ));
+    }
+    // The admin who made a change: by username, in this realm or in the console's realm.
+    let db = console.state.store().connection();
+    let mut user_id = None;
+    if let Some(name) = &user {
+        let mut realms = vec![console.console_realm.realm.id.clone()];
+        if let Some(row) = admin::realms::find_by_name(db, &realm).await? {
+            realms.push(row.id);
+        }
+        for realm_id in realms {
+            if let Some(found) = admin::users::find_by_username(db, &realm_id, name).await? {
+                user_id = Some(found.id);
+                break;
+            }
+        }
+        if user_id.is_none() {
+            error = Some(("user", format!("There is no admin named {name}.")));
+        }
+    }
+    let rows = if error.is_some() {
+        // Checks the right even when the filter is refused.
+        events::admin_events(
+            console.ops(),
+            &realm,
+            EventQuery {
+                limit: 0,
+                ..EventQuery::default()
+            },
+        )
+        .await?
+    } else {
+        let filter = EventQuery {
+            operation: operation.clone(),
+            resource: resource.clone(),
+            user_id,
+            before,
+            limit: PAGE + 1,
+        };
+        events::admin_events(console.ops(), &realm, filter).await?
+    };
+    let more = rows.len() as u64 > PAGE;
+    let shown: Vec<_> = rows.iter().take(PAGE as usize).collect();
+    // Who made each change: one query per realm the admins signed in to.
+    let mut by_realm: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for row in &shown {
+        if let (Some(realm_id), Some(user_id)) = (&row.auth_realm_id, &row.auth_user_id) {
+            by_realm
+                .entry(realm_id.as_str())
+                .or_default()
+                .insert(user_id.clone());
+        }
+    }
+    let mut names: HashMap<String, String> = HashMap::new();
+    for (realm_id, ids) in by_realm {
+        let ids: Vec<String> = ids.into_iter().collect();
+        names.extend(admin::sessions::usernames(db, realm_id, &ids).await?);
+    }
+    let events: Vec<Value> = shown
+        .iter()
+        .map(|e| {
+            let by = e
+                .auth_user_id
+                .as_ref()
+                .map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone()));
+            json!({
+                "time": super::registries::timestamp(e.time / 1000),
+                "operation": e.operation_type,
+                "resource": e.resource_type,
+                "path": e.resource_path,
+                "by": by,
+                "address": e.ip_address,
+                "error": e.error,
+                "representation": e.representation,
+            })
+        })
+        .collect();
+    let base = console.realm_base(&realm);
+    let filters = [
+        ("operation", operation.clone().unwrap_or_default()),
+        ("resource", resource.clone().unwrap_or_default()),
+        ("user", user.clone().unwrap_or_default()),
+    ];
+    let next = more
+        .then(|| shown.last().map(|e| format!("{}.{}", e.time, e.id)))
+        .flatten()
+        .map(|before| {
+            let mut pairs: Vec<(&str, String)> = filters
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .cloned()
+                .collect();
+            pairs.push(("before", before));
+            format!(
+                "{base}/events?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        });
+    let first_href = query.before.is_some().then(|| {
+        let pairs: Vec<(&str, String)> = filters
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .cloned()
+            .collect();
+        format!(
+            "{base}/events?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    });
+    let filtered = filters.iter().any(|(_, v)| !v.is_empty());
+    let (error_field, error_message) = error.map_or((None, None), |(f, m)| (Some(f), Some(m)));
+    let status = if error_field.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render_status(
+        &console,
+        status,
+        "events.html",
+        json!({
+            "title": "Events",
+            "active": "events",
+            "events": events,
+            "operations": OPERATIONS,
+            "operation": operation.unwrap_or_default(),
+            "resource": resource.unwrap_or_default(),
+            "user": user.unwrap_or_default(),
+            "filtered": filtered,
+            "next": next,
+            "first_href": first_href,
+            "error_field": error_field,
+            "error": error_message,
+        }),
+    )
+}
