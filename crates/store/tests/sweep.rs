@@ -277,7 +277,10 @@ async fn fill(store: &Store) {
     };
     portcullis_store::admin::events::record_login_events(
         store.connection(),
-        vec![event("e-old", T - retention - 1), event("e-new", T - retention + 1)],
+        vec![
+            event("e-old", T - retention - 1),
+            event("e-new", T - retention + 1),
+        ],
     )
     .await
     .unwrap();

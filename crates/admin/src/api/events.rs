@@ -142,6 +142,7 @@ pub async fn login_events(
         types: params.all("type"),
         client_id: params.get("client").map(str::to_string),
         user_id: params.get("user").map(str::to_string),
+        username: None,
         ip_address: params.get("ipAddress").map(str::to_string),
         date_from: date_param(&params, "dateFrom", false)?,
         date_to: date_param(&params, "dateTo", true)?,

@@ -1,5 +1,5 @@
-//! Events: admin events (what was changed, by whom, from where), filterable and paged newest
-//! first by keyset.
+//! Events: admin events (what was changed, by whom, from where) and login and token events
+//! (sign-ins, token grants, docker token issuances), filterable and paged newest first by keyset.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::page::{ConsoleError, render_status};
 use super::session::Console;
-use crate::ops::events::{self, EventQuery};
+use crate::ops::events::{self, EventQuery, LoginEventQuery};
 
 /// Events shown per page.
 const PAGE: u64 = 50;
@@ -24,7 +24,9 @@ const PAGE: u64 = 50;
 const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "ACTION"];
 
 pub fn routes(realm: &str) -> Router<AppState> {
-    Router::new().route(&format!("{realm}/events"), get(list))
+    Router::new()
+        .route(&format!("{realm}/events"), get(list))
+        .route(&format!("{realm}/events/logins"), get(logins))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,6 +198,131 @@ async fn list(
             "first_href": first_href,
             "error_field": error_field,
             "error": error_message,
+        }),
+    )
+}
+
+/// The login and token event types a filter offers.
+const LOGIN_TYPES: [&str; 12] = [
+    "LOGIN",
+    "LOGIN_ERROR",
+    "CODE_TO_TOKEN",
+    "CODE_TO_TOKEN_ERROR",
+    "REFRESH_TOKEN",
+    "REFRESH_TOKEN_ERROR",
+    "CLIENT_LOGIN",
+    "CLIENT_LOGIN_ERROR",
+    "OAUTH2_DEVICE_CODE_TO_TOKEN",
+    "OAUTH2_DEVICE_CODE_TO_TOKEN_ERROR",
+    "DOCKER_TOKEN",
+    "DOCKER_TOKEN_ERROR",
+];
+
+#[derive(Debug, Default, Deserialize)]
+struct LoginQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    user: Option<String>,
+    client: Option<String>,
+    /// `{time}.{id}` of the last event of the previous page.
+    before: Option<String>,
+}
+
+/// `GET events/logins?type=&user=&client=&before=`: sign-ins, token grants and docker token
+/// issuances (with the scopes asked for and granted, and the address), newest first.
+async fn logins(
+    console: Console,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, ConsoleError> {
+    let realm = console.realm.clone().unwrap_or_default();
+    let kind = nonempty(query.kind.as_ref()).map(|k| k.to_uppercase());
+    let user = nonempty(query.user.as_ref()).map(|u| u.to_lowercase());
+    let client = nonempty(query.client.as_ref());
+    let before = query.before.as_deref().and_then(|b| {
+        let (time, id) = b.split_once('.')?;
+        Some((time.parse().ok()?, id.to_string()))
+    });
+    let unknown_kind = kind.as_deref().is_some_and(|k| !LOGIN_TYPES.contains(&k));
+    let filter = LoginEventQuery {
+        kind: kind.clone(),
+        username: user.clone(),
+        client_id: client.clone(),
+        before,
+        // A refused filter still checks the right, and lists nothing.
+        limit: if unknown_kind { 0 } else { PAGE + 1 },
+    };
+    let rows = events::login_events(console.ops(), &realm, filter).await?;
+    let more = rows.len() as u64 > PAGE;
+    let shown: Vec<_> = rows.iter().take(PAGE as usize).collect();
+    let view: Vec<Value> = shown
+        .iter()
+        .map(|e| {
+            let details: BTreeMap<String, String> = e
+                .details
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or_default();
+            json!({
+                "time": super::registries::timestamp(e.time / 1000),
+                "type": e.event_type,
+                "failed": e.error.is_some(),
+                "user": e.username,
+                "client": e.client_id,
+                "address": e.ip_address,
+                "error": e.error,
+                "requested": details.get("scope_requested"),
+                "granted": details.get("scope_granted"),
+                "grant": details.get("grant_type"),
+            })
+        })
+        .collect();
+    let base = console.realm_base(&realm);
+    let filters: Vec<(&str, String)> = [
+        ("type", kind.clone()),
+        ("user", user.clone()),
+        ("client", client.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let href = |extra: Option<String>| {
+        let mut pairs = filters.clone();
+        if let Some(before) = extra {
+            pairs.push(("before", before));
+        }
+        format!(
+            "{base}/events/logins?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    };
+    let next = more
+        .then(|| shown.last().map(|e| format!("{}.{}", e.time, e.id)))
+        .flatten()
+        .map(|b| href(Some(b)));
+    let first_href = query.before.is_some().then(|| href(None));
+    let (status, error_field, error) = if unknown_kind {
+        let message = "Choose one of the event types listed.";
+        (StatusCode::BAD_REQUEST, Some("type"), Some(message))
+    } else {
+        (StatusCode::OK, None, None)
+    };
+    render_status(
+        &console,
+        status,
+        "login_events.html",
+        json!({
+            "title": "Login and token events",
+            "active": "events",
+            "events": view,
+            "types": LOGIN_TYPES,
+            "type": kind.unwrap_or_default(),
+            "user": user.unwrap_or_default(),
+            "client": client.unwrap_or_default(),
+            "filtered": !filters.is_empty(),
+            "next": next,
+            "first_href": first_href,
+            "error_field": error_field,
+            "error": error,
         }),
     )
 }

@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("user.html", include_str!("../../templates/user.html")),
     ("groups.html", include_str!("../../templates/groups.html")),
     ("problem.html", include_str!("../../templates/problem.html")),
+    (
+        "login_events.html",
+        include_str!("../../templates/login_events.html"),
+    ),
     ("roles.html", include_str!("../../templates/roles.html")),
     ("role.html", include_str!("../../templates/role.html")),
     ("group.html", include_str!("../../templates/group.html")),
@@ -763,6 +767,18 @@ mod tests {
             (
                 "problem.html",
                 json!({"title": "Forbidden", "message": "No.", "status": 403, "signed_in": false}),
+            ),
+            (
+                "login_events.html",
+                with(
+                    json!({"events": [{"time": "t", "type": "DOCKER_TOKEN", "failed": false, "user": "alice", "client": "reg", "address": "127.0.0.1", "error": null, "requested": "repository:a:push", "granted": null, "grant": "basic"}, {"time": "t", "type": "LOGIN_ERROR", "failed": true, "user": null, "client": null, "address": null, "error": "invalid_user_credentials", "requested": null, "granted": null, "grant": null}], "types": ["LOGIN"], "type": "LOGIN", "user": "", "client": "", "filtered": true, "next": "/n", "first_href": "/f", "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "login_events.html",
+                with(
+                    json!({"events": [], "types": ["LOGIN"], "type": "X", "user": "", "client": "", "filtered": false, "next": null, "first_href": null, "error_field": "type", "error": "Choose"}),
+                ),
             ),
             ("settings.html", with(settings(true, None))),
             (

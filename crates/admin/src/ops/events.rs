@@ -1,8 +1,12 @@
-//! Admin events: what was changed through the admin API or the console, newest first, a page at
-//! a time.
+//! Admin events (what was changed through the admin API or the console) and login and token
+//! events (sign-ins, token grants, docker token issuances), newest first, a page at a time.
 
 use portcullis_store::admin::entity::admin_event;
-use portcullis_store::admin::{self, Page, events::EventFilter};
+use portcullis_store::admin::{
+    self, Page,
+    events::{EventFilter, LoginEventFilter},
+};
+use portcullis_store::entity::login_event;
 
 use super::Ops;
 use crate::auth::Right;
@@ -42,4 +46,39 @@ pub async fn admin_events(
         max: Some(query.limit),
     };
     Ok(admin::events::list(ops.state.store().connection(), &row.id, &filter, page).await?)
+}
+
+/// Which login and token events to list.
+#[derive(Debug, Clone, Default)]
+pub struct LoginEventQuery {
+    /// `LOGIN`, `DOCKER_TOKEN`, ...; `None` for all.
+    pub kind: Option<String>,
+    pub username: Option<String>,
+    /// A `clientId` (a registry's service for docker tokens).
+    pub client_id: Option<String>,
+    /// Keyset paging: only events older than this `(time in ms, id)`.
+    pub before: Option<(i64, String)>,
+    pub limit: u64,
+}
+
+/// The realm's login and token events matching `query`, newest first (`view-events`).
+pub async fn login_events(
+    ops: Ops<'_>,
+    realm: &str,
+    query: LoginEventQuery,
+) -> Result<Vec<login_event::Model>, AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ViewEvents).await?;
+    let filter = LoginEventFilter {
+        types: query.kind.into_iter().collect(),
+        username: query.username,
+        client_id: query.client_id,
+        before: query.before,
+        ..LoginEventFilter::default()
+    };
+    let page = Page {
+        first: 0,
+        max: Some(query.limit),
+    };
+    let db = ops.state.store().connection();
+    Ok(admin::events::login_events(db, &row.id, &filter, page).await?)
 }

@@ -468,3 +468,42 @@ async fn realm_pages_are_refused_to_viewers() {
     assert_ne!(rep["displayName"], "Mine");
     assert_eq!(jwks_kids(&app).await.len(), 2, "no key added");
 }
+
+#[tokio::test]
+async fn lists_docker_token_issuances_and_failed_logins() {
+    let app = app().await;
+    let get = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.get(
+                "/auth/realms/shop/protocol/docker-v2/auth?service=registry.shop.test&scope=repository:team-a/api:push",
+                Some(&portcullis_testkit::basic("bob", password)),
+            )
+            .await
+        }
+    };
+    assert_eq!(get(PASSWORD).await.status.as_u16(), 200);
+    assert_eq!(get("wrong").await.status.as_u16(), 401);
+    app.state.flush_events().await;
+    let (mut browser, realm) = master(&app).await;
+    let page = browser.get(&format!("{realm}/events/logins")).await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.text());
+    let text = page.text();
+    assert!(text.contains(r#"<tr data-type="DOCKER_TOKEN">"#), "{text}");
+    assert!(
+        text.contains("<code>repository:team-a/api:push</code> → <code>repository:team-a/api:push</code>"),
+        "{text}"
+    );
+    assert!(text.contains(r#"<tr data-type="DOCKER_TOKEN_ERROR">"#));
+    let only = browser
+        .get(&format!("{realm}/events/logins?type=DOCKER_TOKEN_ERROR&user=bob"))
+        .await;
+    assert!(!only.text().contains(r#"data-type="DOCKER_TOKEN">"#));
+    assert!(only.text().contains(r#"data-type="DOCKER_TOKEN_ERROR""#));
+    let bad = browser.get(&format!("{realm}/events/logins?type=NOPE")).await;
+    assert_eq!(bad.status.as_u16(), 400);
+    assert!(bad.text().contains(r#"id="type-error""#));
+    let (mut viewer, base) = signed_in(&app, "shop", "viewer", PASSWORD).await;
+    let refused = viewer.get(&format!("{base}/realms/shop/events/logins")).await;
+    assert_eq!(refused.status.as_u16(), 403);
+}

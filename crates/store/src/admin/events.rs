@@ -98,6 +98,7 @@ pub struct LoginEventFilter {
     pub types: Vec<String>,
     pub client_id: Option<String>,
     pub user_id: Option<String>,
+    pub username: Option<String>,
     pub ip_address: Option<String>,
     /// Milliseconds, inclusive.
     pub date_from: Option<i64>,
@@ -134,6 +135,7 @@ pub async fn login_events<C: ConnectionTrait>(
     let exact = [
         (&filter.client_id, C::ClientId),
         (&filter.user_id, C::UserId),
+        (&filter.username, C::Username),
         (&filter.ip_address, C::IpAddress),
     ];
     for (value, column) in exact {
