@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
+use super::page::{PAGE, Params, insert, param, realm_of};
 use super::session::Console;
 use crate::auth::Right;
 use crate::context::encode_segment;
@@ -27,8 +28,6 @@ use crate::ops::roles::{self, Locator};
 use crate::rep::client::{ClientFields, MapperFields, OPENID_CONNECT};
 use crate::rep::role::RoleFields;
 
-/// Clients and roles shown per page.
-const PAGE: u64 = 50;
 /// The client attribute holding the client's own access token lifespan, in seconds.
 const ACCESS_TOKEN_LIFESPAN: &str = "access.token.lifespan";
 
@@ -46,16 +45,6 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/{id}/mappers"), get(mappers).post(add_mapper))
         .route(&r("/{id}/mappers/new"), get(new_mapper))
         .route(&r("/{id}/mappers/{mapper}/delete"), post(delete_mapper))
-}
-
-type Params = Path<BTreeMap<String, String>>;
-
-fn param<'a>(path: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    path.get(name).map_or("", String::as_str)
-}
-
-fn realm_of(console: &Console) -> String {
-    console.realm.clone().unwrap_or_default()
 }
 
 fn may_manage(console: &Console) -> bool {
@@ -76,12 +65,6 @@ fn clients_base(console: &Console) -> String {
 
 fn client_base(console: &Console, id: &str) -> String {
     format!("{}/{}", clients_base(console), encode_segment(id))
-}
-
-fn insert(context: &mut Value, key: &str, value: Value) {
-    if let Value::Object(map) = context {
-        map.insert(key.to_string(), value);
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,12 +13,10 @@ use portcullis_web::AppState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::page::PAGE;
 use super::page::{ConsoleError, render_status};
 use super::session::Console;
 use crate::ops::events::{self, EventQuery, LoginEventQuery};
-
-/// Events shown per page.
-const PAGE: u64 = 50;
 
 /// The operation types an admin event has.
 const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "ACTION"];

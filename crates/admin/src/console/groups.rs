@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::page::{ConsoleError, FormBody, field_message, redirect_with_flash, render_status};
+use super::page::{PAGE, Params, param, realm_of};
 use super::session::Console;
-use super::users::{PAGE, Params, param, realm_of};
 use crate::auth::Right;
 use crate::error::AdminError;
 use crate::ops::groups::{self, GroupUpdate};

@@ -1,8 +1,6 @@
 //! Keys: the realm's signing keys; add one (published, not signing), make it active, disable
 //! an old one. See [`crate::ops::keys`] for how a rotation overlaps.
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -13,6 +11,7 @@ use portcullis_web::AppState;
 use serde_json::{Value, json};
 
 use super::page::{ConsoleError, FormBody, field_message, redirect_with_flash, render_status};
+use super::page::{Params, param, realm_of};
 use super::registries::timestamp;
 use super::session::Console;
 use crate::auth::Right;
@@ -25,16 +24,6 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/keys"), get(list).post(add))
         .route(&r("/keys/{id}/activate"), post(activate))
         .route(&r("/keys/{id}/disable"), get(confirm_disable).post(disable))
-}
-
-type Params = Path<BTreeMap<String, String>>;
-
-fn param<'a>(path: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    path.get(name).map_or("", String::as_str)
-}
-
-fn realm_of(console: &Console) -> String {
-    console.realm.clone().unwrap_or_default()
 }
 
 /// The key types the add form offers: value and label.

@@ -11,6 +11,29 @@ use tera::{Context, Tera};
 use super::session::Console;
 use crate::error::AdminError;
 
+/// Rows per page of every console list.
+pub const PAGE: u64 = 50;
+
+/// A console URL's path parameters, by name.
+pub type Params = axum::extract::Path<std::collections::BTreeMap<String, String>>;
+
+/// One path parameter; empty when the route has none of that name.
+pub fn param<'a>(path: &'a std::collections::BTreeMap<String, String>, name: &str) -> &'a str {
+    path.get(name).map_or("", String::as_str)
+}
+
+/// The realm the page is about.
+pub fn realm_of(console: &Console) -> String {
+    console.realm.clone().unwrap_or_default()
+}
+
+/// Adds `key` to a page's context.
+pub fn insert(context: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = context {
+        map.insert(key.to_string(), value);
+    }
+}
+
 /// Every console template, by name.
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),

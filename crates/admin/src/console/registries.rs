@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
+use super::page::{Params as RegistryPath, param};
 use super::session::Console;
 use crate::auth::Right;
 use crate::error::AdminError;
@@ -36,12 +37,6 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/{id}/setup"), get(setup))
         .route(&r("/{id}/logins"), get(logins))
         .route(&r("/{id}/logins/{login}/revoke"), post(revoke_login))
-}
-
-type RegistryPath = Path<BTreeMap<String, String>>;
-
-fn param<'a>(path: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    path.get(name).map_or("", String::as_str)
 }
 
 /// `GET registries`.

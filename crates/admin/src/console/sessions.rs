@@ -11,14 +11,12 @@ use portcullis_web::AppState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::page::PAGE;
 use super::page::{ConsoleError, FormBody, redirect_with_flash, render};
 use super::registries::timestamp;
 use super::session::Console;
 use crate::auth::Right;
 use crate::ops::sessions;
-
-/// Sessions shown per page.
-const PAGE: u64 = 50;
 
 pub fn routes(realm: &str) -> Router<AppState> {
     let r = |path: &str| format!("{realm}{path}");

@@ -11,6 +11,7 @@ use portcullis_store::entity::realm;
 use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
+use super::page::realm_of;
 use super::page::{ConsoleError, FormBody, field_message, redirect_with_flash, render_status};
 use super::session::Console;
 use crate::auth::Right;
@@ -81,10 +82,6 @@ const FLAGS: &[(&str, &str)] = &[
         "Permanent lockout: disable the account after the max failures",
     ),
 ];
-
-fn realm_of(console: &Console) -> String {
-    console.realm.clone().unwrap_or_default()
-}
 
 /// The form's values from the stored realm.
 fn values_of(row: &realm::Model) -> Map<String, Value> {

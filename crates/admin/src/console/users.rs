@@ -1,8 +1,6 @@
 //! Users (search with keyset pagination, create, enable or disable, reset password, groups,
 //! registry access) and the group tree (one page of children at a time).
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
@@ -17,6 +15,7 @@ use serde_json::{Value, json};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
+use super::page::{PAGE, Params, insert, param, realm_of};
 use super::registries::timestamp;
 use super::session::Console;
 use crate::auth::Right;
@@ -26,9 +25,6 @@ use crate::ops::users::{self, NewUser, PasswordInput};
 use crate::ops::{access, mappings};
 use crate::rep::role::RoleRef;
 use crate::rep::user::UserFields;
-
-/// Users and groups shown per page.
-pub(super) const PAGE: u64 = 50;
 
 pub fn routes(realm: &str) -> Router<AppState> {
     let r = |path: &str| format!("{realm}{path}");
@@ -52,16 +48,6 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/users/{id}/unlock"), post(unlock))
         .route(&r("/users/{id}/delete"), post(delete_user))
         .route(&r("/groups"), get(group_tree).post(create_group))
-}
-
-pub(super) type Params = Path<BTreeMap<String, String>>;
-
-pub(super) fn param<'a>(path: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    path.get(name).map_or("", String::as_str)
-}
-
-pub(super) fn realm_of(console: &Console) -> String {
-    console.realm.clone().unwrap_or_default()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,12 +230,6 @@ async fn user_context(console: &Console, id: &str, tab: &str) -> Result<Value, C
         },
         "may_manage": console.caller.can(&realm, Right::ManageUsers),
     }))
-}
-
-pub(super) fn insert(context: &mut Value, key: &str, value: Value) {
-    if let Value::Object(map) = context {
-        map.insert(key.to_string(), value);
-    }
 }
 
 /// `GET users/{id}`: details, enable or disable, reset password.

@@ -491,19 +491,27 @@ async fn lists_docker_token_issuances_and_failed_logins() {
     let text = page.text();
     assert!(text.contains(r#"<tr data-type="DOCKER_TOKEN">"#), "{text}");
     assert!(
-        text.contains("<code>repository:team-a/api:push</code> → <code>repository:team-a/api:push</code>"),
+        text.contains(
+            "<code>repository:team-a/api:push</code> → <code>repository:team-a/api:push</code>"
+        ),
         "{text}"
     );
     assert!(text.contains(r#"<tr data-type="DOCKER_TOKEN_ERROR">"#));
     let only = browser
-        .get(&format!("{realm}/events/logins?type=DOCKER_TOKEN_ERROR&user=bob"))
+        .get(&format!(
+            "{realm}/events/logins?type=DOCKER_TOKEN_ERROR&user=bob"
+        ))
         .await;
     assert!(!only.text().contains(r#"data-type="DOCKER_TOKEN">"#));
     assert!(only.text().contains(r#"data-type="DOCKER_TOKEN_ERROR""#));
-    let bad = browser.get(&format!("{realm}/events/logins?type=NOPE")).await;
+    let bad = browser
+        .get(&format!("{realm}/events/logins?type=NOPE"))
+        .await;
     assert_eq!(bad.status.as_u16(), 400);
     assert!(bad.text().contains(r#"id="type-error""#));
     let (mut viewer, base) = signed_in(&app, "shop", "viewer", PASSWORD).await;
-    let refused = viewer.get(&format!("{base}/realms/shop/events/logins")).await;
+    let refused = viewer
+        .get(&format!("{base}/realms/shop/events/logins"))
+        .await;
     assert_eq!(refused.status.as_u16(), 403);
 }
