@@ -217,8 +217,8 @@ mod tests {
         assert_eq!(rep, once, "a second pass changes nothing");
         assert_eq!(
             rep.clients.len(),
-            2,
-            "the file's realm-management and admin-cli"
+            3,
+            "the file's realm-management, admin-cli and security-admin-console"
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);
