@@ -13,6 +13,7 @@ mod m20261124_000004_revoked_token;
 mod m20261206_000005_credential_state;
 mod m20261206_000006_admin_console_client;
 mod m20261206_000007_login_event;
+mod m20261206_000008_lowercase_email;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_credential_state::Migration),
             Box::new(m20261206_000006_admin_console_client::Migration),
             Box::new(m20261206_000007_login_event::Migration),
+            Box::new(m20261206_000008_lowercase_email::Migration),
         ]
     }
 }

@@ -72,24 +72,28 @@ impl Protocol for DockerV2 {
     fn client_settings(&self) -> Vec<ClientSetting> {
         vec![
             ClientSetting {
+                field: "algorithm",
                 attribute: token::ATTR_ALGORITHM,
                 label: "Signature algorithm",
                 help: "How registry tokens are signed. ES256 tokens are smaller and cheaper.",
                 choices: &["RS256", "ES256"],
             },
             ClientSetting {
+                field: "kidFormat",
                 attribute: token::ATTR_KID_FORMAT,
                 label: "Key id format",
                 help: "libtrust for registry 2.x bundles, thumbprint (RFC 7638) for registry 3 JWKS.",
                 choices: &["libtrust", "thumbprint"],
             },
             ClientSetting {
+                field: "tokenLifespan",
                 attribute: token::ATTR_LIFESPAN,
                 label: "Token lifespan (seconds)",
                 help: "How long a registry token is valid; empty for the realm's lifespan.",
                 choices: &[],
             },
             ClientSetting {
+                field: "refreshLifespan",
                 attribute: token::ATTR_REFRESH_LIFESPAN,
                 label: "Docker login lifespan (seconds)",
                 help: "How long a stored docker login (identity token) lasts; empty for 30 days.",

@@ -523,7 +523,12 @@ impl Builder {
             id,
             realm_id: self.realm_id.clone(),
             username,
-            email: rep.email.clone().filter(|e| !e.is_empty()),
+            // Emails are kept lowercase, as Keycloak keeps them, so lookups use the index.
+            email: rep
+                .email
+                .as_ref()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty()),
             email_verified: rep.email_verified.unwrap_or(false),
             first_name: rep.first_name.clone(),
             last_name: rep.last_name.clone(),

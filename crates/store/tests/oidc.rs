@@ -778,9 +778,9 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the admin-console client, credential-state,
-    // revoked-token, admin and OIDC ones.
-    Migrator::down(db, Some(5)).await.unwrap();
+    // Back to the first migration: undo the lowercase emails, login events, admin-console
+    // client, credential-state, revoked-token, admin and OIDC ones.
+    Migrator::down(db, Some(7)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",
@@ -789,8 +789,9 @@ async fn upgrades_an_existing_database() {
          direct_access_grants_enabled, service_accounts_enabled, created_at) VALUES \
          ('c1', 'r', 'app', 'openid-connect', true, true, false, '[]', '[]', '{}', true, false, false, 1), \
          ('c2', 'r', 'reg', 'docker-v2', true, true, false, '[]', '[]', '{}', true, false, false, 1)",
-        "INSERT INTO user_entity (id, realm_id, username, email_verified, enabled, attributes, \
-         created_at) VALUES ('u', 'r', 'old-user', true, true, '{\"site\":[\"paris\"]}', 7)",
+        "INSERT INTO user_entity (id, realm_id, username, email, email_verified, enabled, \
+         attributes, created_at) VALUES ('u', 'r', 'old-user', 'Old.User@Example.TEST', true, \
+         true, '{\"site\":[\"paris\"]}', 7)",
     ] {
         db.execute_unprepared(sql).await.unwrap();
     }
@@ -817,6 +818,11 @@ async fn upgrades_an_existing_database() {
     assert_eq!(console.attributes["pkce.code.challenge.method"], "S256");
     let user = store.find_user_by_id("r", "u").await.unwrap().unwrap();
     assert!(user.email_verified && user.created_at == 7);
+    assert_eq!(
+        user.email.as_deref(),
+        Some("old.user@example.test"),
+        "emails kept lowercase"
+    );
     assert_eq!(user.service_account_client_id, None);
     assert_eq!((user.not_before, user.required_actions.len()), (0, 0));
     // Attributes written before the attribute table are searchable after the upgrade.

@@ -108,6 +108,8 @@ impl std::fmt::Debug for Protocols {
 /// A client attribute the console asks for when a client of a protocol is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSetting {
+    /// The form field's name and id (`algorithm`, `tokenLifespan`).
+    pub field: &'static str,
     pub attribute: &'static str,
     pub label: &'static str,
     pub help: &'static str,

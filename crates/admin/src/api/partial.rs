@@ -314,8 +314,13 @@ impl Importer<'_> {
         for group in items(object, "groups")? {
             self.group(group, None, true).await?;
         }
+        // One read of the group tree for every user: imports carry thousands of users.
+        let tree = match users.iter().any(|u| !u.groups.is_empty()) {
+            true => GroupTree::new(admin::groups::all(self.db, &self.realm.id).await?),
+            false => GroupTree::new(Vec::new()),
+        };
         for user in users {
-            self.user(user).await?;
+            self.user(user, &tree).await?;
         }
         for client in service_accounts {
             super::clients::ensure_service_account(self.db, &client, self.now).await?;
@@ -520,7 +525,7 @@ impl Importer<'_> {
         Ok(())
     }
 
-    async fn user(&mut self, user: UserImport) -> Result<(), AdminError> {
+    async fn user(&mut self, user: UserImport, tree: &GroupTree) -> Result<(), AdminError> {
         let existing =
             admin::users::find_by_username(self.db, &self.realm.id, &user.username).await?;
         let (mut id, mut action) = (admin::new_id(), Action::Added);
@@ -576,7 +581,6 @@ impl Importer<'_> {
         admin::users::insert(self.db, row).await?;
         let role_ids = self.role_ids(&user.realm_roles, &user.client_roles).await?;
         admin::roles::map(self.db, Holder::User(&id), &role_ids).await?;
-        let tree = GroupTree::new(admin::groups::all(self.db, &self.realm.id).await?);
         for path in &user.groups {
             let group = tree
                 .by_path(path)

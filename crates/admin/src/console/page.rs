@@ -458,7 +458,7 @@ mod tests {
             (
                 "registry_new.html",
                 with(
-                    json!({"service": "", "settings": [{"name": "setting-0", "label": "Alg", "help": "h", "choices": ["RS256", "ES256"], "value": ""}, {"name": "setting-1", "label": "Life", "help": "h", "choices": [], "value": "x"}], "error_field": "setting-1", "error": "bad"}),
+                    json!({"service": "", "settings": [{"name": "algorithm", "label": "Alg", "help": "h", "choices": ["RS256", "ES256"], "value": ""}, {"name": "tokenLifespan", "label": "Life", "help": "h", "choices": [], "value": "x"}], "error_field": "tokenLifespan", "error": "bad"}),
                 ),
             ),
             (
@@ -488,13 +488,13 @@ mod tests {
             (
                 "try.html",
                 with(
-                    json!({"registry": registry(), "tab": "try", "username": "alice", "scope": "repository:a:pull", "results": [{"requested": "repository:a:pull", "granted": "pull", "verdicts": [{"rule": "r", "hit": true, "detail": "grants pull"}]}, {"requested": "repository:b:pull", "granted": "", "verdicts": []}], "error_field": null, "error": null}),
+                    json!({"registry": registry(), "tab": "try", "try_username": "alice", "scope": "repository:a:pull", "results": [{"requested": "repository:a:pull", "granted": "pull", "verdicts": [{"rule": "r", "hit": true, "detail": "grants pull"}]}, {"requested": "repository:b:pull", "granted": "", "verdicts": []}], "error_field": null, "error": null}),
                 ),
             ),
             (
                 "try.html",
                 with(
-                    json!({"registry": registry(), "tab": "try", "username": "", "scope": "", "results": null, "error_field": "scope", "error": "bad"}),
+                    json!({"registry": registry(), "tab": "try", "try_username": "", "scope": "", "results": null, "error_field": "scope", "error": "bad"}),
                 ),
             ),
             (

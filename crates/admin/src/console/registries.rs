@@ -89,14 +89,13 @@ async fn registry_form(
     let settings: Vec<Value> = protocol
         .client_settings()
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|s| {
             json!({
-                "name": format!("setting-{i}"),
+                "name": s.field,
                 "label": s.label,
                 "help": s.help,
                 "choices": s.choices,
-                "value": form.get(&format!("setting-{i}")),
+                "value": form.get(s.field),
             })
         })
         .collect();
@@ -137,8 +136,8 @@ async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError>
         .await;
     }
     let mut attributes = BTreeMap::new();
-    for (i, setting) in protocol.client_settings().iter().enumerate() {
-        let value = form.get(&format!("setting-{i}")).trim();
+    for setting in protocol.client_settings() {
+        let value = form.get(setting.field).trim();
         if value.is_empty() {
             continue;
         }
@@ -152,7 +151,7 @@ async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError>
                 &console,
                 StatusCode::BAD_REQUEST,
                 &form,
-                Some((&format!("setting-{i}"), message)),
+                Some((setting.field, message)),
             )
             .await;
         }
@@ -602,7 +601,7 @@ async fn try_it(
     let (error_field, error_message) = error.map_or((None, None), |(f, m)| (Some(f), Some(m)));
     let mut context = registry_context(&console, &registry, "try");
     if let Value::Object(map) = &mut context {
-        map.insert("username".into(), json!(username));
+        map.insert("try_username".into(), json!(username));
         map.insert("scope".into(), json!(scope_text));
         map.insert("results".into(), results);
         map.insert("error_field".into(), json!(error_field));

@@ -95,8 +95,11 @@ pub async fn create(
     }
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     check_unique(change.db(), &realm_row.id, &user).await?;
-    let tree = GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?);
     let mut group_ids = Vec::new();
+    let tree = match new.groups.is_empty() {
+        true => GroupTree::new(Vec::new()),
+        false => GroupTree::new(admin::groups::all(change.db(), &realm_row.id).await?),
+    };
     for path in &new.groups {
         let group = tree
             .by_path(path)
@@ -240,11 +243,16 @@ pub async fn page(
 ) -> Result<Vec<user_entity::Model>, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
     let query = query.trim();
+    let db = ops.state.store().connection();
+    // A plain prefix (the common search) reads two index ranges; quotes and `*` keep
+    // Keycloak's exact and wildcard meanings.
+    if !query.is_empty() && !query.contains(['*', '"']) {
+        return Ok(admin::users::page_by_prefix(db, &realm_row.id, query, after, limit).await?);
+    }
     let filter = UserFilter {
         search: (!query.is_empty()).then(|| TextMatch::keycloak_search(query)),
         ..UserFilter::default()
     };
-    let db = ops.state.store().connection();
     Ok(admin::users::page_after(db, &realm_row.id, &filter, after, limit).await?)
 }
 

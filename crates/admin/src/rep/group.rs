@@ -28,6 +28,8 @@ pub struct GroupTree {
     groups: Vec<realm_group::Model>,
     index: HashMap<String, usize>,
     paths: HashMap<String, String>,
+    /// Path -> index, so a lookup by path does not scan the tree.
+    by_path: HashMap<String, usize>,
     children: HashMap<Option<String>, Vec<usize>>,
 }
 
@@ -35,10 +37,14 @@ impl GroupTree {
     /// `groups` sorted by name keep that order among siblings.
     pub fn new(groups: Vec<realm_group::Model>) -> Self {
         let paths = portcullis_store::admin::groups::paths(&groups);
-        let index = groups
+        let index: HashMap<String, usize> = groups
             .iter()
             .enumerate()
             .map(|(i, g)| (g.id.clone(), i))
+            .collect();
+        let by_path = paths
+            .iter()
+            .filter_map(|(id, path)| Some((path.clone(), *index.get(id)?)))
             .collect();
         let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
         for (i, g) in groups.iter().enumerate() {
@@ -48,6 +54,7 @@ impl GroupTree {
             groups,
             index,
             paths,
+            by_path,
             children,
         }
     }
@@ -80,10 +87,7 @@ impl GroupTree {
         } else {
             format!("/{trimmed}")
         };
-        self.paths
-            .iter()
-            .find(|(_, p)| **p == normalized)
-            .and_then(|(id, _)| self.get(id))
+        self.by_path.get(&normalized).map(|i| &self.groups[*i])
     }
 
     /// `id` itself and its ancestors, nearest first.

@@ -159,7 +159,8 @@ impl UserFields {
             row.username = username.clone();
         }
         if let Some(email) = &self.email {
-            row.email = email.clone();
+            // Kept lowercase, as Keycloak keeps it: uniqueness and lookups use the index.
+            row.email = email.as_ref().map(|e| e.trim().to_lowercase());
         }
         if let Some(first) = &self.first_name {
             row.first_name = first.clone();

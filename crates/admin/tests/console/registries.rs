@@ -25,18 +25,18 @@ async fn creates_a_registry_and_refuses_a_bad_one() {
     let bad_lifespan = form
         .clone()
         .with("service", "other.test")
-        .with("setting-2", "soon");
+        .with("tokenLifespan", "soon");
     let refused = browser.submit(&bad_lifespan).await;
     assert_eq!(refused.status.as_u16(), 400);
     assert!(
-        refused.text().contains(r#"id="setting-2-error""#),
+        refused.text().contains(r#"id="tokenLifespan-error""#),
         "{}",
         refused.text()
     );
 
     let good = form
         .with("service", "new.shop.test")
-        .with("setting-0", "ES256");
+        .with("algorithm", "ES256");
     let created = post_with_csrf_checks(&mut browser, &good).await;
     let rules = follow_with_flash(&mut browser, &created).await;
     assert!(rules.text().contains("new.shop.test"));

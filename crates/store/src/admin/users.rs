@@ -120,6 +120,44 @@ pub async fn page_after<C: ConnectionTrait>(
     Ok(select.limit(limit).all(db).await?)
 }
 
+/// One page of the realm's users whose username or email starts with `prefix` (any case), by
+/// username after `after`. Usernames and emails are stored lowercase, so the prefix becomes two
+/// index ranges instead of a scan of every user.
+pub async fn page_by_prefix<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<user_entity::Model>, StoreError> {
+    use user_entity::Column as C;
+    let low = prefix.trim().to_lowercase();
+    // Every string starting with `low` sorts before `low` followed by the largest character, in
+    // code-point order: SQLite's, and PostgreSQL's under the C / C.UTF-8 collation this server's
+    // databases use.
+    let high = format!("{low}\u{10FFFF}");
+    let mut select = user_entity::Entity::find()
+        .filter(C::RealmId.eq(realm_id))
+        .filter(C::ServiceAccountClientPk.is_null())
+        .filter(
+            Condition::any()
+                .add(
+                    C::Username
+                        .gte(low.as_str())
+                        .and(C::Username.lt(high.as_str())),
+                )
+                .add(C::Email.gte(low.as_str()).and(C::Email.lt(high.as_str()))),
+        );
+    if let Some(after) = after {
+        select = select.filter(C::Username.gt(after));
+    }
+    Ok(select
+        .order_by_asc(C::Username)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// Ids of the realm's users with a direct mapping to any of `role_ids` or a membership of any
 /// of `group_ids`, in two indexed queries.
 pub async fn holders<C: ConnectionTrait>(
@@ -253,7 +291,7 @@ pub async fn find_by_email<C: ConnectionTrait>(
 ) -> Result<Option<user_entity::Model>, StoreError> {
     Ok(user_entity::Entity::find()
         .filter(user_entity::Column::RealmId.eq(realm_id))
-        .filter(TextMatch::Exact(email.trim().to_string()).condition(user_entity::Column::Email))
+        .filter(user_entity::Column::Email.eq(email.trim().to_lowercase()))
         .one(db)
         .await?)
 }
