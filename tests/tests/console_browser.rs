@@ -349,6 +349,32 @@ async fn console_journey_realm_registry_rule_user_and_push() {
     );
     drop(registry);
 
+    // --- Every other area, each checked by axe and photographed.
+    let tour = [
+        (realm("/clients"), "clients"),
+        (realm("/clients/new"), "client-new"),
+        (realm("/roles"), "roles"),
+        (realm("/sessions"), "sessions"),
+        (realm("/events"), "events"),
+        (realm("/events/logins"), "login-events"),
+        (realm("/settings"), "realm-settings"),
+        (realm("/keys"), "keys"),
+        (registry_page("/logins"), "registry-logins"),
+        (user_page("/roles"), "user-roles"),
+        (user_page("/sessions"), "user-sessions"),
+        (user_page("/logins"), "user-logins"),
+        (user_page("/attack"), "user-brute-force"),
+    ];
+    for (url, name) in tour {
+        b.goto(&url).await;
+        b.wait_for("main#content h1").await;
+        b.page(name).await;
+    }
+    // The push and the refused push are login events with the scopes asked for and granted.
+    b.goto(&realm("/events/logins?type=DOCKER_TOKEN")).await;
+    b.wait_for(r#"table#login-events tr[data-type="DOCKER_TOKEN"]"#)
+        .await;
+
     // --- Sign out: B/ asks for the login again.
     b.goto(&realm("/")).await;
     b.wait_for("form#sign-out").await;
