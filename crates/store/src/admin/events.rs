@@ -64,21 +64,12 @@ pub async fn list<C: ConnectionTrait>(
             select = select.filter(column.eq(value.as_str()));
         }
     }
-    if let Some(from) = filter.date_from {
-        select = select.filter(C::Time.gte(from));
-    }
-    if let Some(to) = filter.date_to {
-        select = select.filter(C::Time.lte(to));
-    }
-    if let Some((time, id)) = &filter.before {
-        select = select.filter(
-            Condition::any().add(C::Time.lt(*time)).add(
-                Condition::all()
-                    .add(C::Time.eq(*time))
-                    .add(C::Id.lt(id.as_str())),
-            ),
-        );
-    }
+    select = select.filter(window(
+        (C::Time, C::Id),
+        filter.date_from,
+        filter.date_to,
+        filter.before.as_ref(),
+    ));
     let select = select.order_by_desc(C::Time).order_by_desc(C::Id);
     Ok(page.apply(select).all(db).await?)
 }
@@ -143,19 +134,37 @@ pub async fn login_events<C: ConnectionTrait>(
             select = select.filter(column.eq(value.as_str()));
         }
     }
-    if let Some(from) = filter.date_from {
-        select = select.filter(C::Time.gte(from));
-    }
-    if let Some(to) = filter.date_to {
-        select = select.filter(C::Time.lte(to));
-    }
-    if let Some((time, id)) = &filter.before {
-        select = select.filter(
-            sea_orm::Condition::any()
-                .add(C::Time.lt(*time))
-                .add(C::Time.eq(*time).and(C::Id.lt(id.as_str()))),
-        );
-    }
+    select = select.filter(window(
+        (C::Time, C::Id),
+        filter.date_from,
+        filter.date_to,
+        filter.before.as_ref(),
+    ));
     let select = select.order_by_desc(C::Time).order_by_desc(C::Id);
     Ok(page.apply(select).all(db).await?)
+}
+
+/// Events between `from` and `to` (milliseconds, inclusive) and, for keyset paging, older than
+/// the `(time, id)` that ended the previous page: the same for admin and login events.
+fn window<T: ColumnTrait, I: ColumnTrait>(
+    (time, id): (T, I),
+    from: Option<i64>,
+    to: Option<i64>,
+    before: Option<&(i64, String)>,
+) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(from) = from {
+        condition = condition.add(time.gte(from));
+    }
+    if let Some(to) = to {
+        condition = condition.add(time.lte(to));
+    }
+    if let Some((at, last)) = before {
+        condition = condition.add(
+            Condition::any()
+                .add(time.lt(*at))
+                .add(Condition::all().add(time.eq(*at)).add(id.lt(last.as_str()))),
+        );
+    }
+    condition
 }
