@@ -16,8 +16,7 @@ use crate::queries::realm::{RealmRows, group_paths, key_material, load_rows};
 use crate::queries::user::PASSWORD;
 use crate::representation::{
     ClientRepresentation, CompositesRepresentation, CredentialRepresentation, GroupRepresentation,
-    ProtocolMapperRepresentation, RealmRepresentation, RoleRepresentation, RolesRepresentation,
-    UserRepresentation,
+    RealmRepresentation, RolesRepresentation, UserRepresentation, from_row,
 };
 
 pub(crate) async fn export_realm<C: ConnectionTrait>(
@@ -30,35 +29,10 @@ pub(crate) async fn export_realm<C: ConnectionTrait>(
     };
     let refs = RoleRefs::new(&rows);
     let mut rep = RealmRepresentation {
-        id: Some(rows.realm.id.clone()),
-        realm: Some(rows.realm.name.clone()),
-        display_name: rows.realm.display_name.clone(),
-        enabled: Some(rows.realm.enabled),
-        access_token_lifespan: Some(rows.realm.access_token_lifespan),
-        password_policy: rows.realm.password_policy.clone(),
-        sso_session_idle_timeout: Some(rows.realm.sso_session_idle_timeout),
-        sso_session_max_lifespan: Some(rows.realm.sso_session_max_lifespan),
-        offline_session_idle_timeout: Some(rows.realm.offline_session_idle_timeout),
-        access_code_lifespan: Some(rows.realm.access_code_lifespan),
-        access_code_lifespan_login: Some(rows.realm.access_code_lifespan_login),
-        revoke_refresh_token: Some(rows.realm.revoke_refresh_token),
-        refresh_token_max_reuse: Some(rows.realm.refresh_token_max_reuse),
-        oauth2_device_code_lifespan: Some(rows.realm.device_code_lifespan),
-        oauth2_device_polling_interval: Some(rows.realm.device_polling_interval),
-        brute_force_protected: Some(rows.realm.brute_force_protected),
-        permanent_lockout: Some(rows.realm.permanent_lockout),
-        failure_factor: Some(rows.realm.failure_factor),
-        wait_increment_seconds: Some(rows.realm.wait_increment_seconds),
-        max_failure_wait_seconds: Some(rows.realm.max_failure_wait_seconds),
-        quick_login_check_milli_seconds: Some(rows.realm.quick_login_check_millis),
-        minimum_quick_login_wait_seconds: Some(rows.realm.minimum_quick_login_wait_seconds),
-        max_delta_time_seconds: Some(rows.realm.max_delta_time_seconds),
         roles: Some(roles(&rows, &refs)?),
         groups: groups(&rows, &refs)?,
-        users: None,
         clients: clients(&rows)?,
-        attributes: from_json(&rows.realm.attributes, "realm attributes")?,
-        components: BTreeMap::new(),
+        ..from_row::realm(&rows.realm)?
     };
     let mut keys = Vec::new();
     for row in &rows.keys {
@@ -156,20 +130,8 @@ fn roles(rows: &RealmRows, refs: &RoleRefs) -> Result<RolesRepresentation, Store
             refs.names(children.get(row.id.as_str()).into_iter().flatten().copied());
         let composite = !realm.is_empty() || !client.is_empty();
         let owner = refs.by_id.get(&row.id).and_then(|(c, _)| c.clone());
-        let rep = RoleRepresentation {
-            id: Some(row.id.clone()),
-            name: Some(row.name.clone()),
-            description: row.description.clone(),
-            composite,
-            composites: composite.then_some(CompositesRepresentation { realm, client }),
-            client_role: row.client_pk.is_some(),
-            container_id: Some(
-                row.client_pk
-                    .clone()
-                    .unwrap_or_else(|| rows.realm.id.clone()),
-            ),
-            attributes: from_json(&row.attributes, "role attributes")?,
-        };
+        let mut rep = from_row::role(row, composite, &rows.realm.id)?;
+        rep.composites = composite.then_some(CompositesRepresentation { realm, client });
         match owner {
             Some(client_id) => out.client.entry(client_id).or_default().push(rep),
             None => out.realm.push(rep),
@@ -228,61 +190,22 @@ impl GroupTree<'_> {
                     .copied();
                 let (realm_roles, client_roles) = self.refs.names(ids);
                 Ok(GroupRepresentation {
-                    id: Some(g.id.clone()),
-                    name: Some(g.name.clone()),
-                    path: self.paths.get(&g.id).cloned(),
-                    parent_id: None,
-                    attributes: from_json(&g.attributes, "group attributes")?,
-                    realm_roles,
-                    client_roles,
+                    attributes: Some(from_row::group_attributes(g)?),
+                    realm_roles: Some(realm_roles),
+                    client_roles: Some(client_roles),
                     sub_groups: self.level(Some(&g.id), depth + 1)?,
+                    ..from_row::group(g, self.paths.get(&g.id).cloned())
                 })
             })
             .collect()
     }
 }
 
-fn clients(rows: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
-    rows.clients
+fn clients(realm: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
+    realm
+        .clients
         .iter()
-        .map(|c| {
-            let protocol_mappers = rows
-                .mappers
-                .iter()
-                .filter(|m| m.client_pk == c.id)
-                .map(|m| {
-                    Ok(ProtocolMapperRepresentation {
-                        id: Some(m.id.clone()),
-                        name: Some(m.name.clone()),
-                        protocol: Some(m.protocol.clone()),
-                        protocol_mapper: Some(m.mapper_type.clone()),
-                        consent_required: false,
-                        config: from_json(&m.config, "protocol mapper config")?,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?;
-            Ok(ClientRepresentation {
-                id: Some(c.id.clone()),
-                client_id: Some(c.client_id.clone()),
-                name: c.name.clone(),
-                description: c.description.clone(),
-                protocol: Some(c.protocol.clone()),
-                enabled: Some(c.enabled),
-                public_client: Some(c.public_client),
-                bearer_only: Some(c.bearer_only),
-                secret: c.secret.clone(),
-                redirect_uris: from_json(&c.redirect_uris, "client redirect URIs")?,
-                web_origins: from_json(&c.web_origins, "client web origins")?,
-                standard_flow_enabled: Some(c.standard_flow_enabled),
-                direct_access_grants_enabled: Some(c.direct_access_grants_enabled),
-                service_accounts_enabled: Some(c.service_accounts_enabled),
-                consent_required: Some(c.consent_required),
-                default_client_scopes: from_json(&c.default_client_scopes, "client scopes")?,
-                optional_client_scopes: from_json(&c.optional_client_scopes, "client scopes")?,
-                attributes: from_json(&c.attributes, "client attributes")?,
-                protocol_mappers,
-            })
-        })
+        .map(|c| from_row::client(c, realm.mappers.iter().filter(|m| m.client_pk == c.id)))
         .collect()
 }
 
@@ -358,14 +281,6 @@ async fn users<C: ConnectionTrait>(
             let (realm_roles, client_roles) =
                 refs.names(roles_of.get(u.id.as_str()).into_iter().flatten().copied());
             Ok(UserRepresentation {
-                created_timestamp: Some(u.created_at.saturating_mul(1000)),
-                username: Some(u.username.clone()),
-                enabled: Some(u.enabled),
-                email_verified: Some(u.email_verified),
-                first_name: u.first_name.clone(),
-                last_name: u.last_name.clone(),
-                email: u.email.clone(),
-                attributes: from_json(&u.attributes, "user attributes")?,
                 credentials: credentials_of.remove(u.id.as_str()).unwrap_or_default(),
                 realm_roles,
                 client_roles,
@@ -378,9 +293,7 @@ async fn users<C: ConnectionTrait>(
                     .as_deref()
                     .and_then(|pk| client_ids.get(pk))
                     .map(|c| c.to_string()),
-                required_actions: from_json(&u.required_actions, "required actions")?,
-                not_before: Some(u.not_before),
-                id: Some(u.id),
+                ..from_row::user(&u)?
             })
         })
         .collect()

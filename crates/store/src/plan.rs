@@ -84,7 +84,7 @@ pub(crate) fn build(rep: &RealmRepresentation, now_unix: i64) -> Result<Plan, St
             .access_token_lifespan
             .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFESPAN),
         password_policy: rep.password_policy.clone(),
-        attributes: to_json(&rep.attributes)?,
+        attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
         created_at: now_unix,
         ..realm_settings(rep)
     });
@@ -159,11 +159,11 @@ fn realm_settings(rep: &RealmRepresentation) -> realm::Model {
 
 /// A client's scope list: the file's, or Keycloak's defaults for an openid-connect client when
 /// the file has none.
-fn client_scopes(listed: &[String], protocol: &str, defaults: &[&str]) -> Vec<String> {
-    if listed.is_empty() && protocol == DEFAULT_PROTOCOL {
-        defaults.iter().map(|s| s.to_string()).collect()
-    } else {
-        listed.to_vec()
+fn client_scopes(listed: Option<&Vec<String>>, protocol: &str, defaults: &[&str]) -> Vec<String> {
+    match listed {
+        Some(listed) => listed.clone(),
+        None if protocol == DEFAULT_PROTOCOL => defaults.iter().map(|s| s.to_string()).collect(),
+        None => Vec::new(),
     }
 }
 
@@ -260,7 +260,7 @@ impl Builder {
             client_pk: client_pk.map(str::to_string),
             name: name.to_string(),
             description: rep.description.clone(),
-            attributes: to_json(&rep.attributes)?,
+            attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
         })
     }
 
@@ -314,7 +314,7 @@ impl Builder {
                         .clone()
                         .unwrap_or_else(|| row.protocol.clone()),
                     mapper_type: mapper_type.to_string(),
-                    config: to_json(&mapper.config)?,
+                    config: to_json(&mapper.config.clone().unwrap_or_default())?,
                 });
             }
             self.plan.clients.push(row);
@@ -348,21 +348,21 @@ impl Builder {
             public_client,
             bearer_only,
             secret,
-            redirect_uris: to_json(&rep.redirect_uris)?,
-            web_origins: to_json(&rep.web_origins)?,
-            attributes: to_json(&rep.attributes)?,
+            redirect_uris: to_json(&rep.redirect_uris.clone().unwrap_or_default())?,
+            web_origins: to_json(&rep.web_origins.clone().unwrap_or_default())?,
+            attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
             standard_flow_enabled: rep.standard_flow_enabled.unwrap_or(true),
             direct_access_grants_enabled: rep.direct_access_grants_enabled.unwrap_or(false),
             service_accounts_enabled: rep.service_accounts_enabled.unwrap_or(false),
             created_at: self.now_unix,
             consent_required: rep.consent_required.unwrap_or(false),
             default_client_scopes: to_json(&client_scopes(
-                &rep.default_client_scopes,
+                rep.default_client_scopes.as_ref(),
                 &protocol,
                 &Client::DEFAULT_CLIENT_SCOPES,
             ))?,
             optional_client_scopes: to_json(&client_scopes(
-                &rep.optional_client_scopes,
+                rep.optional_client_scopes.as_ref(),
                 &protocol,
                 &Client::OPTIONAL_CLIENT_SCOPES,
             ))?,
@@ -459,13 +459,13 @@ impl Builder {
             realm_id: self.realm_id.clone(),
             parent_id: parent_id.map(str::to_string),
             name: name.to_string(),
-            attributes: to_json(&rep.attributes)?,
+            attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
         });
         let referrer = format!("group '{path}'");
-        for role_id in self
-            .names
-            .role_ids(&rep.realm_roles, &rep.client_roles, &referrer)?
-        {
+        let no_client_roles = BTreeMap::new();
+        let realm_roles = rep.realm_roles.as_deref().unwrap_or_default();
+        let client_roles = rep.client_roles.as_ref().unwrap_or(&no_client_roles);
+        for role_id in self.names.role_ids(realm_roles, client_roles, &referrer)? {
             self.plan.group_roles.push(group_role::Model {
                 group_id: id.clone(),
                 role_id,
@@ -511,7 +511,7 @@ impl Builder {
         }
         let email = rep.email.as_deref().filter(|e| !e.is_empty());
         let temporary = self.credentials(&rep.credentials, &id, (&username, email), policy)?;
-        let mut required_actions = rep.required_actions.clone();
+        let mut required_actions = rep.required_actions.clone().unwrap_or_default();
         if temporary && !required_actions.iter().any(|a| a == UPDATE_PASSWORD) {
             required_actions.push(UPDATE_PASSWORD.to_string());
         }
@@ -533,7 +533,7 @@ impl Builder {
             first_name: rep.first_name.clone(),
             last_name: rep.last_name.clone(),
             enabled: rep.enabled.unwrap_or(true),
-            attributes: to_json(&rep.attributes)?,
+            attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
             created_at: rep.created_timestamp.map_or(self.now_unix, |ms| ms / 1000),
             service_account_client_pk,
             not_before: rep.not_before.unwrap_or(0),

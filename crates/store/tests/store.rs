@@ -354,6 +354,7 @@ async fn dangling_references_roll_back() {
             |r| {
                 r.groups[0]
                     .client_roles
+                    .get_or_insert_default()
                     .insert("registry.local".into(), vec!["nope".into()]);
             },
             "client role 'registry.local.nope'",

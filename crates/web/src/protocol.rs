@@ -202,7 +202,7 @@ pub fn realm_mapper_problems(
                     .clone()
                     .unwrap_or_else(|| client_protocol.to_string()),
                 mapper_type: mapper.protocol_mapper.clone().unwrap_or_default(),
-                config: mapper.config.clone(),
+                config: mapper.config.clone().unwrap_or_default(),
             };
             let Some(protocol) = protocols.iter().find(|p| p.name() == mapper.protocol) else {
                 continue;

@@ -19,8 +19,9 @@ use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
 use crate::ops::clients::{self, NewClient};
+use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
-use crate::rep::{self, Obj};
+use portcullis_store::representation::{ClientRepresentation, ProtocolMapperRepresentation};
 
 /// Keycloak names a client's service-account user `service-account-<clientId>`.
 const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
@@ -190,31 +191,21 @@ pub async fn create(
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let object = rep::object(&body)?;
+    let extras = rep::object(&body)?.extras(rep::client::MODELLED);
+    let mut client: ClientRepresentation = rep::parse(&body)?;
+    let mappers = std::mem::take(&mut client.protocol_mappers)
+        .into_iter()
+        .map(MapperFields::from_representation)
+        .collect::<Result<_, _>>()?;
     let new = NewClient {
-        id: object.text("id")?,
-        fields: ClientFields::read(object)?,
-        mappers: mapper_fields(&mapper_bodies(object)?)?,
-        extras: object.extras(rep::client::MODELLED),
+        id: rep::text(&client.id),
+        fields: ClientFields::from_representation(client)?,
+        mappers,
+        extras,
     };
     let ops = Ops::new(&state, &caller, &protocols);
     let id = clients::create(ops, &realm, new, body.clone()).await?;
     Ok(created(&state, &realm, &["clients", &id]))
-}
-
-fn mapper_fields(bodies: &[Value]) -> Result<Vec<MapperFields>, AdminError> {
-    bodies
-        .iter()
-        .map(|body| MapperFields::read(rep::object(body)?))
-        .collect()
-}
-
-fn mapper_bodies(object: Obj<'_>) -> Result<Vec<Value>, AdminError> {
-    match object.get("protocolMappers") {
-        None => Ok(Vec::new()),
-        Some(Value::Array(items)) => Ok(items.clone()),
-        Some(_) => Err(AdminError::unparsable()),
-    }
 }
 
 pub async fn get(
@@ -241,7 +232,7 @@ pub async fn update(
     // body's errors.
     target_realm(&state, &caller, &realm, Right::ManageClients).await?;
     let object = rep::object(&body)?;
-    let fields = ClientFields::read(object)?;
+    let fields = ClientFields::read(&body)?;
     let extras = object.extras(rep::client::MODELLED);
     let ops = Ops::new(&state, &caller, &protocols);
     clients::update(ops, &realm, &id, fields, extras, body.clone()).await?;
@@ -349,7 +340,7 @@ pub async fn create_mapper(
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let fields = mapper_fields(std::slice::from_ref(&body))?;
+    let fields = [MapperFields::read(&body)?];
     let ops = Ops::new(&state, &caller, &protocols);
     let ids = clients::add_mappers(ops, &realm, &id, &fields, "", body.clone()).await?;
     let mapper_id = ids
@@ -371,8 +362,11 @@ pub async fn add_mappers(
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let items = body.as_array().ok_or_else(AdminError::unparsable)?;
-    let fields = mapper_fields(items)?;
+    let reps: Vec<ProtocolMapperRepresentation> = rep::parse(&body)?;
+    let fields = reps
+        .into_iter()
+        .map(MapperFields::from_representation)
+        .collect::<Result<Vec<_>, _>>()?;
     let path = format!("clients/{id}/protocol-mappers/add-models");
     let ops = Ops::new(&state, &caller, &protocols);
     clients::add_mappers(ops, &realm, &id, &fields, &path, body.clone()).await?;
@@ -409,7 +403,7 @@ pub async fn update_mapper(
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
-    let fields = MapperFields::read(rep::object(&body)?)?;
+    let fields = MapperFields::read(&body)?;
     let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
     let client = find_client(change.db(), &realm_row.id, &id).await?;
     let current = find_mapper(change.db(), &client.id, &mapper).await?;

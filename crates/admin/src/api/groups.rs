@@ -16,8 +16,9 @@ use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupUpdate, NewGroup};
+use crate::rep;
 use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
-use crate::rep::{self, Obj};
+use portcullis_store::representation::GroupRepresentation;
 
 /// Each group's role mappings by name and extras, for full representations.
 #[derive(Default)]
@@ -235,12 +236,12 @@ pub async fn by_path(
 }
 
 /// Fields of a group body that the row does not hold.
-fn extras(body: Obj<'_>) -> Map<String, Value> {
-    body.extras(group_rep::MODELLED)
+fn extras(body: &Value) -> Result<Map<String, Value>, AdminError> {
+    Ok(rep::object(body)?.extras(group_rep::MODELLED))
 }
 
-fn group_name(body: Obj<'_>) -> Result<Option<String>, AdminError> {
-    let name = body.text("name")?;
+fn group_name(group: &GroupRepresentation) -> Result<Option<String>, AdminError> {
+    let name = rep::text(&group.name);
     if let Some(name) = &name
         && (name.contains('/') || name.chars().count() > rep::user::MAX_NAME_LEN)
     {
@@ -298,9 +299,9 @@ pub async fn add_child(
 /// Creates a group under `parent` (top level for `None`), or, when the body carries the id of
 /// an existing group, moves that group there (204), as Keycloak does.
 async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> Reply {
-    let object = rep::object(&body)?;
-    let name = group_name(object)?;
-    let id = object.text("id")?;
+    let group: GroupRepresentation = rep::parse(&body)?;
+    let name = group_name(&group)?;
+    let id = rep::text(&group.id);
     if let Some(id) = &id {
         let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
         let db = ops.state.store().connection();
@@ -316,8 +317,8 @@ async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> 
         id,
         name: name.ok_or_else(|| AdminError::BadRequest("Group name is missing".into()))?,
         parent: parent.map(str::to_string),
-        attributes: object.multimap("attributes")?.unwrap_or_default(),
-        extras: extras(object),
+        attributes: group.attributes.unwrap_or_default(),
+        extras: extras(&body)?,
     };
     let id = groups::create(ops, realm, new, body.clone()).await?;
     Ok(created(ops.state, realm, &["groups", &id]))
@@ -331,11 +332,11 @@ pub async fn update(
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let object = rep::object(&body)?;
+    let group: GroupRepresentation = rep::parse(&body)?;
     let update = GroupUpdate {
-        name: group_name(object)?,
-        attributes: object.multimap("attributes")?,
-        extras: extras(object),
+        name: group_name(&group)?,
+        attributes: group.attributes,
+        extras: extras(&body)?,
     };
     let ops = Ops::new(&state, &caller, &protocols);
     groups::update(ops, &realm, &id, update, body.clone()).await?;

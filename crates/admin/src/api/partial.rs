@@ -209,7 +209,7 @@ async fn read_users(
     let mut out = Vec::new();
     for item in items(object, "users")? {
         let user = rep::object(item)?;
-        let fields = UserFields::read(user)?;
+        let fields = UserFields::read(item)?;
         let username = fields
             .username
             .clone()
@@ -372,7 +372,7 @@ impl Importer<'_> {
         kind: &str,
         body: &Value,
     ) -> Result<Option<(String, RoleFields, bool)>, AdminError> {
-        let fields = RoleFields::read(rep::object(body)?)?;
+        let fields = RoleFields::read(body)?;
         let name = fields
             .name
             .clone()
@@ -414,7 +414,7 @@ impl Importer<'_> {
     /// service-account user once the users are in.
     async fn client(&mut self, body: &Value) -> Result<Option<client::Model>, AdminError> {
         let object = rep::object(body)?;
-        let fields = ClientFields::read(object)?;
+        let fields = ClientFields::read(body)?;
         fields.check_protocol(self.protocols)?;
         let client_id = fields.client_id.clone().ok_or_else(|| {
             AdminError::BadRequest("A client in the import has no clientId".into())
@@ -445,7 +445,7 @@ impl Importer<'_> {
             if let Some(m) = mapper.as_object_mut() {
                 m.remove("id");
             }
-            let fields = MapperFields::read(rep::object(&mapper)?)?;
+            let fields = MapperFields::read(&mapper)?;
             let mapper_row =
                 super::clients::mapper_row(self.protocols, &fields, &row, admin::new_id())?;
             admin::clients::insert_mapper(self.db, mapper_row).await?;

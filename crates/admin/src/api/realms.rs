@@ -87,9 +87,10 @@ pub async fn update(
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let object = rep::object(&body)?;
+    let update = rep::parse(&body)?;
+    let extras = rep::realm::extras(rep::object(&body)?);
     let ops = Ops::new(&state, &caller, &protocols);
-    realms::update(ops, &realm, object.0, summary(&body)).await?;
+    realms::update(ops, &realm, &update, &extras, summary(&body)).await?;
     no_content()
 }
 

@@ -17,6 +17,7 @@ use crate::ops::Ops;
 use crate::ops::roles::{self, Container, Locator, locate};
 use crate::rep::role::{RoleFields, role_refs};
 use crate::rep::{self, group::GroupTree};
+use portcullis_store::representation::RoleRepresentation;
 
 pub fn routes(realm: &str) -> Router<AppState> {
     let r = |path: &str| format!("{realm}{path}");
@@ -230,9 +231,9 @@ async fn list(ops: Ops<'_>, realm: &str, client: Option<&str>, params: &Params) 
 
 async fn create(ops: Ops<'_>, realm: &str, client: Option<&str>, body: Value) -> Reply {
     target_realm(ops.state, ops.caller, realm, Right::Any).await?;
-    let object = rep::object(&body)?;
-    let fields = RoleFields::read(object)?;
-    let id = object.text("id")?;
+    let role: RoleRepresentation = rep::parse(&body)?;
+    let id = rep::text(&role.id);
+    let fields = RoleFields::from_representation(role)?;
     let (container, name) = roles::create(ops, realm, client, id, fields, body.clone()).await?;
     let location = match &container {
         Container::Realm => vec!["roles", name.as_str()],
@@ -256,7 +257,7 @@ async fn update_role(
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     target_realm(ops.state, ops.caller, realm, Right::Any).await?;
-    let fields = RoleFields::read(rep::object(&body)?)?;
+    let fields = RoleFields::read(&body)?;
     roles::update(ops, realm, &locator, fields, body.clone()).await?;
     no_content()
 }

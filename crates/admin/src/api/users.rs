@@ -237,7 +237,7 @@ pub async fn create(
     let object = rep::object(&body)?;
     let new = NewUser {
         id: object.text("id")?,
-        fields: UserFields::read(object)?,
+        fields: UserFields::read(&body)?,
         groups: object.strings("groups")?.unwrap_or_default(),
         password: password_input(object)?,
         extras: object.extras(rep::user::MODELLED),
@@ -267,7 +267,7 @@ pub async fn update(
 ) -> Reply {
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let object = rep::object(&body)?;
-    let fields = UserFields::read(object)?;
+    let fields = UserFields::read(&body)?;
     // Checked and hashed before the transaction, so the write lock is not held meanwhile.
     let mut updated = find_user(state.store().connection(), &realm_row.id, &id).await?;
     fields.apply(&mut updated)?;

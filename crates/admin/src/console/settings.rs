@@ -17,6 +17,7 @@ use super::session::Console;
 use crate::auth::Right;
 use crate::error::AdminError;
 use crate::ops::realms;
+use crate::rep;
 
 pub fn routes(realm: &str) -> Router<AppState> {
     let r = |path: &str| format!("{realm}{path}");
@@ -205,8 +206,9 @@ async fn save(console: Console, body: Bytes) -> Result<Response, ConsoleError> {
             }
         }
     }
-    let event = Value::Object(update.clone());
-    match realms::update(console.ops(), &realm, &update, event).await {
+    let event = Value::Object(update);
+    let settings = rep::parse(&event)?;
+    match realms::update(console.ops(), &realm, &settings, &Map::new(), event).await {
         Ok(_) => Ok(redirect_with_flash(
             &console,
             &format!("{}/settings", console.realm_base(&realm)),

@@ -43,7 +43,7 @@ pub async fn create(
                 name: mapper.name.clone().unwrap_or_default(),
                 protocol: mapper.protocol.clone().unwrap_or_else(|| protocol.into()),
                 mapper_type: mapper.protocol_mapper.clone().unwrap_or_default(),
-                config: mapper.config.clone(),
+                config: mapper.config.clone().unwrap_or_default(),
             };
             validate_mapper(ops.protocols, protocol, &domain)?;
         }
@@ -99,13 +99,13 @@ pub async fn get(
 pub async fn update(
     ops: Ops<'_>,
     realm: &str,
-    body: &Map<String, Value>,
+    update: &RealmRepresentation,
+    extras: &Map<String, Value>,
     event: Value,
 ) -> Result<String, AdminError> {
     let row = target_realm(ops.state, ops.caller, realm, Right::ManageRealm).await?;
-    let object = rep::Obj(body);
     let mut updated = row.clone();
-    let renamed = rep::realm::apply(object, &mut updated)?;
+    let renamed = rep::realm::apply(update, &mut updated)?;
     if row.name == MASTER_REALM && (renamed.is_some() || !updated.enabled) {
         return Err(AdminError::BadRequest(
             "The master realm cannot be renamed or disabled".into(),
@@ -122,7 +122,7 @@ pub async fn update(
         change.realm_renamed_from(&row.name);
     }
     let stored = admin::extras::get(change.db(), &row.id).await?;
-    let extras = rep::merge_extras(stored, &rep::realm::extras(object));
+    let extras = rep::merge_extras(stored, extras);
     admin::realms::update(change.db(), updated.clone())
         .await
         .map_err(crate::api::conflict_on_duplicate(AdminError::Conflict(

@@ -7,7 +7,9 @@ use portcullis_store::entity::{client, protocol_mapper};
 use portcullis_web::Protocols;
 use serde_json::{Map, Value, json};
 
-use super::{Obj, compose, stored, to_column};
+use portcullis_store::representation::{ClientRepresentation, ProtocolMapperRepresentation};
+
+use super::{compose, from_row, parse, stored, text, to_column, to_object};
 use crate::error::AdminError;
 
 /// Fields the client row models or the API derives; everything else is kept as extras
@@ -50,11 +52,10 @@ pub fn representation(
     extras: &Map<String, Value>,
     include_secret: bool,
 ) -> Result<Value, AdminError> {
-    let attributes: BTreeMap<String, String> = stored(&row.attributes, "client attributes")?;
-    let redirect_uris: Vec<String> = stored(&row.redirect_uris, "client redirect URIs")?;
-    let web_origins: Vec<String> = stored(&row.web_origins, "client web origins")?;
-    let default_scopes: Vec<String> = stored(&row.default_client_scopes, "client scopes")?;
-    let optional_scopes: Vec<String> = stored(&row.optional_client_scopes, "client scopes")?;
+    let mut rep = from_row::client(row, mappers)?;
+    if !include_secret || row.public_client {
+        rep.secret = None;
+    }
     let defaults = json!({
         "surrogateAuthRequired": false,
         "alwaysDisplayInConsole": false,
@@ -66,39 +67,12 @@ pub fn representation(
         "nodeReRegistrationTimeout": -1,
         "authenticationFlowBindingOverrides": {},
     });
-    let mut core = json!({
-        "id": row.id,
-        "clientId": row.client_id,
-        "name": row.name,
-        "description": row.description,
-        "enabled": row.enabled,
-        "publicClient": row.public_client,
-        "bearerOnly": row.bearer_only,
-        "redirectUris": redirect_uris,
-        "webOrigins": web_origins,
-        "standardFlowEnabled": row.standard_flow_enabled,
-        "directAccessGrantsEnabled": row.direct_access_grants_enabled,
-        "serviceAccountsEnabled": row.service_accounts_enabled,
-        "consentRequired": row.consent_required,
-        "protocol": row.protocol,
-        "attributes": attributes,
-        "defaultClientScopes": default_scopes,
-        "optionalClientScopes": optional_scopes,
-        "access": {"view": true, "configure": true, "manage": true},
-    });
-    if let Some(map) = core.as_object_mut() {
-        if include_secret && !row.public_client {
-            map.insert("secret".into(), json!(row.secret));
-        }
-        if !mappers.is_empty() {
-            let reps = mappers
-                .iter()
-                .map(mapper_representation)
-                .collect::<Result<Vec<_>, _>>()?;
-            map.insert("protocolMappers".into(), json!(reps));
-        }
-    }
-    Ok(compose(defaults, extras, core))
+    let mut core = to_object(&rep)?;
+    core.insert(
+        "access".into(),
+        json!({"view": true, "configure": true, "manage": true}),
+    );
+    Ok(compose(defaults, extras, Value::Object(core)))
 }
 
 /// The client fields of a create or update body; `None` is "not given".
@@ -124,31 +98,32 @@ pub struct ClientFields {
 }
 
 impl ClientFields {
-    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
-        let clearable = |key: &str| -> Result<Option<Option<String>>, AdminError> {
-            Ok(body
-                .str(key)?
-                .map(|s| Some(s.to_string()).filter(|s| !s.is_empty())))
-        };
+    pub fn read(body: &Value) -> Result<Self, AdminError> {
+        Self::from_representation(parse(body)?)
+    }
+
+    /// The fields a representation gives: trimmed, an empty name or description clears it, a
+    /// masked secret (from a partial export) means "keep the stored one".
+    pub fn from_representation(rep: ClientRepresentation) -> Result<Self, AdminError> {
+        let clearable = |v: Option<String>| v.map(|s| Some(s).filter(|s| !s.is_empty()));
         let fields = Self {
-            client_id: body.text("clientId")?,
-            name: clearable("name")?,
-            description: clearable("description")?,
-            protocol: body.text("protocol")?,
-            enabled: body.bool("enabled")?,
-            public_client: body.bool("publicClient")?,
-            bearer_only: body.bool("bearerOnly")?,
-            // A masked secret (from a partial export) means "keep the stored one".
-            secret: body.text("secret")?.filter(|s| s != MASKED_SECRET),
-            redirect_uris: body.strings("redirectUris")?,
-            web_origins: body.strings("webOrigins")?,
-            standard_flow_enabled: body.bool("standardFlowEnabled")?,
-            direct_access_grants_enabled: body.bool("directAccessGrantsEnabled")?,
-            service_accounts_enabled: body.bool("serviceAccountsEnabled")?,
-            consent_required: body.bool("consentRequired")?,
-            default_client_scopes: body.strings("defaultClientScopes")?,
-            optional_client_scopes: body.strings("optionalClientScopes")?,
-            attributes: body.string_map("attributes")?,
+            client_id: text(&rep.client_id),
+            protocol: text(&rep.protocol),
+            secret: text(&rep.secret).filter(|s| s != MASKED_SECRET),
+            name: clearable(rep.name),
+            description: clearable(rep.description),
+            enabled: rep.enabled,
+            public_client: rep.public_client,
+            bearer_only: rep.bearer_only,
+            redirect_uris: rep.redirect_uris,
+            web_origins: rep.web_origins,
+            standard_flow_enabled: rep.standard_flow_enabled,
+            direct_access_grants_enabled: rep.direct_access_grants_enabled,
+            service_accounts_enabled: rep.service_accounts_enabled,
+            consent_required: rep.consent_required,
+            default_client_scopes: rep.default_client_scopes,
+            optional_client_scopes: rep.optional_client_scopes,
+            attributes: rep.attributes,
         };
         fields.validate()?;
         Ok(fields)
@@ -291,15 +266,7 @@ impl ClientFields {
 }
 
 pub fn mapper_representation(row: &protocol_mapper::Model) -> Result<Value, AdminError> {
-    let config: BTreeMap<String, String> = stored(&row.config, "protocol mapper config")?;
-    Ok(json!({
-        "id": row.id,
-        "name": row.name,
-        "protocol": row.protocol,
-        "protocolMapper": row.mapper_type,
-        "consentRequired": false,
-        "config": config,
-    }))
+    Ok(Value::Object(to_object(&from_row::mapper(row)?)?))
 }
 
 /// A protocol mapper body.
@@ -313,13 +280,17 @@ pub struct MapperFields {
 }
 
 impl MapperFields {
-    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
+    pub fn read(body: &Value) -> Result<Self, AdminError> {
+        Self::from_representation(parse(body)?)
+    }
+
+    pub fn from_representation(rep: ProtocolMapperRepresentation) -> Result<Self, AdminError> {
         let fields = Self {
-            id: body.text("id")?,
-            name: body.text("name")?,
-            protocol: body.text("protocol")?,
-            mapper_type: body.text("protocolMapper")?,
-            config: body.string_map("config")?,
+            id: text(&rep.id),
+            name: text(&rep.name),
+            protocol: text(&rep.protocol),
+            mapper_type: text(&rep.protocol_mapper),
+            config: rep.config,
         };
         let too_long = [&fields.id, &fields.name, &fields.mapper_type]
             .into_iter()
@@ -354,7 +325,7 @@ mod tests {
     fn new_clients_get_keycloak_defaults() {
         let body = json!({"clientId": "app", "redirectUris": ["http://x/*"],
                           "attributes": {"pkce.code.challenge.method": "S256"}});
-        let fields = ClientFields::read(super::super::object(&body).unwrap()).unwrap();
+        let fields = ClientFields::read(&body).unwrap();
         let row = fields.new_row("id1".into(), "r", "app", 5).unwrap();
         assert!(row.secret.as_ref().is_some_and(|s| s.len() >= 43));
         assert!(row.standard_flow_enabled && !row.public_client);
@@ -368,7 +339,7 @@ mod tests {
         assert!(hidden.get("secret").is_none());
 
         let public = json!({"clientId": "reg", "protocol": "docker-v2", "publicClient": true});
-        let fields = ClientFields::read(super::super::object(&public).unwrap()).unwrap();
+        let fields = ClientFields::read(&public).unwrap();
         let row = fields.new_row("id2".into(), "r", "reg", 5).unwrap();
         assert_eq!(row.secret, None);
         assert_eq!(row.default_client_scopes, "[]");
@@ -381,13 +352,10 @@ mod tests {
             json!({"publicClient": "yes"}),
             json!({"attributes": {"a": {"b": 1}}}),
         ] {
-            assert!(
-                ClientFields::read(super::super::object(&bad).unwrap()).is_err(),
-                "{bad}"
-            );
+            assert!(ClientFields::read(&bad).is_err(), "{bad}");
         }
         let masked = json!({"secret": MASKED_SECRET});
-        let fields = ClientFields::read(super::super::object(&masked).unwrap()).unwrap();
+        let fields = ClientFields::read(&masked).unwrap();
         assert_eq!(fields.secret, None);
     }
 }

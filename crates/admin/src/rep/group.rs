@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use portcullis_store::entity::realm_group;
 use serde_json::{Map, Value, json};
 
-use super::{MultiMap, compose, stored};
+use super::{compose, from_row, to_object};
 use crate::error::AdminError;
 
 /// Fields the group row models; others (`description`, ...) are kept as extras.
@@ -125,24 +125,22 @@ pub fn representation(
     roles: Option<&GroupRoles>,
     sub_groups: Vec<Value>,
 ) -> Result<Value, AdminError> {
-    let core = json!({
-        "id": group.id,
-        "name": group.name,
-        "path": tree.path(&group.id),
-        "parentId": group.parent_id,
-        "subGroupCount": tree.children(Some(&group.id)).len(),
-        "subGroups": sub_groups,
-        "access": {"view": true, "viewMembers": true, "manageMembers": true,
-                   "manage": true, "manageMembership": true},
-    });
-    let mut out = compose(json!({}), extras, core);
-    if let (Some(roles), Some(map)) = (roles, out.as_object_mut()) {
-        let attributes: MultiMap = stored(&group.attributes, "group attributes")?;
-        map.insert("attributes".into(), json!(attributes));
-        map.insert("realmRoles".into(), json!(roles.realm));
-        map.insert("clientRoles".into(), json!(roles.client));
+    let mut rep = from_row::group(group, Some(tree.path(&group.id)));
+    rep.parent_id = group.parent_id.clone();
+    rep.sub_group_count = Some(tree.children(Some(&group.id)).len() as i64);
+    if let Some(roles) = roles {
+        rep.attributes = Some(from_row::group_attributes(group)?);
+        rep.realm_roles = Some(roles.realm.clone());
+        rep.client_roles = Some(roles.client.clone());
     }
-    Ok(out)
+    let mut core = to_object(&rep)?;
+    core.insert("subGroups".into(), Value::Array(sub_groups));
+    core.insert(
+        "access".into(),
+        json!({"view": true, "viewMembers": true, "manageMembers": true,
+               "manage": true, "manageMembership": true}),
+    );
+    Ok(compose(json!({}), extras, Value::Object(core)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! Keycloak's JSON representations: reading request bodies field by field (a field that is
-//! absent or `null` is "not given", as Jackson treats it, which is what partial updates need) and
-//! writing responses with the fields Keycloak's clients read.
+//! Keycloak's JSON in the admin API, through the one codec the realm importer and exporter use
+//! too ([`portcullis_store::representation`]): request bodies parse into its typed
+//! representations (a field that is absent or `null` is "not given", as Jackson treats it, which
+//! is what partial updates need), and responses are those representations, built from rows by
+//! [`from_row`], with Keycloak's defaults for what Portcullis does not model.
 //!
 //! Fields Portcullis does not model are kept as "extras" and merged back into responses, so a
 //! tool reads back what it wrote (`rootUrl`, `sslRequired`, `requiredActions`, ...).
@@ -150,6 +152,33 @@ fn scalar_string(value: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+pub use portcullis_store::representation::from_row;
+
+/// A request body in its typed representation, or Keycloak's parse error.
+pub fn parse<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, AdminError> {
+    T::deserialize(body).map_err(|_| AdminError::unparsable())
+}
+
+/// A representation as the JSON object a response carries.
+pub fn to_object<T: serde::Serialize>(rep: &T) -> Result<Map<String, Value>, AdminError> {
+    match serde_json::to_value(rep) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AdminError::Internal(
+            "a representation is not an object".into(),
+        )),
+        Err(e) => Err(AdminError::Internal(e.to_string())),
+    }
+}
+
+/// A trimmed, non-empty text field.
+pub fn text(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The body as an object, or Keycloak's parse error.

@@ -1,12 +1,12 @@
 //! `RealmRepresentation`: the top-level settings (nested collections have their own endpoints).
 
-use std::collections::BTreeMap;
-
 use portcullis_core::password::PasswordPolicy;
 use portcullis_store::entity::realm;
 use serde_json::{Map, Value, json};
 
-use super::{Obj, compose, stored};
+use portcullis_store::RealmRepresentation;
+
+use super::{Obj, compose, from_row, to_object};
 use crate::error::AdminError;
 
 /// Fields the realm row models.
@@ -83,7 +83,6 @@ pub fn representation(
     row: &realm::Model,
     extras: &Map<String, Value>,
 ) -> Result<Value, AdminError> {
-    let attributes: BTreeMap<String, String> = stored(&row.attributes, "realm attributes")?;
     let defaults = json!({
         "notBefore": 0,
         "defaultSignatureAlgorithm": "RS256",
@@ -122,33 +121,8 @@ pub fn representation(
         "userManagedAccessAllowed": false,
         "organizationsEnabled": false,
     });
-    let core = json!({
-        "id": row.id,
-        "realm": row.name,
-        "displayName": row.display_name,
-        "enabled": row.enabled,
-        "accessTokenLifespan": row.access_token_lifespan,
-        "passwordPolicy": row.password_policy,
-        "ssoSessionIdleTimeout": row.sso_session_idle_timeout,
-        "ssoSessionMaxLifespan": row.sso_session_max_lifespan,
-        "offlineSessionIdleTimeout": row.offline_session_idle_timeout,
-        "accessCodeLifespan": row.access_code_lifespan,
-        "accessCodeLifespanLogin": row.access_code_lifespan_login,
-        "revokeRefreshToken": row.revoke_refresh_token,
-        "refreshTokenMaxReuse": row.refresh_token_max_reuse,
-        "oauth2DeviceCodeLifespan": row.device_code_lifespan,
-        "oauth2DevicePollingInterval": row.device_polling_interval,
-        "bruteForceProtected": row.brute_force_protected,
-        "permanentLockout": row.permanent_lockout,
-        "failureFactor": row.failure_factor,
-        "waitIncrementSeconds": row.wait_increment_seconds,
-        "maxFailureWaitSeconds": row.max_failure_wait_seconds,
-        "quickLoginCheckMilliSeconds": row.quick_login_check_millis,
-        "minimumQuickLoginWaitSeconds": row.minimum_quick_login_wait_seconds,
-        "maxDeltaTimeSeconds": row.max_delta_time_seconds,
-        "attributes": attributes,
-    });
-    Ok(compose(defaults, extras, core))
+    let core = to_object(&from_row::realm(row)?)?;
+    Ok(compose(defaults, extras, Value::Object(core)))
 }
 
 /// The brief form `GET /admin/realms?briefRepresentation=true` lists.
@@ -163,72 +137,113 @@ pub fn brief(row: &realm::Model) -> Value {
 
 /// Applies a `PUT` body's top-level settings to the row; returns the new name if the body
 /// renames the realm.
-pub fn apply(body: Obj<'_>, row: &mut realm::Model) -> Result<Option<String>, AdminError> {
-    let name = body
-        .str("realm")?
-        .filter(|n| *n != row.name)
-        .map(str::to_string);
+pub fn apply(
+    rep: &RealmRepresentation,
+    row: &mut realm::Model,
+) -> Result<Option<String>, AdminError> {
+    let name = rep.realm.clone().filter(|n| *n != row.name);
     if let Some(name) = &name {
         validate_name(name)?;
         row.name = name.clone();
     }
-    if let Some(display) = body.str("displayName")? {
-        row.display_name = Some(display.to_string()).filter(|d| !d.is_empty());
+    if let Some(display) = &rep.display_name {
+        row.display_name = Some(display.clone()).filter(|d| !d.is_empty());
     }
-    if let Some(policy) = body.str("passwordPolicy")? {
+    if let Some(policy) = &rep.password_policy {
         // Checked as Keycloak checks a policy an admin saves: unknown clauses and bad values
         // are refused, so a typo cannot silently weaken the realm.
         PasswordPolicy::parse(policy).map_err(|e| AdminError::BadRequest(e.to_string()))?;
-        row.password_policy = Some(policy.to_string()).filter(|p| !p.trim().is_empty());
+        row.password_policy = Some(policy.clone()).filter(|p| !p.trim().is_empty());
     }
-    if let Some(attributes) = body.string_map("attributes")? {
-        row.attributes = super::to_column(&attributes)?;
+    if let Some(attributes) = &rep.attributes {
+        row.attributes = super::to_column(attributes)?;
     }
     let flags = [
-        ("enabled", &mut row.enabled),
-        ("revokeRefreshToken", &mut row.revoke_refresh_token),
-        ("bruteForceProtected", &mut row.brute_force_protected),
-        ("permanentLockout", &mut row.permanent_lockout),
+        (rep.enabled, &mut row.enabled),
+        (rep.revoke_refresh_token, &mut row.revoke_refresh_token),
+        (rep.brute_force_protected, &mut row.brute_force_protected),
+        (rep.permanent_lockout, &mut row.permanent_lockout),
     ];
-    for (key, field) in flags {
-        if let Some(value) = body.bool(key)? {
+    for (given, field) in flags {
+        if let Some(value) = given {
             *field = value;
         }
     }
     let numbers = [
-        ("accessTokenLifespan", &mut row.access_token_lifespan),
-        ("ssoSessionIdleTimeout", &mut row.sso_session_idle_timeout),
-        ("ssoSessionMaxLifespan", &mut row.sso_session_max_lifespan),
+        (
+            "accessTokenLifespan",
+            rep.access_token_lifespan,
+            &mut row.access_token_lifespan,
+        ),
+        (
+            "ssoSessionIdleTimeout",
+            rep.sso_session_idle_timeout,
+            &mut row.sso_session_idle_timeout,
+        ),
+        (
+            "ssoSessionMaxLifespan",
+            rep.sso_session_max_lifespan,
+            &mut row.sso_session_max_lifespan,
+        ),
         (
             "offlineSessionIdleTimeout",
+            rep.offline_session_idle_timeout,
             &mut row.offline_session_idle_timeout,
         ),
-        ("accessCodeLifespan", &mut row.access_code_lifespan),
+        (
+            "accessCodeLifespan",
+            rep.access_code_lifespan,
+            &mut row.access_code_lifespan,
+        ),
         (
             "accessCodeLifespanLogin",
+            rep.access_code_lifespan_login,
             &mut row.access_code_lifespan_login,
         ),
-        ("refreshTokenMaxReuse", &mut row.refresh_token_max_reuse),
-        ("oauth2DeviceCodeLifespan", &mut row.device_code_lifespan),
+        (
+            "refreshTokenMaxReuse",
+            rep.refresh_token_max_reuse,
+            &mut row.refresh_token_max_reuse,
+        ),
+        (
+            "oauth2DeviceCodeLifespan",
+            rep.oauth2_device_code_lifespan,
+            &mut row.device_code_lifespan,
+        ),
         (
             "oauth2DevicePollingInterval",
+            rep.oauth2_device_polling_interval,
             &mut row.device_polling_interval,
         ),
-        ("failureFactor", &mut row.failure_factor),
-        ("waitIncrementSeconds", &mut row.wait_increment_seconds),
-        ("maxFailureWaitSeconds", &mut row.max_failure_wait_seconds),
+        ("failureFactor", rep.failure_factor, &mut row.failure_factor),
+        (
+            "waitIncrementSeconds",
+            rep.wait_increment_seconds,
+            &mut row.wait_increment_seconds,
+        ),
+        (
+            "maxFailureWaitSeconds",
+            rep.max_failure_wait_seconds,
+            &mut row.max_failure_wait_seconds,
+        ),
         (
             "quickLoginCheckMilliSeconds",
+            rep.quick_login_check_milli_seconds,
             &mut row.quick_login_check_millis,
         ),
         (
             "minimumQuickLoginWaitSeconds",
+            rep.minimum_quick_login_wait_seconds,
             &mut row.minimum_quick_login_wait_seconds,
         ),
-        ("maxDeltaTimeSeconds", &mut row.max_delta_time_seconds),
+        (
+            "maxDeltaTimeSeconds",
+            rep.max_delta_time_seconds,
+            &mut row.max_delta_time_seconds,
+        ),
     ];
-    for (key, field) in numbers {
-        if let Some(value) = body.int(key)? {
+    for (key, given, field) in numbers {
+        if let Some(value) = given {
             if value < 0 {
                 return Err(AdminError::BadRequest(format!(
                     "{key} must not be negative"
@@ -286,7 +301,8 @@ mod tests {
                           "bruteForceProtected": true, "sslRequired": "none",
                           "users": [{"username": "ignored"}]});
         let mut r = row();
-        let renamed = apply(super::super::object(&body).unwrap(), &mut r).unwrap();
+        let parsed: RealmRepresentation = super::super::parse(&body).unwrap();
+        let renamed = apply(&parsed, &mut r).unwrap();
         assert_eq!(renamed.as_deref(), Some("acme2"));
         assert_eq!(r.access_token_lifespan, 600);
         assert!(r.brute_force_protected);
@@ -302,10 +318,9 @@ mod tests {
             json!({"realm": "a/b"}),
             json!({"enabled": "no"}),
         ] {
-            assert!(
-                apply(super::super::object(&bad).unwrap(), &mut row()).is_err(),
-                "{bad}"
-            );
+            let applied = super::super::parse::<RealmRepresentation>(&bad)
+                .and_then(|rep| apply(&rep, &mut row()));
+            assert!(applied.is_err(), "{bad}");
         }
     }
 }

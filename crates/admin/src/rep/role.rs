@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use portcullis_store::entity::role;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{MultiMap, Obj, stored};
+use portcullis_store::representation::RoleRepresentation;
+
+use super::{MultiMap, from_row, parse, text, to_object};
 use crate::error::AdminError;
 
 /// The role as Keycloak returns it. `containerId` is the realm id, or the client's internal id
@@ -15,19 +17,9 @@ pub fn representation(
     composite: bool,
     realm_id: &str,
 ) -> Result<Value, AdminError> {
-    let attributes: MultiMap = stored(&row.attributes, "role attributes")?;
-    let mut rep = json!({
-        "id": row.id,
-        "name": row.name,
-        "composite": composite,
-        "clientRole": row.client_pk.is_some(),
-        "containerId": row.client_pk.as_deref().unwrap_or(realm_id),
-        "attributes": attributes,
-    });
-    if let (Some(description), Some(map)) = (&row.description, rep.as_object_mut()) {
-        map.insert("description".into(), json!(description));
-    }
-    Ok(rep)
+    Ok(Value::Object(to_object(&from_row::role(
+        row, composite, realm_id,
+    )?)?))
 }
 
 /// A role body: name, description, attributes and (on create) composites by name.
@@ -43,37 +35,26 @@ pub struct RoleFields {
 }
 
 impl RoleFields {
-    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
-        let description = match body.str("description")? {
-            None => None,
-            Some("") => Some(None),
-            Some(d) => Some(Some(d.to_string())),
-        };
-        let (mut composite_realm, mut composite_client) = (Vec::new(), BTreeMap::new());
-        if let Some(composites) = body.get("composites") {
-            let composites = super::object(composites)?;
-            composite_realm = composites.strings("realm")?.unwrap_or_default();
-            if let Some(clients) = composites.get("client") {
-                let clients = clients.as_object().ok_or_else(AdminError::unparsable)?;
-                for client in clients.keys() {
-                    let names = Obj(clients).strings(client)?.unwrap_or_default();
-                    composite_client.insert(client.clone(), names);
-                }
-            }
-        }
-        let name = body.text("name")?;
+    pub fn read(body: &Value) -> Result<Self, AdminError> {
+        Self::from_representation(parse(body)?)
+    }
+
+    /// What a role representation gives; an empty description clears it.
+    pub fn from_representation(rep: RoleRepresentation) -> Result<Self, AdminError> {
+        let name = text(&rep.name);
         if name
             .as_ref()
             .is_some_and(|n| n.chars().count() > super::user::MAX_NAME_LEN)
         {
             return Err(AdminError::BadRequest("Role name is too long".into()));
         }
+        let composites = rep.composites.unwrap_or_default();
         Ok(Self {
             name,
-            description,
-            attributes: body.multimap("attributes")?,
-            composite_realm,
-            composite_client,
+            description: rep.description.map(|d| Some(d).filter(|d| !d.is_empty())),
+            attributes: rep.attributes,
+            composite_realm: composites.realm,
+            composite_client: composites.client,
         })
     }
 
@@ -104,25 +85,23 @@ pub struct RoleRef {
 
 /// Reads a list of role representations.
 pub fn role_refs(body: &Value) -> Result<Vec<RoleRef>, AdminError> {
-    let items = body.as_array().ok_or_else(AdminError::unparsable)?;
-    items
-        .iter()
-        .map(|item| {
-            let o = super::object(item)?;
-            Ok(RoleRef {
-                id: o.text("id")?,
-                name: o.text("name")?,
-                client_role: o.bool("clientRole")?.unwrap_or(false),
-                container_id: o.text("containerId")?,
-            })
+    let reps: Vec<RoleRepresentation> = parse(body)?;
+    Ok(reps
+        .into_iter()
+        .map(|rep| RoleRef {
+            id: text(&rep.id),
+            name: text(&rep.name),
+            client_role: rep.client_role,
+            container_id: text(&rep.container_id),
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn represents_roles() {
@@ -146,7 +125,7 @@ mod tests {
     fn reads_role_bodies_and_refs() {
         let body = json!({"name": "lead", "description": "", "composites":
                           {"realm": ["dev"], "client": {"registry": ["push"]}}});
-        let fields = RoleFields::read(super::super::object(&body).unwrap()).unwrap();
+        let fields = RoleFields::read(&body).unwrap();
         assert_eq!(fields.name.as_deref(), Some("lead"));
         assert_eq!(fields.description, Some(None));
         assert_eq!(fields.composite_realm, ["dev"]);
@@ -160,6 +139,6 @@ mod tests {
             assert!(role_refs(&bad).is_err(), "{bad}");
         }
         let bad = json!({"composites": {"realm": "dev"}});
-        assert!(RoleFields::read(super::super::object(&bad).unwrap()).is_err());
+        assert!(RoleFields::read(&bad).is_err());
     }
 }

@@ -3,7 +3,9 @@
 use portcullis_store::entity::user_entity;
 use serde_json::{Map, Value, json};
 
-use super::{MultiMap, Obj, compose, stored};
+use portcullis_store::representation::UserRepresentation;
+
+use super::{MultiMap, compose, from_row, parse, stored, text, to_object};
 use crate::error::AdminError;
 
 /// Fields the user row models or the API derives; everything else is kept as extras
@@ -50,25 +52,14 @@ pub fn representation(
     service_account_client_id: Option<&str>,
     brief: bool,
 ) -> Result<Value, AdminError> {
-    let core = json!({
-        "id": row.id,
-        "username": row.username,
-        "firstName": row.first_name,
-        "lastName": row.last_name,
-        "email": row.email,
-        "emailVerified": row.email_verified,
-        "enabled": row.enabled,
-        "createdTimestamp": row.created_at.saturating_mul(1000),
-    });
+    let mut rep = from_row::user(row)?;
     if brief {
-        return Ok(compose(json!({}), &Map::new(), core));
+        rep.attributes = None;
+        rep.required_actions = None;
+        rep.not_before = None;
+        return Ok(Value::Object(to_object(&rep)?));
     }
-    let mut core = core;
-    if let Some(map) = core.as_object_mut() {
-        map.insert("requiredActions".into(), json!(required_actions(row)?));
-        map.insert("notBefore".into(), json!(row.not_before));
-    }
-    let attributes: MultiMap = stored(&row.attributes, "user attributes")?;
+    rep.service_account_client_id = service_account_client_id.map(str::to_string);
     let defaults = json!({
         "totp": false,
         "disableableCredentialTypes": [],
@@ -80,16 +71,7 @@ pub fn representation(
             "manage": true,
         },
     });
-    let mut out = compose(defaults, extras, core);
-    if let Some(map) = out.as_object_mut() {
-        if !attributes.is_empty() {
-            map.insert("attributes".into(), json!(attributes));
-        }
-        if let Some(client) = service_account_client_id {
-            map.insert("serviceAccountClientId".into(), json!(client));
-        }
-    }
-    Ok(out)
+    Ok(compose(defaults, extras, Value::Object(to_object(&rep)?)))
 }
 
 /// The profile fields of a create or update body; `None` is "not given", `Some(None)` "clear".
@@ -106,16 +88,23 @@ pub struct UserFields {
 }
 
 impl UserFields {
-    pub fn read(body: Obj<'_>) -> Result<Self, AdminError> {
+    pub fn read(body: &Value) -> Result<Self, AdminError> {
+        Self::from_representation(parse(body)?)
+    }
+
+    /// The profile fields a representation gives: trimmed, the username lowercased, an empty
+    /// email or name clears it.
+    pub fn from_representation(rep: UserRepresentation) -> Result<Self, AdminError> {
+        let clearable = |v: Option<String>| v.map(|s| text(&Some(s)));
         let fields = Self {
-            username: body.text("username")?.map(|u| u.to_lowercase()),
-            email: clearable(body, "email")?,
-            first_name: clearable(body, "firstName")?,
-            last_name: clearable(body, "lastName")?,
-            enabled: body.bool("enabled")?,
-            email_verified: body.bool("emailVerified")?,
-            attributes: body.multimap("attributes")?,
-            required_actions: body.strings("requiredActions")?,
+            username: text(&rep.username).map(|u| u.to_lowercase()),
+            email: clearable(rep.email),
+            first_name: clearable(rep.first_name),
+            last_name: clearable(rep.last_name),
+            enabled: rep.enabled,
+            email_verified: rep.email_verified,
+            attributes: rep.attributes,
+            required_actions: rep.required_actions,
         };
         fields.validate()?;
         Ok(fields)
@@ -187,15 +176,6 @@ impl UserFields {
             row.required_actions = super::to_column(&unique)?;
         }
         Ok(())
-    }
-}
-
-/// A text field that an empty string clears.
-fn clearable(body: Obj<'_>, key: &str) -> Result<Option<Option<String>>, AdminError> {
-    match body.str(key)? {
-        None => Ok(None),
-        Some(s) if s.trim().is_empty() => Ok(Some(None)),
-        Some(s) => Ok(Some(Some(s.trim().to_string()))),
     }
 }
 
@@ -276,7 +256,7 @@ mod tests {
     fn reads_and_applies_profile_fields() {
         let body = json!({"username": "Bob", "email": "", "firstName": "Bob", "enabled": true,
                           "attributes": {"k": "v"}});
-        let fields = UserFields::read(super::super::object(&body).unwrap()).unwrap();
+        let fields = UserFields::read(&body).unwrap();
         let mut r = row();
         fields.apply(&mut r).unwrap();
         assert_eq!(r.username, "bob");
@@ -294,10 +274,7 @@ mod tests {
             json!({"username": "x".repeat(256)}),
             json!({"enabled": 3}),
         ] {
-            assert!(
-                UserFields::read(super::super::object(&bad).unwrap()).is_err(),
-                "{bad}"
-            );
+            assert!(UserFields::read(&bad).is_err(), "{bad}");
         }
     }
 

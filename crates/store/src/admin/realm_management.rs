@@ -119,8 +119,8 @@ fn ensure_admin_console(rep: &mut RealmRepresentation) {
         public_client: Some(true),
         standard_flow_enabled: Some(true),
         direct_access_grants_enabled: Some(false),
-        redirect_uris: vec![admin_console_redirect(&realm)],
-        attributes,
+        redirect_uris: Some(vec![admin_console_redirect(&realm)]),
+        attributes: Some(attributes),
         ..Default::default()
     });
 }

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 
+pub mod from_row;
+mod lenient;
+
 /// `{name: [values]}`, Keycloak's multivalued attribute map.
 pub type MultiMap = BTreeMap<String, Vec<String>>;
 
@@ -27,63 +30,120 @@ pub struct RealmRepresentation {
     pub realm: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enabled: Option<bool>,
     /// Seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_token_lifespan: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_policy: Option<String>,
     /// Seconds (default 1800).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sso_session_idle_timeout: Option<i64>,
     /// Seconds (default 36000).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sso_session_max_lifespan: Option<i64>,
     /// Seconds (default 2592000).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub offline_session_idle_timeout: Option<i64>,
     /// Seconds an authorization code is valid (default 60).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_code_lifespan: Option<i64>,
     /// Seconds a login page may sit (default 1800).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_code_lifespan_login: Option<i64>,
     /// Refresh token rotation (default false).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub revoke_refresh_token: Option<bool>,
     /// Default 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub refresh_token_max_reuse: Option<i64>,
     /// Seconds (default 600).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub oauth2_device_code_lifespan: Option<i64>,
     /// Seconds (default 5).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub oauth2_device_polling_interval: Option<i64>,
     /// Default false.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub brute_force_protected: Option<bool>,
     /// Default false.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub permanent_lockout: Option<bool>,
     /// Failures before a lockout (default 30).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub failure_factor: Option<i64>,
     /// Default 60.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub wait_increment_seconds: Option<i64>,
     /// Default 900.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_failure_wait_seconds: Option<i64>,
     /// Default 1000.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub quick_login_check_milli_seconds: Option<i64>,
     /// Default 60.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub minimum_quick_login_wait_seconds: Option<i64>,
     /// Failures older than this reset (default 43200).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_delta_time_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesRepresentation>,
@@ -93,8 +153,11 @@ pub struct RealmRepresentation {
     pub users: Option<Vec<UserRepresentation>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientRepresentation>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, String>,
+    #[serde(
+        deserialize_with = "lenient::opt_string_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributes: Option<BTreeMap<String, String>>,
     /// Component type (`org.keycloak.keys.KeyProvider`) to its components.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub components: BTreeMap<String, Vec<ComponentRepresentation>>,
@@ -116,15 +179,20 @@ pub struct RoleRepresentation {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(deserialize_with = "lenient::bool")]
     pub composite: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub composites: Option<CompositesRepresentation>,
+    #[serde(deserialize_with = "lenient::bool")]
     pub client_role: bool,
     /// Realm id or client internal id; informational only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: MultiMap,
+    #[serde(
+        deserialize_with = "lenient::opt_multimap",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributes: Option<MultiMap>,
 }
 
 /// The roles a composite role contains, by name.
@@ -148,9 +216,22 @@ pub struct GroupRepresentation {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
-    pub attributes: MultiMap,
-    pub realm_roles: Vec<String>,
-    pub client_roles: BTreeMap<String, Vec<String>>,
+    /// Written by the admin API, which lists children a page at a time.
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sub_group_count: Option<i64>,
+    #[serde(
+        deserialize_with = "lenient::opt_multimap",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributes: Option<MultiMap>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm_roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_roles: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(deserialize_with = "lenient::list")]
     pub sub_groups: Vec<GroupRepresentation>,
 }
 
@@ -160,12 +241,21 @@ pub struct UserRepresentation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Milliseconds since the epoch, as Keycloak writes it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_timestamp: Option<i64>,
     pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -173,9 +263,15 @@ pub struct UserRepresentation {
     pub last_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: MultiMap,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::opt_multimap",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributes: Option<MultiMap>,
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub credentials: Vec<CredentialRepresentation>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub realm_roles: Vec<String>,
@@ -188,10 +284,19 @@ pub struct UserRepresentation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_client_id: Option<String>,
     /// What the user must do at the next login (`UPDATE_PASSWORD`, ...).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub required_actions: Vec<String>,
-    /// Unix seconds before which the user's tokens are dead.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_actions: Option<Vec<String>>,
+    /// Links to identity-provider accounts.
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub federated_identities: Vec<FederatedIdentityRepresentation>,
+    /// Unix seconds before which the user's tokens are dead.
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_before: Option<i64>,
 }
 
@@ -207,13 +312,22 @@ pub struct CredentialRepresentation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_label: Option<String>,
     /// Milliseconds since the epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_date: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub temporary: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_data: Option<String>,
@@ -234,32 +348,58 @@ pub struct ClientRepresentation {
     /// `openid-connect` (the default) or `docker-v2`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub public_client: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bearer_only: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub web_origins: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_origins: Option<Vec<String>>,
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub standard_flow_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub direct_access_grants_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub service_accounts_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consent_required: Option<bool>,
-    /// Empty (or absent) means Keycloak's defaults for an openid-connect client.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub default_client_scopes: Vec<String>,
-    /// Empty (or absent) means Keycloak's defaults for an openid-connect client.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub optional_client_scopes: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, String>,
+    /// Absent means Keycloak's defaults for an openid-connect client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_client_scopes: Option<Vec<String>>,
+    /// Absent means Keycloak's defaults for an openid-connect client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optional_client_scopes: Option<Vec<String>>,
+    #[serde(
+        deserialize_with = "lenient::opt_string_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributes: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub protocol_mappers: Vec<ProtocolMapperRepresentation>,
 }
@@ -275,8 +415,23 @@ pub struct ProtocolMapperRepresentation {
     pub protocol: Option<String>,
     /// The mapper type, e.g. `docker-v2-repository-access-mapper`.
     pub protocol_mapper: Option<String>,
+    #[serde(deserialize_with = "lenient::bool")]
     pub consent_required: bool,
-    pub config: BTreeMap<String, String>,
+    #[serde(
+        deserialize_with = "lenient::opt_string_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub config: Option<BTreeMap<String, String>>,
+}
+
+/// A link from a user to an identity-provider account (`federatedIdentities[]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FederatedIdentityRepresentation {
+    pub identity_provider: Option<String>,
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
 
 /// Keycloak's `ComponentExportRepresentation`; only key providers are imported.
@@ -293,6 +448,7 @@ pub struct ComponentRepresentation {
     pub sub_type: Option<String>,
     pub sub_components: BTreeMap<String, Vec<ComponentRepresentation>>,
     /// Values are string arrays, as Keycloak writes them.
+    #[serde(deserialize_with = "lenient::multimap")]
     pub config: MultiMap,
 }
 
