@@ -63,20 +63,6 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// An integer; numeric strings too.
-    pub fn int(&self, key: &str) -> Result<Option<i64>, AdminError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(AdminError::unparsable),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| AdminError::unparsable()),
-            Some(_) => Err(AdminError::unparsable()),
-        }
-    }
-
     /// A list of strings.
     pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, AdminError> {
         match self.get(key) {
@@ -111,26 +97,6 @@ impl<'a> Obj<'a> {
                 other => vec![scalar_string(other).ok_or_else(AdminError::unparsable)?],
             };
             out.insert(name.clone(), list);
-        }
-        Ok(Some(out))
-    }
-
-    /// A `{name: "value"}` map (client and realm attributes); numbers and booleans become
-    /// strings, nulls are dropped.
-    pub fn string_map(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, AdminError> {
-        let Some(value) = self.get(key) else {
-            return Ok(None);
-        };
-        let object = value.as_object().ok_or_else(AdminError::unparsable)?;
-        let mut out = BTreeMap::new();
-        for (name, v) in object {
-            if v.is_null() {
-                continue;
-            }
-            out.insert(
-                name.clone(),
-                scalar_string(v).ok_or_else(AdminError::unparsable)?,
-            );
         }
         Ok(Some(out))
     }
@@ -240,40 +206,6 @@ pub fn to_column<T: serde::Serialize>(value: &T) -> Result<String, AdminError> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn reads_fields_leniently_but_rejects_wrong_types() {
-        let body = json!({
-            "name": " x ", "empty": "", "n": "42", "m": 7, "flag": "true", "off": false,
-            "list": ["a", "b"], "attrs": {"a": "1", "b": [2, true], "c": null},
-            "map": {"k": 1, "z": null}, "nul": null, "bad": {"x": {}}
-        });
-        let o = object(&body).unwrap();
-        assert_eq!(o.text("name").unwrap().as_deref(), Some("x"));
-        assert_eq!(o.text("empty").unwrap(), None);
-        assert_eq!(o.int("n").unwrap(), Some(42));
-        assert_eq!(o.int("m").unwrap(), Some(7));
-        assert_eq!(o.bool("flag").unwrap(), Some(true));
-        assert_eq!(o.bool("off").unwrap(), Some(false));
-        assert_eq!(o.strings("list").unwrap().unwrap(), ["a", "b"]);
-        let attrs = o.multimap("attrs").unwrap().unwrap();
-        assert_eq!(attrs["a"], ["1"]);
-        assert_eq!(attrs["b"], ["2", "true"]);
-        assert!(!attrs.contains_key("c"));
-        assert_eq!(o.string_map("map").unwrap().unwrap()["k"], "1");
-        assert!(!o.has("nul"));
-        for (key, read) in [("list", 0), ("name", 1), ("attrs", 2), ("bad", 3), ("m", 4)] {
-            let failed = match read {
-                0 => o.str(key).is_err(),
-                1 => o.int(key).is_err(),
-                2 => o.strings(key).is_err(),
-                3 => o.string_map(key).is_err(),
-                _ => o.bool(key).is_err(),
-            };
-            assert!(failed, "{key} read as the wrong type must fail");
-        }
-        assert!(object(&json!([1])).is_err());
-    }
 
     #[test]
     fn composes_defaults_extras_and_model() {
