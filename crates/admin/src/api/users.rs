@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, find_user, no_content, ok, user_rep, user_reps};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, created, target_realm};
+use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::users::{self, NewUser, PasswordInput};
+use crate::ops::users::{self, NewUser, PasswordInput, UserUpdate};
 use crate::rep::group::GroupTree;
-use crate::rep::user::{UPDATE_PASSWORD, UserFields};
+use crate::rep::user::UserFields;
 use crate::rep::{self, Obj};
 
 /// Keycloak's user search parameters. Service accounts are found only by the field filters.
@@ -261,47 +261,19 @@ pub async fn get(
 /// A partial update: fields the body leaves out keep their values.
 pub async fn update(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let object = rep::object(&body)?;
-    let fields = UserFields::read(object)?;
-    // Checked and hashed before the transaction, so the write lock is not held meanwhile.
-    let mut updated = find_user(state.store().connection(), &realm_row.id, &id).await?;
-    fields.apply(&mut updated)?;
-    let owner = PasswordOwner::of(&updated, true);
-    let password = passwords_in(&state, object, &policy_of(&realm_row), owner).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    change.require_may_manage_user(&id)?;
-    let mut user = find_user(change.db(), &realm_row.id, &id).await?;
-    let was_enabled = user.enabled;
-    fields.apply(&mut user)?;
-    if let Some(new) = &password {
-        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, new.temporary)?;
-    }
-    check_unique(change.db(), &realm_row.id, &user).await?;
-    // Disabling the user or replacing the password ends every credential issued before, so
-    // re-enabling the user later revives none of them.
-    let ends_credentials = (was_enabled && !user.enabled) || password.is_some();
-    admin::users::update(change.db(), user)
-        .await
-        .map_err(super::conflict_on_duplicate(AdminError::Conflict(
-            "User exists with same username".into(),
-        )))?;
-    let stored = admin::extras::get(change.db(), &id).await?;
-    let extras = rep::merge_extras(stored, &object.extras(rep::user::MODELLED));
-    if let Some(new) = password {
-        admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
-    }
-    if ends_credentials {
-        admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
-    }
-    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
-    change.user_changed(&id);
-    change.record(Event::new(Op::Update, "USER", format!("users/{id}")).with(body.clone()));
-    change.commit().await?;
+    let update = UserUpdate {
+        fields: UserFields::read(object)?,
+        password: password_input(object)?,
+        extras: object.extras(rep::user::MODELLED),
+    };
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::update(ops, &realm, &id, update, body.clone()).await?;
     no_content()
 }
 
@@ -340,26 +312,22 @@ pub async fn reset_password(
 /// `GET users/{id}/credentials`: metadata only, never the hash.
 pub async fn credentials(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    find_user(db, &realm_row.id, &id).await?;
-    let reps: Vec<Value> = admin::users::credentials(db, &id)
+    let ops = Ops::new(&state, &caller, &protocols);
+    let reps: Vec<Value> = users::credentials(ops, &realm, &id)
         .await?
         .into_iter()
         .map(|c| {
-            let data = serde_json::from_str::<StoredPassword>(&c.secret)
-                .map(|p| p.to_keycloak().1)
-                .unwrap_or_default();
             let mut rep = json!({
                 "id": c.id,
-                "type": c.credential_type,
+                "type": c.kind,
                 "createdDate": c.created_at.saturating_mul(1000),
-                "credentialData": data,
+                "credentialData": c.data,
             });
-            if let (Some(label), Some(map)) = (c.user_label, rep.as_object_mut()) {
+            if let (Some(label), Some(map)) = (c.label, rep.as_object_mut()) {
                 map.insert("userLabel".into(), json!(label));
             }
             rep
@@ -370,23 +338,12 @@ pub async fn credentials(
 
 pub async fn delete_credential(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, credential)): Path<(String, String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    change.require_may_manage_user(&id)?;
-    find_user(change.db(), &realm_row.id, &id).await?;
-    if !admin::users::delete_credential(change.db(), &id, &credential).await? {
-        return Err(AdminError::not_found("Credential not found"));
-    }
-    change.user_changed(&id);
-    change.record(Event::new(
-        Op::Action,
-        "USER",
-        format!("users/{id}/credentials/{credential}"),
-    ));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::delete_credential(ops, &realm, &id, &credential).await?;
     no_content()
 }
 
