@@ -20,7 +20,8 @@ use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
-use crate::rep::client::{ClientFields, MASKED_SECRET, MapperFields};
+use crate::ops::{Ops, realms};
+use crate::rep::client::{ClientFields, MapperFields};
 use crate::rep::group::GroupTree;
 use crate::rep::role::RoleFields;
 use crate::rep::user::{UPDATE_PASSWORD, UserFields};
@@ -30,45 +31,24 @@ use crate::rep::{self, Obj};
 /// request its roles, groups and clients, secrets masked, never users or keys.
 pub async fn export(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ViewRealm).await?;
     let with_clients = params.flag_or("exportClients", false)?;
     let with_groups_and_roles = params.flag_or("exportGroupsAndRoles", false)?;
-    if with_clients {
-        caller.require(&realm, Right::ViewClients)?;
-    }
-    let exported = state
-        .store()
-        .export_realm(&realm, false)
-        .await?
-        .ok_or_else(|| AdminError::not_found("Realm not found."))?;
-    let exported =
-        serde_json::to_value(exported).map_err(|e| AdminError::Internal(e.to_string()))?;
-    let extras = admin::extras::get(state.store().connection(), &row.id).await?;
-    let mut out = rep::realm::representation(&row, &extras)?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let export = realms::partial_export(ops, &realm, with_clients, with_groups_and_roles).await?;
+    let mut out = rep::realm::representation(&export.realm, &export.extras)?;
     let Some(map) = out.as_object_mut() else {
         return ok(out);
     };
-    if with_groups_and_roles {
-        let mut roles = exported["roles"].clone();
-        if !with_clients && let Some(r) = roles.as_object_mut() {
-            r.remove("client");
-        }
+    if let Some((roles, groups)) = export.roles_and_groups {
         map.insert("roles".into(), roles);
-        map.insert("groups".into(), exported["groups"].clone());
+        map.insert("groups".into(), groups);
     }
-    if with_clients {
-        let mut clients = exported["clients"].clone();
-        for client in clients.as_array_mut().into_iter().flatten() {
-            if let Some(c) = client.as_object_mut()
-                && c.contains_key("secret")
-            {
-                c.insert("secret".into(), json!(MASKED_SECRET));
-            }
-        }
+    if let Some(clients) = export.clients {
         map.insert("clients".into(), clients);
     }
     ok(out)
