@@ -191,7 +191,7 @@ pub async fn create(
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let extras = rep::object(&body)?.extras(rep::client::MODELLED);
+    let extras = rep::extras(&body, rep::client::MODELLED)?;
     let mut client: ClientRepresentation = rep::parse(&body)?;
     let mappers = std::mem::take(&mut client.protocol_mappers)
         .into_iter()
@@ -231,9 +231,8 @@ pub async fn update(
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
     target_realm(&state, &caller, &realm, Right::ManageClients).await?;
-    let object = rep::object(&body)?;
     let fields = ClientFields::read(&body)?;
-    let extras = object.extras(rep::client::MODELLED);
+    let extras = rep::extras(&body, rep::client::MODELLED)?;
     let ops = Ops::new(&state, &caller, &protocols);
     clients::update(ops, &realm, &id, fields, extras, body.clone()).await?;
     no_content()

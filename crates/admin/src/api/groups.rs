@@ -237,7 +237,7 @@ pub async fn by_path(
 
 /// Fields of a group body that the row does not hold.
 fn extras(body: &Value) -> Result<Map<String, Value>, AdminError> {
-    Ok(rep::object(body)?.extras(group_rep::MODELLED))
+    rep::extras(body, group_rep::MODELLED)
 }
 
 fn group_name(group: &GroupRepresentation) -> Result<Option<String>, AdminError> {

@@ -20,55 +20,38 @@ use crate::auth::{Caller, Right};
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
-use crate::rep::client::{ClientFields, MASKED_SECRET, MapperFields};
+use crate::ops::{Ops, realms};
+use crate::rep;
+use crate::rep::client::{ClientFields, MapperFields};
 use crate::rep::group::GroupTree;
 use crate::rep::role::RoleFields;
 use crate::rep::user::{UPDATE_PASSWORD, UserFields};
-use crate::rep::{self, Obj};
+use portcullis_store::representation::{
+    ClientRepresentation, GroupRepresentation, PartialImportRepresentation, RoleRepresentation,
+};
 
 /// `POST partial-export?exportClients=&exportGroupsAndRoles=`: the realm's settings, and on
 /// request its roles, groups and clients, secrets masked, never users or keys.
 pub async fn export(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ViewRealm).await?;
     let with_clients = params.flag_or("exportClients", false)?;
     let with_groups_and_roles = params.flag_or("exportGroupsAndRoles", false)?;
-    if with_clients {
-        caller.require(&realm, Right::ViewClients)?;
-    }
-    let exported = state
-        .store()
-        .export_realm(&realm, false)
-        .await?
-        .ok_or_else(|| AdminError::not_found("Realm not found."))?;
-    let exported =
-        serde_json::to_value(exported).map_err(|e| AdminError::Internal(e.to_string()))?;
-    let extras = admin::extras::get(state.store().connection(), &row.id).await?;
-    let mut out = rep::realm::representation(&row, &extras)?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let export = realms::partial_export(ops, &realm, with_clients, with_groups_and_roles).await?;
+    let mut out = rep::realm::representation(&export.realm, &export.extras)?;
     let Some(map) = out.as_object_mut() else {
         return ok(out);
     };
-    if with_groups_and_roles {
-        let mut roles = exported["roles"].clone();
-        if !with_clients && let Some(r) = roles.as_object_mut() {
-            r.remove("client");
-        }
+    if let Some((roles, groups)) = export.roles_and_groups {
         map.insert("roles".into(), roles);
-        map.insert("groups".into(), exported["groups"].clone());
+        map.insert("groups".into(), groups);
     }
-    if with_clients {
-        let mut clients = exported["clients"].clone();
-        for client in clients.as_array_mut().into_iter().flatten() {
-            if let Some(c) = client.as_object_mut()
-                && c.contains_key("secret")
-            {
-                c.insert("secret".into(), json!(MASKED_SECRET));
-            }
-        }
+    if let Some(clients) = export.clients {
         map.insert("clients".into(), clients);
     }
     ok(out)
@@ -129,8 +112,8 @@ pub async fn import(
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     let realm_row = target_realm(&state, &caller, &realm, Right::ManageRealm).await?;
-    let object = rep::object(&body)?;
-    let policy = match object.str("ifResourceExists")?.unwrap_or("FAIL") {
+    let request: PartialImportRepresentation = rep::parse(&body)?;
+    let policy = match request.if_resource_exists.as_deref().unwrap_or("FAIL") {
         "FAIL" => Policy::Fail,
         "SKIP" => Policy::Skip,
         "OVERWRITE" => Policy::Overwrite,
@@ -140,13 +123,13 @@ pub async fn import(
             )));
         }
     };
-    if object.has("users") {
+    if request.users.is_some() {
         caller.require(&realm, Right::ManageUsers)?;
     }
-    if object.has("clients") {
+    if request.clients.is_some() {
         caller.require(&realm, Right::ManageClients)?;
     }
-    let users = read_users(&state, object, &policy_of(&realm_row)).await?;
+    let users = read_users(&state, &request, &body, &policy_of(&realm_row)).await?;
     let change = Change::begin(&state, &caller, realm_row.clone()).await?;
     let mut importer = Importer {
         protocols: &protocols,
@@ -156,7 +139,7 @@ pub async fn import(
         now: state.now(),
         results: Vec::new(),
     };
-    importer.run(object, users).await?;
+    importer.run(request, &body, users).await?;
     let results = std::mem::take(&mut importer.results);
     let count = |action: Action| {
         results
@@ -179,51 +162,34 @@ pub async fn import(
     ok(out)
 }
 
-fn items<'a>(object: Obj<'a>, key: &str) -> Result<&'a [Value], AdminError> {
-    match object.get(key) {
-        None => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(AdminError::unparsable()),
-    }
-}
-
-fn client_roles_of(object: Obj<'_>) -> Result<BTreeMap<String, Vec<String>>, AdminError> {
-    let mut out = BTreeMap::new();
-    if let Some(value) = object.get("clientRoles") {
-        let map = value.as_object().ok_or_else(AdminError::unparsable)?;
-        for client in map.keys() {
-            out.insert(
-                client.clone(),
-                Obj(map).strings(client)?.unwrap_or_default(),
-            );
-        }
-    }
-    Ok(out)
+/// The raw JSON of item `index` of the body's `key` list, for the fields kept as extras.
+fn raw_item<'a>(body: &'a Value, key: &str, index: usize) -> &'a Value {
+    &body[key][index]
 }
 
 async fn read_users(
     state: &AppState,
-    object: Obj<'_>,
+    request: &PartialImportRepresentation,
+    body: &Value,
     policy: &portcullis_core::password::PasswordPolicy,
 ) -> Result<Vec<UserImport>, AdminError> {
     let mut out = Vec::new();
-    for item in items(object, "users")? {
-        let user = rep::object(item)?;
-        let fields = UserFields::read(item)?;
+    for (index, user) in request.users.iter().flatten().enumerate() {
+        let fields = UserFields::from_representation(user.clone())?;
         let username = fields
             .username
             .clone()
             .ok_or_else(|| AdminError::BadRequest("A user in the import has no username".into()))?;
         let mut links = Vec::new();
-        for link in items(user, "federatedIdentities")? {
-            let link = rep::object(link)?;
-            let (Some(provider), Some(id)) = (link.text("identityProvider")?, link.text("userId")?)
+        for link in &user.federated_identities {
+            let (Some(provider), Some(id)) =
+                (rep::text(&link.identity_provider), rep::text(&link.user_id))
             else {
                 return Err(AdminError::BadRequest(format!(
                     "User {username}: a federated identity needs identityProvider and userId"
                 )));
             };
-            links.push((provider, id, link.text("userName")?));
+            links.push((provider, id, rep::text(&link.user_name)));
         }
         let owner = PasswordOwner {
             username: &username,
@@ -231,12 +197,12 @@ async fn read_users(
             user_id: None,
         };
         out.push(UserImport {
-            password: passwords_in(state, user, policy, owner).await?,
-            realm_roles: user.strings("realmRoles")?.unwrap_or_default(),
-            client_roles: client_roles_of(user)?,
-            groups: user.strings("groups")?.unwrap_or_default(),
-            service_account_of: user.text("serviceAccountClientId")?,
-            extras: user.extras(rep::user::MODELLED),
+            password: passwords_in(state, &user.credentials, policy, owner).await?,
+            realm_roles: user.realm_roles.clone(),
+            client_roles: user.client_roles.clone(),
+            groups: user.groups.clone(),
+            service_account_of: rep::text(&user.service_account_client_id),
+            extras: rep::extras(raw_item(body, "users", index), rep::user::MODELLED)?,
             links,
             username,
             fields,
@@ -265,36 +231,32 @@ impl Importer<'_> {
         }
     }
 
-    async fn run(&mut self, object: Obj<'_>, users: Vec<UserImport>) -> Result<(), AdminError> {
-        let roles = object.get("roles").map(rep::object).transpose()?;
-        let realm_roles = match roles {
-            Some(r) => items(r, "realm")?.to_vec(),
-            None => Vec::new(),
-        };
+    async fn run(
+        &mut self,
+        request: PartialImportRepresentation,
+        body: &Value,
+        users: Vec<UserImport>,
+    ) -> Result<(), AdminError> {
+        let roles = request.roles.unwrap_or_default();
         let mut composites = Vec::new();
-        for role in &realm_roles {
+        for role in roles.realm {
             composites.extend(self.role(None, "REALM_ROLE", role).await?);
         }
         let mut service_accounts = Vec::new();
-        for client in items(object, "clients")? {
-            service_accounts.extend(self.client(client).await?);
+        for (index, client) in request.clients.into_iter().flatten().enumerate() {
+            let raw = raw_item(body, "clients", index);
+            service_accounts.extend(self.client(client, raw).await?);
         }
-        if let Some(client_roles) = roles.and_then(|r| r.get("client")) {
-            let map = client_roles
-                .as_object()
-                .ok_or_else(AdminError::unparsable)?;
-            for (client_id, list) in map {
-                let client = admin::clients::find_by_client_id(self.db, &self.realm.id, client_id)
-                    .await?
-                    .ok_or_else(|| {
-                        AdminError::BadRequest(format!(
-                            "Roles for client {client_id}, which does not exist"
-                        ))
-                    })?;
-                let list = list.as_array().ok_or_else(AdminError::unparsable)?;
-                for role in list {
-                    composites.extend(self.role(Some(&client), "CLIENT_ROLE", role).await?);
-                }
+        for (client_id, list) in roles.client {
+            let client = admin::clients::find_by_client_id(self.db, &self.realm.id, &client_id)
+                .await?
+                .ok_or_else(|| {
+                    AdminError::BadRequest(format!(
+                        "Roles for client {client_id}, which does not exist"
+                    ))
+                })?;
+            for role in list {
+                composites.extend(self.role(Some(&client), "CLIENT_ROLE", role).await?);
             }
         }
         for (role_id, fields, replace) in composites {
@@ -311,7 +273,7 @@ impl Importer<'_> {
             }
             admin::roles::add_children(self.db, &role_id, &ids).await?;
         }
-        for group in items(object, "groups")? {
+        for group in &request.groups {
             self.group(group, None, true).await?;
         }
         // One read of the group tree for every user: imports carry thousands of users.
@@ -325,8 +287,8 @@ impl Importer<'_> {
         for client in service_accounts {
             super::clients::ensure_service_account(self.db, &client, self.now).await?;
         }
-        for idp in items(object, "identityProviders")? {
-            let alias = rep::object(idp)?.text("alias")?.unwrap_or_default();
+        for idp in &request.identity_providers {
+            let alias = idp.alias.clone().unwrap_or_default();
             tracing::warn!(realm = %self.realm.name, %alias, "identity providers are not imported");
             self.result(Action::Skipped, "IDP", &alias, "");
         }
@@ -370,9 +332,9 @@ impl Importer<'_> {
         &mut self,
         client: Option<&client::Model>,
         kind: &str,
-        body: &Value,
+        role: RoleRepresentation,
     ) -> Result<Option<(String, RoleFields, bool)>, AdminError> {
-        let fields = RoleFields::read(body)?;
+        let fields = RoleFields::from_representation(role)?;
         let name = fields
             .name
             .clone()
@@ -412,9 +374,13 @@ impl Importer<'_> {
 
     /// Creates (or replaces) a client with its mappers; returns it if it needs a
     /// service-account user once the users are in.
-    async fn client(&mut self, body: &Value) -> Result<Option<client::Model>, AdminError> {
-        let object = rep::object(body)?;
-        let fields = ClientFields::read(body)?;
+    async fn client(
+        &mut self,
+        mut client: ClientRepresentation,
+        raw: &Value,
+    ) -> Result<Option<client::Model>, AdminError> {
+        let mappers = std::mem::take(&mut client.protocol_mappers);
+        let fields = ClientFields::from_representation(client)?;
         fields.check_protocol(self.protocols)?;
         let client_id = fields.client_id.clone().ok_or_else(|| {
             AdminError::BadRequest("A client in the import has no clientId".into())
@@ -440,17 +406,14 @@ impl Importer<'_> {
         }
         let row = fields.new_row(id.clone(), &self.realm.id, &client_id, self.now)?;
         admin::clients::insert(self.db, row.clone()).await?;
-        for mapper in items(object, "protocolMappers")? {
-            let mut mapper = mapper.clone();
-            if let Some(m) = mapper.as_object_mut() {
-                m.remove("id");
-            }
-            let fields = MapperFields::read(&mapper)?;
+        for mut mapper in mappers {
+            mapper.id = None;
+            let fields = MapperFields::from_representation(mapper)?;
             let mapper_row =
                 super::clients::mapper_row(self.protocols, &fields, &row, admin::new_id())?;
             admin::clients::insert_mapper(self.db, mapper_row).await?;
         }
-        let extras = object.extras(rep::client::MODELLED);
+        let extras = rep::extras(raw, rep::client::MODELLED)?;
         admin::extras::set(self.db, &self.realm.id, &id, &extras).await?;
         self.result(action, "CLIENT", &client_id, &id);
         Ok(row.service_accounts_enabled.then_some(row))
@@ -459,22 +422,20 @@ impl Importer<'_> {
     /// Creates, skips or updates a group and its subgroups (by path).
     async fn group(
         &mut self,
-        body: &Value,
+        group: &GroupRepresentation,
         parent: Option<&str>,
         top: bool,
     ) -> Result<(), AdminError> {
-        let object = rep::object(body)?;
-        let name = object
-            .text("name")?
+        let name = rep::text(&group.name)
             .filter(|n| !n.contains('/'))
             .ok_or_else(|| {
                 AdminError::BadRequest("A group in the import has no valid name".into())
             })?;
-        let attributes = object.multimap("attributes")?;
+        let attributes = group.attributes.clone();
         let role_ids = self
             .role_ids(
-                &object.strings("realmRoles")?.unwrap_or_default(),
-                &client_roles_of(object)?,
+                group.realm_roles.as_deref().unwrap_or_default(),
+                &group.client_roles.clone().unwrap_or_default(),
             )
             .await?;
         let existing = admin::groups::sibling_named(self.db, &self.realm.id, parent, &name).await?;
@@ -519,7 +480,7 @@ impl Importer<'_> {
             }
         };
         admin::roles::map(self.db, Holder::Group(&id), &role_ids).await?;
-        for child in items(object, "subGroups")? {
+        for child in &group.sub_groups {
             Box::pin(self.group(child, Some(&id), false)).await?;
         }
         Ok(())

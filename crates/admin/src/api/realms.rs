@@ -51,8 +51,7 @@ pub async fn create(
     caller: Caller,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let object = rep::object(&body)?;
-    let extras = rep::realm::extras(object);
+    let extras = rep::realm::extras(&body)?;
     let (representation, _ignored) =
         deserialize_reporting_unknown(body.clone()).map_err(|_| AdminError::unparsable())?;
     let ops = Ops::new(&state, &caller, &protocols);
@@ -88,7 +87,7 @@ pub async fn update(
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     let update = rep::parse(&body)?;
-    let extras = rep::realm::extras(rep::object(&body)?);
+    let extras = rep::realm::extras(&body)?;
     let ops = Ops::new(&state, &caller, &protocols);
     realms::update(ops, &realm, &update, &extras, summary(&body)).await?;
     no_content()

@@ -11,14 +11,15 @@ use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, find_user, no_content, ok, user_rep, user_reps};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, created, target_realm};
+use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::users::{self, NewUser, PasswordInput};
+use crate::ops::users::{self, NewUser, PasswordInput, UserUpdate};
+use crate::rep;
 use crate::rep::group::GroupTree;
-use crate::rep::user::{UPDATE_PASSWORD, UserFields};
-use crate::rep::{self, Obj};
+use crate::rep::user::UserFields;
+use portcullis_store::representation::{CredentialRepresentation, UserRepresentation};
 
 /// Keycloak's user search parameters. Service accounts are found only by the field filters.
 fn user_filter(params: &Params) -> Result<UserFilter, AdminError> {
@@ -104,14 +105,12 @@ impl<'a> PasswordOwner<'a> {
 }
 
 /// The password among a user body's credentials, unhashed; at most one.
-pub fn password_input(body: Obj<'_>) -> Result<Option<PasswordInput>, AdminError> {
-    let Some(credentials) = body.get("credentials") else {
-        return Ok(None);
-    };
-    let items = credentials.as_array().ok_or_else(AdminError::unparsable)?;
+pub fn password_input(
+    credentials: &[CredentialRepresentation],
+) -> Result<Option<PasswordInput>, AdminError> {
     let mut found = None;
-    for item in items {
-        if let Some(password) = password_of(rep::object(item)?)? {
+    for credential in credentials {
+        if let Some(password) = password_of(credential)? {
             if found.is_some() {
                 return Err(AdminError::BadRequest(
                     "A user can have only one password".into(),
@@ -127,11 +126,11 @@ pub fn password_input(body: Obj<'_>) -> Result<Option<PasswordInput>, AdminError
 /// the realm's policy.
 pub async fn passwords_in(
     state: &AppState,
-    body: Obj<'_>,
+    credentials: &[CredentialRepresentation],
     policy: &PasswordPolicy,
     owner: PasswordOwner<'_>,
 ) -> Result<Option<NewPassword>, AdminError> {
-    Ok(match password_input(body)? {
+    Ok(match password_input(credentials)? {
         None => None,
         Some(PasswordInput::Stored {
             password,
@@ -147,16 +146,20 @@ pub async fn passwords_in(
     })
 }
 
-fn password_of(credential: Obj<'_>) -> Result<Option<PasswordInput>, AdminError> {
-    if credential.str("type")?.is_some_and(|t| t != "password") {
+fn password_of(credential: &CredentialRepresentation) -> Result<Option<PasswordInput>, AdminError> {
+    if credential
+        .credential_type
+        .as_deref()
+        .is_some_and(|t| t != "password")
+    {
         return Ok(None);
     }
-    let temporary = credential.bool("temporary")?.unwrap_or(false);
+    let temporary = credential.temporary.unwrap_or(false);
     let stored = (
-        credential.str("secretData")?,
-        credential.str("credentialData")?,
+        credential.secret_data.as_deref(),
+        credential.credential_data.as_deref(),
     );
-    let input = match (stored, credential.str("value")?) {
+    let input = match (stored, credential.value.as_deref()) {
         ((Some(secret), Some(data)), _) => PasswordInput::Stored {
             password: StoredPassword::from_keycloak(secret, data)
                 .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
@@ -234,13 +237,14 @@ pub async fn create(
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let object = rep::object(&body)?;
+    let extras = rep::extras(&body, rep::user::MODELLED)?;
+    let user: UserRepresentation = rep::parse(&body)?;
     let new = NewUser {
-        id: object.text("id")?,
-        fields: UserFields::read(&body)?,
-        groups: object.strings("groups")?.unwrap_or_default(),
-        password: password_input(object)?,
-        extras: object.extras(rep::user::MODELLED),
+        id: rep::text(&user.id),
+        groups: user.groups.clone(),
+        password: password_input(&user.credentials)?,
+        fields: UserFields::from_representation(user)?,
+        extras,
     };
     let ops = Ops::new(&state, &caller, &protocols);
     let id = users::create(ops, &realm, new, body.clone()).await?;
@@ -261,47 +265,23 @@ pub async fn get(
 /// A partial update: fields the body leaves out keep their values.
 pub async fn update(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let object = rep::object(&body)?;
-    let fields = UserFields::read(&body)?;
-    // Checked and hashed before the transaction, so the write lock is not held meanwhile.
-    let mut updated = find_user(state.store().connection(), &realm_row.id, &id).await?;
-    fields.apply(&mut updated)?;
-    let owner = PasswordOwner::of(&updated, true);
-    let password = passwords_in(&state, object, &policy_of(&realm_row), owner).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    change.require_may_manage_user(&id)?;
-    let mut user = find_user(change.db(), &realm_row.id, &id).await?;
-    let was_enabled = user.enabled;
-    fields.apply(&mut user)?;
-    if let Some(new) = &password {
-        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, new.temporary)?;
-    }
-    check_unique(change.db(), &realm_row.id, &user).await?;
-    // Disabling the user or replacing the password ends every credential issued before, so
-    // re-enabling the user later revives none of them.
-    let ends_credentials = (was_enabled && !user.enabled) || password.is_some();
-    admin::users::update(change.db(), user)
-        .await
-        .map_err(super::conflict_on_duplicate(AdminError::Conflict(
-            "User exists with same username".into(),
-        )))?;
-    let stored = admin::extras::get(change.db(), &id).await?;
-    let extras = rep::merge_extras(stored, &object.extras(rep::user::MODELLED));
-    if let Some(new) = password {
-        admin::users::set_password(change.db(), &id, &new.password, state.now()).await?;
-    }
-    if ends_credentials {
-        admin::users::end_everything(change.db(), &realm_row.id, &id, state.now()).await?;
-    }
-    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
-    change.user_changed(&id);
-    change.record(Event::new(Op::Update, "USER", format!("users/{id}")).with(body.clone()));
-    change.commit().await?;
+    // The realm and the right come first, so a caller without them learns nothing from the
+    // body's errors.
+    target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    let extras = rep::extras(&body, rep::user::MODELLED)?;
+    let user: UserRepresentation = rep::parse(&body)?;
+    let update = UserUpdate {
+        password: password_input(&user.credentials)?,
+        fields: UserFields::from_representation(user)?,
+        extras,
+    };
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::update(ops, &realm, &id, update, body.clone()).await?;
     no_content()
 }
 
@@ -323,15 +303,19 @@ pub async fn reset_password(
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let credential = rep::object(&body)?;
-    if credential.str("type")?.is_some_and(|t| t != "password") {
+    let credential: CredentialRepresentation = rep::parse(&body)?;
+    if credential
+        .credential_type
+        .as_deref()
+        .is_some_and(|t| t != "password")
+    {
         return Err(AdminError::InvalidRequest {
             error: "invalid_request",
             description: "No password provided".into(),
         });
     }
-    let value = credential.str("value")?.unwrap_or_default().to_string();
-    let temporary = credential.bool("temporary")?.unwrap_or(false);
+    let value = credential.value.unwrap_or_default();
+    let temporary = credential.temporary.unwrap_or(false);
     let ops = Ops::new(&state, &caller, &protocols);
     users::reset_password(ops, &realm, &id, value, temporary).await?;
     no_content()
@@ -340,26 +324,22 @@ pub async fn reset_password(
 /// `GET users/{id}/credentials`: metadata only, never the hash.
 pub async fn credentials(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    find_user(db, &realm_row.id, &id).await?;
-    let reps: Vec<Value> = admin::users::credentials(db, &id)
+    let ops = Ops::new(&state, &caller, &protocols);
+    let reps: Vec<Value> = users::credentials(ops, &realm, &id)
         .await?
         .into_iter()
         .map(|c| {
-            let data = serde_json::from_str::<StoredPassword>(&c.secret)
-                .map(|p| p.to_keycloak().1)
-                .unwrap_or_default();
             let mut rep = json!({
                 "id": c.id,
-                "type": c.credential_type,
+                "type": c.kind,
                 "createdDate": c.created_at.saturating_mul(1000),
-                "credentialData": data,
+                "credentialData": c.data,
             });
-            if let (Some(label), Some(map)) = (c.user_label, rep.as_object_mut()) {
+            if let (Some(label), Some(map)) = (c.label, rep.as_object_mut()) {
                 map.insert("userLabel".into(), json!(label));
             }
             rep
@@ -370,23 +350,12 @@ pub async fn credentials(
 
 pub async fn delete_credential(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, credential)): Path<(String, String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    change.require_may_manage_user(&id)?;
-    find_user(change.db(), &realm_row.id, &id).await?;
-    if !admin::users::delete_credential(change.db(), &id, &credential).await? {
-        return Err(AdminError::not_found("Credential not found"));
-    }
-    change.user_changed(&id);
-    change.record(Event::new(
-        Op::Action,
-        "USER",
-        format!("users/{id}/credentials/{credential}"),
-    ));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    users::delete_credential(ops, &realm, &id, &credential).await?;
     no_content()
 }
 

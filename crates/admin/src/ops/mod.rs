@@ -7,6 +7,8 @@
 pub mod access;
 pub mod clients;
 pub mod events;
+pub mod federated;
+pub mod grants;
 pub mod groups;
 pub mod keys;
 pub mod mappings;

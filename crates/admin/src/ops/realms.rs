@@ -92,6 +92,67 @@ pub async fn get(
     Ok((row, extras))
 }
 
+/// What `partial-export` hands out: the realm's settings and, on request, its roles and groups
+/// and its clients, in Keycloak's representation.
+#[derive(Debug, Clone)]
+pub struct PartialExport {
+    pub realm: realm::Model,
+    /// The representation fields the realm keeps without modelling them.
+    pub extras: Map<String, Value>,
+    /// Keycloak's `roles` (client roles only with the clients) and `groups`.
+    pub roles_and_groups: Option<(Value, Value)>,
+    /// The clients, secrets masked.
+    pub clients: Option<Value>,
+}
+
+/// The realm's settings and, on request, its roles and groups and its clients (`view-realm`,
+/// and `view-clients` for the clients); client secrets are masked, users and keys never
+/// exported.
+pub async fn partial_export(
+    ops: Ops<'_>,
+    realm: &str,
+    with_clients: bool,
+    with_groups_and_roles: bool,
+) -> Result<PartialExport, AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ViewRealm).await?;
+    if with_clients {
+        ops.caller.require(realm, Right::ViewClients)?;
+    }
+    let exported = ops
+        .state
+        .store()
+        .export_realm(realm, false)
+        .await?
+        .ok_or_else(|| AdminError::not_found("Realm not found."))?;
+    let exported =
+        serde_json::to_value(exported).map_err(|e| AdminError::Internal(e.to_string()))?;
+    let extras = admin::extras::get(ops.state.store().connection(), &row.id).await?;
+    let roles_and_groups = with_groups_and_roles.then(|| {
+        let mut roles = exported["roles"].clone();
+        if !with_clients && let Some(r) = roles.as_object_mut() {
+            r.remove("client");
+        }
+        (roles, exported["groups"].clone())
+    });
+    let clients = with_clients.then(|| {
+        let mut clients = exported["clients"].clone();
+        for client in clients.as_array_mut().into_iter().flatten() {
+            if let Some(c) = client.as_object_mut()
+                && c.contains_key("secret")
+            {
+                c.insert("secret".into(), Value::from(rep::client::MASKED_SECRET));
+            }
+        }
+        clients
+    });
+    Ok(PartialExport {
+        realm: row,
+        extras,
+        roles_and_groups,
+        clients,
+    })
+}
+
 /// Updates the top-level settings a Keycloak `RealmRepresentation` carries (`manage-realm`);
 /// nested users, clients and roles are ignored, as in Keycloak. Returns the realm's name
 /// afterwards (a body may rename it). `master` is neither renamed nor disabled; a password

@@ -74,7 +74,7 @@ pub async fn end(ops: Ops<'_>, realm: &str, id: &str, offline: bool) -> Result<S
                 grants::offline_tokens(change.db(), &realm_row.id, None, None, now).await?;
             let user_id = tokens
                 .iter()
-                .find(|t| crate::api::grants::offline_session_id(t) == id)
+                .find(|t| super::grants::offline_session_id(t) == id)
                 .map(|t| t.user_id.clone())
                 .ok_or_else(not_found)?;
             let which = grants::OfflineTokens::Session(id);

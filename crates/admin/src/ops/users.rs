@@ -144,6 +144,67 @@ async fn hashed(
     }
 }
 
+/// Changes to an existing user: the fields the body carries (the others keep their values).
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub fields: UserFields,
+    /// A new password, replacing the old one.
+    pub password: Option<PasswordInput>,
+    /// Representation fields this server keeps without modelling them, merged into the stored
+    /// ones.
+    pub extras: Map<String, Value>,
+}
+
+/// Updates a user's profile (`manage-users`, and every right the user holds). A username or
+/// email another user of the realm has is a conflict; a new password must satisfy the realm's
+/// policy. Disabling the user or replacing the password ends every credential issued before, so
+/// re-enabling the user later revives none of them.
+pub async fn update(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    update: UserUpdate,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let fields = update.fields;
+    // Checked and hashed before the transaction, so the write lock is not held meanwhile.
+    let mut updated = find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
+    fields.apply(&mut updated)?;
+    let password = match update.password {
+        Some(input) => Some(hashed(ops, &realm_row, &updated, true, input).await?),
+        None => None,
+    };
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    let mut user = find_user(change.db(), &realm_row.id, user_id).await?;
+    let was_enabled = user.enabled;
+    fields.apply(&mut user)?;
+    if let Some((_, temporary)) = &password {
+        rep::user::set_required_action(&mut user, UPDATE_PASSWORD, *temporary)?;
+    }
+    check_unique(change.db(), &realm_row.id, &user).await?;
+    let ends_credentials = (was_enabled && !user.enabled) || password.is_some();
+    admin::users::update(change.db(), user)
+        .await
+        .map_err(conflict_on_duplicate(AdminError::Conflict(
+            "User exists with same username".into(),
+        )))?;
+    let stored = admin::extras::get(change.db(), user_id).await?;
+    let extras = rep::merge_extras(stored, &update.extras);
+    let now = ops.state.now();
+    if let Some((password, _)) = password {
+        admin::users::set_password(change.db(), user_id, &password, now).await?;
+    }
+    if ends_credentials {
+        admin::users::end_everything(change.db(), &realm_row.id, user_id, now).await?;
+    }
+    admin::extras::set(change.db(), &realm_row.id, user_id, &extras).await?;
+    change.user_changed(user_id);
+    change.record(Event::new(Op::Update, "USER", format!("users/{user_id}")).with(representation));
+    change.commit().await
+}
+
 /// Sets a user's password (`manage-users`, and every right the user holds): a temporary one
 /// asks for a new one at the next login. Every session, token and docker login of the user
 /// ends.
@@ -177,6 +238,64 @@ pub async fn reset_password(
     admin::users::end_everything(change.db(), &realm_row.id, user_id, now).await?;
     change.user_changed(user_id);
     let path = format!("users/{user_id}/reset-password");
+    change.record(Event::new(Op::Action, "USER", path));
+    change.commit().await
+}
+
+/// A credential of a user, as an admin sees it: metadata, never the hash or salt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialInfo {
+    pub id: String,
+    /// `password`.
+    pub kind: String,
+    pub label: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Keycloak's `credentialData` (the algorithm and its parameters); empty when the stored
+    /// secret is not one this server reads.
+    pub data: String,
+}
+
+/// The user's credentials, oldest first (`view-users`).
+pub async fn credentials(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<CredentialInfo>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_user(db, &realm_row.id, user_id).await?;
+    Ok(admin::users::credentials(db, user_id)
+        .await?
+        .into_iter()
+        .map(|c| CredentialInfo {
+            data: serde_json::from_str::<StoredPassword>(&c.secret)
+                .map(|p| p.to_keycloak().1)
+                .unwrap_or_default(),
+            id: c.id,
+            kind: c.credential_type,
+            label: c.user_label,
+            created_at: c.created_at,
+        })
+        .collect())
+}
+
+/// Deletes one credential of the user (`manage-users`, and every right the user holds).
+pub async fn delete_credential(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    credential_id: &str,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    if !admin::users::delete_credential(change.db(), user_id, credential_id).await? {
+        return Err(AdminError::not_found("Credential not found"));
+    }
+    change.user_changed(user_id);
+    let path = format!("users/{user_id}/credentials/{credential_id}");
     change.record(Event::new(Op::Action, "USER", path));
     change.commit().await
 }

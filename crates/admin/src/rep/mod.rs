@@ -21,105 +21,6 @@ use crate::error::AdminError;
 
 pub type MultiMap = BTreeMap<String, Vec<String>>;
 
-/// A request body object, read field by field.
-#[derive(Debug, Clone, Copy)]
-pub struct Obj<'a>(pub &'a Map<String, Value>);
-
-impl<'a> Obj<'a> {
-    /// The field, unless absent or null.
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
-        self.0.get(key).filter(|v| !v.is_null())
-    }
-
-    pub fn has(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    pub fn str(&self, key: &str) -> Result<Option<&'a str>, AdminError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(AdminError::unparsable()),
-        }
-    }
-
-    /// A string, trimmed; empty counts as absent.
-    pub fn text(&self, key: &str) -> Result<Option<String>, AdminError> {
-        Ok(self
-            .str(key)?
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string))
-    }
-
-    /// A boolean; `"true"`/`"false"` strings too, as Jackson coerces them.
-    pub fn bool(&self, key: &str) -> Result<Option<bool>, AdminError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) if s == "true" => Ok(Some(true)),
-            Some(Value::String(s)) if s == "false" => Ok(Some(false)),
-            Some(_) => Err(AdminError::unparsable()),
-        }
-    }
-
-    /// A list of strings.
-    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, AdminError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .map(Some)
-                .ok_or_else(AdminError::unparsable),
-            Some(_) => Err(AdminError::unparsable()),
-        }
-    }
-
-    /// Keycloak's multivalued attributes `{name: [values]}`; a single scalar value is taken as
-    /// a one-element list.
-    pub fn multimap(&self, key: &str) -> Result<Option<MultiMap>, AdminError> {
-        let Some(value) = self.get(key) else {
-            return Ok(None);
-        };
-        let object = value.as_object().ok_or_else(AdminError::unparsable)?;
-        let mut out = MultiMap::new();
-        for (name, values) in object {
-            let list = match values {
-                Value::Null => continue,
-                Value::Array(items) => items
-                    .iter()
-                    .filter(|v| !v.is_null())
-                    .map(scalar_string)
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(AdminError::unparsable)?,
-                other => vec![scalar_string(other).ok_or_else(AdminError::unparsable)?],
-            };
-            out.insert(name.clone(), list);
-        }
-        Ok(Some(out))
-    }
-
-    /// The fields not in `modelled`: what Portcullis keeps without interpreting.
-    pub fn extras(&self, modelled: &[&str]) -> Map<String, Value> {
-        self.0
-            .iter()
-            .filter(|(k, _)| !modelled.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-}
-
-fn scalar_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 pub use portcullis_store::representation::from_row;
 
 /// A request body in its typed representation, or Keycloak's parse error.
@@ -147,12 +48,14 @@ pub fn text(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The body as an object, or Keycloak's parse error.
-pub fn object(value: &Value) -> Result<Obj<'_>, AdminError> {
-    value
-        .as_object()
-        .map(Obj)
-        .ok_or_else(AdminError::unparsable)
+/// The fields of a body object not in `modelled`: what Portcullis keeps without interpreting.
+pub fn extras(body: &Value, modelled: &[&str]) -> Result<Map<String, Value>, AdminError> {
+    let object = body.as_object().ok_or_else(AdminError::unparsable)?;
+    Ok(object
+        .iter()
+        .filter(|(k, _)| !modelled.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
 }
 
 /// Stored extras updated with the extras of a partial update (a field set to null is removed).

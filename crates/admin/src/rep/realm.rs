@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use portcullis_store::RealmRepresentation;
 
-use super::{Obj, compose, from_row, to_object};
+use super::{compose, from_row, to_object};
 use crate::error::AdminError;
 
 /// Fields the realm row models.
@@ -73,9 +73,9 @@ const COLLECTIONS: &[&str] = &[
 ];
 
 /// The fields of a realm body Portcullis keeps without interpreting.
-pub fn extras(body: Obj<'_>) -> Map<String, Value> {
+pub fn extras(body: &Value) -> Result<Map<String, Value>, AdminError> {
     let skip: Vec<&str> = MODELLED.iter().chain(COLLECTIONS).copied().collect();
-    body.extras(&skip)
+    super::extras(body, &skip)
 }
 
 /// The realm's top-level settings as Keycloak returns them.
@@ -306,7 +306,7 @@ mod tests {
         assert_eq!(renamed.as_deref(), Some("acme2"));
         assert_eq!(r.access_token_lifespan, 600);
         assert!(r.brute_force_protected);
-        let kept = extras(super::super::object(&body).unwrap());
+        let kept = extras(&body).unwrap();
         assert_eq!(Value::Object(kept.clone()), json!({"sslRequired": "none"}));
         let rep = representation(&r, &kept).unwrap();
         assert_eq!(rep["sslRequired"], "none");

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use portcullis_store::representation::UserRepresentation;
 
-use super::{MultiMap, compose, from_row, parse, stored, text, to_object};
+use super::{MultiMap, compose, from_row, stored, text, to_object};
 use crate::error::AdminError;
 
 /// Fields the user row models or the API derives; everything else is kept as extras
@@ -88,10 +88,6 @@ pub struct UserFields {
 }
 
 impl UserFields {
-    pub fn read(body: &Value) -> Result<Self, AdminError> {
-        Self::from_representation(parse(body)?)
-    }
-
     /// The profile fields a representation gives: trimmed, the username lowercased, an empty
     /// email or name clears it.
     pub fn from_representation(rep: UserRepresentation) -> Result<Self, AdminError> {
@@ -217,6 +213,7 @@ pub fn set_required_action(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::rep::parse;
 
     fn row() -> user_entity::Model {
         user_entity::Model {
@@ -256,7 +253,7 @@ mod tests {
     fn reads_and_applies_profile_fields() {
         let body = json!({"username": "Bob", "email": "", "firstName": "Bob", "enabled": true,
                           "attributes": {"k": "v"}});
-        let fields = UserFields::read(&body).unwrap();
+        let fields = UserFields::from_representation(parse(&body).unwrap()).unwrap();
         let mut r = row();
         fields.apply(&mut r).unwrap();
         assert_eq!(r.username, "bob");
@@ -274,7 +271,8 @@ mod tests {
             json!({"username": "x".repeat(256)}),
             json!({"enabled": 3}),
         ] {
-            assert!(UserFields::read(&bad).is_err(), "{bad}");
+            let read = parse(&bad).and_then(UserFields::from_representation);
+            assert!(read.is_err(), "{bad}");
         }
     }
 

@@ -137,6 +137,12 @@ async fn ending_a_user_ends_every_credential() {
             Some(json!({"type": "password", "value": "vic-password-2", "temporary": false})),
         ),
         ("disable", Method::PUT, "", Some(json!({"enabled": false}))),
+        (
+            "password in a user update",
+            Method::PUT,
+            "",
+            Some(json!({"credentials": [{"type": "password", "value": "vic-password-2"}]})),
+        ),
         ("delete", Method::DELETE, "", None),
     ];
     for (what, method, action, body) in actions {
@@ -175,7 +181,7 @@ async fn ending_a_user_ends_every_credential() {
             assert_eq!(working(&app, &held).await, NONE, "enabling revives nothing");
         }
         if *what != "delete" {
-            let password = if *what == "password reset" {
+            let password = if what.starts_with("password") {
                 "vic-password-2"
             } else {
                 "vic-password-1"
@@ -356,6 +362,17 @@ async fn passwords_follow_the_realm_policy() {
         "Invalid password: must not be equal to any of last 2 passwords.",
     );
     assert_eq!(reset("pat-password-2").await.status, StatusCode::NO_CONTENT);
+    let update = app
+        .put(
+            &format!("realms/pol/users/{pat}"),
+            json!({"credentials": [{"type": "password", "value": "a"}]}),
+        )
+        .await;
+    refused(
+        update,
+        "invalidPasswordMinLengthMessage",
+        "Invalid password: minimum length 12.",
+    );
     refused(
         reset("pat-password-1").await,
         "invalidPasswordHistoryMessage",

@@ -461,6 +461,13 @@ async fn role_changes_need_the_rights_they_move() {
             NO,
         ),
         row(
+            "delete a more powerful user's credential",
+            M::DELETE,
+            "users/<user:chief>/credentials/any",
+            Nothing,
+            NO,
+        ),
+        row(
             "delete a more powerful user",
             M::DELETE,
             "users/<user:chief>",

@@ -1,6 +1,6 @@
 //! `partialImport` (FAIL / SKIP / OVERWRITE, one transaction) and `partial-export`.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{app, names};
@@ -181,5 +181,44 @@ async fn partial_export_masks_secrets_and_leaves_out_users() {
     assert_ne!(secret["value"], "**********");
     assert!(
         names(&app.get("realms/copy/roles").await.value(), "name").contains(&"lead".to_string())
+    );
+}
+
+/// The clients need `view-clients` besides `view-realm`; without the clients, client roles stay
+/// out of the export too.
+#[tokio::test]
+async fn partial_export_of_clients_needs_view_clients() {
+    let app = app().await;
+    let auditor = json!({"users": [{"username": "auditor", "enabled": true,
+                                    "clientRoles": {"realm-management": ["view-realm"]}}]});
+    let reply = app.post("realms/acme/partialImport", auditor).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    let token = app.access_token("acme", "auditor").await;
+    let export = |query: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            let path = format!("realms/acme/partial-export{query}");
+            app.send(Method::POST, &path, Some(token), None).await
+        }
+    };
+    let refused = export("?exportClients=true").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    let reply = export("?exportGroupsAndRoles=true").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let roles = &reply.json()["roles"];
+    assert!(roles["realm"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(roles.get("client").is_none(), "{roles}");
+    assert!(reply.json().get("clients").is_none());
+    let all = app
+        .post(
+            "realms/acme/partial-export?exportClients=true&exportGroupsAndRoles=true",
+            json!(null),
+        )
+        .await
+        .value();
+    assert!(
+        all["roles"]["client"]["realm-management"].is_array(),
+        "{}",
+        all["roles"]
     );
 }

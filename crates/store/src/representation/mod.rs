@@ -430,8 +430,29 @@ pub struct ProtocolMapperRepresentation {
 pub struct FederatedIdentityRepresentation {
     pub identity_provider: Option<String>,
     pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+}
+
+/// `POST /admin/realms/{realm}/partialImport`: resources to add to an existing realm.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PartialImportRepresentation {
+    /// `FAIL` (the default), `SKIP` or `OVERWRITE`.
+    pub if_resource_exists: Option<String>,
+    pub users: Option<Vec<UserRepresentation>>,
+    pub clients: Option<Vec<ClientRepresentation>>,
+    #[serde(deserialize_with = "lenient::list")]
+    pub groups: Vec<GroupRepresentation>,
+    pub roles: Option<RolesRepresentation>,
+    #[serde(deserialize_with = "lenient::list")]
+    pub identity_providers: Vec<IdentityProviderRepresentation>,
+}
+
+/// An identity provider, by alias: enough to report one the import skipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IdentityProviderRepresentation {
+    pub alias: Option<String>,
 }
 
 /// Keycloak's `ComponentExportRepresentation`; only key providers are imported.

@@ -1,0 +1,110 @@
+//! A user's links to accounts at upstream identity providers: list, link, unlink.
+
+use portcullis_store::admin;
+use portcullis_store::admin::entity::user_federated_identity;
+use serde_json::Value;
+
+use super::Ops;
+use crate::api::{conflict_on_duplicate, find_user};
+use crate::auth::Right;
+use crate::context::{Change, Event, Op, target_realm};
+use crate::error::AdminError;
+use crate::rep;
+
+/// A link to make: the account `user_id` (required) at the upstream provider `provider`.
+#[derive(Debug, Clone, Default)]
+pub struct NewLink {
+    pub provider: String,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+}
+
+/// The user's links, one per provider (`view-users`).
+pub async fn list(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<user_federated_identity::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_user(db, &realm_row.id, user_id).await?;
+    Ok(admin::federated::list(db, user_id).await?)
+}
+
+/// Links the user to an upstream account (`manage-users`, and every right the user holds: a
+/// link lets whoever owns the upstream account sign in as this user). A user has at most one
+/// link per provider, and an upstream account belongs to at most one user: either is a
+/// conflict.
+pub async fn link(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    new: NewLink,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let provider = new.provider;
+    let federated_user_id = new
+        .user_id
+        .ok_or_else(|| AdminError::BadRequest("userId is required".into()))?;
+    let too_long = |s: &str| s.chars().count() > rep::user::MAX_NAME_LEN;
+    if too_long(&federated_user_id) || too_long(&provider) {
+        return Err(AdminError::BadRequest(
+            "Identity provider link too long".into(),
+        ));
+    }
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    change.require_may_manage_user(user_id)?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    let linked = || AdminError::Conflict("User is already linked with provider".into());
+    if admin::federated::find(change.db(), user_id, &provider)
+        .await?
+        .is_some()
+    {
+        return Err(linked());
+    }
+    let taken = admin::federated::find_by_account(
+        change.db(),
+        &realm_row.id,
+        &provider,
+        &federated_user_id,
+    )
+    .await?;
+    if taken.is_some() {
+        return Err(AdminError::Conflict(
+            "The identity provider account is linked to another user".into(),
+        ));
+    }
+    let path = format!("users/{user_id}/federated-identity/{provider}");
+    let row = user_federated_identity::Model {
+        user_id: user_id.to_string(),
+        identity_provider: provider,
+        realm_id: realm_row.id.clone(),
+        federated_user_id,
+        federated_username: new.user_name,
+    };
+    admin::federated::insert(change.db(), row)
+        .await
+        .map_err(conflict_on_duplicate(linked()))?;
+    change.record(Event::new(Op::Create, "USER", path).with(representation));
+    change.commit().await
+}
+
+/// Removes the user's link to a provider (`manage-users`).
+pub async fn unlink(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    provider: &str,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    find_user(change.db(), &realm_row.id, user_id).await?;
+    if !admin::federated::delete(change.db(), user_id, provider).await? {
+        return Err(AdminError::not_found("Link not found"));
+    }
+    change.user_changed(user_id);
+    let path = format!("users/{user_id}/federated-identity/{provider}");
+    change.record(Event::new(Op::Delete, "USER", path));
+    change.commit().await
+}
