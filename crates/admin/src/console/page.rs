@@ -51,6 +51,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry_new.html"),
     ),
     ("rules.html", include_str!("../../templates/rules.html")),
+    (
+        "rule_fields.html",
+        include_str!("../../templates/rule_fields.html"),
+    ),
+    (
+        "rule_edit.html",
+        include_str!("../../templates/rule_edit.html"),
+    ),
     ("diff.html", include_str!("../../templates/diff.html")),
     ("try.html", include_str!("../../templates/try.html")),
     ("setup.html", include_str!("../../templates/setup.html")),
@@ -471,6 +479,18 @@ mod tests {
                 "rules.html",
                 with(
                     json!({"registry": registry(), "tab": "rules", "may_manage": false, "rules": [], "presets": [], "form": {"pattern": "", "actions": [], "subject_kind": "", "subject": "", "resource_type": ""}, "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "rule_edit.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "may_manage": true, "rule": {"id": "m1", "name": "n", "resource_type": "repository", "pattern": "a/**", "actions": "pull", "subject": "group /a"}, "action": "/r/rules/m1/edit", "form": {"name": "n", "pattern": "a/**", "actions": ["pull"], "subject_kind": "group", "subject": "/a", "resource_type": "repository"}, "error_field": "name", "error": "taken"}),
+                ),
+            ),
+            (
+                "rule_edit.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "may_manage": true, "rule": {"id": "m1", "name": "c", "resource_type": "registry", "pattern": "**", "actions": "*", "subject": "role admin"}, "action": "/r/rules/m1/edit", "form": {"name": "", "pattern": "", "actions": [], "subject_kind": "", "subject": "", "resource_type": ""}, "error_field": null, "error": null}),
                 ),
             ),
             (
