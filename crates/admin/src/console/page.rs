@@ -385,6 +385,8 @@ mod tests {
             "csrf": "token",
             "flash": "Saved.",
             "nav": [{"section": "Manage", "label": "Users", "href": "/u", "key": "users"}],
+            "realm_choices": ["master", "shop"],
+            "realm_choices_more": true,
             "signed_in": true,
             "title": "Page",
             "active": "users",
