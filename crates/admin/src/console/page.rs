@@ -788,13 +788,31 @@ mod tests {
             (
                 "group.html",
                 with(
-                    json!({"group": {"id": "g", "name": "backend", "path": "/team-a/backend", "parent_path": "/team-a", "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 2}, "members": [{"username": "bob", "href": "/u", "remove": "/x"}], "members_next": "/n", "members_first": "/f", "roles": [{"name": "ci", "remove": "/y"}], "form": {"name": "backend", "parent": "/nope", "username": "", "role": ""}, "error_field": "parent", "error": "There is no group /nope.", "may_manage": true}),
+                    json!({"group": {"id": "g", "name": "backend", "path": "/team-a/backend", "parent_path": "/team-a", "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 2}, "members": [{"username": "bob", "href": "/u", "remove": "/x"}], "members_next": "/n", "members_first": "/f", "roles": [{"name": "ci", "remove": "/y"}], "client_roles": [{"client": "app", "name": "viewer", "qualified": "app.viewer", "remove": "/z"}], "may_map_client_roles": true, "client_form": {"clients": ["app", "registry"], "more": false, "chosen": {"client_id": "app", "roles": ["editor", "viewer"], "more": false}}, "form": {"name": "backend", "parent": "/nope", "username": "", "role": "", "client": "app", "client_role": "viewer"}, "error_field": "parent", "error": "There is no group /nope.", "may_manage": true}),
                 ),
             ),
             (
                 "group.html",
                 with(
-                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "form": {"name": "a", "parent": "", "username": "", "role": ""}, "may_manage": false}),
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": false, "client_form": {"clients": [], "more": false, "chosen": null}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "", "client_role": ""}, "may_manage": false}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": [], "more": true, "chosen": {"client_id": "big", "roles": ["r"], "more": true}}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "big", "client_role": "nope"}, "error_field": "client_role", "error": "big has no role nope.", "may_manage": true}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": ["app"], "more": false, "chosen": {"client_id": "empty", "roles": [], "more": false}}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "nope", "client_role": ""}, "error_field": "client", "error": "There is no client nope.", "may_manage": true}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": [], "more": false, "chosen": null}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "", "client_role": ""}, "may_manage": true}),
                 ),
             ),
             (
