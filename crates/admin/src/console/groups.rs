@@ -1,5 +1,6 @@
 //! A group's page: rename, move, delete (with what it takes away), members (one page at a
-//! time, add by username) and realm role mappings.
+//! time, add by username), realm role mappings and client role mappings (choose a client, then
+//! one of its roles).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::page::{ConsoleError, FormBody, field_message, redirect_with_flash, render_status};
-use super::page::{PAGE, Params, param, realm_of};
+use super::page::{PAGE, Params, insert, param, realm_of};
 use super::session::Console;
 use crate::auth::Right;
 use crate::error::AdminError;
@@ -32,11 +33,14 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/members/{user}/remove"), post(remove_member))
         .route(&r("/roles"), post(map_role))
         .route(&r("/roles/{role}/remove"), post(unmap_role))
+        .route(&r("/client-roles"), post(map_client_role))
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct MembersQuery {
     after: Option<String>,
+    /// The `clientId` whose roles the client role form offers.
+    client: Option<String>,
 }
 
 /// `GET groups/{id}?after=`.
@@ -46,8 +50,14 @@ async fn details(
     Query(query): Query<MembersQuery>,
 ) -> Result<Response, ConsoleError> {
     let id = param(&path, "id");
+    let client = query
+        .client
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
     let page = GroupPage {
         after: query.after.as_deref(),
+        client,
         ..GroupPage::default()
     };
     group_page(&console, id, StatusCode::OK, page).await
@@ -60,7 +70,13 @@ struct GroupPage<'a> {
     field: Option<&'a str>,
     error: Option<String>,
     typed: &'a str,
+    /// The client chosen for the client role form.
+    client: Option<&'a str>,
 }
+
+/// How many clients, and roles of one client, the client role form lists; past that it asks
+/// for the name to be typed.
+const CHOICES: usize = 100;
 
 fn group_base(console: &Console, realm: &str, id: &str) -> String {
     format!("{}/groups/{id}", console.realm_base(realm))
@@ -98,17 +114,51 @@ async fn group_page(
         })
         .collect();
     let snapshot = console.state.realm(&realm).await?;
-    let roles: Vec<Value> = mappings::direct(console.ops(), &realm, Holder::Group(id))
-        .await?
-        .iter()
-        .map(|r| {
-            let name = snapshot
-                .as_ref()
-                .and_then(|s| s.role(&r.id).map(|r| r.qualified_name()))
-                .unwrap_or_else(|| r.name.clone());
-            json!({"name": name, "remove": format!("{group_base}/roles/{}/remove", r.id)})
-        })
-        .collect();
+    let (mut roles, mut client_roles) = (Vec::new(), Vec::new());
+    for r in mappings::direct(console.ops(), &realm, Holder::Group(id)).await? {
+        let remove = format!("{group_base}/roles/{}/remove", r.id);
+        let role = snapshot.as_ref().and_then(|s| s.role(&r.id));
+        match role.and_then(|role| role.client_id.clone()) {
+            Some(client) => client_roles.push(json!({
+                "client": client,
+                "name": r.name,
+                "qualified": format!("{client}.{}", r.name),
+                "remove": remove,
+            })),
+            None => roles.push(json!({"name": r.name, "remove": remove})),
+        }
+    }
+    let may_manage = console.caller.can(&realm, Right::ManageUsers);
+    let may_map_client_roles = may_manage && console.caller.can(&realm, Right::ViewClients);
+    let mut client_form = json!({"clients": [], "more": false, "chosen": null});
+    let mut status = status;
+    let mut error = (page.field, page.error.clone());
+    if may_map_client_roles {
+        let (clients, more) = mappings::role_clients(console.ops(), &realm, CHOICES).await?;
+        let names: Vec<&str> = clients.iter().map(|c| c.client_id.as_str()).collect();
+        insert(&mut client_form, "clients", json!(names));
+        insert(&mut client_form, "more", json!(more));
+        if let Some(chosen) = page.client {
+            match mappings::client_roles(console.ops(), &realm, chosen, CHOICES).await? {
+                Some((client, roles, more)) => {
+                    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+                    insert(
+                        &mut client_form,
+                        "chosen",
+                        json!({"client_id": client.client_id, "roles": names, "more": more}),
+                    );
+                }
+                None if error.0.is_none() => {
+                    status = StatusCode::BAD_REQUEST;
+                    error = (
+                        Some("client"),
+                        Some(format!("There is no client {chosen}.")),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
     let parent_path = view
         .group
         .parent_id
@@ -147,15 +197,20 @@ async fn group_page(
             "members_next": next,
             "members_first": page.after.map(|_| group_base.clone()),
             "roles": roles,
+            "client_roles": client_roles,
+            "may_map_client_roles": may_map_client_roles,
+            "client_form": client_form,
             "form": {
                 "name": if page.field == Some("name") { page.typed.to_string() } else { view.group.name.clone() },
                 "parent": typed("parent"),
                 "username": typed("username"),
                 "role": typed("role"),
+                "client": page.client.map_or_else(|| typed("client"), str::to_string),
+                "client_role": typed("client_role"),
             },
-            "error_field": page.field,
-            "error": page.error,
-            "may_manage": console.caller.can(&realm, Right::ManageUsers),
+            "error_field": error.0,
+            "error": error.1,
+            "may_manage": may_manage,
         }),
     )
 }
@@ -173,6 +228,7 @@ async fn refused(
         field: Some(field),
         error: Some(error),
         typed,
+        client: None,
     };
     group_page(console, id, StatusCode::BAD_REQUEST, page).await
 }
@@ -470,4 +526,70 @@ async fn unmap_role(
         &group_base(&console, &realm, id),
         "Role mapping removed.",
     ))
+}
+
+/// `POST groups/{id}/client-roles` with `client` (a `clientId`) and `role`: one of that
+/// client's roles.
+async fn map_client_role(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    manage_only(&console)?;
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    let client_id = form.get("client").trim();
+    let name = form.get("role").trim();
+    let found = match client_id {
+        "" => None,
+        given => mappings::client_roles(console.ops(), &realm, given, 0).await?,
+    };
+    let Some((client, _, _)) = found else {
+        let message = match client_id {
+            "" => "Choose a client.".to_string(),
+            given => format!("There is no client {given}."),
+        };
+        return refused(&console, id, "client", client_id, message).await;
+    };
+    let wrong_role = |message: String| GroupPage {
+        after: None,
+        field: Some("client_role"),
+        error: Some(message),
+        typed: name,
+        client: Some(client_id),
+    };
+    if name.is_empty() {
+        let page = wrong_role(format!("Choose a role of {client_id}."));
+        return group_page(&console, id, StatusCode::BAD_REQUEST, page).await;
+    }
+    let role = RoleRef {
+        id: None,
+        name: Some(name.to_string()),
+        client_role: true,
+        container_id: Some(client.id.clone()),
+    };
+    let representation = json!([{"name": name, "clientRole": true, "containerId": client.id}]);
+    match mappings::change(
+        console.ops(),
+        &realm,
+        Holder::Group(id),
+        Some(&client.id),
+        vec![role],
+        true,
+        representation,
+    )
+    .await
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            &console,
+            &group_base(&console, &realm, id),
+            &format!("Role {client_id}.{name} mapped: every member holds it now."),
+        )),
+        Err(AdminError::NotFound(_)) => {
+            let page = wrong_role(format!("{client_id} has no role {name}."));
+            group_page(&console, id, StatusCode::BAD_REQUEST, page).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

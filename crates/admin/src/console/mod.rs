@@ -58,6 +58,7 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .route(&r("/logout"), post(session::logout))
         .route(&r("/static/{file}"), get(static_file))
         .route(&r("/realms"), get(realms::list).post(realms::create))
+        .route(&r("/switch"), get(realms::switch))
         .route(&realm(""), get(realms::overview))
         .merge(clients::routes(&realm("")))
         .merge(registries::routes(&realm("")))

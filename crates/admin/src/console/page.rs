@@ -51,6 +51,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry_new.html"),
     ),
     ("rules.html", include_str!("../../templates/rules.html")),
+    (
+        "rule_fields.html",
+        include_str!("../../templates/rule_fields.html"),
+    ),
+    (
+        "rule_edit.html",
+        include_str!("../../templates/rule_edit.html"),
+    ),
     ("diff.html", include_str!("../../templates/diff.html")),
     ("try.html", include_str!("../../templates/try.html")),
     ("setup.html", include_str!("../../templates/setup.html")),
@@ -377,6 +385,8 @@ mod tests {
             "csrf": "token",
             "flash": "Saved.",
             "nav": [{"section": "Manage", "label": "Users", "href": "/u", "key": "users"}],
+            "realm_choices": ["master", "shop"],
+            "realm_choices_more": true,
             "signed_in": true,
             "title": "Page",
             "active": "users",
@@ -471,6 +481,18 @@ mod tests {
                 "rules.html",
                 with(
                     json!({"registry": registry(), "tab": "rules", "may_manage": false, "rules": [], "presets": [], "form": {"pattern": "", "actions": [], "subject_kind": "", "subject": "", "resource_type": ""}, "error_field": null, "error": null}),
+                ),
+            ),
+            (
+                "rule_edit.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "may_manage": true, "rule": {"id": "m1", "name": "n", "resource_type": "repository", "pattern": "a/**", "actions": "pull", "subject": "group /a"}, "action": "/r/rules/m1/edit", "form": {"name": "n", "pattern": "a/**", "actions": ["pull"], "subject_kind": "group", "subject": "/a", "resource_type": "repository"}, "error_field": "name", "error": "taken"}),
+                ),
+            ),
+            (
+                "rule_edit.html",
+                with(
+                    json!({"registry": registry(), "tab": "rules", "may_manage": true, "rule": {"id": "m1", "name": "c", "resource_type": "registry", "pattern": "**", "actions": "*", "subject": "role admin"}, "action": "/r/rules/m1/edit", "form": {"name": "", "pattern": "", "actions": [], "subject_kind": "", "subject": "", "resource_type": ""}, "error_field": null, "error": null}),
                 ),
             ),
             (
@@ -766,13 +788,31 @@ mod tests {
             (
                 "group.html",
                 with(
-                    json!({"group": {"id": "g", "name": "backend", "path": "/team-a/backend", "parent_path": "/team-a", "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 2}, "members": [{"username": "bob", "href": "/u", "remove": "/x"}], "members_next": "/n", "members_first": "/f", "roles": [{"name": "ci", "remove": "/y"}], "form": {"name": "backend", "parent": "/nope", "username": "", "role": ""}, "error_field": "parent", "error": "There is no group /nope.", "may_manage": true}),
+                    json!({"group": {"id": "g", "name": "backend", "path": "/team-a/backend", "parent_path": "/team-a", "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 2}, "members": [{"username": "bob", "href": "/u", "remove": "/x"}], "members_next": "/n", "members_first": "/f", "roles": [{"name": "ci", "remove": "/y"}], "client_roles": [{"client": "app", "name": "viewer", "qualified": "app.viewer", "remove": "/z"}], "may_map_client_roles": true, "client_form": {"clients": ["app", "registry"], "more": false, "chosen": {"client_id": "app", "roles": ["editor", "viewer"], "more": false}}, "form": {"name": "backend", "parent": "/nope", "username": "", "role": "", "client": "app", "client_role": "viewer"}, "error_field": "parent", "error": "There is no group /nope.", "may_manage": true}),
                 ),
             ),
             (
                 "group.html",
                 with(
-                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "form": {"name": "a", "parent": "", "username": "", "role": ""}, "may_manage": false}),
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": false, "client_form": {"clients": [], "more": false, "chosen": null}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "", "client_role": ""}, "may_manage": false}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": [], "more": true, "chosen": {"client_id": "big", "roles": ["r"], "more": true}}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "big", "client_role": "nope"}, "error_field": "client_role", "error": "big has no role nope.", "may_manage": true}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": ["app"], "more": false, "chosen": {"client_id": "empty", "roles": [], "more": false}}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "nope", "client_role": ""}, "error_field": "client", "error": "There is no client nope.", "may_manage": true}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": [], "more": false, "chosen": null}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "", "client_role": ""}, "may_manage": true}),
                 ),
             ),
             (

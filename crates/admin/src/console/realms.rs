@@ -61,6 +61,31 @@ async fn realm_list(
     )
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SwitchQuery {
+    realm: Option<String>,
+}
+
+/// `GET {base}/switch?realm=`: the layout's realm switcher; goes to the chosen realm's page,
+/// or back to the realm list when none is chosen.
+pub async fn switch(
+    console: Console,
+    axum::extract::Query(query): axum::extract::Query<SwitchQuery>,
+) -> Result<Response, ConsoleError> {
+    let name = query.realm.unwrap_or_default();
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(Redirect::to(&format!("{}/realms", console.base)).into_response());
+    }
+    match realms::administered(console.ops(), name).await {
+        Ok(row) => Ok(Redirect::to(&format!("{}/", console.realm_base(&row.name))).into_response()),
+        Err(crate::error::AdminError::NotFound(_)) => Err(ConsoleError::NotFound(format!(
+            "There is no realm {name}. Choose one from the list of realms."
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `POST {base}/realms`: creates a realm with a name and a display name.
 pub async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError> {
     let form = FormBody::parse(&body)?;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
-use super::page::{Params as RegistryPath, param};
+use super::page::{Params as RegistryPath, insert, param, realm_of};
 use super::session::Console;
 use crate::auth::Right;
 use crate::error::AdminError;
@@ -33,6 +33,10 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/{id}/rules"), get(rules).post(save_rule))
         .route(&r("/{id}/rules/preview"), post(preview_rule))
         .route(&r("/{id}/rules/{mapper}/delete"), post(delete_rule))
+        .route(
+            &r("/{id}/rules/{mapper}/edit"),
+            get(edit_rule_form).post(edit_rule),
+        )
         .route(&r("/{id}/try"), get(try_it))
         .route(&r("/{id}/setup"), get(setup))
         .route(&r("/{id}/logins"), get(logins))
@@ -329,6 +333,185 @@ async fn rules_page(
         map.insert("error".into(), json!(error_message));
     }
     render_status(console, status, "rules.html", context)
+}
+
+/// The form fields a stored rule fills the edit form with.
+fn rule_form(rule: &AccessRule) -> FormBody {
+    let (kind, subject) = match &rule.subject {
+        AccessSubject::Group(path) => ("group", path.clone()),
+        AccessSubject::Role(role) => ("role", role.clone()),
+        AccessSubject::Authenticated => ("authenticated", String::new()),
+        AccessSubject::Anonymous => ("anonymous", String::new()),
+    };
+    let mut form = FormBody::default();
+    form.0.push(("name".into(), rule.name.clone()));
+    form.0
+        .push(("resourceType".into(), rule.resource_type.clone()));
+    form.0.push(("pattern".into(), rule.pattern.clone()));
+    for action in &rule.actions {
+        form.0.push(("actions".into(), action.clone()));
+    }
+    form.0.push(("subjectKind".into(), kind.into()));
+    form.0.push(("subject".into(), subject));
+    form
+}
+
+/// The edit form of one rule, filled with `form`, with an error beside a field.
+async fn edit_page(
+    console: &Console,
+    id: &str,
+    mapper: &str,
+    status: StatusCode,
+    form: &FormBody,
+    error: Option<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    let realm = realm_of(console);
+    if !console.caller.can(&realm, Right::ManageClients) {
+        return Err(ConsoleError::Forbidden);
+    }
+    let registry = access::registry(console.ops(), &realm, id).await?;
+    let rule = registry
+        .rules
+        .iter()
+        .find(|r| r.mapper_id == mapper)
+        .ok_or_else(|| ConsoleError::NotFound("There is no such rule in this registry.".into()))?;
+    let mut context = registry_context(console, &registry, "rules");
+    let (error_field, error_message) = error.map_or((None, None), |(f, m)| (Some(f), Some(m)));
+    insert(
+        &mut context,
+        "title",
+        json!(format!("Edit rule {}", rule.name)),
+    );
+    insert(&mut context, "rule", rule_view(rule));
+    insert(
+        &mut context,
+        "action",
+        json!(format!(
+            "{}/rules/{mapper}/edit",
+            registry_base(console, id)
+        )),
+    );
+    insert(
+        &mut context,
+        "form",
+        json!({
+            "name": form.get("name"),
+            "pattern": form.get("pattern"),
+            "actions": form.all("actions"),
+            "subject_kind": form.get("subjectKind"),
+            "subject": form.get("subject"),
+            "resource_type": form.get("resourceType"),
+        }),
+    );
+    insert(&mut context, "error_field", json!(error_field));
+    insert(&mut context, "error", json!(error_message));
+    render_status(console, status, "rule_edit.html", context)
+}
+
+/// `GET registries/{id}/rules/{mapper}/edit`: the rule's form, filled with the rule.
+async fn edit_rule_form(
+    console: Console,
+    Path(path): RegistryPath,
+) -> Result<Response, ConsoleError> {
+    let (id, mapper) = (param(&path, "id"), param(&path, "mapper"));
+    let realm = realm_of(&console);
+    let registry = access::registry(console.ops(), &realm, id).await?;
+    let form = registry
+        .rules
+        .iter()
+        .find(|r| r.mapper_id == mapper)
+        .map(rule_form)
+        .unwrap_or_default();
+    edit_page(&console, id, mapper, StatusCode::OK, &form, None).await
+}
+
+/// `POST registries/{id}/rules/{mapper}/edit`: without `confirm`, the access diff of replacing
+/// the rule with the posted one and a form that confirms; with it, the replacement.
+async fn edit_rule(
+    console: Console,
+    Path(path): RegistryPath,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (id, mapper) = (param(&path, "id"), param(&path, "mapper"));
+    let rule = match rule_from(&form) {
+        Ok(rule) => rule,
+        Err(error) => {
+            return edit_page(
+                &console,
+                id,
+                mapper,
+                StatusCode::BAD_REQUEST,
+                &form,
+                Some(error),
+            )
+            .await;
+        }
+    };
+    let realm = realm_of(&console);
+    let change = RuleChange::Replace {
+        mapper_id: mapper.to_string(),
+        rule: rule.clone(),
+    };
+    if form.get("confirm") == "yes" {
+        return match access::apply(console.ops(), &realm, id, &change).await {
+            Ok(()) => Ok(redirect_with_flash(
+                &console,
+                &format!("{}/rules", registry_base(&console, id)),
+                &format!("Rule saved: {}.", describe(&rule)),
+            )),
+            Err(e @ AdminError::Conflict(_)) => {
+                let error = Some(("name".to_string(), field_message(&e)));
+                edit_page(&console, id, mapper, StatusCode::BAD_REQUEST, &form, error).await
+            }
+            Err(e @ AdminError::BadRequest(_)) => {
+                let error = Some(("pattern".to_string(), field_message(&e)));
+                edit_page(&console, id, mapper, StatusCode::BAD_REQUEST, &form, error).await
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let diff = match access::preview(console.ops(), &realm, id, &change).await {
+        Ok(diff) => diff,
+        Err(AdminError::BadRequest(message)) => {
+            let error = Some(("pattern".to_string(), message));
+            return edit_page(&console, id, mapper, StatusCode::BAD_REQUEST, &form, error).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let registry = access::registry(console.ops(), &realm, id).await?;
+    let old = registry
+        .rules
+        .iter()
+        .find(|r| r.mapper_id == mapper)
+        .map(describe)
+        .unwrap_or_default();
+    let mut context = registry_context(&console, &registry, "rules");
+    insert(&mut context, "title", json!("Review the change"));
+    insert(
+        &mut context,
+        "change",
+        json!(format!("Edit: {old} → {}", describe(&rule))),
+    );
+    insert(&mut context, "diff", diff_view(&diff));
+    insert(
+        &mut context,
+        "confirm_action",
+        json!(format!(
+            "{}/rules/{mapper}/edit",
+            registry_base(&console, id)
+        )),
+    );
+    let mut fields: Vec<Value> = form
+        .0
+        .iter()
+        .filter(|(k, _)| k != "csrf" && k != "confirm")
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect();
+    fields.push(json!({"name": "confirm", "value": "yes"}));
+    insert(&mut context, "fields", json!(fields));
+    render(&console, "diff.html", context)
 }
 
 fn rule_view(rule: &AccessRule) -> Value {

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use super::page::{ConsoleError, FormBody, read_flash};
 use crate::auth::{Caller, Right};
-use crate::ops::Ops;
+use crate::ops::{Ops, realms};
 
 /// The console's session cookie.
 const SESSION_COOKIE: &str = "PORTCULLIS_CONSOLE";
@@ -40,6 +40,8 @@ const FLOW_COOKIE: &str = "PORTCULLIS_CONSOLE_FLOW";
 const FLOW_LIFETIME: i64 = 600;
 /// The `typ` of the console's session token, which no other token has.
 const TOKEN_TYPE: &str = "Console";
+/// How many realms the layout's realm switcher offers; the realm list has the rest.
+const REALM_CHOICES: usize = 100;
 /// The purpose of the console's form tokens.
 const FORM_PURPOSE: &str = "console";
 /// How long a rendered form may be posted.
@@ -57,6 +59,9 @@ pub struct Console {
     /// The realm the page is about, when it is about one.
     pub realm: Option<String>,
     pub flash: Option<String>,
+    /// The realm switcher's choices: the first realms the admin administers, and whether
+    /// there are more.
+    realm_choices: (Vec<String>, bool),
     /// The nonce form tokens are bound to (from the session cookie).
     form_nonce: String,
     /// The SSO session the console session is bound to.
@@ -123,8 +128,14 @@ impl Console {
             .as_deref()
             .map(|r| self.navigation(r))
             .unwrap_or_default();
+        let (mut choices, more) = self.realm_choices.clone();
+        if let Some(current) = realm.as_ref().filter(|r| !choices.contains(r)) {
+            choices.insert(0, current.clone());
+        }
         Ok(json!({
             "base": self.base,
+            "realm_choices": choices,
+            "realm_choices_more": more,
             "console_realm": self.console_realm.realm.name,
             "realm": realm,
             "realm_base": realm.as_deref().map(|r| self.realm_base(r)),
@@ -243,7 +254,7 @@ impl FromRequestParts<AppState> for Console {
                 state, &snapshot, &base,
             ))));
         };
-        Ok(Console {
+        let mut console = Console {
             caller,
             state: state.clone(),
             protocols,
@@ -251,9 +262,13 @@ impl FromRequestParts<AppState> for Console {
             base,
             realm,
             flash: read_flash(&parts.headers),
+            realm_choices: (Vec::new(), false),
             form_nonce,
             session_id,
-        })
+        };
+        let choices = realms::visible(console.ops(), REALM_CHOICES).await?;
+        console.realm_choices = choices;
+        Ok(console)
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use portcullis_core::model::{Client, RealmSnapshot, User};
+use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user, role_sources};
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, grants};
@@ -188,7 +188,77 @@ fn group_membership(snapshot: &RealmSnapshot, user: &User, path: &str) -> String
 #[derive(Debug, Clone)]
 pub enum RuleChange {
     Add(AccessRule),
-    Remove { mapper_id: String },
+    Remove {
+        mapper_id: String,
+    },
+    /// The stored rule `mapper_id` becomes `rule`, as one change under the same mapper id:
+    /// `rule`'s name, or one made from the rule when it has none.
+    Replace {
+        mapper_id: String,
+        rule: AccessRule,
+    },
+}
+
+/// The mapper that stores `rule`, if the protocol can store it and finds nothing wrong in it.
+fn checked_mapper(
+    protocol: &dyn Protocol,
+    rule: &AccessRule,
+) -> Result<ProtocolMapper, AdminError> {
+    let mapper = protocol
+        .rule_mapper(rule)
+        .ok_or_else(|| AdminError::BadRequest("Rules cannot be stored".into()))?;
+    let problems = protocol.mapper_problems(&mapper);
+    if !problems.is_empty() {
+        return Err(AdminError::BadRequest(problems.join("; ")));
+    }
+    Ok(mapper)
+}
+
+/// The rules a mapper stores, as the protocol reads them back (`push` carries `pull`, ...).
+fn stored_rules(protocol: &dyn Protocol, mapper: ProtocolMapper) -> Vec<AccessRule> {
+    protocol
+        .access_rules(&Client {
+            protocol_mappers: vec![mapper],
+            ..Client::default()
+        })
+        .unwrap_or_default()
+}
+
+/// 404 unless `mapper_id` is one of the registry's rules.
+fn require_rule(rules: &[AccessRule], mapper_id: &str) -> Result<(), AdminError> {
+    if rules.iter().any(|r| r.mapper_id == mapper_id) {
+        Ok(())
+    } else {
+        Err(AdminError::not_found("Could not find rule"))
+    }
+}
+
+/// The rule that replaces `mapper_id`: under its id, with `rule`'s name or a made one.
+fn replacement(mapper_id: &str, rule: &AccessRule) -> AccessRule {
+    AccessRule {
+        mapper_id: mapper_id.to_string(),
+        name: rule.name.trim().to_string(),
+        ..rule.clone()
+    }
+}
+
+fn mapper_fields(mapper: &ProtocolMapper) -> MapperFields {
+    MapperFields {
+        id: None,
+        name: Some(mapper.name.clone()),
+        protocol: Some(mapper.protocol.clone()),
+        mapper_type: Some(mapper.mapper_type.clone()),
+        config: Some(mapper.config.clone()),
+    }
+}
+
+fn mapper_representation(mapper: &ProtocolMapper) -> serde_json::Value {
+    serde_json::json!({
+        "name": mapper.name,
+        "protocol": mapper.protocol,
+        "protocolMapper": mapper.mapper_type,
+        "config": mapper.config,
+    })
 }
 
 /// One line of an access diff: `+push on team-a/** for 37 users`.
@@ -225,8 +295,8 @@ impl std::fmt::Display for DiffLine {
 }
 
 /// Checks a rule change against the registry (the rule must be one its protocol stores, the
-/// mapper to remove must exist) and returns the access diff it would cause over the realm's
-/// users (`manage-clients` and `view-users`). Nothing is saved.
+/// mapper to remove or replace must be one of its rules) and returns the access diff it would
+/// cause over the realm's users (`manage-clients` and `view-users`). Nothing is saved.
 pub async fn preview(
     ops: Ops<'_>,
     realm: &str,
@@ -240,31 +310,26 @@ pub async fn preview(
     let before = registry.rules.clone();
     let after = match change {
         RuleChange::Add(rule) => {
-            let mapper = protocol
-                .rule_mapper(rule)
-                .ok_or_else(|| AdminError::BadRequest("Rules cannot be stored".into()))?;
-            let problems = protocol.mapper_problems(&mapper);
-            if !problems.is_empty() {
-                return Err(AdminError::BadRequest(problems.join("; ")));
-            }
-            let mut stored = protocol
-                .access_rules(&Client {
-                    protocol_mappers: vec![mapper],
-                    ..Client::default()
-                })
-                .unwrap_or_default();
             let mut after = before.clone();
-            after.append(&mut stored);
+            after.append(&mut stored_rules(protocol, checked_mapper(protocol, rule)?));
             after
         }
         RuleChange::Remove { mapper_id } => {
-            if !before.iter().any(|r| &r.mapper_id == mapper_id) {
-                return Err(AdminError::not_found("Could not find rule"));
-            }
+            require_rule(&before, mapper_id)?;
             before
                 .iter()
                 .filter(|r| &r.mapper_id != mapper_id)
                 .cloned()
+                .collect()
+        }
+        RuleChange::Replace { mapper_id, rule } => {
+            require_rule(&before, mapper_id)?;
+            let mapper = checked_mapper(protocol, &replacement(mapper_id, rule))?;
+            before
+                .iter()
+                .filter(|r| &r.mapper_id != mapper_id)
+                .cloned()
+                .chain(stored_rules(protocol, mapper))
                 .collect()
         }
     };
@@ -284,23 +349,26 @@ pub async fn apply(
             let mapper = protocol
                 .rule_mapper(rule)
                 .ok_or_else(|| AdminError::BadRequest("Rules cannot be stored".into()))?;
-            let fields = MapperFields {
-                id: None,
-                name: Some(mapper.name.clone()),
-                protocol: Some(mapper.protocol.clone()),
-                mapper_type: Some(mapper.mapper_type.clone()),
-                config: Some(mapper.config.clone()),
-            };
-            let representation = serde_json::json!({
-                "name": mapper.name,
-                "protocol": mapper.protocol,
-                "protocolMapper": mapper.mapper_type,
-                "config": mapper.config,
-            });
-            clients::add_mappers(ops, realm, id, &[fields], "", representation).await?;
+            let representation = mapper_representation(&mapper);
+            clients::add_mappers(
+                ops,
+                realm,
+                id,
+                &[mapper_fields(&mapper)],
+                "",
+                representation,
+            )
+            .await?;
         }
         RuleChange::Remove { mapper_id } => {
             clients::delete_mapper(ops, realm, id, mapper_id).await?;
+        }
+        RuleChange::Replace { mapper_id, rule } => {
+            require_rule(&registry(ops, realm, id).await?.rules, mapper_id)?;
+            let mapper = checked_mapper(protocol, &replacement(mapper_id, rule))?;
+            let representation = mapper_representation(&mapper);
+            let fields = mapper_fields(&mapper);
+            clients::replace_mapper(ops, realm, id, mapper_id, &fields, representation).await?;
         }
     }
     Ok(())

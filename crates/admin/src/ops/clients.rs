@@ -131,6 +131,37 @@ pub async fn add_mappers(
     Ok(ids)
 }
 
+/// Replaces one of a client's mappers (`manage-clients`): `fields` are stored under the same
+/// id, judged by the client's protocol as a new mapper is; a name another of the client's
+/// mappers has is a conflict.
+pub async fn replace_mapper(
+    ops: Ops<'_>,
+    realm: &str,
+    client_id: &str,
+    mapper_id: &str,
+    fields: &MapperFields,
+    representation: Value,
+) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let client = find_client(change.db(), &realm_row.id, client_id).await?;
+    let current = find_mapper(change.db(), &client.id, mapper_id).await?;
+    let row = mapper_row(ops.protocols, fields, &client, current.id.clone())?;
+    let clash = admin::clients::mappers(change.db(), &client.id)
+        .await?
+        .into_iter()
+        .any(|m| m.name == row.name && m.id != row.id);
+    if clash {
+        return Err(AdminError::Conflict(
+            "Protocol mapper exists with same name".into(),
+        ));
+    }
+    admin::clients::update_mapper(change.db(), row).await?;
+    let path = format!("clients/{client_id}/protocol-mappers/models/{mapper_id}");
+    change.record(Event::new(Op::Update, "PROTOCOL_MAPPER", path).with(representation));
+    change.commit().await
+}
+
 /// Deletes one of a client's mappers (`manage-clients`).
 pub async fn delete_mapper(
     ops: Ops<'_>,

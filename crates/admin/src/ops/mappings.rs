@@ -1,6 +1,9 @@
 //! Role mappings of users and groups: the direct ones, a user's effective roles with where each
 //! comes from, and adding or removing mappings.
 
+use std::collections::BTreeSet;
+
+use portcullis_core::model::{Client, Role};
 use portcullis_store::admin::{self, roles::Holder};
 use portcullis_store::entity::role;
 use serde_json::Value;
@@ -119,4 +122,52 @@ pub async fn change(
     }
     change.record(Event::new(op, resource, path).with(representation));
     change.commit().await
+}
+
+/// The clients that have roles, by `clientId`: the first `limit` and whether there are more
+/// (`view-clients`). These are the clients whose roles a user or group may be given.
+pub async fn role_clients(
+    ops: Ops<'_>,
+    realm: &str,
+    limit: usize,
+) -> Result<(Vec<Client>, bool), AdminError> {
+    target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let owners: BTreeSet<&str> = snapshot
+        .roles
+        .iter()
+        .filter_map(|r| r.client_id.as_deref())
+        .collect();
+    let mut clients: Vec<&Client> = snapshot
+        .clients
+        .iter()
+        .filter(|c| owners.contains(c.client_id.as_str()))
+        .collect();
+    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    let more = clients.len() > limit;
+    Ok((clients.into_iter().take(limit).cloned().collect(), more))
+}
+
+/// The client with `clientId` `client_id` and its roles, by name: the first `limit` and
+/// whether there are more (`view-clients`); `None` when the realm has no such client.
+pub async fn client_roles(
+    ops: Ops<'_>,
+    realm: &str,
+    client_id: &str,
+    limit: usize,
+) -> Result<Option<(Client, Vec<Role>, bool)>, AdminError> {
+    target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let Some(client) = snapshot.client(client_id) else {
+        return Ok(None);
+    };
+    let mut roles: Vec<&Role> = snapshot
+        .roles
+        .iter()
+        .filter(|r| r.client_id.as_deref() == Some(client_id))
+        .collect();
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    let more = roles.len() > limit;
+    let roles = roles.into_iter().take(limit).cloned().collect();
+    Ok(Some((client.clone(), roles, more)))
 }

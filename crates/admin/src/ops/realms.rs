@@ -81,6 +81,44 @@ pub async fn list(ops: Ops<'_>) -> Result<Vec<realm::Model>, AdminError> {
         .collect())
 }
 
+/// The names of the first `limit` realms the caller administers in any way, by name, and
+/// whether there are more. A caller signed in to a realm other than `master` sees at most
+/// that realm; others are read a page at a time, so the work stays bounded by what is shown
+/// for the master admin and by the realms passed over for anyone else.
+pub async fn visible(ops: Ops<'_>, limit: usize) -> Result<(Vec<String>, bool), AdminError> {
+    const BATCH: u64 = 200;
+    let db = ops.state.store().connection();
+    if !ops.caller.may_address(MASTER_REALM) {
+        let own = ops.caller.realm_name().to_string();
+        let mine = ops.caller.can(&own, Right::Any) && limit > 0;
+        return Ok((if mine { vec![own] } else { Vec::new() }, false));
+    }
+    let mut names = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let rows = admin::realms::page_after(db, after.as_deref(), BATCH).await?;
+        let last_page = (rows.len() as u64) < BATCH;
+        after = rows.last().map(|r| r.name.clone());
+        for row in rows {
+            if ops.caller.can(&row.name, Right::Any) {
+                if names.len() == limit {
+                    return Ok((names, true));
+                }
+                names.push(row.name);
+            }
+        }
+        if last_page {
+            return Ok((names, false));
+        }
+    }
+}
+
+/// The realm `name` if the caller administers it in any way: 404 for no such realm, 403 for
+/// one the caller may not see.
+pub async fn administered(ops: Ops<'_>, name: &str) -> Result<realm::Model, AdminError> {
+    target_realm(ops.state, ops.caller, name, Right::Any).await
+}
+
 /// The realm's row and the representation fields it keeps without modelling them
 /// (`view-realm`).
 pub async fn get(

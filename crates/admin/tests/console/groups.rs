@@ -207,3 +207,172 @@ async fn group_forms_are_refused_to_viewers() {
     let still = page(&mut admin, &realm, &team_a).await;
     assert!(still.text().contains("<h1>Group /team-a</h1>"));
 }
+
+/// Gives `registry.shop.test` a client role `deployer`; returns the client's id.
+async fn with_client_role(app: &TestApp) -> String {
+    let token = app.admin_token().await;
+    let auth = portcullis_testkit::bearer(&token);
+    let clients = app
+        .get(
+            "/auth/admin/realms/shop/clients?clientId=registry.shop.test",
+            Some(&auth),
+        )
+        .await;
+    let client = clients.json()[0]["id"].as_str().unwrap().to_string();
+    let created = app
+        .post_json(
+            &format!("/auth/admin/realms/shop/clients/{client}/roles"),
+            Some(&auth),
+            &serde_json::json!({"name": "deployer"}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.text());
+    client
+}
+
+#[tokio::test]
+async fn group_client_role_mappings_are_chosen_by_client_then_role() {
+    let app = app().await;
+    let client = with_client_role(&app).await;
+    let team_a = group_id(&app, "team-a").await;
+    let bob = app.user_id("shop", "bob").await;
+    let (mut browser, realm) = master(&app).await;
+    let group = page(&mut browser, &realm, &team_a).await;
+    let text = group.text();
+    assert!(
+        text.contains("No client role is mapped to /team-a"),
+        "{text}"
+    );
+    assert!(text.contains(r#"<form id="choose-client" class="card" method="get""#));
+    assert!(text.contains(r#"<option value="registry.shop.test">registry.shop.test</option>"#));
+    assert!(
+        !text.contains(r#"id="map-group-client-role""#),
+        "no role list before a client"
+    );
+
+    // Step one: the client, by a plain GET.
+    let unknown = browser
+        .get(&format!("{realm}/groups/{team_a}?client=nope"))
+        .await;
+    assert_eq!(unknown.status.as_u16(), 400);
+    assert!(
+        unknown
+            .text()
+            .contains(r#"aria-invalid="true" aria-describedby="client-error""#),
+        "{}",
+        unknown.text()
+    );
+    assert!(unknown.text().contains("There is no client nope."));
+    let chosen = page(
+        &mut browser,
+        &realm,
+        &format!("{team_a}?client=registry.shop.test"),
+    )
+    .await;
+    let text = chosen.text();
+    assert!(
+        text.contains(r#"<option value="registry.shop.test" selected>"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"<option value="deployer">deployer</option>"#),
+        "{text}"
+    );
+
+    // Step two: one of its roles.
+    let form = chosen.form_to("/client-roles");
+    assert_eq!(form.field("client"), Some("registry.shop.test"));
+    let wrong = browser.submit(&form.clone().with("role", "nope")).await;
+    assert_eq!(wrong.status.as_u16(), 400);
+    assert!(
+        wrong
+            .text()
+            .contains(r#"aria-invalid="true" aria-describedby="client-role-error""#),
+        "{}",
+        wrong.text()
+    );
+    assert!(
+        wrong
+            .text()
+            .contains("registry.shop.test has no role nope.")
+    );
+    let no_client = browser
+        .submit(&form.clone().with("client", "nope").with("role", "deployer"))
+        .await;
+    assert_eq!(no_client.status.as_u16(), 400);
+    assert!(no_client.text().contains(r#"id="client-error""#));
+    let realm_role = browser.submit(&form.clone().with("role", "ci")).await;
+    assert_eq!(
+        realm_role.status.as_u16(),
+        400,
+        "a realm role is not the client's"
+    );
+
+    let mapped = post_with_csrf_checks(&mut browser, &form.with("role", "deployer")).await;
+    let group = follow_with_flash(&mut browser, &mapped).await;
+    let text = group.text();
+    assert!(
+        text.contains(r#"<tr data-role="registry.shop.test.deployer"><td>registry.shop.test</td><td>deployer</td>"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("No role is mapped to /team-a"),
+        "not a realm role"
+    );
+
+    // The members hold it, and the REST API sees the same mapping.
+    let roles = browser.get(&format!("{realm}/users/{bob}/roles")).await;
+    assert!(
+        roles.text().contains(
+            r#"<tr data-role="registry.shop.test.deployer"><td>registry.shop.test.deployer</td><td>group /team-a</td></tr>"#
+        ),
+        "{}",
+        roles.text()
+    );
+    let token = app.admin_token().await;
+    let rest = app
+        .get(
+            &format!("/auth/admin/realms/shop/groups/{team_a}/role-mappings/clients/{client}"),
+            Some(&portcullis_testkit::bearer(&token)),
+        )
+        .await;
+    assert_eq!(rest.json()[0]["name"], "deployer", "{}", rest.text());
+
+    let remove = group.form_to("/remove");
+    let removed = post_with_csrf_checks(&mut browser, &remove).await;
+    let group = follow_with_flash(&mut browser, &removed).await;
+    assert!(group.text().contains("No client role is mapped to /team-a"));
+    let roles = browser.get(&format!("{realm}/users/{bob}/roles")).await;
+    assert!(!roles.text().contains("registry.shop.test.deployer"));
+}
+
+#[tokio::test]
+async fn group_client_role_mappings_are_refused_to_viewers() {
+    let app = app().await;
+    with_client_role(&app).await;
+    let team_a = group_id(&app, "team-a").await;
+    let (mut viewer, base) = signed_in(&app, "shop", "viewer", PASSWORD).await;
+    let realm = format!("{base}/realms/shop");
+    let group = page(
+        &mut viewer,
+        &realm,
+        &format!("{team_a}?client=registry.shop.test"),
+    )
+    .await;
+    assert!(!group.text().contains(r#"id="choose-client""#));
+    assert!(!group.text().contains(r#"id="map-group-client-role""#));
+    let csrf = group.form_to("/logout").field("csrf").unwrap().to_string();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("client", "registry.shop.test"),
+        ("role", "deployer"),
+    ];
+    let refused = viewer
+        .post(&format!("{realm}/groups/{team_a}/client-roles"), &fields)
+        .await;
+    assert_eq!(refused.status.as_u16(), 403, "{}", refused.text());
+
+    let (mut admin, realm) = master(&app).await;
+    let still = page(&mut admin, &realm, &team_a).await;
+    assert!(still.text().contains("No client role is mapped to /team-a"));
+}

@@ -9,4 +9,5 @@ mod realm;
 mod registries;
 mod roles;
 mod session;
+mod switcher;
 mod users;

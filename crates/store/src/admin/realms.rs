@@ -7,7 +7,7 @@ use portcullis_core::resolve::resolve_user;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
 use crate::entity::{realm, user_entity, user_group, user_role};
@@ -25,6 +25,23 @@ pub async fn find_by_name<C: ConnectionTrait>(
 pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<realm::Model>, StoreError> {
     Ok(realm::Entity::find()
         .order_by_asc(realm::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// One page of realms, by name, after `after`, at most `limit`.
+pub async fn page_after<C: ConnectionTrait>(
+    db: &C,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<realm::Model>, StoreError> {
+    let mut select = realm::Entity::find();
+    if let Some(after) = after {
+        select = select.filter(realm::Column::Name.gt(after));
+    }
+    Ok(select
+        .order_by_asc(realm::Column::Name)
+        .limit(limit)
         .all(db)
         .await?)
 }
