@@ -48,11 +48,11 @@ pub async fn export(
         return ok(out);
     };
     if let Some((roles, groups)) = export.roles_and_groups {
-        map.insert("roles".into(), roles);
-        map.insert("groups".into(), groups);
+        map.insert("roles".into(), json!(roles));
+        map.insert("groups".into(), json!(groups));
     }
     if let Some(clients) = export.clients {
-        map.insert("clients".into(), clients);
+        map.insert("clients".into(), json!(clients));
     }
     ok(out)
 }

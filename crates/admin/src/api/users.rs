@@ -329,20 +329,16 @@ pub async fn credentials(
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
-    let reps: Vec<Value> = users::credentials(ops, &realm, &id)
+    let reps: Vec<CredentialRepresentation> = users::credentials(ops, &realm, &id)
         .await?
         .into_iter()
-        .map(|c| {
-            let mut rep = json!({
-                "id": c.id,
-                "type": c.kind,
-                "createdDate": c.created_at.saturating_mul(1000),
-                "credentialData": c.data,
-            });
-            if let (Some(label), Some(map)) = (c.label, rep.as_object_mut()) {
-                map.insert("userLabel".into(), json!(label));
-            }
-            rep
+        .map(|c| CredentialRepresentation {
+            id: Some(c.id),
+            credential_type: Some(c.kind),
+            user_label: c.label,
+            created_date: Some(c.created_at.saturating_mul(1000)),
+            credential_data: Some(c.data),
+            ..Default::default()
         })
         .collect();
     ok(reps)

@@ -13,6 +13,7 @@ use portcullis_core::resolve::{ResolvedUser, resolve_user, role_sources};
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, grants};
 use portcullis_store::entity::docker_refresh_token;
+use portcullis_store::representation::ProtocolMapperRepresentation;
 use portcullis_web::{AccessRule, AccessSubject, Protocol, ScopeExplanation};
 
 use super::Ops;
@@ -252,13 +253,16 @@ fn mapper_fields(mapper: &ProtocolMapper) -> MapperFields {
     }
 }
 
+/// The mapper as the admin event records it, in Keycloak's representation.
 fn mapper_representation(mapper: &ProtocolMapper) -> serde_json::Value {
-    serde_json::json!({
-        "name": mapper.name,
-        "protocol": mapper.protocol,
-        "protocolMapper": mapper.mapper_type,
-        "config": mapper.config,
-    })
+    let rep = ProtocolMapperRepresentation {
+        name: Some(mapper.name.clone()),
+        protocol: Some(mapper.protocol.clone()),
+        protocol_mapper: Some(mapper.mapper_type.clone()),
+        config: Some(mapper.config.clone()),
+        ..Default::default()
+    };
+    serde_json::to_value(rep).unwrap_or_default()
 }
 
 /// One line of an access diff: `+push on team-a/** for 37 users`.

@@ -5,6 +5,9 @@
 use portcullis_core::model::ProtocolMapper;
 use portcullis_store::admin;
 use portcullis_store::entity::realm;
+use portcullis_store::representation::{
+    ClientRepresentation, GroupRepresentation, RolesRepresentation,
+};
 use portcullis_store::{MASTER_REALM, RealmRepresentation, StoreError};
 use serde_json::{Map, Value};
 
@@ -138,9 +141,9 @@ pub struct PartialExport {
     /// The representation fields the realm keeps without modelling them.
     pub extras: Map<String, Value>,
     /// Keycloak's `roles` (client roles only with the clients) and `groups`.
-    pub roles_and_groups: Option<(Value, Value)>,
+    pub roles_and_groups: Option<(RolesRepresentation, Vec<GroupRepresentation>)>,
     /// The clients, secrets masked.
-    pub clients: Option<Value>,
+    pub clients: Option<Vec<ClientRepresentation>>,
 }
 
 /// The realm's settings and, on request, its roles and groups and its clients (`view-realm`,
@@ -162,23 +165,19 @@ pub async fn partial_export(
         .export_realm(realm, false)
         .await?
         .ok_or_else(|| AdminError::not_found("Realm not found."))?;
-    let exported =
-        serde_json::to_value(exported).map_err(|e| AdminError::Internal(e.to_string()))?;
     let extras = admin::extras::get(ops.state.store().connection(), &row.id).await?;
     let roles_and_groups = with_groups_and_roles.then(|| {
-        let mut roles = exported["roles"].clone();
-        if !with_clients && let Some(r) = roles.as_object_mut() {
-            r.remove("client");
+        let mut roles = exported.roles.unwrap_or_default();
+        if !with_clients {
+            roles.client.clear();
         }
-        (roles, exported["groups"].clone())
+        (roles, exported.groups)
     });
     let clients = with_clients.then(|| {
-        let mut clients = exported["clients"].clone();
-        for client in clients.as_array_mut().into_iter().flatten() {
-            if let Some(c) = client.as_object_mut()
-                && c.contains_key("secret")
-            {
-                c.insert("secret".into(), Value::from(rep::client::MASKED_SECRET));
+        let mut clients = exported.clients;
+        for client in &mut clients {
+            if client.secret.is_some() {
+                client.secret = Some(rep::client::MASKED_SECRET.to_string());
             }
         }
         clients

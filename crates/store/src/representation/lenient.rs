@@ -3,18 +3,18 @@
 //! is expected, numbers and booleans where a string is expected, and `null` as "not given".
 //!
 //! serde has no switch for these coercions, and `serde_with`'s `PickFirst` would still refuse
-//! a `null` inside a map; each reader is a few lines over one `Scalar` type.
+//! a `null` inside a map; each reader is a few lines over one visitor.
 
 use std::collections::BTreeMap;
 
-use serde::de::Error as _;
+use std::fmt;
+
+use serde::de::{self, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::MultiMap;
 
 /// A JSON scalar as Jackson coerces it to a string.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum Scalar {
     Bool(bool),
     Int(i64),
@@ -34,11 +34,72 @@ impl Scalar {
 }
 
 /// One value or a list of them, as a multivalued attribute may be written.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum OneOrMany {
     Many(Vec<Option<Scalar>>),
     One(Scalar),
+}
+
+/// Reads a scalar, or a list of optional scalars, straight from the
+/// deserializer: an untagged enum would buffer every value first, and a realm file carries a
+/// few of these per user.
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = OneOrMany;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number, boolean or a list of them")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(Scalar::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(Scalar::Int(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(match i64::try_from(v) {
+            Ok(n) => Scalar::Int(n),
+            Err(_) => Scalar::Text(v.to_string()),
+        }))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(Scalar::Float(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(Scalar::Text(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(Scalar::Text(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Option<Scalar>>()? {
+            items.push(item);
+        }
+        Ok(OneOrMany::Many(items))
+    }
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(ScalarVisitor)? {
+            OneOrMany::One(scalar) => Ok(scalar),
+            OneOrMany::Many(_) => Err(D::Error::custom("expected a single value")),
+        }
+    }
 }
 
 /// `true`, `false`, `"true"` or `"false"`; `null` is "not given".

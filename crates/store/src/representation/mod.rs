@@ -168,6 +168,8 @@ pub struct RealmRepresentation {
 #[serde(rename_all = "camelCase", default)]
 pub struct RolesRepresentation {
     pub realm: Vec<RoleRepresentation>,
+    /// Left out when empty, as a partial export without clients leaves it out.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub client: BTreeMap<String, Vec<RoleRepresentation>>,
 }
 
