@@ -57,6 +57,10 @@ pub async fn export(
     ok(out)
 }
 
+/// Users imported before the planner's statistics are first refreshed (PostgreSQL): see
+/// [`admin::refresh_user_statistics`].
+const REFRESH_STATISTICS_FROM: usize = 1024;
+
 /// What to do with a resource that exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Policy {
@@ -281,7 +285,11 @@ impl Importer<'_> {
             true => GroupTree::new(admin::groups::all(self.db, &self.realm.id).await?),
             false => GroupTree::new(Vec::new()),
         };
-        for user in users {
+        for (done, user) in users.into_iter().enumerate() {
+            // At 1,024, 2,048, 4,096 ... users: a few refreshes however large the import.
+            if done >= REFRESH_STATISTICS_FROM && done.is_power_of_two() {
+                admin::refresh_user_statistics(self.db).await?;
+            }
             self.user(user, &tree).await?;
         }
         for client in service_accounts {

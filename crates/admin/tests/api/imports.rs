@@ -222,3 +222,23 @@ async fn partial_export_of_clients_needs_view_clients() {
         all["roles"]
     );
 }
+
+/// An import past the point where PostgreSQL's planner statistics are refreshed (1,024 users)
+/// adds every user and keeps the uniqueness checks exact.
+#[tokio::test]
+async fn a_large_import_adds_every_user() {
+    let app = app().await;
+    let users: Vec<Value> = (0..1100)
+        .map(
+            |i| json!({"username": format!("bulk-{i:04}"), "email": format!("bulk-{i:04}@x.test")}),
+        )
+        .collect();
+    let body = json!({"ifResourceExists": "FAIL", "users": users});
+    let reply = app.post("realms/acme/partialImport", body.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    assert_eq!(reply.value()["added"], 1100);
+    let count = app.get("realms/acme/users/count?search=bulk-").await;
+    assert_eq!(count.value(), json!(1100));
+    let again = app.post("realms/acme/partialImport", body).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.value());
+}
