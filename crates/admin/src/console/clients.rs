@@ -15,10 +15,10 @@ use portcullis_web::{AppState, MapperType};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::page::{Confirmation, PAGE, Params, insert, param, realm_of};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
 };
-use super::page::{PAGE, Params, insert, param, realm_of};
 use super::session::Console;
 use crate::auth::Right;
 use crate::context::encode_segment;
@@ -510,31 +510,16 @@ fn delete_page(
     require_manage(console)?;
     let base = client_base(console, &row.id);
     let mut context = client_context(console, row, "settings");
-    insert(
-        &mut context,
-        "title",
-        json!(format!("Delete {}", row.client_id)),
-    );
-    insert(
-        &mut context,
-        "heading",
-        json!(format!("Delete {}?", row.client_id)),
-    );
-    insert(
-        &mut context,
-        "warning",
-        json!(
-            "The client's roles, mappers and service account are deleted with it, and every application using it can no longer sign users in. This cannot be undone."
-        ),
-    );
-    insert(
-        &mut context,
-        "confirm_action",
-        json!(format!("{base}/delete")),
-    );
-    insert(&mut context, "typed", json!(true));
-    insert(&mut context, "button", json!("Delete client"));
-    insert(&mut context, "cancel", json!(base));
+    Confirmation {
+        title: format!("Delete {}", row.client_id),
+        heading: format!("Delete {}?", row.client_id),
+        warning: "The client's roles, mappers and service account are deleted with it, and every application using it can no longer sign users in. This cannot be undone.",
+        action: format!("{base}/delete"),
+        button: "Delete client",
+        cancel: base,
+        typed: true,
+    }
+    .insert_into(&mut context);
     insert(
         &mut context,
         "error_field",
@@ -601,28 +586,16 @@ async fn regenerate(
         ));
     }
     let mut context = client_context(&console, &row, "credentials");
-    insert(&mut context, "title", json!("Regenerate the secret"));
-    insert(
-        &mut context,
-        "heading",
-        json!("Regenerate the client secret?"),
-    );
-    insert(
-        &mut context,
-        "warning",
-        json!(format!(
-            "The current secret stops working at once: {} cannot get tokens until its configuration has the new secret.",
-            row.client_id
-        )),
-    );
-    insert(
-        &mut context,
-        "confirm_action",
-        json!(format!("{base}/credentials/regenerate")),
-    );
-    insert(&mut context, "typed", json!(false));
-    insert(&mut context, "button", json!("Regenerate secret"));
-    insert(&mut context, "cancel", json!(format!("{base}/credentials")));
+    Confirmation {
+        title: "Regenerate the secret".into(),
+        heading: format!("Regenerate the secret of {}?", row.client_id),
+        warning: "The current secret stops working at once: the application cannot get tokens until its configuration has the new secret.",
+        action: format!("{base}/credentials/regenerate"),
+        button: "Regenerate secret",
+        cancel: format!("{base}/credentials"),
+        typed: false,
+    }
+    .insert_into(&mut context);
     render(&console, "client_confirm.html", context)
 }
 
@@ -779,27 +752,16 @@ async fn delete_role(
         ));
     }
     let mut context = client_context(&console, &row, "roles");
-    insert(&mut context, "title", json!(format!("Delete role {name}")));
-    insert(
-        &mut context,
-        "heading",
-        json!(format!("Delete the role {name}?")),
-    );
-    insert(
-        &mut context,
-        "warning",
-        json!(
-            "Users and groups holding it lose it, and composite roles that include it no longer do. This cannot be undone."
-        ),
-    );
-    insert(
-        &mut context,
-        "confirm_action",
-        json!(format!("{base}/roles/{}/delete", encode_segment(name))),
-    );
-    insert(&mut context, "typed", json!(false));
-    insert(&mut context, "button", json!("Delete role"));
-    insert(&mut context, "cancel", json!(format!("{base}/roles")));
+    Confirmation {
+        title: format!("Delete role {name}"),
+        heading: format!("Delete the role {name}?"),
+        warning: "Users and groups holding it lose it, and composite roles that include it no longer do. This cannot be undone.",
+        action: format!("{base}/roles/{}/delete", encode_segment(name)),
+        button: "Delete role",
+        cancel: format!("{base}/roles"),
+        typed: false,
+    }
+    .insert_into(&mut context);
     render(&console, "client_confirm.html", context)
 }
 
@@ -1023,31 +985,16 @@ async fn delete_mapper(
         .map(|m| m.name.clone())
         .ok_or_else(|| ConsoleError::NotFound("There is no such mapper.".into()))?;
     let mut context = client_context(&console, &row, "mappers");
-    insert(
-        &mut context,
-        "title",
-        json!(format!("Delete mapper {name}")),
-    );
-    insert(
-        &mut context,
-        "heading",
-        json!(format!("Delete the mapper {name}?")),
-    );
-    insert(
-        &mut context,
-        "warning",
-        json!(
-            "Tokens issued from now on no longer carry what it adds; applications reading that claim may stop working."
-        ),
-    );
-    insert(
-        &mut context,
-        "confirm_action",
-        json!(format!("{base}/mappers/{}/delete", encode_segment(mapper))),
-    );
-    insert(&mut context, "typed", json!(false));
-    insert(&mut context, "button", json!("Delete mapper"));
-    insert(&mut context, "cancel", json!(format!("{base}/mappers")));
+    Confirmation {
+        title: format!("Delete mapper {name}"),
+        heading: format!("Delete the mapper {name}?"),
+        warning: "Tokens issued from now on no longer carry what it adds; applications reading that claim may stop working.",
+        action: format!("{base}/mappers/{}/delete", encode_segment(mapper)),
+        button: "Delete mapper",
+        cancel: format!("{base}/mappers"),
+        typed: false,
+    }
+    .insert_into(&mut context);
     render(&console, "client_confirm.html", context)
 }
 

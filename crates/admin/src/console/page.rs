@@ -34,6 +34,33 @@ pub fn insert(context: &mut Value, key: &str, value: Value) {
     }
 }
 
+/// What a confirmation page (`client_confirm.html`) asks before a destructive change.
+pub struct Confirmation {
+    pub title: String,
+    pub heading: String,
+    /// What the change breaks.
+    pub warning: &'static str,
+    /// Where the confirming form posts.
+    pub action: String,
+    pub button: &'static str,
+    pub cancel: String,
+    /// Whether the name must be typed to confirm.
+    pub typed: bool,
+}
+
+impl Confirmation {
+    /// Adds the confirmation's fields to a page context.
+    pub fn insert_into(self, context: &mut Value) {
+        insert(context, "title", json!(self.title));
+        insert(context, "heading", json!(self.heading));
+        insert(context, "warning", json!(self.warning));
+        insert(context, "confirm_action", json!(self.action));
+        insert(context, "typed", json!(self.typed));
+        insert(context, "button", json!(self.button));
+        insert(context, "cancel", json!(self.cancel));
+    }
+}
+
 /// Every console template, by name.
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
