@@ -127,6 +127,11 @@ async fn console_journey_realm_registry_rule_user_and_push() {
             .await;
     }
     b.page("groups").await;
+    let group = b.wait_for("main#content table a").await;
+    let group_href = b.prop(&group, "href").await;
+    b.goto(&group_href).await;
+    b.wait_for("main#content h1").await;
+    b.page("group").await;
 
     // --- A registry: the list, the form, and its rules page.
     b.goto(&realm("/registries")).await;
@@ -195,6 +200,12 @@ async fn console_journey_realm_registry_rule_user_and_push() {
     b.set_width(375).await;
     b.page("rules-375").await;
     b.set_width(WIDTH).await;
+    // The rule's edit form, reached by its link (saving an edit is covered in-process).
+    let edit = b.wait_for("table#rules a[href$='/edit']").await;
+    let edit_href = b.prop(&edit, "href").await;
+    b.goto(&edit_href).await;
+    b.wait_for("form#edit-rule").await;
+    b.page("rule-edit").await;
 
     // --- A user with a password that is not temporary.
     b.goto(&realm("/users/new")).await;
