@@ -9,6 +9,7 @@ use portcullis_store::admin::{self, DatabaseTransaction, REALM_MANAGEMENT_CLIENT
 use portcullis_store::entity::{client, realm, role, user_entity};
 use portcullis_store::representation::{
     ClientRepresentation, GroupRepresentation, PartialImportRepresentation, RoleRepresentation,
+    UserRepresentation,
 };
 use portcullis_web::{AppState, Protocols};
 use serde::Serialize;
@@ -114,7 +115,9 @@ pub async fn partial_import(
     }
     // Passwords are checked and hashed before the transaction, so the write lock is not held
     // meanwhile.
-    let users = read_users(ops.state, &request, body, &policy_of(&realm_row)).await?;
+    let mut request = request;
+    let users = request.users.take().unwrap_or_default();
+    let users = read_users(ops.state, users, body, &policy_of(&realm_row)).await?;
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     let mut importer = Importer {
         protocols: ops.protocols,
@@ -154,19 +157,26 @@ fn raw_item<'a>(body: &'a Value, key: &str, index: usize) -> &'a Value {
 
 async fn read_users(
     state: &AppState,
-    request: &PartialImportRepresentation,
+    users: Vec<UserRepresentation>,
     body: &Value,
     policy: &portcullis_core::password::PasswordPolicy,
 ) -> Result<Vec<UserImport>, AdminError> {
-    let mut out = Vec::new();
-    for (index, user) in request.users.iter().flatten().enumerate() {
-        let fields = UserFields::from_representation(user.clone())?;
+    let mut out = Vec::with_capacity(users.len());
+    for (index, mut user) in users.into_iter().enumerate() {
+        // Taken apart, not copied: an import may carry 100,000 users.
+        let realm_roles = std::mem::take(&mut user.realm_roles);
+        let client_roles = std::mem::take(&mut user.client_roles);
+        let groups = std::mem::take(&mut user.groups);
+        let credentials = std::mem::take(&mut user.credentials);
+        let federated = std::mem::take(&mut user.federated_identities);
+        let service_account_of = rep::text(&user.service_account_client_id);
+        let fields = UserFields::from_representation(user)?;
         let username = fields
             .username
             .clone()
             .ok_or_else(|| AdminError::BadRequest("A user in the import has no username".into()))?;
         let mut links = Vec::new();
-        for link in &user.federated_identities {
+        for link in &federated {
             let (Some(provider), Some(id)) =
                 (rep::text(&link.identity_provider), rep::text(&link.user_id))
             else {
@@ -182,11 +192,11 @@ async fn read_users(
             user_id: None,
         };
         out.push(UserImport {
-            password: passwords_in(state, &user.credentials, policy, owner).await?,
-            realm_roles: user.realm_roles.clone(),
-            client_roles: user.client_roles.clone(),
-            groups: user.groups.clone(),
-            service_account_of: rep::text(&user.service_account_client_id),
+            password: passwords_in(state, &credentials, policy, owner).await?,
+            realm_roles,
+            client_roles,
+            groups,
+            service_account_of,
             extras: rep::extras(raw_item(body, "users", index), rep::user::MODELLED)?,
             links,
             username,
