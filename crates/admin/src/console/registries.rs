@@ -371,9 +371,7 @@ async fn edit_page(
     }
     let registry = access::registry(console.ops(), &realm, id).await?;
     let rule = registry
-        .rules
-        .iter()
-        .find(|r| r.mapper_id == mapper)
+        .rule(mapper)
         .ok_or_else(|| ConsoleError::NotFound("There is no such rule in this registry.".into()))?;
     let mut context = registry_context(console, &registry, "rules");
     let (error_field, error_message) = error.map_or((None, None), |(f, m)| (Some(f), Some(m)));
@@ -416,12 +414,7 @@ async fn edit_rule_form(
     let (id, mapper) = (param(&path, "id"), param(&path, "mapper"));
     let realm = realm_of(&console);
     let registry = access::registry(console.ops(), &realm, id).await?;
-    let form = registry
-        .rules
-        .iter()
-        .find(|r| r.mapper_id == mapper)
-        .map(rule_form)
-        .unwrap_or_default();
+    let form = registry.rule(mapper).map(rule_form).unwrap_or_default();
     edit_page(&console, id, mapper, StatusCode::OK, &form, None).await
 }
 
@@ -481,12 +474,7 @@ async fn edit_rule(
         Err(e) => return Err(e.into()),
     };
     let registry = access::registry(console.ops(), &realm, id).await?;
-    let old = registry
-        .rules
-        .iter()
-        .find(|r| r.mapper_id == mapper)
-        .map(describe)
-        .unwrap_or_default();
+    let old = registry.rule(mapper).map(describe).unwrap_or_default();
     let mut context = registry_context(&console, &registry, "rules");
     insert(&mut context, "title", json!("Review the change"));
     insert(
@@ -706,12 +694,7 @@ async fn delete_rule(
     }
     let diff = access::preview(console.ops(), &realm, id, &change).await?;
     let registry = access::registry(console.ops(), &realm, id).await?;
-    let rule = registry
-        .rules
-        .iter()
-        .find(|r| r.mapper_id == mapper)
-        .map(describe)
-        .unwrap_or_default();
+    let rule = registry.rule(mapper).map(describe).unwrap_or_default();
     let mut context = registry_context(&console, &registry, "rules");
     if let Value::Object(map) = &mut context {
         map.insert("title".into(), json!("Review the change"));

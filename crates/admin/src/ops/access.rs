@@ -29,6 +29,13 @@ pub struct Registry {
     pub rules: Vec<AccessRule>,
 }
 
+impl Registry {
+    /// The rule stored as the mapper `mapper_id`.
+    pub fn rule(&self, mapper_id: &str) -> Option<&AccessRule> {
+        self.rules.iter().find(|r| r.mapper_id == mapper_id)
+    }
+}
+
 /// The realm's snapshot, after the caller's right is checked.
 async fn snapshot(
     ops: Ops<'_>,
