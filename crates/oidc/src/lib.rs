@@ -43,11 +43,23 @@ impl Protocol for OpenIdConnect {
 }
 
 /// Routes outside the protocol mount: `GET {relative}/realms/{realm}`, the realm info document.
+/// Also `{relative}/realms/{realm}/account`: keycloak-js's profile (JSON) and, for a browser,
+/// the page saying the account console is not available.
 pub fn realm_routes(relative_path: &str) -> Router<AppState> {
-    Router::new().route(
-        &format!("{relative_path}/realms/{{realm}}"),
-        get(realm_info),
-    )
+    let account = || get(endpoints::account::account).options(endpoints::cors::preflight);
+    Router::new()
+        .route(
+            &format!("{relative_path}/realms/{{realm}}"),
+            get(realm_info),
+        )
+        .route(
+            &format!("{relative_path}/realms/{{realm}}/account"),
+            account(),
+        )
+        .route(
+            &format!("{relative_path}/realms/{{realm}}/account/"),
+            account(),
+        )
 }
 
 /// The JWKS of every realm key, each under its RFC 7638 thumbprint, the `kid` OIDC tokens carry.
@@ -67,7 +79,15 @@ async fn certs(
     let Some(snapshot) = realm_of(&state, &params).await? else {
         return Ok(realm_not_found());
     };
-    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(jwks(&snapshot))).into_response())
+    // Public keys, read cross-origin by browser applications: any origin, as Keycloak does.
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        Json(jwks(&snapshot)),
+    )
+        .into_response())
 }
 
 async fn realm_info(

@@ -82,6 +82,23 @@ impl CookieScope {
         .ok()
     }
 
+    /// A `Set-Cookie` value for a browser-session cookie that page scripts may read (no
+    /// `HttpOnly`): only for values that are no secret, such as keycloak-js's session-status
+    /// hint. Over https it is `SameSite=None; Secure`, so the session iframe can read it when
+    /// an application on another site frames it; over plain http browsers refuse
+    /// `SameSite=None`, so it is `Lax` (readable in frames of the same site).
+    pub fn set_script_readable(&self, name: &str, value: &str) -> Option<HeaderValue> {
+        if !is_token(name) || !value.bytes().all(is_cookie_octet) {
+            return None;
+        }
+        let same_site = if self.secure {
+            "SameSite=None; Secure"
+        } else {
+            "SameSite=Lax"
+        };
+        HeaderValue::from_str(&format!("{name}={value}; Path={}; {same_site}", self.path)).ok()
+    }
+
     fn attributes(&self) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
         format!("Path={}; HttpOnly; SameSite=Lax{secure}", self.path)
@@ -154,6 +171,27 @@ mod tests {
         assert_eq!(odd.path, "/realms/a%20b%3Bc%2F%C3%A9/");
         let cleared = plain.clear("X").unwrap();
         assert!(cleared.to_str().unwrap().starts_with("X=; Max-Age=0;"));
+    }
+
+    #[test]
+    fn script_readable_cookies_are_not_http_only() {
+        let secure = CookieScope::for_realm(&urls("https://id.test", "/auth"), "acme");
+        assert_eq!(
+            secure
+                .set_script_readable("KEYCLOAK_SESSION", "h_-1")
+                .unwrap(),
+            "KEYCLOAK_SESSION=h_-1; Path=/auth/realms/acme/; SameSite=None; Secure"
+        );
+        let plain = CookieScope::for_realm(&urls("http://127.0.0.1:8080", "/auth"), "acme");
+        assert_eq!(
+            plain.set_script_readable("KEYCLOAK_SESSION", "h").unwrap(),
+            "KEYCLOAK_SESSION=h; Path=/auth/realms/acme/; SameSite=Lax"
+        );
+        assert!(
+            plain
+                .set_script_readable("KEYCLOAK_SESSION", "a;b")
+                .is_none()
+        );
     }
 
     #[test]

@@ -3,13 +3,11 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_store::admin;
 use portcullis_web::{AppState, Protocols};
 use serde_json::json;
 
 use super::{Reply, no_content, ok};
-use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, target_realm};
+use crate::auth::Caller;
 use crate::ops::{Ops, users};
 
 /// `{"numFailures", "disabled", "lastIPFailure", "lastFailure"}`, as Keycloak reports it; a user
@@ -42,14 +40,10 @@ pub async fn clear(
 
 pub async fn clear_all(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    admin::users::clear_all_login_failures(change.db(), &realm_row.id).await?;
-    let path = "attack-detection/brute-force/users";
-    change.record(Event::new(Op::Delete, "USER_LOGIN_FAILURE", path));
-    change.commit().await?;
+    users::unlock_all(Ops::new(&state, &caller, &protocols), &realm).await?;
     no_content()
 }

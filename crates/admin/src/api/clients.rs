@@ -6,124 +6,22 @@ use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_core::model::ProtocolMapper;
 use portcullis_store::admin::{self, TextMatch};
-use portcullis_store::entity::{client, protocol_mapper, user_entity};
+use portcullis_store::entity::client;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{Db, Reply, find_client, no_content, ok, user_rep};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, Event, Op, created, target_realm};
+use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
 use crate::ops::clients::{self, NewClient};
+use crate::ops::lookup::find_mapper;
 use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
 use portcullis_store::representation::{ClientRepresentation, ProtocolMapperRepresentation};
-
-/// Keycloak names a client's service-account user `service-account-<clientId>`.
-const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
-
-/// Rejects a mapper the client's protocol cannot use: an access rule (docker-v2) must parse
-/// and must belong to a client of its protocol; the protocols judge ([`Protocols`]).
-pub fn validate_mapper(
-    protocols: &Protocols,
-    client_protocol: &str,
-    mapper: &ProtocolMapper,
-) -> Result<(), AdminError> {
-    if mapper.mapper_type.trim().is_empty() {
-        return Err(AdminError::BadRequest(
-            "Protocol mapper type (protocolMapper) is required".into(),
-        ));
-    }
-    let strict = protocols.checks_mappers_strictly(client_protocol);
-    if !strict && !protocols.checks_mappers_strictly(&mapper.protocol) {
-        return Ok(());
-    }
-    if mapper.protocol != client_protocol {
-        return Err(AdminError::BadRequest(format!(
-            "Protocol mapper '{}' is for {}, but the client speaks {client_protocol}",
-            mapper.name, mapper.protocol
-        )));
-    }
-    let problems = protocols
-        .find(client_protocol)
-        .map(|p| p.mapper_problems(mapper))
-        .unwrap_or_default();
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(AdminError::BadRequest(format!(
-        "Invalid {client_protocol} mapper '{}': {}",
-        mapper.name,
-        problems.join("; ")
-    )))
-}
-
-/// A mapper row from a body, validated against the client.
-pub fn mapper_row(
-    protocols: &Protocols,
-    fields: &MapperFields,
-    client: &client::Model,
-    id: String,
-) -> Result<protocol_mapper::Model, AdminError> {
-    let mapper_type = fields.mapper_type.clone().unwrap_or_default();
-    let row = protocol_mapper::Model {
-        id,
-        client_pk: client.id.clone(),
-        name: fields.name.clone().unwrap_or_else(|| mapper_type.clone()),
-        protocol: fields
-            .protocol
-            .clone()
-            .unwrap_or_else(|| client.protocol.clone()),
-        mapper_type,
-        config: rep::to_column(&fields.config.clone().unwrap_or_default())?,
-    };
-    validate_mapper(protocols, &client.protocol, &MapperFields::to_domain(&row)?)?;
-    Ok(row)
-}
-
-/// Creates the client's service-account user if it has none.
-pub async fn ensure_service_account<C: Db>(
-    db: &C,
-    client: &client::Model,
-    now: i64,
-) -> Result<(), AdminError> {
-    if admin::clients::service_account(db, &client.id)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let username = format!("{SERVICE_ACCOUNT_PREFIX}{}", client.client_id).to_lowercase();
-    if admin::users::find_by_username(db, &client.realm_id, &username)
-        .await?
-        .is_some()
-    {
-        return Err(AdminError::Conflict(
-            "User exists with same username".into(),
-        ));
-    }
-    let user = user_entity::Model {
-        id: admin::new_id(),
-        realm_id: client.realm_id.clone(),
-        username,
-        email: None,
-        email_verified: false,
-        first_name: None,
-        last_name: None,
-        enabled: true,
-        attributes: "{}".into(),
-        created_at: now,
-        service_account_client_pk: Some(client.id.clone()),
-        not_before: 0,
-        required_actions: "[]".into(),
-    };
-    admin::users::insert(db, user).await?;
-    Ok(())
-}
 
 /// Representations of clients with their mappers and extras.
 async fn client_reps<C: Db>(
@@ -372,16 +270,6 @@ pub async fn add_mappers(
     no_content()
 }
 
-pub async fn find_mapper<C: Db>(
-    db: &C,
-    client_pk: &str,
-    id: &str,
-) -> Result<protocol_mapper::Model, AdminError> {
-    admin::clients::mapper(db, client_pk, id)
-        .await?
-        .ok_or_else(|| AdminError::not_found("Model not found"))
-}
-
 pub async fn get_mapper(
     State(state): State<AppState>,
     caller: Caller,
@@ -394,6 +282,7 @@ pub async fn get_mapper(
     ok(mapper_representation(&row)?)
 }
 
+/// A partial update: what the body leaves out keeps its value.
 pub async fn update_mapper(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,
@@ -401,35 +290,12 @@ pub async fn update_mapper(
     Path((realm, id, mapper)): Path<(String, String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    // The realm and the right come first, so a caller without them learns nothing from the
+    // body's errors.
+    target_realm(&state, &caller, &realm, Right::ManageClients).await?;
     let fields = MapperFields::read(&body)?;
-    let mut change = Change::begin(&state, &caller, realm_row.clone()).await?;
-    let client = find_client(change.db(), &realm_row.id, &id).await?;
-    let current = find_mapper(change.db(), &client.id, &mapper).await?;
-    let merged = MapperFields {
-        id: None,
-        name: fields.name.or(Some(current.name.clone())),
-        protocol: fields.protocol.or(Some(current.protocol.clone())),
-        mapper_type: fields.mapper_type.or(Some(current.mapper_type.clone())),
-        config: match fields.config {
-            Some(config) => Some(config),
-            None => Some(rep::stored(&current.config, "protocol mapper config")?),
-        },
-    };
-    let row = mapper_row(&protocols, &merged, &client, current.id.clone())?;
-    let clash = admin::clients::mappers(change.db(), &client.id)
-        .await?
-        .into_iter()
-        .any(|m| m.name == row.name && m.id != row.id);
-    if clash {
-        return Err(AdminError::Conflict(
-            "Protocol mapper exists with same name".into(),
-        ));
-    }
-    admin::clients::update_mapper(change.db(), row).await?;
-    let path = format!("clients/{id}/protocol-mappers/models/{mapper}");
-    change.record(Event::new(Op::Update, "PROTOCOL_MAPPER", path).with(body.clone()));
-    change.commit().await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    clients::replace_mapper(ops, &realm, &id, &mapper, &fields, body.clone()).await?;
     no_content()
 }
 
@@ -442,84 +308,4 @@ pub async fn delete_mapper(
     let ops = Ops::new(&state, &caller, &protocols);
     clients::delete_mapper(ops, &realm, &id, &mapper).await?;
     no_content()
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use portcullis_core::model::Client;
-    use portcullis_web::{AccessRule, MapperType, Protocol};
-
-    /// A protocol with access rules that accepts only mappers of type `rule`.
-    struct Rules;
-
-    impl Protocol for Rules {
-        fn name(&self) -> &'static str {
-            "rules"
-        }
-        fn router(&self) -> axum::Router<AppState> {
-            axum::Router::new()
-        }
-        fn mapper_types(&self) -> Vec<MapperType> {
-            Vec::new()
-        }
-        fn mapper_problems(&self, mapper: &ProtocolMapper) -> Vec<String> {
-            match mapper.mapper_type.as_str() {
-                "rule" => Vec::new(),
-                other => vec![format!("unknown type {other}")],
-            }
-        }
-        fn access_rules(&self, _client: &Client) -> Option<Vec<AccessRule>> {
-            Some(Vec::new())
-        }
-    }
-
-    /// A protocol that keeps whatever mappers it is given.
-    struct Lenient;
-
-    impl Protocol for Lenient {
-        fn name(&self) -> &'static str {
-            "lenient"
-        }
-        fn router(&self) -> axum::Router<AppState> {
-            axum::Router::new()
-        }
-        fn mapper_types(&self) -> Vec<MapperType> {
-            Vec::new()
-        }
-    }
-
-    fn mapper(protocol: &str, mapper_type: &str) -> ProtocolMapper {
-        ProtocolMapper {
-            id: "m".into(),
-            name: "rule".into(),
-            protocol: protocol.into(),
-            mapper_type: mapper_type.into(),
-            config: Default::default(),
-        }
-    }
-
-    #[test]
-    fn protocols_with_access_rules_judge_their_mappers() {
-        let protocols = Protocols::new(vec![Box::new(Rules), Box::new(Lenient)]);
-        let rows = [
-            ("rules", mapper("rules", "rule"), true),
-            ("rules", mapper("rules", "other"), false),
-            ("rules", mapper("lenient", "anything"), false),
-            ("lenient", mapper("rules", "rule"), false),
-            ("lenient", mapper("lenient", "anything"), true),
-            ("lenient", mapper("lenient", " "), false),
-            ("rules", mapper("rules", ""), false),
-        ];
-        for (client, m, valid) in rows {
-            assert_eq!(
-                validate_mapper(&protocols, client, &m).is_ok(),
-                valid,
-                "{client} {} {}",
-                m.protocol,
-                m.mapper_type
-            );
-        }
-    }
 }

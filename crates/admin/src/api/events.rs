@@ -1,6 +1,7 @@
 //! `/admin/realms/{realm}/admin-events` (Keycloak's `AdminEventRepresentation`) and the login
 //! events endpoint tools probe.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::admin::entity::admin_event;
 use portcullis_store::admin::{
@@ -8,14 +9,15 @@ use portcullis_store::admin::{
     events::{EventFilter, LoginEventFilter},
 };
 use portcullis_store::entity::login_event;
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
 use crate::auth::{Caller, Right};
-use crate::context::{Change, target_realm};
+use crate::context::target_realm;
 use crate::error::AdminError;
 use crate::extract::Params;
+use crate::ops::{Ops, events};
 
 fn representation(row: admin_event::Model) -> Value {
     let mut rep = json!({
@@ -119,13 +121,11 @@ pub async fn list(
 
 pub async fn clear(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ManageEvents).await?;
-    let change = Change::begin(&state, &caller, row.clone()).await?;
-    admin::events::clear(change.db(), &row.id).await?;
-    change.commit().await?;
+    events::clear_admin_events(Ops::new(&state, &caller, &protocols), &realm).await?;
     no_content()
 }
 

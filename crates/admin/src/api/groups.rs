@@ -252,28 +252,6 @@ fn group_name(group: &GroupRepresentation) -> Result<Option<String>, AdminError>
     Ok(name)
 }
 
-pub fn sibling_conflict(parent: Option<&str>, name: &str) -> AdminError {
-    match parent {
-        None => AdminError::Conflict(format!("Top level group named '{name}' already exists.")),
-        Some(_) => AdminError::Conflict(format!("Sibling group named '{name}' already exists.")),
-    }
-}
-
-/// 409 if another group under `parent` has the name.
-pub async fn check_sibling<C: Db>(
-    db: &C,
-    realm_id: &str,
-    parent: Option<&str>,
-    name: &str,
-    except: Option<&str>,
-) -> Result<(), AdminError> {
-    let taken = admin::groups::sibling_named(db, realm_id, parent, name).await?;
-    if taken.is_some_and(|g| Some(g.id.as_str()) != except) {
-        return Err(sibling_conflict(parent, name));
-    }
-    Ok(())
-}
-
 pub async fn create(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,

@@ -2,10 +2,8 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, TextMatch};
-use portcullis_store::entity::{realm, user_entity};
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
@@ -15,7 +13,7 @@ use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::users::{self, NewUser, PasswordInput, UserUpdate};
+use crate::ops::users::{self, NewUser, UserUpdate, password_input};
 use crate::rep;
 use crate::rep::group::GroupTree;
 use crate::rep::user::UserFields;
@@ -76,158 +74,6 @@ pub async fn count(
     let row = target_realm(&state, &caller, &realm, Right::QueryUsers).await?;
     let filter = user_filter(&params)?;
     ok(admin::users::count(state.store().connection(), &row.id, &filter).await?)
-}
-
-/// A password from a credential representation: a plain `value` (hashed under the realm's
-/// policy) or Keycloak's stored `secretData` + `credentialData`; `None` for other types.
-pub struct NewPassword {
-    pub password: StoredPassword,
-    pub temporary: bool,
-}
-
-/// Who a new password is for: the policy's `notUsername`, `notEmail` and `passwordHistory`
-/// clauses look at these (`user_id` only for a user that exists already).
-#[derive(Debug, Clone, Copy)]
-pub struct PasswordOwner<'a> {
-    pub username: &'a str,
-    pub email: Option<&'a str>,
-    pub user_id: Option<&'a str>,
-}
-
-impl<'a> PasswordOwner<'a> {
-    pub fn of(row: &'a user_entity::Model, existing: bool) -> Self {
-        Self {
-            username: &row.username,
-            email: row.email.as_deref(),
-            user_id: existing.then_some(row.id.as_str()),
-        }
-    }
-}
-
-/// The password among a user body's credentials, unhashed; at most one.
-pub fn password_input(
-    credentials: &[CredentialRepresentation],
-) -> Result<Option<PasswordInput>, AdminError> {
-    let mut found = None;
-    for credential in credentials {
-        if let Some(password) = password_of(credential)? {
-            if found.is_some() {
-                return Err(AdminError::BadRequest(
-                    "A user can have only one password".into(),
-                ));
-            }
-            found = Some(password);
-        }
-    }
-    Ok(found)
-}
-
-/// Reads the password credentials of a user body (at most one) and hashes a plain one under
-/// the realm's policy.
-pub async fn passwords_in(
-    state: &AppState,
-    credentials: &[CredentialRepresentation],
-    policy: &PasswordPolicy,
-    owner: PasswordOwner<'_>,
-) -> Result<Option<NewPassword>, AdminError> {
-    Ok(match password_input(credentials)? {
-        None => None,
-        Some(PasswordInput::Stored {
-            password,
-            temporary,
-        }) => Some(NewPassword {
-            password,
-            temporary,
-        }),
-        Some(PasswordInput::Plain { value, temporary }) => Some(NewPassword {
-            password: new_password(state, policy, &value, owner).await?,
-            temporary,
-        }),
-    })
-}
-
-fn password_of(credential: &CredentialRepresentation) -> Result<Option<PasswordInput>, AdminError> {
-    if credential
-        .credential_type
-        .as_deref()
-        .is_some_and(|t| t != "password")
-    {
-        return Ok(None);
-    }
-    let temporary = credential.temporary.unwrap_or(false);
-    let stored = (
-        credential.secret_data.as_deref(),
-        credential.credential_data.as_deref(),
-    );
-    let input = match (stored, credential.value.as_deref()) {
-        ((Some(secret), Some(data)), _) => PasswordInput::Stored {
-            password: StoredPassword::from_keycloak(secret, data)
-                .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
-            temporary,
-        },
-        (_, Some(value)) if !value.is_empty() => PasswordInput::Plain {
-            value: value.to_string(),
-            temporary,
-        },
-        _ => {
-            return Err(AdminError::InvalidRequest {
-                error: "invalid_request",
-                description: "No password provided".into(),
-            });
-        }
-    };
-    Ok(Some(input))
-}
-
-/// A new plain-text password, checked against the realm's password policy and hashed (on the
-/// hashing threads). A violation is Keycloak's 400 `{"error": "<message key>",
-/// "error_description": "Invalid password: ..."}`.
-pub async fn new_password(
-    state: &AppState,
-    policy: &PasswordPolicy,
-    value: &str,
-    owner: PasswordOwner<'_>,
-) -> Result<StoredPassword, AdminError> {
-    let subject = PolicySubject {
-        username: owner.username,
-        email: owner.email,
-    };
-    state
-        .new_password(policy, value, subject, owner.user_id)
-        .await?
-        .map_err(|violation| AdminError::InvalidRequest {
-            error: violation.key,
-            description: violation.message,
-        })
-}
-
-pub fn policy_of(realm: &realm::Model) -> PasswordPolicy {
-    realm
-        .password_policy
-        .as_deref()
-        .map(PasswordPolicy::from_keycloak)
-        .unwrap_or_default()
-}
-
-/// 409 if another user of the realm has the username or email.
-pub async fn check_unique<C: super::Db>(
-    db: &C,
-    realm_id: &str,
-    user: &user_entity::Model,
-) -> Result<(), AdminError> {
-    let taken = admin::users::find_by_username(db, realm_id, &user.username).await?;
-    if taken.is_some_and(|other| other.id != user.id) {
-        return Err(AdminError::Conflict(
-            "User exists with same username".into(),
-        ));
-    }
-    if let Some(email) = &user.email {
-        let taken = admin::users::find_by_email(db, realm_id, email).await?;
-        if taken.is_some_and(|other| other.id != user.id) {
-            return Err(AdminError::Conflict("User exists with same email".into()));
-        }
-    }
-    Ok(())
 }
 
 pub async fn create(

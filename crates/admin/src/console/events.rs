@@ -1,14 +1,13 @@
 //! Events: admin events (what was changed, by whom, from where) and login and token events
 //! (sign-ins, token grants, docker token issuances), filterable and paged newest first by keyset.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use portcullis_store::admin;
 use portcullis_web::AppState;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -66,19 +65,10 @@ async fn list(
         ));
     }
     // The admin who made a change: by username, in this realm or in the console's realm.
-    let db = console.state.store().connection();
     let mut user_id = None;
     if let Some(name) = &user {
-        let mut realms = vec![console.console_realm.realm.id.clone()];
-        if let Some(row) = admin::realms::find_by_name(db, &realm).await? {
-            realms.push(row.id);
-        }
-        for realm_id in realms {
-            if let Some(found) = admin::users::find_by_username(db, &realm_id, name).await? {
-                user_id = Some(found.id);
-                break;
-            }
-        }
+        let home = &console.console_realm.realm.id;
+        user_id = events::admin_id(console.ops(), &realm, home, name).await?;
         if user_id.is_none() {
             error = Some(("user", format!("There is no admin named {name}.")));
         }
@@ -106,21 +96,7 @@ async fn list(
     };
     let more = rows.len() as u64 > PAGE;
     let shown: Vec<_> = rows.iter().take(PAGE as usize).collect();
-    // Who made each change: one query per realm the admins signed in to.
-    let mut by_realm: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for row in &shown {
-        if let (Some(realm_id), Some(user_id)) = (&row.auth_realm_id, &row.auth_user_id) {
-            by_realm
-                .entry(realm_id.as_str())
-                .or_default()
-                .insert(user_id.clone());
-        }
-    }
-    let mut names: HashMap<String, String> = HashMap::new();
-    for (realm_id, ids) in by_realm {
-        let ids: Vec<String> = ids.into_iter().collect();
-        names.extend(admin::sessions::usernames(db, realm_id, &ids).await?);
-    }
+    let names = events::admin_names(console.ops(), &realm, &shown).await?;
     let events: Vec<Value> = shown
         .iter()
         .map(|e| {

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use portcullis_store::admin::{self, roles::Holder};
+use portcullis_store::admin::roles::Holder;
 use portcullis_web::AppState;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -389,16 +389,15 @@ async fn add_member(
     manage_only(&console)?;
     let (realm, id) = (realm_of(&console), param(&path, "id"));
     let username = form.get("username").trim().to_lowercase();
-    let snapshot = console
+    let _snapshot = console
         .state
         .realm(&realm)
         .await?
         .ok_or_else(|| ConsoleError::NotFound("There is no such realm.".into()))?;
-    let db = console.state.store().connection();
     let found = if username.is_empty() {
         None
     } else {
-        admin::users::find_by_username(db, &snapshot.realm.id, &username).await?
+        users::by_username(console.ops(), &realm, &username).await?
     };
     let Some(user) = found else {
         let message = if username.is_empty() {

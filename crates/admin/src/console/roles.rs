@@ -156,14 +156,14 @@ async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError>
     let representation = json!({"name": name, "description": description});
     match roles::create(console.ops(), &realm, None, None, fields, representation).await {
         Ok(_) => {
-            let db = console.state.store().connection();
-            let snapshot = console.state.realm(&realm).await?;
-            let id = match snapshot {
-                Some(s) => portcullis_store::admin::roles::by_name(db, &s.realm.id, None, &name)
-                    .await?
-                    .map(|r| r.id),
-                None => None,
+            let locator = Locator::Name {
+                client: None,
+                name: name.clone(),
             };
+            let id = roles::get(console.ops(), &realm, &locator)
+                .await
+                .ok()
+                .map(|view| view.role.id);
             let base = console.realm_base(&realm);
             let to = id.map_or(format!("{base}/roles"), |id| format!("{base}/roles/{id}"));
             Ok(redirect_with_flash(

@@ -209,11 +209,7 @@ async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError>
 /// The user and the tabs every user page shows.
 async fn user_context(console: &Console, id: &str, tab: &str) -> Result<Value, ConsoleError> {
     let realm = realm_of(console);
-    let realm_row =
-        crate::context::target_realm(&console.state, &console.caller, &realm, Right::ViewUsers)
-            .await?;
-    let db = console.state.store().connection();
-    let user = crate::api::find_user(db, &realm_row.id, id).await?;
+    let user = users::get(console.ops(), &realm, id).await?;
     let base = format!("{}/users/{}", console.realm_base(&realm), user.id);
     Ok(json!({
         "title": user.username,
@@ -313,8 +309,7 @@ async fn groups_tab(
         .realm(&realm)
         .await?
         .ok_or_else(|| ConsoleError::NotFound("There is no such realm.".into()))?;
-    let db = console.state.store().connection();
-    let ids = admin::users::group_ids(db, id).await?;
+    let ids = users::group_ids(console.ops(), &realm, id).await?;
     let groups: Vec<Value> = ids
         .iter()
         .filter_map(|g| snapshot.group(g))

@@ -4,12 +4,14 @@
 use std::collections::HashSet;
 
 use portcullis_store::admin::{self, TextMatch};
-use portcullis_store::entity::{client, protocol_mapper, role};
+use portcullis_store::entity::{client, protocol_mapper, role, user_entity};
 use serde_json::{Map, Value};
 
+use portcullis_core::model::ProtocolMapper;
+use portcullis_web::Protocols;
+
 use super::Ops;
-use crate::api::clients::{ensure_service_account, find_mapper, mapper_row};
-use crate::api::{Db, conflict_on_duplicate, find_client};
+use super::lookup::{Db, conflict_on_duplicate, find_client, find_mapper};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -44,7 +46,7 @@ pub async fn create(
         .ok_or_else(|| AdminError::BadRequest("Client id is required".into()))?;
     let id = match new.id {
         Some(id) => {
-            crate::api::check_id(&id)?;
+            super::lookup::check_id(&id)?;
             id
         }
         None => admin::new_id(),
@@ -89,7 +91,7 @@ pub async fn insert_mappers<C: Db>(
     for fields in mappers {
         let id = match &fields.id {
             Some(id) => {
-                crate::api::check_id(id)?;
+                super::lookup::check_id(id)?;
                 id.clone()
             }
             None => admin::new_id(),
@@ -132,8 +134,8 @@ pub async fn add_mappers(
 }
 
 /// Replaces one of a client's mappers (`manage-clients`): `fields` are stored under the same
-/// id, judged by the client's protocol as a new mapper is; a name another of the client's
-/// mappers has is a conflict.
+/// id (a field not given keeps its value), judged by the client's protocol as a new mapper
+/// is; a name another of the client's mappers has is a conflict.
 pub async fn replace_mapper(
     ops: Ops<'_>,
     realm: &str,
@@ -146,7 +148,20 @@ pub async fn replace_mapper(
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     let client = find_client(change.db(), &realm_row.id, client_id).await?;
     let current = find_mapper(change.db(), &client.id, mapper_id).await?;
-    let row = mapper_row(ops.protocols, fields, &client, current.id.clone())?;
+    let merged = MapperFields {
+        id: None,
+        name: fields.name.clone().or(Some(current.name.clone())),
+        protocol: fields.protocol.clone().or(Some(current.protocol.clone())),
+        mapper_type: fields
+            .mapper_type
+            .clone()
+            .or(Some(current.mapper_type.clone())),
+        config: match &fields.config {
+            Some(config) => Some(config.clone()),
+            None => Some(rep::stored(&current.config, "protocol mapper config")?),
+        },
+    };
+    let row = mapper_row(ops.protocols, &merged, &client, current.id.clone())?;
     let clash = admin::clients::mappers(change.db(), &client.id)
         .await?
         .into_iter()
@@ -307,4 +322,187 @@ pub async fn roles(
     let db = ops.state.store().connection();
     let client = find_client(db, &realm_row.id, id).await?;
     Ok(admin::clients::roles_after(db, &client.id, after, limit).await?)
+}
+
+/// Keycloak names a client's service-account user `service-account-<clientId>`.
+const SERVICE_ACCOUNT_PREFIX: &str = "service-account-";
+
+/// Rejects a mapper the client's protocol cannot use: an access rule (docker-v2) must parse
+/// and must belong to a client of its protocol; the protocols judge ([`Protocols`]).
+pub fn validate_mapper(
+    protocols: &Protocols,
+    client_protocol: &str,
+    mapper: &ProtocolMapper,
+) -> Result<(), AdminError> {
+    if mapper.mapper_type.trim().is_empty() {
+        return Err(AdminError::BadRequest(
+            "Protocol mapper type (protocolMapper) is required".into(),
+        ));
+    }
+    let strict = protocols.checks_mappers_strictly(client_protocol);
+    if !strict && !protocols.checks_mappers_strictly(&mapper.protocol) {
+        return Ok(());
+    }
+    if mapper.protocol != client_protocol {
+        return Err(AdminError::BadRequest(format!(
+            "Protocol mapper '{}' is for {}, but the client speaks {client_protocol}",
+            mapper.name, mapper.protocol
+        )));
+    }
+    let problems = protocols
+        .find(client_protocol)
+        .map(|p| p.mapper_problems(mapper))
+        .unwrap_or_default();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(AdminError::BadRequest(format!(
+        "Invalid {client_protocol} mapper '{}': {}",
+        mapper.name,
+        problems.join("; ")
+    )))
+}
+
+/// A mapper row from a body, validated against the client.
+pub fn mapper_row(
+    protocols: &Protocols,
+    fields: &MapperFields,
+    client: &client::Model,
+    id: String,
+) -> Result<protocol_mapper::Model, AdminError> {
+    let mapper_type = fields.mapper_type.clone().unwrap_or_default();
+    let row = protocol_mapper::Model {
+        id,
+        client_pk: client.id.clone(),
+        name: fields.name.clone().unwrap_or_else(|| mapper_type.clone()),
+        protocol: fields
+            .protocol
+            .clone()
+            .unwrap_or_else(|| client.protocol.clone()),
+        mapper_type,
+        config: rep::to_column(&fields.config.clone().unwrap_or_default())?,
+    };
+    validate_mapper(protocols, &client.protocol, &MapperFields::to_domain(&row)?)?;
+    Ok(row)
+}
+
+/// Creates the client's service-account user if it has none.
+pub async fn ensure_service_account<C: Db>(
+    db: &C,
+    client: &client::Model,
+    now: i64,
+) -> Result<(), AdminError> {
+    if admin::clients::service_account(db, &client.id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let username = format!("{SERVICE_ACCOUNT_PREFIX}{}", client.client_id).to_lowercase();
+    if admin::users::find_by_username(db, &client.realm_id, &username)
+        .await?
+        .is_some()
+    {
+        return Err(AdminError::Conflict(
+            "User exists with same username".into(),
+        ));
+    }
+    let user = user_entity::Model {
+        id: admin::new_id(),
+        realm_id: client.realm_id.clone(),
+        username,
+        email: None,
+        email_verified: false,
+        first_name: None,
+        last_name: None,
+        enabled: true,
+        attributes: "{}".into(),
+        created_at: now,
+        service_account_client_pk: Some(client.id.clone()),
+        not_before: 0,
+        required_actions: "[]".into(),
+    };
+    admin::users::insert(db, user).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use portcullis_core::model::Client;
+    use portcullis_web::AppState;
+    use portcullis_web::{AccessRule, MapperType, Protocol};
+
+    /// A protocol with access rules that accepts only mappers of type `rule`.
+    struct Rules;
+
+    impl Protocol for Rules {
+        fn name(&self) -> &'static str {
+            "rules"
+        }
+        fn router(&self) -> axum::Router<AppState> {
+            axum::Router::new()
+        }
+        fn mapper_types(&self) -> Vec<MapperType> {
+            Vec::new()
+        }
+        fn mapper_problems(&self, mapper: &ProtocolMapper) -> Vec<String> {
+            match mapper.mapper_type.as_str() {
+                "rule" => Vec::new(),
+                other => vec![format!("unknown type {other}")],
+            }
+        }
+        fn access_rules(&self, _client: &Client) -> Option<Vec<AccessRule>> {
+            Some(Vec::new())
+        }
+    }
+
+    /// A protocol that keeps whatever mappers it is given.
+    struct Lenient;
+
+    impl Protocol for Lenient {
+        fn name(&self) -> &'static str {
+            "lenient"
+        }
+        fn router(&self) -> axum::Router<AppState> {
+            axum::Router::new()
+        }
+        fn mapper_types(&self) -> Vec<MapperType> {
+            Vec::new()
+        }
+    }
+
+    fn mapper(protocol: &str, mapper_type: &str) -> ProtocolMapper {
+        ProtocolMapper {
+            id: "m".into(),
+            name: "rule".into(),
+            protocol: protocol.into(),
+            mapper_type: mapper_type.into(),
+            config: Default::default(),
+        }
+    }
+
+    #[test]
+    fn protocols_with_access_rules_judge_their_mappers() {
+        let protocols = Protocols::new(vec![Box::new(Rules), Box::new(Lenient)]);
+        let rows = [
+            ("rules", mapper("rules", "rule"), true),
+            ("rules", mapper("rules", "other"), false),
+            ("rules", mapper("lenient", "anything"), false),
+            ("lenient", mapper("rules", "rule"), false),
+            ("lenient", mapper("lenient", "anything"), true),
+            ("lenient", mapper("lenient", " "), false),
+            ("rules", mapper("rules", ""), false),
+        ];
+        for (client, m, valid) in rows {
+            assert_eq!(
+                validate_mapper(&protocols, client, &m).is_ok(),
+                valid,
+                "{client} {} {}",
+                m.protocol,
+                m.mapper_type
+            );
+        }
+    }
 }

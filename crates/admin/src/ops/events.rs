@@ -1,6 +1,8 @@
 //! Admin events (what was changed through the admin API or the console) and login and token
 //! events (sign-ins, token grants, docker token issuances), newest first, a page at a time.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use portcullis_store::admin::entity::admin_event;
 use portcullis_store::admin::{
     self, Page,
@@ -10,7 +12,7 @@ use portcullis_store::entity::login_event;
 
 use super::Ops;
 use crate::auth::Right;
-use crate::context::target_realm;
+use crate::context::{Change, target_realm};
 use crate::error::AdminError;
 
 /// Which admin events to list.
@@ -48,6 +50,50 @@ pub async fn admin_events(
     Ok(admin::events::list(ops.state.store().connection(), &row.id, &filter, page).await?)
 }
 
+/// The id of the admin named `username`, a user of `realm` or of the realm `home_realm_id`
+/// (where the console signed in), to filter admin events by (`view-events`).
+pub async fn admin_id(
+    ops: Ops<'_>,
+    realm: &str,
+    home_realm_id: &str,
+    username: &str,
+) -> Result<Option<String>, AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ViewEvents).await?;
+    let db = ops.state.store().connection();
+    for realm_id in [home_realm_id, row.id.as_str()] {
+        if let Some(found) = admin::users::find_by_username(db, realm_id, username).await? {
+            return Ok(Some(found.id));
+        }
+    }
+    Ok(None)
+}
+
+/// User id -> username of the admins who made `events` (`view-events`): one query per realm
+/// the admins signed in to.
+pub async fn admin_names(
+    ops: Ops<'_>,
+    realm: &str,
+    events: &[&admin_event::Model],
+) -> Result<HashMap<String, String>, AdminError> {
+    target_realm(ops.state, ops.caller, realm, Right::ViewEvents).await?;
+    let mut by_realm: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for row in events {
+        if let (Some(realm_id), Some(user_id)) = (&row.auth_realm_id, &row.auth_user_id) {
+            by_realm
+                .entry(realm_id.as_str())
+                .or_default()
+                .insert(user_id.clone());
+        }
+    }
+    let db = ops.state.store().connection();
+    let mut names = HashMap::new();
+    for (realm_id, ids) in by_realm {
+        let ids: Vec<String> = ids.into_iter().collect();
+        names.extend(admin::sessions::usernames(db, realm_id, &ids).await?);
+    }
+    Ok(names)
+}
+
 /// Which login and token events to list.
 #[derive(Debug, Clone, Default)]
 pub struct LoginEventQuery {
@@ -81,4 +127,12 @@ pub async fn login_events(
     };
     let db = ops.state.store().connection();
     Ok(admin::events::login_events(db, &row.id, &filter, page).await?)
+}
+
+/// Deletes the realm's admin events (`manage-events`).
+pub async fn clear_admin_events(ops: Ops<'_>, realm: &str) -> Result<(), AdminError> {
+    let row = target_realm(ops.state, ops.caller, realm, Right::ManageEvents).await?;
+    let change = Change::begin(ops.state, ops.caller, row.clone()).await?;
+    admin::events::clear(change.db(), &row.id).await?;
+    change.commit().await
 }

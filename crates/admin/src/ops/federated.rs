@@ -5,7 +5,7 @@ use portcullis_store::admin::entity::user_federated_identity;
 use serde_json::Value;
 
 use super::Ops;
-use crate::api::{conflict_on_duplicate, find_user};
+use super::lookup::{conflict_on_duplicate, find_user};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;

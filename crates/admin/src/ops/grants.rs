@@ -8,7 +8,7 @@ use portcullis_store::admin::{self, grants};
 use portcullis_store::entity::{client, oidc_refresh_token};
 
 use super::Ops;
-use crate::api::{find_client, find_user};
+use super::lookup::{find_client, find_user};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;

@@ -7,8 +7,7 @@ use portcullis_store::entity::realm_group;
 use serde_json::{Map, Value};
 
 use super::Ops;
-use crate::api::groups::{check_sibling, sibling_conflict};
-use crate::api::{conflict_on_duplicate, find_group};
+use super::lookup::{Db, conflict_on_duplicate, find_group};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -56,7 +55,7 @@ pub async fn create(
     check_sibling(change.db(), &realm_row.id, parent, &new.name, None).await?;
     let id = match new.id {
         Some(id) => {
-            crate::api::check_id(&id)?;
+            super::lookup::check_id(&id)?;
             id
         }
         None => admin::new_id(),
@@ -118,7 +117,7 @@ pub async fn get(ops: Ops<'_>, realm: &str, id: &str) -> Result<GroupView, Admin
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
     let db = ops.state.store().connection();
     let group = find_group(db, &realm_row.id, id).await?;
-    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let snapshot = super::lookup::snapshot(ops.state, realm).await?;
     let path = snapshot
         .group(id)
         .map(|g| g.path.clone())
@@ -249,4 +248,26 @@ pub async fn delete(ops: Ops<'_>, realm: &str, id: &str) -> Result<(), AdminErro
     admin::extras::delete(change.db(), id).await?;
     change.record(Event::new(Op::Delete, "GROUP", format!("groups/{id}")));
     change.commit().await
+}
+
+pub fn sibling_conflict(parent: Option<&str>, name: &str) -> AdminError {
+    match parent {
+        None => AdminError::Conflict(format!("Top level group named '{name}' already exists.")),
+        Some(_) => AdminError::Conflict(format!("Sibling group named '{name}' already exists.")),
+    }
+}
+
+/// 409 if another group under `parent` has the name.
+pub async fn check_sibling<C: Db>(
+    db: &C,
+    realm_id: &str,
+    parent: Option<&str>,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), AdminError> {
+    let taken = admin::groups::sibling_named(db, realm_id, parent, name).await?;
+    if taken.is_some_and(|g| Some(g.id.as_str()) != except) {
+        return Err(sibling_conflict(parent, name));
+    }
+    Ok(())
 }

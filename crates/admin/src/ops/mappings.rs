@@ -9,7 +9,7 @@ use portcullis_store::entity::role;
 use serde_json::Value;
 
 use super::Ops;
-use crate::api::{Db, find_client, find_group, find_user};
+use super::lookup::{Db, find_client, find_group, find_user};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -55,7 +55,7 @@ pub async fn effective(
     user_id: &str,
 ) -> Result<Vec<EffectiveRole>, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
-    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let snapshot = super::lookup::snapshot(ops.state, realm).await?;
     let user = ops
         .state
         .store()
@@ -132,7 +132,7 @@ pub async fn role_clients(
     limit: usize,
 ) -> Result<(Vec<Client>, bool), AdminError> {
     target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
-    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let snapshot = super::lookup::snapshot(ops.state, realm).await?;
     let owners: BTreeSet<&str> = snapshot
         .roles
         .iter()
@@ -157,7 +157,7 @@ pub async fn client_roles(
     limit: usize,
 ) -> Result<Option<(Client, Vec<Role>, bool)>, AdminError> {
     target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
-    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let snapshot = super::lookup::snapshot(ops.state, realm).await?;
     let Some(client) = snapshot.client(client_id) else {
         return Ok(None);
     };

@@ -12,7 +12,7 @@ use portcullis_store::{MASTER_REALM, RealmRepresentation, StoreError};
 use serde_json::{Map, Value};
 
 use super::Ops;
-use crate::api::clients::validate_mapper;
+use super::clients::validate_mapper;
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -223,7 +223,7 @@ pub async fn update(
     let extras = rep::merge_extras(stored, extras);
     admin::realms::update(change.db(), updated.clone())
         .await
-        .map_err(crate::api::conflict_on_duplicate(AdminError::Conflict(
+        .map_err(super::lookup::conflict_on_duplicate(AdminError::Conflict(
             format!("Realm {realm} already exists"),
         )))?;
     admin::extras::set(change.db(), &row.id, &row.id, &extras).await?;

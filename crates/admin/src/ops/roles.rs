@@ -8,7 +8,7 @@ use portcullis_store::entity::{client, role, user_entity};
 use serde_json::Value;
 
 use super::Ops;
-use crate::api::{Db, find_client};
+use super::lookup::{Db, find_client};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -290,7 +290,7 @@ pub async fn create(
     }
     let id = match id {
         Some(id) => {
-            crate::api::check_id(&id)?;
+            super::lookup::check_id(&id)?;
             id
         }
         None => admin::new_id(),
@@ -307,7 +307,7 @@ pub async fn create(
     let children = composites_by_name(change.db(), &realm_row.id, &fields).await?;
     admin::roles::insert(change.db(), row)
         .await
-        .map_err(crate::api::conflict_on_duplicate(exists()))?;
+        .map_err(super::lookup::conflict_on_duplicate(exists()))?;
     admin::roles::add_children(change.db(), &id, &children).await?;
     let path = format!("{}/{name}", container.base_path());
     change.record(Event::new(Op::Create, container.resource(), path).with(representation));
@@ -412,7 +412,7 @@ pub async fn holders(
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
     let db = ops.state.store().connection();
     let (role, _) = locate(db, &realm_row.id, locator).await?;
-    let snapshot = crate::api::snapshot(ops.state, realm).await?;
+    let snapshot = super::lookup::snapshot(ops.state, realm).await?;
     // Every role that contains this one, through any chain of composites.
     let mut roles: HashSet<&str> = HashSet::from([role.id.as_str()]);
     loop {

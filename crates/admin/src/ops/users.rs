@@ -1,15 +1,16 @@
 //! Users: create, search a page, reset a password, enable or disable, join or leave a group.
 
-use portcullis_core::password::StoredPassword;
+use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 use portcullis_store::UserSession;
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, TextMatch, grants};
-use portcullis_store::entity::{docker_refresh_token, user_entity};
+use portcullis_store::entity::{docker_refresh_token, realm, user_entity};
+use portcullis_store::representation::CredentialRepresentation;
+use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
 use super::Ops;
-use crate::api::users::{PasswordOwner, check_unique, new_password, policy_of};
-use crate::api::{conflict_on_duplicate, find_group, find_user};
+use super::lookup::{Db, conflict_on_duplicate, find_group, find_user};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -64,7 +65,7 @@ pub async fn create(
         })?;
     let id = match new.id {
         Some(id) => {
-            crate::api::check_id(&id)?;
+            super::lookup::check_id(&id)?;
             id
         }
         None => admin::new_id(),
@@ -507,4 +508,200 @@ pub async fn unlock(ops: Ops<'_>, realm: &str, user_id: &str) -> Result<(), Admi
     let path = format!("attack-detection/brute-force/users/{user_id}");
     change.record(Event::new(Op::Delete, "USER_LOGIN_FAILURE", path));
     change.commit().await
+}
+
+/// The user (`view-users`).
+pub async fn get(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<user_entity::Model, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    find_user(ops.state.store().connection(), &realm_row.id, user_id).await
+}
+
+/// The user with this username (any case), if there is one (`view-users`).
+pub async fn by_username(
+    ops: Ops<'_>,
+    realm: &str,
+    username: &str,
+) -> Result<Option<user_entity::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    let username = username.trim().to_lowercase();
+    Ok(admin::users::find_by_username(db, &realm_row.id, &username).await?)
+}
+
+/// The ids of the groups the user is a direct member of (`view-users`).
+pub async fn group_ids(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<String>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_user(db, &realm_row.id, user_id).await?;
+    Ok(admin::users::group_ids(db, user_id).await?)
+}
+
+/// Clears every user's login failures in the realm (`manage-users`).
+pub async fn unlock_all(ops: Ops<'_>, realm: &str) -> Result<(), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    admin::users::clear_all_login_failures(change.db(), &realm_row.id).await?;
+    let path = "attack-detection/brute-force/users";
+    change.record(Event::new(Op::Delete, "USER_LOGIN_FAILURE", path));
+    change.commit().await
+}
+
+/// A password from a credential representation, hashed: a plain `value` (under the realm's
+/// policy) or Keycloak's stored `secretData` + `credentialData`.
+pub struct NewPassword {
+    pub password: StoredPassword,
+    pub temporary: bool,
+}
+
+/// Who a new password is for: the policy's `notUsername`, `notEmail` and `passwordHistory`
+/// clauses look at these (`user_id` only for a user that exists already).
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordOwner<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+}
+
+impl<'a> PasswordOwner<'a> {
+    pub fn of(row: &'a user_entity::Model, existing: bool) -> Self {
+        Self {
+            username: &row.username,
+            email: row.email.as_deref(),
+            user_id: existing.then_some(row.id.as_str()),
+        }
+    }
+}
+
+/// The password among a user body's credentials, unhashed; at most one.
+pub fn password_input(
+    credentials: &[CredentialRepresentation],
+) -> Result<Option<PasswordInput>, AdminError> {
+    let mut found = None;
+    for credential in credentials {
+        if let Some(password) = password_of(credential)? {
+            if found.is_some() {
+                return Err(AdminError::BadRequest(
+                    "A user can have only one password".into(),
+                ));
+            }
+            found = Some(password);
+        }
+    }
+    Ok(found)
+}
+
+/// Reads the password credentials of a user body (at most one) and hashes a plain one under
+/// the realm's policy.
+pub async fn passwords_in(
+    state: &AppState,
+    credentials: &[CredentialRepresentation],
+    policy: &PasswordPolicy,
+    owner: PasswordOwner<'_>,
+) -> Result<Option<NewPassword>, AdminError> {
+    Ok(match password_input(credentials)? {
+        None => None,
+        Some(PasswordInput::Stored {
+            password,
+            temporary,
+        }) => Some(NewPassword {
+            password,
+            temporary,
+        }),
+        Some(PasswordInput::Plain { value, temporary }) => Some(NewPassword {
+            password: new_password(state, policy, &value, owner).await?,
+            temporary,
+        }),
+    })
+}
+
+fn password_of(credential: &CredentialRepresentation) -> Result<Option<PasswordInput>, AdminError> {
+    if credential
+        .credential_type
+        .as_deref()
+        .is_some_and(|t| t != "password")
+    {
+        return Ok(None);
+    }
+    let temporary = credential.temporary.unwrap_or(false);
+    let stored = (
+        credential.secret_data.as_deref(),
+        credential.credential_data.as_deref(),
+    );
+    let input = match (stored, credential.value.as_deref()) {
+        ((Some(secret), Some(data)), _) => PasswordInput::Stored {
+            password: StoredPassword::from_keycloak(secret, data)
+                .map_err(|e| AdminError::BadRequest(format!("Invalid password credential: {e}")))?,
+            temporary,
+        },
+        (_, Some(value)) if !value.is_empty() => PasswordInput::Plain {
+            value: value.to_string(),
+            temporary,
+        },
+        _ => {
+            return Err(AdminError::InvalidRequest {
+                error: "invalid_request",
+                description: "No password provided".into(),
+            });
+        }
+    };
+    Ok(Some(input))
+}
+
+/// A new plain-text password, checked against the realm's password policy and hashed (on the
+/// hashing threads). A violation is Keycloak's 400 `{"error": "<message key>",
+/// "error_description": "Invalid password: ..."}`.
+pub async fn new_password(
+    state: &AppState,
+    policy: &PasswordPolicy,
+    value: &str,
+    owner: PasswordOwner<'_>,
+) -> Result<StoredPassword, AdminError> {
+    let subject = PolicySubject {
+        username: owner.username,
+        email: owner.email,
+    };
+    state
+        .new_password(policy, value, subject, owner.user_id)
+        .await?
+        .map_err(|violation| AdminError::InvalidRequest {
+            error: violation.key,
+            description: violation.message,
+        })
+}
+
+pub fn policy_of(realm: &realm::Model) -> PasswordPolicy {
+    realm
+        .password_policy
+        .as_deref()
+        .map(PasswordPolicy::from_keycloak)
+        .unwrap_or_default()
+}
+
+/// 409 if another user of the realm has the username or email.
+pub async fn check_unique<C: Db>(
+    db: &C,
+    realm_id: &str,
+    user: &user_entity::Model,
+) -> Result<(), AdminError> {
+    let taken = admin::users::find_by_username(db, realm_id, &user.username).await?;
+    if taken.is_some_and(|other| other.id != user.id) {
+        return Err(AdminError::Conflict(
+            "User exists with same username".into(),
+        ));
+    }
+    if let Some(email) = &user.email {
+        let taken = admin::users::find_by_email(db, realm_id, email).await?;
+        if taken.is_some_and(|other| other.id != user.id) {
+            return Err(AdminError::Conflict("User exists with same email".into()));
+        }
+    }
+    Ok(())
 }

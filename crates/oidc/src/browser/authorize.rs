@@ -238,7 +238,7 @@ pub(crate) async fn continue_pending(
     pending: Pending,
     live: &LiveSession,
     headers: &HeaderMap,
-    session_cookie: Option<HeaderValue>,
+    session_cookies: Vec<HeaderValue>,
 ) -> Result<Response, BrowserError> {
     let response = match pending {
         Pending::Authorize { request } => {
@@ -255,7 +255,7 @@ pub(crate) async fn continue_pending(
             device::approval_page(ctx, &user_code, live, headers).await?
         }
     };
-    Ok(with_cookies(response, session_cookie))
+    Ok(with_cookies(response, session_cookies))
 }
 
 /// The scopes a consent covers: what the grant would hold and the user can understand

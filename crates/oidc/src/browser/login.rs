@@ -147,12 +147,12 @@ async fn signed_in(
         return required::start(ctx, pending, &user, headers);
     }
     let previous = sso::cookie_session(ctx, headers).await?;
-    let (live, cookie) = sso::start(ctx, user, previous.as_ref()).await?;
+    let (live, cookies) = sso::start(ctx, user, previous.as_ref()).await?;
     tracing::info!(realm = %ctx.snapshot.realm.name, user = %live.user.id, "login succeeded");
     event.user_id = Some(live.user.id.clone());
     event.session_id = Some(live.session.id.clone());
     ctx.state.record_event(event);
-    continue_pending(ctx, pending, &live, headers, Some(cookie)).await
+    continue_pending(ctx, pending, &live, headers, cookies).await
 }
 
 /// `POST .../login-actions/consent`: the user's answer to a consent or device approval page.

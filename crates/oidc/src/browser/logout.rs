@@ -285,7 +285,7 @@ async fn finish(
             "You have been signed out of all applications of this realm that use this session.",
         ),
     };
-    Ok(with_cookies(response, [sso::clear_cookie(ctx)?]))
+    Ok(with_cookies(response, sso::clear_cookies(ctx)?))
 }
 
 #[cfg(test)]

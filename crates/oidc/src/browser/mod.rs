@@ -9,6 +9,7 @@
 mod authorize;
 mod device;
 mod flow;
+mod iframes;
 mod login;
 mod logout;
 mod params;
@@ -16,6 +17,9 @@ mod request;
 mod required;
 mod response;
 mod sso;
+mod unavailable;
+
+pub(crate) use unavailable::account_page;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +45,8 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/logout", get(logout::logout).post(logout::logout))
         .route("/device", get(device::page))
+        .route("/registrations", get(unavailable::registrations))
+        .merge(iframes::routes())
 }
 
 /// The form posts under `{relative}/realms/{realm}/login-actions/`, and the device page at

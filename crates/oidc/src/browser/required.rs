@@ -167,8 +167,8 @@ pub(crate) async fn update_password(
         return start(&ctx, pending.pending, &resolved, &headers);
     }
     let previous = sso::cookie_session(&ctx, &headers).await?;
-    let (live, cookie) = sso::start(&ctx, resolved, previous.as_ref()).await?;
-    continue_pending(&ctx, pending.pending, &live, &headers, Some(cookie)).await
+    let (live, cookies) = sso::start(&ctx, resolved, previous.as_ref()).await?;
+    continue_pending(&ctx, pending.pending, &live, &headers, cookies).await
 }
 
 /// The login page again, for a stale or used update-password form.

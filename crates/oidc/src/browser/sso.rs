@@ -6,6 +6,8 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_store::UserSession;
 use portcullis_web::csrf::usable_nonce;
@@ -68,7 +70,8 @@ pub(crate) async fn live(
     Ok(user.map(|user| LiveSession { session, user }))
 }
 
-/// Starts a session for a user who just authenticated, and returns it with its cookie.
+/// Starts a session for a user who just authenticated, and returns it with its cookies: the
+/// session cookie and keycloak-js's session-status cookie.
 ///
 /// A session the browser already had is ended first: the new login replaces it (another user,
 /// or a re-authentication for `prompt=login` or `max_age`, which moves `auth_time`). Ending it
@@ -77,7 +80,7 @@ pub(crate) async fn start(
     ctx: &RealmCtx,
     user: Arc<ResolvedUser>,
     previous: Option<&UserSession>,
-) -> Result<(LiveSession, HeaderValue), BrowserError> {
+) -> Result<(LiveSession, Vec<HeaderValue>), BrowserError> {
     let store = ctx.state.store();
     if let Some(previous) = previous.filter(|p| !p.ended) {
         store.end_user_session(&previous.id).await?;
@@ -97,12 +100,45 @@ pub(crate) async fn start(
         .cookies
         .set(SESSION_COOKIE, &secret)
         .ok_or(BrowserError::Cookie)?;
-    Ok((LiveSession { session, user }, cookie))
+    let status = ctx
+        .cookies
+        .set_script_readable(SESSION_STATUS_COOKIE, &session_status(&session.id))
+        .ok_or(BrowserError::Cookie)?;
+    Ok((LiveSession { session, user }, vec![cookie, status]))
 }
 
-/// The `Set-Cookie` header that removes the session cookie.
-pub(crate) fn clear_cookie(ctx: &RealmCtx) -> Result<HeaderValue, BrowserError> {
-    ctx.cookies
-        .clear(SESSION_COOKIE)
-        .ok_or(BrowserError::Cookie)
+/// The `Set-Cookie` headers that remove the session cookie and the session-status cookie.
+pub(crate) fn clear_cookies(ctx: &RealmCtx) -> Result<Vec<HeaderValue>, BrowserError> {
+    [SESSION_COOKIE, SESSION_STATUS_COOKIE]
+        .into_iter()
+        .map(|name| ctx.cookies.clear(name).ok_or(BrowserError::Cookie))
+        .collect()
+}
+
+/// keycloak-js's session-status cookie, Keycloak's name for it. The session iframe
+/// (`login-status-iframe.html`) reads it with script and compares it with the `sid` of the
+/// application's tokens, so it is not `HttpOnly`; it holds no secret, only
+/// [`session_status`] of the session id (itself a hash of the cookie secret).
+pub(crate) const SESSION_STATUS_COOKIE: &str = "KEYCLOAK_SESSION";
+
+/// The session-status cookie's value for session `sid`: base64url (unpadded) of SHA-256 of the
+/// `sid`, as Keycloak 26.1 and later set it and keycloak-js's iframe computes it.
+pub(crate) fn session_status(sid: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, sid.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_status_is_keycloaks_hash_of_the_sid() {
+        // base64url(SHA-256("")), the value keycloak-js's iframe computes for an empty sid.
+        assert_eq!(
+            session_status(""),
+            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+        );
+        assert_ne!(session_status("a"), session_status("b"));
+    }
 }

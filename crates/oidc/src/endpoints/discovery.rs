@@ -83,6 +83,7 @@ pub(crate) fn document(issuer: &str) -> Value {
         "userinfo_endpoint": endpoint("userinfo"),
         "end_session_endpoint": endpoint("logout"),
         "jwks_uri": endpoint("certs"),
+        "check_session_iframe": endpoint("login-status-iframe.html"),
         "revocation_endpoint": endpoint("revoke"),
         "device_authorization_endpoint": endpoint("auth/device"),
         "grant_types_supported": GRANT_TYPES,
@@ -127,6 +128,7 @@ mod tests {
             "introspection_endpoint",
             "revocation_endpoint",
             "device_authorization_endpoint",
+            "check_session_iframe",
         ] {
             let url = doc[key].as_str().unwrap();
             assert!(

@@ -2,9 +2,10 @@
 //! authorization, userinfo, introspection, revocation and the discovery documents. Routes are
 //! relative to `{relative}/realms/{realm}/protocol/openid-connect`, except discovery.
 
+pub(crate) mod account;
 mod check;
 mod client_auth;
-mod cors;
+pub(crate) mod cors;
 mod device;
 mod discovery;
 mod error;
