@@ -550,3 +550,182 @@ impl Drop for FlightGuard<'_> {
             .remove(&self.key);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use portcullis_core::app_password::new_secret;
+    use portcullis_core::clock::FixedClock;
+    use portcullis_store::{Store, app_passwords, parse_realm_json};
+
+    use super::*;
+    use crate::Urls;
+
+    const NOW: i64 = 1_795_000_000;
+
+    struct Fixture {
+        state: AppState,
+        clock: Arc<FixedClock>,
+        realm: Arc<RealmSnapshot>,
+    }
+
+    async fn fixture() -> Fixture {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let realm = serde_json::json!({
+            "realm": "acme", "enabled": true,
+            "users": [
+                {"username": "alice", "enabled": true,
+                 "credentials": [{"type": "password", "value": "alice-pw"}]},
+                // Signs in through an upstream provider only: no local password.
+                {"username": "sso", "enabled": true}
+            ]
+        });
+        let rep = parse_realm_json(&realm.to_string()).unwrap();
+        store.import_realm(rep, false, NOW).await.unwrap();
+        let clock = Arc::new(FixedClock::at(NOW));
+        let urls = Urls {
+            base_url: "http://id.test".into(),
+            relative_path: "/auth".into(),
+        };
+        let state = AppState::new(store, clock.clone(), urls);
+        let realm = state.realm("acme").await.unwrap().unwrap();
+        Fixture {
+            state,
+            clock,
+            realm,
+        }
+    }
+
+    impl Fixture {
+        /// Stores an app password of `username` expiring at `expires_at`; (secret, id).
+        async fn app_password(&self, username: &str, expires_at: i64) -> (String, String) {
+            let store = self.state.store();
+            let user = store
+                .find_user_by_username(&self.realm.realm.id, username)
+                .await
+                .unwrap()
+                .unwrap()
+                .0;
+            let (secret, secret_hash) = new_secret();
+            let id = format!("ap-{}", &secret_hash[..8]);
+            let record = AppPassword {
+                id: id.clone(),
+                realm_id: self.realm.realm.id.clone(),
+                user_id: user.id,
+                name: "ci".into(),
+                secret_hash,
+                restriction: Restriction {
+                    repositories: vec!["platform/**".into()],
+                    expires_at,
+                    ..Restriction::default()
+                },
+                created_at: NOW,
+                revoked_at: None,
+                last_used_at: None,
+                last_used_address: None,
+                last_used_user_agent: None,
+            };
+            app_passwords::insert(store.connection(), &record)
+                .await
+                .unwrap();
+            (secret, id)
+        }
+
+        async fn verify(&self, username: &str, secret: &str, sources: Sources) -> Verification {
+            let attempt = Attempt {
+                realm: &self.realm,
+                username,
+                secret,
+                client: Some("192.0.2.1".parse().unwrap()),
+                user_agent: Some("docker/27"),
+                sources,
+            };
+            self.state.authenticate(attempt).await.unwrap()
+        }
+
+        async fn last_used(&self, username: &str, id: &str) -> Option<i64> {
+            let store = self.state.store();
+            let user = store
+                .find_user_by_username(&self.realm.realm.id, username)
+                .await
+                .unwrap()
+                .unwrap()
+                .0;
+            app_passwords::find(store.connection(), &self.realm.realm.id, &user.id, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at
+        }
+    }
+
+    fn credential(verification: &Verification) -> Option<&Credential> {
+        match verification {
+            Verification::Verified(verified) => Some(&verified.credential),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_source_says_which_credential_was_used_and_callers_choose_the_sources() {
+        let f = fixture().await;
+        let (secret, id) = f.app_password("sso", NOW + 3600).await;
+        let both = Sources::PASSWORD_OR_APP_PASSWORD;
+
+        let verified = f.verify("SSO", &secret, both).await;
+        match credential(&verified) {
+            Some(Credential::AppPassword {
+                id: used,
+                restriction,
+            }) => {
+                assert_eq!(used, &id);
+                assert_eq!(restriction.repositories, ["platform/**"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Cached now, yet a caller that takes passwords only is refused.
+        let refused = f.verify("sso", &secret, Sources::PASSWORD).await;
+        assert!(matches!(refused, Verification::Refused), "{refused:?}");
+        assert_eq!(
+            credential(&f.verify("alice", "alice-pw", both).await),
+            Some(&Credential::Password)
+        );
+        assert_eq!(
+            credential(&f.verify("alice", "alice-pw", Sources::PASSWORD).await),
+            Some(&Credential::Password)
+        );
+        // Someone else's app password does not sign in as alice.
+        let refused = f.verify("alice", &secret, both).await;
+        assert!(matches!(refused, Verification::Refused), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_cached_app_password_dies_at_its_expiry_and_its_use_is_written_once_a_minute() {
+        let f = fixture().await;
+        let both = Sources::PASSWORD_OR_APP_PASSWORD;
+        let (short, _) = f.app_password("alice", NOW + 20).await;
+        let (long, long_id) = f.app_password("alice", NOW + 90).await;
+        assert!(credential(&f.verify("alice", &short, both).await).is_some());
+        assert!(credential(&f.verify("alice", &long, both).await).is_some());
+        assert_eq!(f.last_used("alice", &long_id).await, Some(NOW));
+
+        f.clock.advance(20);
+        // Within the cache's minute, but past its expiry.
+        let refused = f.verify("alice", &short, both).await;
+        assert!(matches!(refused, Verification::Refused), "{refused:?}");
+        assert!(credential(&f.verify("alice", &long, both).await).is_some());
+        assert_eq!(
+            f.last_used("alice", &long_id).await,
+            Some(NOW),
+            "not again within the minute"
+        );
+
+        f.clock.advance(41);
+        assert!(credential(&f.verify("alice", &long, both).await).is_some());
+        assert_eq!(f.last_used("alice", &long_id).await, Some(NOW + 61));
+
+        f.clock.advance(29);
+        let refused = f.verify("alice", &long, both).await;
+        assert!(matches!(refused, Verification::Refused), "{refused:?}");
+    }
+}
