@@ -284,3 +284,69 @@ async fn two_instances_share_every_change_within_a_second() {
             .contains("lost the connection hearing other instances' changes")
     );
 }
+
+/// An app password created and revoked through A, used on B: B, which has it cached, refuses it
+/// within a second of the revocation.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_password_revoked_on_one_instance_is_refused_on_the_other() {
+    let Some(database) =
+        TempPostgres::create("an_app_password_revoked_on_one_instance_is_refused_on_the_other")
+    else {
+        return;
+    };
+    let a = instance(&database.url, &[("duo.json", realm_json())]);
+    let b = instance(&database.url, &[]);
+    let admin = Admin::of(&a).await;
+    let users: Value = admin
+        .send(
+            reqwest::Method::GET,
+            a.url("/auth/admin/realms/duo/users?username=alice&exact=true"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let alice = users[0]["id"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let passwords = a.url(&format!(
+        "/auth/admin/realms/duo/users/{alice}/app-passwords"
+    ));
+    let made: Value = admin
+        .send(
+            reqwest::Method::POST,
+            passwords.clone(),
+            Some(json!({"name": "ci", "expiresAt": now + 600})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = made["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        docker_status(&b, "registry", &secret).await,
+        200,
+        "B caches it"
+    );
+    let revoked = admin
+        .send(
+            reqwest::Method::DELETE,
+            format!("{passwords}/{}", made["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status().as_u16(), 204);
+    let took = within(
+        Duration::from_secs(1),
+        "B refuses the revoked app password",
+        || {
+            let (b, secret) = (&b, secret.clone());
+            async move { docker_status(b, "registry", &secret).await == 401 }
+        },
+    )
+    .await;
+    eprintln!("revoked app password refused on B after {took:?}");
+}

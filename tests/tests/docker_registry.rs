@@ -395,3 +395,117 @@ fn base64_basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
+
+/// An app password made through the admin API: skopeo pushes with it inside its restriction,
+/// is refused outside it (even where the owner could push with their password), and once
+/// revoked is refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn skopeo_pushes_with_an_app_password_until_it_is_revoked() {
+    const TEST: &str = "skopeo_pushes_with_an_app_password_until_it_is_revoked";
+    if require("docker-registry", TEST).is_none()
+        || require("skopeo", TEST).is_none()
+        || require("tar", TEST).is_none()
+    {
+        return;
+    }
+    let server = Server::start(&[("e2e.json", realm_json())]);
+    let registry = Registry::for_client(&server, "e2e", SERVICE).await;
+    let work = TempDir::new("image");
+    let image = oci_image(work.path());
+    let skopeo = Skopeo::new();
+    let at = |name: &str| registry.image(name);
+
+    let http = reqwest::Client::new();
+    let admin: Value = http
+        .post(server.url("/auth/realms/master/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", "admin"),
+            ("password", "admin-e2e-password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = admin["access_token"].as_str().unwrap().to_string();
+    let users: Value = http
+        .get(server.url("/auth/admin/realms/e2e/users?username=erin&exact=true"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let erin = users[0]["id"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let passwords = server.url(&format!(
+        "/auth/admin/realms/e2e/users/{erin}/app-passwords"
+    ));
+    let made = http
+        .post(&passwords)
+        .bearer_auth(&admin)
+        .json(
+            &json!({"name": "ci", "expiresAt": now + 3600, "registry": SERVICE,
+                      "repositories": ["platform/**"], "actions": ["push"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let secret = made["secret"].as_str().unwrap();
+    let creds = format!("erin:{secret}");
+
+    assert_ok(
+        "erin pushes platform/svc with her app password",
+        &skopeo.push(&image, &at("platform/svc:v1"), Some(&creds)),
+    );
+    assert_ok(
+        "erin's own password still pushes her personal repository",
+        &skopeo.push(&image, &at("erin/own:v1"), Some("erin:erin-pw")),
+    );
+    assert_denied(
+        "the app password is limited to platform/**",
+        &skopeo.push(&image, &at("erin/own:v2"), Some(&creds)),
+    );
+    assert_denied(
+        "nor does it lend rights erin lacks",
+        &skopeo.push(&image, &at("team-a/x:v1"), Some(&creds)),
+    );
+
+    let revoked = http
+        .delete(format!("{passwords}/{}", made["id"].as_str().unwrap()))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_denied(
+        "revoked: refused at once",
+        &skopeo.push(&image, &at("platform/svc:v2"), Some(&creds)),
+    );
+    let listed: Value = http
+        .get(&passwords)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["status"], "revoked");
+    assert!(listed[0]["lastUsedAt"].is_number(), "{listed}");
+    assert!(
+        listed[0]["lastUsedUserAgent"]
+            .as_str()
+            .is_some_and(|ua| !ua.is_empty()),
+        "{listed}"
+    );
+}

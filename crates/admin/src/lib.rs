@@ -109,7 +109,7 @@ async fn no_store(mut response: axum::response::Response) -> axum::response::Res
 }
 
 fn user_routes(realm: &str) -> Router<AppState> {
-    use api::{federated, grants, users};
+    use api::{app_passwords, federated, grants, users};
     let r = |path: &str| format!("{realm}/users{path}");
     Router::new()
         .route(&r(""), get(users::list).post(users::create))
@@ -146,6 +146,14 @@ fn user_routes(realm: &str) -> Router<AppState> {
         .route(
             &r("/{id}/federated-identity/{provider}"),
             post(federated::link).delete(federated::unlink),
+        )
+        .route(
+            &r("/{id}/app-passwords"),
+            get(app_passwords::list).post(app_passwords::create),
+        )
+        .route(
+            &r("/{id}/app-passwords/{pid}"),
+            axum::routing::delete(app_passwords::revoke),
         )
 }
 

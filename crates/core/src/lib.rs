@@ -2,6 +2,7 @@
 //!
 //! Nothing here knows about HTTP or SQL. Time comes in through [`clock::Clock`].
 
+pub mod app_password;
 pub mod authority;
 pub mod brute_force;
 pub mod clock;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header::USER_AGENT;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -16,12 +17,15 @@ use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_core::secrets::hash_secret;
 use portcullis_store::DockerRefreshToken;
-use portcullis_web::{AppState, ClientIp, LoginEvent, PasswordCheck, WebError, basic_credentials};
+use portcullis_web::{
+    AppState, Attempt, ClientIp, Credential, LoginEvent, Sources, Verification, Verified, WebError,
+    basic_credentials,
+};
 use serde::Serialize;
 
 use crate::PROTOCOL;
 use crate::error::DockerError;
-use crate::policy::Policy;
+use crate::policy::{Narrowing, Policy};
 use crate::refresh_cache::{RefreshCache, TOUCH_INTERVAL_SECS};
 use crate::scope::{ResourceScope, parse_scopes};
 use crate::token::{TokenRequest, TokenSettings, TokenSigner, new_refresh_token, rfc3339};
@@ -152,6 +156,9 @@ struct Audit {
     /// The scopes asked for and granted, so an operator can see why a push was denied.
     requested: String,
     granted: String,
+    /// `password`, `app_password` or `refresh_token`, once known; and the app password's id.
+    credential: &'static str,
+    app_password: Option<String>,
 }
 
 async fn token_get(
@@ -222,6 +229,8 @@ async fn token(
         client,
         requested: String::new(),
         granted: String::new(),
+        credential: "",
+        app_password: None,
     };
     let result = match Params::parse(raw_params) {
         Ok(params) => handle(&state, &cache, &headers, &params, &mut audit).await,
@@ -268,6 +277,12 @@ impl Audit {
                 details.insert(key, value.clone());
             }
         }
+        if !self.credential.is_empty() {
+            details.insert("credential", self.credential.to_string());
+        }
+        if let Some(id) = &self.app_password {
+            details.insert("app_password_id", id.clone());
+        }
         LoginEvent {
             realm: self.realm.clone(),
             kind: if issued {
@@ -286,10 +301,29 @@ impl Audit {
     }
 }
 
-/// Who is asking, and what happens with refresh tokens in the answer.
+/// Who is asking, with which credential, and what happens with refresh tokens in the answer.
 struct Principal {
     user: Option<Arc<ResolvedUser>>,
+    /// `None` for anonymous requests and refresh grants.
+    credential: Option<Credential>,
     refresh: Refresh,
+}
+
+impl Principal {
+    fn anonymous_or(verified: Option<Verified>, refresh: Refresh) -> Self {
+        match verified {
+            Some(Verified { user, credential }) => Principal {
+                user: Some(user),
+                credential: Some(credential),
+                refresh,
+            },
+            None => Principal {
+                user: None,
+                credential: None,
+                refresh,
+            },
+        }
+    }
 }
 
 enum Refresh {
@@ -353,7 +387,17 @@ async fn respond(
     audit: &mut Audit,
 ) -> Result<Response, DockerError> {
     let user = principal.user.as_deref();
-    let granted = context.policy.authorize(user, scopes);
+    let mut granted = context.policy.authorize(user, scopes);
+    let mut refresh = principal.refresh;
+    if let (Some(Credential::AppPassword { restriction, .. }), Some(user)) =
+        (&principal.credential, user)
+    {
+        // The owner's current rights (the same evaluation as a password login), narrowed by
+        // the app password's own restriction; and never a refresh token, so that what it
+        // grants is decided afresh, under its expiry and revocation, on every request.
+        granted = Narrowing::compile(restriction).narrow(user, granted);
+        refresh = Refresh::None;
+    }
     audit.granted = granted_scope(&granted);
     let now = state.now();
     let issuer = state.issuer(&snapshot.realm.name);
@@ -364,7 +408,7 @@ async fn respond(
         access: &granted,
     };
     let token = context.signer.issue(&request, now)?;
-    let refresh_token = match (principal.refresh, user) {
+    let refresh_token = match (refresh, user) {
         (Refresh::Issue, Some(user)) => {
             let login = Login {
                 user,
@@ -404,13 +448,14 @@ async fn get_principal(
     audit: &mut Audit,
 ) -> Result<Principal, DockerError> {
     audit.grant = "basic".into();
-    let user = basic_user(state, snapshot, headers, scopes, audit).await?;
+    let service = params.first("service").unwrap_or_default();
+    let verified = basic_user(state, snapshot, headers, service, scopes, audit).await?;
     let refresh = if params.flag("offline_token", "true") {
         Refresh::Issue
     } else {
         Refresh::None
     };
-    Ok(Principal { user, refresh })
+    Ok(Principal::anonymous_or(verified, refresh))
 }
 
 /// POST: the OAuth2 password and refresh-token grants. Without a grant type the request is
@@ -438,10 +483,12 @@ async fn post_principal(
     let offline = params.flag("access_type", "offline");
     let grant = params.first("grant_type");
     audit.grant = grant.unwrap_or("basic").to_owned();
-    let user = match grant {
-        None => basic_user(state, snapshot, headers, scopes, audit).await?,
+    let service = params.first("service").unwrap_or_default();
+    let verified = match grant {
+        None => basic_user(state, snapshot, headers, service, scopes, audit).await?,
         Some("password") => Some(password_grant(state, snapshot, headers, params, audit).await?),
         Some("refresh_token") => {
+            audit.credential = "refresh_token";
             let (user, token) =
                 refresh_grant(state, snapshot, params, refresh_cache, audit.client).await?;
             let refresh = if offline {
@@ -451,6 +498,7 @@ async fn post_principal(
             };
             return Ok(Principal {
                 user: Some(user),
+                credential: None,
                 refresh,
             });
         }
@@ -461,7 +509,7 @@ async fn post_principal(
     } else {
         Refresh::None
     };
-    Ok(Principal { user, refresh })
+    Ok(Principal::anonymous_or(verified, refresh))
 }
 
 /// The user of an `Authorization: Basic` header; None (anonymous) without one.
@@ -469,9 +517,10 @@ async fn basic_user(
     state: &AppState,
     snapshot: &RealmSnapshot,
     headers: &HeaderMap,
+    service: &str,
     scopes: &[ResourceScope],
     audit: &mut Audit,
-) -> Result<Option<Arc<ResolvedUser>>, DockerError> {
+) -> Result<Option<Verified>, DockerError> {
     let unauthorized = || DockerError::Unauthorized {
         realm: snapshot.realm.name.clone(),
         detail: scopes.to_vec(),
@@ -481,18 +530,15 @@ async fn basic_user(
         Some(Err(())) => return Err(unauthorized()),
         Some(Ok(credentials)) => credentials,
     };
-    audit.user = label(&username);
-    match state
-        .check_password(snapshot, &username, &password, audit.client)
-        .await?
-    {
-        PasswordCheck::Verified(user) if user.is_set_up() => Ok(Some(user)),
-        PasswordCheck::Verified(_) => Err(DockerError::NotSetUp),
-        PasswordCheck::Refused => Err(unauthorized()),
-        PasswordCheck::RateLimited { retry_after_secs } => {
-            Err(DockerError::RateLimited { retry_after_secs })
-        }
-    }
+    let presented = Presented {
+        username: &username,
+        secret: &password,
+        service,
+        headers,
+    };
+    verify(state, snapshot, presented, audit, unauthorized)
+        .await
+        .map(Some)
 }
 
 /// `grant_type=password`: `username` and `password` form fields, else Basic credentials.
@@ -502,7 +548,7 @@ async fn password_grant(
     headers: &HeaderMap,
     params: &Params,
     audit: &mut Audit,
-) -> Result<Arc<ResolvedUser>, DockerError> {
+) -> Result<Verified, DockerError> {
     let from_form = params.first("username").map(|u| {
         let password = params.first("password").unwrap_or_default();
         (u.to_owned(), password.to_owned())
@@ -515,21 +561,76 @@ async fn password_grant(
             ));
         }
     };
-    audit.user = label(&username);
-    match state
-        .check_password(snapshot, &username, &password, audit.client)
-        .await?
-    {
-        PasswordCheck::Verified(user) if user.is_set_up() => Ok(user),
-        PasswordCheck::Verified(_) => Err(DockerError::NotSetUp),
-        PasswordCheck::Refused => Err(DockerError::InvalidGrant {
-            realm: snapshot.realm.name.clone(),
-            reason: "invalid username or password",
-        }),
-        PasswordCheck::RateLimited { retry_after_secs } => {
-            Err(DockerError::RateLimited { retry_after_secs })
+    let presented = Presented {
+        username: &username,
+        secret: &password,
+        service: params.first("service").unwrap_or_default(),
+        headers,
+    };
+    let invalid = || DockerError::InvalidGrant {
+        realm: snapshot.realm.name.clone(),
+        reason: "invalid username or password",
+    };
+    verify(state, snapshot, presented, audit, invalid).await
+}
+
+/// A username and secret as a request presents them.
+struct Presented<'a> {
+    username: &'a str,
+    secret: &'a str,
+    /// The registry asked for: an app password limited to another one is refused.
+    service: &'a str,
+    headers: &'a HeaderMap,
+}
+
+/// Verifies a password or an app password through the authenticator; `refused` is the error
+/// for bad credentials (401 on GET, `invalid_grant` on POST).
+async fn verify(
+    state: &AppState,
+    snapshot: &RealmSnapshot,
+    presented: Presented<'_>,
+    audit: &mut Audit,
+    refused: impl Fn() -> DockerError,
+) -> Result<Verified, DockerError> {
+    audit.user = label(presented.username);
+    let is_app_password = portcullis_core::app_password::looks_like_app_password(presented.secret);
+    audit.credential = if is_app_password {
+        "app_password"
+    } else {
+        "password"
+    };
+    let user_agent = presented
+        .headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let attempt = Attempt {
+        realm: snapshot,
+        username: presented.username,
+        secret: presented.secret,
+        client: audit.client,
+        user_agent,
+        sources: Sources::PASSWORD_OR_APP_PASSWORD,
+    };
+    let verified = match state.authenticate(attempt).await? {
+        Verification::Verified(verified) if verified.user.is_set_up() => verified,
+        Verification::Verified(_) => return Err(DockerError::NotSetUp),
+        Verification::Refused => return Err(refused()),
+        Verification::RateLimited { retry_after_secs } => {
+            return Err(DockerError::RateLimited { retry_after_secs });
+        }
+    };
+    if let Credential::AppPassword { id, restriction } = &verified.credential {
+        audit.app_password = Some(id.clone());
+        if restriction
+            .service
+            .as_deref()
+            .is_some_and(|only| only != presented.service)
+        {
+            tracing::info!(realm = %snapshot.realm.name, app_password = %id, "app password refused: limited to another registry");
+            return Err(refused());
         }
     }
+    Ok(verified)
 }
 
 /// `grant_type=refresh_token`. The same token keeps working until it expires or is revoked:

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use portcullis_core::app_password::Restriction;
 use portcullis_core::model::{Client, ProtocolMapper};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_web::{AccessRule, AccessSubject};
@@ -272,6 +273,61 @@ impl Policy {
         scopes
             .iter()
             .map(|scope| scope.with_actions(self.grant(user, scope)))
+            .collect()
+    }
+}
+
+/// An app password's restriction, compiled: what a token issued with it may carry at most.
+/// Applied to what the owner's rights grant ([`Policy::authorize`]), so the token holds the
+/// intersection of both.
+#[derive(Debug, Clone)]
+pub struct Narrowing {
+    /// `None`: any resource. Otherwise only repositories matching one of these (an invalid
+    /// pattern matches nothing: a restriction never widens).
+    repositories: Option<Vec<Glob>>,
+    /// `None`: any action.
+    actions: Option<Actions>,
+}
+
+impl Narrowing {
+    pub fn compile(restriction: &Restriction) -> Self {
+        let repositories = (!restriction.repositories.is_empty()).then(|| {
+            restriction
+                .repositories
+                .iter()
+                .filter_map(|pattern| Glob::compile(pattern).ok())
+                .collect()
+        });
+        let actions = (!restriction.actions.is_empty())
+            .then(|| Actions::parse(&restriction.actions.join(",")).unwrap_or_default());
+        Self {
+            repositories,
+            actions,
+        }
+    }
+
+    /// `granted` with every resource outside the restriction emptied and every action outside
+    /// it dropped; `${username}` in a pattern is the owner's username.
+    pub fn narrow(&self, owner: &ResolvedUser, granted: Vec<ResourceScope>) -> Vec<ResourceScope> {
+        granted
+            .into_iter()
+            .map(|scope| {
+                let inside = match &self.repositories {
+                    None => true,
+                    Some(globs) => {
+                        scope.resource_type == "repository"
+                            && globs
+                                .iter()
+                                .any(|g| g.matches(&scope.name, Some(&owner.username)))
+                    }
+                };
+                let actions = match (inside, self.actions) {
+                    (false, _) => BTreeSet::new(),
+                    (true, None) => scope.actions.clone(),
+                    (true, Some(held)) => held.intersect(&scope.actions),
+                };
+                scope.with_actions(actions)
+            })
             .collect()
     }
 }
@@ -1100,6 +1156,56 @@ mod tests {
                 policy.grant(Some(&carol), &scope(requested)),
                 set(expected),
                 "{requested}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod narrowing_tests {
+    use super::*;
+
+    fn scope(text: &str) -> ResourceScope {
+        crate::scope::parse_item(text).expect("test scope parses")
+    }
+
+    /// (repositories, actions, granted by the owner's rights, left after narrowing).
+    #[test]
+    fn an_app_password_narrows_what_the_rights_grant() {
+        let owner = ResolvedUser {
+            username: "alice".into(),
+            ..ResolvedUser::default()
+        };
+        #[rustfmt::skip]
+        let rows: [(&[&str], &[&str], &str, &str); 11] = [
+            (&[], &[], "repository:any/thing:pull,push", "pull,push"),
+            (&[], &[], "registry:catalog:*", "*"),
+            (&["platform/**"], &[], "repository:platform/a/b:pull,push", "pull,push"),
+            (&["platform/**"], &[], "repository:other/a:pull,push", ""),
+            (&["platform/**"], &[], "registry:catalog:*", ""),
+            (&["platform/*"], &["pull"], "repository:platform/a:pull,push", "pull"),
+            (&["platform/*"], &["push"], "repository:platform/a:pull,push,delete", "pull,push"),
+            (&[], &["*"], "repository:x:pull,delete", "delete,pull"),
+            (&["users/${username}/*"], &[], "repository:users/alice/app:pull", "pull"),
+            (&["users/${username}/*"], &[], "repository:users/bob/app:pull", ""),
+            // An invalid pattern matches nothing rather than everything.
+            (&["a/${user}"], &[], "repository:a/x:pull", ""),
+        ];
+        for (repositories, actions, granted, left) in rows {
+            let restriction = Restriction {
+                repositories: repositories.iter().map(|r| (*r).to_owned()).collect(),
+                actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+                ..Restriction::default()
+            };
+            let narrowed = Narrowing::compile(&restriction).narrow(&owner, vec![scope(granted)]);
+            let expected: BTreeSet<String> = left
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(
+                narrowed[0].actions, expected,
+                "{repositories:?} {actions:?} {granted}"
             );
         }
     }

@@ -24,6 +24,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
 pub use error::StoreError;
 pub use import::ImportOutcome;
 pub use plan::DEFAULT_ACCESS_TOKEN_LIFESPAN;
+/// App passwords: queries that also run inside an admin change's transaction.
+pub use queries::app_password as app_passwords;
+pub use queries::app_password::{AppPassword, AppPasswordUse};
 pub use queries::device::{DeviceCode, DeviceCodeStatus};
 pub use queries::docker::DockerRefreshToken;
 pub use queries::login_failure::{FailureAt, LoginFailures};
@@ -406,6 +409,19 @@ impl Store {
         address: Option<&str>,
     ) -> Result<(), StoreError> {
         queries::docker::touch(&self.db, id, now_unix, address).await
+    }
+
+    /// The app password whose secret hashes to `secret_hash` (hex SHA-256), in any realm.
+    pub async fn find_app_password(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<AppPassword>, StoreError> {
+        queries::app_password::find_by_hash(&self.db, secret_hash).await
+    }
+
+    /// Records a use of an app password: when, from which address, with which client.
+    pub async fn touch_app_password(&self, used: AppPasswordUse<'_>) -> Result<(), StoreError> {
+        queries::app_password::touch(&self.db, used).await
     }
 
     /// Revokes every live docker refresh token of a user; returns how many.

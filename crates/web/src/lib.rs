@@ -1,7 +1,8 @@
 //! Shared HTTP pieces: the application state every protocol handler receives, the realm cache,
-//! password authentication, error responses and the protocol plug-in trait.
+//! the authenticator (credential sources), error responses and the protocol plug-in trait.
 
 mod auth;
+pub mod authenticator;
 pub mod bearer;
 mod client_ip;
 mod cluster;
@@ -17,6 +18,7 @@ mod state;
 pub mod templates;
 
 pub use auth::basic_credentials;
+pub use authenticator::{Attempt, Credential, Sources, Verification, Verified};
 pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
 pub use events::LoginEvent;
@@ -24,4 +26,4 @@ pub use protocol::{
     AccessRule, AccessSubject, ClientSetting, ClientSetup, MapperType, Protocol, Protocols,
     RuleVerdictView, ScopeExplanation, protocol_mount_path, realm_mapper_problems,
 };
-pub use state::{AppState, PasswordCheck, Urls};
+pub use state::{AppState, Urls};

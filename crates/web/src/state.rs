@@ -1,52 +1,29 @@
 //! The state every handler receives.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
-use portcullis_core::brute_force;
 use portcullis_core::clock::Clock;
-use portcullis_core::model::{RealmSnapshot, User};
+use portcullis_core::model::RealmSnapshot;
 use portcullis_core::password::{
     HashScratch, PasswordHistory, PasswordPolicy, PolicySubject, PolicyViolation, StoredPassword,
 };
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
-use portcullis_core::verified_cache::{CacheKey, VerifiedCache};
-use portcullis_store::{FailureAt, Store};
-use tokio::sync::watch;
+use portcullis_core::verified_cache::VerifiedCache;
+use portcullis_store::Store;
 
 use crate::WebError;
+use crate::authenticator::{Attempt, Authenticator, Verification};
 use crate::cluster::{self, Change};
 use crate::events::{EventQueue, LoginEvent};
 use crate::hashing::HashingPool;
-use crate::rate_limit::{Key, LoginRateLimiter};
 use crate::realm_cache::RealmCache;
 
-/// Successful verifications are remembered this long (the issue allows at most 60 s).
-const VERIFIED_TTL_SECS: i64 = 60;
-/// At most this many remembered verifications (and users by id): about 1 KiB each with the
-/// resolved roles and the maps' overhead, so a storm of distinct logins holds ~1 MiB here.
-/// Beyond it the oldest go first, so the users signing in right now (a registry's CI jobs, a
-/// `docker pull` of many layers) stay cached; 1,024 distinct accounts within a minute is a
-/// large registry.
-const VERIFIED_CAPACITY: usize = 1_024;
+/// Users looked up by id (refresh grants) kept at most.
+const BY_ID_CAPACITY: usize = 1_024;
 /// Users looked up by id (refresh grants) are reused this long; changes made through this
 /// process drop them at once, changes by another instance show within this time.
 const BY_ID_TTL_SECS: i64 = 10;
-
-/// The outcome of a password check.
-#[derive(Debug, Clone)]
-pub enum PasswordCheck {
-    /// The password is right and the user enabled and not locked. Whether the account is set
-    /// up ([`ResolvedUser::is_set_up`]) is the caller's to check.
-    Verified(Arc<ResolvedUser>),
-    /// An unknown user, a wrong password, a disabled or a locked user, indistinguishably.
-    Refused,
-    /// Too many failed logins lately from this address or for this username in the realm:
-    /// nothing was checked; answer 429 with `Retry-After`.
-    RateLimited { retry_after_secs: u64 },
-}
 
 /// Public URLs: the issuer of a realm is `{base_url}{relative_path}/realms/{realm}`, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,14 +42,12 @@ struct Inner {
     clock: Arc<dyn Clock>,
     urls: Urls,
     realms: RealmCache,
-    verified: VerifiedCache<Arc<ResolvedUser>>,
+    /// Verifies presented secrets: caches, rate limits, brute-force accounting.
+    authenticator: Authenticator,
     by_id: VerifiedCache<Arc<ResolvedUser>>,
-    login_limiter: LoginRateLimiter,
     /// One thread per core (or as configured), each with its own argon2 memory: bounds both
     /// the CPU a burst of logins takes from token signing and the memory it leaves behind.
     hashing: HashingPool,
-    /// Verifications running now, by credentials: identical requests wait for the running one.
-    in_flight: Mutex<HashMap<CacheKey, watch::Receiver<()>>>,
     /// Moves on every invalidation; caches kept outside the state compare it (see
     /// [`AppState::cache_epoch`]).
     epoch: AtomicU64,
@@ -104,11 +79,9 @@ impl AppState {
             clock,
             urls,
             realms: RealmCache::default(),
-            verified: VerifiedCache::new(VERIFIED_CAPACITY, VERIFIED_TTL_SECS),
-            by_id: VerifiedCache::new(VERIFIED_CAPACITY, BY_ID_TTL_SECS),
-            login_limiter: LoginRateLimiter::default(),
+            authenticator: Authenticator::default(),
+            by_id: VerifiedCache::new(BY_ID_CAPACITY, BY_ID_TTL_SECS),
             hashing: HashingPool::new(threads),
-            in_flight: Mutex::default(),
             epoch: AtomicU64::new(0),
             outbox: OnceLock::new(),
             events: OnceLock::new(),
@@ -238,11 +211,11 @@ impl AppState {
         match change {
             Change::Realm { realm } => {
                 self.0.realms.forget(realm);
-                self.0.verified.forget_realm(realm);
+                self.0.authenticator.forget_realm(realm);
                 self.0.by_id.forget_realm(realm);
             }
             Change::User { realm, user } => {
-                self.0.verified.forget_user(realm, user);
+                self.0.authenticator.forget_user(realm, user);
                 self.0.by_id.forget_user(realm, user);
             }
             Change::Credentials => {}
@@ -254,7 +227,7 @@ impl AppState {
     /// missed).
     pub(crate) fn forget_everything(&self) {
         self.0.realms.forget_all();
-        self.0.verified.forget_all();
+        self.0.authenticator.forget_all();
         self.0.by_id.forget_all();
         self.0.epoch.fetch_add(1, Ordering::SeqCst);
     }
@@ -267,191 +240,20 @@ impl AppState {
         self.0.epoch.load(Ordering::SeqCst)
     }
 
-    /// Checks a username and password. Recent successes are answered from the
-    /// verified-credentials cache (a hit never extends an entry: it lives at most 60 s from its
-    /// verification) and cost no rate-limit token. Everything else first reserves a token from
-    /// the (realm, address) and (realm, username) buckets, then pays one hash on the hashing
-    /// threads; identical requests arriving meanwhile wait for that one hash. An unknown user,
-    /// a wrong password, a disabled or locked user are refused alike.
-    pub async fn check_password(
-        &self,
-        realm: &RealmSnapshot,
-        username: &str,
-        password: &str,
-        client: Option<IpAddr>,
-    ) -> Result<PasswordCheck, WebError> {
-        let username = username.to_lowercase();
-        let realm_name = &realm.realm.name;
-        let key = self.0.verified.key(realm_name, &username, password);
-        let now = self.now();
-        if let Some(hit) = self.0.verified.get(&key, now) {
-            return Ok(PasswordCheck::Verified(hit));
-        }
-        let mut buckets = vec![Key::Username {
-            realm: realm_name.clone(),
-            username: username.clone(),
-        }];
-        if let Some(ip) = client {
-            buckets.push(Key::Address {
-                realm: realm_name.clone(),
-                ip,
-            });
-        }
-        let reservation = match self.0.login_limiter.reserve(buckets, self.now_ms()) {
-            Ok(reservation) => reservation,
-            Err(retry) => {
-                if retry.log {
-                    tracing::warn!(realm = %realm_name, client = ?client, retry_after = retry.secs, "login refused: too many failed logins from this address or for this username (logged once a minute)");
-                }
-                return Ok(PasswordCheck::RateLimited {
-                    retry_after_secs: retry.secs,
-                });
-            }
-        };
-        // Held until the result is cached (or the request is dropped), then waiters wake.
-        let _lead = match self.join_flight(key) {
-            Flight::Lead(guard) => Some(guard),
-            Flight::Follow(mut done) => {
-                // Err only means "the leader finished": it never sends a value.
-                let _ = done.changed().await;
-                if let Some(hit) = self.0.verified.get(&key, self.now()) {
-                    reservation.refund();
-                    return Ok(PasswordCheck::Verified(hit));
-                }
-                // The leader failed: check ourselves so that this attempt is counted too.
-                None
-            }
-        };
-        let Some(user) = self.verify_user(realm, &username, password, client).await? else {
-            return Ok(PasswordCheck::Refused);
-        };
-        reservation.refund();
-        let resolved = Arc::new(resolve_user(realm, &user));
-        self.0
-            .verified
-            .insert(key, realm_name, &user.id, resolved.clone(), now);
-        Ok(PasswordCheck::Verified(resolved))
+    /// The one service that verifies presented secrets (see [`crate::authenticator`]).
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.0.authenticator
+    }
+
+    /// Verifies a username and secret against the sources the attempt accepts:
+    /// [`Authenticator::verify`].
+    pub async fn authenticate(&self, attempt: Attempt<'_>) -> Result<Verification, WebError> {
+        self.0.authenticator.verify(self, attempt).await
     }
 
     /// Milliseconds of the clock: rate limits and brute-force detection count in them.
-    fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.0.clock.now_unix_ms()
-    }
-
-    /// Looks the user up and checks the password against the stored hash, under the realm's
-    /// brute-force policy; re-hashes outdated hashes after a success.
-    async fn verify_user(
-        &self,
-        realm: &RealmSnapshot,
-        username: &str,
-        password: &str,
-        client: Option<IpAddr>,
-    ) -> Result<Option<User>, WebError> {
-        let found = self
-            .0
-            .store
-            .find_user_by_username(&realm.realm.id, username)
-            .await?;
-        let (user, stored) = match found {
-            Some((user, Some(stored))) if user.enabled => (user, stored),
-            _ => return self.spend_a_hash_and_refuse(password).await,
-        };
-        let policy = &realm.realm.brute_force;
-        let failures = if policy.enabled {
-            self.0
-                .store
-                .login_failures(&realm.realm.id, &user.id)
-                .await?
-                .map(|f| f.record)
-        } else {
-            None
-        };
-        // A locked user's attempts are refused unchecked and, as in Keycloak, not counted.
-        if failures.is_some_and(|f| f.is_locked(self.now())) {
-            tracing::info!(realm = %realm.realm.name, user = %user.id, "login refused: temporarily locked");
-            return self.spend_a_hash_and_refuse(password).await;
-        }
-        if !self
-            .verify_on_pool(stored.clone(), password.to_string())
-            .await?
-        {
-            if policy.enabled {
-                self.record_login_failure(realm, &user, client).await?;
-            }
-            return Ok(None);
-        }
-        if failures.is_some() {
-            self.0
-                .store
-                .clear_login_failures(&realm.realm.id, &user.id)
-                .await?;
-        }
-        self.rehash_if_outdated(&realm.realm.password_policy, &user, &stored, password)
-            .await;
-        Ok(Some(user))
-    }
-
-    /// Answers "no" after as long as a real check takes, so response times do not reveal which
-    /// usernames exist or are locked.
-    async fn spend_a_hash_and_refuse(&self, password: &str) -> Result<Option<User>, WebError> {
-        let password = password.to_string();
-        self.0
-            .hashing
-            .run(move |scratch| dummy_password(scratch).verify_with(&password, scratch))
-            .await?;
-        Ok(None)
-    }
-
-    /// Leads the verification of `key`, or follows the one already running.
-    fn join_flight(&self, key: CacheKey) -> Flight<'_> {
-        let mut flights = self
-            .0
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(done) = flights.get(&key) {
-            return Flight::Follow(done.clone());
-        }
-        let (done, waiters) = watch::channel(());
-        flights.insert(key, waiters);
-        Flight::Lead(FlightGuard {
-            flights: &self.0.in_flight,
-            key,
-            _done: done,
-        })
-    }
-
-    /// Counts a failure atomically and locks the user as Keycloak's rules say
-    /// ([`brute_force::lock_after`]); a user who becomes locked also loses their cached
-    /// verifications, so the lock holds for every client.
-    async fn record_login_failure(
-        &self,
-        realm: &RealmSnapshot,
-        user: &User,
-        client: Option<IpAddr>,
-    ) -> Result<(), WebError> {
-        let policy = &realm.realm.brute_force;
-        let ip = client.map(|ip| ip.to_string());
-        let counted = self
-            .0
-            .store
-            .count_login_failure(FailureAt {
-                realm_id: &realm.realm.id,
-                user_id: &user.id,
-                now_ms: self.now_ms(),
-                ip: ip.as_deref(),
-                forget_after_ms: brute_force::forget_after_ms(policy),
-            })
-            .await?;
-        if let Some(until) = brute_force::lock_after(policy, counted) {
-            self.0
-                .store
-                .lock_user(&realm.realm.id, &user.id, until)
-                .await?;
-            tracing::warn!(realm = %realm.realm.name, user = %user.id, failures = counted.failures, "user locked after failed logins");
-            self.invalidate_user(&realm.realm.name, &user.id);
-        }
-        Ok(())
     }
 
     /// The user's current roles and groups, for grants that carry no password (refresh tokens).
@@ -484,18 +286,9 @@ impl AppState {
         Ok(Some(resolved))
     }
 
-    async fn verify_on_pool(
-        &self,
-        stored: StoredPassword,
-        password: String,
-    ) -> Result<bool, WebError> {
-        self.on_hashing_pool(move |scratch| stored.verify_with(&password, scratch))
-            .await
-    }
-
     /// Runs CPU-heavy password work off the async executor on the hashing threads, at most one
     /// job per core at a time, with that thread's reusable argon2 memory.
-    async fn on_hashing_pool<T: Send + 'static>(
+    pub(crate) async fn on_hashing_pool<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut HashScratch) -> T + Send + 'static,
     ) -> Result<T, WebError> {
@@ -531,75 +324,5 @@ impl AppState {
             Ok(Err(e)) => Err(WebError::Pool(format!("hashing a new password: {e}"))),
             Err(violation) => Ok(Err(violation)),
         }
-    }
-
-    /// Imported hashes (pbkdf2, older argon2 parameters) move to the realm policy on the next
-    /// successful login, as Keycloak does. A failure here must not fail the login.
-    async fn rehash_if_outdated(
-        &self,
-        policy: &PasswordPolicy,
-        user: &User,
-        stored: &StoredPassword,
-        password: &str,
-    ) {
-        if !stored.needs_rehash(policy) {
-            return;
-        }
-        let (policy, password) = (policy.clone(), password.to_string());
-        let rehashed = self
-            .on_hashing_pool(move |scratch| StoredPassword::hash_with(&policy, &password, scratch))
-            .await;
-        let result = match rehashed {
-            Ok(Ok(new)) => self.0.store.set_password(&user.id, &new, self.now()).await,
-            Ok(Err(e)) => return tracing::warn!(user = %user.id, error = %e, "re-hash failed"),
-            Err(e) => return tracing::warn!(user = %user.id, error = %e, "re-hash failed"),
-        };
-        if let Err(e) = result {
-            tracing::warn!(user = %user.id, error = %e, "storing re-hashed password failed");
-        }
-    }
-}
-
-/// A hash of a random password with the default policy, verified against when the user does not
-/// exist so that the response takes as long as a real check. Made on first use, on a hashing
-/// thread with its scratch.
-fn dummy_password(scratch: &mut HashScratch) -> &'static StoredPassword {
-    static DUMMY: OnceLock<StoredPassword> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        StoredPassword::hash_with(
-            &PasswordPolicy::default(),
-            "portcullis-timing-equaliser",
-            scratch,
-        )
-        .unwrap_or(StoredPassword {
-            algorithm: "argon2".into(),
-            iterations: 5,
-            salt: vec![0; 16],
-            hash: vec![0; 32],
-            additional_parameters: Default::default(),
-        })
-    })
-}
-
-/// Whether a request runs a verification or waits for an identical one.
-enum Flight<'a> {
-    Lead(FlightGuard<'a>),
-    Follow(watch::Receiver<()>),
-}
-
-/// The leader's mark in the in-flight map. Dropping it (after caching a success, on failure, or
-/// when the request is cancelled) removes the entry, then closes the channel: waiters wake.
-struct FlightGuard<'a> {
-    flights: &'a Mutex<HashMap<CacheKey, watch::Receiver<()>>>,
-    key: CacheKey,
-    _done: watch::Sender<()>,
-}
-
-impl Drop for FlightGuard<'_> {
-    fn drop(&mut self) {
-        self.flights
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
     }
 }

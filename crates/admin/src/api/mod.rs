@@ -1,5 +1,6 @@
 //! The endpoints, one module per resource, and the look-ups they share.
 
+pub mod app_passwords;
 pub mod attack;
 pub mod clients;
 pub mod events;

@@ -5,6 +5,7 @@
 //! can allow what the other forbids.
 
 pub mod access;
+pub mod app_passwords;
 pub mod clients;
 pub mod events;
 pub mod federated;

@@ -2,6 +2,7 @@
 //! rules, conflicts, bad input, transactions and admin events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod app_passwords;
 mod auth;
 mod clients;
 mod common;

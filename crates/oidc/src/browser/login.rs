@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_web::csrf::CsrfError;
-use portcullis_web::{AppState, ClientIp, LoginEvent, PasswordCheck};
+use portcullis_web::{AppState, Attempt, ClientIp, LoginEvent, Sources, Verification};
 use serde::Deserialize;
 
 use super::authorize::{
@@ -80,10 +80,17 @@ pub(crate) async fn authenticate(
     let username = form.username.unwrap_or_default().trim().to_string();
     let password = form.password.unwrap_or_default();
     let check = if username.is_empty() || password.is_empty() {
-        PasswordCheck::Refused
+        Verification::Refused
     } else {
         ctx.state
-            .check_password(&ctx.snapshot, &username, &password, ip)
+            .authenticate(Attempt {
+                realm: &ctx.snapshot,
+                username: &username,
+                secret: &password,
+                client: ip,
+                user_agent: None,
+                sources: Sources::PASSWORD,
+            })
             .await?
     };
     let client_id = match &pending {
@@ -100,11 +107,12 @@ pub(crate) async fn authenticate(
         ..LoginEvent::default()
     };
     let (error, status) = match check {
-        PasswordCheck::Verified(user) => {
+        Verification::Verified(verified) => {
+            let user = verified.user;
             return signed_in(&ctx, pending, user, &headers, event("LOGIN", None)).await;
         }
-        PasswordCheck::Refused => (INVALID_CREDENTIALS, StatusCode::OK),
-        PasswordCheck::RateLimited { retry_after_secs } => {
+        Verification::Refused => (INVALID_CREDENTIALS, StatusCode::OK),
+        Verification::RateLimited { retry_after_secs } => {
             tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "rate_limited", retry_after = retry_after_secs, "login refused");
             (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS)
         }

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::model::Client;
 use portcullis_core::resolve::resolve_user;
 use portcullis_store::{AuthCode, CodeRedemption, UserSession};
-use portcullis_web::PasswordCheck;
+use portcullis_web::{Attempt, Sources, Verification};
 
 use super::check::{self, LiveRefresh};
 use super::form::Form;
@@ -330,12 +330,20 @@ pub(crate) async fn password(
     audit.user = label(username);
     let resolved = match ctx
         .state
-        .check_password(&ctx.snapshot, username, password, ip)
+        .authenticate(Attempt {
+            realm: &ctx.snapshot,
+            username,
+            secret: password,
+            client: ip,
+            user_agent: None,
+            // An app password's narrowing means nothing to an OIDC token: passwords only.
+            sources: Sources::PASSWORD,
+        })
         .await?
     {
-        PasswordCheck::Verified(resolved) => resolved,
-        PasswordCheck::Refused => return Err(OAuthError::invalid_user_credentials()),
-        PasswordCheck::RateLimited { retry_after_secs } => {
+        Verification::Verified(verified) => verified.user,
+        Verification::Refused => return Err(OAuthError::invalid_user_credentials()),
+        Verification::RateLimited { retry_after_secs } => {
             return Err(OAuthError::RateLimited { retry_after_secs });
         }
     };

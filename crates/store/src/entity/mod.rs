@@ -3,6 +3,7 @@
 //! JSON-valued columns are plain `String`s holding serde_json text so the same schema works on
 //! SQLite and PostgreSQL; the query layer converts them to and from domain types.
 
+pub mod app_password;
 pub mod auth_code;
 pub mod client;
 pub mod composite_role;

@@ -1,5 +1,6 @@
 //! Queries behind [`crate::Store`]'s methods, and small helpers they share.
 
+pub mod app_password;
 pub(crate) mod consent;
 pub(crate) mod device;
 pub(crate) mod docker;

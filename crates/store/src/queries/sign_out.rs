@@ -1,7 +1,7 @@
 //! Ending everything a user holds at once: the user's `notBefore` moves to now (every token
 //! issued before is refused wherever it is checked, whatever cache holds it), and the rows that
 //! carry credentials are ended too, so listings show them gone: SSO sessions, OIDC refresh and
-//! offline tokens, docker logins (refresh tokens).
+//! offline tokens, docker logins (refresh tokens), app passwords.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -45,6 +45,7 @@ pub(crate) async fn end_everything<C: TransactionTrait>(
         .filter(docker_refresh_token::Column::Revoked.eq(false))
         .exec(&txn)
         .await?;
+    super::app_password::revoke_for_user(&txn, realm_id, user_id, now).await?;
     txn.commit().await?;
     Ok(())
 }
