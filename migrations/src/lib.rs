@@ -14,7 +14,7 @@ mod m20261206_000005_credential_state;
 mod m20261206_000006_admin_console_client;
 mod m20261206_000007_login_event;
 mod m20261206_000008_lowercase_email;
-mod m20261215_000009_app_password;
+mod m20261206_000009_app_password;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -31,7 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_admin_console_client::Migration),
             Box::new(m20261206_000007_login_event::Migration),
             Box::new(m20261206_000008_lowercase_email::Migration),
-            Box::new(m20261215_000009_app_password::Migration),
+            Box::new(m20261206_000009_app_password::Migration),
         ]
     }
 }
