@@ -26,9 +26,7 @@ use serde_json::Value;
 use crate::error::AdminError;
 // The lookups are the operations layer's; handlers use them for reads that have no rules of
 // their own.
-pub use crate::ops::lookup::{
-    Db, client_ids, effective_roles, find_client, find_group, find_user, snapshot,
-};
+pub use crate::ops::lookup::{Db, client_ids, effective_roles, find_client, find_group, snapshot};
 use crate::rep;
 
 /// What a handler returns.
