@@ -9,7 +9,7 @@ use portcullis_store::entity::realm_group;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Map, Value, json};
 
-use super::{DEFAULT_MAX, Db, Reply, find_group, no_content, ok, user_reps};
+use super::{DEFAULT_MAX, Db, Reply, no_content, ok, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
@@ -234,16 +234,11 @@ async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> 
     let group: GroupRepresentation = rep::parse(&body)?;
     let name = group_name(&group)?;
     let id = rep::text(&group.id);
-    if let Some(id) = &id {
-        let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
-        let db = ops.state.store().connection();
-        if let Some(parent) = parent {
-            find_group(db, &realm_row.id, parent).await?;
-        }
-        if admin::groups::find(db, &realm_row.id, id).await?.is_some() {
-            groups::move_to(ops, realm, id, parent, body).await?;
-            return no_content();
-        }
+    if let Some(id) = &id
+        && groups::exists_to_move(ops, realm, id, parent).await?
+    {
+        groups::move_to(ops, realm, id, parent, body).await?;
+        return no_content();
     }
     let new = NewGroup {
         id,

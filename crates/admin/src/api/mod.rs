@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::error::AdminError;
 // The lookups are the operations layer's; representations use them for what they show
 // beside the rows an operation returned.
-pub use crate::ops::lookup::{Db, client_ids, find_group};
+pub use crate::ops::lookup::{Db, client_ids};
 use crate::rep;
 
 /// What a handler returns.

@@ -13,6 +13,7 @@ use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupQuery};
+use crate::ops::realms;
 use crate::ops::users::{self, NewUser, UserQuery, UserUpdate, password_input};
 use crate::rep;
 use crate::rep::user::UserFields;
@@ -302,10 +303,11 @@ pub async fn logout(
 /// `GET users/profile`: the declarative user profile, with the attributes Portcullis models.
 pub async fn profile(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::Any).await?;
+    realms::administered(Ops::new(&state, &caller, &protocols), &realm).await?;
     let attribute = |name: &str, display: &str| {
         json!({"name": name, "displayName": display, "permissions": {"view": ["admin", "user"],
                "edit": ["admin", "user"]}, "multivalued": false})

@@ -285,6 +285,23 @@ pub async fn of_user(
     Ok(Listing::new(&realm_row.id, tree, ids))
 }
 
+/// Whether a create body naming group `id` under `parent` (top level for `None`) is about
+/// an existing group, which Keycloak then moves there (`manage-users`); an unknown parent is
+/// a 404 either way.
+pub async fn exists_to_move(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    parent: Option<&str>,
+) -> Result<bool, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let db = ops.state.store().connection();
+    if let Some(parent) = parent {
+        find_group(db, &realm_row.id, parent).await?;
+    }
+    Ok(admin::groups::find(db, &realm_row.id, id).await?.is_some())
+}
+
 /// One page of a group's children (`query-groups`), with how many children each has.
 pub struct ChildPage {
     pub groups: Vec<realm_group::Model>,
