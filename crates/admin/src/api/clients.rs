@@ -2,23 +2,20 @@
 //! (docker-v2 access rules are validated here, so a bad rule never reaches the token
 //! endpoint).
 
-use std::collections::BTreeMap;
-
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_store::admin::{self, TextMatch};
-use portcullis_store::entity::client;
+use portcullis_store::admin;
+use portcullis_store::entity::{client, protocol_mapper};
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
-use super::{Db, Reply, find_client, no_content, ok, user_rep};
+use super::{Db, Reply, no_content, ok, user_rep};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::clients::{self, NewClient};
-use crate::ops::lookup::find_mapper;
+use crate::ops::clients::{self, ClientQuery, NewClient};
 use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
 use portcullis_store::representation::{ClientRepresentation, ProtocolMapperRepresentation};
@@ -50,36 +47,23 @@ async fn client_reps<C: Db>(
 /// `search=true`.
 pub async fn list(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::QueryClients).await?;
-    let db = state.store().connection();
     let search = params.flag_or("search", false)?;
-    let matcher = params.get("clientId").map(|c| match search {
-        true => TextMatch::Contains(c.to_string()),
-        false => TextMatch::Exact(c.to_string()),
-    });
-    let attributes = params.attribute_query();
-    let mut rows = Vec::new();
-    for row in admin::clients::list(db, &realm_row.id).await? {
-        let id_ok = match &matcher {
-            Some(TextMatch::Exact(c)) => row.client_id == *c,
-            Some(m) => m.matches(&row.client_id),
-            None => true,
-        };
-        let stored: BTreeMap<String, String> = rep::stored(&row.attributes, "client attributes")?;
-        let attributes_ok = attributes
-            .iter()
-            .all(|(k, v)| stored.get(k).is_some_and(|s| s == v));
-        if id_ok && attributes_ok {
-            rows.push(row);
-        }
-    }
-    let rows = params.page(None)?.slice(rows);
-    let include_secret = caller.can(&realm, Right::ViewClients);
-    ok(client_reps(db, &rows, include_secret).await?)
+    let page = params.page(None)?;
+    let query = ClientQuery {
+        client_id: params.get("clientId").map(str::to_string),
+        search,
+        attributes: params.attribute_query(),
+        first: page.first,
+        max: page.max,
+    };
+    let found = clients::search(Ops::new(&state, &caller, &protocols), &realm, &query).await?;
+    let db = state.store().connection();
+    ok(client_reps(db, &found.clients, found.secrets_visible).await?)
 }
 
 pub async fn create(
@@ -108,12 +92,12 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
+    let row = clients::find(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
     let db = state.store().connection();
-    let row = find_client(db, &realm_row.id, &id).await?;
     let mut reps = client_reps(db, std::slice::from_ref(&row), true).await?;
     ok(reps.pop())
 }
@@ -155,11 +139,11 @@ fn secret_rep(secret: Option<&str>) -> Value {
 
 pub async fn secret(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
-    let row = find_client(state.store().connection(), &realm_row.id, &id).await?;
+    let row = clients::find(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
     ok(secret_rep(row.secret.as_deref()))
 }
 
@@ -177,54 +161,38 @@ pub async fn regenerate_secret(
 
 pub async fn service_account(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
-    let db = state.store().connection();
-    let row = find_client(db, &realm_row.id, &id).await?;
-    if !row.service_accounts_enabled {
-        return Err(AdminError::BadRequest(format!(
-            "Service account not enabled for the client '{}'",
-            row.client_id
-        )));
-    }
-    let user = admin::clients::service_account(db, &row.id)
-        .await?
-        .ok_or_else(|| AdminError::not_found("Service account user not found"))?;
-    ok(user_rep(db, &realm_row.id, &user, false).await?)
+    let ops = Ops::new(&state, &caller, &protocols);
+    let user = clients::service_account_user(ops, &realm, &id).await?;
+    ok(user_rep(state.store().connection(), &user.realm_id, &user, false).await?)
 }
 
 pub async fn mappers(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    mappers_where(&state, &caller, &realm, &id, None).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    mapper_reps(clients::mappers(ops, &realm, &id, None).await?)
 }
 
 pub async fn mappers_of_protocol(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, protocol)): Path<(String, String, String)>,
 ) -> Reply {
-    mappers_where(&state, &caller, &realm, &id, Some(&protocol)).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    mapper_reps(clients::mappers(ops, &realm, &id, Some(&protocol)).await?)
 }
 
-async fn mappers_where(
-    state: &AppState,
-    caller: &Caller,
-    realm: &str,
-    id: &str,
-    protocol: Option<&str>,
-) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::ViewClients).await?;
-    let db = state.store().connection();
-    let row = find_client(db, &realm_row.id, id).await?;
-    let reps = admin::clients::mappers(db, &row.id)
-        .await?
+fn mapper_reps(rows: Vec<protocol_mapper::Model>) -> Reply {
+    let reps = rows
         .iter()
-        .filter(|m| protocol.is_none_or(|p| m.protocol == p))
         .map(mapper_representation)
         .collect::<Result<Vec<_>, _>>()?;
     ok(reps)
@@ -272,13 +240,12 @@ pub async fn add_mappers(
 
 pub async fn get_mapper(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, mapper)): Path<(String, String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewClients).await?;
-    let db = state.store().connection();
-    let client = find_client(db, &realm_row.id, &id).await?;
-    let row = find_mapper(db, &client.id, &mapper).await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let row = clients::mapper(ops, &realm, &id, &mapper).await?;
     ok(mapper_representation(&row)?)
 }
 

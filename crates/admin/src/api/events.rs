@@ -4,20 +4,16 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::admin::entity::admin_event;
-use portcullis_store::admin::{
-    self,
-    events::{EventFilter, LoginEventFilter},
-};
 use portcullis_store::entity::login_event;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
-use crate::auth::{Caller, Right};
-use crate::context::target_realm;
+use crate::auth::Caller;
 use crate::error::AdminError;
 use crate::extract::Params;
-use crate::ops::{Ops, events};
+use crate::ops::Ops;
+use crate::ops::events::{self, EventQuery, LoginEventQuery};
 
 fn representation(row: admin_event::Model) -> Value {
     let mut rep = json!({
@@ -86,36 +82,35 @@ fn parse_day(value: &str) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
-fn filter(params: &Params) -> Result<EventFilter, AdminError> {
-    Ok(EventFilter {
-        operation_types: params.all("operationTypes"),
-        resource_types: params.all("resourceTypes"),
+/// Keycloak's `admin-events` query parameters; `max` defaults to 100.
+fn query(params: &Params) -> Result<EventQuery, AdminError> {
+    let page = params.page(DEFAULT_MAX)?;
+    Ok(EventQuery {
+        operations: params.all("operationTypes"),
+        resources: params.all("resourceTypes"),
         resource_path: params.get("resourcePath").map(str::to_string),
         auth_realm_id: params.get("authRealm").map(str::to_string),
         auth_client_id: params.get("authClient").map(str::to_string),
-        auth_user_id: params.get("authUser").map(str::to_string),
-        auth_ip_address: params.get("authIpAddress").map(str::to_string),
+        user_id: params.get("authUser").map(str::to_string),
+        ip_address: params.get("authIpAddress").map(str::to_string),
         date_from: date_param(params, "dateFrom", false)?,
         date_to: date_param(params, "dateTo", true)?,
         before: None,
+        first: page.first,
+        limit: page.max.unwrap_or(u64::MAX),
     })
 }
 
 /// Newest first.
 pub async fn list(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ViewEvents).await?;
-    let events = admin::events::list(
-        state.store().connection(),
-        &row.id,
-        &filter(&params)?,
-        params.page(DEFAULT_MAX)?,
-    )
-    .await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let events = events::admin_events(ops, &realm, query(&params)?).await?;
     ok(events.into_iter().map(representation).collect::<Vec<_>>())
 }
 
@@ -133,13 +128,14 @@ pub async fn clear(
 /// (`type`, `client`, `user`, `ipAddress`, `dateFrom`, `dateTo`, `first`, `max`).
 pub async fn login_events(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::ViewEvents).await?;
-    let filter = LoginEventFilter {
-        types: params.all("type"),
+    let page = params.page(DEFAULT_MAX)?;
+    let query = LoginEventQuery {
+        kinds: params.all("type"),
         client_id: params.get("client").map(str::to_string),
         user_id: params.get("user").map(str::to_string),
         username: None,
@@ -147,10 +143,11 @@ pub async fn login_events(
         date_from: date_param(&params, "dateFrom", false)?,
         date_to: date_param(&params, "dateTo", true)?,
         before: None,
+        first: page.first,
+        limit: page.max.unwrap_or(u64::MAX),
     };
-    let db = state.store().connection();
-    let events =
-        admin::events::login_events(db, &row.id, &filter, params.page(DEFAULT_MAX)?).await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let events = events::login_events(ops, &realm, query).await?;
     ok(events
         .into_iter()
         .map(login_representation)

@@ -1,21 +1,21 @@
 //! `/admin/realms/{realm}/groups` and `group-by-path`: the group tree, members, counts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_store::admin::{self, TextMatch, roles::Holder};
+use portcullis_store::admin::{self, roles::Holder};
 use portcullis_store::entity::realm_group;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Map, Value, json};
 
-use super::{DEFAULT_MAX, Db, Reply, find_group, no_content, ok, user_reps};
+use super::{DEFAULT_MAX, Db, Reply, no_content, ok, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::groups::{self, GroupUpdate, NewGroup};
+use crate::ops::groups::{self, GroupAt, GroupQuery, GroupUpdate, Listing, NewGroup, UserPage};
 use crate::rep;
 use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
 use portcullis_store::representation::GroupRepresentation;
@@ -71,168 +71,122 @@ fn render(
     group_rep::representation(tree, group, extras, roles.as_ref(), sub_groups)
 }
 
-/// Representations of the given groups, without subgroups.
+/// Representations of the listed groups, with the `subGroups` the listing keeps below them.
 pub async fn group_reps(
     state: &AppState,
-    realm_id: &str,
-    tree: &GroupTree,
-    ids: &[String],
+    listing: &Listing,
     brief: bool,
 ) -> Result<Vec<Value>, AdminError> {
-    let db = state.store().connection();
-    let details = match brief {
-        true => None,
-        false => Some(details(db, realm_id, ids).await?),
+    let tree = &listing.tree;
+    let details = match (brief, &listing.below) {
+        (true, _) => None,
+        (false, None) => {
+            Some(details(state.store().connection(), &listing.realm_id, &listing.ids).await?)
+        }
+        (false, Some(below)) => {
+            let below: Vec<String> = below.iter().cloned().collect();
+            Some(details(state.store().connection(), &listing.realm_id, &below).await?)
+        }
     };
-    ids.iter()
+    let children = |g: &realm_group::Model| -> Vec<String> {
+        match &listing.below {
+            None => Vec::new(),
+            Some(below) => tree
+                .children(Some(&g.id))
+                .iter()
+                .filter(|c| below.contains(&c.id))
+                .map(|c| c.id.clone())
+                .collect(),
+        }
+    };
+    listing
+        .ids
+        .iter()
         .filter_map(|id| tree.get(id))
-        .map(|g| render(tree, g, details.as_ref(), &|_| Vec::new()))
+        .map(|g| render(tree, g, details.as_ref(), &children))
         .collect()
 }
 
-/// A group with its whole subtree, as `GET groups/{id}` and `group-by-path` return it.
-async fn deep_rep(
-    state: &AppState,
-    realm_id: &str,
-    tree: &GroupTree,
-    group: &realm_group::Model,
-) -> Reply {
-    let subtree: Vec<String> = tree
-        .all()
-        .iter()
-        .filter(|g| tree.is_within(&g.id, &group.id))
-        .map(|g| g.id.clone())
-        .collect();
-    let details = details(state.store().connection(), realm_id, &subtree).await?;
-    let children = |g: &realm_group::Model| -> Vec<String> {
-        tree.children(Some(&g.id))
-            .iter()
-            .map(|c| c.id.clone())
-            .collect()
-    };
-    ok(render(tree, group, Some(&details), &children)?)
+/// Keycloak's group search: `search`, `exact` and `q`.
+fn group_search(params: &Params) -> Result<GroupQuery, AdminError> {
+    Ok(GroupQuery {
+        search: params.get("search").map(str::to_string),
+        exact: params.flag_or("exact", false)?,
+        attributes: params.attribute_query(),
+        ..GroupQuery::default()
+    })
 }
 
-/// The groups a `search` / `q` query selects.
-fn matches(tree: &GroupTree, params: &Params) -> Result<Option<Vec<String>>, AdminError> {
-    let exact = params.flag_or("exact", false)?;
-    let search = params.get("search").map(|s| match exact {
-        true => TextMatch::Exact(s.to_string()),
-        false => TextMatch::Contains(s.to_string()),
-    });
-    let attributes = params.attribute_query();
-    if search.is_none() && attributes.is_empty() {
-        return Ok(None);
-    }
-    let mut found = Vec::new();
-    for group in tree.all() {
-        let name_ok = search.as_ref().is_none_or(|m| m.matches(&group.name));
-        let attributes_ok = attributes.is_empty() || {
-            let stored: rep::MultiMap = rep::stored(&group.attributes, "group attributes")?;
-            attributes
-                .iter()
-                .all(|(k, v)| stored.get(k).is_some_and(|vs| vs.contains(v)))
-        };
-        if name_ok && attributes_ok {
-            found.push(group.id.clone());
-        }
-    }
-    Ok(Some(found))
+/// Whether a query searches; `populateHierarchy` and `top` are read only then and only
+/// otherwise, as before.
+fn searches(query: &GroupQuery) -> bool {
+    query.search.is_some() || !query.attributes.is_empty()
+}
+
+/// A page of groups (`first`, `max`), `briefRepresentation` defaulting to `brief`.
+fn paged(params: &Params, mut query: GroupQuery, brief: bool) -> Result<GroupQuery, AdminError> {
+    let page = params.page(DEFAULT_MAX)?;
+    query.brief = params.flag_or("briefRepresentation", brief)?;
+    query.first = page.first;
+    query.max = page.max;
+    Ok(query)
 }
 
 pub async fn list(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::QueryGroups).await?;
-    let db = state.store().connection();
-    let tree = GroupTree::new(admin::groups::all(db, &realm_row.id).await?);
-    let brief = params.flag_or("briefRepresentation", true)?;
-    let page = params.page(DEFAULT_MAX)?;
-    let Some(found) = matches(&tree, &params)? else {
-        let top: Vec<String> = tree.children(None).iter().map(|g| g.id.clone()).collect();
-        return ok(group_reps(&state, &realm_row.id, &tree, &page.slice(top), brief).await?);
-    };
-    if !params.flag_or("populateHierarchy", true)? {
-        return ok(group_reps(&state, &realm_row.id, &tree, &page.slice(found), brief).await?);
-    }
-    // Keycloak's hierarchy: the top-level ancestors of the matches, with subGroups leading down
-    // to them.
-    let keep: HashSet<String> = found
-        .iter()
-        .flat_map(|id| tree.lineage(id))
-        .map(|g| g.id.clone())
-        .collect();
-    let roots: Vec<String> = tree
-        .children(None)
-        .iter()
-        .filter(|g| keep.contains(&g.id))
-        .map(|g| g.id.clone())
-        .collect();
-    let roots = page.slice(roots);
-    let kept: Vec<String> = keep.iter().cloned().collect();
-    let details = match brief {
-        true => None,
-        false => Some(details(db, &realm_row.id, &kept).await?),
-    };
-    let children = |g: &realm_group::Model| -> Vec<String> {
-        tree.children(Some(&g.id))
-            .iter()
-            .filter(|c| keep.contains(&c.id))
-            .map(|c| c.id.clone())
-            .collect()
-    };
-    let reps = roots
-        .iter()
-        .filter_map(|id| tree.get(id))
-        .map(|g| render(&tree, g, details.as_ref(), &children))
-        .collect::<Result<Vec<_>, _>>()?;
-    ok(reps)
+    let mut query = paged(&params, group_search(&params)?, true)?;
+    query.populate_hierarchy = !searches(&query) || params.flag_or("populateHierarchy", true)?;
+    let listing = groups::list(Ops::new(&state, &caller, &protocols), &realm, &query).await?;
+    ok(group_reps(&state, &listing, query.brief).await?)
 }
 
 /// `GET groups/count`: `{"count": n}`; `top=true` counts top-level groups only.
 pub async fn count(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::QueryGroups).await?;
-    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
-    let n = match matches(&tree, &params)? {
-        Some(found) => found.len(),
-        None if params.flag_or("top", false)? => tree.children(None).len(),
-        None => tree.all().len(),
-    };
+    let mut query = group_search(&params)?;
+    query.top = !searches(&query) && params.flag_or("top", false)?;
+    let n = groups::count(Ops::new(&state, &caller, &protocols), &realm, &query).await?;
     ok(json!({"count": n}))
+}
+
+/// A group with its whole subtree, as `GET groups/{id}` and `group-by-path` return it.
+async fn deep_rep(state: &AppState, listing: &Listing) -> Reply {
+    let mut reps = group_reps(state, listing, false).await?;
+    ok(reps
+        .pop()
+        .ok_or_else(|| AdminError::Internal("group representation missing".into()))?)
 }
 
 pub async fn get(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
-    let group = tree
-        .get(&id)
-        .ok_or_else(|| AdminError::not_found("Could not find group by id"))?;
-    deep_rep(&state, &realm_row.id, &tree, group).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    let listing = groups::subtree(ops, &realm, GroupAt::Id(&id)).await?;
+    deep_rep(&state, &listing).await
 }
 
 pub async fn by_path(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, path)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
-    let group = tree
-        .by_path(&path)
-        .ok_or_else(|| AdminError::not_found("Group path does not exist"))?;
-    deep_rep(&state, &realm_row.id, &tree, group).await
+    let ops = Ops::new(&state, &caller, &protocols);
+    let listing = groups::subtree(ops, &realm, GroupAt::Path(&path)).await?;
+    deep_rep(&state, &listing).await
 }
 
 /// Fields of a group body that the row does not hold.
@@ -280,16 +234,11 @@ async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> 
     let group: GroupRepresentation = rep::parse(&body)?;
     let name = group_name(&group)?;
     let id = rep::text(&group.id);
-    if let Some(id) = &id {
-        let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
-        let db = ops.state.store().connection();
-        if let Some(parent) = parent {
-            find_group(db, &realm_row.id, parent).await?;
-        }
-        if admin::groups::find(db, &realm_row.id, id).await?.is_some() {
-            groups::move_to(ops, realm, id, parent, body).await?;
-            return no_content();
-        }
+    if let Some(id) = &id
+        && groups::exists_to_move(ops, realm, id, parent).await?
+    {
+        groups::move_to(ops, realm, id, parent, body).await?;
+        return no_content();
     }
     let new = NewGroup {
         id,
@@ -334,41 +283,36 @@ pub async fn delete(
 
 pub async fn children(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let tree = GroupTree::new(admin::groups::all(state.store().connection(), &realm_row.id).await?);
-    tree.get(&id)
-        .ok_or_else(|| AdminError::not_found("Could not find group by id"))?;
-    let exact = params.flag_or("exact", false)?;
-    let search = params.get("search").map(|s| match exact {
-        true => TextMatch::Exact(s.to_string()),
-        false => TextMatch::Contains(s.to_string()),
-    });
-    let ids: Vec<String> = tree
-        .children(Some(&id))
-        .iter()
-        .filter(|g| search.as_ref().is_none_or(|m| m.matches(&g.name)))
-        .map(|g| g.id.clone())
-        .collect();
-    let ids = params.page(DEFAULT_MAX)?.slice(ids);
-    let brief = params.flag_or("briefRepresentation", false)?;
-    ok(group_reps(&state, &realm_row.id, &tree, &ids, brief).await?)
+    let ops = Ops::new(&state, &caller, &protocols);
+    let search = GroupQuery {
+        search: params.get("search").map(str::to_string),
+        exact: params.flag_or("exact", false)?,
+        ..GroupQuery::default()
+    };
+    let query = paged(&params, search, false)?;
+    let listing = groups::subgroups(ops, &realm, &id, &query).await?;
+    ok(group_reps(&state, &listing, query.brief).await?)
 }
 
 /// Direct members, by username.
 pub async fn members(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    find_group(db, &realm_row.id, &id).await?;
-    let users = admin::users::group_members(db, &id, params.page(DEFAULT_MAX)?).await?;
+    let page = UserPage::Offset(params.page(DEFAULT_MAX)?);
     let brief = params.flag_or("briefRepresentation", false)?;
-    ok(user_reps(db, &realm_row.id, &users, brief).await?)
+    let users = groups::members(Ops::new(&state, &caller, &protocols), &realm, &id, page).await?;
+    let realm_id = users
+        .first()
+        .map(|u| u.realm_id.as_str())
+        .unwrap_or_default();
+    ok(user_reps(state.store().connection(), realm_id, &users, brief).await?)
 }

@@ -7,17 +7,17 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
-use portcullis_store::admin::{self, roles::Holder};
+use portcullis_store::admin::roles::Holder;
 use portcullis_store::entity::role;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
-use super::{Reply, find_client, no_content, ok, role_reps};
+use super::{Reply, no_content, ok, role_reps};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
 use crate::extract::AdminJson;
 use crate::ops::Ops;
-use crate::ops::mappings::{self, check_holder as check};
+use crate::ops::mappings::{self, Scope, View};
 use crate::rep::role::role_refs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,30 +33,6 @@ impl Kind {
             Kind::Group => Holder::Group(id),
         }
     }
-}
-
-/// Realm roles, or the roles of the client with this internal id.
-#[derive(Debug, Clone, Copy)]
-enum Scope<'a> {
-    Realm,
-    Client(&'a str),
-}
-
-impl Scope<'_> {
-    fn contains(&self, role: &role::Model) -> bool {
-        match self {
-            Scope::Realm => role.client_pk.is_none(),
-            Scope::Client(pk) => role.client_pk.as_deref() == Some(*pk),
-        }
-    }
-}
-
-/// Which view of the mappings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum View {
-    Direct,
-    Effective,
-    Available,
 }
 
 pub fn routes(realm: &str) -> Router<AppState> {
@@ -115,31 +91,39 @@ macro_rules! handlers {
      $remove_client:ident, $eff_client:ident, $avail_client:ident) => {
         pub async fn $all(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
         ) -> Reply {
-            all_mappings(&state, &caller, &realm, $kind, &id).await
+            let ops = Ops::new(&state, &caller, &protocols);
+            all_mappings(ops, &realm, $kind, &id).await
         }
         pub async fn $realm(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
         ) -> Reply {
-            view(&state, &caller, &realm, $kind, &id, None, View::Direct).await
+            let ops = Ops::new(&state, &caller, &protocols);
+            view(ops, &realm, $kind, &id, None, View::Direct).await
         }
         pub async fn $eff_realm(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
         ) -> Reply {
-            view(&state, &caller, &realm, $kind, &id, None, View::Effective).await
+            let ops = Ops::new(&state, &caller, &protocols);
+            view(ops, &realm, $kind, &id, None, View::Effective).await
         }
         pub async fn $avail_realm(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
         ) -> Reply {
-            view(&state, &caller, &realm, $kind, &id, None, View::Available).await
+            let ops = Ops::new(&state, &caller, &protocols);
+            view(ops, &realm, $kind, &id, None, View::Available).await
         }
         pub async fn $add_realm(
             State(state): State<AppState>,
@@ -179,51 +163,30 @@ macro_rules! handlers {
         }
         pub async fn $client(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
         ) -> Reply {
-            view(
-                &state,
-                &caller,
-                &realm,
-                $kind,
-                &id,
-                Some(&client),
-                View::Direct,
-            )
-            .await
+            let ops = Ops::new(&state, &caller, &protocols);
+            view(ops, &realm, $kind, &id, Some(&client), View::Direct).await
         }
         pub async fn $eff_client(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
         ) -> Reply {
-            view(
-                &state,
-                &caller,
-                &realm,
-                $kind,
-                &id,
-                Some(&client),
-                View::Effective,
-            )
-            .await
+            let ops = Ops::new(&state, &caller, &protocols);
+            view(ops, &realm, $kind, &id, Some(&client), View::Effective).await
         }
         pub async fn $avail_client(
             State(state): State<AppState>,
+            Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
         ) -> Reply {
-            view(
-                &state,
-                &caller,
-                &realm,
-                $kind,
-                &id,
-                Some(&client),
-                View::Available,
-            )
-            .await
+            let ops = Ops::new(&state, &caller, &protocols);
+            view(ops, &realm, $kind, &id, Some(&client), View::Available).await
         }
         pub async fn $add_client(
             State(state): State<AppState>,
@@ -295,28 +258,26 @@ handlers!(
 
 /// `GET …/role-mappings`: `{realmMappings, clientMappings: {clientId: {id, client, mappings}}}`,
 /// each key left out when empty, as Keycloak does.
-async fn all_mappings(
-    state: &AppState,
-    caller: &Caller,
-    realm: &str,
-    kind: Kind,
-    id: &str,
-) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    check(db, &realm_row.id, kind.holder(id)).await?;
-    let ids = admin::roles::mapped_ids(db, kind.holder(id)).await?;
-    let roles = admin::roles::by_ids(db, &realm_row.id, &ids).await?;
+async fn all_mappings(ops: Ops<'_>, realm: &str, kind: Kind, id: &str) -> Reply {
+    let roles = mappings::direct(ops, realm, kind.holder(id)).await?;
+    let realm_id = roles
+        .first()
+        .map(|r| r.realm_id.clone())
+        .unwrap_or_default();
+    let db = ops.state.store().connection();
     let (realm_roles, client_roles): (Vec<_>, Vec<_>) =
         roles.into_iter().partition(|r| r.client_pk.is_none());
     let mut out = serde_json::Map::new();
     if !realm_roles.is_empty() {
         out.insert(
             "realmMappings".into(),
-            json!(role_reps(db, &realm_row.id, &realm_roles).await?),
+            json!(role_reps(db, &realm_id, &realm_roles).await?),
         );
     }
-    let clients = super::client_ids(db, &realm_row.id).await?;
+    let clients = match client_roles.is_empty() {
+        true => Default::default(),
+        false => super::client_ids(db, &realm_id).await?,
+    };
     let mut by_client: BTreeMap<String, (String, Vec<role::Model>)> = BTreeMap::new();
     for role in client_roles {
         let Some(pk) = role.client_pk.clone() else {
@@ -332,7 +293,7 @@ async fn all_mappings(
     if !by_client.is_empty() {
         let mut mappings = serde_json::Map::new();
         for (client_id, (pk, roles)) in by_client {
-            let reps = role_reps(db, &realm_row.id, &roles).await?;
+            let reps = role_reps(db, &realm_id, &roles).await?;
             mappings.insert(
                 client_id.clone(),
                 json!({"id": pk, "client": client_id, "mappings": reps}),
@@ -345,40 +306,20 @@ async fn all_mappings(
 
 /// Direct, effective or available roles of one scope.
 async fn view(
-    state: &AppState,
-    caller: &Caller,
+    ops: Ops<'_>,
     realm: &str,
     kind: Kind,
     id: &str,
     client: Option<&str>,
     view: View,
 ) -> Reply {
-    let realm_row = target_realm(state, caller, realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    check(db, &realm_row.id, kind.holder(id)).await?;
-    if let Some(client) = client {
-        find_client(db, &realm_row.id, client).await?;
-    }
     let scope = client.map_or(Scope::Realm, Scope::Client);
-    let roles: Vec<role::Model> = match view {
-        View::Direct => {
-            let ids = admin::roles::mapped_ids(db, kind.holder(id)).await?;
-            admin::roles::by_ids(db, &realm_row.id, &ids).await?
-        }
-        View::Effective | View::Available => {
-            let snapshot = super::snapshot(state, realm).await?;
-            let effective = super::effective_roles(db, &snapshot, kind.holder(id)).await?;
-            let held: Vec<String> = snapshot
-                .roles
-                .iter()
-                .filter(|r| effective.has_role(&r.qualified_name()) == (view == View::Effective))
-                .map(|r| r.id.clone())
-                .collect();
-            admin::roles::by_ids(db, &realm_row.id, &held).await?
-        }
-    };
-    let roles: Vec<role::Model> = roles.into_iter().filter(|r| scope.contains(r)).collect();
-    ok(role_reps(db, &realm_row.id, &roles).await?)
+    let roles = mappings::scoped(ops, realm, kind.holder(id), scope, view).await?;
+    let realm_id = roles
+        .first()
+        .map(|r| r.realm_id.as_str())
+        .unwrap_or_default();
+    ok(role_reps(ops.state.store().connection(), realm_id, &roles).await?)
 }
 
 /// Adds or removes mappings. The body lists role representations; each must name a role of

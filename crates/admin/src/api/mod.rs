@@ -25,11 +25,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::AdminError;
-// The lookups are the operations layer's; handlers use them for reads that have no rules of
-// their own.
-pub use crate::ops::lookup::{
-    Db, client_ids, effective_roles, find_client, find_group, find_user, snapshot,
-};
+// The lookups are the operations layer's; representations use them for what they show
+// beside the rows an operation returned.
+pub use crate::ops::lookup::{Db, client_ids};
 use crate::rep;
 
 /// What a handler returns.

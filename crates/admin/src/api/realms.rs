@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{Reply, no_content, ok};
 use crate::auth::{Caller, Right};
-use crate::context::{created, target_realm};
+use crate::context::created;
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
@@ -19,19 +19,19 @@ use crate::ops::realms;
 use crate::rep;
 
 /// The realms the caller administers (403 when none, as Keycloak answers).
-pub async fn list(State(state): State<AppState>, caller: Caller, params: Params) -> Reply {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    params: Params,
+) -> Reply {
     let brief = params.flag_or("briefRepresentation", false)?;
-    let db = state.store().connection();
-    let rows: Vec<_> = admin::realms::list(db)
-        .await?
-        .into_iter()
-        .filter(|r| caller.can(&r.name, Right::Any))
-        .collect();
+    let rows = realms::list(Ops::new(&state, &caller, &protocols)).await?;
     if rows.is_empty() {
         return Err(AdminError::Forbidden);
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let extras = admin::extras::get_many(db, &ids).await?;
+    let extras = admin::extras::get_many(state.store().connection(), &ids).await?;
     let empty = serde_json::Map::new();
     let reps = rows
         .iter()
@@ -70,11 +70,12 @@ pub fn summary(body: &Value) -> Value {
 
 pub async fn get(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::Any).await?;
-    let extras = admin::extras::get(state.store().connection(), &row.id).await?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let (row, extras) = realms::get(ops, &realm, Right::Any).await?;
     ok(rep::realm::representation(&row, &extras)?)
 }
 

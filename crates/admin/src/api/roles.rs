@@ -4,19 +4,19 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
-use portcullis_store::admin::{self, TextMatch};
+use portcullis_store::admin::TextMatch;
 use portcullis_store::entity::role;
 use portcullis_web::{AppState, Protocols};
 use serde_json::Value;
 
-use super::{DEFAULT_MAX, Reply, find_client, no_content, ok, role_reps, user_reps};
+use super::{DEFAULT_MAX, Reply, no_content, ok, role_reps, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::roles::{self, Container, Locator, locate};
+use crate::ops::roles::{self, Composites, Container, Locator};
+use crate::rep;
 use crate::rep::role::{RoleFields, role_refs};
-use crate::rep::{self, group::GroupTree};
 use portcullis_store::representation::RoleRepresentation;
 
 pub fn routes(realm: &str) -> Router<AppState> {
@@ -225,8 +225,16 @@ async fn list(ops: Ops<'_>, realm: &str, client: Option<&str>, params: &Params) 
         .map(|s| TextMatch::Contains(s.to_string()));
     let page = params.page(None)?;
     let rows = roles::list(ops, realm, client, search, page).await?;
-    let realm_row = target_realm(ops.state, ops.caller, realm, Right::Any).await?;
-    ok(role_reps(ops.state.store().connection(), &realm_row.id, &rows).await?)
+    reps(ops, &rows).await
+}
+
+/// Role representations; a realm role's `containerId` is its realm's id.
+async fn reps(ops: Ops<'_>, rows: &[role::Model]) -> Reply {
+    let realm_id = rows
+        .first()
+        .map(|r| r.realm_id.as_str())
+        .unwrap_or_default();
+    ok(role_reps(ops.state.store().connection(), realm_id, rows).await?)
 }
 
 async fn create(ops: Ops<'_>, realm: &str, client: Option<&str>, body: Value) -> Reply {
@@ -243,10 +251,9 @@ async fn create(ops: Ops<'_>, realm: &str, client: Option<&str>, body: Value) ->
 }
 
 async fn get_role(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
-    let realm_row = target_realm(ops.state, ops.caller, realm, Right::Any).await?;
+    let role = roles::get(ops, realm, &locator).await?.role;
     let db = ops.state.store().connection();
-    let (role, _) = locate(db, &realm_row.id, &locator).await?;
-    let mut reps = role_reps(db, &realm_row.id, std::slice::from_ref(&role)).await?;
+    let mut reps = role_reps(db, &role.realm_id, std::slice::from_ref(&role)).await?;
     ok(reps.pop())
 }
 
@@ -268,37 +275,24 @@ async fn delete_role(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
 }
 
 async fn list_composites(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
-    composites_where(ops, realm, locator, |_| true).await
-}
-
-async fn realm_composites(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
-    composites_where(ops, realm, locator, |r| r.client_pk.is_none()).await
-}
-
-async fn client_composites(ops: Ops<'_>, realm: &str, locator: Locator, client: &str) -> Reply {
-    let realm_row = target_realm(ops.state, ops.caller, realm, Right::Any).await?;
-    find_client(ops.state.store().connection(), &realm_row.id, client).await?;
-    composites_where(ops, realm, locator, |r| {
-        r.client_pk.as_deref() == Some(client)
-    })
+    reps(
+        ops,
+        &roles::composites(ops, realm, &locator, Composites::All).await?,
+    )
     .await
 }
 
-async fn composites_where(
-    ops: Ops<'_>,
-    realm: &str,
-    locator: Locator,
-    keep: impl Fn(&role::Model) -> bool,
-) -> Reply {
-    let realm_row = target_realm(ops.state, ops.caller, realm, Right::Any).await?;
-    let db = ops.state.store().connection();
-    let (role, _) = locate(db, &realm_row.id, &locator).await?;
-    let children: Vec<role::Model> = admin::roles::children(db, &role.id)
-        .await?
-        .into_iter()
-        .filter(|r| keep(r))
-        .collect();
-    ok(role_reps(db, &realm_row.id, &children).await?)
+async fn realm_composites(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
+    reps(
+        ops,
+        &roles::composites(ops, realm, &locator, Composites::Realm).await?,
+    )
+    .await
+}
+
+async fn client_composites(ops: Ops<'_>, realm: &str, locator: Locator, client: &str) -> Reply {
+    let which = Composites::Client(client);
+    reps(ops, &roles::composites(ops, realm, &locator, which).await?).await
 }
 
 async fn add_composites(
@@ -334,23 +328,20 @@ async fn change_composites(
 
 /// Users with a direct mapping to the role.
 async fn holders(ops: Ops<'_>, realm: &str, locator: Locator, params: Params) -> Reply {
-    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
-    let db = ops.state.store().connection();
-    let (role, _) = locate(db, &realm_row.id, &locator).await?;
-    let users = admin::users::with_role(db, &role.id, params.page(DEFAULT_MAX)?).await?;
+    let page = params.page(DEFAULT_MAX)?;
     let brief = params.flag_or("briefRepresentation", true)?;
-    ok(user_reps(db, &realm_row.id, &users, brief).await?)
+    let users = roles::direct_users(ops, realm, &locator, page).await?;
+    let realm_id = users
+        .first()
+        .map(|u| u.realm_id.as_str())
+        .unwrap_or_default();
+    ok(user_reps(ops.state.store().connection(), realm_id, &users, brief).await?)
 }
 
 /// Groups with a direct mapping to the role.
 async fn holding_groups(ops: Ops<'_>, realm: &str, locator: Locator, params: Params) -> Reply {
-    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryGroups).await?;
-    let db = ops.state.store().connection();
-    let (role, _) = locate(db, &realm_row.id, &locator).await?;
-    let tree = GroupTree::new(admin::groups::all(db, &realm_row.id).await?);
-    let mut ids = admin::roles::groups_with_role(db, &role.id).await?;
-    ids.sort_by_key(|g| tree.path(g));
-    let ids = params.page(DEFAULT_MAX)?.slice(ids);
+    let page = params.page(DEFAULT_MAX)?;
     let brief = params.flag_or("briefRepresentation", true)?;
-    ok(super::groups::group_reps(ops.state, &realm_row.id, &tree, &ids, brief).await?)
+    let listing = roles::direct_groups(ops, realm, &locator, page).await?;
+    ok(super::groups::group_reps(ops.state, &listing, brief).await?)
 }

@@ -2,78 +2,72 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use portcullis_store::admin::users::UserFilter;
-use portcullis_store::admin::{self, TextMatch};
+use portcullis_store::admin::Page;
 use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
-use super::{DEFAULT_MAX, Reply, find_user, no_content, ok, user_rep, user_reps};
+use super::{DEFAULT_MAX, Reply, no_content, ok, user_rep, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
 use crate::ops::Ops;
-use crate::ops::users::{self, NewUser, UserUpdate, password_input};
+use crate::ops::groups::{self, GroupQuery};
+use crate::ops::realms;
+use crate::ops::users::{self, NewUser, UserQuery, UserUpdate, password_input};
 use crate::rep;
-use crate::rep::group::GroupTree;
 use crate::rep::user::UserFields;
 use portcullis_store::representation::{CredentialRepresentation, UserRepresentation};
 
-/// Keycloak's user search parameters. Service accounts are found only by the field filters.
-fn user_filter(params: &Params) -> Result<UserFilter, AdminError> {
-    let exact = params.flag("exact")?.unwrap_or(false);
-    let field = |name: &str| {
-        params.get(name).map(|v| match exact {
-            true => TextMatch::Exact(v.to_string()),
-            false => TextMatch::Contains(v.to_string()),
-        })
-    };
-    let search = params.get("search").map(|s| match exact {
-        true => TextMatch::Exact(s.to_string()),
-        false => TextMatch::keycloak_search(s),
-    });
-    let mut filter = UserFilter {
-        search,
-        username: field("username"),
-        email: field("email"),
-        first_name: field("firstName"),
-        last_name: field("lastName"),
+/// Keycloak's user search parameters.
+fn user_query(params: &Params) -> Result<UserQuery, AdminError> {
+    let text = |name: &str| params.get(name).map(str::to_string);
+    let page = params.page(DEFAULT_MAX)?;
+    Ok(UserQuery {
+        search: text("search"),
+        exact: params.flag("exact")?.unwrap_or(false),
+        username: text("username"),
+        email: text("email"),
+        first_name: text("firstName"),
+        last_name: text("lastName"),
         enabled: params.flag("enabled")?,
         email_verified: params.flag("emailVerified")?,
         attributes: params.attribute_query(),
-        idp_alias: params.get("idpAlias").map(str::to_string),
-        idp_user_id: params.get("idpUserId").map(str::to_string),
-        include_service_accounts: false,
-    };
-    filter.include_service_accounts = filter.search.is_none()
-        && (filter.username.is_some() || filter.email.is_some() || filter.idp_alias.is_some());
-    Ok(filter)
+        idp_alias: text("idpAlias"),
+        idp_user_id: text("idpUserId"),
+        brief: params.flag_or("briefRepresentation", false)?,
+        first: page.first,
+        max: page.max,
+    })
 }
 
 pub async fn list(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::QueryUsers).await?;
-    let db = state.store().connection();
-    let filter = user_filter(&params)?;
-    let users = admin::users::search(db, &row.id, &filter, params.page(DEFAULT_MAX)?).await?;
-    let brief = params.flag_or("briefRepresentation", false)?;
-    ok(user_reps(db, &row.id, &users, brief).await?)
+    let query = user_query(&params)?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let users = users::search(ops, &realm, &query).await?;
+    let realm_id = users
+        .first()
+        .map(|u| u.realm_id.as_str())
+        .unwrap_or_default();
+    ok(user_reps(state.store().connection(), realm_id, &users, query.brief).await?)
 }
 
 /// `GET users/count`: a bare integer.
 pub async fn count(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let row = target_realm(&state, &caller, &realm, Right::QueryUsers).await?;
-    let filter = user_filter(&params)?;
-    ok(admin::users::count(state.store().connection(), &row.id, &filter).await?)
+    let query = user_query(&params)?;
+    ok(users::count(Ops::new(&state, &caller, &protocols), &realm, &query).await?)
 }
 
 pub async fn create(
@@ -99,13 +93,12 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let db = state.store().connection();
-    let user = find_user(db, &realm_row.id, &id).await?;
-    ok(user_rep(db, &realm_row.id, &user, false).await?)
+    let user = users::get(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+    ok(user_rep(state.store().connection(), &user.realm_id, &user, false).await?)
 }
 
 /// A partial update: fields the body leaves out keep their values.
@@ -201,56 +194,48 @@ pub async fn delete_credential(
     no_content()
 }
 
-/// The groups the user is a direct member of, by path.
-async fn member_groups(
-    state: &AppState,
-    realm_id: &str,
-    user_id: &str,
-    params: &Params,
-) -> Result<(GroupTree, Vec<String>), AdminError> {
-    let db = state.store().connection();
-    let tree = GroupTree::new(admin::groups::all(db, realm_id).await?);
-    let search = params
-        .get("search")
-        .map(|s| TextMatch::Contains(s.to_string()));
-    let mut ids: Vec<String> = admin::users::group_ids(db, user_id)
-        .await?
-        .into_iter()
-        .filter(|g| {
-            let name = tree.get(g).map(|g| g.name.as_str()).unwrap_or("");
-            search.as_ref().is_none_or(|m| m.matches(name))
-        })
-        .collect();
-    ids.sort_by_key(|g| tree.path(g));
-    Ok((tree, ids))
+/// `GET users/{id}/groups` and its count: `search` (a part of the name), `first`, `max`.
+fn member_query(params: &Params, paged: bool) -> Result<GroupQuery, AdminError> {
+    let (page, brief) = match paged {
+        true => (
+            params.page(DEFAULT_MAX)?,
+            params.flag_or("briefRepresentation", true)?,
+        ),
+        false => (Page::default(), true),
+    };
+    Ok(GroupQuery {
+        search: params.get("search").map(str::to_string),
+        brief,
+        first: page.first,
+        max: page.max,
+        ..GroupQuery::default()
+    })
 }
 
 pub async fn groups(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    find_user(state.store().connection(), &realm_row.id, &id).await?;
-    let (tree, ids) = member_groups(&state, &realm_row.id, &id, &params).await?;
-    let brief = params.flag_or("briefRepresentation", true)?;
-    let page = params.page(DEFAULT_MAX)?;
-    let reps =
-        super::groups::group_reps(&state, &realm_row.id, &tree, &page.slice(ids), brief).await?;
-    ok(reps)
+    let query = member_query(&params, true)?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let listing = groups::of_user(ops, &realm, &id, &query).await?;
+    ok(super::groups::group_reps(&state, &listing, query.brief).await?)
 }
 
 pub async fn group_count(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    find_user(state.store().connection(), &realm_row.id, &id).await?;
-    let (_, ids) = member_groups(&state, &realm_row.id, &id, &params).await?;
-    ok(json!({"count": ids.len()}))
+    let query = member_query(&params, false)?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let listing = groups::of_user(ops, &realm, &id, &query).await?;
+    ok(json!({"count": listing.ids.len()}))
 }
 
 pub async fn join_group(
@@ -284,8 +269,7 @@ pub async fn sessions(
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     let live = users::sessions(ops, &realm, &id).await?;
-    let realm_row = target_realm(&state, &caller, &realm, Right::ViewUsers).await?;
-    let user = find_user(state.store().connection(), &realm_row.id, &id).await?;
+    let user = users::get(ops, &realm, &id).await?;
     let reps: Vec<Value> = live
         .into_iter()
         .map(|s| {
@@ -319,10 +303,11 @@ pub async fn logout(
 /// `GET users/profile`: the declarative user profile, with the attributes Portcullis models.
 pub async fn profile(
     State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::Any).await?;
+    realms::administered(Ops::new(&state, &caller, &protocols), &realm).await?;
     let attribute = |name: &str, display: &str| {
         json!({"name": name, "displayName": display, "permissions": {"view": ["admin", "user"],
                "edit": ["admin", "user"]}, "multivalued": false})

@@ -787,7 +787,7 @@ async fn mappers_tab(
     error: Option<String>,
 ) -> Result<Response, ConsoleError> {
     let types = mapper_types(console);
-    let found = clients::mappers(console.ops(), &realm_of(console), &row.id).await?;
+    let found = clients::mappers(console.ops(), &realm_of(console), &row.id, None).await?;
     let mut rows = Vec::with_capacity(found.len());
     for m in &found {
         let config: BTreeMap<String, String> =
@@ -978,7 +978,7 @@ async fn delete_mapper(
             "Mapper deleted.",
         ));
     }
-    let found = clients::mappers(console.ops(), &realm, &row.id).await?;
+    let found = clients::mappers(console.ops(), &realm, &row.id, None).await?;
     let name = found
         .iter()
         .find(|m| m.id == mapper)

@@ -86,11 +86,12 @@ async fn list(
         .await?
     } else {
         let filter = EventQuery {
-            operation: operation.clone(),
-            resource: resource.clone(),
+            operations: operation.clone().into_iter().collect(),
+            resources: resource.clone().into_iter().collect(),
             user_id,
             before,
             limit: PAGE + 1,
+            ..EventQuery::default()
         };
         events::admin_events(console.ops(), &realm, filter).await?
     };
@@ -218,12 +219,13 @@ async fn logins(
     });
     let unknown_kind = kind.as_deref().is_some_and(|k| !LOGIN_TYPES.contains(&k));
     let filter = LoginEventQuery {
-        kind: kind.clone(),
+        kinds: kind.clone().into_iter().collect(),
         username: user.clone(),
         client_id: client.clone(),
         before,
         // A refused filter still checks the right, and lists nothing.
         limit: if unknown_kind { 0 } else { PAGE + 1 },
+        ..LoginEventQuery::default()
     };
     let rows = events::login_events(console.ops(), &realm, filter).await?;
     let more = rows.len() as u64 > PAGE;

@@ -92,7 +92,16 @@ async fn group_page(
     let base = console.realm_base(&realm);
     let view = groups::get(console.ops(), &realm, id).await?;
     let group_base = group_base(console, &realm, id);
-    let members = groups::members(console.ops(), &realm, id, page.after, PAGE + 1).await?;
+    let members = groups::members(
+        console.ops(),
+        &realm,
+        id,
+        groups::UserPage::After {
+            after: page.after,
+            limit: PAGE + 1,
+        },
+    )
+    .await?;
     let more = members.len() as u64 > PAGE;
     let shown: Vec<_> = members.iter().take(PAGE as usize).collect();
     let next = more

@@ -172,7 +172,7 @@ fn settings_page(
 
 /// `GET settings`.
 async fn show(console: Console) -> Result<Response, ConsoleError> {
-    let (row, _) = realms::get(console.ops(), &realm_of(&console)).await?;
+    let (row, _) = realms::get(console.ops(), &realm_of(&console), Right::ViewRealm).await?;
     settings_page(&console, StatusCode::OK, &values_of(&row), None)
 }
 
@@ -258,7 +258,7 @@ fn delete_page(
 
 /// `GET settings/delete`: the typed confirmation.
 async fn confirm_delete(console: Console) -> Result<Response, ConsoleError> {
-    realms::get(console.ops(), &realm_of(&console)).await?;
+    realms::get(console.ops(), &realm_of(&console), Right::ViewRealm).await?;
     delete_page(&console, StatusCode::OK, "", None)
 }
 

@@ -1,7 +1,7 @@
 //! Clients (create, find, a page, update, regenerate the secret, delete) and their protocol
 //! mappers (a registry's access rules among them).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use portcullis_store::admin::{self, TextMatch};
 use portcullis_store::entity::{client, protocol_mapper, role, user_entity};
@@ -200,6 +200,98 @@ pub async fn find(ops: Ops<'_>, realm: &str, id: &str) -> Result<client::Model, 
     find_client(ops.state.store().connection(), &realm_row.id, id).await
 }
 
+/// Keycloak's client search (`GET clients`).
+#[derive(Debug, Clone, Default)]
+pub struct ClientQuery {
+    /// `clientId`: matched whole (case-sensitive) unless `search`.
+    pub client_id: Option<String>,
+    /// `search`: `client_id` is a part of the `clientId` (any case).
+    pub search: bool,
+    /// `q`: attribute `key:value` pairs, all of which must hold.
+    pub attributes: Vec<(String, String)>,
+    pub first: u64,
+    pub max: Option<u64>,
+}
+
+/// The clients a search found, and whether the caller may see their secrets.
+pub struct ClientList {
+    pub clients: Vec<client::Model>,
+    /// `view-clients` (a caller with only `query-clients` sees no secrets).
+    pub secrets_visible: bool,
+}
+
+/// The realm's clients matching `query`, by `clientId`, a page of them (`query-clients`).
+pub async fn search(
+    ops: Ops<'_>,
+    realm: &str,
+    query: &ClientQuery,
+) -> Result<ClientList, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryClients).await?;
+    let db = ops.state.store().connection();
+    let matcher = query.client_id.as_ref().map(|c| match query.search {
+        true => TextMatch::Contains(c.clone()),
+        false => TextMatch::Exact(c.clone()),
+    });
+    let mut rows = Vec::new();
+    for row in admin::clients::list(db, &realm_row.id).await? {
+        let id_ok = match &matcher {
+            Some(TextMatch::Exact(c)) => row.client_id == *c,
+            Some(m) => m.matches(&row.client_id),
+            None => true,
+        };
+        let stored: BTreeMap<String, String> = rep::stored(&row.attributes, "client attributes")?;
+        let attributes_ok = query
+            .attributes
+            .iter()
+            .all(|(k, v)| stored.get(k).is_some_and(|s| s == v));
+        if id_ok && attributes_ok {
+            rows.push(row);
+        }
+    }
+    let page = admin::Page {
+        first: query.first,
+        max: query.max,
+    };
+    Ok(ClientList {
+        clients: page.slice(rows),
+        secrets_visible: ops.caller.can(realm, Right::ViewClients),
+    })
+}
+
+/// The service-account user of a client (`view-clients`); a client without service accounts
+/// is a bad request.
+pub async fn service_account_user(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+) -> Result<user_entity::Model, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let db = ops.state.store().connection();
+    let row = find_client(db, &realm_row.id, id).await?;
+    if !row.service_accounts_enabled {
+        return Err(AdminError::BadRequest(format!(
+            "Service account not enabled for the client '{}'",
+            row.client_id
+        )));
+    }
+    admin::clients::service_account(db, &row.id)
+        .await?
+        .ok_or_else(|| AdminError::not_found("Service account user not found"))
+}
+
+/// One of a client's mappers (`view-clients`).
+pub async fn mapper(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    mapper_id: &str,
+) -> Result<protocol_mapper::Model, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let db = ops.state.store().connection();
+    let client = find_client(db, &realm_row.id, id).await?;
+    find_mapper(db, &client.id, mapper_id).await
+}
+
 /// One page of the realm's clients of `protocol` (`query-clients`): those whose `clientId`
 /// contains `query` (all for an empty one), by `clientId`, after `after`, at most `limit`.
 pub async fn page(
@@ -298,16 +390,19 @@ pub async fn delete(ops: Ops<'_>, realm: &str, id: &str) -> Result<(), AdminErro
     change.commit().await
 }
 
-/// A client's mappers (`view-clients`), by name.
+/// A client's mappers (`view-clients`), by name; only those of `protocol` when given.
 pub async fn mappers(
     ops: Ops<'_>,
     realm: &str,
     id: &str,
+    protocol: Option<&str>,
 ) -> Result<Vec<protocol_mapper::Model>, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
     let db = ops.state.store().connection();
     let client = find_client(db, &realm_row.id, id).await?;
-    Ok(admin::clients::mappers(db, &client.id).await?)
+    let mut mappers = admin::clients::mappers(db, &client.id).await?;
+    mappers.retain(|m| protocol.is_none_or(|p| m.protocol == p));
+    Ok(mappers)
 }
 
 /// One page of a client's roles (`view-clients`), by name, after `after`, at most `limit`.

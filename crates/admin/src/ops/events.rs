@@ -15,17 +15,30 @@ use crate::auth::Right;
 use crate::context::{Change, target_realm};
 use crate::error::AdminError;
 
-/// Which admin events to list.
+/// Which admin events to list: Keycloak's `admin-events` query, plus keyset paging.
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {
-    /// `CREATE`, `UPDATE`, `DELETE`, `ACTION`; `None` for all.
-    pub operation: Option<String>,
-    /// Keycloak's resource type (`USER`, `REALM`, `COMPONENT`, ...); `None` for all.
-    pub resource: Option<String>,
+    /// `CREATE`, `UPDATE`, `DELETE`, `ACTION`; empty for all.
+    pub operations: Vec<String>,
+    /// Keycloak's resource types (`USER`, `REALM`, `COMPONENT`, ...); empty for all.
+    pub resources: Vec<String>,
+    /// `*` is a wildcard, as in Keycloak.
+    pub resource_path: Option<String>,
+    /// The realm the admin signed in to (its id); `None` for any.
+    pub auth_realm_id: Option<String>,
+    /// The client the admin used (its internal id); `None` for any.
+    pub auth_client_id: Option<String>,
     /// The id of the admin who made the change; `None` for anyone.
     pub user_id: Option<String>,
+    pub ip_address: Option<String>,
+    /// Milliseconds, inclusive.
+    pub date_from: Option<i64>,
+    /// Milliseconds, inclusive.
+    pub date_to: Option<i64>,
     /// Keyset paging: only events older than this `(time in ms, id)`.
     pub before: Option<(i64, String)>,
+    /// Offset paging: events to skip.
+    pub first: u64,
     pub limit: u64,
 }
 
@@ -37,14 +50,19 @@ pub async fn admin_events(
 ) -> Result<Vec<admin_event::Model>, AdminError> {
     let row = target_realm(ops.state, ops.caller, realm, Right::ViewEvents).await?;
     let filter = EventFilter {
-        operation_types: query.operation.into_iter().collect(),
-        resource_types: query.resource.into_iter().collect(),
+        operation_types: query.operations,
+        resource_types: query.resources,
+        resource_path: query.resource_path,
+        auth_realm_id: query.auth_realm_id,
+        auth_client_id: query.auth_client_id,
         auth_user_id: query.user_id,
+        auth_ip_address: query.ip_address,
+        date_from: query.date_from,
+        date_to: query.date_to,
         before: query.before,
-        ..EventFilter::default()
     };
     let page = Page {
-        first: 0,
+        first: query.first,
         max: Some(query.limit),
     };
     Ok(admin::events::list(ops.state.store().connection(), &row.id, &filter, page).await?)
@@ -94,16 +112,25 @@ pub async fn admin_names(
     Ok(names)
 }
 
-/// Which login and token events to list.
+/// Which login and token events to list: Keycloak's `events` query, plus a username and
+/// keyset paging.
 #[derive(Debug, Clone, Default)]
 pub struct LoginEventQuery {
-    /// `LOGIN`, `DOCKER_TOKEN`, ...; `None` for all.
-    pub kind: Option<String>,
+    /// `LOGIN`, `DOCKER_TOKEN`, ...; empty for all.
+    pub kinds: Vec<String>,
     pub username: Option<String>,
+    pub user_id: Option<String>,
     /// A `clientId` (a registry's service for docker tokens).
     pub client_id: Option<String>,
+    pub ip_address: Option<String>,
+    /// Milliseconds, inclusive.
+    pub date_from: Option<i64>,
+    /// Milliseconds, inclusive.
+    pub date_to: Option<i64>,
     /// Keyset paging: only events older than this `(time in ms, id)`.
     pub before: Option<(i64, String)>,
+    /// Offset paging: events to skip.
+    pub first: u64,
     pub limit: u64,
 }
 
@@ -115,14 +142,17 @@ pub async fn login_events(
 ) -> Result<Vec<login_event::Model>, AdminError> {
     let row = target_realm(ops.state, ops.caller, realm, Right::ViewEvents).await?;
     let filter = LoginEventFilter {
-        types: query.kind.into_iter().collect(),
-        username: query.username,
+        types: query.kinds,
         client_id: query.client_id,
+        user_id: query.user_id,
+        username: query.username,
+        ip_address: query.ip_address,
+        date_from: query.date_from,
+        date_to: query.date_to,
         before: query.before,
-        ..LoginEventFilter::default()
     };
     let page = Page {
-        first: 0,
+        first: query.first,
         max: Some(query.limit),
     };
     let db = ops.state.store().connection();

@@ -1,8 +1,8 @@
 //! Groups: create under a parent, and read the tree one page of children at a time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use portcullis_store::admin;
+use portcullis_store::admin::{self, Page, TextMatch};
 use portcullis_store::entity::realm_group;
 use serde_json::{Map, Value};
 
@@ -76,6 +76,232 @@ pub async fn create(
     Ok(id)
 }
 
+/// Keycloak's group queries (`GET groups`, `groups/count`, `groups/{id}/children`,
+/// `users/{id}/groups`).
+#[derive(Debug, Clone, Default)]
+pub struct GroupQuery {
+    /// `search`: a part of the name (all of it with `exact`).
+    pub search: Option<String>,
+    pub exact: bool,
+    /// `q`: attribute `key:value` pairs, all of which must hold.
+    pub attributes: Vec<(String, String)>,
+    /// `populateHierarchy`: matches come inside their top-level ancestors.
+    pub populate_hierarchy: bool,
+    /// `top` (counts only): count top-level groups when nothing is searched.
+    pub top: bool,
+    /// `briefRepresentation`: without attributes and role mappings.
+    pub brief: bool,
+    pub first: u64,
+    pub max: Option<u64>,
+}
+
+impl GroupQuery {
+    fn page(&self) -> Page {
+        Page {
+            first: self.first,
+            max: self.max,
+        }
+    }
+
+    /// How `search` matches a name.
+    pub fn name_match(&self) -> Option<TextMatch> {
+        self.search.as_ref().map(|s| match self.exact {
+            true => TextMatch::Exact(s.clone()),
+            false => TextMatch::Contains(s.clone()),
+        })
+    }
+
+    /// The groups `search` and `q` select; `None` when neither is given.
+    fn matches(&self, tree: &GroupTree) -> Result<Option<Vec<String>>, AdminError> {
+        let search = self.name_match();
+        if search.is_none() && self.attributes.is_empty() {
+            return Ok(None);
+        }
+        let mut found = Vec::new();
+        for group in tree.all() {
+            let name_ok = search.as_ref().is_none_or(|m| m.matches(&group.name));
+            let attributes_ok = self.attributes.is_empty() || {
+                let stored: rep::MultiMap = rep::stored(&group.attributes, "group attributes")?;
+                self.attributes
+                    .iter()
+                    .all(|(k, v)| stored.get(k).is_some_and(|vs| vs.contains(v)))
+            };
+            if name_ok && attributes_ok {
+                found.push(group.id.clone());
+            }
+        }
+        Ok(Some(found))
+    }
+}
+
+/// Groups to show, from the realm's whole tree (Keycloak's group reads filter it in memory).
+pub struct Listing {
+    pub realm_id: String,
+    pub tree: GroupTree,
+    /// The groups shown at the top, in order.
+    pub ids: Vec<String>,
+    /// The groups shown below them as `subGroups`: `None` for none, otherwise those of their
+    /// descendants in this set.
+    pub below: Option<HashSet<String>>,
+}
+
+impl Listing {
+    fn new(realm_id: &str, tree: GroupTree, ids: Vec<String>) -> Self {
+        Self {
+            realm_id: realm_id.to_string(),
+            tree,
+            ids,
+            below: None,
+        }
+    }
+}
+
+async fn whole_tree(ops: Ops<'_>, realm_id: &str) -> Result<GroupTree, AdminError> {
+    let db = ops.state.store().connection();
+    Ok(GroupTree::new(admin::groups::all(db, realm_id).await?))
+}
+
+/// The groups `query` selects, a page of them (`query-groups`): the top-level groups when
+/// nothing is searched; otherwise the matches, or with `populate_hierarchy` the top-level
+/// ancestors of the matches with the paths down to them.
+pub async fn list(ops: Ops<'_>, realm: &str, query: &GroupQuery) -> Result<Listing, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryGroups).await?;
+    let tree = whole_tree(ops, &realm_row.id).await?;
+    let page = query.page();
+    let Some(found) = query.matches(&tree)? else {
+        let top: Vec<String> = tree.children(None).iter().map(|g| g.id.clone()).collect();
+        return Ok(Listing::new(&realm_row.id, tree, page.slice(top)));
+    };
+    if !query.populate_hierarchy {
+        return Ok(Listing::new(&realm_row.id, tree, page.slice(found)));
+    }
+    let keep: HashSet<String> = found
+        .iter()
+        .flat_map(|id| tree.lineage(id))
+        .map(|g| g.id.clone())
+        .collect();
+    let roots: Vec<String> = tree
+        .children(None)
+        .iter()
+        .filter(|g| keep.contains(&g.id))
+        .map(|g| g.id.clone())
+        .collect();
+    let mut listing = Listing::new(&realm_row.id, tree, page.slice(roots));
+    listing.below = Some(keep);
+    Ok(listing)
+}
+
+/// How many groups `query` selects (`query-groups`): all groups, or only the top-level ones
+/// with `top`, when nothing is searched.
+pub async fn count(ops: Ops<'_>, realm: &str, query: &GroupQuery) -> Result<usize, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryGroups).await?;
+    let tree = whole_tree(ops, &realm_row.id).await?;
+    Ok(match query.matches(&tree)? {
+        Some(found) => found.len(),
+        None if query.top => tree.children(None).len(),
+        None => tree.all().len(),
+    })
+}
+
+/// Where a group is: by id or by its path.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupAt<'a> {
+    Id(&'a str),
+    Path(&'a str),
+}
+
+/// A group with every group below it (`view-users`); 404s in Keycloak's words.
+pub async fn subtree(ops: Ops<'_>, realm: &str, at: GroupAt<'_>) -> Result<Listing, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let tree = whole_tree(ops, &realm_row.id).await?;
+    let group = match at {
+        GroupAt::Id(id) => tree
+            .get(id)
+            .ok_or_else(|| AdminError::not_found("Could not find group by id"))?,
+        GroupAt::Path(path) => tree
+            .by_path(path)
+            .ok_or_else(|| AdminError::not_found("Group path does not exist"))?,
+    };
+    let id = group.id.clone();
+    let below: HashSet<String> = tree
+        .all()
+        .iter()
+        .filter(|g| tree.is_within(&g.id, &id))
+        .map(|g| g.id.clone())
+        .collect();
+    let mut listing = Listing::new(&realm_row.id, tree, vec![id]);
+    listing.below = Some(below);
+    Ok(listing)
+}
+
+/// A page of a group's children whose names `query.search` matches (`view-users`).
+pub async fn subgroups(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    query: &GroupQuery,
+) -> Result<Listing, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let tree = whole_tree(ops, &realm_row.id).await?;
+    tree.get(id)
+        .ok_or_else(|| AdminError::not_found("Could not find group by id"))?;
+    let search = query.name_match();
+    let ids: Vec<String> = tree
+        .children(Some(id))
+        .iter()
+        .filter(|g| search.as_ref().is_none_or(|m| m.matches(&g.name)))
+        .map(|g| g.id.clone())
+        .collect();
+    let ids = query.page().slice(ids);
+    Ok(Listing::new(&realm_row.id, tree, ids))
+}
+
+/// The groups the user is a direct member of whose names `query.search` contains, by path, a
+/// page of them (`view-users`).
+pub async fn of_user(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+    query: &GroupQuery,
+) -> Result<Listing, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    super::lookup::find_user(db, &realm_row.id, user_id).await?;
+    let tree = whole_tree(ops, &realm_row.id).await?;
+    let search = query
+        .search
+        .as_ref()
+        .map(|s| TextMatch::Contains(s.clone()));
+    let mut ids: Vec<String> = admin::users::group_ids(db, user_id)
+        .await?
+        .into_iter()
+        .filter(|g| {
+            let name = tree.get(g).map(|g| g.name.as_str()).unwrap_or("");
+            search.as_ref().is_none_or(|m| m.matches(name))
+        })
+        .collect();
+    ids.sort_by_key(|g| tree.path(g));
+    let ids = query.page().slice(ids);
+    Ok(Listing::new(&realm_row.id, tree, ids))
+}
+
+/// Whether a create body naming group `id` under `parent` (top level for `None`) is about
+/// an existing group, which Keycloak then moves there (`manage-users`); an unknown parent is
+/// a 404 either way.
+pub async fn exists_to_move(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    parent: Option<&str>,
+) -> Result<bool, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    let db = ops.state.store().connection();
+    if let Some(parent) = parent {
+        find_group(db, &realm_row.id, parent).await?;
+    }
+    Ok(admin::groups::find(db, &realm_row.id, id).await?.is_some())
+}
+
 /// One page of a group's children (`query-groups`), with how many children each has.
 pub struct ChildPage {
     pub groups: Vec<realm_group::Model>,
@@ -139,19 +365,32 @@ pub async fn get(ops: Ops<'_>, realm: &str, id: &str) -> Result<GroupView, Admin
     })
 }
 
-/// One page of a group's direct members by username, after `after` (`view-users`).
+/// Where a page of users by username starts.
+#[derive(Debug, Clone, Copy)]
+pub enum UserPage<'a> {
+    /// After this username (the console's keyset paging), at most `limit`.
+    After { after: Option<&'a str>, limit: u64 },
+    /// Keycloak's `first` and `max`.
+    Offset(Page),
+}
+
+/// One page of a group's direct members by username (`view-users`).
 pub async fn members(
     ops: Ops<'_>,
     realm: &str,
     id: &str,
-    after: Option<&str>,
-    limit: u64,
+    page: UserPage<'_>,
 ) -> Result<Vec<portcullis_store::entity::user_entity::Model>, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
     let db = ops.state.store().connection();
     find_group(db, &realm_row.id, id).await?;
-    let ids = [id.to_string()];
-    Ok(admin::users::holders_page(db, &realm_row.id, &[], &ids, after, limit).await?)
+    Ok(match page {
+        UserPage::After { after, limit } => {
+            let ids = [id.to_string()];
+            admin::users::holders_page(db, &realm_row.id, &[], &ids, after, limit).await?
+        }
+        UserPage::Offset(page) => admin::users::group_members(db, id, page).await?,
+    })
 }
 
 /// What a group update changes; `None` keeps the value.

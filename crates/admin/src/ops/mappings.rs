@@ -40,6 +40,69 @@ pub async fn direct(
     Ok(admin::roles::by_ids(db, &realm_row.id, &ids).await?)
 }
 
+/// Realm roles, or the roles of the client with this internal id.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Realm,
+    Client(&'a str),
+}
+
+impl Scope<'_> {
+    fn contains(&self, role: &role::Model) -> bool {
+        match self {
+            Scope::Realm => role.client_pk.is_none(),
+            Scope::Client(pk) => role.client_pk.as_deref() == Some(*pk),
+        }
+    }
+}
+
+/// Which view of the mappings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The roles mapped to the holder.
+    Direct,
+    /// The roles the holder has: direct, through groups and composites.
+    Effective,
+    /// The roles the holder does not have, to be given.
+    Available,
+}
+
+/// The roles of one scope a user or group has, or could be given (`view-users`): Keycloak's
+/// `role-mappings/realm` and `role-mappings/clients/{client}` and their `composite` and
+/// `available` views. An unknown holder or client is a 404.
+pub async fn scoped(
+    ops: Ops<'_>,
+    realm: &str,
+    holder: Holder<'_>,
+    scope: Scope<'_>,
+    view: View,
+) -> Result<Vec<role::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    check_holder(db, &realm_row.id, holder).await?;
+    if let Scope::Client(client) = scope {
+        find_client(db, &realm_row.id, client).await?;
+    }
+    let roles: Vec<role::Model> = match view {
+        View::Direct => {
+            let ids = admin::roles::mapped_ids(db, holder).await?;
+            admin::roles::by_ids(db, &realm_row.id, &ids).await?
+        }
+        View::Effective | View::Available => {
+            let snapshot = super::lookup::snapshot(ops.state, realm).await?;
+            let effective = super::lookup::effective_roles(db, &snapshot, holder).await?;
+            let held: Vec<String> = snapshot
+                .roles
+                .iter()
+                .filter(|r| effective.has_role(&r.qualified_name()) == (view == View::Effective))
+                .map(|r| r.id.clone())
+                .collect();
+            admin::roles::by_ids(db, &realm_row.id, &held).await?
+        }
+    };
+    Ok(roles.into_iter().filter(|r| scope.contains(r)).collect())
+}
+
 /// A user's effective role, by qualified name (`role`, `clientId.role`), and where it comes
 /// from: `direct`, `group /eng`, `composite of lead ← group /eng`.
 pub struct EffectiveRole {

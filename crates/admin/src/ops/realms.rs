@@ -122,13 +122,15 @@ pub async fn administered(ops: Ops<'_>, name: &str) -> Result<realm::Model, Admi
     target_realm(ops.state, ops.caller, name, Right::Any).await
 }
 
-/// The realm's row and the representation fields it keeps without modelling them
-/// (`view-realm`).
+/// The realm's row and the representation fields it keeps without modelling them, for a caller
+/// with `right` in it: `view-realm` for the settings, any right for Keycloak's `GET
+/// /admin/realms/{realm}` (which every admin of the realm may read).
 pub async fn get(
     ops: Ops<'_>,
     realm: &str,
+    right: Right,
 ) -> Result<(realm::Model, Map<String, Value>), AdminError> {
-    let row = target_realm(ops.state, ops.caller, realm, Right::ViewRealm).await?;
+    let row = target_realm(ops.state, ops.caller, realm, right).await?;
     let extras = admin::extras::get(ops.state.store().connection(), &row.id).await?;
     Ok((row, extras))
 }

@@ -12,6 +12,7 @@ use super::lookup::{Db, find_client};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
+use crate::rep::group::GroupTree;
 use crate::rep::role::{RoleFields, RoleRef};
 
 /// Where a role lives.
@@ -210,6 +211,73 @@ pub async fn get(ops: Ops<'_>, realm: &str, locator: &Locator) -> Result<RoleVie
         role,
         container,
         children,
+    })
+}
+
+/// Which of a role's direct composites to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Composites<'a> {
+    All,
+    /// Realm roles only.
+    Realm,
+    /// The roles of this client (its internal id) only; an unknown client is a 404.
+    Client(&'a str),
+}
+
+/// A role's direct composites, those `which` selects (any admin role).
+pub async fn composites(
+    ops: Ops<'_>,
+    realm: &str,
+    locator: &Locator,
+    which: Composites<'_>,
+) -> Result<Vec<role::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::Any).await?;
+    let db = ops.state.store().connection();
+    if let Composites::Client(client) = which {
+        find_client(db, &realm_row.id, client).await?;
+    }
+    let (role, _) = locate(db, &realm_row.id, locator).await?;
+    let mut children = admin::roles::children(db, &role.id).await?;
+    children.retain(|r| match which {
+        Composites::All => true,
+        Composites::Realm => r.client_pk.is_none(),
+        Composites::Client(client) => r.client_pk.as_deref() == Some(client),
+    });
+    Ok(children)
+}
+
+/// One page of the users mapped to the role directly, by username (`query-users`): Keycloak's
+/// "users in role" (see [`holders`] for everyone who holds it).
+pub async fn direct_users(
+    ops: Ops<'_>,
+    realm: &str,
+    locator: &Locator,
+    page: Page,
+) -> Result<Vec<user_entity::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
+    let db = ops.state.store().connection();
+    let (role, _) = locate(db, &realm_row.id, locator).await?;
+    Ok(admin::users::with_role(db, &role.id, page).await?)
+}
+
+/// One page of the groups mapped to the role directly, by path (`query-groups`).
+pub async fn direct_groups(
+    ops: Ops<'_>,
+    realm: &str,
+    locator: &Locator,
+    page: Page,
+) -> Result<super::groups::Listing, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryGroups).await?;
+    let db = ops.state.store().connection();
+    let (role, _) = locate(db, &realm_row.id, locator).await?;
+    let tree = GroupTree::new(admin::groups::all(db, &realm_row.id).await?);
+    let mut ids = admin::roles::groups_with_role(db, &role.id).await?;
+    ids.sort_by_key(|g| tree.path(g));
+    Ok(super::groups::Listing {
+        realm_id: realm_row.id.clone(),
+        tree,
+        ids: page.slice(ids),
+        below: None,
     })
 }
 

@@ -376,6 +376,88 @@ pub async fn page(
     Ok(admin::users::page_after(db, &realm_row.id, &filter, after, limit).await?)
 }
 
+/// Keycloak's user search (`GET users`, `GET users/count`).
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// `search`: username, email, first or last name; `*` is a wildcard, a quoted value is
+    /// exact, anything else matches as a prefix.
+    pub search: Option<String>,
+    /// `exact`: `search` and the field filters must match whole values, not parts.
+    pub exact: bool,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
+    /// `q`: attribute `key:value` pairs, all of which must hold.
+    pub attributes: Vec<(String, String)>,
+    pub idp_alias: Option<String>,
+    pub idp_user_id: Option<String>,
+    /// `briefRepresentation`: without attributes and the like.
+    pub brief: bool,
+    /// `first`: users to skip (ignored by [`count`]).
+    pub first: u64,
+    /// `max`: at most this many (ignored by [`count`]).
+    pub max: Option<u64>,
+}
+
+impl UserQuery {
+    /// The store's filter. Service accounts are found only by the field filters, as in
+    /// Keycloak.
+    fn filter(&self) -> UserFilter {
+        let exact = self.exact;
+        let field = |value: &Option<String>| {
+            value.as_ref().map(|v| match exact {
+                true => TextMatch::Exact(v.clone()),
+                false => TextMatch::Contains(v.clone()),
+            })
+        };
+        let search = self.search.as_ref().map(|s| match exact {
+            true => TextMatch::Exact(s.clone()),
+            false => TextMatch::keycloak_search(s),
+        });
+        let mut filter = UserFilter {
+            search,
+            username: field(&self.username),
+            email: field(&self.email),
+            first_name: field(&self.first_name),
+            last_name: field(&self.last_name),
+            enabled: self.enabled,
+            email_verified: self.email_verified,
+            attributes: self.attributes.clone(),
+            idp_alias: self.idp_alias.clone(),
+            idp_user_id: self.idp_user_id.clone(),
+            include_service_accounts: false,
+        };
+        filter.include_service_accounts = filter.search.is_none()
+            && (filter.username.is_some() || filter.email.is_some() || filter.idp_alias.is_some());
+        filter
+    }
+}
+
+/// The users matching `query`, a page of them (`query-users`).
+pub async fn search(
+    ops: Ops<'_>,
+    realm: &str,
+    query: &UserQuery,
+) -> Result<Vec<user_entity::Model>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
+    let page = admin::Page {
+        first: query.first,
+        max: query.max,
+    };
+    let db = ops.state.store().connection();
+    Ok(admin::users::search(db, &realm_row.id, &query.filter(), page).await?)
+}
+
+/// How many users match `query`, paging aside (`query-users`).
+pub async fn count(ops: Ops<'_>, realm: &str, query: &UserQuery) -> Result<u64, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::QueryUsers).await?;
+    let db = ops.state.store().connection();
+    Ok(admin::users::count(db, &realm_row.id, &query.filter()).await?)
+}
+
 /// Deletes a user (`manage-users`, and every right the user holds).
 pub async fn delete(ops: Ops<'_>, realm: &str, user_id: &str) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
