@@ -184,6 +184,9 @@ pub struct ServerOptions<'a> {
     pub database_url: Option<&'a str>,
 }
 
+/// Master's admin password in every server the tests start.
+pub const ADMIN_PASSWORD: &str = "admin-e2e-password";
+
 impl Server {
     /// Starts the binary with `realm_files` (name, JSON) in its import directory and waits until
     /// `/auth/health/ready` answers 200.
@@ -236,7 +239,7 @@ impl Server {
             )
             .env("PORTCULLIS_DATABASE_URL", &database_url)
             .env("PORTCULLIS_IMPORT_DIR", &import)
-            .env("PORTCULLIS_ADMIN_PASSWORD", "admin-e2e-password")
+            .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("PORTCULLIS_BASE_URL")
             .env_remove("PORTCULLIS_HTTP_RELATIVE_PATH")
             .env_remove("PORTCULLIS_CONFIG")
@@ -325,6 +328,28 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// An access token of master's admin, from `admin-cli`'s password grant.
+    pub async fn admin_token(&self) -> String {
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/auth/realms/master/protocol/openid-connect/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "admin-cli"),
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("the token endpoint answers")
+            .json()
+            .await
+            .expect("the token endpoint answers JSON");
+        body["access_token"]
+            .as_str()
+            .expect("the admin gets an access token")
+            .to_string()
     }
 }
 

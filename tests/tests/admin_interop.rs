@@ -9,10 +9,8 @@ use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_tests::{Server, e2e_required, require, workspace_root};
+use portcullis_tests::{ADMIN_PASSWORD, Server, e2e_required, require, workspace_root};
 use serde_json::{Value, json};
-
-const ADMIN_PASSWORD: &str = "admin-e2e-password";
 
 fn interop() -> std::path::PathBuf {
     workspace_root().join("tests/interop")

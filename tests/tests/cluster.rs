@@ -86,21 +86,7 @@ struct Admin {
 impl Admin {
     async fn of(server: &Server) -> Admin {
         let http = reqwest::Client::new();
-        let body: Value = http
-            .post(server.url("/auth/realms/master/protocol/openid-connect/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", "admin"),
-                ("password", "admin-e2e-password"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = body["access_token"].as_str().unwrap().to_string();
+        let token = server.admin_token().await;
         Admin { http, token }
     }
 

@@ -11,13 +11,12 @@
 
 use portcullis_tests::browser::{Browser, WIDTH};
 use portcullis_tests::registry::{Registry, Skopeo, assert_denied, assert_ok, oci_image};
-use portcullis_tests::{Server, TempDir, require};
+use portcullis_tests::{ADMIN_PASSWORD, Server, TempDir, require};
 
 const TEST: &str = "console_journey_realm_registry_rule_user_and_push";
 const CONSOLE: &str = "/auth/admin/master/console";
 const REALM: &str = "shop";
 const SERVICE: &str = "registry.shop.test";
-const ADMIN_PASSWORD: &str = "admin-e2e-password";
 const ALICE_PASSWORD: &str = "Alice-e2e-pw-42!";
 const GRANTED_SCOPE: &str = "repository:team-a/api:push";
 const DENIED_SCOPE: &str = "repository:team-b/api:push";

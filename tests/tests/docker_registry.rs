@@ -340,24 +340,10 @@ async fn an_admin_password_reset_ends_a_stored_docker_login() {
     );
 
     // The admin resets alice's password.
-    let admin: Value = http
-        .post(server.url("/auth/realms/master/protocol/openid-connect/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "admin"),
-            ("password", "admin-e2e-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = admin["access_token"].as_str().unwrap();
+    let admin = server.admin_token().await;
     let users: Value = http
         .get(server.url("/auth/admin/realms/e2e/users?username=alice&exact=true"))
-        .bearer_auth(admin)
+        .bearer_auth(&admin)
         .send()
         .await
         .unwrap()
@@ -369,7 +355,7 @@ async fn an_admin_password_reset_ends_a_stored_docker_login() {
         .put(server.url(&format!(
             "/auth/admin/realms/e2e/users/{alice}/reset-password"
         )))
-        .bearer_auth(admin)
+        .bearer_auth(&admin)
         .json(&json!({"type": "password", "value": "alice-new-pw", "temporary": false}))
         .send()
         .await
@@ -416,21 +402,7 @@ async fn skopeo_pushes_with_an_app_password_until_it_is_revoked() {
     let at = |name: &str| registry.image(name);
 
     let http = reqwest::Client::new();
-    let admin: Value = http
-        .post(server.url("/auth/realms/master/protocol/openid-connect/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "admin"),
-            ("password", "admin-e2e-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = admin["access_token"].as_str().unwrap().to_string();
+    let admin = server.admin_token().await;
     let users: Value = http
         .get(server.url("/auth/admin/realms/e2e/users?username=erin&exact=true"))
         .bearer_auth(&admin)
