@@ -15,6 +15,8 @@ mod m20261206_000006_admin_console_client;
 mod m20261206_000007_login_event;
 mod m20261206_000008_lowercase_email;
 mod m20261206_000009_app_password;
+mod m20261213_000010_account_clients;
+mod m20261213_000011_session_device;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_login_event::Migration),
             Box::new(m20261206_000008_lowercase_email::Migration),
             Box::new(m20261206_000009_app_password::Migration),
+            Box::new(m20261213_000010_account_clients::Migration),
+            Box::new(m20261213_000011_session_device::Migration),
         ]
     }
 }

@@ -31,7 +31,9 @@ pub use queries::device::{DeviceCode, DeviceCodeStatus};
 pub use queries::docker::DockerRefreshToken;
 pub use queries::login_failure::{FailureAt, LoginFailures};
 pub use queries::revocation::RefreshRevocation;
-pub use queries::session::{AuthCode, CodeRedemption, RefreshTokenRecord, UserSession};
+pub use queries::session::{
+    AuthCode, CodeRedemption, RefreshTokenRecord, SessionDevice, UserSession,
+};
 pub use queries::sweep::{LOGIN_EVENT_RETENTION_SECS, SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
 pub use representation::{RealmRepresentation, parse_realm_json};
 
@@ -436,6 +438,25 @@ impl Store {
     /// Starts a server-side SSO session.
     pub async fn create_user_session(&self, session: &UserSession) -> Result<(), StoreError> {
         queries::session::create_session(&self.db, session).await
+    }
+
+    /// Records where a session was started from (its address and browser).
+    pub async fn set_user_session_device(
+        &self,
+        id: &str,
+        device: &SessionDevice,
+    ) -> Result<(), StoreError> {
+        queries::session::set_session_device(&self.db, id, device).await
+    }
+
+    /// A user's sessions that were not ended, oldest first, with where each was started from
+    /// (the caller applies the realm's idle and max timeouts).
+    pub async fn list_user_session_devices(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<(UserSession, SessionDevice)>, StoreError> {
+        queries::session::list_session_devices(&self.db, realm_id, user_id).await
     }
 
     /// The session, ended or not (the caller applies the realm's idle and max timeouts).
