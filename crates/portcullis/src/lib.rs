@@ -29,6 +29,10 @@ pub fn router(state: AppState, relative: &str) -> Router {
         .merge(portcullis_admin::routes_with_protocols(
             relative,
             &Protocols::new(protocols()),
+        ))
+        .merge(portcullis_account::routes(
+            relative,
+            &Protocols::new(protocols()),
         ));
     #[cfg(feature = "bench")]
     {

@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod mappings;
 pub mod realms;
 pub mod roles;
+pub mod self_service;
 pub mod sessions;
 pub mod users;
 

@@ -19,8 +19,6 @@ mod response;
 mod sso;
 mod unavailable;
 
-pub(crate) use unavailable::account_page;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 

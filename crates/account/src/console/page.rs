@@ -1,0 +1,543 @@
+//! What every console page shares: the signed-in user ([`Console`]), the templates in the
+//! login theme, the CSRF tokens of its forms, flash messages, posted forms and errors as pages.
+
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_admin::AdminError;
+use portcullis_admin::self_service::{AccountError, Me, SelfService};
+use portcullis_core::model::RealmSnapshot;
+use portcullis_web::csrf::{self, FORM_COOKIE, FormTokenSpec, usable_nonce};
+use portcullis_web::session::{CookieScope, encode_path_segment, read_cookie};
+use portcullis_web::templates::{self, Theme};
+use portcullis_web::{AppState, ClientIp, Protocols};
+use serde_json::{Value, json};
+
+use super::signin;
+
+/// The console's templates, in the login theme (they extend its `base.html`).
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    (
+        "field_macros.html",
+        include_str!("../../templates/field_macros.html"),
+    ),
+    ("profile.html", include_str!("../../templates/profile.html")),
+    (
+        "password.html",
+        include_str!("../../templates/password.html"),
+    ),
+    ("linked.html", include_str!("../../templates/linked.html")),
+    (
+        "sessions.html",
+        include_str!("../../templates/sessions.html"),
+    ),
+    ("logins.html", include_str!("../../templates/logins.html")),
+    (
+        "app_passwords.html",
+        include_str!("../../templates/app_passwords.html"),
+    ),
+    (
+        "app_password_created.html",
+        include_str!("../../templates/app_password_created.html"),
+    ),
+    ("access.html", include_str!("../../templates/access.html")),
+];
+
+static THEME: LazyLock<Result<Theme, String>> = LazyLock::new(|| Theme::with(TEMPLATES));
+
+/// The purpose of the console's form tokens: a token of another form (a login page's) is
+/// refused here, and the other way round.
+const FORM_PURPOSE: &str = "account";
+/// How long a rendered form may be posted.
+const FORM_LIFETIME: i64 = 8 * 3600;
+/// The flash message cookie: one message, shown by the next page.
+const FLASH_COOKIE: &str = "PORTCULLIS_ACCOUNT_FLASH";
+
+/// The console's navigation: `(key, label, path below the base)`.
+const NAV: [(&str, &str, &str); 7] = [
+    ("profile", "Personal info", "/"),
+    ("password", "Password", "/password"),
+    ("linked", "Linked accounts", "/linked"),
+    ("sessions", "Sessions", "/sessions"),
+    ("docker-logins", "Docker logins", "/docker-logins"),
+    ("app-passwords", "App passwords", "/app-passwords"),
+    ("registry-access", "My registry access", "/registry-access"),
+];
+
+/// A signed-in console request.
+pub struct Console {
+    pub state: AppState,
+    pub protocols: Protocols,
+    pub me: Me,
+    /// `{relative}/realms/{realm}/account`.
+    pub base: String,
+    pub flash: Option<String>,
+    /// The browser's form nonce, and whether it is new (its cookie is then set).
+    nonce: (String, bool),
+}
+
+/// What a request asks of the console, before anyone is known to be signed in.
+pub struct Request<'a> {
+    pub state: &'a AppState,
+    pub protocols: &'a Protocols,
+    pub realm: &'a str,
+    pub headers: &'a HeaderMap,
+    pub ip: Option<IpAddr>,
+    /// The page asked for, below the console's base (`/sessions`), where a login returns to.
+    pub page: &'a str,
+}
+
+impl Console {
+    /// The console for the browser's signed-in user; without a live SSO session, the realm's
+    /// login, coming back to the page asked for.
+    pub async fn load(request: Request<'_>) -> Result<Console, PageError> {
+        let snapshot = realm(request.state, request.realm).await?;
+        let base = base_path(request.state, &snapshot.realm.name);
+        let Some(live) = signin::current(request.state, &snapshot, request.headers).await? else {
+            let login = signin::begin(request.state, &snapshot, request.headers, request.page);
+            return Err(PageError::SignIn(Box::new(login.await?)));
+        };
+        let user_agent = request
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let me = Me::signed_in(
+            request.state,
+            snapshot.clone(),
+            &live.session,
+            (*live.user).clone(),
+            request.ip,
+            user_agent,
+        )
+        .await?;
+        let Some(me) = me else {
+            let login = signin::begin(request.state, &snapshot, request.headers, request.page);
+            return Err(PageError::SignIn(Box::new(login.await?)));
+        };
+        let nonce = match usable_nonce(read_cookie(request.headers, FORM_COOKIE)) {
+            Some(nonce) => (nonce.to_string(), false),
+            None => (portcullis_core::secrets::random_token::<32>(), true),
+        };
+        Ok(Console {
+            state: request.state.clone(),
+            protocols: request.protocols.clone(),
+            me,
+            base,
+            flash: read_flash(request.headers),
+            nonce,
+        })
+    }
+
+    /// The self-service operations of the signed-in user.
+    pub fn account(&self) -> SelfService<'_> {
+        SelfService::new(&self.state, &self.me, &self.protocols)
+    }
+
+    fn realm(&self) -> &RealmSnapshot {
+        self.me.realm()
+    }
+
+    fn form_spec<'a>(&self, issuer: &'a str) -> FormTokenSpec<'a> {
+        FormTokenSpec {
+            issuer,
+            purpose: FORM_PURPOSE,
+        }
+    }
+
+    /// A CSRF token for the page's forms: bound to this browser and this session.
+    fn csrf_token(&self) -> Result<String, PageError> {
+        let issuer = self.state.issuer(&self.realm().realm.name);
+        csrf::sign_form_token(
+            &self.realm().keys,
+            self.form_spec(&issuer),
+            &self.nonce.0,
+            self.state.now(),
+            FORM_LIFETIME,
+            &json!({"sid": self.me.session_id()}),
+        )
+        .map_err(|e| PageError::Internal(e.to_string()))
+    }
+
+    /// Checks a posted form's CSRF token: made by this console for this browser and for the
+    /// session that is signed in now.
+    pub fn check_form(&self, form: &FormBody) -> Result<(), PageError> {
+        let issuer = self.state.issuer(&self.realm().realm.name);
+        let nonce = (!self.nonce.1).then_some(self.nonce.0.as_str());
+        let payload = csrf::verify_form_token(
+            &self.realm().keys,
+            self.form_spec(&issuer),
+            Some(form.get("csrf")),
+            nonce,
+            self.state.now(),
+        )
+        .map_err(|e| {
+            tracing::info!(realm = %self.realm().realm.name, reason = %e, "account form refused");
+            PageError::Csrf
+        })?;
+        if payload.get("sid").and_then(Value::as_str) != Some(self.me.session_id()) {
+            tracing::info!(realm = %self.realm().realm.name, "account form refused: rendered for another session");
+            return Err(PageError::Csrf);
+        }
+        Ok(())
+    }
+
+    /// Renders a page of the console: `context` is the page's own; the layout adds who is
+    /// signed in, the navigation (with `active` current), the CSRF token and the flash message.
+    pub fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        active: &str,
+        title: &str,
+        mut context: Value,
+    ) -> Result<Response, PageError> {
+        let nav: Vec<Value> = NAV
+            .iter()
+            .map(|(key, label, path)| {
+                json!({"key": key, "label": label, "href": format!("{}{path}", self.base)})
+            })
+            .collect();
+        let realm = &self.realm().realm;
+        let common = json!({
+            "realm_name": realm.display_name.as_deref().unwrap_or(&realm.name),
+            "username": self.me.user().username,
+            "base": self.base,
+            "nav": nav,
+            "active": active,
+            "title": title,
+            "csrf": self.csrf_token()?,
+            "flash": self.flash,
+            "back": null,
+            "error": null,
+            "error_field": null,
+        });
+        if let (Some(page), Value::Object(common)) = (context.as_object_mut(), common) {
+            for (key, value) in common {
+                page.entry(key).or_insert(value);
+            }
+        }
+        let theme = THEME
+            .as_ref()
+            .map_err(|e| PageError::Internal(format!("templates failed to load: {e}")))?;
+        let body = theme
+            .render(template, &context)
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+        let mut response = templates::html_response(status, body, templates::PageScripts::None);
+        if self.flash.is_some()
+            && let Some(cookie) = self.cookies().clear(FLASH_COOKIE)
+        {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        self.with_nonce_cookie(&mut response);
+        Ok(response)
+    }
+
+    /// The scope of the console's own cookies (the flash message).
+    fn cookies(&self) -> CookieScope {
+        CookieScope {
+            path: format!("{}/", self.base),
+            secure: portcullis_web::session::cookies_secure(self.state.urls()),
+        }
+    }
+
+    fn with_nonce_cookie(&self, response: &mut Response) {
+        if !self.nonce.1 {
+            return;
+        }
+        let scope = CookieScope::for_realm(self.state.urls(), &self.realm().realm.name);
+        if let Some(cookie) = scope.set(FORM_COOKIE, &self.nonce.0) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+
+    /// `303 See Other` to the console page `path` with a flash message for it.
+    pub fn redirect(&self, path: &str, message: &str) -> Response {
+        let mut response = Redirect::to(&format!("{}{path}", self.base)).into_response();
+        if let Some(cookie) = self.cookies().set(FLASH_COOKIE, &flash_encode(message)) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(Path(path)) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+        else {
+            return Err(PageError::NoRealm);
+        };
+        let realm = path.get("realm").cloned().unwrap_or_default();
+        let protocols = parts
+            .extensions
+            .get::<Protocols>()
+            .cloned()
+            .ok_or_else(|| PageError::Internal("the protocols are not set up".into()))?;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let base = base_path(state, &realm);
+        let page = return_page(&parts.method, &parts.uri, &base);
+        Console::load(Request {
+            state,
+            protocols: &protocols,
+            realm: &realm,
+            headers: &parts.headers,
+            ip,
+            page: &page,
+        })
+        .await
+    }
+}
+
+/// Where a login started by this request comes back to: the page itself for a `GET`, the page
+/// a form was posted from otherwise.
+fn return_page(method: &Method, uri: &Uri, base: &str) -> String {
+    let path = uri.path().strip_prefix(base).unwrap_or("/");
+    if method == Method::GET {
+        let mut page = if path.is_empty() { "/" } else { path }.to_string();
+        if let Some(query) = uri.query() {
+            page.push('?');
+            page.push_str(query);
+        }
+        return page;
+    }
+    match path.trim_start_matches('/').split('/').next() {
+        Some(first @ ("password" | "linked" | "sessions" | "docker-logins" | "app-passwords")) => {
+            format!("/{first}")
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// The enabled realm of the path, or the error page.
+async fn realm(state: &AppState, name: &str) -> Result<Arc<RealmSnapshot>, PageError> {
+    match state.realm(name).await {
+        Ok(Some(snapshot)) if snapshot.realm.enabled => Ok(snapshot),
+        Ok(_) => Err(PageError::NoRealm),
+        Err(e) => Err(PageError::Internal(e.to_string())),
+    }
+}
+
+/// `{relative}/realms/{realm}/account`.
+pub fn base_path(state: &AppState, realm: &str) -> String {
+    format!(
+        "{}/realms/{}/account",
+        state.urls().relative_path,
+        encode_path_segment(realm)
+    )
+}
+
+/// Cookie values may not hold spaces or commas: the message travels percent-encoded.
+fn flash_encode(message: &str) -> String {
+    let mut out = String::new();
+    for byte in message.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The flash message a request carries, if any.
+fn read_flash(headers: &HeaderMap) -> Option<String> {
+    let raw = read_cookie(headers, FLASH_COOKIE)?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let message = String::from_utf8(out).ok()?;
+    (!message.is_empty() && message.len() <= 500).then_some(message)
+}
+
+/// A posted form: every field in order, repeated names kept (checkbox groups).
+#[derive(Debug, Clone, Default)]
+pub struct FormBody(pub Vec<(String, String)>);
+
+impl FormBody {
+    pub fn parse(bytes: &[u8]) -> Result<Self, PageError> {
+        serde_urlencoded::from_bytes(bytes)
+            .map(FormBody)
+            .map_err(|_| PageError::BadRequest("The form could not be read.".into()))
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        matches!(self.get(name), "on" | "true" | "1")
+    }
+}
+
+/// A console request that failed: a page saying why (403, 404, 400, 500), or the login.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("sign in")]
+    SignIn(Box<Response>),
+    #[error("Realm does not exist or is disabled.")]
+    NoRealm,
+    #[error("You may not do this.")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("This form has expired or did not come from this page. Reload the page and try again.")]
+    Csrf,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<AdminError> for PageError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Forbidden | AdminError::Unauthorized(_) => PageError::Forbidden,
+            AdminError::NotFound(message) => PageError::NotFound(message),
+            AdminError::BadRequest(message) | AdminError::Conflict(message) => {
+                PageError::BadRequest(message)
+            }
+            AdminError::InvalidRequest { description, .. } => PageError::BadRequest(description),
+            AdminError::InvalidField { field, .. } => {
+                PageError::BadRequest(format!("Please give a valid {field}."))
+            }
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AccountError> for PageError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Field { message, .. } => PageError::BadRequest(message),
+            AccountError::Refused(e) => e.into(),
+        }
+    }
+}
+
+impl From<signin::SignInError> for PageError {
+    fn from(error: signin::SignInError) -> Self {
+        PageError::Internal(error.to_string())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            PageError::SignIn(_) => StatusCode::SEE_OTHER,
+            PageError::NoRealm | PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Forbidden => StatusCode::FORBIDDEN,
+            PageError::BadRequest(_) | PageError::Csrf => StatusCode::BAD_REQUEST,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match self {
+            PageError::SignIn(response) => *response,
+            PageError::Internal(cause) => templates::internal_error_page(&cause),
+            other => {
+                let message = other.to_string();
+                let mut response = templates::error_page(
+                    status,
+                    None,
+                    "We are sorry...",
+                    &message,
+                    "account console request refused",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_return_to_the_page_asked_for() {
+        let base = "/auth/realms/acme/account";
+        let rows = [
+            (Method::GET, "/auth/realms/acme/account/", "/"),
+            (Method::GET, "/auth/realms/acme/account", "/"),
+            (
+                Method::GET,
+                "/auth/realms/acme/account/sessions",
+                "/sessions",
+            ),
+            (
+                Method::GET,
+                "/auth/realms/acme/account/registry-access?registry=r&repository=a%2Fb",
+                "/registry-access?registry=r&repository=a%2Fb",
+            ),
+            (
+                Method::POST,
+                "/auth/realms/acme/account/sessions/end",
+                "/sessions",
+            ),
+            (
+                Method::POST,
+                "/auth/realms/acme/account/app-passwords",
+                "/app-passwords",
+            ),
+            (Method::POST, "/auth/realms/acme/account/profile", "/"),
+            (Method::POST, "/auth/realms/acme/account/sign-out", "/"),
+        ];
+        for (method, uri, want) in rows {
+            let uri: Uri = uri.parse().unwrap();
+            assert_eq!(return_page(&method, &uri, base), want, "{method} {uri}");
+        }
+    }
+
+    #[test]
+    fn flash_messages_survive_their_cookie() {
+        let mut headers = HeaderMap::new();
+        let encoded = flash_encode("App password \"ci\" revoked: 100% gone.");
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{FLASH_COOKIE}={encoded}")).unwrap(),
+        );
+        assert_eq!(
+            read_flash(&headers).as_deref(),
+            Some("App password \"ci\" revoked: 100% gone.")
+        );
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("PORTCULLIS_ACCOUNT_FLASH=%E2%8"),
+        );
+        assert_eq!(read_flash(&headers), None, "a cut escape is no message");
+    }
+}
