@@ -10,9 +10,8 @@
 mod console;
 pub mod rest;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use portcullis_web::{AppState, Protocols, cors};
@@ -29,22 +28,21 @@ pub fn routes(relative: &str, protocols: &Protocols) -> Router<AppState> {
 }
 
 /// `GET {realm}/account`: the profile as JSON for keycloak-js (`Accept: application/json`),
-/// the console for a browser.
-async fn account_root(
-    State(state): State<AppState>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    if rest::wants_json(&headers) {
-        return rest::profile(&state, &realm, &headers).await;
+/// the console's first page for a browser. (`{realm}/account/` is the same path: the server
+/// trims trailing slashes.)
+async fn account_root(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if rest::wants_json(&parts.headers) {
+        let realm = match Path::<String>::from_request_parts(&mut parts, &state).await {
+            Ok(Path(realm)) => realm,
+            Err(rejection) => return rejection.into_response(),
+        };
+        return rest::profile(&state, &realm, &parts.headers).await;
     }
-    let mut target = format!("{}/", uri.path());
-    if let Some(query) = uri.query() {
-        target.push('?');
-        target.push_str(query);
+    match console::Console::from_request_parts(&mut parts, &state).await {
+        Ok(console) => console::profile_page(console).await.into_response(),
+        Err(error) => error.into_response(),
     }
-    Redirect::to(&target).into_response()
 }
 
 /// The console's answers are about one user: no cache may keep them.

@@ -115,6 +115,52 @@ impl<'a> Browser<'a> {
         base
     }
 
+    /// Signs in to the realm's account console as the user would, and returns its base path
+    /// (`/auth/realms/{realm}/account`): the browser then holds a live SSO session of the
+    /// realm, a new one (a session it had before is replaced). The login goes through the
+    /// realm's login page for the `account-console` client.
+    pub async fn sign_in_to_account(
+        &mut self,
+        realm: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let base = format!("{}/realms/{realm}/account", self.app.relative_path());
+        let redirect = format!("{}{base}/", self.app.base_url());
+        let verifier = "account-console-test-verifier-0123456789-abcdef";
+        let challenge = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
+        );
+        let query = serde_urlencoded::to_string([
+            ("client_id", "account-console"),
+            ("redirect_uri", redirect.as_str()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("prompt", "login"),
+        ])
+        .expect("a query");
+        let login = self
+            .get(&format!(
+                "{}/realms/{realm}/protocol/openid-connect/auth?{query}",
+                self.app.relative_path()
+            ))
+            .await;
+        let done = self.log_in(&login, username, password).await;
+        assert!(
+            done.status.is_redirection(),
+            "login to the account console: {done:?} {}",
+            done.text()
+        );
+        assert!(
+            self.jar.contains_key("PORTCULLIS_SESSION"),
+            "no SSO session cookie after the login"
+        );
+        base
+    }
+
     /// An absolute URL of the app as a path and query.
     pub fn local(&self, url: &str) -> String {
         url.strip_prefix(self.app.base_url())

@@ -1,4 +1,5 @@
-//! The account console at `{relative}/realms/{realm}/account/`: server-rendered pages (the
+//! The account console at `{relative}/realms/{realm}/account/` (its first page is served with
+//! the account REST basics, at the same path): server-rendered pages (the
 //! login theme's layout) where a signed-in user manages their own account. Every page needs
 //! the browser's live SSO session of the realm ([`signin`]); without one, the realm's login
 //! starts and comes back to the page asked for.
@@ -20,12 +21,14 @@ use axum::Router;
 use axum::routing::{get, post};
 use portcullis_web::AppState;
 
+pub(crate) use page::Console;
+pub(crate) use profile::show as profile_page;
+
 /// The console's routes under `{relative}/realms/{realm}/account`.
 pub fn routes(relative: &str) -> Router<AppState> {
     let base = format!("{relative}/realms/{{realm}}/account");
     let r = |path: &str| format!("{base}{path}");
     Router::new()
-        .route(&r("/"), get(profile::show))
         .route(&r("/profile"), post(profile::save))
         .route(
             &r("/password"),
