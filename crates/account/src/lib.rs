@@ -10,6 +10,8 @@
 mod console;
 pub mod rest;
 
+pub use console::signin::AccountPage;
+
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

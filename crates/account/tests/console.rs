@@ -458,7 +458,7 @@ async fn a_password_change_needs_the_current_one_and_the_realm_policy() {
     ok(&page);
     assert!(page.text().contains("Your password was changed."));
     let other = elsewhere.get(&format!("{base}/")).await;
-    assert_ne!(other.status, StatusCode::OK, "the other session ended");
+    assert!(other.is_login_page(), "the other session ended");
     let logins = b.get(&format!("{base}/docker-logins")).await.text();
     assert!(logins.contains(r#"id="no-docker-logins""#), "{logins}");
     assert!(
@@ -639,7 +639,7 @@ async fn sessions_are_listed_as_devices_and_signed_out_one_or_all_others_never_a
 
     let done = b.submit(&end_phone).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
-    assert_ne!(phone.get(&format!("{base}/")).await.status, StatusCode::OK);
+    assert!(phone.get(&format!("{base}/")).await.is_login_page());
     ok(&laptop.get(&format!("{base}/")).await);
 
     let page = b.get(&format!("{base}/sessions")).await;
@@ -649,7 +649,7 @@ async fn sessions_are_listed_as_devices_and_signed_out_one_or_all_others_never_a
     let page = b.get(&format!("{base}/sessions")).await;
     assert!(page.text().contains("1 other session was signed out."));
     assert!(page.text().contains(r#"id="no-other-sessions""#));
-    assert_ne!(laptop.get(&format!("{base}/")).await.status, StatusCode::OK);
+    assert!(laptop.get(&format!("{base}/")).await.is_login_page());
     ok(&bob.get(&format!("{base}/")).await);
 
     // Signing out ends this session too.
@@ -657,7 +657,7 @@ async fn sessions_are_listed_as_devices_and_signed_out_one_or_all_others_never_a
     ok(&out);
     assert!(out.text().contains("You are signed out"));
     assert!(!b.jar.contains_key("PORTCULLIS_SESSION"));
-    assert_ne!(b.get(&format!("{base}/")).await.status, StatusCode::OK);
+    assert!(b.get(&format!("{base}/")).await.is_login_page());
     assert!(event_types(&app).await.contains(&"LOGOUT".to_string()));
 }
 
@@ -999,4 +999,70 @@ async fn hostile_input_is_escaped() {
     let html = b.get(&format!("{base}/")).await.text();
     assert!(!html.contains("<script>alert(1)"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[tokio::test]
+async fn without_a_session_the_realms_login_starts_and_returns_to_the_page_asked_for() {
+    let app = app().await;
+    let mut b = Browser::new(&app);
+    let base = "/auth/realms/acme/account";
+    let login = b
+        .get(&format!("{base}/registry-access?repository=platform%2Fapi"))
+        .await;
+    assert!(login.is_login_page(), "{}", login.text());
+    assert!(login.text().contains("Acme"), "the realm's login page");
+    let wrong = b.log_in(&login, "alice", "not-her-password").await;
+    assert!(wrong.is_login_page());
+    let done = b.log_in(&login, "alice", ALICE_PW).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(
+        done.location(),
+        Some("/auth/realms/acme/account/registry-access?repository=platform%2Fapi")
+    );
+    let page = b.get(done.location().unwrap()).await;
+    ok(&page);
+    // A form posted without a session (it ended meanwhile) changes nothing and, after the
+    // login, comes back to the page it was posted from.
+    let form = b
+        .get(&format!("{base}/app-passwords"))
+        .await
+        .form_to("/app-passwords")
+        .with("name", "made without a session")
+        .with("expires", "2026-12-01");
+    b.jar.remove("PORTCULLIS_SESSION");
+    let login = b.submit(&form).await;
+    assert!(login.is_login_page());
+    let done = b.log_in(&login, "alice", ALICE_PW).await;
+    assert_eq!(done.location(), Some("/auth/realms/acme/account/app-passwords"));
+    let page = b.get(done.location().unwrap()).await;
+    assert!(page.text().contains(r#"id="no-app-passwords""#));
+    // The login is an event of the account console's client.
+    let events = admin_get(&app, "events?type=LOGIN").await;
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["clientId"] == "account-console"),
+        "{events}"
+    );
+
+    // A browser signed in through an application goes straight to the console.
+    let mut other = Browser::new(&app);
+    let token = other
+        .get(&format!(
+            "/auth/realms/acme/protocol/openid-connect/auth?client_id=account-console&\
+             redirect_uri=http%3A%2F%2Fid.test{}%2F&response_type=code&scope=openid&\
+             code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            base.replace('/', "%2F")
+        ))
+        .await;
+    let done = other.log_in(&token, "bob", BOB_PW).await;
+    assert!(done.status.is_redirection());
+    let page = other.get(&format!("{base}/")).await;
+    ok(&page);
+    assert!(page.text().contains("Signed in as <strong>bob</strong>"));
+    // Unknown realms are the realm error page.
+    let unknown = other.get("/auth/realms/nope/account/").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }

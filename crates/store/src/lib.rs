@@ -437,16 +437,17 @@ impl Store {
 
     /// Starts a server-side SSO session.
     pub async fn create_user_session(&self, session: &UserSession) -> Result<(), StoreError> {
-        queries::session::create_session(&self.db, session).await
+        let unknown = SessionDevice::default();
+        queries::session::create_session(&self.db, session, &unknown).await
     }
 
-    /// Records where a session was started from (its address and browser).
-    pub async fn set_user_session_device(
+    /// Creates a session started from `device` (the browser's address and user agent).
+    pub async fn create_user_session_from(
         &self,
-        id: &str,
+        session: &UserSession,
         device: &SessionDevice,
     ) -> Result<(), StoreError> {
-        queries::session::set_session_device(&self.db, id, device).await
+        queries::session::create_session(&self.db, session, device).await
     }
 
     /// A user's sessions that were not ended, oldest first, with where each was started from

@@ -116,9 +116,9 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in to the realm's account console as the user would, and returns its base path
-    /// (`/auth/realms/{realm}/account`): the browser then holds a live SSO session of the
-    /// realm, a new one (a session it had before is replaced). The login goes through the
-    /// realm's login page for the `account-console` client.
+    /// (`/auth/realms/{realm}/account`): the console sends a browser without a session to the
+    /// realm's login page, and the login comes back to the console. The browser then holds a
+    /// new live SSO session of the realm (one it had is forgotten first).
     pub async fn sign_in_to_account(
         &mut self,
         realm: &str,
@@ -126,33 +126,19 @@ impl<'a> Browser<'a> {
         password: &str,
     ) -> String {
         let base = format!("{}/realms/{realm}/account", self.app.relative_path());
-        let redirect = format!("{}{base}/", self.app.base_url());
-        let verifier = "account-console-test-verifier-0123456789-abcdef";
-        let challenge = base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
-        );
-        let query = serde_urlencoded::to_string([
-            ("client_id", "account-console"),
-            ("redirect_uri", redirect.as_str()),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-            ("prompt", "login"),
-        ])
-        .expect("a query");
-        let login = self
-            .get(&format!(
-                "{}/realms/{realm}/protocol/openid-connect/auth?{query}",
-                self.app.relative_path()
-            ))
-            .await;
+        self.jar.remove("PORTCULLIS_SESSION");
+        let login = self.get(&format!("{base}/")).await;
         let done = self.log_in(&login, username, password).await;
-        assert!(
-            done.status.is_redirection(),
+        assert_eq!(
+            done.status.as_u16(),
+            303,
             "login to the account console: {done:?} {}",
             done.text()
+        );
+        assert_eq!(
+            done.location().map(|l| self.local(l)),
+            Some(format!("{base}/")),
+            "the login comes back to the console"
         );
         assert!(
             self.jar.contains_key("PORTCULLIS_SESSION"),

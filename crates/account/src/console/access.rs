@@ -41,7 +41,13 @@ pub async fn show(console: Console, Query(query): Query<TryQuery>) -> Result<Res
         })
         .collect();
     let repository = query.repository.clone().unwrap_or_default();
-    let registry = query.registry.clone().unwrap_or_default();
+    // Without a registry chosen, the first one (a realm usually has one).
+    let registry = query
+        .registry
+        .clone()
+        .filter(|r| !r.is_empty())
+        .or_else(|| registries.first().and_then(|r| r["id"].as_str()).map(str::to_string))
+        .unwrap_or_default();
     let mut status = StatusCode::OK;
     let mut error: Option<(&str, String)> = None;
     let mut result = Value::Null;

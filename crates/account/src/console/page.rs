@@ -2,7 +2,7 @@
 //! login theme, the CSRF tokens of its forms, flash messages, posted forms and errors as pages.
 
 use std::net::IpAddr;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_admin::AdminError;
 use portcullis_admin::self_service::{AccountError, Me, SelfService};
 use portcullis_core::model::RealmSnapshot;
-use portcullis_web::csrf::{self, FORM_COOKIE, FormTokenSpec, usable_nonce};
+use portcullis_web::login::{self, Checked, Continuations, FormNonce, LoginError, RealmCtx};
 use portcullis_web::session::{CookieScope, encode_path_segment, read_cookie};
 use portcullis_web::templates::{self, Theme};
 use portcullis_web::{AppState, ClientIp, Protocols};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::signin;
@@ -53,8 +54,6 @@ static THEME: LazyLock<Result<Theme, String>> = LazyLock::new(|| Theme::with(TEM
 /// The purpose of the console's form tokens: a token of another form (a login page's) is
 /// refused here, and the other way round.
 const FORM_PURPOSE: &str = "account";
-/// How long a rendered form may be posted.
-const FORM_LIFETIME: i64 = 8 * 3600;
 /// The flash message cookie: one message, shown by the next page.
 const FLASH_COOKIE: &str = "PORTCULLIS_ACCOUNT_FLASH";
 
@@ -73,18 +72,30 @@ const NAV: [(&str, &str, &str); 7] = [
 pub struct Console {
     pub state: AppState,
     pub protocols: Protocols,
+    /// The realm, as the login flow knows it (cookies, form tokens).
+    pub ctx: RealmCtx,
     pub me: Me,
     /// `{relative}/realms/{realm}/account`.
     pub base: String,
     pub flash: Option<String>,
-    /// The browser's form nonce, and whether it is new (its cookie is then set).
-    nonce: (String, bool),
+    /// The browser's form nonce (its cookie is set when it is new).
+    nonce: FormNonce,
+    /// The request's cookies, against which posted form tokens are checked.
+    cookies: HeaderMap,
+}
+
+/// What the console's form tokens are bound to besides the browser: the SSO session the page
+/// was rendered for.
+#[derive(Debug, Serialize, Deserialize)]
+struct FormBinding {
+    sid: String,
 }
 
 /// What a request asks of the console, before anyone is known to be signed in.
 pub struct Request<'a> {
     pub state: &'a AppState,
     pub protocols: &'a Protocols,
+    pub continuations: &'a Continuations,
     pub realm: &'a str,
     pub headers: &'a HeaderMap,
     pub ip: Option<IpAddr>,
@@ -96,11 +107,14 @@ impl Console {
     /// The console for the browser's signed-in user; without a live SSO session, the realm's
     /// login, coming back to the page asked for.
     pub async fn load(request: Request<'_>) -> Result<Console, PageError> {
-        let snapshot = realm(request.state, request.realm).await?;
-        let base = base_path(request.state, &snapshot.realm.name);
-        let Some(live) = signin::current(request.state, &snapshot, request.headers).await? else {
-            let login = signin::begin(request.state, &snapshot, request.headers, request.page);
-            return Err(PageError::SignIn(Box::new(login.await?)));
+        let ctx = match signin::realm_ctx(request.state, request.realm).await? {
+            Ok(ctx) => ctx,
+            Err(page) => return Err(PageError::Page(Box::new(page))),
+        };
+        let base = base_path(request.state, &ctx.snapshot.realm.name);
+        let sign_in = || signin::begin(&ctx, request.continuations, request.headers, request.page);
+        let Some(live) = signin::current(&ctx, request.headers).await? else {
+            return Err(PageError::Page(Box::new(sign_in().await?)));
         };
         let user_agent = request
             .headers
@@ -108,7 +122,7 @@ impl Console {
             .and_then(|v| v.to_str().ok());
         let me = Me::signed_in(
             request.state,
-            snapshot.clone(),
+            ctx.snapshot.clone(),
             &live.session,
             (*live.user).clone(),
             request.ip,
@@ -116,20 +130,21 @@ impl Console {
         )
         .await?;
         let Some(me) = me else {
-            let login = signin::begin(request.state, &snapshot, request.headers, request.page);
-            return Err(PageError::SignIn(Box::new(login.await?)));
+            return Err(PageError::Page(Box::new(sign_in().await?)));
         };
-        let nonce = match usable_nonce(read_cookie(request.headers, FORM_COOKIE)) {
-            Some(nonce) => (nonce.to_string(), false),
-            None => (portcullis_core::secrets::random_token::<32>(), true),
-        };
+        let mut cookies = HeaderMap::new();
+        for value in request.headers.get_all(header::COOKIE) {
+            cookies.append(header::COOKIE, value.clone());
+        }
         Ok(Console {
+            cookies,
             state: request.state.clone(),
             protocols: request.protocols.clone(),
+            nonce: FormNonce::of(request.headers),
+            flash: read_flash(request.headers),
+            ctx,
             me,
             base,
-            flash: read_flash(request.headers),
-            nonce,
         })
     }
 
@@ -142,48 +157,34 @@ impl Console {
         self.me.realm()
     }
 
-    fn form_spec<'a>(&self, issuer: &'a str) -> FormTokenSpec<'a> {
-        FormTokenSpec {
-            issuer,
-            purpose: FORM_PURPOSE,
-        }
-    }
-
     /// A CSRF token for the page's forms: bound to this browser and this session.
     fn csrf_token(&self) -> Result<String, PageError> {
-        let issuer = self.state.issuer(&self.realm().realm.name);
-        csrf::sign_form_token(
-            &self.realm().keys,
-            self.form_spec(&issuer),
-            &self.nonce.0,
-            self.state.now(),
-            FORM_LIFETIME,
-            &json!({"sid": self.me.session_id()}),
-        )
-        .map_err(|e| PageError::Internal(e.to_string()))
+        let binding = FormBinding {
+            sid: self.me.session_id().to_string(),
+        };
+        Ok(login::seal(&self.ctx, FORM_PURPOSE, &self.nonce, &binding)?)
     }
 
     /// Checks a posted form's CSRF token: made by this console for this browser and for the
-    /// session that is signed in now.
+    /// session that is signed in now, and not stale.
     pub fn check_form(&self, form: &FormBody) -> Result<(), PageError> {
-        let issuer = self.state.issuer(&self.realm().realm.name);
-        let nonce = (!self.nonce.1).then_some(self.nonce.0.as_str());
-        let payload = csrf::verify_form_token(
-            &self.realm().keys,
-            self.form_spec(&issuer),
-            Some(form.get("csrf")),
-            nonce,
-            self.state.now(),
-        )
-        .map_err(|e| {
-            tracing::info!(realm = %self.realm().realm.name, reason = %e, "account form refused");
-            PageError::Csrf
-        })?;
-        if payload.get("sid").and_then(Value::as_str) != Some(self.me.session_id()) {
-            tracing::info!(realm = %self.realm().realm.name, "account form refused: rendered for another session");
-            return Err(PageError::Csrf);
+        let realm = &self.realm().realm.name;
+        let token = Some(form.get("csrf"));
+        match login::check::<FormBinding>(&self.ctx, FORM_PURPOSE, token, &self.cookies) {
+            Checked::Valid(binding) if binding.sid == self.me.session_id() => Ok(()),
+            Checked::Valid(_) => {
+                tracing::info!(realm = %realm, "account form refused: rendered for another session");
+                Err(PageError::Csrf)
+            }
+            Checked::Expired(_) => {
+                tracing::info!(realm = %realm, "account form refused: expired");
+                Err(PageError::Csrf)
+            }
+            Checked::Invalid(e) => {
+                tracing::info!(realm = %realm, reason = %e, "account form refused");
+                Err(PageError::Csrf)
+            }
         }
-        Ok(())
     }
 
     /// Renders a page of the console: `context` is the page's own; the layout adds who is
@@ -229,7 +230,7 @@ impl Console {
             .map_err(|e| PageError::Internal(e.to_string()))?;
         let mut response = templates::html_response(status, body, templates::PageScripts::None);
         if self.flash.is_some()
-            && let Some(cookie) = self.cookies().clear(FLASH_COOKIE)
+            && let Some(cookie) = self.cookie_scope().clear(FLASH_COOKIE)
         {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -238,7 +239,7 @@ impl Console {
     }
 
     /// The scope of the console's own cookies (the flash message).
-    fn cookies(&self) -> CookieScope {
+    fn cookie_scope(&self) -> CookieScope {
         CookieScope {
             path: format!("{}/", self.base),
             secure: portcullis_web::session::cookies_secure(self.state.urls()),
@@ -246,11 +247,7 @@ impl Console {
     }
 
     fn with_nonce_cookie(&self, response: &mut Response) {
-        if !self.nonce.1 {
-            return;
-        }
-        let scope = CookieScope::for_realm(self.state.urls(), &self.realm().realm.name);
-        if let Some(cookie) = scope.set(FORM_COOKIE, &self.nonce.0) {
+        if let Ok(Some(cookie)) = self.nonce.cookie(&self.ctx) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
     }
@@ -258,7 +255,10 @@ impl Console {
     /// `303 See Other` to the console page `path` with a flash message for it.
     pub fn redirect(&self, path: &str, message: &str) -> Response {
         let mut response = Redirect::to(&format!("{}{path}", self.base)).into_response();
-        if let Some(cookie) = self.cookies().set(FLASH_COOKIE, &flash_encode(message)) {
+        if let Some(cookie) = self
+            .cookie_scope()
+            .set(FLASH_COOKIE, &flash_encode(message))
+        {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
         response
@@ -284,12 +284,18 @@ impl FromRequestParts<AppState> for Console {
             .get::<Protocols>()
             .cloned()
             .ok_or_else(|| PageError::Internal("the protocols are not set up".into()))?;
+        let continuations = parts
+            .extensions
+            .get::<Continuations>()
+            .cloned()
+            .ok_or_else(|| PageError::Internal("the login continuations are not set up".into()))?;
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
         let base = base_path(state, &realm);
         let page = return_page(&parts.method, &parts.uri, &base);
         Console::load(Request {
             state,
             protocols: &protocols,
+            continuations: &continuations,
             realm: &realm,
             headers: &parts.headers,
             ip,
@@ -316,15 +322,6 @@ fn return_page(method: &Method, uri: &Uri, base: &str) -> String {
             format!("/{first}")
         }
         _ => "/".to_string(),
-    }
-}
-
-/// The enabled realm of the path, or the error page.
-async fn realm(state: &AppState, name: &str) -> Result<Arc<RealmSnapshot>, PageError> {
-    match state.realm(name).await {
-        Ok(Some(snapshot)) if snapshot.realm.enabled => Ok(snapshot),
-        Ok(_) => Err(PageError::NoRealm),
-        Err(e) => Err(PageError::Internal(e.to_string())),
     }
 }
 
@@ -404,8 +401,9 @@ impl FormBody {
 /// A console request that failed: a page saying why (403, 404, 400, 500), or the login.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    #[error("sign in")]
-    SignIn(Box<Response>),
+    /// A page of the login flow instead: the login, or the realm's error page.
+    #[error("a login flow page")]
+    Page(Box<Response>),
     #[error("Realm does not exist or is disabled.")]
     NoRealm,
     #[error("You may not do this.")]
@@ -446,8 +444,8 @@ impl From<AccountError> for PageError {
     }
 }
 
-impl From<signin::SignInError> for PageError {
-    fn from(error: signin::SignInError) -> Self {
+impl From<LoginError> for PageError {
+    fn from(error: LoginError) -> Self {
         PageError::Internal(error.to_string())
     }
 }
@@ -455,14 +453,14 @@ impl From<signin::SignInError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = match &self {
-            PageError::SignIn(_) => StatusCode::SEE_OTHER,
+            PageError::Page(response) => response.status(),
             PageError::NoRealm | PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Forbidden => StatusCode::FORBIDDEN,
             PageError::BadRequest(_) | PageError::Csrf => StatusCode::BAD_REQUEST,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match self {
-            PageError::SignIn(response) => *response,
+            PageError::Page(response) => *response,
             PageError::Internal(cause) => templates::internal_error_page(&cause),
             other => {
                 let message = other.to_string();

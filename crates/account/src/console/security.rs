@@ -4,15 +4,12 @@ use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use portcullis_admin::self_service::{AccountError, PasswordChange};
-use portcullis_web::session::{CookieScope, SESSION_COOKIE};
+use portcullis_web::login;
 use portcullis_web::templates;
 use serde_json::json;
 
 use super::format::{device, when};
 use super::page::{Console, FormBody, PageError};
-
-/// keycloak-js's session-status cookie, cleared with the session cookie.
-const SESSION_STATUS_COOKIE: &str = "KEYCLOAK_SESSION";
 
 /// `GET account/password`.
 pub async fn password(console: Console) -> Result<Response, PageError> {
@@ -202,6 +199,7 @@ pub async fn sign_out(console: Console, body: Bytes) -> Result<Response, PageErr
 async fn sign_out_now(console: &Console) -> Result<Response, PageError> {
     console.account().sign_out().await?;
     let realm = &console.me.realm().realm;
+    let cookies = login::clear_session_cookies(&console.ctx)?;
     let name = realm.display_name.as_deref().unwrap_or(&realm.name);
     let mut response = templates::page(
         StatusCode::OK,
@@ -209,11 +207,7 @@ async fn sign_out_now(console: &Console) -> Result<Response, PageError> {
         &json!({"realm_name": name, "title": "You are signed out",
                 "message": "You are signed out of your account and of the applications of this realm in this browser."}),
     );
-    let scope = CookieScope::for_realm(console.state.urls(), &realm.name);
-    for cookie in [SESSION_COOKIE, SESSION_STATUS_COOKIE]
-        .into_iter()
-        .filter_map(|name| scope.clear(name))
-    {
+    for cookie in cookies {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(response)

@@ -1,72 +1,126 @@
-//! Who is signed in: the browser's live SSO session of the realm, and starting the realm's
-//! login for a browser without one.
+//! Who is signed in: the browser's live SSO session of the realm (the login flow's
+//! [`current_session`]); a browser without one gets the realm's login, for a pending login of
+//! kind [`AccountPage::KIND`], whose continuation brings it back to the page it asked for.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use portcullis_core::model::RealmSnapshot;
-use portcullis_core::resolve::ResolvedUser;
-use portcullis_core::secrets::hash_secret;
-use portcullis_store::UserSession;
-use portcullis_web::csrf::usable_nonce;
-use portcullis_web::session::{SESSION_COOKIE, read_cookie, session_is_live};
-use portcullis_web::{AppState, WebError, templates};
+use async_trait::async_trait;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_store::admin::ACCOUNT_CONSOLE_CLIENT;
+use portcullis_web::login::{
+    self, Continuation, Continuations, LiveSession, LoginError, LoginHints, Pending, RealmCtx,
+};
+use portcullis_web::{AppState, session::encode_path_segment};
+use serde::{Deserialize, Serialize};
 
-/// Why the signed-in user could not be found.
-#[derive(Debug, thiserror::Error)]
-pub enum SignInError {
-    #[error(transparent)]
-    Web(#[from] WebError),
-    #[error("storage: {0}")]
-    Store(#[from] portcullis_store::StoreError),
-}
-
-/// A live SSO session and its (enabled, set-up) user.
-pub struct LiveSession {
-    pub session: UserSession,
-    pub user: Arc<ResolvedUser>,
-}
-
-/// The browser's SSO session in the realm, if it is live and its user still exists, is
-/// enabled, set up and not signed out since.
-pub async fn current(
+/// The realm of the path, ready for the login flow: `Err` holds the page for an unknown or
+/// disabled realm.
+pub async fn realm_ctx(
     state: &AppState,
-    snapshot: &RealmSnapshot,
-    headers: &HeaderMap,
-) -> Result<Option<LiveSession>, SignInError> {
-    let Some(secret) = usable_nonce(read_cookie(headers, SESSION_COOKIE)) else {
-        return Ok(None);
-    };
-    let session = state
-        .store()
-        .find_user_session(&hash_secret(secret))
-        .await?
-        .filter(|s| s.realm_id == snapshot.realm.id)
-        .filter(|s| session_is_live(s, &snapshot.realm, state.now()));
-    let Some(session) = session else {
-        return Ok(None);
-    };
-    let user = state
-        .resolve_user_by_id(snapshot, &session.user_id)
-        .await?
-        .filter(|user| session.created_at >= user.not_before && user.is_set_up());
-    Ok(user.map(|user| LiveSession { session, user }))
+    realm: &str,
+) -> Result<Result<RealmCtx, Response>, LoginError> {
+    let path = HashMap::from([("realm".to_string(), realm.to_string())]);
+    RealmCtx::load(state, &path).await
 }
 
-/// A browser without a session: the realm's login, coming back to `page`.
+/// The browser's live SSO session in the realm, with its (enabled, set-up) user.
+pub async fn current(
+    ctx: &RealmCtx,
+    headers: &HeaderMap,
+) -> Result<Option<LiveSession>, LoginError> {
+    login::current_session(ctx, headers).await
+}
+
+/// The realm's login for a browser without a session, coming back to the console's `page`
+/// (below the console's base, such as `/sessions`).
 pub async fn begin(
-    _state: &AppState,
-    snapshot: &RealmSnapshot,
-    _headers: &HeaderMap,
-    _page: &str,
-) -> Result<Response, SignInError> {
-    let realm = &snapshot.realm;
-    Ok(templates::error_page(
-        StatusCode::UNAUTHORIZED,
-        Some(realm.display_name.as_deref().unwrap_or(&realm.name)),
-        "Sign in",
-        "Sign in to an application of this realm first, then come back.",
-        "account console without a session",
-    ))
+    ctx: &RealmCtx,
+    continuations: &Continuations,
+    headers: &HeaderMap,
+    page: &str,
+) -> Result<Response, LoginError> {
+    let pending = Pending::new(
+        AccountPage::KIND,
+        &AccountState {
+            page: page.to_string(),
+        },
+    )?
+    .with_hints(LoginHints {
+        client_id: Some(ACCOUNT_CONSOLE_CLIENT.to_string()),
+        ..LoginHints::default()
+    });
+    login::begin(ctx, continuations, headers, pending).await
+}
+
+/// What an account login carries: the console page to go back to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct AccountState {
+    page: String,
+}
+
+/// The continuation of logins started by the account console: once the user is signed in, back
+/// to the page they asked for.
+pub struct AccountPage;
+
+impl AccountPage {
+    pub const KIND: &'static str = "account";
+}
+
+#[async_trait]
+impl Continuation for AccountPage {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
+    async fn resume(
+        &self,
+        ctx: &RealmCtx,
+        _live: &LiveSession,
+        pending: Pending,
+        _headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let state: AccountState = pending.state_as()?;
+        let base = format!(
+            "{}/realms/{}/account",
+            ctx.state.urls().relative_path,
+            encode_path_segment(&ctx.snapshot.realm.name)
+        );
+        Ok(Redirect::to(&format!("{base}{}", console_page(&state.page))).into_response())
+    }
+}
+
+/// A page of the console, as a path below its base: anything else (another site, `//host`)
+/// becomes the first page. The state is signed, so this only guards against our own mistakes.
+fn console_page(page: &str) -> &str {
+    let safe = page.starts_with('/')
+        && !page.starts_with("//")
+        && !page.contains(['\\', '\r', '\n'])
+        && !page.split(['/', '?']).any(|segment| segment == "..");
+    if safe { page } else { "/" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pages_of_the_console_are_returned_to() {
+        let rows = [
+            ("/", "/"),
+            ("/sessions", "/sessions"),
+            (
+                "/registry-access?registry=r&repository=a",
+                "/registry-access?registry=r&repository=a",
+            ),
+            ("//evil.test/x", "/"),
+            ("https://evil.test", "/"),
+            ("/../../admin", "/"),
+            ("/a\\b", "/"),
+            ("", "/"),
+        ];
+        for (page, want) in rows {
+            assert_eq!(console_page(page), want, "{page}");
+        }
+    }
 }

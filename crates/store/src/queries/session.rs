@@ -72,27 +72,6 @@ fn cut(value: Option<&str>, max: usize) -> Option<String> {
     value.map(|v| v.chars().take(max).collect())
 }
 
-/// Records where a session was started from.
-pub(crate) async fn set_session_device<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-    device: &SessionDevice,
-) -> Result<(), StoreError> {
-    user_session::Entity::update_many()
-        .col_expr(
-            user_session::Column::IpAddress,
-            Expr::value(cut(device.ip_address.as_deref(), MAX_ADDRESS)),
-        )
-        .col_expr(
-            user_session::Column::UserAgent,
-            Expr::value(cut(device.user_agent.as_deref(), MAX_USER_AGENT)),
-        )
-        .filter(user_session::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// A user's sessions that were not ended, oldest first, each with where it was started from.
 /// The realm's timeouts are the caller's to apply.
 pub(crate) async fn list_session_devices<C: ConnectionTrait>(
@@ -248,8 +227,12 @@ impl From<&RefreshTokenRecord> for oidc_refresh_token::Model {
 pub(crate) async fn create_session<C: ConnectionTrait>(
     db: &C,
     session: &UserSession,
+    device: &SessionDevice,
 ) -> Result<(), StoreError> {
-    super::insert_all::<user_session::Entity, _>(db, vec![session.into()]).await?;
+    let mut row: user_session::Model = session.into();
+    row.ip_address = cut(device.ip_address.as_deref(), MAX_ADDRESS);
+    row.user_agent = cut(device.user_agent.as_deref(), MAX_USER_AGENT);
+    super::insert_all::<user_session::Entity, _>(db, vec![row]).await?;
     Ok(())
 }
 
