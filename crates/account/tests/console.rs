@@ -1033,7 +1033,10 @@ async fn without_a_session_the_realms_login_starts_and_returns_to_the_page_asked
     let login = b.submit(&form).await;
     assert!(login.is_login_page());
     let done = b.log_in(&login, "alice", ALICE_PW).await;
-    assert_eq!(done.location(), Some("/auth/realms/acme/account/app-passwords"));
+    assert_eq!(
+        done.location(),
+        Some("/auth/realms/acme/account/app-passwords")
+    );
     let page = b.get(done.location().unwrap()).await;
     assert!(page.text().contains(r#"id="no-app-passwords""#));
     // The login is an event of the account console's client.

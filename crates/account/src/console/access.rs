@@ -46,7 +46,12 @@ pub async fn show(console: Console, Query(query): Query<TryQuery>) -> Result<Res
         .registry
         .clone()
         .filter(|r| !r.is_empty())
-        .or_else(|| registries.first().and_then(|r| r["id"].as_str()).map(str::to_string))
+        .or_else(|| {
+            registries
+                .first()
+                .and_then(|r| r["id"].as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let mut status = StatusCode::OK;
     let mut error: Option<(&str, String)> = None;

@@ -485,6 +485,167 @@ impl IntoResponse for PageError {
 mod tests {
     use super::*;
 
+    const HOSTILE: &str = "<script>alert('x')</script>";
+
+    /// What the layout adds to every page.
+    fn with(extra: Value) -> Value {
+        let mut context = json!({
+            "realm_name": HOSTILE,
+            "username": "alice",
+            "base": "/auth/realms/acme/account",
+            "nav": NAV.iter().map(|(key, label, path)| json!({"key": key, "label": label, "href": path})).collect::<Vec<_>>(),
+            "active": "profile",
+            "title": "Title",
+            "csrf": "t.o.k",
+            "flash": HOSTILE,
+            "back": null,
+            "error": null,
+            "error_field": null,
+        });
+        if let (Some(c), Some(e)) = (context.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        context
+    }
+
+    /// Every template renders with a fixture context, its empty state and its error states,
+    /// escaping what users typed.
+    #[test]
+    fn every_template_renders() {
+        let profile =
+            json!({"email": "a@b.test", "email_verified": false, "may_edit_username": true});
+        let form =
+            json!({"username": HOSTILE, "email": "", "first_name": "", "last_name": HOSTILE});
+        let app_form = json!({"name": HOSTILE, "expires": "2026-12-01", "registry": "r", "repositories": "a/**", "actions": ["push"]});
+        let limits = json!({"max_days": 90, "min_date": "2026-11-19", "max_date": "2027-02-16"});
+        let cases: Vec<(&str, Value, &str)> = vec![
+            (
+                "profile.html",
+                with(json!({"profile": profile, "form": form})),
+                r#"id="profile""#,
+            ),
+            (
+                "profile.html",
+                with(
+                    json!({"profile": {"email": null, "email_verified": false, "may_edit_username": false}, "form": form, "error_field": "email", "error": "Bad"}),
+                ),
+                r#"id="email-error""#,
+            ),
+            (
+                "password.html",
+                with(
+                    json!({"has_password": true, "policy": "At least 12", "error_field": "password-new", "error": "Too short"}),
+                ),
+                r#"id="password-new-error""#,
+            ),
+            (
+                "password.html",
+                with(json!({"has_password": false, "policy": null})),
+                r#"id="no-password""#,
+            ),
+            (
+                "linked.html",
+                with(
+                    json!({"links": [{"provider": "corp", "user_id": "1", "username": HOSTILE, "removable": true}, {"provider": "gh", "user_id": "2", "username": null, "removable": false}]}),
+                ),
+                r#"data-provider="corp""#,
+            ),
+            (
+                "linked.html",
+                with(json!({"links": [], "error": "No"})),
+                r#"id="no-links""#,
+            ),
+            (
+                "sessions.html",
+                with(
+                    json!({"sessions": [{"id": "s", "current": true, "device": HOSTILE, "address": null, "started": "t", "last_access": "t", "expires": "t"}], "others": false}),
+                ),
+                r#"id="no-other-sessions""#,
+            ),
+            (
+                "sessions.html",
+                with(
+                    json!({"sessions": [{"id": "s", "current": false, "device": "Firefox", "address": "10.0.0.1", "started": "t", "last_access": "t", "expires": "t"}], "others": true}),
+                ),
+                r#"id="end-others""#,
+            ),
+            (
+                "logins.html",
+                with(
+                    json!({"logins": [{"id": "l", "registry": "r", "created": "t", "last_used": "t", "address": null, "expires": "t"}]}),
+                ),
+                r#"id="docker-logins""#,
+            ),
+            (
+                "logins.html",
+                with(json!({"logins": []})),
+                r#"id="no-docker-logins""#,
+            ),
+            (
+                "app_passwords.html",
+                with(
+                    json!({"app_passwords": [{"id": "p", "name": HOSTILE, "limits": "x", "created": "t", "expires": "t", "last_used": null, "last_address": null, "last_agent": null, "status": "active"}, {"id": "q", "name": "old", "limits": "x", "created": "t", "expires": "t", "last_used": "t", "last_address": "1.2.3.4", "last_agent": "skopeo", "status": "revoked"}], "registries": ["r"], "limits": limits, "form": app_form}),
+                ),
+                r#"id="app-passwords""#,
+            ),
+            (
+                "app_passwords.html",
+                with(
+                    json!({"app_passwords": [], "registries": [], "limits": limits, "form": app_form, "error_field": "actions", "error": "Bad action"}),
+                ),
+                r#"id="actions-error""#,
+            ),
+            (
+                "app_password_created.html",
+                with(
+                    json!({"name": HOSTILE, "secret": "pcp_x", "logins": [{"registry": "r", "line": "docker login -u alice r"}], "limits": "Push", "expires": "t"}),
+                ),
+                r#"id="docker-login""#,
+            ),
+            (
+                "access.html",
+                with(
+                    json!({"registries": [{"registry": "r", "id": "1", "grants": [{"resource_type": "repository", "pattern": "a/**", "actions": "pull", "rule": HOSTILE, "through": "group /a"}]}], "trial": {"registry": "1", "repository": "a/b", "result": {"granted": "pull", "verdicts": [{"rule": "x", "hit": true, "detail": "d"}]}}}),
+                ),
+                r#"id="try-result""#,
+            ),
+            (
+                "access.html",
+                with(
+                    json!({"registries": [{"registry": "r", "id": "1", "grants": []}], "trial": {"registry": "1", "repository": "", "result": null}, "error_field": "repository", "error": "Give one"}),
+                ),
+                r#"id="repository-error""#,
+            ),
+            (
+                "access.html",
+                with(
+                    json!({"registries": [], "trial": {"registry": "", "repository": "", "result": null}}),
+                ),
+                r#"id="no-registries""#,
+            ),
+        ];
+        let theme = THEME.as_ref().unwrap();
+        let mut rendered = std::collections::BTreeSet::new();
+        for (name, context, needle) in cases {
+            let html = theme
+                .render(name, &context)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(html.contains(needle), "{name}: no {needle} in\n{html}");
+            assert!(html.contains("</html>"), "{name}");
+            assert!(!html.contains("<script>alert"), "{name}: unescaped input");
+            assert!(
+                html.contains("&lt;script&gt;"),
+                "{name}: the hostile input is shown escaped"
+            );
+            rendered.insert(name);
+        }
+        for (name, _) in TEMPLATES {
+            if !matches!(*name, "layout.html" | "field_macros.html") {
+                assert!(rendered.contains(name), "{name} has no render test");
+            }
+        }
+    }
+
     #[test]
     fn logins_return_to_the_page_asked_for() {
         let base = "/auth/realms/acme/account";
