@@ -724,7 +724,9 @@ async fn app_passwords_are_created_shown_once_used_listed_and_revoked_only_by_th
     let form = page.form_to("/app-passwords");
 
     // Field errors, beside their fields.
-    let cases: [(&[(&str, &str)], &str, &str); 4] = [
+    /// (fields set, the field in error, its message)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case<'_>; 4] = [
         (&[("name", "  ")], "name", "Give it a name."),
         (
             &[("name", "ci"), ("expires", "2027-06-01")],

@@ -471,7 +471,7 @@ impl<'a> SelfService<'a> {
                 device,
             })
             .collect();
-        sessions.sort_by(|a, b| (b.current, b.started).cmp(&(a.current, a.started)));
+        sessions.sort_by_key(|s| std::cmp::Reverse((s.current, s.started)));
         Ok(sessions)
     }
 
