@@ -357,9 +357,9 @@ async fn a_password_change_needs_the_current_one_and_the_realm_policy() {
     ok(&created);
     let secret = created
         .text()
-        .split(r#"id="app-password-secret" type="text" value=""#)
+        .split(r#"id="app-password-secret" aria-labelledby="app-password-label">"#)
         .nth(1)
-        .and_then(|rest| rest.split('"').next())
+        .and_then(|rest| rest.split('<').next())
         .unwrap()
         .to_string();
 
@@ -772,9 +772,9 @@ async fn app_passwords_are_created_shown_once_used_listed_and_revoked_only_by_th
     let html = created.text();
     assert!(created.header(header::CACHE_CONTROL).contains("no-store"));
     let secret = html
-        .split(r#"id="app-password-secret" type="text" value=""#)
+        .split(r#"id="app-password-secret" aria-labelledby="app-password-label">"#)
         .nth(1)
-        .and_then(|rest| rest.split('"').next())
+        .and_then(|rest| rest.split('<').next())
         .unwrap()
         .to_string();
     assert!(secret.starts_with("pcp_") && secret.len() == 47, "{secret}");
@@ -814,9 +814,9 @@ async fn app_passwords_are_created_shown_once_used_listed_and_revoked_only_by_th
     ok(&bobs);
     let bob_secret = bobs
         .text()
-        .split(r#"id="app-password-secret" type="text" value=""#)
+        .split(r#"id="app-password-secret" aria-labelledby="app-password-label">"#)
         .nth(1)
-        .and_then(|rest| rest.split('"').next())
+        .and_then(|rest| rest.split('<').next())
         .unwrap()
         .to_string();
     let bobs_id = bob
