@@ -257,19 +257,24 @@ pub async fn list_for_groups<C: ConnectionTrait>(
 }
 
 /// A robot's secrets, newest first, dead ones included until the next rotation drops them.
+/// Among secrets made in the same second, the one without an end (the newest) comes first,
+/// then the later ends.
 pub async fn secrets<C: ConnectionTrait>(
     db: &C,
     robot_id: &str,
 ) -> Result<Vec<RobotSecret>, StoreError> {
-    Ok(secret_entity::Entity::find()
+    let mut secrets: Vec<RobotSecret> = secret_entity::Entity::find()
         .filter(secret_entity::Column::RobotId.eq(robot_id))
-        .order_by_desc(secret_entity::Column::CreatedAt)
-        .order_by_desc(secret_entity::Column::Id)
         .all(db)
         .await?
         .into_iter()
         .map(Into::into)
-        .collect())
+        .collect();
+    let end = |s: &RobotSecret| s.expires_at.unwrap_or(i64::MAX);
+    secrets.sort_by(|a, b| {
+        (b.created_at, end(b), &b.id).cmp(&(a.created_at, end(a), &a.id))
+    });
+    Ok(secrets)
 }
 
 /// The robot and secret whose secret hashes to `secret_hash`, in any realm.
