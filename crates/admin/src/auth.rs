@@ -379,12 +379,32 @@ mod tests {
                 "/eng/platform",
                 true,
             ),
-            (member("acme", &["manage-robots"], &["g-eng"]), "/ops", false),
-            (member("acme", &["manage-robots"], &["g-eng"]), "/engineering", false),
-            (member("acme", &["manage-robots"], &["g-platform"]), "/eng", false),
+            (
+                member("acme", &["manage-robots"], &["g-eng"]),
+                "/ops",
+                false,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-eng"]),
+                "/engineering",
+                false,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-platform"]),
+                "/eng",
+                false,
+            ),
             (member("acme", &[], &["g-eng"]), "/eng", false),
-            (member("acme", &["app.manage-robots"], &["g-eng"]), "/eng", false),
-            (member("master", &["manage-robots"], &["g-eng"]), "/eng", false),
+            (
+                member("acme", &["app.manage-robots"], &["g-eng"]),
+                "/eng",
+                false,
+            ),
+            (
+                member("master", &["manage-robots"], &["g-eng"]),
+                "/eng",
+                false,
+            ),
         ];
         for (caller, path, want) in rows {
             let target = "acme";

@@ -178,12 +178,16 @@ fn group_routes(realm: &str) -> Router<AppState> {
         )
         .route(
             &r("/groups/{id}/robots/{robot}"),
-            get(robots::get)
-                .put(robots::update)
-                .delete(robots::delete),
+            get(robots::get).put(robots::update).delete(robots::delete),
         )
-        .route(&r("/groups/{id}/robots/{robot}/rotate"), post(robots::rotate))
-        .route(&r("/groups/{id}/robots/{robot}/revoke"), post(robots::revoke))
+        .route(
+            &r("/groups/{id}/robots/{robot}/rotate"),
+            post(robots::rotate),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}/revoke"),
+            post(robots::revoke),
+        )
         .route(&r("/robots"), get(robots::visible))
         .route(&r("/group-by-path/{*path}"), get(groups::by_path))
 }

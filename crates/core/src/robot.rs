@@ -112,7 +112,11 @@ pub fn check_name(name: &str) -> Result<(), InvalidRobot> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b))
         && edge(bytes.first())
         && edge(bytes.last());
-    if ok { Ok(()) } else { Err(InvalidRobot::BadName) }
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidRobot::BadName)
+    }
 }
 
 /// The longest lifetime the realm allows robots, from its attributes (positive seconds), else
@@ -349,7 +353,10 @@ mod tests {
         assert_eq!(rotated_expiry(first, T + 10, 3600), T + 60);
         let second = Some(rotated_expiry(None, T + 10, 3600));
         assert_eq!(second, Some(T + 3610));
-        assert!(secret_live(None, i64::MAX - 1), "the newest never ends by itself");
+        assert!(
+            secret_live(None, i64::MAX - 1),
+            "the newest never ends by itself"
+        );
         // Rotate at T+20 with 0: every older secret dies at once.
         assert_eq!(rotated_expiry(second, T + 20, 0), T + 20);
         assert!(!secret_live(Some(T + 20), T + 20));
@@ -378,12 +385,16 @@ mod tests {
             let parsed = Cidr::parse(cidr).unwrap();
             assert_eq!(parsed.contains(ip.parse().unwrap()), hit, "{cidr} {ip}");
         }
-        assert_eq!(
-            Cidr::parse("10.1.2.3/8").unwrap().to_string(),
-            "10.0.0.0/8"
-        );
+        assert_eq!(Cidr::parse("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
         for bad in [
-            "", "10.0.0.0/33", "::/129", "10.0.0/8", "10.0.0.0/", "10.0.0.0/+8", "host", "1.2.3.4/x",
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "host",
+            "1.2.3.4/x",
         ] {
             assert!(Cidr::parse(bad).is_err(), "{bad:?}");
         }
@@ -400,7 +411,10 @@ mod tests {
         assert!(address_allowed(&[], None));
         assert!(address_allowed(&cidrs, Some("10.0.0.1".parse().unwrap())));
         assert!(!address_allowed(&cidrs, Some("192.0.2.1".parse().unwrap())));
-        assert!(!address_allowed(&cidrs, None), "an unknown address is outside");
+        assert!(
+            !address_allowed(&cidrs, None),
+            "an unknown address is outside"
+        );
     }
 
     #[test]
@@ -443,7 +457,12 @@ mod tests {
             groups: vec![
                 group("g-eng", "/eng", None, &["eng-member"]),
                 group("g-platform", "/eng/platform", Some("g-eng"), &["writer"]),
-                group("g-oncall", "/eng/platform/oncall", Some("g-platform"), &["oncall"]),
+                group(
+                    "g-oncall",
+                    "/eng/platform/oncall",
+                    Some("g-platform"),
+                    &["oncall"],
+                ),
                 group("g-ops", "/ops", None, &["ops"]),
             ],
             clients: vec![],

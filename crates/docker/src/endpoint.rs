@@ -396,7 +396,10 @@ async fn respond(
     let mut granted = context.policy.authorize(user, scopes);
     let mut refresh = principal.refresh;
     if let (Some(restriction), Some(user)) = (
-        principal.credential.as_ref().and_then(Credential::restriction),
+        principal
+            .credential
+            .as_ref()
+            .and_then(Credential::restriction),
         user,
     ) {
         // The owner's current rights (the same evaluation as a password login; for a robot,

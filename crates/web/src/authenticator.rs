@@ -454,9 +454,11 @@ impl Authenticator {
         }
         let login = robot.login_name();
         let member = robot::as_member(realm, &robot.id, &login, &robot.group_id);
-        let valid_until = secret.expires_at.map_or(robot.restriction.expires_at, |end| {
-            end.min(robot.restriction.expires_at)
-        });
+        let valid_until = secret
+            .expires_at
+            .map_or(robot.restriction.expires_at, |end| {
+                end.min(robot.restriction.expires_at)
+            });
         let credential = Credential::Robot(Arc::new(RobotCredential {
             id: robot.id,
             secret_id: secret.id,

@@ -164,7 +164,9 @@ fn with_secret(made: WithSecret, now: i64) -> Result<Value, AdminError> {
 /// the secret never lands in the shell's history as an argument of `docker`, and neither it
 /// nor the login name needs quoting beyond the single quotes.
 pub fn docker_login(secret: &str, login: &str, registry: &str) -> String {
-    format!("printf '%s' '{secret}' | docker login --username '{login}' --password-stdin {registry}")
+    format!(
+        "printf '%s' '{secret}' | docker login --username '{login}' --password-stdin {registry}"
+    )
 }
 
 pub async fn visible(

@@ -140,16 +140,48 @@ async fn authorize(
 /// 403 or 404 unless the caller may change the group's robots: front ends check it before
 /// reading a request body, so a caller without the right learns nothing from its errors.
 pub async fn require_manage(ops: Ops<'_>, realm: &str, group_id: &str) -> Result<(), AdminError> {
-    authorize(ops, realm, group_id, Need::Manage).await.map(|_| ())
+    authorize(ops, realm, group_id, Need::Manage)
+        .await
+        .map(|_| ())
 }
 
-/// Whether the caller may change the group's robots (for front ends deciding what to show).
-pub async fn may_manage(ops: Ops<'_>, realm: &str, group_id: &str) -> Result<bool, AdminError> {
-    match authorize(ops, realm, group_id, Need::Manage).await {
-        Ok(_) => Ok(true),
-        Err(AdminError::Forbidden) => Ok(false),
-        Err(e) => Err(e),
+/// What the caller may do with a group's robots, for front ends deciding what to show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access {
+    pub read: bool,
+    pub manage: bool,
+}
+
+/// What the caller may do with the group's robots; an unknown group is 404 for admins.
+pub async fn access(ops: Ops<'_>, realm: &str, group_id: &str) -> Result<Access, AdminError> {
+    for need in [Need::Manage, Need::Read] {
+        match authorize(ops, realm, group_id, need).await {
+            Ok(_) => {
+                return Ok(Access {
+                    read: true,
+                    manage: need == Need::Manage,
+                });
+            }
+            Err(AdminError::Forbidden) => continue,
+            Err(e) => return Err(e),
+        }
     }
+    Ok(Access::default())
+}
+
+/// The longest lifetime, in seconds, the realm allows a new robot.
+pub async fn max_lifespan(ops: Ops<'_>, realm: &str) -> Result<i64, AdminError> {
+    Ok(robot::max_lifespan(
+        &snapshot(ops.state, realm).await?.realm.attributes,
+    ))
+}
+
+/// Whether the caller manages robots anywhere in the realm (an admin with `view-users`, or a
+/// member with `manage-robots` of some group): the console shows them its robots page.
+pub fn manages_any(ops: Ops<'_>, realm: &str) -> bool {
+    let caller = ops.caller;
+    caller.can(realm, Right::ViewUsers)
+        || (caller.realm_name() == realm && caller.roles.has_role(robot::MANAGE_ROBOTS_ROLE))
 }
 
 async fn view_of<C: admin::ConnectionTrait>(
@@ -303,10 +335,18 @@ pub async fn create(
     };
     let (secret, secret_row) = fresh_secret(&record.id, now);
     robots::insert(change.db(), &record, &secret_row).await?;
-    change.record(Event::new(Op::Create, "GROUP", path(group_id, &record.id)).with(describe(&record)));
+    change.record(
+        Event::new(Op::Create, "GROUP", path(group_id, &record.id)).with(describe(&record)),
+    );
     change.commit().await?;
-    ops.state
-        .record_event(login_event(ops, realm, &record, &group, "ROBOT_CREATED", None));
+    ops.state.record_event(login_event(
+        ops,
+        realm,
+        &record,
+        &group,
+        "ROBOT_CREATED",
+        None,
+    ));
     Ok(WithSecret {
         view: RobotView {
             robot: record,
@@ -352,7 +392,10 @@ pub async fn update(
     robot.restriction = restriction(
         &snapshot,
         registry,
-        update.repositories.as_ref().unwrap_or(&current.repositories),
+        update
+            .repositories
+            .as_ref()
+            .unwrap_or(&current.repositories),
         update.actions.as_ref().unwrap_or(&current.actions),
         update.expires_at.unwrap_or(current.expires_at),
     )?;
@@ -402,7 +445,14 @@ pub async fn rotate(
     change.user_changed(&robot.id);
     let mut event = describe(&robot);
     event["gracePeriodSeconds"] = json!(grace_secs);
-    change.record(Event::new(Op::Action, "GROUP", format!("{}/rotate", path(group_id, id))).with(event));
+    change.record(
+        Event::new(
+            Op::Action,
+            "GROUP",
+            format!("{}/rotate", path(group_id, id)),
+        )
+        .with(event),
+    );
     change.commit().await?;
     let mut details = std::collections::BTreeMap::new();
     details.insert("grace_period_seconds", grace_secs.to_string());
@@ -436,12 +486,22 @@ pub async fn revoke(ops: Ops<'_>, realm: &str, group_id: &str, id: &str) -> Resu
     }
     change.user_changed(id);
     change.record(
-        Event::new(Op::Action, "GROUP", format!("{}/revoke", path(group_id, id)))
-            .with(describe(&robot)),
+        Event::new(
+            Op::Action,
+            "GROUP",
+            format!("{}/revoke", path(group_id, id)),
+        )
+        .with(describe(&robot)),
     );
     change.commit().await?;
-    ops.state
-        .record_event(login_event(ops, realm, &robot, &group, "ROBOT_REVOKED", None));
+    ops.state.record_event(login_event(
+        ops,
+        realm,
+        &robot,
+        &group,
+        "ROBOT_REVOKED",
+        None,
+    ));
     Ok(())
 }
 
@@ -455,8 +515,14 @@ pub async fn delete(ops: Ops<'_>, realm: &str, group_id: &str, id: &str) -> Resu
     change.user_changed(id);
     change.record(Event::new(Op::Delete, "GROUP", path(group_id, id)).with(describe(&robot)));
     change.commit().await?;
-    ops.state
-        .record_event(login_event(ops, realm, &robot, &group, "ROBOT_DELETED", None));
+    ops.state.record_event(login_event(
+        ops,
+        realm,
+        &robot,
+        &group,
+        "ROBOT_DELETED",
+        None,
+    ));
     Ok(())
 }
 

@@ -122,9 +122,7 @@ async fn docker_from(
     let req = request(Method::GET, &format!("{TOKEN}{scopes}"), Some(&auth))
         .body(Body::empty())
         .unwrap();
-    std::ops::Deref::deref(app)
-        .send(with_peer(req, peer))
-        .await
+    std::ops::Deref::deref(app).send(with_peer(req, peer)).await
 }
 
 async fn docker(app: &App, user: &str, secret: &str, scopes: &str) -> portcullis_testkit::Reply {
@@ -180,7 +178,9 @@ async fn a_robot_gets_its_rules_intersected_with_its_groups_rights_as_of_now() {
     assert_eq!(made["status"], "active");
     assert_eq!(
         made["dockerLogin"],
-        format!("printf '%s' '{secret}' | docker login --username 'robot.ci' --password-stdin registry")
+        format!(
+            "printf '%s' '{secret}' | docker login --username 'robot.ci' --password-stdin registry"
+        )
     );
     assert!(
         reply
@@ -190,7 +190,13 @@ async fn a_robot_gets_its_rules_intersected_with_its_groups_rights_as_of_now() {
 
     // Its rules (platform/** and shared/**, push) ∩ a /platform member's rights: not other/**
     // (no rule), not its personal namespace (outside its rules); no refresh token.
-    let reply = docker(&app, "robot.ci", &secret, &format!("{SCOPES}&offline_token=true")).await;
+    let reply = docker(
+        &app,
+        "robot.ci",
+        &secret,
+        &format!("{SCOPES}&offline_token=true"),
+    )
+    .await;
     assert_eq!(
         granted(&reply),
         [vec!["pull", "push"], vec!["push"], vec![], vec![]]
@@ -231,7 +237,12 @@ async fn a_robot_gets_its_rules_intersected_with_its_groups_rights_as_of_now() {
             json!([roles]),
         )
         .await;
-    assert_eq!(unmapped.status, StatusCode::NO_CONTENT, "{}", unmapped.text());
+    assert_eq!(
+        unmapped.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        unmapped.text()
+    );
     let reply = docker(&app, "robot.ci", &secret, SCOPES).await;
     assert_eq!(
         granted(&reply),
@@ -249,7 +260,10 @@ async fn a_robot_gets_its_rules_intersected_with_its_groups_rights_as_of_now() {
     assert_eq!(row["lastUsedAddress"], "192.0.2.10");
     assert_eq!(row["secrets"].as_array().unwrap().len(), 1);
     assert_eq!(row["secrets"][0]["lastUsedAt"], NOW);
-    assert_eq!(app.get("realms/reg/robots").await.json()[0]["id"], id.as_str());
+    assert_eq!(
+        app.get("realms/reg/robots").await.json()[0]["id"],
+        id.as_str()
+    );
     let events = app.events("reg").await;
     assert!(events.iter().any(|e| e["operationType"] == "CREATE"
         && e["resourcePath"] == format!("groups/{platform}/robots/{id}").as_str()));
@@ -270,7 +284,9 @@ async fn a_robot_gets_its_rules_intersected_with_its_groups_rights_as_of_now() {
 
     // Deleted: refused at once, and the name is free again.
     assert_eq!(
-        app.delete(&format!("{}/{id}", robots(&platform))).await.status,
+        app.delete(&format!("{}/{id}", robots(&platform)))
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     let reply = docker(&app, "robot.ci", &secret, SCOPES).await;
@@ -307,9 +323,7 @@ async fn rotation_overlaps_for_the_grace_period_only() {
     let rotate = format!("{}/{id}/rotate", robots(&platform));
     let works = |secret: String| {
         let app = &app;
-        async move {
-            docker(app, "robot.ci", &secret, SCOPES).await.status == StatusCode::OK
-        }
+        async move { docker(app, "robot.ci", &secret, SCOPES).await.status == StatusCode::OK }
     };
     assert!(works(first.clone()).await);
 
@@ -317,7 +331,12 @@ async fn rotation_overlaps_for_the_grace_period_only() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let second = reply.json()["secret"].as_str().unwrap().to_string();
     assert_ne!(second, first);
-    assert!(reply.json()["dockerLogin"].as_str().unwrap().contains(&second));
+    assert!(
+        reply.json()["dockerLogin"]
+            .as_str()
+            .unwrap()
+            .contains(&second)
+    );
     let secrets = reply.json()["secrets"].clone();
     assert_eq!(secrets[0]["expiresAt"], Value::Null, "{secrets}");
     assert_eq!(secrets[1]["expiresAt"], NOW + 30, "{secrets}");
@@ -335,21 +354,37 @@ async fn rotation_overlaps_for_the_grace_period_only() {
         .map(|s| s["expiresAt"].clone())
         .collect();
     assert_eq!(ends, [Value::Null, json!(NOW + 70), json!(NOW + 30)]);
-    assert!(works(first.clone()).await && works(second.clone()).await && works(third.clone()).await);
+    assert!(
+        works(first.clone()).await && works(second.clone()).await && works(third.clone()).await
+    );
 
     app.clock.advance(20); // NOW + 30
-    assert!(!works(first.clone()).await, "the first secret's grace is over");
+    assert!(
+        !works(first.clone()).await,
+        "the first secret's grace is over"
+    );
     assert!(works(second.clone()).await && works(third.clone()).await);
     app.clock.advance(40); // NOW + 70
-    assert!(!works(second.clone()).await, "the second secret's grace is over");
+    assert!(
+        !works(second.clone()).await,
+        "the second secret's grace is over"
+    );
     assert!(works(third.clone()).await, "the newest lives on");
 
     // A grace of 0 ends the older secrets now; bad graces are 400.
     let reply = app.post(&rotate, json!({"gracePeriodSeconds": 0})).await;
     let fourth = reply.json()["secret"].as_str().unwrap().to_string();
     assert!(!works(third).await && works(fourth).await);
-    for bad in [json!({}), json!({"gracePeriodSeconds": -1}), json!({"gracePeriodSeconds": 2_592_001})] {
-        assert_eq!(app.post(&rotate, bad.clone()).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    for bad in [
+        json!({}),
+        json!({"gracePeriodSeconds": -1}),
+        json!({"gracePeriodSeconds": 2_592_001}),
+    ] {
+        assert_eq!(
+            app.post(&rotate, bad.clone()).await.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
     }
     let events = app.events("reg").await;
     assert!(events.iter().any(|e| e["operationType"] == "ACTION"
@@ -377,21 +412,30 @@ async fn disabled_revoked_expired_and_out_of_range_robots_are_refused() {
     assert_eq!(from("[2001:db8::7]:5000").await, StatusCode::OK);
     // Cached for 10.1.2.3, still refused from elsewhere.
     assert_eq!(from("192.0.2.1:5000").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get(&one).await.json()["sourceCidrs"], json!(["10.0.0.0/8", "2001:db8::/32"]));
+    assert_eq!(
+        app.get(&one).await.json()["sourceCidrs"],
+        json!(["10.0.0.0/8", "2001:db8::/32"])
+    );
 
     // Disabled: refused at once; enabled again: works.
     let reply = app.put(&one, json!({"enabled": false})).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.json()["status"], "disabled");
     assert_eq!(from("10.1.2.3:5000").await, StatusCode::UNAUTHORIZED);
-    app.put(&one, json!({"enabled": true, "sourceCidrs": []})).await;
+    app.put(&one, json!({"enabled": true, "sourceCidrs": []}))
+        .await;
     assert_eq!(from("192.0.2.1:5000").await, StatusCode::OK);
 
     // Narrowed by an update: at once.
-    let reply = app.put(&one, json!({"repositories": ["platform/app"]})).await;
+    let reply = app
+        .put(&one, json!({"repositories": ["platform/app"]}))
+        .await;
     assert_eq!(reply.json()["repositories"], json!(["platform/app"]));
     let reply = docker(&app, "robot.mirror", &secret, SCOPES).await;
-    assert_eq!(granted(&reply), [vec!["pull", "push"], vec![], vec![], vec![]]);
+    assert_eq!(
+        granted(&reply),
+        [vec!["pull", "push"], vec![], vec![], vec![]]
+    );
 
     // Expired: refused, though cached.
     app.clock.advance(200);
@@ -436,7 +480,12 @@ async fn wrong_robot_secrets_are_rate_limited() {
     let wrong = portcullis_core::robot::new_secret().0;
     let mut statuses = Vec::new();
     for _ in 0..25 {
-        statuses.push(docker(&app, "robot.ci", &wrong, SCOPES).await.status.as_u16());
+        statuses.push(
+            docker(&app, "robot.ci", &wrong, SCOPES)
+                .await
+                .status
+                .as_u16(),
+        );
     }
     assert_eq!(statuses[0], 401);
     assert!(statuses.contains(&429), "{statuses:?}");
@@ -479,7 +528,12 @@ async fn requests_outside_the_rules_are_400_and_names_are_unique_and_kept_from_u
     ];
     for body in rows {
         let reply = app.post(&robots(&platform), body.clone()).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.text());
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text()
+        );
     }
     create(&app, &platform, with("expiresAt", json!(NOW + 86_400))).await;
     // Names are unique in the realm, whatever the group.
@@ -495,16 +549,25 @@ async fn requests_outside_the_rules_are_400_and_names_are_unique_and_kept_from_u
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     // New users may not take robot names, nor be renamed to one.
     let reply = app
-        .post("realms/reg/users", json!({"username": "robot.sneaky", "enabled": true}))
+        .post(
+            "realms/reg/users",
+            json!({"username": "robot.sneaky", "enabled": true}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
     let plain = app.user_id("reg", "plain").await;
     let reply = app
-        .put(&format!("realms/reg/users/{plain}"), json!({"username": "robot.ci"}))
+        .put(
+            &format!("realms/reg/users/{plain}"),
+            json!({"username": "robot.ci"}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
     // Unknown groups and robots are 404 for admins.
-    assert_eq!(app.post(&robots("nope"), new("x")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post(&robots("nope"), new("x")).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         app.get(&format!("{}/nope", robots(&platform))).await.status,
         StatusCode::NOT_FOUND
@@ -537,33 +600,83 @@ async fn who_may_manage_robots() {
     let at = |group: &str| format!("/auth/admin/realms/reg/groups/{group}/robots");
 
     // pam: a /platform member with manage-robots: /platform and /platform/ci, not /other.
-    assert_eq!(as_user(&app, Method::POST, &at(&platform), &pam, Some(new("p1"))).await, 201);
-    assert_eq!(as_user(&app, Method::POST, &at(&ci), &pam, Some(new("p2"))).await, 201);
-    assert_eq!(as_user(&app, Method::POST, &at(&other), &pam, Some(new("p3"))).await, 403);
-    assert_eq!(as_user(&app, Method::GET, &at(&platform), &pam, None).await, 200);
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&platform), &pam, Some(new("p1"))).await,
+        201
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&ci), &pam, Some(new("p2"))).await,
+        201
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&other), &pam, Some(new("p3"))).await,
+        403
+    );
+    assert_eq!(
+        as_user(&app, Method::GET, &at(&platform), &pam, None).await,
+        200
+    );
     // cid: a /platform/ci member: its own group only, not the parent.
-    assert_eq!(as_user(&app, Method::POST, &at(&ci), &cid, Some(new("c1"))).await, 201);
-    assert_eq!(as_user(&app, Method::POST, &at(&platform), &cid, Some(new("c2"))).await, 403);
-    assert_eq!(as_user(&app, Method::GET, &at(&platform), &cid, None).await, 403);
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&ci), &cid, Some(new("c1"))).await,
+        201
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&platform), &cid, Some(new("c2"))).await,
+        403
+    );
+    assert_eq!(
+        as_user(&app, Method::GET, &at(&platform), &cid, None).await,
+        403
+    );
     // otto: manage-robots, but of another group.
-    assert_eq!(as_user(&app, Method::GET, &at(&platform), &otto, None).await, 403);
-    assert_eq!(as_user(&app, Method::POST, &at(&platform), &otto, Some(new("o1"))).await, 403);
+    assert_eq!(
+        as_user(&app, Method::GET, &at(&platform), &otto, None).await,
+        403
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&platform), &otto, Some(new("o1"))).await,
+        403
+    );
     // plain: a member without manage-robots.
-    assert_eq!(as_user(&app, Method::GET, &at(&platform), &plain, None).await, 403);
-    assert_eq!(as_user(&app, Method::POST, &at(&platform), &plain, Some(new("x1"))).await, 403);
+    assert_eq!(
+        as_user(&app, Method::GET, &at(&platform), &plain, None).await,
+        403
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&platform), &plain, Some(new("x1"))).await,
+        403
+    );
     // Unknown groups tell a non-admin nothing.
-    assert_eq!(as_user(&app, Method::GET, &at("nope"), &pam, None).await, 403);
+    assert_eq!(
+        as_user(&app, Method::GET, &at("nope"), &pam, None).await,
+        403
+    );
     // Realm admins: view-users reads, manage-users changes.
-    assert_eq!(as_user(&app, Method::GET, &at(&other), &viewer, None).await, 200);
-    assert_eq!(as_user(&app, Method::POST, &at(&other), &viewer, Some(new("v1"))).await, 403);
-    assert_eq!(as_user(&app, Method::POST, &at(&other), &helpdesk, Some(new("h1"))).await, 201);
+    assert_eq!(
+        as_user(&app, Method::GET, &at(&other), &viewer, None).await,
+        200
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&other), &viewer, Some(new("v1"))).await,
+        403
+    );
+    assert_eq!(
+        as_user(&app, Method::POST, &at(&other), &helpdesk, Some(new("h1"))).await,
+        201
+    );
 
     // The realm-wide list shows each caller what they may see.
     let listed = |token: String| {
         let app = &app;
         async move {
             let reply = app
-                .send(Method::GET, "/auth/admin/realms/reg/robots", Some(&token), None)
+                .send(
+                    Method::GET,
+                    "/auth/admin/realms/reg/robots",
+                    Some(&token),
+                    None,
+                )
                 .await;
             assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
             let mut names: Vec<String> = reply
@@ -581,7 +694,12 @@ async fn who_may_manage_robots() {
     assert_eq!(listed(cid.clone()).await, ["c1", "p2"]);
     assert_eq!(listed(viewer.clone()).await, ["c1", "h1", "p1", "p2"]);
     let reply = app
-        .send(Method::GET, "/auth/admin/realms/reg/robots", Some(&plain), None)
+        .send(
+            Method::GET,
+            "/auth/admin/realms/reg/robots",
+            Some(&plain),
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 
@@ -593,26 +711,60 @@ async fn who_may_manage_robots() {
     let one = format!("{}/{p1}", at(&platform));
     assert_eq!(as_user(&app, Method::GET, &one, &pam, None).await, 200);
     assert_eq!(
-        as_user(&app, Method::PUT, &one, &pam, Some(json!({"description": "builds"}))).await,
+        as_user(
+            &app,
+            Method::PUT,
+            &one,
+            &pam,
+            Some(json!({"description": "builds"}))
+        )
+        .await,
         200
     );
     let rotate = format!("{one}/rotate");
     assert_eq!(
-        as_user(&app, Method::POST, &rotate, &pam, Some(json!({"gracePeriodSeconds": 5}))).await,
+        as_user(
+            &app,
+            Method::POST,
+            &rotate,
+            &pam,
+            Some(json!({"gracePeriodSeconds": 5}))
+        )
+        .await,
         200
     );
     assert_eq!(
-        as_user(&app, Method::POST, &rotate, &otto, Some(json!({"gracePeriodSeconds": 5}))).await,
+        as_user(
+            &app,
+            Method::POST,
+            &rotate,
+            &otto,
+            Some(json!({"gracePeriodSeconds": 5}))
+        )
+        .await,
         403
     );
     assert_eq!(as_user(&app, Method::DELETE, &one, &otto, None).await, 403);
     assert_eq!(as_user(&app, Method::DELETE, &one, &cid, None).await, 403);
     // The robot id under another group is 404 for an admin, 403 for a manager of another.
     let wrong_group = format!("{}/{p1}", at(&other));
-    assert_eq!(as_user(&app, Method::GET, &wrong_group, &helpdesk, None).await, 404);
-    assert_eq!(as_user(&app, Method::GET, &wrong_group, &pam, None).await, 403);
     assert_eq!(
-        as_user(&app, Method::POST, &format!("{one}/revoke"), &pam, Some(json!({}))).await,
+        as_user(&app, Method::GET, &wrong_group, &helpdesk, None).await,
+        404
+    );
+    assert_eq!(
+        as_user(&app, Method::GET, &wrong_group, &pam, None).await,
+        403
+    );
+    assert_eq!(
+        as_user(
+            &app,
+            Method::POST,
+            &format!("{one}/revoke"),
+            &pam,
+            Some(json!({}))
+        )
+        .await,
         204
     );
     assert_eq!(as_user(&app, Method::DELETE, &one, &pam, None).await, 204);
@@ -627,7 +779,11 @@ async fn who_may_manage_robots() {
         "/auth/admin/realms/reg/clients".to_string(),
         "/auth/admin/realms/reg/roles".to_string(),
     ] {
-        assert_eq!(as_user(&app, Method::GET, &path, &pam, None).await, 403, "{path}");
+        assert_eq!(
+            as_user(&app, Method::GET, &path, &pam, None).await,
+            403,
+            "{path}"
+        );
     }
     let pam_id = app.user_id("reg", "pam").await;
     assert_eq!(
@@ -643,6 +799,9 @@ async fn who_may_manage_robots() {
     );
     // A master admin manages every realm's robots; another realm's token none.
     let acme_boss = app.access_token("acme", "boss").await;
-    assert_eq!(as_user(&app, Method::GET, &at(&platform), &acme_boss, None).await, 403);
+    assert_eq!(
+        as_user(&app, Method::GET, &at(&platform), &acme_boss, None).await,
+        403
+    );
     assert_eq!(app.get(&robots(&platform)).await.status, StatusCode::OK);
 }

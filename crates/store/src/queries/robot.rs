@@ -192,10 +192,7 @@ pub async fn insert<C: ConnectionTrait>(
     insert_secret(db, secret).await
 }
 
-async fn insert_secret<C: ConnectionTrait>(
-    db: &C,
-    secret: &RobotSecret,
-) -> Result<(), StoreError> {
+async fn insert_secret<C: ConnectionTrait>(db: &C, secret: &RobotSecret) -> Result<(), StoreError> {
     let taken = secret_entity::Entity::find()
         .filter(secret_entity::Column::SecretHash.eq(&secret.secret_hash))
         .one(db)
@@ -271,9 +268,7 @@ pub async fn secrets<C: ConnectionTrait>(
         .map(Into::into)
         .collect();
     let end = |s: &RobotSecret| s.expires_at.unwrap_or(i64::MAX);
-    secrets.sort_by(|a, b| {
-        (b.created_at, end(b), &b.id).cmp(&(a.created_at, end(a), &a.id))
-    });
+    secrets.sort_by(|a, b| (b.created_at, end(b), &b.id).cmp(&(a.created_at, end(a), &a.id)));
     Ok(secrets)
 }
 
@@ -302,7 +297,10 @@ pub async fn update<C: ConnectionTrait>(db: &C, robot: &Robot) -> Result<(), Sto
     entity::Entity::update_many()
         .col_expr(entity::Column::Description, Expr::value(model.description))
         .col_expr(entity::Column::Service, Expr::value(model.service))
-        .col_expr(entity::Column::Repositories, Expr::value(model.repositories))
+        .col_expr(
+            entity::Column::Repositories,
+            Expr::value(model.repositories),
+        )
         .col_expr(entity::Column::Actions, Expr::value(model.actions))
         .col_expr(entity::Column::SourceCidrs, Expr::value(model.source_cidrs))
         .col_expr(entity::Column::ExpiresAt, Expr::value(model.expires_at))
@@ -326,7 +324,9 @@ pub async fn rotate<C: ConnectionTrait>(
     let mut ended = Vec::new();
     for old in secrets(db, &new.robot_id).await? {
         if !old.is_live(now) {
-            secret_entity::Entity::delete_by_id(&old.id).exec(db).await?;
+            secret_entity::Entity::delete_by_id(&old.id)
+                .exec(db)
+                .await?;
             continue;
         }
         let end = rotated_expiry(old.expires_at, now, grace_secs);
