@@ -215,7 +215,8 @@ pub async fn list(ops: Ops<'_>, realm: &str, group_id: &str) -> Result<Vec<Robot
     let (realm_row, _, group) = authorize(ops, realm, group_id, Need::Read).await?;
     let db = ops.state.store().connection();
     let mut views = Vec::new();
-    for robot in robots::list_for_groups(db, &realm_row.id, std::slice::from_ref(&group.id)).await? {
+    for robot in robots::list_for_groups(db, &realm_row.id, std::slice::from_ref(&group.id)).await?
+    {
         views.push(view_of(db, robot, &group.path).await?);
     }
     Ok(views)

@@ -805,3 +805,27 @@ async fn who_may_manage_robots() {
     );
     assert_eq!(app.get(&robots(&platform)).await.status, StatusCode::OK);
 }
+
+/// A robot goes with its group: deleting the group refuses the robot at once.
+#[tokio::test]
+async fn a_robot_goes_with_its_group() {
+    let Setup { app, other, .. } = setup().await;
+    let mut body = new("mirror");
+    body["repositories"] = json!([]);
+    let (_, secret) = create(&app, &other, body).await;
+    // Rules for every signed-in user hold for robots too: its own namespace.
+    let personal = "&scope=repository:robot.mirror/x:push";
+    assert_eq!(
+        access(&docker(&app, "robot.mirror", &secret, personal).await)[0]["actions"],
+        json!(["push"])
+    );
+    assert_eq!(
+        app.delete(&format!("realms/reg/groups/{other}"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let reply = docker(&app, "robot.mirror", &secret, personal).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text());
+    assert_eq!(app.get("realms/reg/robots").await.json(), json!([]));
+}
