@@ -234,18 +234,27 @@ pub async fn visible(ops: Ops<'_>, realm: &str) -> Result<Vec<RobotView>, AdminE
         .ok_or_else(|| AdminError::not_found("Realm not found."))?;
     let snapshot = snapshot(ops.state, realm).await?;
     let admin = caller.can(realm, Right::ViewUsers);
-    let groups: Vec<&Group> = snapshot
-        .groups
-        .iter()
-        .filter(|g| admin || caller.manages_robots_of(realm, &g.path))
-        .collect();
+    let groups: Vec<&Group> = if admin {
+        Vec::new()
+    } else {
+        snapshot
+            .groups
+            .iter()
+            .filter(|g| caller.manages_robots_of(realm, &g.path))
+            .collect()
+    };
     if groups.is_empty() && !admin {
         return Err(AdminError::Forbidden);
     }
-    let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
     let db = ops.state.store().connection();
+    let listed = if admin {
+        robots::list_in_realm(db, &realm_row.id).await?
+    } else {
+        let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+        robots::list_for_groups(db, &realm_row.id, &ids).await?
+    };
     let mut views = Vec::new();
-    for robot in robots::list_for_groups(db, &realm_row.id, &ids).await? {
+    for robot in listed {
         let path = snapshot
             .group(&robot.group_id)
             .map(|g| g.path.clone())

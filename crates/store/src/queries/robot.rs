@@ -253,6 +253,21 @@ pub async fn list_for_groups<C: ConnectionTrait>(
         .collect()
 }
 
+/// Every robot of the realm, by name.
+pub async fn list_in_realm<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+) -> Result<Vec<Robot>, StoreError> {
+    entity::Entity::find()
+        .filter(entity::Column::RealmId.eq(realm_id))
+        .order_by_asc(entity::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+}
+
 /// A robot's secrets, newest first, dead ones included until the next rotation drops them.
 /// Among secrets made in the same second, the one without an end (the newest) comes first,
 /// then the later ends.
