@@ -10,6 +10,7 @@ pub mod groups;
 pub mod mappings;
 pub mod partial;
 pub mod realms;
+pub mod robots;
 pub mod roles;
 pub mod serverinfo;
 pub mod users;

@@ -12,5 +12,6 @@ mod groups;
 mod imports;
 mod misc;
 mod realms;
+mod robots;
 mod roles;
 mod users;
