@@ -151,9 +151,11 @@ impl Caller {
 
     /// Whether the caller manages the robots of the group at `group_path` in `target` as a
     /// group member: a user of `target` itself (tokens of `master` do not count) holding the
-    /// realm role `manage-robots`, directly a member of that group or of a group above it.
-    /// Membership through a subgroup does not count: a member of `/eng/platform` does not
-    /// manage the robots of `/eng`.
+    /// realm role `manage-robots`, a member of that group or of a group below it, the members
+    /// the group's access rules count. Such a member already holds every right a robot of the
+    /// group carries (a robot gets what a member of its group gets), so managing it grants
+    /// nothing new. A group above does not count: a member of `/eng` does not hold the roles
+    /// of `/eng/platform`, and a robot of `/eng/platform` would hand them over.
     pub fn manages_robots_of(&self, target: &str, group_path: &str) -> bool {
         if self.realm_name() != target || !self.roles.has_role(MANAGE_ROBOTS_ROLE) {
             return false;
@@ -162,7 +164,7 @@ impl Caller {
             .group_ids
             .iter()
             .filter_map(|id| self.realm.group(id))
-            .any(|group| within(&group.path, group_path))
+            .any(|group| within(group_path, &group.path))
     }
 
     pub fn require(&self, target: &str, right: Right) -> Result<(), AdminError> {
@@ -377,7 +379,7 @@ mod tests {
             (
                 member("acme", &["manage-robots"], &["g-eng"]),
                 "/eng/platform",
-                true,
+                false,
             ),
             (
                 member("acme", &["manage-robots"], &["g-eng"]),
@@ -392,7 +394,12 @@ mod tests {
             (
                 member("acme", &["manage-robots"], &["g-platform"]),
                 "/eng",
-                false,
+                true,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-platform"]),
+                "/eng/platform",
+                true,
             ),
             (member("acme", &[], &["g-eng"]), "/eng", false),
             (

@@ -2,8 +2,8 @@
 //! expiry, source addresses, enabled), rotate with a grace period, revoke, delete.
 //!
 //! Who may: realm admins with `view-users` read, with `manage-users` change; and a user of the
-//! realm holding the realm role `manage-robots` who is directly a member of the group or of a
-//! group above it reads and changes that group's robots ([`crate::auth::Caller::manages_robots_of`]).
+//! realm holding the realm role `manage-robots` who is a member of the group or of a group below
+//! it (so holds every right the group's robots carry) reads and changes that group's robots ([`crate::auth::Caller::manages_robots_of`]).
 //! Nobody else learns whether a group or robot exists: 403 before any lookup that could tell.
 //!
 //! Every change drops the robot's cached verifications on every instance, so a revoked,
