@@ -44,6 +44,8 @@ pub enum Right {
     ManageClients,
     ViewEvents,
     ManageEvents,
+    ViewIdentityProviders,
+    ManageIdentityProviders,
 }
 
 impl Right {
@@ -62,6 +64,10 @@ impl Right {
             Right::ManageClients => &["manage-clients"],
             Right::ViewEvents => &["view-events", "manage-events"],
             Right::ManageEvents => &["manage-events"],
+            Right::ViewIdentityProviders => {
+                &["view-identity-providers", "manage-identity-providers"]
+            }
+            Right::ManageIdentityProviders => &["manage-identity-providers"],
         }
     }
 }
