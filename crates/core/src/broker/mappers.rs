@@ -446,7 +446,12 @@ mod tests {
 
     #[test]
     fn parses_mapper_configs() {
-        let rows: &[(&str, &[(&str, &str)], Result<MapperRule, &[&str]>)] = &[
+        type Row<'a> = (
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            Result<MapperRule, &'a [&'a str]>,
+        );
+        let rows: &[Row] = &[
             (
                 HARDCODED_ROLE,
                 &[("role", " dev ")],

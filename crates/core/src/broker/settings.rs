@@ -527,7 +527,8 @@ mod tests {
 
     #[test]
     fn names_every_problem() {
-        let rows: &[(&str, &[(&str, &str)], &[&str])] = &[
+        type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+        let rows: &[Row] = &[
             ("saml", &[], &["providerId 'saml' is not supported"]),
             (
                 "oidc",
