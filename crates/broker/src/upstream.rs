@@ -358,7 +358,7 @@ impl<'a> Upstream<'a> {
                 }
             }
         }
-        Ok(identity(
+        identity(
             Value::Object(claims),
             &ClaimNames {
                 id: "sub".into(),
@@ -369,7 +369,7 @@ impl<'a> Upstream<'a> {
                 given_name: "given_name".into(),
                 family_name: "family_name".into(),
             },
-        )?)
+        )
     }
 
     async fn finish_oauth2(
