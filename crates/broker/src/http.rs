@@ -1,14 +1,21 @@
-//! The one HTTP client every upstream call goes through: no redirects followed (a redirect
-//! from a token or user-info endpoint is an error, never a second request somewhere else),
-//! a connect and a total timeout, answers read up to a size limit, TLS through rustls with
-//! aws-lc-rs and the system's trusted roots.
+//! The one HTTP client every upstream call goes through (hyper, HTTP/1.1): no redirects
+//! followed (a redirect from a token or user-info endpoint is an error, never a second request
+//! somewhere else), a connect and a total timeout, answers read up to a size limit, TLS
+//! through rustls with aws-lc-rs and the system's trusted roots.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
+
+const USER_AGENT: &str = concat!("Portcullis/", env!("CARGO_PKG_VERSION"));
 
 /// How long a TCP (and TLS) connection may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,11 +33,21 @@ pub enum HttpError {
     Invalid(String),
 }
 
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
 /// A cheap-to-clone HTTP client for upstream identity providers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Http {
-    client: reqwest::Client,
-    max_body: usize,
+    client: Client<Connector, Full<Bytes>>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// Timeouts and limits of an [`Http`].
@@ -73,48 +90,60 @@ impl Http {
             .map_err(|e| HttpError::Invalid(format!("TLS configuration: {e}")))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(limits.connect)
-            .timeout(limits.total)
-            .user_agent(concat!("Portcullis/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Invalid(format!("HTTP client: {e}")))?;
-        Ok(Http {
-            client,
-            max_body: limits.max_body,
-        })
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(limits.connect));
+        tcp.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Http { client, limits })
     }
 
-    /// Sends a request and reads the answer, at most the size limit.
+    /// Sends a request and reads the answer, at most the size limit, within the total
+    /// timeout. Redirects are answers like any other: never followed.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let (parts, body) = request.into_parts();
-        let url = parts.uri.to_string();
-        let mut builder = self
-            .client
-            .request(parts.method, &url)
-            .headers(parts.headers);
-        if !body.is_empty() {
-            builder = builder.body(body);
-        }
-        let mut response = builder.send().await.map_err(|e| unreachable(&url, &e))?;
-        let mut out = HttpResponse::new(Vec::new());
-        *out.status_mut() = response.status();
-        *out.headers_mut() = response.headers().clone();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&url, &e))? {
-            if bytes.len() + chunk.len() > self.max_body {
-                return Err(HttpError::Invalid(format!(
-                    "{} answered more than {} bytes",
-                    host_of(&url),
-                    self.max_body
-                )));
+        let url = request.uri().to_string();
+        let exchange = async {
+            let (mut parts, body) = request.into_parts();
+            parts.headers.insert(
+                oauth2::http::header::USER_AGENT,
+                oauth2::http::HeaderValue::from_static(USER_AGENT),
+            );
+            let request = oauth2::http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| unreachable(&url, &e))?;
+            let (parts, mut body) = response.into_parts();
+            let mut bytes = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| {
+                    HttpError::Unreachable(format!("{}: the connection broke", host_of(&url)))
+                })?;
+                if let Ok(chunk) = frame.into_data() {
+                    if bytes.len() + chunk.len() > self.limits.max_body {
+                        return Err(HttpError::Invalid(format!(
+                            "{} answered more than {} bytes",
+                            host_of(&url),
+                            self.limits.max_body
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
             }
-            bytes.extend_from_slice(&chunk);
+            Ok(HttpResponse::from_parts(parts, bytes))
+        };
+        match tokio::time::timeout(self.limits.total, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(HttpError::Unreachable(format!(
+                "{}: no answer in time",
+                host_of(&url)
+            ))),
         }
-        *out.body_mut() = bytes;
-        Ok(out)
     }
 
     /// `GET url` with `Accept: application/json` and a bearer token, as JSON; anything but
@@ -154,10 +183,8 @@ impl Http {
     }
 }
 
-fn unreachable(url: &str, e: &reqwest::Error) -> HttpError {
-    let why = if e.is_timeout() {
-        "no answer in time"
-    } else if e.is_connect() {
+fn unreachable(url: &str, e: &hyper_util::client::legacy::Error) -> HttpError {
+    let why = if e.is_connect() {
         "connection failed"
     } else {
         "the connection broke"
