@@ -15,6 +15,7 @@
 #   (a) GET .../docker-v2/auth with the same Basic credentials (verified-credentials cache hits)
 #   (b) POST .../docker-v2/auth, grant_type=refresh_token
 #   (c) GET .../docker-v2/auth, a different user every request (one argon2id verification each)
+#   (p) as (a), with an app password of user `bench` instead of the password
 #   (d) GET .../bench/sign?alg=...: a fresh token signed with the same key, nothing else
 #   (e) openssl speed rsa2048 ecdsap256, one core (two cores' worth = 2x)
 #
@@ -25,7 +26,7 @@
 # Environment knobs: BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_WARMUP (3s), BENCH_WINDOW
 # (distinct users per first-time run, 2000), BENCH_STARTS (start-to-ready samples, 5),
 # BENCH_RETRIES (4), BENCH_QUIET_WAIT (seconds to wait for an idle machine, 120),
-# BENCH_CASES ("d a b c"), BENCH_BIN=<path> (benchmark that binary instead of building one),
+# BENCH_CASES ("d a p b c"), BENCH_BIN=<path> (benchmark that binary instead of building one),
 # BENCH_COMMIT (the commit BENCH_BIN was built from, for the report), BENCH_KEEP=1 (keep the
 # temporary directory), BENCH_OUT=<file> (also write the report there).
 # Needs bash, python3, curl, wrk and openssl; the server runs with RUST_LOG=warn under load.
@@ -44,7 +45,7 @@ WINDOW=${BENCH_WINDOW:-2000}
 STARTS=${BENCH_STARTS:-5}
 RETRIES_LEFT=${BENCH_RETRIES:-4}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
-CASES=${BENCH_CASES:-d a b c}
+CASES=${BENCH_CASES:-d a p b c}
 CONNECTIONS=16
 PASSWORD=bench-password
 SCOPE='repository:team-a/app:pull,push'
@@ -180,6 +181,8 @@ read_mem "$SERVER_PID"; printf 'idle_anon_kib=%s\nidle_file_kib=%s\n' "$ANON_KIB
 # proves the pre-computed password hash verifies, and puts user `bench` in the verified cache.
 # Refresh tokens come from offline_token=true.
 declare -A SERVICE=([RS256]=bench-rs256 [ES256]=bench-es256) BODY
+APP_PASSWORD=$(python3 "$BENCH_DIR/bench.py" app-password "http://127.0.0.1:$PORT" "$PORTCULLIS_ADMIN_PASSWORD" bench bench) \
+    || die "creating an app password for user bench failed"
 for alg in "${ALGS[@]}"; do
     svc=${SERVICE[$alg]}
     curl -sf "$REALM_URL/bench/sign?alg=$alg" | python3 "$BENCH_DIR/bench.py" token "$alg" - >/dev/null \
@@ -191,6 +194,8 @@ for alg in "${ALGS[@]}"; do
     curl -sf -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data "${BODY[$alg]}" \
         "$REALM_URL/protocol/docker-v2/auth" | python3 "$BENCH_DIR/bench.py" token "$alg" pull >/dev/null \
         || die "(b) refresh-token POST failed for $alg"
+    curl -sf -u "bench:$APP_PASSWORD" "$REALM_URL/protocol/docker-v2/auth?service=$svc&scope=$SCOPE" \
+        | python3 "$BENCH_DIR/bench.py" token "$alg" pull,push >/dev/null || die "(p) app-password token request failed for $alg"
 done
 
 # One wrk run: $1 alg, $2 case, $3 run label, $4 duration, then wrk's URL and script arguments.
@@ -251,6 +256,7 @@ run_case() {
         case $kind in
             d) run_wrk "$@" -s "$BENCH_DIR/static.lua" "$REALM_URL/bench/sign?alg=$alg" ;;
             a) run_wrk "$@" -s "$BENCH_DIR/static.lua" "$token_url?service=$svc&scope=$SCOPE" -- "auth=bench:$PASSWORD" ;;
+            p) run_wrk "$@" -s "$BENCH_DIR/static.lua" "$token_url?service=$svc&scope=$SCOPE" -- "auth=bench:$APP_PASSWORD" ;;
             b) run_wrk "$@" -s "$BENCH_DIR/static.lua" "$token_url" -- "body=${BODY[$alg]}" ;;
             c) run_wrk "$@" -s "$BENCH_DIR/rotate.lua" "$token_url?service=$svc&scope=$SCOPE" -- \
                    "first=$next_window" "count=$WINDOW" "password=$PASSWORD"
@@ -269,7 +275,7 @@ run_case() {
 }
 
 printf 'alg\tcase\trun\trps\tp50_us\tp99_us\trequests\tanon_kib\tfile_kib\tserver_cores\twrk_cores\tother_cores\n' >"$RESULTS"
-# Token cases first, rounds interleaved (d a b, d a b, ...) so a drift of the machine hits a
+# Token cases first, rounds interleaved (d a p b, d a p b, ...) so a drift of the machine hits a
 # case and its ceiling alike; first-time logins last, so the memory they take (argon2id works in
 # 7 MiB per hash) does not hide what issuing tokens needs.
 TOKEN_CASES=$(tr -d c <<<"$CASES")

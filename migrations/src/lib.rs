@@ -15,6 +15,7 @@ mod m20261206_000006_admin_console_client;
 mod m20261206_000007_login_event;
 mod m20261206_000008_lowercase_email;
 mod m20261206_000009_app_password;
+mod m20261206_000010_robot;
 mod m20261206_000011_identity_provider;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_login_event::Migration),
             Box::new(m20261206_000008_lowercase_email::Migration),
             Box::new(m20261206_000009_app_password::Migration),
+            Box::new(m20261206_000010_robot::Migration),
             Box::new(m20261206_000011_identity_provider::Migration),
         ]
     }

@@ -159,7 +159,7 @@ fn user_routes(realm: &str) -> Router<AppState> {
 }
 
 fn group_routes(realm: &str) -> Router<AppState> {
-    use api::groups;
+    use api::{groups, robots};
     let r = |path: &str| format!("{realm}{path}");
     Router::new()
         .route(&r("/groups"), get(groups::list).post(groups::create))
@@ -173,6 +173,23 @@ fn group_routes(realm: &str) -> Router<AppState> {
             get(groups::children).post(groups::add_child),
         )
         .route(&r("/groups/{id}/members"), get(groups::members))
+        .route(
+            &r("/groups/{id}/robots"),
+            get(robots::list).post(robots::create),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}"),
+            get(robots::get).put(robots::update).delete(robots::delete),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}/rotate"),
+            post(robots::rotate),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}/revoke"),
+            post(robots::revoke),
+        )
+        .route(&r("/robots"), get(robots::visible))
         .route(&r("/group-by-path/{*path}"), get(groups::by_path))
 }
 

@@ -12,5 +12,6 @@ pub mod keys;
 pub mod model;
 pub mod password;
 pub mod resolve;
+pub mod robot;
 pub mod secrets;
 pub mod verified_cache;

@@ -5,7 +5,7 @@ mod browser;
 mod endpoints;
 mod tokens;
 
-pub use browser::login_action_routes;
+pub use browser::{AuthorizationLogin, DeviceApproval, login_action_routes};
 pub use endpoints::well_known_routes;
 
 use std::collections::HashMap;

@@ -1,12 +1,13 @@
 //! Router assembly: health, realm info, and every protocol the server serves. A library
 //! function, so that the binary and the test kit build the same application.
 
-use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Extension, Json};
+use portcullis_web::login::{self, Continuation, Continuations};
 use portcullis_web::{AppState, Protocol, Protocols, protocol_mount_path};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
@@ -19,12 +20,22 @@ pub fn protocols() -> Vec<Box<dyn Protocol>> {
     ]
 }
 
+/// What a browser login can be for, each finished by its continuation once the user is signed
+/// in (see [`portcullis_web::login`]). Brokering and the account console add theirs here.
+pub fn continuations() -> Vec<Box<dyn Continuation>> {
+    vec![
+        Box::new(portcullis_oidc::AuthorizationLogin),
+        Box::new(portcullis_oidc::DeviceApproval),
+    ]
+}
+
 pub fn router(state: AppState, relative: &str) -> Router {
     let mut app = Router::new()
         .route(&format!("{relative}/health/live"), get(live))
         .route(&format!("{relative}/health/ready"), get(ready))
         .merge(portcullis_oidc::realm_routes(relative))
         .merge(portcullis_oidc::well_known_routes(relative))
+        .merge(login::routes(relative))
         .merge(portcullis_oidc::login_action_routes(relative))
         .merge(portcullis_admin::routes_with_protocols(
             relative,
@@ -43,7 +54,8 @@ pub fn router(state: AppState, relative: &str) -> Router {
             protocol.router(),
         );
     }
-    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
+    app.layer(Extension(Continuations::new(continuations())))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
 

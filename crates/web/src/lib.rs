@@ -1,5 +1,6 @@
 //! Shared HTTP pieces: the application state every protocol handler receives, the realm cache,
-//! the authenticator (credential sources), error responses and the protocol plug-in trait.
+//! the authenticator (credential sources), error responses, the protocol plug-in trait and the
+//! protocol-neutral login flow ([`login`]).
 
 mod auth;
 pub mod authenticator;
@@ -10,6 +11,7 @@ pub mod csrf;
 mod error;
 mod events;
 mod hashing;
+pub mod login;
 mod protocol;
 mod rate_limit;
 mod realm_cache;
@@ -18,7 +20,7 @@ mod state;
 pub mod templates;
 
 pub use auth::basic_credentials;
-pub use authenticator::{Attempt, Credential, Sources, Verification, Verified};
+pub use authenticator::{Attempt, Credential, RobotCredential, Sources, Verification, Verified};
 pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
 pub use events::LoginEvent;

@@ -11,6 +11,7 @@ pub mod identity_providers;
 pub mod mappings;
 pub mod partial;
 pub mod realms;
+pub mod robots;
 pub mod roles;
 pub mod serverinfo;
 pub mod users;

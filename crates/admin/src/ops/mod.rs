@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lookup;
 pub mod mappings;
 pub mod realms;
+pub mod robots;
 pub mod roles;
 pub mod sessions;
 pub mod users;

@@ -13,5 +13,6 @@ mod identity_providers;
 mod imports;
 mod misc;
 mod realms;
+mod robots;
 mod roles;
 mod users;

@@ -3,23 +3,25 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use portcullis_core::model::Client;
 use portcullis_store::AuthCode;
 use portcullis_web::AppState;
-use serde_json::json;
+use portcullis_web::login::{
+    self, ConsentView, Continuation, LiveSession, LoginError, LoginHints, LoginView, Pending,
+    RealmCtx, current_session, login_page, with_cookies,
+};
 
-use super::flow::{self, ConsentState, FormNonce, Pending};
+use super::consent::{client_gone, consent_scopes, scope_labels};
 use super::params::Params;
 use super::request::{self, AuthRequest, ErrorResponse, Rejection};
 use super::response::{self, Via};
-use super::sso::{self, LiveSession};
-use super::{BrowserError, RealmCtx, device, with_cookies};
-use crate::tokens::{hash_secret, new_secret, scopes, verify_own_jwt};
+use crate::tokens::{hash_secret, new_secret, verify_own_jwt};
 
 /// `GET|POST .../protocol/openid-connect/auth`.
 pub(crate) async fn authorize(
@@ -28,7 +30,7 @@ pub(crate) async fn authorize(
     method: Method,
     headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
@@ -114,11 +116,11 @@ pub(crate) async fn proceed(
     req: AuthRequest,
     headers: &HeaderMap,
     via: Via,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let Some(client) = pending_client(ctx, &req) else {
         return Ok(client_gone(ctx));
     };
-    let live = sso::current(ctx, headers).await?;
+    let live = current_session(ctx, headers).await?;
     let consent_missing = match &live {
         Some(live) => consent_missing(ctx, client, &req, live).await?,
         None => false,
@@ -143,15 +145,7 @@ pub(crate) async fn proceed(
                 username: req.login_hint.clone().unwrap_or_default(),
                 ..LoginView::default()
             };
-            login_page(
-                ctx,
-                &Pending::Authorize {
-                    request: Box::new(req),
-                },
-                headers,
-                view,
-                StatusCode::OK,
-            )
+            login_page(ctx, &pending(req)?, headers, view, StatusCode::OK)
         }
     }
 }
@@ -162,14 +156,6 @@ pub(crate) fn pending_client<'a>(ctx: &'a RealmCtx, req: &AuthRequest) -> Option
     request::check_client(&ctx.snapshot, &req.client_id)
         .ok()
         .filter(|c| crate::tokens::redirect_uri_allowed(c, &req.redirect_uri))
-}
-
-pub(crate) fn client_gone(ctx: &RealmCtx) -> Response {
-    ctx.error_page(
-        StatusCode::BAD_REQUEST,
-        "The application is not available any more. Please start again from the application.",
-        "client or redirect URI no longer valid for a pending request",
-    )
 }
 
 fn error_for(req: &AuthRequest, error: &'static str, description: &str) -> ErrorResponse {
@@ -191,88 +177,120 @@ pub(crate) fn refuse(ctx: &RealmCtx, e: &ErrorResponse, via: Via) -> Response {
     response::error(e, &ctx.issuer, via)
 }
 
-/// What the login form shows besides its fields.
-#[derive(Debug, Default)]
-pub(crate) struct LoginView {
-    pub username: String,
-    pub error: Option<&'static str>,
-    pub info: Option<&'static str>,
-}
-
-/// The login page for a pending request, with a fresh form token.
-pub(crate) fn login_page(
-    ctx: &RealmCtx,
-    pending: &Pending,
-    headers: &HeaderMap,
-    view: LoginView,
-    status: StatusCode,
-) -> Result<Response, BrowserError> {
-    let nonce = FormNonce::of(headers);
-    let token = flow::sign(ctx, flow::LOGIN, &nonce, pending)?;
-    login_page_with(ctx, &nonce, &token, view, status)
-}
-
-/// The login page with a given form token (a failed attempt re-uses the posted one).
-pub(crate) fn login_page_with(
-    ctx: &RealmCtx,
-    nonce: &FormNonce,
-    token: &str,
-    view: LoginView,
-    status: StatusCode,
-) -> Result<Response, BrowserError> {
-    let context = json!({
-        "action": ctx.action("authenticate"),
-        "flow": token,
-        "username": view.username,
-        "error": view.error,
-        "info": view.info,
-    });
-    let page = ctx.page(status, "login.html", context);
-    Ok(with_cookies(page, nonce.cookie(ctx)?))
-}
-
-/// After the user authenticated (or re-entered with a live session): consent or the code for
-/// an authorization request, the approval page for a device.
-pub(crate) async fn continue_pending(
-    ctx: &RealmCtx,
-    pending: Pending,
-    live: &LiveSession,
-    headers: &HeaderMap,
-    session_cookies: Vec<HeaderValue>,
-) -> Result<Response, BrowserError> {
-    let response = match pending {
-        Pending::Authorize { request } => {
-            let Some(client) = pending_client(ctx, &request) else {
-                return Ok(client_gone(ctx));
-            };
-            if consent_missing(ctx, client, &request, live).await? {
-                consent_page(ctx, *request, live, headers)?
-            } else {
-                issue_code(ctx, &request, live, Via::Post, []).await?
-            }
-        }
-        Pending::Device { user_code } => {
-            device::approval_page(ctx, &user_code, live, headers).await?
-        }
+/// The pending login of an authorization request.
+pub(crate) fn pending(req: AuthRequest) -> Result<Pending, LoginError> {
+    let hints = LoginHints {
+        client_id: Some(req.client_id.clone()),
+        login_hint: req.login_hint.clone(),
+        force_login: req.prompt.login,
+        ..LoginHints::default()
     };
-    Ok(with_cookies(response, session_cookies))
+    Ok(Pending::new(AuthorizationLogin::KIND, &req)?.with_hints(hints))
 }
 
-/// The scopes a consent covers: what the grant would hold and the user can understand
-/// (`openid` and Keycloak's unlisted technical scopes are left out).
-pub(crate) fn consent_scopes(
+/// The "Grant access to ...?" page for an authorization request.
+pub(crate) fn consent_page(
     ctx: &RealmCtx,
-    client: &Client,
-    scope: &str,
+    request: AuthRequest,
     live: &LiveSession,
-) -> Vec<String> {
-    let offline_ok = scopes::offline_allowed(&ctx.snapshot, &live.user);
-    scopes::grant(client, Some(scope), offline_ok)
-        .to_claim()
-        .split_whitespace()
-        .filter(|s| *s != scopes::OPENID)
-        .map(str::to_string)
-        .collect()
+    headers: &HeaderMap,
+) -> Result<Response, LoginError> {
+    let Some(client) = pending_client(ctx, &request) else {
+        return Ok(client_gone(ctx));
+    };
+    let view = ConsentView {
+        client_id: request.client_id.clone(),
+        scopes: scope_labels(&consent_scopes(ctx, client, &request.scope, live)),
+        device: false,
+    };
+    login::consent_page(ctx, pending(request)?, live, headers, view)
+}
+
+/// Finishes a login for an authorization request: consent when it is missing, else the code.
+pub struct AuthorizationLogin;
+
+impl AuthorizationLogin {
+    pub const KIND: &'static str = "oidc-authorization";
+}
+
+/// The request a pending login holds, with its client; `None` when the request is no longer
+/// usable (its client or redirect URI changed meanwhile).
+fn usable_request<'a>(
+    ctx: &'a RealmCtx,
+    pending: &Pending,
+) -> Result<Option<(AuthRequest, &'a Client)>, LoginError> {
+    let request: AuthRequest = pending.state_as()?;
+    Ok(pending_client(ctx, &request).map(|client| (request, client)))
+}
+
+#[async_trait]
+impl Continuation for AuthorizationLogin {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
+    fn check(&self, ctx: &RealmCtx, pending: &Pending) -> Option<Response> {
+        match usable_request(ctx, pending) {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(client_gone(ctx)),
+            Err(e) => Some(e.into_response()),
+        }
+    }
+
+    async fn resume(
+        &self,
+        ctx: &RealmCtx,
+        live: &LiveSession,
+        pending: Pending,
+        headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let Some((request, client)) = usable_request(ctx, &pending)? else {
+            return Ok(client_gone(ctx));
+        };
+        if consent_missing(ctx, client, &request, live).await? {
+            consent_page(ctx, request, live, headers)
+        } else {
+            issue_code(ctx, &request, live, Via::Post, []).await
+        }
+    }
+
+    async fn decide(
+        &self,
+        ctx: &RealmCtx,
+        live: &LiveSession,
+        pending: Pending,
+        accept: bool,
+        _headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let Some((request, client)) = usable_request(ctx, &pending)? else {
+            return Ok(client_gone(ctx));
+        };
+        if !accept {
+            let denied = ErrorResponse {
+                destination: request.destination(),
+                error: "access_denied",
+                description: "The user denied access".into(),
+            };
+            return Ok(refuse(ctx, &denied, Via::Post));
+        }
+        let scopes = consent_scopes(ctx, client, &request.scope, live);
+        let realm_id = &ctx.snapshot.realm.id;
+        ctx.state
+            .store()
+            .grant_scopes(realm_id, &live.user.id, &client.client_id, &scopes, ctx.now)
+            .await?;
+        issue_code(ctx, &request, live, Via::Post, []).await
+    }
+
+    async fn restart(
+        &self,
+        ctx: &RealmCtx,
+        pending: Pending,
+        headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let request: AuthRequest = pending.state_as()?;
+        proceed(ctx, request, headers, Via::Post).await
+    }
 }
 
 /// Whether the consent page must be shown: always for `prompt=consent`; for clients that
@@ -282,7 +300,7 @@ async fn consent_missing(
     client: &Client,
     req: &AuthRequest,
     live: &LiveSession,
-) -> Result<bool, BrowserError> {
+) -> Result<bool, LoginError> {
     if req.prompt.consent {
         return Ok(true);
     }
@@ -298,74 +316,6 @@ async fn consent_missing(
     Ok(!needed.iter().all(|s| granted.contains(s)))
 }
 
-/// How the consent page names a scope.
-fn scope_label(scope: &str) -> String {
-    match scope {
-        "profile" => "User profile".into(),
-        "email" => "Email address".into(),
-        "address" => "Address".into(),
-        "phone" => "Phone number".into(),
-        "offline_access" => "Offline access".into(),
-        "roles" => "User roles".into(),
-        "microprofile-jwt" => "MicroProfile JWT".into(),
-        other => other.into(),
-    }
-}
-
-/// The "Grant access to ...?" page for an authorization request.
-pub(crate) fn consent_page(
-    ctx: &RealmCtx,
-    request: AuthRequest,
-    live: &LiveSession,
-    headers: &HeaderMap,
-) -> Result<Response, BrowserError> {
-    let Some(client) = pending_client(ctx, &request) else {
-        return Ok(client_gone(ctx));
-    };
-    let scopes = consent_scopes(ctx, client, &request.scope, live);
-    let client_id = request.client_id.clone();
-    let pending = Pending::Authorize {
-        request: Box::new(request),
-    };
-    render_consent(ctx, pending, live, headers, &client_id, &scopes, false)
-}
-
-/// Renders the consent form for `pending` on behalf of `client_id`.
-pub(crate) fn render_consent(
-    ctx: &RealmCtx,
-    pending: Pending,
-    live: &LiveSession,
-    headers: &HeaderMap,
-    client_id: &str,
-    scopes: &[String],
-    device: bool,
-) -> Result<Response, BrowserError> {
-    let client_name = ctx
-        .snapshot
-        .client(client_id)
-        .and_then(|c| c.name.clone())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| client_id.to_string());
-    let state = ConsentState {
-        pending,
-        session_id: live.session.id.clone(),
-        user_id: live.user.id.clone(),
-    };
-    let nonce = FormNonce::of(headers);
-    let token = flow::sign(ctx, flow::CONSENT, &nonce, &state)?;
-    let labels: Vec<String> = scopes.iter().map(|s| scope_label(s)).collect();
-    let context = json!({
-        "action": ctx.action("consent"),
-        "flow": token,
-        "client_name": client_name,
-        "username": live.user.username,
-        "scopes": labels,
-        "device": device,
-    });
-    let page = ctx.page(StatusCode::OK, "consent.html", context);
-    Ok(with_cookies(page, nonce.cookie(ctx)?))
-}
-
 /// Issues an authorization code for the session and sends it to the client. The code is stored
 /// only as its hash and lives `accessCodeLifespan` seconds; using it refreshes the session.
 pub(crate) async fn issue_code(
@@ -374,7 +324,7 @@ pub(crate) async fn issue_code(
     live: &LiveSession,
     via: Via,
     cookies: impl IntoIterator<Item = HeaderValue>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let code = new_secret();
     let record = AuthCode {
         code_hash: hash_secret(&code),
@@ -512,11 +462,5 @@ mod tests {
         for (i, (r, session, now, consent, expected)) in cases.into_iter().enumerate() {
             assert_eq!(decide(&r, session, now, consent), expected, "case {i}");
         }
-    }
-
-    #[test]
-    fn scope_labels() {
-        assert_eq!(scope_label("email"), "Email address");
-        assert_eq!(scope_label("custom"), "custom");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -10,14 +11,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_store::{DeviceCode, DeviceCodeStatus};
 use portcullis_web::AppState;
-use serde::Deserialize;
+use portcullis_web::login::{
+    self, Checked, ConsentView, Continuation, FormNonce, LiveSession, LoginError, LoginView,
+    Pending, RealmCtx, current_session, login_page, with_cookies,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::authorize::{LoginView, consent_scopes, login_page, render_consent};
-use super::flow::{self, Checked, FormNonce, Pending};
-use super::login::{invalid_form, unreadable};
-use super::sso::{self, LiveSession};
-use super::{BrowserError, RealmCtx, with_cookies};
+use super::consent::{client_gone, consent_scopes, scope_labels};
+
+/// The code form's purpose (see [`login::seal`]).
+const DEVICE_CODE: &str = "device-code";
 
 const INVALID_CODE: &str = "Invalid or expired code. Please check the code on your device.";
 const CODE_TIMED_OUT: &str = "The page timed out. Please enter the code again.";
@@ -37,7 +41,7 @@ pub(crate) async fn page(
     Path(path): Path<HashMap<String, String>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
@@ -56,32 +60,32 @@ pub(crate) async fn submit(
     Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
     form: Result<Form<DeviceForm>, FormRejection>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
     };
     let Ok(Form(form)) = form else {
-        return Ok(unreadable(&ctx));
+        return Ok(ctx.unreadable());
     };
     let typed = form.device_user_code.or(form.user_code).unwrap_or_default();
-    match flow::check::<()>(&ctx, flow::DEVICE_CODE, form.flow.as_deref(), &headers) {
+    match login::check::<()>(&ctx, DEVICE_CODE, form.flow.as_deref(), &headers) {
         Checked::Valid(()) => {}
         Checked::Expired(()) => {
             return code_form(&ctx, &headers, &typed, Some(CODE_TIMED_OUT), StatusCode::OK);
         }
-        Checked::Invalid(e) => return Ok(invalid_form(&ctx, &e)),
+        Checked::Invalid(e) => return Ok(ctx.invalid_form(&e)),
     }
     continue_with_code(&ctx, &normalise_user_code(&typed), &headers).await
 }
 
 /// With a valid code: the approval page if the browser is signed in, else the login page
 /// (which comes back to the approval page).
-pub(crate) async fn continue_with_code(
+async fn continue_with_code(
     ctx: &RealmCtx,
     user_code: &str,
     headers: &HeaderMap,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     if find_pending(ctx, user_code).await?.is_none() {
         let shown = display_code(user_code);
         return code_form(
@@ -92,24 +96,22 @@ pub(crate) async fn continue_with_code(
             StatusCode::BAD_REQUEST,
         );
     }
-    match sso::current(ctx, headers).await? {
+    match current_session(ctx, headers).await? {
         Some(live) => approval_page(ctx, user_code, &live, headers).await,
         None => {
-            let pending = Pending::Device {
-                user_code: user_code.to_string(),
-            };
+            let pending = pending(user_code)?;
             login_page(ctx, &pending, headers, LoginView::default(), StatusCode::OK)
         }
     }
 }
 
 /// "Grant access to <client>?" for a device.
-pub(crate) async fn approval_page(
+async fn approval_page(
     ctx: &RealmCtx,
     user_code: &str,
     live: &LiveSession,
     headers: &HeaderMap,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let Some(device) = find_pending(ctx, user_code).await? else {
         let shown = display_code(user_code);
         return code_form(
@@ -121,30 +123,85 @@ pub(crate) async fn approval_page(
         );
     };
     let Some(client) = ctx.snapshot.client(&device.client_id).filter(|c| c.enabled) else {
-        return Ok(super::authorize::client_gone(ctx));
+        return Ok(client_gone(ctx));
     };
-    let scopes = consent_scopes(ctx, client, &device.scope, live);
-    let pending = Pending::Device {
+    let view = ConsentView {
+        client_id: client.client_id.clone(),
+        scopes: scope_labels(&consent_scopes(ctx, client, &device.scope, live)),
+        device: true,
+    };
+    login::consent_page(ctx, pending(user_code)?, live, headers, view)
+}
+
+/// What a device's pending login holds: the user code, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct DeviceState {
+    user_code: String,
+}
+
+/// The pending login of a device approval.
+fn pending(user_code: &str) -> Result<Pending, LoginError> {
+    let state = DeviceState {
         user_code: user_code.to_string(),
     };
-    render_consent(
-        ctx,
-        pending,
-        live,
-        headers,
-        &client.client_id,
-        &scopes,
-        true,
-    )
+    Pending::new(DeviceApproval::KIND, &state)
+}
+
+/// Finishes a login for a device: the approval page, then the answer recorded for the device's
+/// next poll.
+pub struct DeviceApproval;
+
+impl DeviceApproval {
+    pub const KIND: &'static str = "oidc-device";
+}
+
+#[async_trait]
+impl Continuation for DeviceApproval {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
+    async fn resume(
+        &self,
+        ctx: &RealmCtx,
+        live: &LiveSession,
+        pending: Pending,
+        headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let state: DeviceState = pending.state_as()?;
+        approval_page(ctx, &state.user_code, live, headers).await
+    }
+
+    async fn decide(
+        &self,
+        ctx: &RealmCtx,
+        live: &LiveSession,
+        pending: Pending,
+        accept: bool,
+        _headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let state: DeviceState = pending.state_as()?;
+        decide(ctx, &state.user_code, live, accept).await
+    }
+
+    async fn restart(
+        &self,
+        ctx: &RealmCtx,
+        pending: Pending,
+        headers: &HeaderMap,
+    ) -> Result<Response, LoginError> {
+        let state: DeviceState = pending.state_as()?;
+        continue_with_code(ctx, &state.user_code, headers).await
+    }
 }
 
 /// Records the user's answer for the device; its next poll gets tokens or `access_denied`.
-pub(crate) async fn decide(
+async fn decide(
     ctx: &RealmCtx,
     user_code: &str,
     live: &LiveSession,
     accept: bool,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let Some(device) = find_pending(ctx, user_code).await? else {
         return Ok(ctx.error_page(StatusCode::BAD_REQUEST, INVALID_CODE, "device code gone"));
     };
@@ -185,7 +242,7 @@ pub(crate) async fn decide(
 }
 
 /// The device authorization for a user code, if it still waits for an answer.
-async fn find_pending(ctx: &RealmCtx, user_code: &str) -> Result<Option<DeviceCode>, BrowserError> {
+async fn find_pending(ctx: &RealmCtx, user_code: &str) -> Result<Option<DeviceCode>, LoginError> {
     if user_code.is_empty() {
         return Ok(None);
     }
@@ -204,9 +261,9 @@ fn code_form(
     user_code: &str,
     error: Option<&str>,
     status: StatusCode,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let nonce = FormNonce::of(headers);
-    let token = flow::sign(ctx, flow::DEVICE_CODE, &nonce, &())?;
+    let token = login::seal(ctx, DEVICE_CODE, &nonce, &())?;
     let context = json!({
         "action": ctx.action("device"),
         "flow": token,

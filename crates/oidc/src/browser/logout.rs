@@ -14,19 +14,32 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use portcullis_core::model::Client;
 use portcullis_web::AppState;
-use serde::Deserialize;
+use portcullis_web::login::{
+    self, Checked, FormNonce, LoginError, RealmCtx, clear_session_cookies, cookie_session,
+    live_session, with_cookies,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::flow::{self, Checked, FormNonce, LogoutState};
-use super::login::{invalid_form, unreadable};
 use super::params::Params;
 use super::response::{self, Via};
-use super::{BrowserError, RealmCtx, sso, with_cookies};
 use crate::tokens::{redirect_uri_allowed, verify_own_jwt};
 
 /// The client attribute listing post-logout redirect URIs, `##`-separated; `+` stands for the
 /// client's redirect URIs.
 const POST_LOGOUT_ATTRIBUTE: &str = "post.logout.redirect.uris";
+
+/// The confirmation form's purpose (see [`login::seal`]).
+const LOGOUT: &str = "logout";
+
+/// The logout confirmation's state: where to go afterwards, already checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LogoutState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ConfirmForm {
@@ -40,13 +53,13 @@ pub(crate) async fn logout(
     method: Method,
     headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
     };
     let Ok(Form(pairs)) = form else {
-        return Ok(unreadable(&ctx));
+        return Ok(ctx.unreadable());
     };
     // A client logging a session out with its refresh token (Keycloak's back-channel form).
     if method == Method::POST && pairs.iter().any(|(name, _)| name == "refresh_token") {
@@ -63,9 +76,9 @@ pub(crate) async fn logout(
         Ok(request) => request,
         Err(message) => return Ok(ctx.error_page(StatusCode::BAD_REQUEST, &message, &message)),
     };
-    let cookie_session = sso::cookie_session(&ctx, &headers).await?;
+    let cookie_session = cookie_session(&ctx, &headers).await?;
     let live = match cookie_session.clone() {
-        Some(session) => sso::live(&ctx, session).await?,
+        Some(session) => live_session(&ctx, session).await?,
         None => None,
     };
     let hint_names_user = match (&request.hint_subject, &live) {
@@ -91,21 +104,20 @@ pub(crate) async fn confirm(
     Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
     };
     let Ok(Form(form)) = form else {
-        return Ok(unreadable(&ctx));
+        return Ok(ctx.unreadable());
     };
-    let target: LogoutState = match flow::check(&ctx, flow::LOGOUT, form.flow.as_deref(), &headers)
-    {
+    let target: LogoutState = match login::check(&ctx, LOGOUT, form.flow.as_deref(), &headers) {
         Checked::Valid(target) => target,
         Checked::Expired(target) => return confirm_page(&ctx, &target, &headers),
-        Checked::Invalid(e) => return Ok(invalid_form(&ctx, &e)),
+        Checked::Invalid(e) => return Ok(ctx.invalid_form(&e)),
     };
-    let session = sso::cookie_session(&ctx, &headers).await?;
+    let session = cookie_session(&ctx, &headers).await?;
     let ended: Vec<String> = session.map(|s| s.id).into_iter().collect();
     finish(&ctx, &target, &ended, Via::Post).await
 }
@@ -228,7 +240,7 @@ pub(crate) fn post_logout_redirect_allowed(client: &Client, uri: &str) -> bool {
 async fn hinted_session(
     ctx: &RealmCtx,
     request: &LogoutRequest,
-) -> Result<Option<String>, BrowserError> {
+) -> Result<Option<String>, LoginError> {
     let (Some(sid), Some(sub)) = (&request.hint_session, &request.hint_subject) else {
         return Ok(None);
     };
@@ -243,9 +255,9 @@ fn confirm_page(
     ctx: &RealmCtx,
     target: &LogoutState,
     headers: &HeaderMap,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let nonce = FormNonce::of(headers);
-    let token = flow::sign(ctx, flow::LOGOUT, &nonce, target)?;
+    let token = login::seal(ctx, LOGOUT, &nonce, target)?;
     let context = json!({"action": ctx.action("logout"), "flow": token});
     let page = ctx.page(StatusCode::OK, "logout_confirm.html", context);
     Ok(with_cookies(page, nonce.cookie(ctx)?))
@@ -258,7 +270,7 @@ async fn finish(
     target: &LogoutState,
     sessions: &[String],
     via: Via,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     for id in sessions {
         ctx.state.store().end_user_session(id).await?;
     }
@@ -285,7 +297,7 @@ async fn finish(
             "You have been signed out of all applications of this realm that use this session.",
         ),
     };
-    Ok(with_cookies(response, sso::clear_cookies(ctx)?))
+    Ok(with_cookies(response, clear_session_cookies(ctx)?))
 }
 
 #[cfg(test)]

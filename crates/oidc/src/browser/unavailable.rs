@@ -9,15 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use portcullis_web::AppState;
-
-use super::{BrowserError, RealmCtx};
+use portcullis_web::login::{LoginError, RealmCtx};
 
 /// `GET .../protocol/openid-connect/registrations`: Keycloak's answer for a realm without
 /// user registration, its error page with 400 and "Registration not allowed".
 pub(crate) async fn registrations(
     State(state): State<AppState>,
     Path(path): Path<HashMap<String, String>>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
@@ -33,7 +32,7 @@ pub(crate) async fn registrations(
 pub(crate) async fn account_page(
     state: &AppState,
     path: &HashMap<String, String>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(state, path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),

@@ -23,6 +23,8 @@ pub mod realm;
 pub mod realm_group;
 pub mod realm_key;
 pub mod revoked_token;
+pub mod robot;
+pub mod robot_secret;
 pub mod role;
 pub mod user_attribute;
 pub mod user_consent;

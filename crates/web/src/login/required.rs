@@ -9,22 +9,23 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::{Extension, Form};
 use portcullis_core::model::UPDATE_PASSWORD;
 use portcullis_core::password::PolicySubject;
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
-use portcullis_web::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::authorize::{LoginView, continue_pending, login_page};
-use super::flow::{self, Checked, FormNonce, Pending};
-use super::login::{invalid_form, unreadable};
-use super::{BrowserError, RealmCtx, sso, with_cookies};
+use super::continuation::{Continuations, Pending};
+use super::form::{self, Checked, FormNonce};
+use super::page::{LoginView, login_page};
+use super::sso::{cookie_session, start_session};
+use super::{LoginError, RealmCtx, with_cookies};
+use crate::AppState;
 
 /// Keycloak's texts for the update-password form.
 const MISSING_PASSWORD: &str = "Please specify password.";
@@ -32,7 +33,7 @@ const PASSWORDS_DIFFER: &str = "Passwords don't match.";
 const SESSION_EXPIRED: &str = "Your login attempt timed out. Please sign in again.";
 
 /// The update-password form's state: what the login is for, and whose password it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct UpdatePasswordState {
     pub pending: Pending,
     pub user_id: String,
@@ -54,7 +55,7 @@ pub(crate) fn start(
     pending: Pending,
     user: &ResolvedUser,
     headers: &HeaderMap,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let unsupported: Vec<&str> = user
         .required_actions
         .iter()
@@ -82,9 +83,9 @@ fn page(
     headers: &HeaderMap,
     error: Option<(&str, &str)>,
     status: StatusCode,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let nonce = FormNonce::of(headers);
-    let token = flow::sign(ctx, flow::UPDATE_PASSWORD, &nonce, state)?;
+    let token = form::seal(ctx, form::UPDATE_PASSWORD, &nonce, state)?;
     let context = json!({
         "action": ctx.action("required-action"),
         "flow": token,
@@ -98,22 +99,23 @@ fn page(
 /// `POST .../login-actions/required-action`: the new password.
 pub(crate) async fn update_password(
     State(state): State<AppState>,
+    Extension(continuations): Extension<Continuations>,
     Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
     form: Result<Form<UpdatePasswordForm>, FormRejection>,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
     };
     let Ok(Form(form)) = form else {
-        return Ok(unreadable(&ctx));
+        return Ok(ctx.unreadable());
     };
     let pending: UpdatePasswordState =
-        match flow::check(&ctx, flow::UPDATE_PASSWORD, form.flow.as_deref(), &headers) {
+        match form::check(&ctx, form::UPDATE_PASSWORD, form.flow.as_deref(), &headers) {
             Checked::Valid(pending) => pending,
             Checked::Expired(pending) => return sign_in_again(&ctx, &pending.pending, &headers),
-            Checked::Invalid(e) => return Ok(invalid_form(&ctx, &e)),
+            Checked::Invalid(e) => return Ok(ctx.invalid_form(&e)),
         };
     // The form is good only while the user still has to change the password: once changed
     // (or the user was disabled meanwhile), posting it again changes nothing.
@@ -166,9 +168,13 @@ pub(crate) async fn update_password(
     if !resolved.is_set_up() {
         return start(&ctx, pending.pending, &resolved, &headers);
     }
-    let previous = sso::cookie_session(&ctx, &headers).await?;
-    let (live, cookies) = sso::start(&ctx, resolved, previous.as_ref()).await?;
-    continue_pending(&ctx, pending.pending, &live, &headers, cookies).await
+    let continuation = continuations.of(&pending.pending)?;
+    let previous = cookie_session(&ctx, &headers).await?;
+    let (live, cookies) = start_session(&ctx, resolved, previous.as_ref()).await?;
+    let response = continuation
+        .resume(&ctx, &live, pending.pending, &headers)
+        .await?;
+    Ok(with_cookies(response, cookies))
 }
 
 /// The login page again, for a stale or used update-password form.
@@ -176,9 +182,9 @@ fn sign_in_again(
     ctx: &RealmCtx,
     pending: &Pending,
     headers: &HeaderMap,
-) -> Result<Response, BrowserError> {
+) -> Result<Response, LoginError> {
     let view = LoginView {
-        info: Some(SESSION_EXPIRED),
+        info: Some(SESSION_EXPIRED.into()),
         ..LoginView::default()
     };
     login_page(ctx, pending, headers, view, StatusCode::OK)

@@ -9,25 +9,25 @@ use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::resolve::ResolvedUser;
+use portcullis_core::secrets::{hash_secret, new_secret};
 use portcullis_store::UserSession;
-use portcullis_web::csrf::usable_nonce;
-use portcullis_web::session::{SESSION_COOKIE, read_cookie, session_is_live};
 
-use super::{BrowserError, RealmCtx};
-use crate::tokens::{hash_secret, new_secret};
+use super::{LoginError, RealmCtx};
+use crate::csrf::usable_nonce;
+use crate::session::{SESSION_COOKIE, read_cookie, session_is_live};
 
 /// A usable session and its (enabled) user.
 #[derive(Debug, Clone)]
-pub(crate) struct LiveSession {
+pub struct LiveSession {
     pub session: UserSession,
     pub user: Arc<ResolvedUser>,
 }
 
 /// The session the request's cookie names, whatever its state (logout ends even a stale one).
-pub(crate) async fn cookie_session(
+pub async fn cookie_session(
     ctx: &RealmCtx,
     headers: &HeaderMap,
-) -> Result<Option<UserSession>, BrowserError> {
+) -> Result<Option<UserSession>, LoginError> {
     let Some(secret) = usable_nonce(read_cookie(headers, SESSION_COOKIE)) else {
         return Ok(None);
     };
@@ -41,21 +41,21 @@ pub(crate) async fn cookie_session(
 
 /// The request's session if it is live (not ended, within the realm's idle and maximum
 /// lifespans) and its user still exists and is enabled.
-pub(crate) async fn current(
+pub async fn current_session(
     ctx: &RealmCtx,
     headers: &HeaderMap,
-) -> Result<Option<LiveSession>, BrowserError> {
+) -> Result<Option<LiveSession>, LoginError> {
     match cookie_session(ctx, headers).await? {
-        Some(session) => live(ctx, session).await,
+        Some(session) => live_session(ctx, session).await,
         None => Ok(None),
     }
 }
 
 /// `session` with its user, if it is live and the user still exists and is enabled.
-pub(crate) async fn live(
+pub async fn live_session(
     ctx: &RealmCtx,
     session: UserSession,
-) -> Result<Option<LiveSession>, BrowserError> {
+) -> Result<Option<LiveSession>, LoginError> {
     if !session_is_live(&session, &ctx.snapshot.realm, ctx.now) {
         return Ok(None);
     }
@@ -76,11 +76,11 @@ pub(crate) async fn live(
 /// A session the browser already had is ended first: the new login replaces it (another user,
 /// or a re-authentication for `prompt=login` or `max_age`, which moves `auth_time`). Ending it
 /// also revokes its refresh tokens, so nothing issued under the old login outlives the cookie.
-pub(crate) async fn start(
+pub async fn start_session(
     ctx: &RealmCtx,
     user: Arc<ResolvedUser>,
     previous: Option<&UserSession>,
-) -> Result<(LiveSession, Vec<HeaderValue>), BrowserError> {
+) -> Result<(LiveSession, Vec<HeaderValue>), LoginError> {
     let store = ctx.state.store();
     if let Some(previous) = previous.filter(|p| !p.ended) {
         store.end_user_session(&previous.id).await?;
@@ -99,19 +99,19 @@ pub(crate) async fn start(
     let cookie = ctx
         .cookies
         .set(SESSION_COOKIE, &secret)
-        .ok_or(BrowserError::Cookie)?;
+        .ok_or(LoginError::Cookie)?;
     let status = ctx
         .cookies
         .set_script_readable(SESSION_STATUS_COOKIE, &session_status(&session.id))
-        .ok_or(BrowserError::Cookie)?;
+        .ok_or(LoginError::Cookie)?;
     Ok((LiveSession { session, user }, vec![cookie, status]))
 }
 
 /// The `Set-Cookie` headers that remove the session cookie and the session-status cookie.
-pub(crate) fn clear_cookies(ctx: &RealmCtx) -> Result<Vec<HeaderValue>, BrowserError> {
+pub fn clear_session_cookies(ctx: &RealmCtx) -> Result<Vec<HeaderValue>, LoginError> {
     [SESSION_COOKIE, SESSION_STATUS_COOKIE]
         .into_iter()
-        .map(|name| ctx.cookies.clear(name).ok_or(BrowserError::Cookie))
+        .map(|name| ctx.cookies.clear(name).ok_or(LoginError::Cookie))
         .collect()
 }
 
@@ -119,11 +119,11 @@ pub(crate) fn clear_cookies(ctx: &RealmCtx) -> Result<Vec<HeaderValue>, BrowserE
 /// (`login-status-iframe.html`) reads it with script and compares it with the `sid` of the
 /// application's tokens, so it is not `HttpOnly`; it holds no secret, only
 /// [`session_status`] of the session id (itself a hash of the cookie secret).
-pub(crate) const SESSION_STATUS_COOKIE: &str = "KEYCLOAK_SESSION";
+pub const SESSION_STATUS_COOKIE: &str = "KEYCLOAK_SESSION";
 
 /// The session-status cookie's value for session `sid`: base64url (unpadded) of SHA-256 of the
 /// `sid`, as Keycloak 26.1 and later set it and keycloak-js's iframe computes it.
-pub(crate) fn session_status(sid: &str) -> String {
+pub fn session_status(sid: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, sid.as_bytes());
     URL_SAFE_NO_PAD.encode(digest.as_ref())
 }

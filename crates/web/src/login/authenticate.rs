@@ -1,0 +1,121 @@
+//! The login form post (`login-actions/authenticate`).
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::{Extension, Form};
+use serde::Deserialize;
+
+use super::continuation::{Continuations, Pending, finish_authenticated};
+use super::form::{self, Checked, FormNonce};
+use super::page::{LoginView, login_page, login_page_with};
+use super::{LoginError, RealmCtx};
+use crate::{AppState, Attempt, ClientIp, LoginEvent, Sources, Verification};
+
+/// The one message for every failed login: unknown user, wrong password, disabled or locked
+/// account. Telling them apart would reveal which accounts exist.
+pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
+
+/// A login refused by the rate limit, before any password was checked (answered with 429).
+const TOO_MANY_ATTEMPTS: &str = "Too many failed logins. Please wait a moment and try again.";
+
+const TIMED_OUT: &str = "Your login attempt timed out. Please sign in again.";
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LoginForm {
+    flow: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST .../login-actions/authenticate`: checks the credentials, starts the SSO session and
+/// continues with what the login is for.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    Extension(continuations): Extension<Continuations>,
+    Path(path): Path<HashMap<String, String>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, LoginError> {
+    let ctx = match RealmCtx::load(&state, &path).await? {
+        Ok(ctx) => ctx,
+        Err(page) => return Ok(page),
+    };
+    let Ok(Form(form)) = form else {
+        return Ok(ctx.unreadable());
+    };
+    let pending: Pending = match form::check(&ctx, form::LOGIN, form.flow.as_deref(), &headers) {
+        Checked::Valid(pending) => pending,
+        Checked::Expired(pending) => {
+            let view = LoginView {
+                username: form.username.unwrap_or_default(),
+                info: Some(TIMED_OUT.into()),
+                ..LoginView::default()
+            };
+            return login_page(&ctx, &pending, &headers, view, StatusCode::OK);
+        }
+        Checked::Invalid(e) => return Ok(ctx.invalid_form(&e)),
+    };
+    if let Some(page) = continuations.of(&pending)?.check(&ctx, &pending) {
+        return Ok(page);
+    }
+    let username = form.username.unwrap_or_default().trim().to_string();
+    let password = form.password.unwrap_or_default();
+    let check = if username.is_empty() || password.is_empty() {
+        Verification::Refused
+    } else {
+        ctx.state
+            .authenticate(Attempt {
+                realm: &ctx.snapshot,
+                username: &username,
+                secret: &password,
+                client: ip,
+                user_agent: None,
+                sources: Sources::PASSWORD,
+            })
+            .await?
+    };
+    let client_id = pending.hints.client_id.clone();
+    let event = |kind, error: Option<&str>| LoginEvent {
+        realm: ctx.snapshot.realm.name.clone(),
+        kind,
+        client_id: client_id.clone(),
+        username: (!username.is_empty()).then(|| username.clone()),
+        ip_address: ip.map(|ip| ip.to_string()),
+        error: error.map(str::to_string),
+        ..LoginEvent::default()
+    };
+    let (error, status) = match check {
+        Verification::Verified(verified) => {
+            let user = verified.user;
+            let event = event("LOGIN", None);
+            return finish_authenticated(&ctx, &continuations, &headers, user, pending, event)
+                .await;
+        }
+        Verification::Refused => (INVALID_CREDENTIALS, StatusCode::OK),
+        Verification::RateLimited { retry_after_secs } => {
+            tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "rate_limited", retry_after = retry_after_secs, "login refused");
+            (TOO_MANY_ATTEMPTS, StatusCode::TOO_MANY_REQUESTS)
+        }
+    };
+    let reason = match status {
+        StatusCode::OK => "invalid_user_credentials",
+        _ => "too_many_attempts",
+    };
+    ctx.state.record_event(event("LOGIN_ERROR", Some(reason)));
+    if status == StatusCode::OK {
+        tracing::info!(realm = %ctx.snapshot.realm.name, outcome = "invalid_credentials", "login failed");
+    }
+    let view = LoginView {
+        username,
+        error: Some(error.into()),
+        ..LoginView::default()
+    };
+    let token = form.flow.unwrap_or_default();
+    let nonce = FormNonce::of(&headers);
+    login_page_with(&ctx, &nonce, &token, view, status)
+}
