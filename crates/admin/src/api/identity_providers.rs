@@ -4,7 +4,7 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_core::broker::mappers::mapper_types as known_mapper_types;
-use portcullis_core::broker::settings::PROVIDER_TYPES;
+use portcullis_core::broker::settings::provider_type_name;
 use portcullis_store::representation::{
     IdentityProviderMapperRepresentation, IdentityProviderRepresentation,
 };
@@ -220,16 +220,8 @@ pub async fn provider_type(
     Path((realm, provider_id)): Path<(String, String)>,
 ) -> Reply {
     target_realm(&state, &caller, &realm, Right::ViewIdentityProviders).await?;
-    if !PROVIDER_TYPES.contains(&provider_id.as_str()) {
-        return Err(AdminError::BadRequest(format!(
-            "Unknown identity provider type {provider_id}"
-        )));
-    }
-    let name = match provider_id.as_str() {
-        "oidc" => "OpenID Connect v1.0",
-        "keycloak-oidc" => "Keycloak OpenID Connect",
-        "oauth2" => "OAuth v2",
-        _ => "GitHub",
-    };
+    let name = provider_type_name(&provider_id).ok_or_else(|| {
+        AdminError::BadRequest(format!("Unknown identity provider type {provider_id}"))
+    })?;
     ok(json!({"id": provider_id, "name": name}))
 }

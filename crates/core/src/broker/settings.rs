@@ -20,6 +20,17 @@ pub const OAUTH2: &str = "oauth2";
 pub const GITHUB: &str = "github";
 pub const PROVIDER_TYPES: [&str; 4] = [OIDC, KEYCLOAK_OIDC, OAUTH2, GITHUB];
 
+/// A provider type's name, as Keycloak shows it; None for a type not brokered here.
+pub fn provider_type_name(provider_id: &str) -> Option<&'static str> {
+    match provider_id {
+        OIDC => Some("OpenID Connect v1.0"),
+        KEYCLOAK_OIDC => Some("Keycloak OpenID Connect"),
+        OAUTH2 => Some("OAuth v2"),
+        GITHUB => Some("GitHub"),
+        _ => None,
+    }
+}
+
 /// What the admin API shows instead of a client secret (Keycloak's `SECRET_VALUE`); a write
 /// carrying it keeps the stored secret.
 pub const SECRET_MASK: &str = "**********";
