@@ -16,6 +16,7 @@ mod m20261206_000007_login_event;
 mod m20261206_000008_lowercase_email;
 mod m20261206_000009_app_password;
 mod m20261206_000010_robot;
+mod m20261206_000011_identity_provider;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_lowercase_email::Migration),
             Box::new(m20261206_000009_app_password::Migration),
             Box::new(m20261206_000010_robot::Migration),
+            Box::new(m20261206_000011_identity_provider::Migration),
         ]
     }
 }

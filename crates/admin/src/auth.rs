@@ -51,6 +51,8 @@ pub enum Right {
     ManageClients,
     ViewEvents,
     ManageEvents,
+    ViewIdentityProviders,
+    ManageIdentityProviders,
 }
 
 impl Right {
@@ -69,6 +71,10 @@ impl Right {
             Right::ManageClients => &["manage-clients"],
             Right::ViewEvents => &["view-events", "manage-events"],
             Right::ManageEvents => &["manage-events"],
+            Right::ViewIdentityProviders => {
+                &["view-identity-providers", "manage-identity-providers"]
+            }
+            Right::ManageIdentityProviders => &["manage-identity-providers"],
         }
     }
 }

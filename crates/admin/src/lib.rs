@@ -81,6 +81,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         .merge(roles::routes(&realm))
         .merge(group_routes(&realm))
         .merge(client_routes(&realm))
+        .merge(identity_provider_routes(&realm))
         .route(
             &r("/attack-detection/brute-force/users"),
             axum::routing::delete(attack::clear_all),
@@ -190,6 +191,32 @@ fn group_routes(realm: &str) -> Router<AppState> {
         )
         .route(&r("/robots"), get(robots::visible))
         .route(&r("/group-by-path/{*path}"), get(groups::by_path))
+}
+
+fn identity_provider_routes(realm: &str) -> Router<AppState> {
+    use api::identity_providers as idp;
+    let r = |path: &str| format!("{realm}/identity-provider{path}");
+    Router::new()
+        .route(&r("/instances"), get(idp::list).post(idp::create))
+        .route(
+            &r("/instances/{alias}"),
+            get(idp::get).put(idp::update).delete(idp::delete),
+        )
+        .route(
+            &r("/instances/{alias}/mappers"),
+            get(idp::mappers).post(idp::create_mapper),
+        )
+        .route(
+            &r("/instances/{alias}/mappers/{id}"),
+            get(idp::get_mapper)
+                .put(idp::update_mapper)
+                .delete(idp::delete_mapper),
+        )
+        .route(
+            &r("/instances/{alias}/mapper-types"),
+            get(idp::mapper_types),
+        )
+        .route(&r("/providers/{provider_id}"), get(idp::provider_type))
 }
 
 fn client_routes(realm: &str) -> Router<AppState> {

@@ -4,6 +4,7 @@
 
 pub mod app_password;
 pub mod authority;
+pub mod broker;
 pub mod brute_force;
 pub mod clock;
 pub mod jws;

@@ -2,6 +2,7 @@
 //! Keycloak's JSON representation. Knows SQL, nothing about HTTP.
 
 pub mod admin;
+pub mod broker;
 pub mod entity;
 pub mod error;
 mod export;

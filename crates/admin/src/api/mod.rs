@@ -7,6 +7,7 @@ pub mod events;
 pub mod federated;
 pub mod grants;
 pub mod groups;
+pub mod identity_providers;
 pub mod mappings;
 pub mod partial;
 pub mod realms;

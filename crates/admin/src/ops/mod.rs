@@ -11,6 +11,7 @@ pub mod events;
 pub mod federated;
 pub mod grants;
 pub mod groups;
+pub mod identity_providers;
 pub mod import;
 pub mod keys;
 pub mod lookup;

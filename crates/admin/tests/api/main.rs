@@ -9,6 +9,7 @@ mod common;
 mod credentials;
 mod escalation;
 mod groups;
+mod identity_providers;
 mod imports;
 mod misc;
 mod realms;

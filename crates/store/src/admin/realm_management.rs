@@ -11,7 +11,7 @@ pub use portcullis_core::authority::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 /// The client a realm's admin console signs in through (Keycloak's name).
 pub const ADMIN_CONSOLE_CLIENT: &str = "security-admin-console";
 /// The admin roles below `realm-admin`.
-pub const MANAGEMENT_ROLES: [&str; 12] = [
+pub const MANAGEMENT_ROLES: [&str; 14] = [
     "manage-users",
     "view-users",
     "query-users",
@@ -24,6 +24,8 @@ pub const MANAGEMENT_ROLES: [&str; 12] = [
     "query-realms",
     "view-events",
     "manage-events",
+    "view-identity-providers",
+    "manage-identity-providers",
 ];
 
 /// Keycloak's composites among the admin roles besides `realm-admin`: seeing users includes
@@ -173,7 +175,7 @@ mod tests {
         assert_eq!(rep.clients[1].direct_access_grants_enabled, Some(false));
         assert_eq!(rep.clients[2].bearer_only, Some(true));
         let roles = management_roles(&rep);
-        assert_eq!(roles.len(), 13);
+        assert_eq!(roles.len(), 15);
         let admin = roles
             .iter()
             .find(|r| r.name.as_deref() == Some(REALM_ADMIN_ROLE))
@@ -222,7 +224,7 @@ mod tests {
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);
-        assert_eq!(roles.len(), 14, "13 ensured plus the file's own");
+        assert_eq!(roles.len(), 16, "15 ensured plus the file's own");
         assert_eq!(roles[0].id.as_deref(), Some("mu-id"));
     }
 }
