@@ -24,7 +24,7 @@ async fn app() -> TestApp {
             "roles": {"realm": [{"name": "manage-robots"}]},
             "groups": [{"name": "team-a", "subGroups": [{"name": "backend"}]}, {"name": "team-b"}],
             "users": [
-                user("lead", &["manage-robots"], &["/team-a"]),
+                user("lead", &["manage-robots"], &["/team-a/backend"]),
                 user("bob", &[], &["/team-a"]),
                 user("alice", &[], &["/team-a"]),
             ],
