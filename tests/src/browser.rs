@@ -3,7 +3,8 @@
 //!
 //! Every wait polls for up to [`WAIT`]; every failure names the page's URL and shows a piece of
 //! its source (and the tail of the server log, when one is given), so a red run says what the
-//! browser saw. [`Browser::page`] saves a screenshot under `docs/console/` and runs axe-core
+//! browser saw. [`Browser::page`] saves a screenshot under `docs/console/` (or the directory
+//! [`Browser::save_screenshots_in`] names) and runs axe-core
 //! (`tests/interop/node_modules/axe-core/axe.min.js`, installed by `npm ci`) on the page.
 
 use std::path::{Path, PathBuf};
@@ -30,10 +31,15 @@ pub fn axe_path() -> PathBuf {
     workspace_root().join("tests/interop/node_modules/axe-core/axe.min.js")
 }
 
-/// Where the screenshots of the console go (committed as its documentation).
+/// Where the screenshots of the admin console go (committed as its documentation).
 pub fn screenshot_dir() -> PathBuf {
-    let dir = workspace_root().join("docs/console");
-    std::fs::create_dir_all(&dir).expect("create docs/console");
+    screenshot_dir_of("docs/console")
+}
+
+/// `docs/<what>` under the workspace, created: where a journey's screenshots go.
+pub fn screenshot_dir_of(relative: &str) -> PathBuf {
+    let dir = workspace_root().join(relative);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {relative}: {e}"));
     dir.canonicalize().unwrap_or(dir)
 }
 
@@ -146,6 +152,12 @@ impl Browser {
             violations: Mutex::new(Vec::new()),
             _driver: driver,
         })
+    }
+
+    /// Saves the screenshots under `relative` (such as `docs/account`) instead of
+    /// `docs/console`.
+    pub fn save_screenshots_in(&mut self, relative: &str) {
+        self.shots = screenshot_dir_of(relative);
     }
 
     /// A log file whose tail every failure message shows (the server's).
@@ -381,13 +393,14 @@ impl Browser {
         }
     }
 
-    /// A page the journey reached: saves `docs/console/<name>.png` and runs axe-core on it.
+    /// A page the journey reached: saves `<name>.png` in the screenshot directory and runs
+    /// axe-core on it.
     pub async fn page(&self, name: &str) {
         self.screenshot(name).await;
         self.check_a11y(name).await;
     }
 
-    /// Saves a PNG of the viewport as `docs/console/<name>.png`.
+    /// Saves a PNG of the viewport as `<name>.png` in the screenshot directory.
     pub async fn screenshot(&self, name: &str) {
         // Let web fonts and layout settle.
         let _ = self

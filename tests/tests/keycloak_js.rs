@@ -28,8 +28,11 @@ fn realm(app_origin: &str) -> String {
         "clients": [{"clientId": "spa", "enabled": true, "publicClient": true,
                      "redirectUris": [format!("{app_origin}/*")], "webOrigins": ["+"],
                      "attributes": {"post.logout.redirect.uris": "+"}}],
+        // Keycloak's default roles give every user these account roles (a Keycloak export
+        // lists them); `loadUserProfile()` needs a token meant for the account.
         "users": [{"username": "alice", "enabled": true, "email": "alice@example.test",
                    "firstName": "Alice", "lastName": "Liddell",
+                   "clientRoles": {"account": ["view-profile", "manage-account"]},
                    "credentials": [{"type": "password", "value": "alice-pw"}]}]
     })
     .to_string()

@@ -25,6 +25,7 @@ use portcullis_web::Protocol;
 use portcullis_web::{AppState, MapperType, Protocols};
 
 pub use error::AdminError;
+pub use ops::self_service;
 
 /// The protocol-mapper types each protocol offers, for `/admin/serverinfo`.
 #[derive(Debug, Clone, Default)]

@@ -43,23 +43,12 @@ impl Protocol for OpenIdConnect {
 }
 
 /// Routes outside the protocol mount: `GET {relative}/realms/{realm}`, the realm info document.
-/// Also `{relative}/realms/{realm}/account`: keycloak-js's profile (JSON) and, for a browser,
-/// the page saying the account console is not available.
+/// (The account console and its REST basics under `{realm}/account` are `portcullis-account`'s.)
 pub fn realm_routes(relative_path: &str) -> Router<AppState> {
-    let account = || get(endpoints::account::account).options(endpoints::cors::preflight);
-    Router::new()
-        .route(
-            &format!("{relative_path}/realms/{{realm}}"),
-            get(realm_info),
-        )
-        .route(
-            &format!("{relative_path}/realms/{{realm}}/account"),
-            account(),
-        )
-        .route(
-            &format!("{relative_path}/realms/{{realm}}/account/"),
-            account(),
-        )
+    Router::new().route(
+        &format!("{relative_path}/realms/{{realm}}"),
+        get(realm_info),
+    )
 }
 
 /// The JWKS of every realm key, each under its RFC 7638 thumbprint, the `kid` OIDC tokens carry.

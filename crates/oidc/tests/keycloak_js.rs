@@ -1,8 +1,8 @@
 //! In-process tests of what keycloak-js needs beyond plain OIDC, on the real router (the test
 //! kit): the session iframe and its `init` check, the third-party-cookie probe, who may frame
-//! them, `check_session_iframe` in discovery, CORS on `certs`, the account profile JSON behind
-//! the one access-token validator, the session-status cookie, and the pages for registration
-//! and the account console.
+//! them, `check_session_iframe` in discovery, CORS on `certs`, the session-status cookie, and
+//! the page for registration. (The account profile JSON is `portcullis-account`'s, tested
+//! there.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_lc_rs::digest;
@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_testkit::{Browser, Reply, TestApp, bearer, request};
+use portcullis_testkit::{Browser, Reply, TestApp, request};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_800_000_000;
@@ -220,100 +220,7 @@ async fn discovery_names_the_session_iframe_and_certs_allow_any_origin() {
 }
 
 #[tokio::test]
-async fn account_profile_needs_a_valid_token_of_the_realm() {
-    let app = app().await;
-    let json = [("accept", "application/json"), ("origin", SPA)];
-    let account = "/auth/realms/acme/account";
-
-    let anonymous = get_with(&app, account, &json).await;
-    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        anonymous
-            .header(header::WWW_AUTHENTICATE)
-            .starts_with("Bearer")
-    );
-
-    let garbage = get_with(
-        &app,
-        account,
-        &[
-            ("accept", "application/json"),
-            ("authorization", "Bearer nope"),
-        ],
-    )
-    .await;
-    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
-
-    let foreign = app
-        .access_token_with("zeta", "alice", json!({"azp": "spa"}))
-        .await;
-    let auth = bearer(&foreign);
-    let other_realm = get_with(
-        &app,
-        account,
-        &[("accept", "application/json"), ("authorization", &auth)],
-    )
-    .await;
-    assert_eq!(other_realm.status, StatusCode::UNAUTHORIZED);
-
-    let token = app
-        .access_token_with("acme", "alice", json!({"azp": "spa"}))
-        .await;
-    let auth = bearer(&token);
-    let reply = get_with(
-        &app,
-        account,
-        &[
-            ("accept", "application/json"),
-            ("authorization", &auth),
-            ("origin", SPA),
-        ],
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.text());
-    let profile = reply.json();
-    assert_eq!(profile["id"], app.user_id("acme", "alice").await);
-    assert_eq!(profile["username"], "alice");
-    assert_eq!(profile["email"], "alice@acme.test");
-    assert_eq!(profile["firstName"], "Alice");
-    assert_eq!(profile["lastName"], "Liddell");
-    assert_eq!(profile["emailVerified"], true);
-    assert_eq!(profile["attributes"], json!({"department": ["wonderland"]}));
-    assert_eq!(reply.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), SPA);
-    assert_eq!(reply.header(header::CACHE_CONTROL), "no-store");
-
-    let evil = get_with(
-        &app,
-        account,
-        &[
-            ("accept", "application/json"),
-            ("authorization", &auth),
-            ("origin", "https://evil.test"),
-        ],
-    )
-    .await;
-    assert_eq!(evil.status, StatusCode::OK);
-    assert!(
-        !evil
-            .headers
-            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-    );
-
-    let preflight = app
-        .send(
-            request(Method::OPTIONS, account, None)
-                .header("origin", SPA)
-                .header("access-control-request-headers", "authorization")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(preflight.status, StatusCode::OK);
-    assert_eq!(preflight.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), SPA);
-}
-
-#[tokio::test]
-async fn registration_and_account_console_links_get_clear_pages() {
+async fn registration_links_get_a_clear_page() {
     let app = app().await;
     let register = app
         .get(
@@ -330,19 +237,6 @@ async fn registration_and_account_console_links_get_clear_pages() {
         ),
         "'none'"
     );
-
-    for path in [
-        "/auth/realms/acme/account?referrer=spa&referrer_uri=https%3A%2F%2Fspa.test%2F",
-        "/auth/realms/acme/account/",
-    ] {
-        let page = get_with(&app, path, &[("accept", "text/html")]).await;
-        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(
-            page.text().contains("Account console not available"),
-            "{path}"
-        );
-        assert_eq!(page.header(header::X_FRAME_OPTIONS), "DENY");
-    }
 }
 
 #[tokio::test]

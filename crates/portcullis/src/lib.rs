@@ -26,6 +26,7 @@ pub fn continuations() -> Vec<Box<dyn Continuation>> {
     vec![
         Box::new(portcullis_oidc::AuthorizationLogin),
         Box::new(portcullis_oidc::DeviceApproval),
+        Box::new(portcullis_account::AccountPage),
     ]
 }
 
@@ -38,6 +39,10 @@ pub fn router(state: AppState, relative: &str) -> Router {
         .merge(login::routes(relative))
         .merge(portcullis_oidc::login_action_routes(relative))
         .merge(portcullis_admin::routes_with_protocols(
+            relative,
+            &Protocols::new(protocols()),
+        ))
+        .merge(portcullis_account::routes(
             relative,
             &Protocols::new(protocols()),
         ));

@@ -35,7 +35,9 @@ pub use queries::revocation::RefreshRevocation;
 /// Robots: queries that also run inside an admin change's transaction.
 pub use queries::robot as robots;
 pub use queries::robot::{Robot, RobotSecret, RobotUse};
-pub use queries::session::{AuthCode, CodeRedemption, RefreshTokenRecord, UserSession};
+pub use queries::session::{
+    AuthCode, CodeRedemption, RefreshTokenRecord, SessionDevice, UserSession,
+};
 pub use queries::sweep::{LOGIN_EVENT_RETENTION_SECS, SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
 pub use representation::{RealmRepresentation, parse_realm_json};
 
@@ -452,7 +454,27 @@ impl Store {
 
     /// Starts a server-side SSO session.
     pub async fn create_user_session(&self, session: &UserSession) -> Result<(), StoreError> {
-        queries::session::create_session(&self.db, session).await
+        let unknown = SessionDevice::default();
+        queries::session::create_session(&self.db, session, &unknown).await
+    }
+
+    /// Creates a session started from `device` (the browser's address and user agent).
+    pub async fn create_user_session_from(
+        &self,
+        session: &UserSession,
+        device: &SessionDevice,
+    ) -> Result<(), StoreError> {
+        queries::session::create_session(&self.db, session, device).await
+    }
+
+    /// A user's sessions that were not ended, oldest first, with where each was started from
+    /// (the caller applies the realm's idle and max timeouts).
+    pub async fn list_user_session_devices(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<(UserSession, SessionDevice)>, StoreError> {
+        queries::session::list_session_devices(&self.db, realm_id, user_id).await
     }
 
     /// The session, ended or not (the caller applies the realm's idle and max timeouts).

@@ -778,10 +778,11 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the identity providers, robots, app passwords,
+    // Back to the first migration: undo the session devices, account clients, identity
+    // providers, robots, app passwords,
     // lowercase emails, login events, admin-console client, credential-state, revoked-token,
     // admin and OIDC ones.
-    Migrator::down(db, Some(10)).await.unwrap();
+    Migrator::down(db, Some(12)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",
@@ -817,6 +818,27 @@ async fn upgrades_an_existing_database() {
     assert!(console.public_client && console.standard_flow_enabled);
     assert_eq!(console.redirect_uris, ["/admin/old/console/*"]);
     assert_eq!(console.attributes["pkce.code.challenge.method"], "S256");
+    let account = snap
+        .client("account-console")
+        .expect("the account console's client");
+    assert!(account.public_client && account.standard_flow_enabled);
+    assert_eq!(account.redirect_uris, ["/realms/old/account/*"]);
+    assert_eq!(account.attributes["pkce.code.challenge.method"], "S256");
+    assert!(snap.client("account").is_some());
+    let account_roles: Vec<String> = snap
+        .roles
+        .iter()
+        .map(|r| r.qualified_name())
+        .filter(|n| n.starts_with("account."))
+        .collect();
+    assert_eq!(account_roles.len(), 8, "{account_roles:?}");
+    let manage = snap
+        .roles
+        .iter()
+        .find(|r| r.qualified_name() == "account.manage-account")
+        .unwrap();
+    let child = snap.role(&manage.composite_ids[0]).unwrap();
+    assert_eq!(child.qualified_name(), "account.manage-account-links");
     let user = store.find_user_by_id("r", "u").await.unwrap().unwrap();
     assert!(user.email_verified && user.created_at == 7);
     assert_eq!(

@@ -86,10 +86,17 @@ async fn imports_a_realm_and_loads_its_snapshot() {
         .iter()
         .filter(|r| r.client_id.as_deref() == Some("realm-management"));
     assert_eq!(management.count(), 15);
+    // And Keycloak's account client with its 8 roles, and the account console's client.
+    let account = snap
+        .roles
+        .iter()
+        .filter(|r| r.client_id.as_deref() == Some("account"));
+    assert_eq!(account.count(), 8);
+    assert!(snap.client("account-console").is_some());
     let role_names: BTreeSet<String> = snap
         .roles
         .iter()
-        .filter(|r| r.client_id.as_deref() != Some("realm-management"))
+        .filter(|r| !matches!(r.client_id.as_deref(), Some("realm-management" | "account")))
         .map(|r| r.qualified_name())
         .collect();
     assert_eq!(
@@ -457,8 +464,8 @@ async fn existing_realms_are_skipped_or_overwritten() {
     assert_eq!(count(&db, "credential").await, 1);
     assert_eq!(
         count(&db, "role").await,
-        6 + 15,
-        "the file's and realm-management's"
+        6 + 15 + 8,
+        "the file's, realm-management's and account's"
     );
     assert_eq!(count(&db, "realm_key").await, 2);
     assert!(
@@ -496,7 +503,11 @@ async fn bootstraps_master_once() {
     assert!(password.unwrap().verify("s3cret-pw"));
     assert!(resolve_user(&snap, &admin).has_role("admin"));
     let exported = store.export_realm("master", false).await.unwrap().unwrap();
-    let client = &exported.clients[0];
+    let client = exported
+        .clients
+        .iter()
+        .find(|c| c.client_id.as_deref() == Some("admin-cli"))
+        .unwrap();
     assert_eq!(client.direct_access_grants_enabled, Some(true));
     assert_eq!(snap.keys.len(), 2);
     db.finish().await;

@@ -115,6 +115,38 @@ impl<'a> Browser<'a> {
         base
     }
 
+    /// Signs in to the realm's account console as the user would, and returns its base path
+    /// (`/auth/realms/{realm}/account`): the console sends a browser without a session to the
+    /// realm's login page, and the login comes back to the console. The browser then holds a
+    /// new live SSO session of the realm (one it had is forgotten first).
+    pub async fn sign_in_to_account(
+        &mut self,
+        realm: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let base = format!("{}/realms/{realm}/account", self.app.relative_path());
+        self.jar.remove("PORTCULLIS_SESSION");
+        let login = self.get(&format!("{base}/")).await;
+        let done = self.log_in(&login, username, password).await;
+        assert_eq!(
+            done.status.as_u16(),
+            303,
+            "login to the account console: {done:?} {}",
+            done.text()
+        );
+        assert_eq!(
+            done.location().map(|l| self.local(l)),
+            Some(format!("{base}/")),
+            "the login comes back to the console"
+        );
+        assert!(
+            self.jar.contains_key("PORTCULLIS_SESSION"),
+            "no SSO session cookie after the login"
+        );
+        base
+    }
+
     /// An absolute URL of the app as a path and query.
     pub fn local(&self, url: &str) -> String {
         url.strip_prefix(self.app.base_url())

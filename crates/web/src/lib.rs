@@ -7,6 +7,7 @@ pub mod authenticator;
 pub mod bearer;
 mod client_ip;
 mod cluster;
+pub mod cors;
 pub mod csrf;
 mod error;
 mod events;

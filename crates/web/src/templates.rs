@@ -42,7 +42,7 @@ const STYLE: &str = include_str!("../templates/style.css");
 /// The only script any page runs: the `form_post` response mode's auto-submit.
 const AUTO_SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
 
-static TEMPLATES: LazyLock<Result<Tera, String>> = LazyLock::new(load);
+static TEMPLATES: LazyLock<Result<Theme, String>> = LazyLock::new(|| Theme::with(&[]));
 
 /// `Content-Security-Policy` of ordinary pages: no scripts, only the inline stylesheet, never
 /// framed. No `form-action`: browsers apply it to the redirect after the login post, which goes
@@ -79,12 +79,47 @@ pub enum PageScripts {
     AutoSubmit,
 }
 
-fn load() -> Result<Tera, String> {
-    let mut tera = Tera::default();
-    tera.add_raw_templates(SOURCES.iter().copied())
-        .map_err(|e| error_chain(&e))?;
-    tera.set_escape_fn(escape_html);
-    Ok(tera)
+/// The theme's templates (the base layout, the login pages) plus another crate's own, which
+/// extend `base.html`: one look for every page a user sees, rendered auto-escaped, with the
+/// one stylesheet the page CSP allows.
+pub struct Theme {
+    tera: Tera,
+}
+
+impl Theme {
+    /// The theme with `extra` templates added (names ending in `.html`).
+    pub fn with(extra: &[(&'static str, &'static str)]) -> Result<Self, String> {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(SOURCES.iter().chain(extra).copied())
+            .map_err(|e| error_chain(&e))?;
+        tera.set_escape_fn(escape_html);
+        Ok(Self { tera })
+    }
+
+    /// Renders a template with `context` (a JSON object). The stylesheet and the auto-submit
+    /// script are added as `style` and `script`.
+    pub fn render(&self, name: &str, context: &Value) -> Result<String, TemplateError> {
+        if !context.is_object() {
+            return Err(TemplateError::Context);
+        }
+        let mut ctx = Context::from_value(context.clone()).map_err(|_| TemplateError::Context)?;
+        ctx.insert("style", STYLE);
+        ctx.insert("script", AUTO_SUBMIT_SCRIPT);
+        self.tera
+            .render(name, &ctx)
+            .map_err(|e| TemplateError::Render {
+                name: name.to_string(),
+                message: error_chain(&e),
+            })
+    }
+
+    /// Renders a page; a rendering failure becomes the generic error page (and is logged).
+    pub fn page(&self, status: StatusCode, name: &str, context: &Value) -> Response {
+        match self.render(name, context) {
+            Ok(body) => html_response(status, body, PageScripts::None),
+            Err(e) => internal_error_page(&e),
+        }
+    }
 }
 
 /// HTML escaping for text and quoted attribute values. Unlike tera's default it leaves `/`
@@ -108,19 +143,10 @@ pub fn escape_html(input: &str) -> String {
 /// Renders a template with `context` (a JSON object). The stylesheet and the auto-submit script
 /// are added as `style` and `script`.
 pub fn render(name: &str, context: &Value) -> Result<String, TemplateError> {
-    let tera = TEMPLATES
+    TEMPLATES
         .as_ref()
-        .map_err(|e| TemplateError::Load(e.clone()))?;
-    if !context.is_object() {
-        return Err(TemplateError::Context);
-    }
-    let mut ctx = Context::from_value(context.clone()).map_err(|_| TemplateError::Context)?;
-    ctx.insert("style", STYLE);
-    ctx.insert("script", AUTO_SUBMIT_SCRIPT);
-    tera.render(name, &ctx).map_err(|e| TemplateError::Render {
-        name: name.to_string(),
-        message: error_chain(&e),
-    })
+        .map_err(|e| TemplateError::Load(e.clone()))?
+        .render(name, context)
 }
 
 /// An HTML response with the security headers every page gets.

@@ -12,7 +12,7 @@ use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user, role_sources};
 use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, grants};
-use portcullis_store::entity::docker_refresh_token;
+use portcullis_store::entity::{docker_refresh_token, realm};
 use portcullis_store::representation::ProtocolMapperRepresentation;
 use portcullis_web::{AccessRule, AccessSubject, Protocol, ScopeExplanation};
 
@@ -49,7 +49,7 @@ async fn snapshot(
         .ok_or_else(|| AdminError::not_found("Realm not found."))
 }
 
-fn rules_protocol<'a>(ops: Ops<'a>) -> Result<&'a dyn Protocol, AdminError> {
+pub(crate) fn rules_protocol<'a>(ops: Ops<'a>) -> Result<&'a dyn Protocol, AdminError> {
     ops.protocols
         .with_access_rules()
         .ok_or_else(|| AdminError::not_found("This server serves no protocol with access rules"))
@@ -58,7 +58,11 @@ fn rules_protocol<'a>(ops: Ops<'a>) -> Result<&'a dyn Protocol, AdminError> {
 /// The realm's registries, by service name (`view-clients`).
 pub async fn registries(ops: Ops<'_>, realm: &str) -> Result<Vec<Registry>, AdminError> {
     let snapshot = snapshot(ops, realm, Right::ViewClients).await?;
-    let protocol = rules_protocol(ops)?;
+    Ok(registries_of(&snapshot, rules_protocol(ops)?))
+}
+
+/// The realm's registries (the clients of the protocol with access rules), by service name.
+pub(crate) fn registries_of(snapshot: &RealmSnapshot, protocol: &dyn Protocol) -> Vec<Registry> {
     let mut list: Vec<Registry> = snapshot
         .clients
         .iter()
@@ -69,7 +73,7 @@ pub async fn registries(ops: Ops<'_>, realm: &str) -> Result<Vec<Registry>, Admi
         })
         .collect();
     list.sort_by(|a, b| a.client.client_id.cmp(&b.client.client_id));
-    Ok(list)
+    list
 }
 
 /// One registry by its client's id (`view-clients`).
@@ -147,7 +151,11 @@ pub async fn user_access(
     Ok(grants_of(&snapshot, &user, &registries))
 }
 
-fn grants_of(snapshot: &RealmSnapshot, user: &User, registries: &[Registry]) -> Vec<Grant> {
+pub(crate) fn grants_of(
+    snapshot: &RealmSnapshot,
+    user: &User,
+    registries: &[Registry],
+) -> Vec<Grant> {
     let resolved = resolve_user(snapshot, user);
     let sources = role_sources(snapshot, user);
     let mut grants = Vec::new();
@@ -611,10 +619,22 @@ pub async fn logins(
 /// refuses its next refresh, on every instance.
 pub async fn revoke_login(ops: Ops<'_>, realm: &str, login_id: &str) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    revoke_login_authorized(ops, realm_row, login_id, None).await
+}
+
+/// [`revoke_login`] once the caller's right is checked; with `owner`, only a docker login of
+/// that user (another's is 404, as an unknown one).
+pub(crate) async fn revoke_login_authorized(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    login_id: &str,
+    owner: Option<&str>,
+) -> Result<(), AdminError> {
     let now = ops.state.now();
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     let login = grants::docker_login(change.db(), &realm_row.id, login_id, now)
         .await?
+        .filter(|login| owner.is_none_or(|owner| login.user_id == owner))
         .ok_or_else(|| AdminError::not_found("Docker login not found"))?;
     change.require_may_manage_user(&login.user_id)?;
     grants::revoke_docker_logins(

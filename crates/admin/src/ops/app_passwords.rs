@@ -5,7 +5,10 @@
 //! stay listed with their last use. A revocation drops the user's cached verifications on
 //! every instance, so the app password is refused at once everywhere.
 
-use portcullis_core::app_password::{self, MAX_NAME_LEN, Restriction, new_secret};
+use portcullis_core::app_password::{
+    self, InvalidRestriction, MAX_NAME_LEN, Restriction, new_secret,
+};
+use portcullis_core::model::RealmSnapshot;
 use portcullis_store::{AppPassword, app_passwords};
 use portcullis_web::LoginEvent;
 use serde_json::{Value, json};
@@ -15,6 +18,7 @@ use super::lookup::{find_user, snapshot};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
+use portcullis_store::entity::realm;
 
 /// The docker-v2 protocol's name: an app password's registry is one of its clients.
 const DOCKER_PROTOCOL: &str = "docker-v2";
@@ -64,17 +68,22 @@ pub async fn create(
     new: NewAppPassword,
 ) -> Result<Created, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    create_authorized(ops, realm_row, user_id, new).await
+}
+
+/// Creates an app password for a user the caller may act for (checked by the caller: an
+/// admin's right, or the user themself in the account console), with its admin and login
+/// events.
+pub(crate) async fn create_authorized(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    new: NewAppPassword,
+) -> Result<Created, AdminError> {
+    let realm = realm_row.name.clone();
     let now = ops.state.now();
-    let restriction = restriction(ops, realm, &new, now).await?;
-    let name = new
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| AdminError::BadRequest("name is required".into()))?;
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(AdminError::BadRequest("name is too long".into()));
-    }
+    let snapshot = snapshot(ops.state, &realm).await?;
+    let (name, restriction) = checked(&snapshot, &new, now).map_err(AdminError::from)?;
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     change.require_may_manage_user(user_id)?;
     let user = find_user(change.db(), &realm_row.id, user_id).await?;
@@ -83,7 +92,7 @@ pub async fn create(
         id: uuid::Uuid::new_v4().to_string(),
         realm_id: realm_row.id.clone(),
         user_id: user_id.to_string(),
-        name: name.to_string(),
+        name,
         secret_hash,
         restriction,
         created_at: now,
@@ -98,7 +107,7 @@ pub async fn create(
     change.commit().await?;
     ops.state.record_event(login_event(
         ops,
-        realm,
+        &realm,
         &user.username,
         &record,
         "APP_PASSWORD_CREATED",
@@ -114,6 +123,17 @@ pub async fn create(
 /// Revoking a revoked one changes nothing; an unknown one is 404.
 pub async fn revoke(ops: Ops<'_>, realm: &str, user_id: &str, id: &str) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    revoke_authorized(ops, realm_row, user_id, id).await
+}
+
+/// Revokes one of the app passwords of a user the caller may act for (checked by the
+/// caller); one of another user is 404, as an unknown one.
+pub(crate) async fn revoke_authorized(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    id: &str,
+) -> Result<(), AdminError> {
     let now = ops.state.now();
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     change.require_may_manage_user(user_id)?;
@@ -131,7 +151,7 @@ pub async fn revoke(ops: Ops<'_>, realm: &str, user_id: &str, id: &str) -> Resul
     change.commit().await?;
     ops.state.record_event(login_event(
         ops,
-        realm,
+        &realm_row.name,
         &user.username,
         &record,
         "APP_PASSWORD_REVOKED",
@@ -139,29 +159,88 @@ pub async fn revoke(ops: Ops<'_>, realm: &str, user_id: &str, id: &str) -> Resul
     Ok(())
 }
 
-/// The restriction asked for, checked: an expiry within the realm's maximum, an existing
-/// docker-v2 registry, valid patterns and actions.
-async fn restriction(
-    ops: Ops<'_>,
-    realm: &str,
+/// The line a user runs to sign in to `registry` as `username` with an app password (the
+/// secret is typed at the prompt, so it stays out of the shell's history).
+pub fn docker_login_line(username: &str, registry: &str) -> String {
+    format!(
+        "docker login -u {} {}",
+        shell_word(username),
+        shell_word(registry)
+    )
+}
+
+/// `word` as one shell word: as it is when it holds only characters no shell treats
+/// specially, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The part of a new app password a request got wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: NewField,
+    pub message: String,
+}
+
+/// The fields of a new app password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewField {
+    Name,
+    ExpiresAt,
+    Registry,
+    Repositories,
+    Actions,
+}
+
+impl From<Invalid> for AdminError {
+    fn from(invalid: Invalid) -> Self {
+        AdminError::BadRequest(invalid.message)
+    }
+}
+
+/// The name and restriction asked for, checked: a name, an expiry within the realm's maximum,
+/// an existing docker-v2 registry, valid patterns and actions.
+pub fn checked(
+    snapshot: &RealmSnapshot,
     new: &NewAppPassword,
     now: i64,
-) -> Result<Restriction, AdminError> {
-    let snapshot = snapshot(ops.state, realm).await?;
+) -> Result<(String, Restriction), Invalid> {
+    let invalid = |field, message: String| Invalid { field, message };
+    let name = new
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid(NewField::Name, "name is required".into()))?;
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(invalid(NewField::Name, "name is too long".into()));
+    }
     let max = app_password::max_lifespan(&snapshot.realm.attributes);
     let expires_at = new
         .expires_at
-        .ok_or_else(|| AdminError::BadRequest("expiresAt is required".into()))?;
+        .ok_or_else(|| invalid(NewField::ExpiresAt, "expiresAt is required".into()))?;
     if expires_at <= now {
-        return Err(AdminError::BadRequest(
+        return Err(invalid(
+            NewField::ExpiresAt,
             "expiresAt must be in the future".into(),
         ));
     }
     if expires_at > now.saturating_add(max) {
-        return Err(AdminError::BadRequest(format!(
-            "expiresAt is beyond the realm's maximum of {} days",
-            max / 86_400
-        )));
+        return Err(invalid(
+            NewField::ExpiresAt,
+            format!(
+                "expiresAt is beyond the realm's maximum of {} days",
+                max / 86_400
+            ),
+        ));
     }
     let registry = new
         .registry
@@ -173,9 +252,10 @@ async fn restriction(
             .client(registry)
             .is_some_and(|c| c.protocol == DOCKER_PROTOCOL);
         if !known {
-            return Err(AdminError::BadRequest(format!(
-                "registry {registry:?} is not a docker-v2 client of the realm"
-            )));
+            return Err(invalid(
+                NewField::Registry,
+                format!("registry {registry:?} is not a docker-v2 client of the realm"),
+            ));
         }
     }
     let clean = |values: &[String]| -> Vec<String> {
@@ -186,14 +266,20 @@ async fn restriction(
             .collect()
     };
     let (repositories, actions) = (clean(&new.repositories), clean(&new.actions));
-    app_password::validate(&repositories, &actions)
-        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
-    Ok(Restriction {
+    app_password::validate(&repositories, &actions).map_err(|e| {
+        let field = match e {
+            InvalidRestriction::UnknownAction(_) => NewField::Actions,
+            _ => NewField::Repositories,
+        };
+        invalid(field, e.to_string())
+    })?;
+    let restriction = Restriction {
         service: registry.map(str::to_string),
         repositories,
         actions,
         expires_at,
-    })
+    };
+    Ok((name.to_string(), restriction))
 }
 
 /// What an admin event says about an app password: never its secret or hash.

@@ -2,6 +2,7 @@
 
 use portcullis_store::admin;
 use portcullis_store::admin::entity::user_federated_identity;
+use portcullis_store::entity::realm;
 use serde_json::Value;
 
 use super::Ops;
@@ -98,6 +99,16 @@ pub async fn unlink(
     provider: &str,
 ) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    unlink_authorized(ops, realm_row, user_id, provider).await
+}
+
+/// [`unlink`] for a user the caller may act for (checked by the caller).
+pub(crate) async fn unlink_authorized(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    provider: &str,
+) -> Result<(), AdminError> {
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     find_user(change.db(), &realm_row.id, user_id).await?;
     if !admin::federated::delete(change.db(), user_id, provider).await? {

@@ -19,6 +19,7 @@ pub mod mappings;
 pub mod realms;
 pub mod robots;
 pub mod roles;
+pub mod self_service;
 pub mod sessions;
 pub mod users;
 

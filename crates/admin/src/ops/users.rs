@@ -169,6 +169,17 @@ pub async fn update(
     representation: Value,
 ) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    update_authorized(ops, realm_row, user_id, update, representation).await
+}
+
+/// [`update`] of a user the caller may act for (checked by the caller).
+pub(crate) async fn update_authorized(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    update: UserUpdate,
+    representation: Value,
+) -> Result<(), AdminError> {
     let fields = update.fields;
     // Checked and hashed before the transaction, so the write lock is not held meanwhile.
     let mut updated = find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
@@ -508,6 +519,17 @@ pub async fn end_session(
     session_id: &str,
 ) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
+    end_session_authorized(ops, realm_row, user_id, session_id).await
+}
+
+/// [`end_session`] for a user the caller may act for (checked by the caller): a session of
+/// another user is 404, as an unknown one.
+pub(crate) async fn end_session_authorized(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    session_id: &str,
+) -> Result<(), AdminError> {
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     change.require_may_manage_user(user_id)?;
     ops.state

@@ -40,6 +40,8 @@ async fn creates_realms_with_keys_and_realm_management() {
     assert_eq!(
         names(&clients.value(), "clientId"),
         [
+            "account",
+            "account-console",
             "admin-cli",
             "realm-management",
             "registry",

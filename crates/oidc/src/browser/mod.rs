@@ -16,7 +16,6 @@ mod unavailable;
 
 pub use authorize::AuthorizationLogin;
 pub use device::DeviceApproval;
-pub(crate) use unavailable::account_page;
 
 use axum::Router;
 use axum::routing::{get, post};

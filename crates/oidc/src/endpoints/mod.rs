@@ -2,7 +2,6 @@
 //! authorization, userinfo, introspection, revocation and the discovery documents. Routes are
 //! relative to `{relative}/realms/{realm}/protocol/openid-connect`, except discovery.
 
-pub(crate) mod account;
 mod check;
 mod client_auth;
 pub(crate) mod cors;

@@ -192,35 +192,7 @@ fn role_claims(ctx: &ClaimContext<'_>, claims: &mut Map<String, Value>) {
     }
 }
 
-/// `webOrigins` with `+` expanded to the origins of the redirect URIs (Keycloak's meaning).
-pub(crate) fn allowed_origins(client: &Client) -> Vec<String> {
-    let mut origins: Vec<String> = Vec::new();
-    let mut push = |origin: String| {
-        if !origin.is_empty() && !origins.contains(&origin) {
-            origins.push(origin);
-        }
-    };
-    for entry in &client.web_origins {
-        if entry == "+" {
-            for uri in &client.redirect_uris {
-                if let Some(origin) = origin_of(uri) {
-                    push(origin);
-                }
-            }
-        } else {
-            push(entry.trim_end_matches('/').to_owned());
-        }
-    }
-    origins
-}
-
-/// `scheme://authority` of an absolute URI; `None` for relative or wildcard-host URIs.
-pub(crate) fn origin_of(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let valid = !scheme.is_empty() && !authority.is_empty() && !authority.contains('*');
-    valid.then(|| format!("{scheme}://{authority}"))
-}
+pub(crate) use portcullis_web::cors::{allowed_origins, origin_of};
 
 /// A user's effective roles split Keycloak's way: realm role names, and role names per client
 /// (`clientId` → names), both sorted.
@@ -552,21 +524,6 @@ pub(crate) mod tests {
         };
         assert_eq!(audiences(&ctx, Target::Access), vec!["api".to_owned()]);
         assert!(audiences(&ctx, Target::Id).is_empty());
-    }
-
-    #[test]
-    fn origins() {
-        let rows: &[(&str, Option<&str>)] = &[
-            ("https://app.test/cb", Some("https://app.test")),
-            ("http://127.0.0.1:9/cb?x#y", Some("http://127.0.0.1:9")),
-            ("https://app.test", Some("https://app.test")),
-            ("https://*.app.test/cb", None),
-            ("/relative", None),
-            ("*", None),
-        ];
-        for (uri, origin) in rows {
-            assert_eq!(origin_of(uri).as_deref(), *origin, "{uri}");
-        }
     }
 
     #[test]

@@ -10,6 +10,23 @@ use crate::representation::{
 pub use portcullis_core::authority::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 /// The client a realm's admin console signs in through (Keycloak's name).
 pub const ADMIN_CONSOLE_CLIENT: &str = "security-admin-console";
+/// Keycloak's `account` client: its client roles say what a user may do with their own
+/// account, and an access token whose audience it is (or that carries its `view-profile` role)
+/// is meant for the account REST API.
+pub const ACCOUNT_CLIENT: &str = "account";
+/// The client the realm's account console signs in through (Keycloak's name).
+pub const ACCOUNT_CONSOLE_CLIENT: &str = "account-console";
+/// Keycloak's `account` client roles, and the composites among them.
+pub const ACCOUNT_ROLES: [(&str, &[&str]); 8] = [
+    ("view-profile", &[]),
+    ("manage-account", &["manage-account-links"]),
+    ("manage-account-links", &[]),
+    ("view-applications", &[]),
+    ("view-consent", &[]),
+    ("manage-consent", &["view-consent"]),
+    ("delete-account", &[]),
+    ("view-groups", &[]),
+];
 /// The admin roles below `realm-admin`.
 pub const MANAGEMENT_ROLES: [&str; 14] = [
     "manage-users",
@@ -56,6 +73,7 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
         });
     }
     ensure_admin_console(rep);
+    ensure_account_clients(rep);
     let has_client = rep
         .clients
         .iter()
@@ -94,7 +112,7 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
         .chain([(REALM_ADMIN_ROLE, &MANAGEMENT_ROLES[..])]);
     for (parent, children) in implied {
         if let Some(role) = roles.iter_mut().find(|r| r.name.as_deref() == Some(parent)) {
-            add_client_composites(role, children);
+            add_client_composites(role, REALM_MANAGEMENT_CLIENT, children);
         }
     }
 }
@@ -127,18 +145,79 @@ fn ensure_admin_console(rep: &mut RealmRepresentation) {
     });
 }
 
+/// Keycloak's `account` client (with its client roles) and `account-console`, the public
+/// client (code flow with PKCE S256) of the realm's account console at
+/// `{relative}/realms/{realm}/account/`. Their redirect URI is relative to `{base}{relative}`
+/// (Keycloak's `${authBaseUrl}` root). What a representation has is kept as it is, so a
+/// Keycloak export (which carries both) round-trips unchanged.
+fn ensure_account_clients(rep: &mut RealmRepresentation) {
+    let realm = rep.realm.clone().unwrap_or_default();
+    for client_id in [ACCOUNT_CLIENT, ACCOUNT_CONSOLE_CLIENT] {
+        if rep
+            .clients
+            .iter()
+            .any(|c| c.client_id.as_deref() == Some(client_id))
+        {
+            continue;
+        }
+        let mut attributes = std::collections::BTreeMap::new();
+        attributes.insert("post.logout.redirect.uris".to_string(), "+".to_string());
+        if client_id == ACCOUNT_CONSOLE_CLIENT {
+            attributes.insert("pkce.code.challenge.method".to_string(), "S256".to_string());
+        }
+        rep.clients.push(ClientRepresentation {
+            client_id: Some(client_id.to_string()),
+            name: Some(format!("${{client_{client_id}}}")),
+            protocol: Some("openid-connect".to_string()),
+            enabled: Some(true),
+            public_client: Some(true),
+            standard_flow_enabled: Some(true),
+            direct_access_grants_enabled: Some(false),
+            redirect_uris: Some(vec![account_console_redirect(&realm)]),
+            attributes: Some(attributes),
+            ..Default::default()
+        });
+    }
+    let roles = rep
+        .roles
+        .get_or_insert_with(Default::default)
+        .client
+        .entry(ACCOUNT_CLIENT.to_string())
+        .or_default();
+    for (name, children) in ACCOUNT_ROLES {
+        if roles.iter().any(|r| r.name.as_deref() == Some(name)) {
+            continue;
+        }
+        let mut role = RoleRepresentation {
+            name: Some(name.to_string()),
+            description: Some(format!("${{role_{name}}}")),
+            client_role: true,
+            ..Default::default()
+        };
+        if !children.is_empty() {
+            add_client_composites(&mut role, ACCOUNT_CLIENT, children);
+        }
+        roles.push(role);
+    }
+}
+
+/// The redirect URI registered for a realm's account console, relative to `{base}{relative}`.
+pub fn account_console_redirect(realm: &str) -> String {
+    format!("/realms/{realm}/account/*")
+}
+
 /// The redirect URI registered for a realm's admin console, relative to `{base}{relative}`.
 pub fn admin_console_redirect(realm: &str) -> String {
     format!("/admin/{realm}/console/*")
 }
 
-fn add_client_composites(role: &mut RoleRepresentation, children: &[&str]) {
+fn add_client_composites(role: &mut RoleRepresentation, client: &str, children: &[&str]) {
     role.composite = true;
     let names = role
         .composites
         .get_or_insert_with(CompositesRepresentation::default)
         .client
-        .entry(REALM_MANAGEMENT_CLIENT.to_string())
+        .entry(client.to_string())
         .or_default();
     for child in children {
         if !names.iter().any(|n| n == child) {
@@ -166,6 +245,8 @@ mod tests {
             [
                 Some("admin-cli"),
                 Some(ADMIN_CONSOLE_CLIENT),
+                Some(ACCOUNT_CLIENT),
+                Some(ACCOUNT_CONSOLE_CLIENT),
                 Some(REALM_MANAGEMENT_CLIENT)
             ]
         );
@@ -173,7 +254,27 @@ mod tests {
         assert_eq!(rep.clients[0].direct_access_grants_enabled, Some(true));
         assert_eq!(rep.clients[1].public_client, Some(true));
         assert_eq!(rep.clients[1].direct_access_grants_enabled, Some(false));
-        assert_eq!(rep.clients[2].bearer_only, Some(true));
+        let console = &rep.clients[3];
+        assert_eq!(console.public_client, Some(true));
+        assert_eq!(
+            console.attributes.as_ref().unwrap()["pkce.code.challenge.method"],
+            "S256"
+        );
+        assert_eq!(
+            console.redirect_uris,
+            Some(vec!["/realms//account/*".to_string()])
+        );
+        assert_eq!(rep.clients[4].bearer_only, Some(true));
+        let account = &rep.roles.as_ref().unwrap().client[ACCOUNT_CLIENT];
+        assert_eq!(account.len(), ACCOUNT_ROLES.len());
+        let manage = account
+            .iter()
+            .find(|r| r.name.as_deref() == Some("manage-account"))
+            .unwrap();
+        assert_eq!(
+            manage.composites.as_ref().unwrap().client[ACCOUNT_CLIENT],
+            ["manage-account-links"]
+        );
         let roles = management_roles(&rep);
         assert_eq!(roles.len(), 15);
         let admin = roles
@@ -187,6 +288,42 @@ mod tests {
             .find(|r| r.name.as_deref() == Some("view-users"))
             .unwrap();
         assert!(view_users.composite);
+    }
+
+    #[test]
+    fn keeps_a_keycloak_exports_account_clients() {
+        let mut rep: RealmRepresentation = serde_json::from_value(serde_json::json!({
+            "realm": "kc",
+            "clients": [
+                {"id": "acc-id", "clientId": "account", "publicClient": true,
+                 "baseUrl": "/realms/kc/account/", "redirectUris": ["/realms/kc/account/*"]},
+                {"id": "ac-id", "clientId": "account-console", "publicClient": true,
+                 "redirectUris": ["https://elsewhere.test/*"]}
+            ],
+            "roles": {"client": {"account": [
+                {"id": "vp-id", "name": "view-profile", "clientRole": true}
+            ]}}
+        }))
+        .unwrap();
+        ensure_realm_management(&mut rep);
+        let find = |id: &str| {
+            rep.clients
+                .iter()
+                .filter(|c| c.client_id.as_deref() == Some(id))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(find(ACCOUNT_CLIENT).len(), 1);
+        assert_eq!(find(ACCOUNT_CLIENT)[0].id.as_deref(), Some("acc-id"));
+        let console = find(ACCOUNT_CONSOLE_CLIENT);
+        assert_eq!(console.len(), 1);
+        assert_eq!(
+            console[0].redirect_uris,
+            Some(vec!["https://elsewhere.test/*".to_string()]),
+            "the export's own settings are kept"
+        );
+        let roles = &rep.roles.as_ref().unwrap().client[ACCOUNT_CLIENT];
+        assert_eq!(roles[0].id.as_deref(), Some("vp-id"));
+        assert_eq!(roles.len(), ACCOUNT_ROLES.len(), "missing roles added once");
     }
 
     #[test]
@@ -219,8 +356,9 @@ mod tests {
         assert_eq!(rep, once, "a second pass changes nothing");
         assert_eq!(
             rep.clients.len(),
-            3,
-            "the file's realm-management, admin-cli and security-admin-console"
+            5,
+            "the file's realm-management, admin-cli, security-admin-console, account and \
+             account-console"
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);

@@ -476,6 +476,28 @@ pub async fn end_everything(
     crate::queries::sign_out::end_everything(db, realm_id, user_id, now).await
 }
 
+/// Ends the user's other sessions, their refresh and offline tokens and docker logins, keeping
+/// the session `keep` (and its online tokens) and the user's app passwords; returns how many
+/// sessions it ended.
+pub async fn end_other_sign_ins(
+    db: &sea_orm::DatabaseTransaction,
+    realm_id: &str,
+    user_id: &str,
+    keep: &str,
+) -> Result<u64, StoreError> {
+    crate::queries::sign_out::end_other_sign_ins(db, realm_id, user_id, keep).await
+}
+
+/// Revokes every live app password of the user (at `now`); returns how many.
+pub async fn revoke_app_passwords(
+    db: &sea_orm::DatabaseTransaction,
+    realm_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    crate::queries::app_password::revoke_for_user(db, realm_id, user_id, now).await
+}
+
 /// Ends one SSO session and revokes its online refresh tokens.
 pub async fn end_session(db: &sea_orm::DatabaseTransaction, id: &str) -> Result<(), StoreError> {
     crate::queries::session::end_session(db, id).await

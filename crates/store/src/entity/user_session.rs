@@ -13,6 +13,10 @@ pub struct Model {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub ended: bool,
+    /// The address the session was started from, when recorded.
+    pub ip_address: Option<String>,
+    /// The user agent of the browser that started it, when recorded.
+    pub user_agent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -50,8 +50,52 @@ impl From<&UserSession> for user_session::Model {
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
             ended: s.ended,
+            ip_address: None,
+            user_agent: None,
         }
     }
+}
+
+/// Where a session was started from, as far as it was recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionDevice {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Longest user agent kept (the column's length); a longer one is cut.
+const MAX_USER_AGENT: usize = 512;
+/// Longest address kept.
+const MAX_ADDRESS: usize = 64;
+
+fn cut(value: Option<&str>, max: usize) -> Option<String> {
+    value.map(|v| v.chars().take(max).collect())
+}
+
+/// A user's sessions that were not ended, oldest first, each with where it was started from.
+/// The realm's timeouts are the caller's to apply.
+pub(crate) async fn list_session_devices<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    user_id: &str,
+) -> Result<Vec<(UserSession, SessionDevice)>, StoreError> {
+    Ok(user_session::Entity::find()
+        .filter(user_session::Column::RealmId.eq(realm_id))
+        .filter(user_session::Column::UserId.eq(user_id))
+        .filter(user_session::Column::Ended.eq(false))
+        .order_by_asc(user_session::Column::CreatedAt)
+        .order_by_asc(user_session::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let device = SessionDevice {
+                ip_address: m.ip_address.clone(),
+                user_agent: m.user_agent.clone(),
+            };
+            (m.into(), device)
+        })
+        .collect())
 }
 
 /// An authorization code, as issued at the authorization endpoint.
@@ -183,8 +227,12 @@ impl From<&RefreshTokenRecord> for oidc_refresh_token::Model {
 pub(crate) async fn create_session<C: ConnectionTrait>(
     db: &C,
     session: &UserSession,
+    device: &SessionDevice,
 ) -> Result<(), StoreError> {
-    super::insert_all::<user_session::Entity, _>(db, vec![session.into()]).await?;
+    let mut row: user_session::Model = session.into();
+    row.ip_address = cut(device.ip_address.as_deref(), MAX_ADDRESS);
+    row.user_agent = cut(device.user_agent.as_deref(), MAX_USER_AGENT);
+    super::insert_all::<user_session::Entity, _>(db, vec![row]).await?;
     Ok(())
 }
 

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::page::{LoginView, login_page};
-use super::sso::{LiveSession, cookie_session, current_session, start_session};
+use super::sso::{LiveSession, cookie_session, current_session, device_of, start_session};
 use super::{LoginError, RealmCtx, required, with_cookies};
 use crate::LoginEvent;
+use portcullis_store::SessionDevice;
 
 /// What the user is signing in for, protocol-neutral: the kind of the [`Continuation`] that
 /// finishes it, that continuation's own state, and hints for the pages. It travels signed in
@@ -194,7 +195,11 @@ pub async fn finish_authenticated(
         return required::start(ctx, pending, &user, headers);
     }
     let previous = cookie_session(ctx, headers).await?;
-    let (live, cookies) = start_session(ctx, user, previous.as_ref()).await?;
+    let device = SessionDevice {
+        ip_address: event.ip_address.clone(),
+        ..device_of(headers, None)
+    };
+    let (live, cookies) = start_session(ctx, user, previous.as_ref(), &device).await?;
     tracing::info!(realm = %ctx.snapshot.realm.name, user = %live.user.id, "login succeeded");
     event.user_id = Some(live.user.id.clone());
     event.session_id = Some(live.session.id.clone());

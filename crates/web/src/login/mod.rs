@@ -29,7 +29,7 @@ pub use form::{Checked, FormNonce, check, seal};
 pub use page::{LoginView, ProviderButton, login_page};
 pub use sso::{
     LiveSession, SESSION_STATUS_COOKIE, clear_session_cookies, cookie_session, current_session,
-    live_session, session_status, start_session,
+    device_of, live_session, session_status, start_session,
 };
 
 use std::collections::HashMap;

@@ -23,9 +23,9 @@ use serde_json::json;
 use super::continuation::{Continuations, Pending};
 use super::form::{self, Checked, FormNonce};
 use super::page::{LoginView, login_page};
-use super::sso::{cookie_session, start_session};
+use super::sso::{cookie_session, device_of, start_session};
 use super::{LoginError, RealmCtx, with_cookies};
-use crate::AppState;
+use crate::{AppState, ClientIp};
 
 /// Keycloak's texts for the update-password form.
 const MISSING_PASSWORD: &str = "Please specify password.";
@@ -101,6 +101,7 @@ pub(crate) async fn update_password(
     State(state): State<AppState>,
     Extension(continuations): Extension<Continuations>,
     Path(path): Path<HashMap<String, String>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<UpdatePasswordForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
@@ -170,7 +171,8 @@ pub(crate) async fn update_password(
     }
     let continuation = continuations.of(&pending.pending)?;
     let previous = cookie_session(&ctx, &headers).await?;
-    let (live, cookies) = start_session(&ctx, resolved, previous.as_ref()).await?;
+    let device = device_of(&headers, ip);
+    let (live, cookies) = start_session(&ctx, resolved, previous.as_ref(), &device).await?;
     let response = continuation
         .resume(&ctx, &live, pending.pending, &headers)
         .await?;

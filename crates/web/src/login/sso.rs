@@ -5,12 +5,15 @@
 
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
+use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_core::secrets::{hash_secret, new_secret};
-use portcullis_store::UserSession;
+use portcullis_store::{SessionDevice, UserSession};
 
 use super::{LoginError, RealmCtx};
 use crate::csrf::usable_nonce;
@@ -70,8 +73,20 @@ pub async fn live_session(
     Ok(user.map(|user| LiveSession { session, user }))
 }
 
-/// Starts a session for a user who just authenticated, and returns it with its cookies: the
-/// session cookie and keycloak-js's session-status cookie.
+/// Where a login comes from: the client's address and the browser's user agent, recorded with
+/// the session it starts (the account console lists sessions as devices).
+pub fn device_of(headers: &HeaderMap, ip: Option<IpAddr>) -> SessionDevice {
+    SessionDevice {
+        ip_address: ip.map(|ip| ip.to_string()),
+        user_agent: headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    }
+}
+
+/// Starts a session for a user who just authenticated from `device`, and returns it with its
+/// cookies: the session cookie and keycloak-js's session-status cookie.
 ///
 /// A session the browser already had is ended first: the new login replaces it (another user,
 /// or a re-authentication for `prompt=login` or `max_age`, which moves `auth_time`). Ending it
@@ -80,6 +95,7 @@ pub async fn start_session(
     ctx: &RealmCtx,
     user: Arc<ResolvedUser>,
     previous: Option<&UserSession>,
+    device: &SessionDevice,
 ) -> Result<(LiveSession, Vec<HeaderValue>), LoginError> {
     let store = ctx.state.store();
     if let Some(previous) = previous.filter(|p| !p.ended) {
@@ -95,7 +111,7 @@ pub async fn start_session(
         last_seen_at: ctx.now,
         ended: false,
     };
-    store.create_user_session(&session).await?;
+    store.create_user_session_from(&session, device).await?;
     let cookie = ctx
         .cookies
         .set(SESSION_COOKIE, &secret)
