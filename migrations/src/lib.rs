@@ -15,8 +15,10 @@ mod m20261206_000006_admin_console_client;
 mod m20261206_000007_login_event;
 mod m20261206_000008_lowercase_email;
 mod m20261206_000009_app_password;
-mod m20261213_000010_account_clients;
-mod m20261213_000011_session_device;
+mod m20261206_000010_robot;
+mod m20261206_000011_identity_provider;
+mod m20261206_000012_account_clients;
+mod m20261206_000013_session_device;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -34,8 +36,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_login_event::Migration),
             Box::new(m20261206_000008_lowercase_email::Migration),
             Box::new(m20261206_000009_app_password::Migration),
-            Box::new(m20261213_000010_account_clients::Migration),
-            Box::new(m20261213_000011_session_device::Migration),
+            Box::new(m20261206_000010_robot::Migration),
+            Box::new(m20261206_000011_identity_provider::Migration),
+            Box::new(m20261206_000012_account_clients::Migration),
+            Box::new(m20261206_000013_session_device::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub mod agent;
 pub mod browser;
+pub mod dockerd;
 pub mod registry;
 
 /// The workspace root.

@@ -15,6 +15,7 @@ fn realm_json() -> String {
     json!({
         "realm": "duo",
         "enabled": true,
+        "groups": [{"name": "ci"}],
         "clients": [{"clientId": "registry", "protocol": "docker-v2",
                      "protocolMappers": [{"name": "all", "protocol": "docker-v2",
                                           "protocolMapper": "docker-v2-allow-all-mapper",
@@ -51,10 +52,14 @@ where
 }
 
 async fn docker_status(server: &Server, service: &str, password: &str) -> u16 {
+    docker_status_as(server, "alice", service, password).await
+}
+
+async fn docker_status_as(server: &Server, user: &str, service: &str, password: &str) -> u16 {
     reqwest::Client::new()
         .get(server.url("/auth/realms/duo/protocol/docker-v2/auth"))
         .query(&[("service", service)])
-        .basic_auth("alice", Some(password))
+        .basic_auth(user, Some(password))
         .send()
         .await
         .unwrap()
@@ -335,4 +340,89 @@ async fn an_app_password_revoked_on_one_instance_is_refused_on_the_other() {
     )
     .await;
     eprintln!("revoked app password refused on B after {took:?}");
+}
+
+/// A robot rotated (grace 0) and then revoked through A, used on B: B, which has each secret
+/// cached, refuses the rotated-out secret and then the revoked robot within a second.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_robot_rotated_or_revoked_on_one_instance_is_refused_on_the_other() {
+    let Some(database) =
+        TempPostgres::create("a_robot_rotated_or_revoked_on_one_instance_is_refused_on_the_other")
+    else {
+        return;
+    };
+    let a = instance(&database.url, &[("duo.json", realm_json())]);
+    let b = instance(&database.url, &[]);
+    let admin = Admin::of(&a).await;
+    let group: Value = admin
+        .send(
+            reqwest::Method::GET,
+            a.url("/auth/admin/realms/duo/group-by-path/ci"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let robots = a.url(&format!(
+        "/auth/admin/realms/duo/groups/{}/robots",
+        group["id"].as_str().unwrap()
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let made: Value = admin
+        .send(
+            reqwest::Method::POST,
+            robots.clone(),
+            Some(json!({"name": "builder", "expiresAt": now + 600})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let one = format!("{robots}/{}", made["id"].as_str().unwrap());
+    let first = made["secret"].as_str().unwrap().to_string();
+    let status = |secret: String| {
+        let b = &b;
+        async move { docker_status_as(b, "robot.builder", "registry", &secret).await }
+    };
+    assert_eq!(status(first.clone()).await, 200, "B caches it");
+    let rotated: Value = admin
+        .send(
+            reqwest::Method::POST,
+            format!("{one}/rotate"),
+            Some(json!({"gracePeriodSeconds": 0})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = rotated["secret"].as_str().unwrap().to_string();
+    let took = within(
+        Duration::from_secs(1),
+        "B refuses the rotated-out secret",
+        || {
+            let first = first.clone();
+            async move { status(first).await == 401 }
+        },
+    )
+    .await;
+    eprintln!("rotated-out robot secret refused on B after {took:?}");
+    assert_eq!(status(second.clone()).await, 200, "B takes the new one");
+    let revoked = admin
+        .send(reqwest::Method::POST, format!("{one}/revoke"), None)
+        .await;
+    assert_eq!(revoked.status().as_u16(), 204);
+    let took = within(
+        Duration::from_secs(1),
+        "B refuses the revoked robot",
+        || {
+            let second = second.clone();
+            async move { status(second).await == 401 }
+        },
+    )
+    .await;
+    eprintln!("revoked robot refused on B after {took:?}");
 }

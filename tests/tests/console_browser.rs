@@ -374,6 +374,8 @@ async fn console_journey_realm_registry_rule_user_and_push() {
         (user_page("/sessions"), "user-sessions"),
         (user_page("/logins"), "user-logins"),
         (user_page("/attack"), "user-brute-force"),
+        (user_page("/app-passwords"), "user-app-passwords"),
+        (realm("/robots"), "robots"),
     ];
     for (url, name) in tour {
         b.goto(&url).await;

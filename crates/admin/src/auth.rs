@@ -7,6 +7,12 @@
 //! a user of realm X manages X as far as their `realm-management` client roles allow; a `master`
 //! user may also hold the client roles of `{X}-realm`, Keycloak's per-realm admin client in
 //! master.
+//!
+//! Beside the admin roles there is one delegated right, for robots only: a user of realm X who
+//! holds X's realm role `manage-robots` and is a direct member of group G manages the robots of
+//! G and of every group below G ([`Caller::manages_robots_of`]), with their own access token
+//! and nothing else of the admin API (every other operation asks for an admin [`Right`], which
+//! that role does not give).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -18,6 +24,7 @@ use axum::http::request::Parts;
 use portcullis_core::authority::HeldRights;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
+use portcullis_core::robot::{MANAGE_ROBOTS_ROLE, within};
 use portcullis_store::admin::{MANAGEMENT_ROLES, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use portcullis_store::{ADMIN_ROLE, MASTER_REALM};
 use portcullis_web::{AppState, ClientIp, bearer};
@@ -44,6 +51,8 @@ pub enum Right {
     ManageClients,
     ViewEvents,
     ManageEvents,
+    ViewIdentityProviders,
+    ManageIdentityProviders,
 }
 
 impl Right {
@@ -62,6 +71,10 @@ impl Right {
             Right::ManageClients => &["manage-clients"],
             Right::ViewEvents => &["view-events", "manage-events"],
             Right::ManageEvents => &["manage-events"],
+            Right::ViewIdentityProviders => {
+                &["view-identity-providers", "manage-identity-providers"]
+            }
+            Right::ManageIdentityProviders => &["manage-identity-providers"],
         }
     }
 }
@@ -140,6 +153,24 @@ impl Caller {
         }
         let held = self.admin_roles(target);
         held.contains(REALM_ADMIN_ROLE) || right.granted_by().iter().any(|r| held.contains(r))
+    }
+
+    /// Whether the caller manages the robots of the group at `group_path` in `target` as a
+    /// group member: a user of `target` itself (tokens of `master` do not count) holding the
+    /// realm role `manage-robots`, a member of that group or of a group below it, the members
+    /// the group's access rules count. Such a member already holds every right a robot of the
+    /// group carries (a robot gets what a member of its group gets), so managing it grants
+    /// nothing new. A group above does not count: a member of `/eng` does not hold the roles
+    /// of `/eng/platform`, and a robot of `/eng/platform` would hand them over.
+    pub fn manages_robots_of(&self, target: &str, group_path: &str) -> bool {
+        if self.realm_name() != target || !self.roles.has_role(MANAGE_ROBOTS_ROLE) {
+            return false;
+        }
+        self.user
+            .group_ids
+            .iter()
+            .filter_map(|id| self.realm.group(id))
+            .any(|group| within(group_path, &group.path))
     }
 
     pub fn require(&self, target: &str, right: Right) -> Result<(), AdminError> {
@@ -323,6 +354,84 @@ mod tests {
         }
         assert!(caller("master", &["create-realm"]).can_create_realms());
         assert!(!caller("acme", &["create-realm"]).can_create_realms());
+    }
+
+    /// A member of `/eng` (directly) with `manage-robots` manages the robots of `/eng` and of
+    /// the groups below it, in their own realm only; without the role, or through a subgroup
+    /// only, nothing.
+    #[test]
+    fn group_members_with_manage_robots_manage_their_groups_robots() {
+        use portcullis_core::model::Group;
+        let group = |id: &str, path: &str| Group {
+            id: id.into(),
+            name: id.into(),
+            parent_id: None,
+            path: path.into(),
+            role_ids: vec![],
+        };
+        let member = |realm: &str, roles: &[&str], groups: &[&str]| {
+            let mut c = caller(realm, roles);
+            let snapshot = Arc::make_mut(&mut c.realm);
+            snapshot.groups = vec![
+                group("g-eng", "/eng"),
+                group("g-platform", "/eng/platform"),
+                group("g-ops", "/ops"),
+            ];
+            c.user.group_ids = groups.iter().map(|g| g.to_string()).collect();
+            c
+        };
+        let rows = [
+            (member("acme", &["manage-robots"], &["g-eng"]), "/eng", true),
+            (
+                member("acme", &["manage-robots"], &["g-eng"]),
+                "/eng/platform",
+                false,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-eng"]),
+                "/ops",
+                false,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-eng"]),
+                "/engineering",
+                false,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-platform"]),
+                "/eng",
+                true,
+            ),
+            (
+                member("acme", &["manage-robots"], &["g-platform"]),
+                "/eng/platform",
+                true,
+            ),
+            (member("acme", &[], &["g-eng"]), "/eng", false),
+            (
+                member("acme", &["app.manage-robots"], &["g-eng"]),
+                "/eng",
+                false,
+            ),
+            (
+                member("master", &["manage-robots"], &["g-eng"]),
+                "/eng",
+                false,
+            ),
+        ];
+        for (caller, path, want) in rows {
+            let target = "acme";
+            assert_eq!(
+                caller.manages_robots_of(target, path),
+                want,
+                "{} {:?} {:?} -> {path}",
+                caller.realm_name(),
+                caller.roles.roles,
+                caller.user.group_ids
+            );
+            // The role gives no admin right at all.
+            assert!(!caller.can(target, Right::Any));
+        }
     }
 
     #[test]

@@ -157,6 +157,32 @@ impl<'a> Change<'a> {
         Err(AdminError::Forbidden)
     }
 
+    /// 403 unless the caller holds every admin right these roles and groups carry (as the
+    /// change began): whoever configures a mapper that hands them out at upstream logins
+    /// hands out those rights.
+    pub fn require_may_hand_out(
+        &self,
+        roles: &[String],
+        groups: &[String],
+    ) -> Result<(), AdminError> {
+        let Some((held, before)) = &self.rights else {
+            return Ok(());
+        };
+        let subjects = roles
+            .iter()
+            .map(|r| Subject::Role(r.clone()))
+            .chain(groups.iter().map(|g| Subject::Group(g.clone())));
+        let mut missing = std::collections::BTreeSet::new();
+        for subject in subjects {
+            missing.extend(held.missing(&before.rights_of(&subject)));
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(caller = %self.caller.user.id, missing = %list(&missing), "admin refused: a mapper would hand out rights the caller lacks");
+        Err(AdminError::Forbidden)
+    }
+
     /// Refuses the change when it gave or took away a right the caller does not hold.
     async fn check_rights(&self) -> Result<(), AdminError> {
         let (Some((held, before)), Some(realm)) = (&self.rights, &self.realm) else {

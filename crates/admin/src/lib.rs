@@ -82,6 +82,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         .merge(roles::routes(&realm))
         .merge(group_routes(&realm))
         .merge(client_routes(&realm))
+        .merge(identity_provider_routes(&realm))
         .route(
             &r("/attack-detection/brute-force/users"),
             axum::routing::delete(attack::clear_all),
@@ -159,7 +160,7 @@ fn user_routes(realm: &str) -> Router<AppState> {
 }
 
 fn group_routes(realm: &str) -> Router<AppState> {
-    use api::groups;
+    use api::{groups, robots};
     let r = |path: &str| format!("{realm}{path}");
     Router::new()
         .route(&r("/groups"), get(groups::list).post(groups::create))
@@ -173,7 +174,50 @@ fn group_routes(realm: &str) -> Router<AppState> {
             get(groups::children).post(groups::add_child),
         )
         .route(&r("/groups/{id}/members"), get(groups::members))
+        .route(
+            &r("/groups/{id}/robots"),
+            get(robots::list).post(robots::create),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}"),
+            get(robots::get).put(robots::update).delete(robots::delete),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}/rotate"),
+            post(robots::rotate),
+        )
+        .route(
+            &r("/groups/{id}/robots/{robot}/revoke"),
+            post(robots::revoke),
+        )
+        .route(&r("/robots"), get(robots::visible))
         .route(&r("/group-by-path/{*path}"), get(groups::by_path))
+}
+
+fn identity_provider_routes(realm: &str) -> Router<AppState> {
+    use api::identity_providers as idp;
+    let r = |path: &str| format!("{realm}/identity-provider{path}");
+    Router::new()
+        .route(&r("/instances"), get(idp::list).post(idp::create))
+        .route(
+            &r("/instances/{alias}"),
+            get(idp::get).put(idp::update).delete(idp::delete),
+        )
+        .route(
+            &r("/instances/{alias}/mappers"),
+            get(idp::mappers).post(idp::create_mapper),
+        )
+        .route(
+            &r("/instances/{alias}/mappers/{id}"),
+            get(idp::get_mapper)
+                .put(idp::update_mapper)
+                .delete(idp::delete_mapper),
+        )
+        .route(
+            &r("/instances/{alias}/mapper-types"),
+            get(idp::mapper_types),
+        )
+        .route(&r("/providers/{provider_id}"), get(idp::provider_type))
 }
 
 fn client_routes(realm: &str) -> Router<AppState> {

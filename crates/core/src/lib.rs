@@ -4,6 +4,7 @@
 
 pub mod app_password;
 pub mod authority;
+pub mod broker;
 pub mod brute_force;
 pub mod clock;
 pub mod jws;
@@ -11,5 +12,6 @@ pub mod keys;
 pub mod model;
 pub mod password;
 pub mod resolve;
+pub mod robot;
 pub mod secrets;
 pub mod verified_cache;

@@ -39,6 +39,10 @@ pub struct Realm {
     /// Seconds between device token polls; `oauth2DevicePollingInterval` (default 5).
     pub device_polling_interval: i64,
     pub brute_force: BruteForcePolicy,
+    /// The realm's upstream identity providers, by alias, with their mappers (Keycloak's
+    /// `identityProviders` and `identityProviderMappers`). Look them up through
+    /// [`RealmSnapshot::identity_provider`] and [`RealmSnapshot::login_providers`].
+    pub identity_providers: Vec<IdentityProvider>,
 }
 
 impl Default for Realm {
@@ -64,6 +68,7 @@ impl Default for Realm {
             device_code_lifespan: d::DEVICE_CODE_LIFESPAN,
             device_polling_interval: d::DEVICE_POLLING_INTERVAL,
             brute_force: BruteForcePolicy::default(),
+            identity_providers: Vec::new(),
         }
     }
 }
@@ -165,6 +170,110 @@ impl Default for BruteForcePolicy {
             max_delta_time_secs: 43200,
         }
     }
+}
+
+/// What happens the first time an upstream account signs in: a small set of named policies
+/// instead of Keycloak's editable first-broker-login flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FirstLoginPolicy {
+    /// Always a new local user; a taken username gets a suffix, a taken e-mail is left off.
+    /// Never links to an existing account.
+    Create,
+    /// A new local user, unless an account with the same e-mail exists: then link to it once
+    /// the user proves it (its password), or at once when the provider is trusted and both
+    /// e-mails are verified. Keycloak's default flow (`first broker login`) maps here.
+    #[default]
+    LinkVerified,
+    /// A new local user; refused when an account with the same username or e-mail exists.
+    DenyIfExists,
+    /// Never creates a user: links to an existing account with the same e-mail or username
+    /// once proven as for [`FirstLoginPolicy::LinkVerified`], otherwise refuses.
+    ExistingOnly,
+}
+
+impl FirstLoginPolicy {
+    pub const ALL: [FirstLoginPolicy; 4] = [
+        FirstLoginPolicy::Create,
+        FirstLoginPolicy::LinkVerified,
+        FirstLoginPolicy::DenyIfExists,
+        FirstLoginPolicy::ExistingOnly,
+    ];
+
+    /// Keycloak's flow alias for its built-in first broker login flow.
+    pub const KEYCLOAK_DEFAULT_FLOW: &'static str = "first broker login";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirstLoginPolicy::Create => "create",
+            FirstLoginPolicy::LinkVerified => "link-verified",
+            FirstLoginPolicy::DenyIfExists => "deny-if-exists",
+            FirstLoginPolicy::ExistingOnly => "existing-only",
+        }
+    }
+
+    /// A policy by name (`firstBrokerLoginFlowAlias`); Keycloak's built-in flow is
+    /// `link-verified`. Case and surrounding spaces do not matter.
+    pub fn parse(name: &str) -> Option<FirstLoginPolicy> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case(Self::KEYCLOAK_DEFAULT_FLOW) {
+            return Some(FirstLoginPolicy::LinkVerified);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// An upstream identity provider of a realm (Keycloak's `IdentityProviderModel`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityProvider {
+    /// Keycloak's `internalId`.
+    pub id: String,
+    /// Unique in the realm; the provider's name in URLs (`/broker/{alias}/endpoint`).
+    pub alias: String,
+    pub display_name: Option<String>,
+    /// `oidc`, `keycloak-oidc`, `oauth2` or `github`.
+    pub provider_id: String,
+    pub enabled: bool,
+    /// Not offered as a button on the login page (still reachable with `kc_idp_hint`).
+    pub hide_on_login: bool,
+    /// E-mails this provider marks verified are taken as verified here.
+    pub trust_email: bool,
+    /// Only for linking to an account that is signed in, never for signing in.
+    pub link_only: bool,
+    pub first_login: FirstLoginPolicy,
+    /// Keycloak's `config`: endpoints, client id and secret, scopes, claim names.
+    pub config: BTreeMap<String, String>,
+    pub mappers: Vec<IdentityProviderMapper>,
+}
+
+impl IdentityProvider {
+    /// The name a login page shows: the display name, else the alias.
+    pub fn label(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.alias)
+    }
+
+    /// A config value, trimmed; `None` when absent or blank.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.config
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// A mapper of an identity provider (Keycloak's `IdentityProviderMapperModel`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityProviderMapper {
+    pub id: String,
+    pub name: String,
+    /// `hardcoded-role-idp-mapper`, `oidc-role-idp-mapper`, ...
+    pub mapper_type: String,
+    pub config: BTreeMap<String, String>,
 }
 
 /// A realm role (`client_id == None`) or a client role.
@@ -360,6 +469,46 @@ impl RealmSnapshot {
 
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// A group by path (`/eng/platform`; a missing leading slash or a trailing one is fine).
+    pub fn group_by_path(&self, path: &str) -> Option<&Group> {
+        let trimmed = path.trim().trim_end_matches('/');
+        let trimmed = trimmed.strip_prefix('/').unwrap_or(trimmed);
+        self.groups
+            .iter()
+            .find(|g| g.path.strip_prefix('/').unwrap_or(&g.path) == trimmed)
+    }
+
+    /// A role as access rules and mappers name it: a realm role's name, or `clientId.name`
+    /// for a client role. A realm role wins over a client role of the same spelling.
+    pub fn role_by_qualified_name(&self, name: &str) -> Option<&Role> {
+        let name = name.trim();
+        self.roles
+            .iter()
+            .find(|r| r.client_id.is_none() && r.name == name)
+            .or_else(|| self.roles.iter().find(|r| r.qualified_name() == name))
+    }
+
+    /// An identity provider by alias.
+    pub fn identity_provider(&self, alias: &str) -> Option<&IdentityProvider> {
+        self.realm
+            .identity_providers
+            .iter()
+            .find(|p| p.alias == alias)
+    }
+
+    /// Every identity provider of the realm, by alias.
+    pub fn identity_providers(&self) -> &[IdentityProvider] {
+        &self.realm.identity_providers
+    }
+
+    /// The providers a login page offers as buttons: enabled, not hidden, not link-only.
+    pub fn login_providers(&self) -> impl Iterator<Item = &IdentityProvider> {
+        self.realm
+            .identity_providers
+            .iter()
+            .filter(|p| p.enabled && !p.hide_on_login && !p.link_only)
     }
 
     /// The active key for an algorithm (`RS256`, `ES256`).

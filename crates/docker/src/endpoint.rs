@@ -156,9 +156,11 @@ struct Audit {
     /// The scopes asked for and granted, so an operator can see why a push was denied.
     requested: String,
     granted: String,
-    /// `password`, `app_password` or `refresh_token`, once known; and the app password's id.
+    /// `password`, `app_password`, `robot` or `refresh_token`, once known; and the app
+    /// password's or robot's id.
     credential: &'static str,
     app_password: Option<String>,
+    robot: Option<String>,
 }
 
 async fn token_get(
@@ -231,6 +233,7 @@ async fn token(
         granted: String::new(),
         credential: "",
         app_password: None,
+        robot: None,
     };
     let result = match Params::parse(raw_params) {
         Ok(params) => handle(&state, &cache, &headers, &params, &mut audit).await,
@@ -282,6 +285,9 @@ impl Audit {
         }
         if let Some(id) = &self.app_password {
             details.insert("app_password_id", id.clone());
+        }
+        if let Some(id) = &self.robot {
+            details.insert("robot_id", id.clone());
         }
         LoginEvent {
             realm: self.realm.clone(),
@@ -389,12 +395,17 @@ async fn respond(
     let user = principal.user.as_deref();
     let mut granted = context.policy.authorize(user, scopes);
     let mut refresh = principal.refresh;
-    if let (Some(Credential::AppPassword { restriction, .. }), Some(user)) =
-        (&principal.credential, user)
-    {
-        // The owner's current rights (the same evaluation as a password login), narrowed by
-        // the app password's own restriction; and never a refresh token, so that what it
-        // grants is decided afresh, under its expiry and revocation, on every request.
+    if let (Some(restriction), Some(user)) = (
+        principal
+            .credential
+            .as_ref()
+            .and_then(Credential::restriction),
+        user,
+    ) {
+        // The owner's current rights (the same evaluation as a password login; for a robot,
+        // a member's of its group), narrowed by the app password's or robot's own
+        // restriction; and never a refresh token, so that what it grants is decided afresh,
+        // under its expiry, rotation and revocation, on every request.
         granted = Narrowing::compile(restriction).narrow(user, granted);
         refresh = Refresh::None;
     }
@@ -594,7 +605,11 @@ async fn verify(
 ) -> Result<Verified, DockerError> {
     audit.user = label(presented.username);
     let is_app_password = portcullis_core::app_password::looks_like_app_password(presented.secret);
-    audit.credential = if is_app_password {
+    let is_robot = portcullis_core::robot::looks_like_robot_secret(presented.secret)
+        && portcullis_core::robot::name_of_login(presented.username).is_some();
+    audit.credential = if is_robot {
+        "robot"
+    } else if is_app_password {
         "app_password"
     } else {
         "password"
@@ -609,7 +624,7 @@ async fn verify(
         secret: presented.secret,
         client: audit.client,
         user_agent,
-        sources: Sources::PASSWORD_OR_APP_PASSWORD,
+        sources: Sources::DOCKER,
     };
     let verified = match state.authenticate(attempt).await? {
         Verification::Verified(verified) if verified.user.is_set_up() => verified,
@@ -619,16 +634,19 @@ async fn verify(
             return Err(DockerError::RateLimited { retry_after_secs });
         }
     };
-    if let Credential::AppPassword { id, restriction } = &verified.credential {
-        audit.app_password = Some(id.clone());
-        if restriction
-            .service
-            .as_deref()
-            .is_some_and(|only| only != presented.service)
-        {
-            tracing::info!(realm = %snapshot.realm.name, app_password = %id, "app password refused: limited to another registry");
-            return Err(refused());
-        }
+    match &verified.credential {
+        Credential::AppPassword { id, .. } => audit.app_password = Some(id.clone()),
+        Credential::Robot(robot) => audit.robot = Some(robot.id.clone()),
+        Credential::Password => {}
+    }
+    let limited_elsewhere = verified
+        .credential
+        .restriction()
+        .and_then(|r| r.service.as_deref())
+        .is_some_and(|only| only != presented.service);
+    if limited_elsewhere {
+        tracing::info!(realm = %snapshot.realm.name, credential = audit.credential, "app password or robot refused: limited to another registry");
+        return Err(refused());
     }
     Ok(verified)
 }

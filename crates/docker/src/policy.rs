@@ -1159,6 +1159,90 @@ mod tests {
             );
         }
     }
+
+    /// A robot of `/eng/platform` gets its rules ∩ what a member of that group gets: the
+    /// group's and its ancestors' roles and paths, not other groups', not what its own rules
+    /// leave out even where a rule would grant it (its personal namespace).
+    #[test]
+    fn a_robot_gets_its_rules_intersected_with_a_members_rights() {
+        use portcullis_core::model::{Group, RealmSnapshot, Role};
+        use portcullis_core::robot::as_member;
+        let snapshot = RealmSnapshot {
+            realm: Default::default(),
+            roles: vec![Role {
+                id: "r-reader".into(),
+                name: "reader".into(),
+                description: None,
+                client_id: None,
+                composite_ids: vec![],
+            }],
+            groups: vec![
+                Group {
+                    id: "g-eng".into(),
+                    name: "eng".into(),
+                    parent_id: None,
+                    path: "/eng".into(),
+                    role_ids: vec!["r-reader".into()],
+                },
+                Group {
+                    id: "g-plat".into(),
+                    name: "platform".into(),
+                    parent_id: Some("g-eng".into()),
+                    path: "/eng/platform".into(),
+                    role_ids: vec![],
+                },
+            ],
+            clients: vec![],
+            keys: vec![],
+        };
+        let robot = as_member(&snapshot, "robot-id", "robot.ci", "g-plat");
+        let policy = Policy::compile(
+            "registry",
+            &[
+                rule(&[
+                    ("repository", "platform/**"),
+                    ("actions", "push"),
+                    ("group", "/eng/platform"),
+                ]),
+                rule(&[
+                    ("repository", "shared/**"),
+                    ("actions", "pull"),
+                    ("role", "reader"),
+                ]),
+                rule(&[
+                    ("repository", "ops/**"),
+                    ("actions", "push"),
+                    ("group", "/ops"),
+                ]),
+                rule(&[
+                    ("repository", "${username}/**"),
+                    ("actions", "*"),
+                    ("subject", "authenticated"),
+                ]),
+            ],
+        );
+        let restriction = Restriction {
+            repositories: vec!["platform/**".into(), "shared/**".into()],
+            actions: vec!["push".into()],
+            ..Restriction::default()
+        };
+        let narrowing = Narrowing::compile(&restriction);
+        let rows = [
+            ("repository:platform/a/b:pull,push", "pull,push"),
+            ("repository:shared/lib:pull,push", "pull"),
+            ("repository:ops/x:pull,push", ""),
+            ("repository:robot.ci/x:pull,push", ""),
+        ];
+        for (requested, expected) in rows {
+            let granted = policy.authorize(Some(&robot), &[scope(requested)]);
+            let narrowed = narrowing.narrow(&robot, granted);
+            assert_eq!(narrowed[0].actions, set(expected), "{requested}");
+        }
+        // Without rules of its own it holds a member's rights, its own namespace included.
+        let granted = policy.authorize(Some(&robot), &[scope("repository:robot.ci/x:push")]);
+        let all = Narrowing::compile(&Restriction::default()).narrow(&robot, granted);
+        assert_eq!(all[0].actions, set("push"));
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use portcullis_core::password::StoredPassword;
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::admin::entity::user_federated_identity as link;
 use crate::entity::{credential, realm_group, user_entity, user_group, user_role};
 use crate::error::StoreError;
 use crate::key_component::{KEY_PROVIDER_TYPE, component_for_key};
@@ -15,7 +16,8 @@ use crate::queries::from_json;
 use crate::queries::realm::{RealmRows, group_paths, key_material, load_rows};
 use crate::queries::user::PASSWORD;
 use crate::representation::{
-    ClientRepresentation, CompositesRepresentation, CredentialRepresentation, GroupRepresentation,
+    ClientRepresentation, CompositesRepresentation, CredentialRepresentation,
+    FederatedIdentityRepresentation, GroupRepresentation, IdentityProviderMapperRepresentation,
     RealmRepresentation, RolesRepresentation, UserRepresentation, from_row,
 };
 
@@ -32,6 +34,12 @@ pub(crate) async fn export_realm<C: ConnectionTrait>(
         roles: Some(roles(&rows, &refs)?),
         groups: groups(&rows, &refs)?,
         clients: clients(&rows)?,
+        identity_providers: rows
+            .identity_providers
+            .iter()
+            .map(|p| from_row::identity_provider(p, from_row::Secret::Clear))
+            .collect::<Result<_, _>>()?,
+        identity_provider_mappers: identity_provider_mappers(&rows)?,
         ..from_row::realm(&rows.realm)?
     };
     let mut keys = Vec::new();
@@ -201,6 +209,32 @@ impl GroupTree<'_> {
     }
 }
 
+/// Every provider's mappers, by provider alias then name.
+fn identity_provider_mappers(
+    rows: &RealmRows,
+) -> Result<Vec<IdentityProviderMapperRepresentation>, StoreError> {
+    let aliases: HashMap<&str, &str> = rows
+        .identity_providers
+        .iter()
+        .map(|p| (p.id.as_str(), p.alias.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for provider in &rows.identity_providers {
+        for mapper in rows
+            .identity_provider_mappers
+            .iter()
+            .filter(|m| m.identity_provider_id == provider.id)
+        {
+            let alias = aliases
+                .get(mapper.identity_provider_id.as_str())
+                .copied()
+                .unwrap_or_default();
+            out.push(from_row::identity_provider_mapper(mapper, alias)?);
+        }
+    }
+    Ok(out)
+}
+
 fn clients(realm: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
     realm
         .clients
@@ -246,9 +280,25 @@ async fn users<C: ConnectionTrait>(
         .all(db)
         .await?;
     let user_groups = user_group::Entity::find()
-        .filter(user_group::Column::UserId.in_subquery(user_ids))
+        .filter(user_group::Column::UserId.in_subquery(user_ids.clone()))
         .all(db)
         .await?;
+    let links = link::Entity::find()
+        .filter(link::Column::UserId.in_subquery(user_ids))
+        .order_by_asc(link::Column::IdentityProvider)
+        .all(db)
+        .await?;
+    let mut links_of: HashMap<&str, Vec<FederatedIdentityRepresentation>> = HashMap::new();
+    for l in &links {
+        links_of
+            .entry(&l.user_id)
+            .or_default()
+            .push(FederatedIdentityRepresentation {
+                identity_provider: Some(l.identity_provider.clone()),
+                user_id: Some(l.federated_user_id.clone()),
+                user_name: l.federated_username.clone(),
+            });
+    }
     let groups = realm_group::Entity::find()
         .filter(realm_group::Column::RealmId.eq(realm_id))
         .all(db)
@@ -282,6 +332,7 @@ async fn users<C: ConnectionTrait>(
                 refs.names(roles_of.get(u.id.as_str()).into_iter().flatten().copied());
             Ok(UserRepresentation {
                 credentials: credentials_of.remove(u.id.as_str()).unwrap_or_default(),
+                federated_identities: links_of.remove(u.id.as_str()).unwrap_or_default(),
                 realm_roles,
                 client_roles,
                 groups: groups_of

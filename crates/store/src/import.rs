@@ -4,8 +4,8 @@
 use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr, TransactionTrait};
 
 use crate::entity::{
-    client, composite_role, credential, group_role, protocol_mapper, realm, realm_group, realm_key,
-    role, user_entity, user_group, user_role,
+    client, composite_role, credential, group_role, identity_provider, identity_provider_mapper,
+    protocol_mapper, realm, realm_group, realm_key, role, user_entity, user_group, user_role,
 };
 use crate::error::StoreError;
 use crate::plan::{self, Plan};
@@ -98,5 +98,12 @@ pub(crate) async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result
     insert_all::<credential::Entity, _>(db, plan.credentials).await?;
     insert_all::<user_role::Entity, _>(db, plan.user_roles).await?;
     insert_all::<user_group::Entity, _>(db, plan.user_groups).await?;
+    insert_all::<identity_provider::Entity, _>(db, plan.identity_providers).await?;
+    insert_all::<identity_provider_mapper::Entity, _>(db, plan.identity_provider_mappers).await?;
+    insert_all::<crate::admin::entity::user_federated_identity::Entity, _>(
+        db,
+        plan.federated_links,
+    )
+    .await?;
     Ok(())
 }

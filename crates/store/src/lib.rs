@@ -2,6 +2,7 @@
 //! Keycloak's JSON representation. Knows SQL, nothing about HTTP.
 
 pub mod admin;
+pub mod broker;
 pub mod entity;
 pub mod error;
 mod export;
@@ -31,6 +32,9 @@ pub use queries::device::{DeviceCode, DeviceCodeStatus};
 pub use queries::docker::DockerRefreshToken;
 pub use queries::login_failure::{FailureAt, LoginFailures};
 pub use queries::revocation::RefreshRevocation;
+/// Robots: queries that also run inside an admin change's transaction.
+pub use queries::robot as robots;
+pub use queries::robot::{Robot, RobotSecret, RobotUse};
 pub use queries::session::{
     AuthCode, CodeRedemption, RefreshTokenRecord, SessionDevice, UserSession,
 };
@@ -424,6 +428,19 @@ impl Store {
     /// Records a use of an app password: when, from which address, with which client.
     pub async fn touch_app_password(&self, used: AppPasswordUse<'_>) -> Result<(), StoreError> {
         queries::app_password::touch(&self.db, used).await
+    }
+
+    /// The robot and secret whose secret hashes to `secret_hash` (hex SHA-256), in any realm.
+    pub async fn find_robot_by_secret(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<(Robot, RobotSecret)>, StoreError> {
+        queries::robot::find_by_secret_hash(&self.db, secret_hash).await
+    }
+
+    /// Records a use of a robot: when, from which address, with which client, which secret.
+    pub async fn touch_robot(&self, used: RobotUse<'_>) -> Result<(), StoreError> {
+        queries::robot::touch(&self.db, used).await
     }
 
     /// Revokes every live docker refresh token of a user; returns how many.

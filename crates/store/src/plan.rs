@@ -13,9 +13,10 @@ use portcullis_core::model::UPDATE_PASSWORD;
 use portcullis_core::model::{BruteForcePolicy, Client, realm_defaults};
 use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 
+use crate::admin::entity::user_federated_identity;
 use crate::entity::{
-    client, composite_role, credential, group_role, protocol_mapper, realm, realm_group, realm_key,
-    role, user_entity, user_group, user_role,
+    client, composite_role, credential, group_role, identity_provider, identity_provider_mapper,
+    protocol_mapper, realm, realm_group, realm_key, role, user_entity, user_group, user_role,
 };
 use crate::error::StoreError;
 use crate::key_component::{DEFAULT_PRIORITY, keys_from_components};
@@ -47,6 +48,10 @@ pub(crate) struct Plan {
     pub credentials: Vec<credential::Model>,
     pub user_roles: Vec<user_role::Model>,
     pub user_groups: Vec<user_group::Model>,
+    pub identity_providers: Vec<identity_provider::Model>,
+    pub identity_provider_mappers: Vec<identity_provider_mapper::Model>,
+    /// Users' links to accounts at identity providers.
+    pub federated_links: Vec<user_federated_identity::Model>,
 }
 
 /// The realm name a representation imports as.
@@ -97,6 +102,7 @@ pub(crate) fn build(rep: &RealmRepresentation, now_unix: i64) -> Result<Plan, St
     for group in &rep.groups {
         builder.group(group, None, "")?;
     }
+    builder.identity_providers(rep)?;
     for user in rep.users.iter().flatten() {
         builder.user(user, &policy)?;
     }
@@ -195,6 +201,10 @@ struct Names {
     usernames: HashSet<String>,
     /// Internal ids of clients that have a service-account user.
     service_accounts: HashSet<String>,
+    /// Identity provider alias -> internal id.
+    identity_providers: HashMap<String, String>,
+    /// (provider alias, upstream account id) pairs linked to a user.
+    federated_accounts: HashSet<(String, String)>,
 }
 
 impl Names {
@@ -515,6 +525,41 @@ impl Builder {
         if temporary && !required_actions.iter().any(|a| a == UPDATE_PASSWORD) {
             required_actions.push(UPDATE_PASSWORD.to_string());
         }
+        let mut linked = HashSet::new();
+        for link in &rep.federated_identities {
+            let text = |v: &Option<String>| {
+                v.as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+            };
+            let (Some(provider), Some(account)) =
+                (text(&link.identity_provider), text(&link.user_id))
+            else {
+                return Err(StoreError::Invalid(format!(
+                    "{referrer}: a federated identity needs identityProvider and userId"
+                )));
+            };
+            if !linked.insert(provider.clone())
+                || !self
+                    .names
+                    .federated_accounts
+                    .insert((provider.clone(), account.clone()))
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{referrer}: the link to '{provider}' account '{account}' is not unique"
+                )));
+            }
+            self.plan
+                .federated_links
+                .push(user_federated_identity::Model {
+                    user_id: id.clone(),
+                    identity_provider: provider,
+                    realm_id: self.realm_id.clone(),
+                    federated_user_id: account,
+                    federated_username: text(&link.user_name),
+                });
+        }
         let service_account_client_pk = match &rep.service_account_client_id {
             Some(client_id) => Some(self.link_service_account(client_id, &referrer)?),
             None => None,
@@ -596,6 +641,98 @@ impl Builder {
                 not_before: 0,
                 required_actions: "[]".into(),
             });
+        }
+        Ok(())
+    }
+
+    /// The realm's identity providers and their mappers: each checked as the admin API checks
+    /// it, aliases unique, mapper names unique per provider, and every role and group a
+    /// mapper names defined in the file.
+    fn identity_providers(&mut self, rep: &RealmRepresentation) -> Result<(), StoreError> {
+        for provider in &rep.identity_providers {
+            let alias = provider.alias.clone().unwrap_or_default();
+            let fields = provider.fields(None).map_err(|problems| {
+                StoreError::Invalid(format!(
+                    "identity provider '{alias}': {}",
+                    problems.join("; ")
+                ))
+            })?;
+            let id = id_or_new(&provider.internal_id);
+            if self
+                .names
+                .identity_providers
+                .insert(fields.alias.clone(), id.clone())
+                .is_some()
+            {
+                return Err(StoreError::Invalid(format!(
+                    "identity provider '{}' is defined twice",
+                    fields.alias
+                )));
+            }
+            let row = fields.into_row(id, &self.realm_id, self.now_unix)?;
+            self.plan.identity_providers.push(row);
+        }
+        let mut names = HashSet::new();
+        for mapper in &rep.identity_provider_mappers {
+            let name = mapper.name.clone().unwrap_or_default();
+            let alias = mapper
+                .identity_provider_alias
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or_default();
+            let referrer = format!("identity provider mapper '{name}'");
+            let provider_id = self
+                .names
+                .identity_providers
+                .get(alias)
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "{referrer} refers to identity provider '{alias}', which does not exist"
+                    ))
+                })?;
+            let fields = mapper.fields().map_err(|problems| {
+                StoreError::Invalid(format!("{referrer}: {}", problems.join("; ")))
+            })?;
+            if !names.insert((alias.to_string(), fields.name.clone())) {
+                return Err(StoreError::Invalid(format!(
+                    "{referrer} is defined twice for identity provider '{alias}'"
+                )));
+            }
+            self.check_mapper_references(&fields.rule, &referrer)?;
+            let row = fields.into_row(id_or_new(&mapper.id), &self.realm_id, &provider_id)?;
+            self.plan.identity_provider_mappers.push(row);
+        }
+        Ok(())
+    }
+
+    fn check_mapper_references(
+        &self,
+        rule: &portcullis_core::broker::mappers::MapperRule,
+        referrer: &str,
+    ) -> Result<(), StoreError> {
+        use portcullis_core::broker::mappers::MapperRule;
+        match rule {
+            MapperRule::HardcodedRole { role } | MapperRule::ClaimToRole { role, .. } => {
+                let found = self.names.realm_roles.contains_key(role)
+                    || self
+                        .names
+                        .client_roles
+                        .keys()
+                        .any(|(client, name)| format!("{client}.{name}") == *role);
+                if !found {
+                    return Err(StoreError::Invalid(format!(
+                        "{referrer} refers to role '{role}', which does not exist"
+                    )));
+                }
+            }
+            MapperRule::HardcodedGroup { group: path }
+            | MapperRule::UpstreamGroups { parent: path, .. } => {
+                if !path.is_empty() {
+                    self.group_by_path(path, referrer)?;
+                }
+            }
+            MapperRule::ClaimToAttribute { .. } => {}
         }
         Ok(())
     }

@@ -778,10 +778,11 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the session devices, account clients, app passwords,
+    // Back to the first migration: undo the session devices, account clients, identity
+    // providers, robots, app passwords,
     // lowercase emails, login events, admin-console client, credential-state, revoked-token,
     // admin and OIDC ones.
-    Migrator::down(db, Some(10)).await.unwrap();
+    Migrator::down(db, Some(12)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",

@@ -1,5 +1,6 @@
 //! The authenticator: verifies a secret presented with a username against the realm's
-//! credential sources (the local password, app passwords) and says which credential it was.
+//! credential sources (the local password, app passwords, robot secrets) and says which
+//! credential it was.
 //!
 //! Everything that makes secret checking safe and fast lives here, once, for every source:
 //!
@@ -15,8 +16,18 @@
 //!   success.
 //!
 //! A secret shaped like an app password (`pcp_…`) is checked as one when the caller accepts app
-//! passwords, otherwise as a password. App passwords are 256-bit random secrets, so they are
-//! found by their SHA-256 and need no slow hash.
+//! passwords, otherwise as a password. A secret shaped like a robot secret (`pcr_…`) presented
+//! with a robot's login name (`robot.<name>`) is checked as that robot's when the caller
+//! accepts robots; any other combination is checked as a password, so a user who happens to be
+//! named `robot.x` keeps signing in with their password (new users may not take such names).
+//! App passwords and robot secrets are 256-bit random secrets, so they are found by their
+//! SHA-256 and need no slow hash.
+//!
+//! A robot has no user row: it counts toward the rate limits (its login name and the
+//! address), not toward a user's brute-force lock, which would only let anyone who knows its
+//! name lock a CI job out. Its cached verifications are dropped by its id
+//! ([`crate::AppState::invalidate_user`] with the robot's id) on every change to it, and by any
+//! change to the realm (its group's roles).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,9 +38,10 @@ use portcullis_core::brute_force;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{HashScratch, PasswordPolicy, StoredPassword};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
+use portcullis_core::robot::{self, Cidr, address_allowed, looks_like_robot_secret};
 use portcullis_core::secrets::hash_secret;
 use portcullis_core::verified_cache::{CacheKey, VerifiedCache};
-use portcullis_store::{AppPassword, AppPasswordUse, FailureAt};
+use portcullis_store::{AppPassword, AppPasswordUse, FailureAt, Robot, RobotSecret, RobotUse};
 use tokio::sync::watch;
 
 use crate::rate_limit::{Key, LoginRateLimiter};
@@ -42,10 +54,11 @@ const VERIFIED_TTL_SECS: i64 = 60;
 /// first, so the users signing in right now (a registry's CI jobs, a `docker pull` of many
 /// layers) stay cached; 1,024 distinct accounts within a minute is a large registry.
 const VERIFIED_CAPACITY: usize = 1_024;
-/// An app password's last use is written at most this often (per instance): it is
-/// bookkeeping, not security, and must not cost a write per request.
+/// An app password's or robot secret's last use is written at most this often (per instance):
+/// it is bookkeeping, not security, and must not cost a write per request.
 pub const USE_RECORD_INTERVAL_SECS: i64 = 60;
-/// App passwords whose last write is remembered; the map is emptied when it fills.
+/// App passwords and robot secrets whose last write is remembered; the map is emptied when it
+/// fills.
 const USES_CAPACITY: usize = 50_000;
 
 /// Which credential sources a caller accepts.
@@ -53,19 +66,28 @@ const USES_CAPACITY: usize = 50_000;
 pub struct Sources {
     pub passwords: bool,
     pub app_passwords: bool,
+    pub robots: bool,
 }
 
 impl Sources {
-    /// The local password only: browser logins and OIDC grants, where an app password's
-    /// narrowing could not be honoured.
+    /// The local password only: browser logins and OIDC grants, where an app password's or a
+    /// robot's narrowing could not be honoured.
     pub const PASSWORD: Sources = Sources {
         passwords: true,
         app_passwords: false,
+        robots: false,
     };
-    /// The local password or an app password: the docker token endpoint.
+    /// The local password or an app password.
     pub const PASSWORD_OR_APP_PASSWORD: Sources = Sources {
         passwords: true,
         app_passwords: true,
+        robots: false,
+    };
+    /// The local password, an app password or a robot secret: the docker token endpoint.
+    pub const DOCKER: Sources = Sources {
+        passwords: true,
+        app_passwords: true,
+        robots: true,
     };
 }
 
@@ -80,6 +102,37 @@ pub enum Credential {
         id: String,
         restriction: Arc<Restriction>,
     },
+    /// A robot's secret: the verified "user" is the robot, holding what a member of its group
+    /// holds; what it grants is that narrowed by the restriction, and it earns no refresh
+    /// token.
+    Robot(Arc<RobotCredential>),
+}
+
+impl Credential {
+    /// What the credential narrows the holder's rights to, if anything.
+    pub fn restriction(&self) -> Option<&Restriction> {
+        match self {
+            Credential::Password => None,
+            Credential::AppPassword { restriction, .. } => Some(restriction),
+            Credential::Robot(robot) => Some(&robot.restriction),
+        }
+    }
+}
+
+/// What a verified robot secret carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobotCredential {
+    /// The robot's id.
+    pub id: String,
+    /// The id of the secret that was presented.
+    pub secret_id: String,
+    /// The owning group's id.
+    pub group_id: String,
+    pub restriction: Restriction,
+    /// The earlier of the robot's expiry and the secret's end (rotation grace).
+    pub valid_until: i64,
+    /// The ranges it may be used from (empty: anywhere), checked on every use, cached or not.
+    pub source_cidrs: Vec<Cidr>,
 }
 
 /// A successful verification.
@@ -171,7 +224,7 @@ impl Authenticator {
         let realm_name = &attempt.realm.realm.name;
         let key = self.verified.key(realm_name, &username, attempt.secret);
         let now = state.now();
-        if let Some(hit) = self.hit(&key, now, attempt.sources) {
+        if let Some(hit) = self.hit(&key, now, &attempt) {
             self.note_use(state, &hit, &attempt).await;
             return Ok(Verification::Verified(hit));
         }
@@ -202,7 +255,7 @@ impl Authenticator {
             Flight::Follow(mut done) => {
                 // Err only means "the leader finished": it never sends a value.
                 let _ = done.changed().await;
-                if let Some(hit) = self.hit(&key, state.now(), attempt.sources) {
+                if let Some(hit) = self.hit(&key, state.now(), &attempt) {
                     reservation.refund();
                     self.note_use(state, &hit, &attempt).await;
                     return Ok(Verification::Verified(hit));
@@ -211,14 +264,20 @@ impl Authenticator {
                 None
             }
         };
+        let robot_name = robot::name_of_login(&username)
+            .filter(|_| attempt.sources.robots && looks_like_robot_secret(attempt.secret));
         let as_app_password =
             attempt.sources.app_passwords && looks_like_app_password(attempt.secret);
-        let found = if as_app_password {
-            self.verify_app_password(state, &attempt, &username).await?
+        let found = if let Some(name) = robot_name {
+            self.verify_robot(state, &attempt, &name).await?
+        } else if as_app_password {
+            self.verify_app_password(state, &attempt, &username)
+                .await?
+                .map(|(user, credential)| (resolve_user(attempt.realm, &user), credential))
         } else if attempt.sources.passwords {
             self.verify_password(state, &attempt, &username)
                 .await?
-                .map(|user| (user, Credential::Password))
+                .map(|user| (resolve_user(attempt.realm, &user), Credential::Password))
         } else {
             None
         };
@@ -226,23 +285,31 @@ impl Authenticator {
             return Ok(Verification::Refused);
         };
         reservation.refund();
+        let user_id = user.id.clone();
         let verified = Verified {
-            user: Arc::new(resolve_user(attempt.realm, &user)),
+            user: Arc::new(user),
             credential,
         };
         self.verified
-            .insert(key, realm_name, &user.id, verified.clone(), now);
+            .insert(key, realm_name, &user_id, verified.clone(), now);
         self.note_use(state, &verified, &attempt).await;
         Ok(Verification::Verified(verified))
     }
 
-    /// A cached verification this caller accepts and that has not expired since.
-    fn hit(&self, key: &CacheKey, now: i64, sources: Sources) -> Option<Verified> {
+    /// A cached verification this caller accepts, that has not expired since and, for a
+    /// robot, whose source-address ranges hold the caller.
+    fn hit(&self, key: &CacheKey, now: i64, attempt: &Attempt<'_>) -> Option<Verified> {
         let hit = self.verified.get(key, now)?;
+        let sources = attempt.sources;
         let usable = match &hit.credential {
             Credential::Password => sources.passwords,
             Credential::AppPassword { restriction, .. } => {
                 sources.app_passwords && now < restriction.expires_at
+            }
+            Credential::Robot(robot) => {
+                sources.robots
+                    && now < robot.valid_until
+                    && address_allowed(&robot.source_cidrs, attempt.client)
             }
         };
         usable.then_some(hit)
@@ -347,6 +414,62 @@ impl Authenticator {
         Ok(Some((user, credential)))
     }
 
+    /// Finds the robot by the SHA-256 of the secret; it must be the robot named in the login
+    /// name, of this realm, enabled, neither revoked nor expired, the secret within its
+    /// rotation grace, and the caller's address within the robot's ranges. The robot then
+    /// holds what a member of its group holds now.
+    async fn verify_robot(
+        &self,
+        state: &AppState,
+        attempt: &Attempt<'_>,
+        name: &str,
+    ) -> Result<Option<(ResolvedUser, Credential)>, WebError> {
+        let realm = attempt.realm;
+        let hash = hash_secret(attempt.secret);
+        let stored = state.store().find_robot_by_secret(&hash).await?;
+        let now = state.now();
+        let usable = |(robot, secret): &(Robot, RobotSecret)| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(
+                secret.secret_hash.as_bytes(),
+                hash.as_bytes(),
+            )
+            .is_ok()
+                && robot.realm_id == realm.realm.id
+                && robot.name == name
+                && robot.is_live(now)
+                && secret.is_live(now)
+        };
+        let Some((robot, secret)) = stored.filter(usable) else {
+            tracing::info!(realm = %realm.realm.name, robot = %name, "robot secret refused: unknown, another robot's, rotated out, revoked, disabled or expired");
+            return Ok(None);
+        };
+        // Stored ranges were checked when saved; unreadable ones allow nothing.
+        let Ok(source_cidrs) = robot::parse_cidrs(&robot.source_cidrs) else {
+            tracing::warn!(realm = %realm.realm.name, robot = %name, "robot refused: its stored source addresses are unreadable");
+            return Ok(None);
+        };
+        if !address_allowed(&source_cidrs, attempt.client) {
+            tracing::info!(realm = %realm.realm.name, robot = %name, client = ?attempt.client, "robot secret refused: used from outside its source addresses");
+            return Ok(None);
+        }
+        let login = robot.login_name();
+        let member = robot::as_member(realm, &robot.id, &login, &robot.group_id);
+        let valid_until = secret
+            .expires_at
+            .map_or(robot.restriction.expires_at, |end| {
+                end.min(robot.restriction.expires_at)
+            });
+        let credential = Credential::Robot(Arc::new(RobotCredential {
+            id: robot.id,
+            secret_id: secret.id,
+            group_id: robot.group_id,
+            restriction: robot.restriction,
+            valid_until,
+            source_cidrs,
+        }));
+        Ok(Some((member, credential)))
+    }
+
     /// `None` when the user is locked (attempts are then refused unchecked and, as in
     /// Keycloak, not counted); else whether failures are on record.
     async fn unlocked_failures(
@@ -438,11 +561,14 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Records an app password's use (time, address, user agent) at most once a
-    /// [`USE_RECORD_INTERVAL_SECS`] per app password; nothing for passwords.
+    /// Records an app password's or robot's use (time, address, user agent; for a robot, which
+    /// secret) at most once a [`USE_RECORD_INTERVAL_SECS`] per app password or robot secret;
+    /// nothing for passwords.
     async fn note_use(&self, state: &AppState, verified: &Verified, attempt: &Attempt<'_>) {
-        let Credential::AppPassword { id, .. } = &verified.credential else {
-            return;
+        let id = match &verified.credential {
+            Credential::Password => return,
+            Credential::AppPassword { id, .. } => id,
+            Credential::Robot(robot) => &robot.secret_id,
         };
         let now = state.now();
         {
@@ -462,15 +588,30 @@ impl Authenticator {
             written.insert(id.clone(), now);
         }
         let address = attempt.client.map(|ip| ip.to_string());
-        let used = AppPasswordUse {
-            id,
-            now,
-            address: address.as_deref(),
-            user_agent: attempt.user_agent,
+        let written = match &verified.credential {
+            Credential::Robot(robot) => {
+                let used = RobotUse {
+                    robot_id: &robot.id,
+                    secret_id: &robot.secret_id,
+                    now,
+                    address: address.as_deref(),
+                    user_agent: attempt.user_agent,
+                };
+                state.store().touch_robot(used).await
+            }
+            _ => {
+                let used = AppPasswordUse {
+                    id,
+                    now,
+                    address: address.as_deref(),
+                    user_agent: attempt.user_agent,
+                };
+                state.store().touch_app_password(used).await
+            }
         };
         // Bookkeeping only: the verification itself is sound, so do not fail it.
-        if let Err(error) = state.store().touch_app_password(used).await {
-            tracing::warn!(error = %error, "recording an app password's use failed");
+        if let Err(error) = written {
+            tracing::warn!(error = %error, "recording an app password's or robot's use failed");
         }
     }
 

@@ -21,7 +21,7 @@ mod state;
 pub mod templates;
 
 pub use auth::basic_credentials;
-pub use authenticator::{Attempt, Credential, Sources, Verification, Verified};
+pub use authenticator::{Attempt, Credential, RobotCredential, Sources, Verification, Verified};
 pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
 pub use events::LoginEvent;

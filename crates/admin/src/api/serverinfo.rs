@@ -210,10 +210,16 @@ pub async fn get_info(
             "clientSignatureSymmetricAlgorithms": [],
             "clientSignatureAsymmetricAlgorithms": ["RS256", "ES256"],
         },
-        "identityProviders": [],
-        "socialProviders": [],
+        "identityProviders": (["oidc", "keycloak-oidc", "oauth2"].map(provider_type)),
+        "socialProviders": (["github"].map(provider_type)),
         "clientImporters": [],
     }))
+}
+
+/// `{id, name}` of an identity provider type the broker speaks.
+fn provider_type(id: &str) -> Value {
+    let name = portcullis_core::broker::settings::provider_type_name(id).unwrap_or(id);
+    json!({"id": id, "name": name})
 }
 
 #[cfg(test)]

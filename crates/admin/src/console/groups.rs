@@ -185,11 +185,14 @@ async fn group_page(
             String::new()
         }
     };
-    render_status(
+    let robots = super::robots::section(
         console,
-        status,
-        "group.html",
-        json!({
+        &view.group.id,
+        &view.path,
+        super::robots::RobotForm::default(),
+    )
+    .await?;
+    let mut context = json!({
             "title": view.path,
             "active": "groups",
             "group": {
@@ -220,8 +223,12 @@ async fn group_page(
             "error_field": error.0,
             "error": error.1,
             "may_manage": may_manage,
-        }),
-    )
+            "robots_from": "group",
+    });
+    if let (Some(page), Value::Object(robots)) = (context.as_object_mut(), robots) {
+        page.extend(robots);
+    }
+    render_status(console, status, "group.html", context)
 }
 
 /// Renders the page again with an error beside `field`.

@@ -9,6 +9,7 @@
 //! only from the console's own static files, no inline script) and works without JavaScript;
 //! the vendored htmx only makes searches and the group tree answer in place.
 
+mod app_passwords;
 mod clients;
 mod events;
 mod groups;
@@ -16,6 +17,7 @@ mod keys;
 mod page;
 mod realms;
 mod registries;
+mod robots;
 mod roles;
 mod session;
 mod sessions;
@@ -69,6 +71,8 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .merge(keys::routes(&realm("")))
         .merge(events::routes(&realm("")))
         .merge(sessions::routes(&realm("")))
+        .merge(robots::routes(&realm("")))
+        .merge(app_passwords::routes(&realm("")))
 }
 
 async fn static_file(

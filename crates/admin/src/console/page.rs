@@ -105,6 +105,23 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("roles.html", include_str!("../../templates/roles.html")),
     ("role.html", include_str!("../../templates/role.html")),
     ("group.html", include_str!("../../templates/group.html")),
+    (
+        "robots_section.html",
+        include_str!("../../templates/robots_section.html"),
+    ),
+    (
+        "group_robots.html",
+        include_str!("../../templates/group_robots.html"),
+    ),
+    ("robots.html", include_str!("../../templates/robots.html")),
+    (
+        "robot_rotate.html",
+        include_str!("../../templates/robot_rotate.html"),
+    ),
+    (
+        "secret_once.html",
+        include_str!("../../templates/secret_once.html"),
+    ),
     ("confirm.html", include_str!("../../templates/confirm.html")),
     (
         "settings.html",
@@ -277,6 +294,15 @@ pub fn read_flash(headers: &HeaderMap) -> Option<String> {
     }
     let message = String::from_utf8(out).ok()?;
     (!message.is_empty() && message.len() <= 500).then_some(message)
+}
+
+/// A textarea's list: one value per line (or comma), trimmed, empties dropped.
+pub fn form_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .flat_map(|l| l.split(','))
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// A posted form: every field in order, repeated names kept (checkbox groups).
@@ -462,6 +488,29 @@ mod tests {
 
     fn client_form() -> Value {
         json!({"clientId": "app", "name": "", "public": true, "redirectUris": "https://a.test/*", "webOrigins": "+", "standardFlow": true, "directAccessGrants": false, "serviceAccounts": true, "consentRequired": false, "accessTokenLifespan": ""})
+    }
+
+    fn robot_row(status: &str) -> Value {
+        json!({"id": "r1", "name": "ci", "login": "robot.ci", "description": "builds", "group_path": "/a",
+               "group_href": "/g/r", "status": status, "enabled": status != "disabled", "expires": "e",
+               "last_used": "u", "last_address": "10.0.0.1", "last_user_agent": "docker/27",
+               "rules": "push on a/**", "overlap": "1 older secret working until x", "base": "/r/r1"})
+    }
+
+    fn robots_section(may_manage: bool, error_field: Option<&str>) -> Value {
+        let robots = if may_manage {
+            json!([
+                robot_row("active"),
+                robot_row("disabled"),
+                robot_row("revoked")
+            ])
+        } else {
+            json!([])
+        };
+        json!({"show_robots": true, "robots": robots, "robots_base": "/g/robots", "robots_group_path": "/a",
+               "may_manage_robots": may_manage, "robot_max_days": 90,
+               "robot_form": {"name": "ci", "description": "", "expires_days": "30", "registry": "", "repositories": "a/**", "actions": ["push"], "cidrs": ""},
+               "robot_error_field": error_field, "robot_error": error_field.map(|_| "bad")})
     }
 
     /// Every template renders with a fixture context, its empty state and its error state.
@@ -840,6 +889,59 @@ mod tests {
                 "group.html",
                 with(
                     json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": true, "client_form": {"clients": [], "more": false, "chosen": null}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "", "client_role": ""}, "may_manage": true}),
+                ),
+            ),
+            (
+                "group.html",
+                with(
+                    json!({"group": {"id": "g", "name": "a", "path": "/a", "parent_path": null, "base": "/g", "up": "/up", "subgroups_href": "/s", "subgroups": 0}, "members": [], "members_next": null, "members_first": null, "roles": [], "client_roles": [], "may_map_client_roles": false, "client_form": {"clients": [], "more": false, "chosen": null}, "form": {"name": "a", "parent": "", "username": "", "role": "", "client": "", "client_role": ""}, "may_manage": true, "robots_from": "group"}).as_object().unwrap().clone().into_iter().chain(robots_section(true, Some("robot_cidrs")).as_object().unwrap().clone()).collect(),
+                ),
+            ),
+            (
+                "group_robots.html",
+                with(
+                    json!({"group": {"path": "/a", "href": "/g"}}).as_object().unwrap().clone().into_iter().chain(robots_section(true, None).as_object().unwrap().clone()).collect(),
+                ),
+            ),
+            (
+                "group_robots.html",
+                with(
+                    json!({"group": {"path": "/a", "href": "/g"}}).as_object().unwrap().clone().into_iter().chain(robots_section(false, None).as_object().unwrap().clone()).collect(),
+                ),
+            ),
+            (
+                "robots.html",
+                with(json!({"robots": [robot_row("active")]})),
+            ),
+            ("robots.html", with(json!({"robots": []}))),
+            (
+                "robot_rotate.html",
+                with(
+                    json!({"login": "robot.ci", "secrets": [{"created": "c", "ends": null, "last_used": "u"}, {"created": "c", "ends": "e", "last_used": null}], "action": "/r", "cancel": "/c", "grace": "3600", "max_grace": 2592000, "error_field": "grace", "error": "bad"}),
+                ),
+            ),
+            (
+                "robot_rotate.html",
+                with(
+                    json!({"login": "robot.ci", "secrets": [], "action": "/r", "cancel": "/c", "grace": "0", "max_grace": 2592000}),
+                ),
+            ),
+            (
+                "secret_once.html",
+                with(
+                    json!({"note": "n", "username": "robot.ci", "secret": "pcr_x", "docker_login": "printf x | docker login", "back": "/b"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "app-passwords", "may_manage": true, "app_passwords": [{"id": "p", "name": "ci", "rules": "push on a/**", "status": "active", "expires": "e", "last_used": "u", "last_address": "10.0.0.1", "last_user_agent": "docker/27", "revoke": "/v"}, {"id": "q", "name": "old", "rules": "r", "status": "revoked", "expires": "e", "last_used": null, "last_address": null, "last_user_agent": null, "revoke": "/w"}], "app_passwords_base": "/ap", "max_days": 90, "ap_form": {"name": "x", "expires_days": "30", "registry": "", "repositories": "a/**", "actions": ["push"]}, "error_field": "ap_actions", "error": "unknown action"}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "app-passwords", "may_manage": false, "app_passwords": [], "app_passwords_base": "/ap", "max_days": 90, "ap_form": {"name": "", "expires_days": "30", "registry": "", "repositories": "", "actions": []}}),
                 ),
             ),
             (

@@ -163,6 +163,12 @@ impl Console {
             ("Manage", "Groups", "groups", may(Right::QueryGroups)),
             ("Manage", "Users", "users", may(Right::QueryUsers)),
             ("Manage", "Sessions", "sessions", may(Right::ViewUsers)),
+            (
+                "Manage",
+                "Robots",
+                "robots",
+                crate::ops::robots::manages_any(self.ops(), realm),
+            ),
             ("Manage", "Events", "events", may(Right::ViewEvents)),
             ("Configure", "Realm settings", "settings", may(Right::ViewRealm)),
             ("Configure", "Keys", "keys", may(Right::ViewRealm)),

@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use portcullis_core::broker::settings::CLIENT_SECRET;
+use portcullis_store::admin::identity_providers as idp;
 use portcullis_store::admin::{self, DatabaseTransaction, REALM_MANAGEMENT_CLIENT, roles::Holder};
 use portcullis_store::entity::{client, realm, role, user_entity};
 use portcullis_store::representation::{
-    ClientRepresentation, GroupRepresentation, PartialImportRepresentation, RoleRepresentation,
+    ClientRepresentation, GroupRepresentation, IdentityProviderMapperRepresentation,
+    IdentityProviderRepresentation, PartialImportRepresentation, RoleRepresentation,
     UserRepresentation,
 };
 use portcullis_web::{AppState, Protocols};
@@ -76,6 +79,8 @@ struct Importer<'a> {
     policy: Policy,
     now: i64,
     results: Vec<Value>,
+    /// The roles and groups imported identity-provider mappers can hand out.
+    handed_out: (Vec<String>, Vec<String>),
 }
 
 /// What an import did: counts, and one line per resource.
@@ -113,6 +118,9 @@ pub async fn partial_import(
     if request.clients.is_some() {
         ops.caller.require(realm, Right::ManageClients)?;
     }
+    if !request.identity_providers.is_empty() || !request.identity_provider_mappers.is_empty() {
+        ops.caller.require(realm, Right::ManageIdentityProviders)?;
+    }
     // Passwords are checked and hashed before the transaction, so the write lock is not held
     // meanwhile.
     let mut request = request;
@@ -126,9 +134,12 @@ pub async fn partial_import(
         policy,
         now: ops.state.now(),
         results: Vec::new(),
+        handed_out: Default::default(),
     };
     importer.run(request, body, users).await?;
     let results = std::mem::take(&mut importer.results);
+    let (roles, groups) = std::mem::take(&mut importer.handed_out);
+    change.require_may_hand_out(&roles, &groups)?;
     let count = |action: Action| {
         results
             .iter()
@@ -286,11 +297,114 @@ impl Importer<'_> {
         for client in service_accounts {
             ensure_service_account(self.db, &client, self.now).await?;
         }
-        for idp in &request.identity_providers {
-            let alias = idp.alias.clone().unwrap_or_default();
-            tracing::warn!(realm = %self.realm.name, %alias, "identity providers are not imported");
-            self.result(Action::Skipped, "IDP", &alias, "");
+        for (index, provider) in request.identity_providers.iter().enumerate() {
+            let raw = raw_item(body, "identityProviders", index);
+            self.identity_provider(provider, raw).await?;
         }
+        for mapper in &request.identity_provider_mappers {
+            self.identity_provider_mapper(mapper).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates, skips or replaces (settings only; its mappers stay) an identity provider, by
+    /// alias.
+    async fn identity_provider(
+        &mut self,
+        provider: &IdentityProviderRepresentation,
+        raw: &Value,
+    ) -> Result<(), AdminError> {
+        let alias = rep::text(&provider.alias).unwrap_or_default();
+        let existing = idp::find(self.db, &self.realm.id, &alias).await?;
+        let stored_secret = match &existing {
+            Some(row) => {
+                rep::stored::<BTreeMap<String, String>>(&row.config, "identity provider config")?
+                    .remove(CLIENT_SECRET)
+            }
+            None => None,
+        };
+        let fields = provider
+            .fields(stored_secret.as_deref())
+            .map_err(|problems| {
+                AdminError::BadRequest(format!(
+                    "Identity provider {alias}: {}",
+                    problems.join("; ")
+                ))
+            })?;
+        let extras = rep::extras(raw, rep::identity_provider::MODELLED)?;
+        match (self.decide(existing.is_some(), "IDP", &alias)?, existing) {
+            (Some(Action::Overwritten), Some(old)) => {
+                let row = fields.into_row(old.id.clone(), &self.realm.id, old.created_at)?;
+                idp::update(self.db, row).await?;
+                admin::extras::set(self.db, &self.realm.id, &old.id, &extras).await?;
+                self.result(Action::Overwritten, "IDP", &alias, &old.id);
+            }
+            (Some(action), existing) => {
+                let id = existing.map(|p| p.id).unwrap_or_default();
+                self.result(action, "IDP", &alias, &id);
+            }
+            (None, _) => {
+                let id = admin::new_id();
+                let row = fields.into_row(id.clone(), &self.realm.id, self.now)?;
+                idp::insert(self.db, row).await?;
+                admin::extras::set(self.db, &self.realm.id, &id, &extras).await?;
+                self.result(Action::Added, "IDP", &alias, &id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates, skips or replaces a mapper, by provider alias and name; what it can hand out
+    /// is remembered for the rights check before the import commits.
+    async fn identity_provider_mapper(
+        &mut self,
+        mapper: &IdentityProviderMapperRepresentation,
+    ) -> Result<(), AdminError> {
+        let alias = rep::text(&mapper.identity_provider_alias).unwrap_or_default();
+        let provider = idp::find(self.db, &self.realm.id, &alias)
+            .await?
+            .ok_or_else(|| {
+                AdminError::BadRequest(format!(
+                    "A mapper in the import is for identity provider '{alias}', which does not \
+                     exist"
+                ))
+            })?;
+        let fields = mapper.fields().map_err(|problems| {
+            AdminError::BadRequest(format!(
+                "Identity provider mapper of {alias}: {}",
+                problems.join("; ")
+            ))
+        })?;
+        let (roles, groups) =
+            super::identity_providers::reach(self.db, &self.realm.id, &fields.rule).await?;
+        let name = format!("{alias}/{}", fields.name);
+        let existing = idp::mappers(self.db, &provider.id)
+            .await?
+            .into_iter()
+            .find(|m| m.name == fields.name);
+        match (
+            self.decide(existing.is_some(), "IDP_MAPPER", &name)?,
+            existing,
+        ) {
+            (Some(Action::Overwritten), Some(old)) => {
+                let row = fields.into_row(old.id.clone(), &self.realm.id, &provider.id)?;
+                idp::update_mapper(self.db, row).await?;
+                self.result(Action::Overwritten, "IDP_MAPPER", &name, &old.id);
+            }
+            (Some(action), existing) => {
+                let id = existing.map(|m| m.id).unwrap_or_default();
+                self.result(action, "IDP_MAPPER", &name, &id);
+                return Ok(());
+            }
+            (None, _) => {
+                let id = admin::new_id();
+                let row = fields.into_row(id.clone(), &self.realm.id, &provider.id)?;
+                idp::insert_mapper(self.db, row).await?;
+                self.result(Action::Added, "IDP_MAPPER", &name, &id);
+            }
+        }
+        self.handed_out.0.extend(roles);
+        self.handed_out.1.extend(groups);
         Ok(())
     }
 

@@ -87,6 +87,7 @@ pub async fn create(
         required_actions: "[]".into(),
     };
     new.fields.apply(&mut user)?;
+    check_not_robot_name(&user.username)?;
     let password = match new.password {
         Some(input) => Some(hashed(ops, &realm_row, &user, false, input).await?),
         None => None,
@@ -182,7 +183,11 @@ pub(crate) async fn update_authorized(
     let fields = update.fields;
     // Checked and hashed before the transaction, so the write lock is not held meanwhile.
     let mut updated = find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
+    let old_username = updated.username.clone();
     fields.apply(&mut updated)?;
+    if updated.username != old_username {
+        check_not_robot_name(&updated.username)?;
+    }
     let password = match update.password {
         Some(input) => Some(hashed(ops, &realm_row, &updated, true, input).await?),
         None => None,
@@ -787,6 +792,19 @@ pub fn policy_of(realm: &realm::Model) -> PasswordPolicy {
         .as_deref()
         .map(PasswordPolicy::from_keycloak)
         .unwrap_or_default()
+}
+
+/// 400 for a username reserved for robots (`robot.…`): robots sign in as `robot.<name>`, and
+/// a user of that name would share the robot's subject in registry tokens. Users who had such
+/// a name before robots existed keep it (and their password keeps working).
+pub fn check_not_robot_name(username: &str) -> Result<(), AdminError> {
+    if portcullis_core::robot::is_reserved_username(username) {
+        return Err(AdminError::BadRequest(format!(
+            "Usernames starting with {} are reserved for robots",
+            portcullis_core::robot::LOGIN_PREFIX
+        )));
+    }
+    Ok(())
 }
 
 /// 409 if another user of the realm has the username or email.

@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod group;
+pub mod identity_provider;
 pub mod realm;
 pub mod role;
 pub mod user;

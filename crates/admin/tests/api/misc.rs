@@ -26,6 +26,13 @@ async fn server_info_for_terraform_and_the_tools() {
     ] {
         assert!(info[key].is_object(), "{key}");
     }
+    assert_eq!(
+        info["identityProviders"],
+        json!([{"id": "oidc", "name": "OpenID Connect v1.0"},
+               {"id": "keycloak-oidc", "name": "Keycloak OpenID Connect"},
+               {"id": "oauth2", "name": "OAuth v2"}])
+    );
+    assert_eq!(info["socialProviders"][0]["id"], "github");
     let docker: Vec<&str> = info["protocolMapperTypes"]["docker-v2"]
         .as_array()
         .unwrap()

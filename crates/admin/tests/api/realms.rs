@@ -60,6 +60,8 @@ async fn creates_realms_with_keys_and_realm_management() {
         "view-events",
         "manage-events",
         "query-realms",
+        "view-identity-providers",
+        "manage-identity-providers",
     ] {
         assert!(roles.contains(&role.to_string()), "{role} in {roles:?}");
     }
@@ -68,7 +70,7 @@ async fn creates_realms_with_keys_and_realm_management() {
             "realms/shop/clients/{rm}/roles/realm-admin/composites"
         ))
         .await;
-    assert_eq!(admin.value().as_array().unwrap().len(), 12);
+    assert_eq!(admin.value().as_array().unwrap().len(), 14);
     let snapshot = app
         .store
         .load_realm_snapshot("shop")

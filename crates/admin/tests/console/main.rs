@@ -7,6 +7,7 @@ mod common;
 mod groups;
 mod realm;
 mod registries;
+mod robots;
 mod roles;
 mod session;
 mod switcher;

@@ -13,6 +13,7 @@ pub mod extras;
 pub mod federated;
 pub mod grants;
 pub mod groups;
+pub mod identity_providers;
 mod import;
 pub mod keys;
 pub mod realm_management;

@@ -28,7 +28,7 @@ pub const ACCOUNT_ROLES: [(&str, &[&str]); 8] = [
     ("view-groups", &[]),
 ];
 /// The admin roles below `realm-admin`.
-pub const MANAGEMENT_ROLES: [&str; 12] = [
+pub const MANAGEMENT_ROLES: [&str; 14] = [
     "manage-users",
     "view-users",
     "query-users",
@@ -41,6 +41,8 @@ pub const MANAGEMENT_ROLES: [&str; 12] = [
     "query-realms",
     "view-events",
     "manage-events",
+    "view-identity-providers",
+    "manage-identity-providers",
 ];
 
 /// Keycloak's composites among the admin roles besides `realm-admin`: seeing users includes
@@ -274,7 +276,7 @@ mod tests {
             ["manage-account-links"]
         );
         let roles = management_roles(&rep);
-        assert_eq!(roles.len(), 13);
+        assert_eq!(roles.len(), 15);
         let admin = roles
             .iter()
             .find(|r| r.name.as_deref() == Some(REALM_ADMIN_ROLE))
@@ -360,7 +362,7 @@ mod tests {
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);
-        assert_eq!(roles.len(), 14, "13 ensured plus the file's own");
+        assert_eq!(roles.len(), 16, "15 ensured plus the file's own");
         assert_eq!(roles[0].id.as_deref(), Some("mu-id"));
     }
 }

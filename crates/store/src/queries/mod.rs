@@ -7,6 +7,7 @@ pub(crate) mod docker;
 pub(crate) mod login_failure;
 pub(crate) mod realm;
 pub(crate) mod revocation;
+pub mod robot;
 pub(crate) mod session;
 pub(crate) mod sign_out;
 pub(crate) mod sweep;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use portcullis_core::keys::{Algorithm, KeyMaterial, SigningKey};
 use portcullis_core::model::{
-    BruteForcePolicy, Client, Group, ProtocolMapper, Realm, RealmSnapshot, Role,
+    BruteForcePolicy, Client, FirstLoginPolicy, Group, IdentityProvider, IdentityProviderMapper,
+    ProtocolMapper, Realm, RealmSnapshot, Role,
 };
 use portcullis_core::password::PasswordPolicy;
 use sea_orm::sea_query::Query;
@@ -13,7 +14,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::from_json;
 use crate::entity::{
-    client, composite_role, group_role, protocol_mapper, realm, realm_group, realm_key, role,
+    client, composite_role, group_role, identity_provider, identity_provider_mapper,
+    protocol_mapper, realm, realm_group, realm_key, role,
 };
 use crate::error::StoreError;
 
@@ -28,6 +30,10 @@ pub(crate) struct RealmRows {
     pub group_roles: Vec<group_role::Model>,
     /// Enabled and disabled, highest priority first.
     pub keys: Vec<realm_key::Model>,
+    /// By alias.
+    pub identity_providers: Vec<identity_provider::Model>,
+    /// By name.
+    pub identity_provider_mappers: Vec<identity_provider_mapper::Model>,
 }
 
 pub(crate) async fn realm_by_name<C: ConnectionTrait>(
@@ -123,6 +129,17 @@ pub(crate) async fn load_rows<C: ConnectionTrait>(
             .order_by_asc(realm_key::Column::Id)
             .all(db)
             .await?,
+        identity_providers: identity_provider::Entity::find()
+            .filter(identity_provider::Column::RealmId.eq(&id))
+            .order_by_asc(identity_provider::Column::Alias)
+            .all(db)
+            .await?,
+        identity_provider_mappers: identity_provider_mapper::Entity::find()
+            .filter(identity_provider_mapper::Column::RealmId.eq(&id))
+            .order_by_asc(identity_provider_mapper::Column::Name)
+            .order_by_asc(identity_provider_mapper::Column::Id)
+            .all(db)
+            .await?,
         realm,
     }))
 }
@@ -152,8 +169,11 @@ pub(crate) fn group_paths(groups: &[realm_group::Model]) -> HashMap<String, Stri
 impl RealmRows {
     /// The realm as request handlers see it: no users, enabled keys parsed.
     pub(crate) fn into_snapshot(self) -> Result<RealmSnapshot, StoreError> {
+        let mut realm = domain_realm(&self.realm)?;
+        realm.identity_providers =
+            domain_identity_providers(&self.identity_providers, &self.identity_provider_mappers)?;
         Ok(RealmSnapshot {
-            realm: domain_realm(&self.realm)?,
+            realm,
             roles: domain_roles(&self.roles, &self.clients, &self.composites),
             groups: domain_groups(&self.groups, &self.group_roles),
             clients: domain_clients(&self.clients, &self.mappers)?,
@@ -268,7 +288,44 @@ fn domain_realm(row: &realm::Model) -> Result<Realm, StoreError> {
             minimum_quick_login_wait_secs: row.minimum_quick_login_wait_seconds,
             max_delta_time_secs: row.max_delta_time_seconds,
         },
+        identity_providers: Vec::new(),
     })
+}
+
+fn domain_identity_providers(
+    providers: &[identity_provider::Model],
+    mappers: &[identity_provider_mapper::Model],
+) -> Result<Vec<IdentityProvider>, StoreError> {
+    let mut by_provider: HashMap<&str, Vec<IdentityProviderMapper>> = HashMap::new();
+    for m in mappers {
+        by_provider
+            .entry(&m.identity_provider_id)
+            .or_default()
+            .push(IdentityProviderMapper {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                mapper_type: m.mapper_type.clone(),
+                config: from_json(&m.config, "identity provider mapper config")?,
+            });
+    }
+    providers
+        .iter()
+        .map(|p| {
+            Ok(IdentityProvider {
+                id: p.id.clone(),
+                alias: p.alias.clone(),
+                display_name: p.display_name.clone(),
+                provider_id: p.provider_id.clone(),
+                enabled: p.enabled,
+                hide_on_login: p.hide_on_login,
+                trust_email: p.trust_email,
+                link_only: p.link_only,
+                first_login: FirstLoginPolicy::parse(&p.first_login_policy).unwrap_or_default(),
+                config: from_json(&p.config, "identity provider config")?,
+                mappers: by_provider.remove(p.id.as_str()).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 fn domain_groups(groups: &[realm_group::Model], group_roles: &[group_role::Model]) -> Vec<Group> {

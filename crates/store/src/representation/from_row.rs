@@ -3,13 +3,21 @@
 //! group, credentials of a user, ...) are filled in by the caller, which knows how many it may
 //! load.
 
-use crate::entity::{client, protocol_mapper, realm, realm_group, role, user_entity};
+use std::collections::BTreeMap;
+
+use portcullis_core::broker::settings::{CLIENT_SECRET, SECRET_MASK};
+
+use crate::entity::{
+    client, identity_provider, identity_provider_mapper, protocol_mapper, realm, realm_group, role,
+    user_entity,
+};
 use crate::error::StoreError;
 use crate::queries::from_json;
 
 use super::{
-    ClientRepresentation, GroupRepresentation, MultiMap, ProtocolMapperRepresentation,
-    RealmRepresentation, RoleRepresentation, UserRepresentation,
+    ClientRepresentation, GroupRepresentation, IdentityProviderMapperRepresentation,
+    IdentityProviderRepresentation, MultiMap, ProtocolMapperRepresentation, RealmRepresentation,
+    RoleRepresentation, UserRepresentation,
 };
 
 /// The realm's top-level settings, without nested collections.
@@ -132,5 +140,53 @@ pub fn user(row: &user_entity::Model) -> Result<UserRepresentation, StoreError> 
         required_actions: Some(from_json(&row.required_actions, "required actions")?),
         not_before: Some(row.not_before),
         ..Default::default()
+    })
+}
+
+/// Whether an identity provider's client secret is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// As stored: a full realm export, which must import back into a working realm.
+    Clear,
+    /// As `**********`: everything an admin reads.
+    Masked,
+}
+
+/// An identity provider as Keycloak represents it.
+pub fn identity_provider(
+    row: &identity_provider::Model,
+    secret: Secret,
+) -> Result<IdentityProviderRepresentation, StoreError> {
+    let mut config: BTreeMap<String, String> = from_json(&row.config, "identity provider config")?;
+    if secret == Secret::Masked
+        && let Some(value) = config.get_mut(CLIENT_SECRET)
+    {
+        *value = SECRET_MASK.to_string();
+    }
+    Ok(IdentityProviderRepresentation {
+        alias: Some(row.alias.clone()),
+        display_name: row.display_name.clone(),
+        internal_id: Some(row.id.clone()),
+        provider_id: Some(row.provider_id.clone()),
+        enabled: Some(row.enabled),
+        trust_email: Some(row.trust_email),
+        link_only: Some(row.link_only),
+        hide_on_login: Some(row.hide_on_login),
+        first_broker_login_flow_alias: Some(row.first_login_policy.clone()),
+        config: Some(config),
+    })
+}
+
+/// A mapper of the provider `alias` as Keycloak represents it.
+pub fn identity_provider_mapper(
+    row: &identity_provider_mapper::Model,
+    alias: &str,
+) -> Result<IdentityProviderMapperRepresentation, StoreError> {
+    Ok(IdentityProviderMapperRepresentation {
+        id: Some(row.id.clone()),
+        name: Some(row.name.clone()),
+        identity_provider_alias: Some(alias.to_string()),
+        identity_provider_mapper: Some(row.mapper_type.clone()),
+        config: Some(from_json(&row.config, "identity provider mapper config")?),
     })
 }

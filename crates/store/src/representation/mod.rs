@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 pub mod from_row;
+pub mod identity_provider;
 mod lenient;
 
 /// `{name: [values]}`, Keycloak's multivalued attribute map.
@@ -161,6 +162,18 @@ pub struct RealmRepresentation {
     /// Component type (`org.keycloak.keys.KeyProvider`) to its components.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub components: BTreeMap<String, Vec<ComponentRepresentation>>,
+    /// Upstream identity providers, by alias.
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub identity_providers: Vec<IdentityProviderRepresentation>,
+    /// Their mappers, each naming its provider by alias.
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub identity_provider_mappers: Vec<IdentityProviderMapperRepresentation>,
 }
 
 /// `roles: {realm: [...], client: {clientId: [...]}}`.
@@ -448,13 +461,71 @@ pub struct PartialImportRepresentation {
     pub roles: Option<RolesRepresentation>,
     #[serde(deserialize_with = "lenient::list")]
     pub identity_providers: Vec<IdentityProviderRepresentation>,
+    #[serde(deserialize_with = "lenient::list")]
+    pub identity_provider_mappers: Vec<IdentityProviderMapperRepresentation>,
 }
 
-/// An identity provider, by alias: enough to report one the import skipped.
+/// An upstream identity provider (Keycloak's `IdentityProviderRepresentation`).
+///
+/// `firstBrokerLoginFlowAlias` names one of Portcullis's first-login policies (`create`,
+/// `link-verified`, `deny-if-exists`, `existing-only`); Keycloak's built-in `first broker
+/// login` means `link-verified`. `hideOnLogin` may also come as the older
+/// `config.hideOnLoginPage`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct IdentityProviderRepresentation {
     pub alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_id: Option<String>,
+    /// `oidc`, `keycloak-oidc`, `oauth2` or `github`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enabled: Option<bool>,
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trust_email: Option<bool>,
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link_only: Option<bool>,
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hide_on_login: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_broker_login_flow_alias: Option<String>,
+    #[serde(
+        deserialize_with = "lenient::opt_string_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub config: Option<BTreeMap<String, String>>,
+}
+
+/// A mapper of an identity provider (Keycloak's `IdentityProviderMapperRepresentation`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IdentityProviderMapperRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub identity_provider_alias: Option<String>,
+    /// The mapper type, e.g. `hardcoded-group-idp-mapper`.
+    pub identity_provider_mapper: Option<String>,
+    #[serde(
+        deserialize_with = "lenient::opt_string_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub config: Option<BTreeMap<String, String>>,
 }
 
 /// Keycloak's `ComponentExportRepresentation`; only key providers are imported.

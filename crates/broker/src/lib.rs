@@ -1,0 +1,23 @@
+//! portcullis-broker: signing in through upstream identity providers.
+//!
+//! - [`upstream`]: the upstream side: the authorization request, and at the callback the code
+//!   exchanged and the identity read (OpenID Connect through `openidconnect`, OAuth 2.0 and
+//!   GitHub through `oauth2`), every request through one [`http::Http`] client that follows
+//!   no redirects and gives up after its timeouts.
+//! - [`first_login`]: the four named first-login policies, as a pure decision.
+//! - [`login`]: a login carried out on the database: the linked user or the policy's outcome,
+//!   then the provider's mappers with every membership's provenance reconciled.
+//!
+//! The provider settings and mapper rules themselves are read in
+//! `portcullis_core::broker`, where the admin API checks them too.
+
+mod error;
+pub mod first_login;
+pub mod http;
+pub mod login;
+pub mod upstream;
+
+pub use error::BrokerError;
+pub use http::{Http, Limits};
+pub use login::{BrokeredLogin, Outcome, link_confirmed, sign_in};
+pub use upstream::{PendingUpstream, Started, Upstream};
