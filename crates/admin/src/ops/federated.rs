@@ -91,7 +91,8 @@ pub async fn link(
     change.commit().await
 }
 
-/// Removes the user's link to a provider (`manage-users`).
+/// Removes the user's link to a provider (`manage-users`, and every right the user holds: a
+/// link may be the user's only way to sign in, so removing it can lock them out).
 pub async fn unlink(
     ops: Ops<'_>,
     realm: &str,
@@ -99,7 +100,7 @@ pub async fn unlink(
     provider: &str,
 ) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
-    unlink_authorized(ops, realm_row, user_id, provider).await
+    remove_link(ops, realm_row, user_id, provider, true).await
 }
 
 /// [`unlink`] for a user the caller may act for (checked by the caller).
@@ -109,7 +110,22 @@ pub(crate) async fn unlink_authorized(
     user_id: &str,
     provider: &str,
 ) -> Result<(), AdminError> {
+    remove_link(ops, realm_row, user_id, provider, false).await
+}
+
+/// Deletes the link with its admin event; with `check_user_rights`, refused unless the caller
+/// holds every right the user holds (a user removing their own link holds them all already).
+async fn remove_link(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    provider: &str,
+    check_user_rights: bool,
+) -> Result<(), AdminError> {
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    if check_user_rights {
+        change.require_may_manage_user(user_id)?;
+    }
     find_user(change.db(), &realm_row.id, user_id).await?;
     if !admin::federated::delete(change.db(), user_id, provider).await? {
         return Err(AdminError::not_found("Link not found"));
