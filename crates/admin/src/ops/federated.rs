@@ -1,7 +1,9 @@
-//! A user's links to accounts at upstream identity providers: list, link, unlink.
+//! A user's links to accounts at upstream identity providers: list, link, unlink; and where
+//! the memberships identity-provider mappers gave the user come from.
 
 use portcullis_store::admin;
 use portcullis_store::admin::entity::user_federated_identity;
+use portcullis_store::broker::{self, MembershipProvenance};
 use portcullis_store::entity::realm;
 use serde_json::Value;
 
@@ -89,6 +91,20 @@ pub async fn link(
         .map_err(conflict_on_duplicate(linked()))?;
     change.record(Event::new(Op::Create, "USER", path).with(representation));
     change.commit().await
+}
+
+/// The provenance of the user's group and role memberships that identity-provider mappers
+/// made: provider, mapper, first and last seen (`view-users`, as the memberships themselves).
+/// Memberships an admin made have none.
+pub async fn provenance(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<MembershipProvenance>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_user(db, &realm_row.id, user_id).await?;
+    Ok(broker::provenance(db, user_id).await?)
 }
 
 /// Removes the user's link to a provider (`manage-users`, and every right the user holds: a
