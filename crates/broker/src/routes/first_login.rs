@@ -361,39 +361,15 @@ pub(super) async fn review(
     headers: HeaderMap,
     form: Result<Form<FirstLoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
-    let Ok(Form(form)) = form else {
-        return Ok(ctx.unreadable());
-    };
-    let first = match checked(&ctx, REVIEW, &form, &headers) {
-        Ok(first) => first,
-        Err(page) => return Ok(*page),
-    };
-    let Some(provider) = enabled_provider(&ctx, &first.alias) else {
-        return Ok(no_provider(&ctx));
-    };
-    if form.cancel.is_some() {
-        return cancelled(&ctx, &headers, provider, first.pending);
-    }
-    let arrival = Arrival {
-        ctx: &ctx,
-        broker: &broker,
-        continuations: &continuations,
-        headers: &headers,
+    let request = Posted {
+        state,
+        broker,
+        continuations,
+        path,
         ip,
-        provider,
+        headers,
     };
-    let login = BrokeredLogin {
-        realm: &ctx.snapshot,
-        provider,
-        identity: &first.identity,
-        now: ctx.now,
-    };
-    let outcome = sign_in(ctx.state.store(), login, FirstLogin::CarryOut).await;
-    act(arrival, &first.identity, first.pending, outcome).await
+    posted(Step::Review, request, form).await
 }
 
 /// `POST login-actions/broker-link`: the existing account's password, then the link.
@@ -407,6 +383,48 @@ pub(super) async fn confirm(
     headers: HeaderMap,
     form: Result<Form<FirstLoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
+    let request = Posted {
+        state,
+        broker,
+        continuations,
+        path,
+        ip,
+        headers,
+    };
+    posted(Step::Confirm, request, form).await
+}
+
+/// Which first-login page was posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Review,
+    Confirm,
+}
+
+/// What a first-login post brings besides its form.
+struct Posted {
+    state: AppState,
+    broker: Broker,
+    continuations: Continuations,
+    path: HashMap<String, String>,
+    ip: Option<IpAddr>,
+    headers: HeaderMap,
+}
+
+/// A first-login page's post: its form token checked for that page, then cancel, or the step.
+async fn posted(
+    step: Step,
+    request: Posted,
+    form: Result<Form<FirstLoginForm>, FormRejection>,
+) -> Result<Response, LoginError> {
+    let Posted {
+        state,
+        broker,
+        continuations,
+        path,
+        ip,
+        headers,
+    } = request;
     let ctx = match RealmCtx::load(&state, &path).await? {
         Ok(ctx) => ctx,
         Err(page) => return Ok(page),
@@ -414,7 +432,11 @@ pub(super) async fn confirm(
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };
-    let first = match checked(&ctx, CONFIRM, &form, &headers) {
+    let purpose = match step {
+        Step::Review => REVIEW,
+        Step::Confirm => CONFIRM,
+    };
+    let first = match checked(&ctx, purpose, &form, &headers) {
         Ok(first) => first,
         Err(page) => return Ok(*page),
     };
@@ -424,9 +446,6 @@ pub(super) async fn confirm(
     if form.cancel.is_some() {
         return cancelled(&ctx, &headers, provider, first.pending);
     }
-    let (Some(user_id), Some(username)) = (first.user_id.clone(), first.username.clone()) else {
-        return Ok(ctx.unreadable());
-    };
     let arrival = Arrival {
         ctx: &ctx,
         broker: &broker,
@@ -435,7 +454,32 @@ pub(super) async fn confirm(
         ip,
         provider,
     };
-    let password = form.password.unwrap_or_default();
+    match step {
+        Step::Review => {
+            let login = BrokeredLogin {
+                realm: &ctx.snapshot,
+                provider,
+                identity: &first.identity,
+                now: ctx.now,
+            };
+            let outcome = sign_in(ctx.state.store(), login, FirstLogin::CarryOut).await;
+            act(arrival, &first.identity, first.pending, outcome).await
+        }
+        Step::Confirm => prove_and_link(arrival, first, form.password.unwrap_or_default()).await,
+    }
+}
+
+/// The existing account's password checked like a login's (brute-force protection counts a
+/// wrong one); right, the link is made and the user signed in.
+async fn prove_and_link(
+    arrival: Arrival<'_>,
+    first: FirstLoginState,
+    password: String,
+) -> Result<Response, LoginError> {
+    let Arrival { ctx, provider, .. } = arrival;
+    let (Some(user_id), Some(username)) = (first.user_id.clone(), first.username.clone()) else {
+        return Ok(ctx.unreadable());
+    };
     let verification = if password.is_empty() {
         Verification::Refused
     } else {
@@ -444,7 +488,7 @@ pub(super) async fn confirm(
                 realm: &ctx.snapshot,
                 username: &username,
                 secret: &password,
-                client: ip,
+                client: arrival.ip,
                 user_agent: None,
                 sources: Sources::PASSWORD,
             })
