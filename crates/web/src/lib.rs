@@ -11,6 +11,7 @@ pub mod cors;
 pub mod csrf;
 mod error;
 mod events;
+pub mod forms;
 mod hashing;
 pub mod login;
 mod protocol;

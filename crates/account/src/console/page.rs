@@ -12,11 +12,14 @@ use portcullis_admin::AdminError;
 use portcullis_admin::self_service::{AccountError, Me, SelfService};
 use portcullis_core::model::RealmSnapshot;
 use portcullis_web::login::{self, Checked, Continuations, FormNonce, LoginError, RealmCtx};
-use portcullis_web::session::{CookieScope, encode_path_segment, read_cookie};
+use portcullis_web::session::{CookieScope, encode_path_segment};
 use portcullis_web::templates::{self, Theme};
 use portcullis_web::{AppState, ClientIp, Protocols};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+pub use portcullis_web::forms::FormBody;
+use portcullis_web::forms::{UnreadableForm, flash_value, read_flash};
 
 use super::signin;
 
@@ -141,7 +144,7 @@ impl Console {
             state: request.state.clone(),
             protocols: request.protocols.clone(),
             nonce: FormNonce::of(request.headers),
-            flash: read_flash(request.headers),
+            flash: read_flash(request.headers, FLASH_COOKIE),
             ctx,
             me,
             base,
@@ -265,10 +268,7 @@ impl Console {
     /// `303 See Other` to the console page `path` with a flash message for it.
     pub fn redirect(&self, path: &str, message: &str) -> Response {
         let mut response = Redirect::to(&format!("{}{path}", self.base)).into_response();
-        if let Some(cookie) = self
-            .cookie_scope()
-            .set(FLASH_COOKIE, &flash_encode(message))
-        {
+        if let Some(cookie) = self.cookie_scope().set(FLASH_COOKIE, &flash_value(message)) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
         response
@@ -344,67 +344,9 @@ pub fn base_path(state: &AppState, realm: &str) -> String {
     )
 }
 
-/// Cookie values may not hold spaces or commas: the message travels percent-encoded.
-fn flash_encode(message: &str) -> String {
-    let mut out = String::new();
-    for byte in message.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The flash message a request carries, if any.
-fn read_flash(headers: &HeaderMap) -> Option<String> {
-    let raw = read_cookie(headers, FLASH_COOKIE)?;
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let message = String::from_utf8(out).ok()?;
-    (!message.is_empty() && message.len() <= 500).then_some(message)
-}
-
-/// A posted form: every field in order, repeated names kept (checkbox groups).
-#[derive(Debug, Clone, Default)]
-pub struct FormBody(pub Vec<(String, String)>);
-
-impl FormBody {
-    pub fn parse(bytes: &[u8]) -> Result<Self, PageError> {
-        serde_urlencoded::from_bytes(bytes)
-            .map(FormBody)
-            .map_err(|_| PageError::BadRequest("The form could not be read.".into()))
-    }
-
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    pub fn checked(&self, name: &str) -> bool {
-        matches!(self.get(name), "on" | "true" | "1")
+impl From<UnreadableForm> for PageError {
+    fn from(e: UnreadableForm) -> Self {
+        PageError::BadRequest(e.to_string())
     }
 }
 
@@ -689,24 +631,5 @@ mod tests {
             let uri: Uri = uri.parse().unwrap();
             assert_eq!(return_page(&method, &uri, base), want, "{method} {uri}");
         }
-    }
-
-    #[test]
-    fn flash_messages_survive_their_cookie() {
-        let mut headers = HeaderMap::new();
-        let encoded = flash_encode("App password \"ci\" revoked: 100% gone.");
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("{FLASH_COOKIE}={encoded}")).unwrap(),
-        );
-        assert_eq!(
-            read_flash(&headers).as_deref(),
-            Some("App password \"ci\" revoked: 100% gone.")
-        );
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("PORTCULLIS_ACCOUNT_FLASH=%E2%8"),
-        );
-        assert_eq!(read_flash(&headers), None, "a cut escape is no message");
     }
 }

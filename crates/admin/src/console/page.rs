@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 use tera::{Context, Tera};
 
+pub use portcullis_web::forms::FormBody;
+use portcullis_web::forms::{UnreadableForm, flash_value};
+
 use super::session::Console;
 use crate::error::AdminError;
 
@@ -256,44 +259,16 @@ pub fn secure(headers: &mut HeaderMap) {
 /// `303 See Other` to `location` with a flash message for the next page.
 pub fn redirect_with_flash(console: &Console, location: &str, message: &str) -> Response {
     let mut response = Redirect::to(location).into_response();
-    if let Some(cookie) = console.cookie_header(FLASH_COOKIE, &flash_encode(message), 60) {
+    if let Some(cookie) = console.cookie_header(FLASH_COOKIE, &flash_value(message), 60) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     secure(response.headers_mut());
     response
 }
 
-/// Cookie values may not hold spaces or commas: the message travels percent-encoded.
-fn flash_encode(message: &str) -> String {
-    let mut out = String::new();
-    for byte in message.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// The flash message a request carries, if any.
 pub fn read_flash(headers: &HeaderMap) -> Option<String> {
-    let raw = portcullis_web::session::read_cookie(headers, FLASH_COOKIE)?;
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let message = String::from_utf8(out).ok()?;
-    (!message.is_empty() && message.len() <= 500).then_some(message)
+    portcullis_web::forms::read_flash(headers, FLASH_COOKIE)
 }
 
 /// A textarea's list: one value per line (or comma), trimmed, empties dropped.
@@ -305,34 +280,9 @@ pub fn form_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A posted form: every field in order, repeated names kept (checkbox groups).
-#[derive(Debug, Clone, Default)]
-pub struct FormBody(pub Vec<(String, String)>);
-
-impl FormBody {
-    pub fn parse(bytes: &[u8]) -> Result<Self, ConsoleError> {
-        serde_urlencoded::from_bytes(bytes)
-            .map(FormBody)
-            .map_err(|_| ConsoleError::BadRequest("The form could not be read.".into()))
-    }
-
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    pub fn checked(&self, name: &str) -> bool {
-        matches!(self.get(name), "on" | "true" | "1")
+impl From<UnreadableForm> for ConsoleError {
+    fn from(e: UnreadableForm) -> Self {
+        ConsoleError::BadRequest(e.to_string())
     }
 }
 
@@ -1076,24 +1026,5 @@ mod tests {
         let html = render_template("users.html", &context).unwrap();
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    }
-
-    #[test]
-    fn flash_messages_survive_their_cookie() {
-        let mut headers = HeaderMap::new();
-        let encoded = flash_encode("Rule saved: push on team-a/** for group /team-a.");
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("{FLASH_COOKIE}={encoded}")).unwrap(),
-        );
-        assert_eq!(
-            read_flash(&headers).as_deref(),
-            Some("Rule saved: push on team-a/** for group /team-a.")
-        );
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("PORTCULLIS_CONSOLE_FLASH=%E2%8"),
-        );
-        assert_eq!(read_flash(&headers), None, "a cut escape is no message");
     }
 }
