@@ -25,6 +25,8 @@ use portcullis_web::Protocol;
 use portcullis_web::{AppState, MapperType, Protocols};
 
 pub use error::AdminError;
+/// What a user holds in the realm's registries, for pages outside the admin API.
+pub use ops::access::{Grant, grants_for};
 pub use ops::self_service;
 
 /// The protocol-mapper types each protocol offers, for `/admin/serverinfo`.

@@ -175,13 +175,19 @@ pub fn preferred_username(identity: &UpstreamIdentity, alias: &str) -> String {
 }
 
 /// Usernames to try in turn for a new user: the preferred one, then with the provider's
-/// alias, then numbered.
+/// alias, then numbered. Never a robot's login name (`robot.*`): an upstream account called
+/// `robot.ci` starts at `{alias}.robot.ci`.
 pub fn username_candidates(preferred: &str, alias: &str) -> impl Iterator<Item = String> {
-    let preferred = preferred.to_string();
+    let preferred = if portcullis_core::robot::is_reserved_username(preferred) {
+        format!("{alias}.{preferred}")
+    } else {
+        preferred.to_string()
+    };
     let with_alias = format!("{preferred}.{alias}");
     std::iter::once(preferred)
         .chain(std::iter::once(with_alias.clone()))
         .chain((2..=20).map(move |n| format!("{with_alias}.{n}")))
+        .filter(|name| !portcullis_core::robot::is_reserved_username(name))
 }
 
 #[cfg(test)]
@@ -420,5 +426,11 @@ mod tests {
             ["alice", "alice.corp", "alice.corp.2", "alice.corp.3"]
         );
         assert_eq!(username_candidates("a", "b").count(), 21);
+        let robot: Vec<String> = username_candidates("robot.ci", "corp").take(2).collect();
+        assert_eq!(
+            robot,
+            ["corp.robot.ci", "corp.robot.ci.corp"],
+            "an upstream account never gets a robot's login name"
+        );
     }
 }

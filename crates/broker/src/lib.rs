@@ -8,6 +8,10 @@
 //! - [`login`]: a login carried out on the database: the linked user or the policy's outcome,
 //!   then the provider's mappers with every membership's provenance reconciled.
 //!
+//! - [`routes`]: the browser side: the login page's buttons and `kc_idp_hint` lead upstream,
+//!   the callback signs the user in or shows the first-login pages, the account console links
+//!   providers.
+//!
 //! The provider settings and mapper rules themselves are read in
 //! `portcullis_core::broker`, where the admin API checks them too.
 
@@ -15,9 +19,11 @@ mod error;
 pub mod first_login;
 pub mod http;
 pub mod login;
+mod routes;
 pub mod upstream;
 
 pub use error::BrokerError;
 pub use http::{Http, Limits};
-pub use login::{BrokeredLogin, Outcome, link_confirmed, sign_in};
+pub use login::{BrokeredLogin, FirstLogin, Outcome, Plan, link_confirmed, sign_in};
+pub use routes::routes;
 pub use upstream::{PendingUpstream, Started, Upstream};

@@ -28,6 +28,23 @@ pub struct BrokeredLogin<'a> {
     pub now: i64,
 }
 
+/// Whether a first login that would create or link an account is carried out, or only
+/// described so the user can review it (and the registry access it brings) first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstLogin {
+    Review,
+    CarryOut,
+}
+
+/// A first login the user has not confirmed yet: nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A new account with this username.
+    Create { username: String },
+    /// The upstream account linked to this existing one (trusted, verified e-mail).
+    Link { user_id: String, username: String },
+}
+
 /// What became of the login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -40,6 +57,8 @@ pub enum Outcome {
         linked: bool,
         reconciled: Reconciled,
     },
+    /// A first login to show the user before it is carried out ([`FirstLogin::Review`]).
+    Review(Plan),
     /// The existing account must be proven (its password) before the link is made
     /// ([`link_confirmed`]).
     ConfirmLink {
@@ -49,9 +68,13 @@ pub enum Outcome {
     Refused(Refusal),
 }
 
-/// Carries out a login: signs in the linked user, or decides and carries out the first
-/// login; applies the mappers.
-pub async fn sign_in(store: &Store, login: BrokeredLogin<'_>) -> Result<Outcome, BrokerError> {
+/// Carries out a login: signs in the linked user, or decides the first login and, unless it
+/// is only to be reviewed, carries it out; applies the mappers.
+pub async fn sign_in(
+    store: &Store,
+    login: BrokeredLogin<'_>,
+    first_login: FirstLogin,
+) -> Result<Outcome, BrokerError> {
     let realm_id = login.realm.realm.id.as_str();
     let txn = store.begin().await?;
     let linked = broker::linked_user(
@@ -96,6 +119,12 @@ pub async fn sign_in(store: &Store, login: BrokeredLogin<'_>) -> Result<Outcome,
             let user = admin::users::find(&txn, realm_id, &user_id)
                 .await?
                 .ok_or_else(|| BrokerError::Upstream("the account to link is gone".into()))?;
+            if first_login == FirstLogin::Review {
+                return Ok(Outcome::Review(Plan::Link {
+                    user_id: user.id,
+                    username: user.username,
+                }));
+            }
             link(&txn, login, &user.id).await?;
             let reconciled = apply_mappers(&txn, login, &user).await?;
             Outcome::SignedIn {
@@ -106,6 +135,10 @@ pub async fn sign_in(store: &Store, login: BrokeredLogin<'_>) -> Result<Outcome,
             }
         }
         Decision::Create(new) => {
+            if first_login == FirstLogin::Review {
+                let username = free_username(&txn, login, &new.username).await?;
+                return Ok(Outcome::Review(Plan::Create { username }));
+            }
             let user = create_user(&txn, login, new).await?;
             link(&txn, login, &user.id).await?;
             let reconciled = apply_mappers(&txn, login, &user).await?;
@@ -221,22 +254,7 @@ async fn create_user<C: ConnectionTrait>(
     new: NewUser,
 ) -> Result<user_entity::Model, BrokerError> {
     let realm_id = login.realm.realm.id.as_str();
-    let mut username = None;
-    for candidate in username_candidates(&new.username, &login.provider.alias) {
-        if admin::users::find_by_username(db, realm_id, &candidate)
-            .await?
-            .is_none()
-        {
-            username = Some(candidate);
-            break;
-        }
-    }
-    let username = username.ok_or_else(|| {
-        BrokerError::NotAllowed(format!(
-            "No free username near '{}'; ask an administrator to create the account.",
-            new.username
-        ))
-    })?;
+    let username = free_username(db, login, &new.username).await?;
     let email = match new.email.map(|e| e.to_lowercase()) {
         Some(e) => admin::users::find_by_email(db, realm_id, &e)
             .await?
@@ -262,6 +280,26 @@ async fn create_user<C: ConnectionTrait>(
     admin::users::insert(db, row.clone()).await?;
     tracing::info!(realm = %login.realm.realm.name, provider = %login.provider.alias, user = %row.id, "broker: user created at first login");
     Ok(row)
+}
+
+/// The first of the candidates for `preferred` that no user of the realm has.
+async fn free_username<C: ConnectionTrait>(
+    db: &C,
+    login: BrokeredLogin<'_>,
+    preferred: &str,
+) -> Result<String, BrokerError> {
+    let realm_id = login.realm.realm.id.as_str();
+    for candidate in username_candidates(preferred, &login.provider.alias) {
+        if admin::users::find_by_username(db, realm_id, &candidate)
+            .await?
+            .is_none()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(BrokerError::NotAllowed(format!(
+        "No free username near '{preferred}'; ask an administrator to create the account."
+    )))
 }
 
 async fn link<C: ConnectionTrait>(

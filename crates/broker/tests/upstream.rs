@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use portcullis_broker::{
-    BrokerError, BrokeredLogin, Http, Limits, Outcome, PendingUpstream, Upstream, sign_in,
+    BrokerError, BrokeredLogin, FirstLogin, Http, Limits, Outcome, PendingUpstream, Plan, Upstream,
+    sign_in,
 };
 use portcullis_core::model::{FirstLoginPolicy, IdentityProvider};
 use portcullis_store::broker as provenance;
@@ -426,6 +427,32 @@ async fn a_real_upstream_creates_the_user_and_its_groups_follow_the_upstream() {
     // First login: a new user, in /platform and /web, with the hardcoded role.
     let (_, _, identity) = login(&upstream, ALICE).await;
     let identity = identity.unwrap();
+    let review = sign_in(
+        &store,
+        BrokeredLogin {
+            realm: &ops,
+            provider: &corp,
+            identity: &identity,
+            now: NOW,
+        },
+        FirstLogin::Review,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        review,
+        Outcome::Review(Plan::Create {
+            username: "alice".into()
+        }),
+        "a first login to review writes nothing yet"
+    );
+    assert!(
+        store
+            .find_user_by_username(&ops.realm.id, "alice")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let outcome = sign_in(
         &store,
         BrokeredLogin {
@@ -434,6 +461,7 @@ async fn a_real_upstream_creates_the_user_and_its_groups_follow_the_upstream() {
             identity: &identity,
             now: NOW,
         },
+        FirstLogin::CarryOut,
     )
     .await
     .unwrap();
@@ -490,6 +518,7 @@ async fn a_real_upstream_creates_the_user_and_its_groups_follow_the_upstream() {
             identity: &identity,
             now: NOW + 60,
         },
+        FirstLogin::CarryOut,
     )
     .await
     .unwrap();
@@ -539,6 +568,7 @@ async fn a_real_upstream_creates_the_user_and_its_groups_follow_the_upstream() {
             identity: &identity,
             now: NOW,
         },
+        FirstLogin::CarryOut,
     )
     .await
     .unwrap();
@@ -566,6 +596,7 @@ async fn a_real_upstream_creates_the_user_and_its_groups_follow_the_upstream() {
             identity: &unverified,
             now: NOW,
         },
+        FirstLogin::CarryOut,
     )
     .await
     .unwrap();

@@ -45,6 +45,10 @@ pub fn router(state: AppState, relative: &str) -> Router {
         .merge(portcullis_account::routes(
             relative,
             &Protocols::new(protocols()),
+        ))
+        .merge(portcullis_broker::routes(
+            relative,
+            &Protocols::new(protocols()),
         ));
     #[cfg(feature = "bench")]
     {

@@ -29,6 +29,18 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/logout_confirm.html"),
     ),
     ("message.html", include_str!("../templates/message.html")),
+    (
+        "broker_access.html",
+        include_str!("../templates/broker_access.html"),
+    ),
+    (
+        "broker_review.html",
+        include_str!("../templates/broker_review.html"),
+    ),
+    (
+        "broker_link.html",
+        include_str!("../templates/broker_link.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
     (
         "form_post.html",
@@ -334,6 +346,35 @@ mod tests {
                 "message.html",
                 json!({"realm_name": "Acme", "title": "You are logged out", "message": HOSTILE}),
                 vec!["You are logged out"],
+            ),
+            (
+                "broker_access.html",
+                json!({"grants": [{"registry": "registry", "pattern": "platform/**",
+                                   "actions": "push", "through": HOSTILE}]}),
+                vec![r#"id="broker-access""#, "<code>platform/**</code>"],
+            ),
+            (
+                "broker_review.html",
+                json!({"realm_name": "Acme", "action": "/r", "flow": "f", "create": true,
+                       "username": "bob", "provider": "Corp", "upstream_name": HOSTILE,
+                       "grants": []}),
+                vec![
+                    r#"id="kc-broker-review""#,
+                    r#"id="kc-broker-continue""#,
+                    r#"id="broker-no-access""#,
+                    "creates your account <strong>bob</strong>",
+                ],
+            ),
+            (
+                "broker_link.html",
+                json!({"realm_name": "Acme", "action": "/k", "flow": "f", "username": "carol",
+                       "provider": "Corp", "matched_by": "e-mail", "error": HOSTILE,
+                       "grants": []}),
+                vec![
+                    r#"id="kc-broker-link""#,
+                    r#"aria-invalid="true""#,
+                    r#"for="password""#,
+                ],
             ),
             (
                 "error.html",

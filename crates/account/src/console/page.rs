@@ -153,7 +153,7 @@ impl Console {
         SelfService::new(&self.state, &self.me, &self.protocols)
     }
 
-    fn realm(&self) -> &RealmSnapshot {
+    pub(crate) fn realm(&self) -> &RealmSnapshot {
         self.me.realm()
     }
 
@@ -163,6 +163,16 @@ impl Console {
             sid: self.me.session_id().to_string(),
         };
         Ok(login::seal(&self.ctx, FORM_PURPOSE, &self.nonce, &binding)?)
+    }
+
+    /// The form that links the identity provider `alias` to the signed-in user, coming back
+    /// to the console's `page`: where it posts and its token.
+    pub fn link_form(&self, alias: &str, page: &str) -> Result<(String, String), PageError> {
+        let request = login::LinkRequest {
+            user_id: self.me.user().id.clone(),
+            pending: super::signin::account_pending(page)?,
+        };
+        Ok(login::link_form(&self.ctx, &self.nonce, alias, &request)?)
     }
 
     /// Checks a posted form's CSRF token: made by this console for this browser and for the

@@ -80,7 +80,18 @@ async fn linked_page(
                    "removable": l.removable})
         })
         .collect();
-    let context = json!({"links": links, "error": error});
+    let mut linkable = Vec::new();
+    for provider in console.realm().identity_providers() {
+        let linked = links
+            .iter()
+            .any(|l| l["provider"] == provider.alias.as_str());
+        if provider.enabled && !linked {
+            let (action, flow) = console.link_form(&provider.alias, "/linked")?;
+            linkable.push(json!({"alias": provider.alias, "label": provider.label(),
+                                 "action": action, "flow": flow}));
+        }
+    }
+    let context = json!({"links": links, "linkable": linkable, "error": error});
     console.render(status, "linked.html", "linked", "Linked accounts", context)
 }
 

@@ -40,7 +40,12 @@ pub async fn begin(
     headers: &HeaderMap,
     page: &str,
 ) -> Result<Response, LoginError> {
-    let pending = Pending::new(
+    login::begin(ctx, continuations, headers, account_pending(page)?).await
+}
+
+/// A login (or a provider link) for the console, coming back to its `page`.
+pub fn account_pending(page: &str) -> Result<Pending, LoginError> {
+    Ok(Pending::new(
         AccountPage::KIND,
         &AccountState {
             page: page.to_string(),
@@ -49,8 +54,7 @@ pub async fn begin(
     .with_hints(LoginHints {
         client_id: Some(ACCOUNT_CONSOLE_CLIENT.to_string()),
         ..LoginHints::default()
-    });
-    login::begin(ctx, continuations, headers, pending).await
+    }))
 }
 
 /// What an account login carries: the console page to go back to.

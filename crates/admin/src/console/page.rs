@@ -640,19 +640,31 @@ mod tests {
             (
                 "user.html",
                 with(
-                    json!({"user": user, "tab": "details", "may_manage": true, "error_field": "password", "error": "weak"}),
+                    json!({"user": user, "tab": "details", "may_manage": true, "links": [{"provider": "company", "user_id": "u-1", "username": "alice", "unlink": "/u/u1/links/unlink?provider=company"}, {"provider": "github", "user_id": "42", "username": null, "unlink": "/u/u1/links/unlink?provider=github"}], "error_field": "password", "error": "weak"}),
                 ),
             ),
             (
                 "user.html",
                 with(
-                    json!({"user": user, "tab": "groups", "may_manage": true, "groups": [{"id": "g", "path": "/a"}], "error": null, "error_field": null, "group": ""}),
+                    json!({"user": user, "tab": "details", "may_manage": false, "links": [{"provider": "company", "user_id": "u-1", "username": "alice", "unlink": "/x"}]}),
                 ),
             ),
             (
                 "user.html",
                 with(
-                    json!({"user": user, "tab": "groups", "may_manage": false, "groups": [], "error": "no", "error_field": "group", "group": "/x"}),
+                    json!({"user": user, "tab": "groups", "may_manage": true, "groups": [{"id": "g", "path": "/a", "provenance": []}], "from_mappers": false, "error": null, "error_field": null, "group": ""}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "groups", "may_manage": false, "groups": [{"id": "g", "path": "/a", "provenance": ["from company (teams), last seen 2026-01-01 00:00 UTC", "from github (orgs), last seen 2026-01-02 00:00 UTC"]}], "from_mappers": true, "error": null, "error_field": null, "group": ""}),
+                ),
+            ),
+            (
+                "user.html",
+                with(
+                    json!({"user": user, "tab": "groups", "may_manage": false, "groups": [], "from_mappers": false, "error": "no", "error_field": "group", "group": "/x"}),
                 ),
             ),
             (
@@ -778,19 +790,19 @@ mod tests {
             (
                 "user.html",
                 with(
-                    json!({"user": user, "tab": "details", "may_manage": true, "error_field": "confirm", "error": "Type alice"}),
+                    json!({"user": user, "tab": "details", "may_manage": true, "links": [], "error_field": "confirm", "error": "Type alice"}),
                 ),
             ),
             (
                 "user.html",
                 with(
-                    json!({"user": user, "tab": "roles", "may_manage": true, "direct": [{"name": "ci", "client": false, "remove": "/r"}, {"name": "registry.push", "client": true, "remove": "/r2"}], "effective": [{"name": "ci", "source": "direct"}], "role": "nope", "error_field": "role", "error": "There is no role nope."}),
+                    json!({"user": user, "tab": "roles", "may_manage": true, "direct": [{"name": "ci", "client": false, "remove": "/r", "provenance": ["from company (ci), last seen 2026-01-01 00:00 UTC"]}, {"name": "registry.push", "client": true, "remove": "/r2", "provenance": []}], "from_mappers": true, "effective": [{"name": "ci", "source": "direct"}], "role": "nope", "error_field": "role", "error": "There is no role nope."}),
                 ),
             ),
             (
                 "user.html",
                 with(
-                    json!({"user": user, "tab": "roles", "may_manage": false, "direct": [], "effective": [], "role": ""}),
+                    json!({"user": user, "tab": "roles", "may_manage": false, "direct": [], "from_mappers": false, "effective": [], "role": ""}),
                 ),
             ),
             (
@@ -954,6 +966,12 @@ mod tests {
                 "confirm.html",
                 with(
                     json!({"heading": "Delete role x?", "details": [], "action": "/d", "button": "Delete role", "cancel": "/r"}),
+                ),
+            ),
+            (
+                "confirm.html",
+                with(
+                    json!({"heading": "Unlink alice from company?", "details": ["It is alice's only way to sign in."], "action": "/u/links/unlink", "fields": [{"name": "provider", "value": "company"}], "button": "Unlink from company", "cancel": "/u"}),
                 ),
             ),
             (

@@ -1,5 +1,8 @@
-//! Users (search with keyset pagination, create, enable or disable, reset password, groups,
-//! registry access) and the group tree (one page of children at a time).
+//! Users (search with keyset pagination, create, enable or disable, reset password, links to
+//! upstream identity providers, groups and roles with the mapper each came from, registry
+//! access) and the group tree (one page of children at a time).
+
+use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -8,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use portcullis_store::admin;
+use portcullis_store::broker::MembershipKind;
 use portcullis_web::AppState;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,7 +26,7 @@ use crate::auth::Right;
 use crate::error::AdminError;
 use crate::ops::groups::{self, NewGroup};
 use crate::ops::users::{self, NewUser, PasswordInput};
-use crate::ops::{access, mappings};
+use crate::ops::{access, federated, mappings};
 use crate::rep::role::RoleRef;
 use crate::rep::user::UserFields;
 
@@ -34,6 +38,10 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/users/{id}"), get(details))
         .route(&r("/users/{id}/enabled"), post(set_enabled))
         .route(&r("/users/{id}/password"), post(reset_password))
+        .route(
+            &r("/users/{id}/links/unlink"),
+            get(confirm_unlink).post(unlink),
+        )
         .route(&r("/users/{id}/groups"), get(user_groups).post(join_group))
         .route(&r("/users/{id}/groups/{group}/leave"), post(leave_group))
         .route(&r("/users/{id}/access"), get(user_access))
@@ -228,10 +236,116 @@ async fn user_context(console: &Console, id: &str, tab: &str) -> Result<Value, C
     }))
 }
 
-/// `GET users/{id}`: details, enable or disable, reset password.
+/// The details tab: the user and their links to upstream identity providers.
+async fn details_context(console: &Console, id: &str) -> Result<Value, ConsoleError> {
+    let mut context = user_context(console, id, "details").await?;
+    let realm = realm_of(console);
+    let base = format!("{}/users/{id}", console.realm_base(&realm));
+    let links: Vec<Value> = federated::list(console.ops(), &realm, id)
+        .await?
+        .iter()
+        .map(|l| {
+            json!({
+                "provider": l.identity_provider,
+                "user_id": l.federated_user_id,
+                "username": l.federated_username,
+                "unlink": unlink_href(&base, &l.identity_provider),
+            })
+        })
+        .collect();
+    insert(&mut context, "links", json!(links));
+    Ok(context)
+}
+
+/// `GET users/{id}`: details, identity-provider links, enable or disable, reset password.
 async fn details(console: Console, Path(path): Params) -> Result<Response, ConsoleError> {
-    let context = user_context(&console, param(&path, "id"), "details").await?;
+    let context = details_context(&console, param(&path, "id")).await?;
     render(&console, "user.html", context)
+}
+
+/// Where a link's Unlink button leads: its confirmation page. The provider travels in the query
+/// and the form, not the path: a link's provider is whatever an admin or a realm file wrote,
+/// `..` included, and browsers resolve dot segments.
+fn unlink_href(user_base: &str, provider: &str) -> String {
+    let query = serde_urlencoded::to_string([("provider", provider)]).unwrap_or_default();
+    format!("{user_base}/links/unlink?{query}")
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UnlinkQuery {
+    #[serde(default)]
+    provider: String,
+}
+
+/// `GET users/{id}/links/unlink?provider=`: what unlinking breaks, and the form that does it.
+async fn confirm_unlink(
+    console: Console,
+    Path(path): Params,
+    Query(query): Query<UnlinkQuery>,
+) -> Result<Response, ConsoleError> {
+    let (realm, id) = (realm_of(&console), param(&path, "id"));
+    let provider = query.provider.as_str();
+    // Only spares viewers a form they cannot use: the unlink itself checks the rights.
+    if !console.caller.can(&realm, Right::ManageUsers) {
+        return Err(ConsoleError::Forbidden);
+    }
+    let user = users::get(console.ops(), &realm, id).await?;
+    let links = federated::list(console.ops(), &realm, id).await?;
+    let link = links
+        .iter()
+        .find(|l| l.identity_provider == provider)
+        .ok_or_else(|| ConsoleError::NotFound("There is no such link.".into()))?;
+    let has_password = users::credentials(console.ops(), &realm, id)
+        .await?
+        .iter()
+        .any(|c| c.kind == "password");
+    let username = &user.username;
+    let account = match &link.federated_username {
+        Some(name) => format!("{name} ({})", link.federated_user_id),
+        None => link.federated_user_id.clone(),
+    };
+    let mut details = vec![format!(
+        "The account {account} at {provider} no longer signs in as {username}."
+    )];
+    if !has_password && links.len() == 1 {
+        details.push(format!(
+            "It is {username}'s only way to sign in: they have no password and no other \
+             link. Set a password first, or they cannot sign in at all."
+        ));
+    }
+    let base = format!("{}/users/{id}", console.realm_base(&realm));
+    let heading = format!("Unlink {username} from {provider}?");
+    render(
+        &console,
+        "confirm.html",
+        json!({
+            "title": heading,
+            "active": "users",
+            "heading": heading,
+            "details": details,
+            "action": format!("{base}/links/unlink"),
+            "fields": [{"name": "provider", "value": provider}],
+            "button": format!("Unlink from {provider}"),
+            "cancel": base,
+        }),
+    )
+}
+
+/// `POST users/{id}/links/unlink` with `provider`.
+async fn unlink(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let (realm, id, provider) = (realm_of(&console), param(&path, "id"), form.get("provider"));
+    federated::unlink(console.ops(), &realm, id, provider).await?;
+    Ok(redirect_with_flash(
+        &console,
+        &format!("{}/users/{id}", console.realm_base(&realm)),
+        &format!("Unlinked from {provider}: that account no longer signs in as this user."),
+    ))
 }
 
 /// `POST users/{id}/enabled` with `enabled=true|false`.
@@ -281,7 +395,7 @@ async fn reset_password(
             "Password set. The user's sessions and docker logins have ended.",
         )),
         Err(e @ AdminError::InvalidRequest { .. }) => {
-            let mut context = user_context(&console, id, "details").await?;
+            let mut context = details_context(&console, id).await?;
             insert(&mut context, "error_field", json!("password"));
             insert(&mut context, "error", json!(field_message(&e)));
             render_status(&console, StatusCode::BAD_REQUEST, "user.html", context)
@@ -310,12 +424,15 @@ async fn groups_tab(
         .await?
         .ok_or_else(|| ConsoleError::NotFound("There is no such realm.".into()))?;
     let ids = users::group_ids(console.ops(), &realm, id).await?;
+    let mut from = provenance(console, &realm, id, MembershipKind::Group).await?;
+    let from_mappers = ids.iter().any(|g| from.contains_key(g));
     let groups: Vec<Value> = ids
         .iter()
         .filter_map(|g| snapshot.group(g))
-        .map(|g| json!({"id": g.id, "path": g.path}))
+        .map(|g| json!({"id": g.id, "path": g.path, "provenance": from.remove(&g.id).unwrap_or_default()}))
         .collect();
     insert(&mut context, "groups", json!(groups));
+    insert(&mut context, "from_mappers", json!(from_mappers));
     insert(&mut context, "error", json!(error));
     insert(
         &mut context,
@@ -324,6 +441,39 @@ async fn groups_tab(
     );
     insert(&mut context, "group", json!(group));
     render_status(console, status, "user.html", context)
+}
+
+/// Where the user's memberships of one kind came from, by group or role id: "from {provider}
+/// ({mapper}), last seen {time}" for each identity-provider mapper asserting it. A membership
+/// an admin made has no entry.
+async fn provenance(
+    console: &Console,
+    realm: &str,
+    user_id: &str,
+    kind: MembershipKind,
+) -> Result<HashMap<String, Vec<String>>, ConsoleError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for p in federated::provenance(console.ops(), realm, user_id).await? {
+        if p.kind != kind {
+            continue;
+        }
+        let provider = if p.provider_alias.is_empty() {
+            "an identity provider"
+        } else {
+            p.provider_alias.as_str()
+        };
+        let mapper = if p.mapper_name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", p.mapper_name)
+        };
+        let note = format!(
+            "from {provider}{mapper}, last seen {}",
+            timestamp(p.last_seen_at)
+        );
+        out.entry(p.target_id).or_default().push(note);
+    }
+    Ok(out)
 }
 
 /// `POST users/{id}/groups` with `group` = a path such as `/team-a`.
@@ -552,6 +702,8 @@ async fn roles_tab(
     let base = format!("{}/users/{id}", console.realm_base(&realm));
     let holder = admin::roles::Holder::User(id);
     let direct = mappings::direct(console.ops(), &realm, holder).await?;
+    let mut from = provenance(console, &realm, id, MembershipKind::Role).await?;
+    let from_mappers = direct.iter().any(|r| from.contains_key(&r.id));
     let snapshot = console.state.realm(&realm).await?;
     let name_of = |role: &portcullis_store::entity::role::Model| {
         snapshot
@@ -566,6 +718,7 @@ async fn roles_tab(
                 "name": name_of(r),
                 "client": r.client_pk.is_some(),
                 "remove": format!("{base}/roles/{}/remove", r.id),
+                "provenance": from.remove(&r.id).unwrap_or_default(),
             })
         })
         .collect();
@@ -576,6 +729,7 @@ async fn roles_tab(
         .map(|e| json!({"name": e.name, "source": e.source}))
         .collect();
     insert(&mut context, "direct", json!(direct));
+    insert(&mut context, "from_mappers", json!(from_mappers));
     insert(&mut context, "effective", json!(effective));
     insert(&mut context, "role", json!(typed));
     insert(&mut context, "error", json!(error));
@@ -825,7 +979,7 @@ async fn delete_user(
         return Err(ConsoleError::Forbidden);
     }
     let (realm, id) = (realm_of(&console), param(&path, "id"));
-    let mut context = user_context(&console, id, "details").await?;
+    let mut context = details_context(&console, id).await?;
     let username = context["user"]["username"]
         .as_str()
         .unwrap_or("")

@@ -14,7 +14,7 @@ use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, grants};
 use portcullis_store::entity::{docker_refresh_token, realm};
 use portcullis_store::representation::ProtocolMapperRepresentation;
-use portcullis_web::{AccessRule, AccessSubject, Protocol, ScopeExplanation};
+use portcullis_web::{AccessRule, AccessSubject, Protocol, Protocols, ScopeExplanation};
 
 use super::Ops;
 use super::clients;
@@ -149,6 +149,16 @@ pub async fn user_access(
         .await?
         .ok_or_else(|| AdminError::not_found("User not found"))?;
     Ok(grants_of(&snapshot, &user, &registries))
+}
+
+/// Every grant `user` would hold in the realm's registries, for a user as they are about to be
+/// (brokering's first-login page shows it before the account or its new memberships are
+/// saved). No right is checked: it is for showing users their own access.
+pub fn grants_for(snapshot: &RealmSnapshot, protocols: &Protocols, user: &User) -> Vec<Grant> {
+    match protocols.with_access_rules() {
+        Some(protocol) => grants_of(snapshot, user, &registries_of(snapshot, protocol)),
+        None => Vec::new(),
+    }
 }
 
 pub(crate) fn grants_of(

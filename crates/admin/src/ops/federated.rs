@@ -1,7 +1,9 @@
-//! A user's links to accounts at upstream identity providers: list, link, unlink.
+//! A user's links to accounts at upstream identity providers: list, link, unlink; and where
+//! the memberships identity-provider mappers gave the user come from.
 
 use portcullis_store::admin;
 use portcullis_store::admin::entity::user_federated_identity;
+use portcullis_store::broker::{self, MembershipProvenance};
 use portcullis_store::entity::realm;
 use serde_json::Value;
 
@@ -91,7 +93,22 @@ pub async fn link(
     change.commit().await
 }
 
-/// Removes the user's link to a provider (`manage-users`).
+/// The provenance of the user's group and role memberships that identity-provider mappers
+/// made: provider, mapper, first and last seen (`view-users`, as the memberships themselves).
+/// Memberships an admin made have none.
+pub async fn provenance(
+    ops: Ops<'_>,
+    realm: &str,
+    user_id: &str,
+) -> Result<Vec<MembershipProvenance>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
+    let db = ops.state.store().connection();
+    find_user(db, &realm_row.id, user_id).await?;
+    Ok(broker::provenance(db, user_id).await?)
+}
+
+/// Removes the user's link to a provider (`manage-users`, and every right the user holds: a
+/// link may be the user's only way to sign in, so removing it can lock them out).
 pub async fn unlink(
     ops: Ops<'_>,
     realm: &str,
@@ -99,7 +116,7 @@ pub async fn unlink(
     provider: &str,
 ) -> Result<(), AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageUsers).await?;
-    unlink_authorized(ops, realm_row, user_id, provider).await
+    remove_link(ops, realm_row, user_id, provider, true).await
 }
 
 /// [`unlink`] for a user the caller may act for (checked by the caller).
@@ -109,7 +126,22 @@ pub(crate) async fn unlink_authorized(
     user_id: &str,
     provider: &str,
 ) -> Result<(), AdminError> {
+    remove_link(ops, realm_row, user_id, provider, false).await
+}
+
+/// Deletes the link with its admin event; with `check_user_rights`, refused unless the caller
+/// holds every right the user holds (a user removing their own link holds them all already).
+async fn remove_link(
+    ops: Ops<'_>,
+    realm_row: realm::Model,
+    user_id: &str,
+    provider: &str,
+    check_user_rights: bool,
+) -> Result<(), AdminError> {
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    if check_user_rights {
+        change.require_may_manage_user(user_id)?;
+    }
     find_user(change.db(), &realm_row.id, user_id).await?;
     if !admin::federated::delete(change.db(), user_id, provider).await? {
         return Err(AdminError::not_found("Link not found"));

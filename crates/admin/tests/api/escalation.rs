@@ -37,10 +37,12 @@ fn esc() -> Value {
             {"username": "mallory", "enabled": true,
              "clientRoles": {"realm-management": ["manage-users", "manage-realm", "manage-clients"]}},
             {"username": "victim", "enabled": true, "groups": ["/eng"],
-             "credentials": [{"type": "password", "value": "victim-pw"}]},
+             "credentials": [{"type": "password", "value": "victim-pw"}],
+             "federatedIdentities": [{"identityProvider": "corp", "userId": "7", "userName": "victim"}]},
             {"username": "chief", "enabled": true,
              "clientRoles": {"realm-management": ["realm-admin"]},
-             "credentials": [{"type": "password", "value": "chief-pw"}]},
+             "credentials": [{"type": "password", "value": "chief-pw"}],
+             "federatedIdentities": [{"identityProvider": "corp", "userId": "42", "userName": "chief"}]},
             {"username": "deputy", "enabled": true,
              "clientRoles": {"realm-management": ["manage-users"]}},
             {"username": "bossy", "enabled": true, "realmRoles": ["boss"]}
@@ -487,6 +489,20 @@ async fn role_changes_need_the_rights_they_move() {
             "users/<user:chief>/federated-identity/github",
             Json(json!({"userId": "123", "userName": "mallory"})),
             NO,
+        ),
+        row(
+            "unlink a more powerful user's upstream account",
+            M::DELETE,
+            "users/<user:chief>/federated-identity/corp",
+            Nothing,
+            NO,
+        ),
+        row(
+            "unlink an ordinary user's upstream account",
+            M::DELETE,
+            "users/<user:victim>/federated-identity/corp",
+            Nothing,
+            OK,
         ),
     ];
     run(rows, "esc", "esc", "mallory").await;

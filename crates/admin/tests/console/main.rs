@@ -5,6 +5,7 @@
 mod clients;
 mod common;
 mod groups;
+mod links;
 mod realm;
 mod registries;
 mod robots;

@@ -8,8 +8,9 @@ pub mod settings;
 
 use serde_json::Value;
 
-/// Who signed in at the upstream, as the upstream client read it.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Who signed in at the upstream, as the upstream client read it. Serializable: between the
+/// callback and the first-login page it travels in a signed form token.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpstreamIdentity {
     /// The upstream's stable id of the account (`sub`, GitHub's numeric `id`).
     pub subject: String,

@@ -182,8 +182,8 @@ pub(crate) fn pending(req: AuthRequest) -> Result<Pending, LoginError> {
     let hints = LoginHints {
         client_id: Some(req.client_id.clone()),
         login_hint: req.login_hint.clone(),
+        idp_hint: req.idp_hint.clone(),
         force_login: req.prompt.login,
-        ..LoginHints::default()
     };
     Ok(Pending::new(AuthorizationLogin::KIND, &req)?.with_hints(hints))
 }
@@ -380,6 +380,7 @@ mod tests {
             code_challenge: None,
             code_challenge_method: None,
             login_hint: None,
+            idp_hint: None,
             max_age,
             prompt,
             id_token_hint: None,

@@ -70,6 +70,9 @@ pub(crate) struct AuthRequest {
     pub code_challenge_method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
+    /// Keycloak's `kc_idp_hint`: the identity provider to send the user to straight away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_hint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<i64>,
     #[serde(default)]
@@ -271,6 +274,7 @@ pub(crate) fn validate(
     let scope = normalise_scope(get("scope")?.as_deref().unwrap_or_default());
     let nonce = get("nonce")?;
     let login_hint = get("login_hint")?;
+    let idp_hint = get("kc_idp_hint")?.filter(|h| !h.trim().is_empty());
     let id_token_hint = get("id_token_hint")?;
     let prompt = parse_prompt(get("prompt")?.as_deref()).ok_or_else(|| {
         fail(
@@ -306,6 +310,7 @@ pub(crate) fn validate(
         code_challenge,
         code_challenge_method,
         login_hint,
+        idp_hint,
         max_age,
         prompt,
         id_token_hint,

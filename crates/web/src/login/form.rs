@@ -14,8 +14,8 @@ use crate::csrf::{
 };
 use crate::session::read_cookie;
 
-/// The login flow's own form purposes.
-pub(crate) const LOGIN: &str = "login";
+/// The login flow's own form purposes. The login form's token also starts a brokered login.
+pub const LOGIN: &str = "login";
 pub(crate) const CONSENT: &str = "consent";
 pub(crate) const UPDATE_PASSWORD: &str = "update-password";
 

@@ -13,6 +13,7 @@
 //! sharing it behave as one.
 
 mod authenticate;
+mod broker;
 mod consent;
 mod continuation;
 mod form;
@@ -21,11 +22,12 @@ mod required;
 mod sso;
 
 pub use authenticate::INVALID_CREDENTIALS;
+pub use broker::{LINK_REQUEST, LinkRequest, broker_path, link_form};
 pub use consent::{ConsentView, consent_page};
 pub use continuation::{
     Continuation, Continuations, LoginHints, Pending, begin, finish_authenticated,
 };
-pub use form::{Checked, FormNonce, check, seal};
+pub use form::{Checked, FormNonce, LOGIN as LOGIN_FORM, check, seal};
 pub use page::{LoginView, ProviderButton, login_page};
 pub use sso::{
     LiveSession, SESSION_STATUS_COOKIE, clear_session_cookies, cookie_session, current_session,

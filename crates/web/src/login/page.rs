@@ -26,7 +26,8 @@ pub struct ProviderButton {
     pub url: String,
 }
 
-/// The login page for a pending login, with a fresh form token.
+/// The login page for a pending login, with a fresh form token; or, when the login names an
+/// identity provider to use (`kc_idp_hint`), the way there.
 pub fn login_page(
     ctx: &RealmCtx,
     pending: &Pending,
@@ -34,6 +35,9 @@ pub fn login_page(
     view: LoginView,
     status: StatusCode,
 ) -> Result<Response, LoginError> {
+    if let Some(redirect) = super::broker::hinted_provider(ctx, pending, headers)? {
+        return Ok(redirect);
+    }
     let nonce = FormNonce::of(headers);
     let token = form::seal(ctx, form::LOGIN, &nonce, pending)?;
     login_page_with(ctx, &nonce, &token, view, status)
@@ -53,14 +57,8 @@ pub(crate) fn login_page_with(
         "username": view.username,
         "error": view.error,
         "info": view.info,
-        "providers": provider_buttons(ctx, token),
+        "providers": super::broker::provider_buttons(ctx, token),
     });
     let page = ctx.page(status, "login.html", context);
     Ok(with_cookies(page, nonce.cookie(ctx)?))
-}
-
-/// The buttons of the realm's identity providers for the login whose form token is `token`:
-/// none yet (identity brokering fills this from the realm's providers).
-fn provider_buttons(_ctx: &RealmCtx, _token: &str) -> Vec<ProviderButton> {
-    Vec::new()
 }
