@@ -5,13 +5,14 @@
 //! realm groups, and whose registry lets group `/platform` push `platform/**`.
 //!
 //! Alice signs in through the broker, reviews what the new account may do and lands in group
-//! `/platform` of `acme`, linked to her upstream account. In the account console she makes an
-//! app password limited to push on `platform/**`; `skopeo` and the docker CLI (against a
-//! private `dockerd`) push with it through the real `docker-registry` and are refused at
-//! `other/**`. The upstream drops her from `platform`: her next login through the broker
-//! removes the realm group, and the same app password no longer pushes. Revoked in the account
-//! console, it stops working at once. The pages are photographed into `docs/broker/` and checked
-//! with axe-core.
+//! `/platform` of `acme`, linked to her upstream account; the admin console says the membership
+//! came from the provider's mapper. In the account console she makes an app password limited
+//! to push on `platform/**`; `skopeo` and the docker CLI (against a private `dockerd`) push with
+//! it through the real `docker-registry` and are refused at `other/**`. The upstream drops her
+//! from `platform`: her next login through the broker (the upstream may reuse its own session)
+//! removes the realm group, and the same app password no longer pushes, though it still signs
+//! in. Revoked in the account console, it stops working at once. The pages are photographed
+//! into `docs/broker/` and checked with axe-core.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,7 +23,7 @@ use base64::Engine as _;
 use portcullis_tests::browser::{Browser, WAIT};
 use portcullis_tests::dockerd::Dockerd;
 use portcullis_tests::registry::{Registry, Skopeo, assert_denied, assert_ok, oci_image};
-use portcullis_tests::{Server, TempDir, require};
+use portcullis_tests::{ADMIN_PASSWORD, Server, TempDir, require};
 use reqwest::Method;
 use serde_json::{Value, json};
 use url::Url;
@@ -402,12 +403,14 @@ async fn sign_in_through_the_broker(
             if photograph {
                 b.page("upstream-login").await;
             }
+            eprintln!("the upstream asks alice to sign in");
             b.fill("#kc-form-login #username", "alice").await;
             b.fill("#kc-form-login #password", ALICE_PASSWORD).await;
             b.click_and_wait("#kc-form-login #kc-login").await;
             break;
         }
         if on(&url, downstream.port) && !url.path().contains(&format!("/broker/{ALIAS}/login")) {
+            eprintln!("the upstream reused its session: back without its login form");
             break;
         }
         if Instant::now() >= deadline {
@@ -551,6 +554,29 @@ async fn brokered_user_pushes_with_an_app_password_until_the_upstream_drops_them
         user["emailVerified"], true,
         "a trusted provider's e-mail: {user}"
     );
+
+    // The admin console shows where the membership came from (signed in as master's admin in
+    // the same browser: other cookies than alice's).
+    let console = |path: &str| downstream.url(&format!("/auth/admin/master/console{path}"));
+    b.goto(&console("/")).await;
+    b.wait_for("#kc-form-login input#username").await;
+    b.fill("#kc-form-login #username", "admin").await;
+    b.fill("#kc-form-login #password", ADMIN_PASSWORD).await;
+    b.click_and_wait("#kc-form-login #kc-login").await;
+    b.wait_for_url("the admin console after its login", |u| {
+        on(u, downstream.port) && u.path().starts_with("/auth/admin/master/console")
+    })
+    .await;
+    b.goto(&console(&format!("/realms/{REALM}/users/{alice}/groups")))
+        .await;
+    let groups = b.text("#user-groups").await;
+    if !(groups.contains("/platform") && groups.contains("from corp (upstream groups)")) {
+        b.fail(&format!(
+            "the console should say /platform came from corp's mapper: {groups:?}"
+        ))
+        .await;
+    }
+    b.page("console-user-groups").await;
 
     // The account console says the same.
     b.goto(&account("/linked")).await;
