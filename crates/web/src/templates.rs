@@ -351,7 +351,7 @@ mod tests {
                 "broker_access.html",
                 json!({"grants": [{"registry": "registry", "pattern": "platform/**",
                                    "actions": "push", "through": HOSTILE}]}),
-                vec![r#"id="broker-access""#, "<code>platform/**</code>"],
+                vec![r#"id="broker-access""#, "<code>platform/**</code>: push"],
             ),
             (
                 "broker_review.html",
