@@ -34,6 +34,11 @@ pub struct BrokeredLogin<'a> {
 pub enum FirstLogin {
     Review,
     CarryOut,
+    /// Carried out as the user confirmed it on the review page. The identity is as old as
+    /// that page, so it only ever makes the first login: an account linked meanwhile (the
+    /// form posted twice, or replayed later) is signed in without its claims, which may be
+    /// stale — a group the upstream has since taken away must not come back.
+    Confirmed,
 }
 
 /// A first login the user has not confirmed yet: nothing is written.
@@ -87,6 +92,14 @@ pub async fn sign_in(
     if let Some(user) = linked {
         if !user.enabled {
             return Ok(Outcome::Refused(Refusal::Disabled));
+        }
+        if first_login == FirstLogin::Confirmed {
+            return Ok(Outcome::SignedIn {
+                user_id: user.id,
+                created: false,
+                linked: false,
+                reconciled: Reconciled::default(),
+            });
         }
         let reconciled = apply_mappers(&txn, login, &user).await?;
         txn.commit()

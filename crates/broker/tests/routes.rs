@@ -305,6 +305,15 @@ async fn first_login_is_reviewed_then_memberships_follow_the_upstream() {
         back.text()
     );
     assert!(groups_of(down, "acme", "bob").await.is_empty());
+
+    // The first review page posted again: it signs in, but its claims are as old as the page
+    // and are not applied.
+    let replayed = browser.submit(&form).await;
+    assert_eq!(replayed.status.as_u16(), 303, "{}", replayed.text());
+    assert!(
+        groups_of(down, "acme", "bob").await.is_empty(),
+        "a replayed review page brings no group back"
+    );
 }
 
 #[tokio::test]

@@ -462,7 +462,7 @@ async fn posted(
                 identity: &first.identity,
                 now: ctx.now,
             };
-            let outcome = sign_in(ctx.state.store(), login, FirstLogin::CarryOut).await;
+            let outcome = sign_in(ctx.state.store(), login, FirstLogin::Confirmed).await;
             act(arrival, &first.identity, first.pending, outcome).await
         }
         Step::Confirm => prove_and_link(arrival, first, form.password.unwrap_or_default()).await,
