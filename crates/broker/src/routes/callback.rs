@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_web::login::{
     self, Checked, Continuations, LoginError, LoginView, RealmCtx, login_page, with_cookies,
 };
 use portcullis_web::session::read_cookie;
-use portcullis_web::{AppState, ClientIp, LoginEvent};
+use portcullis_web::{ClientIp, LoginEvent};
 use serde::Deserialize;
 
 use super::first_login::{self, Arrival};
@@ -31,18 +31,14 @@ pub(super) struct CallbackQuery {
 }
 
 pub(super) async fn endpoint(
-    State(state): State<AppState>,
     Extension(broker): Extension<Broker>,
     Extension(continuations): Extension<Continuations>,
+    ctx: RealmCtx,
     Path(path): Path<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Query(query)) = query else {
         return Ok(ctx.unreadable());
     };

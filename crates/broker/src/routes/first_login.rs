@@ -3,11 +3,9 @@
 //! access it brings (`broker_review.html`), or the password proof an existing account needs
 //! before it is linked (`broker_link.html`) — and carry it out when the user agrees.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
@@ -18,7 +16,7 @@ use portcullis_web::login::{
     self, Checked, Continuations, FormNonce, LoginError, LoginView, Pending, RealmCtx,
     finish_authenticated, login_page, with_cookies,
 };
-use portcullis_web::{AppState, Attempt, ClientIp, LoginEvent, Sources, Verification};
+use portcullis_web::{Attempt, ClientIp, LoginEvent, Sources, Verification};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -353,19 +351,17 @@ fn cancelled(
 /// `POST login-actions/broker-review`: carry out the first login the user reviewed (it is
 /// decided again: the accounts may have changed meanwhile), or cancel it.
 pub(super) async fn review(
-    State(state): State<AppState>,
+    ctx: RealmCtx,
     Extension(broker): Extension<Broker>,
     Extension(continuations): Extension<Continuations>,
-    Path(path): Path<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<FirstLoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
     let request = Posted {
-        state,
+        ctx,
         broker,
         continuations,
-        path,
         ip,
         headers,
     };
@@ -375,19 +371,17 @@ pub(super) async fn review(
 /// `POST login-actions/broker-link`: the existing account's password, then the link.
 /// Failed passwords count toward the account's brute-force protection like a login's.
 pub(super) async fn confirm(
-    State(state): State<AppState>,
+    ctx: RealmCtx,
     Extension(broker): Extension<Broker>,
     Extension(continuations): Extension<Continuations>,
-    Path(path): Path<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<FirstLoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
     let request = Posted {
-        state,
+        ctx,
         broker,
         continuations,
-        path,
         ip,
         headers,
     };
@@ -403,10 +397,9 @@ enum Step {
 
 /// What a first-login post brings besides its form.
 struct Posted {
-    state: AppState,
+    ctx: RealmCtx,
     broker: Broker,
     continuations: Continuations,
-    path: HashMap<String, String>,
     ip: Option<IpAddr>,
     headers: HeaderMap,
 }
@@ -418,17 +411,12 @@ async fn posted(
     form: Result<Form<FirstLoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
     let Posted {
-        state,
+        ctx,
         broker,
         continuations,
-        path,
         ip,
         headers,
     } = request;
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };

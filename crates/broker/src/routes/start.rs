@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use portcullis_core::model::IdentityProvider;
-use portcullis_web::AppState;
 use portcullis_web::login::{
     self, Checked, FormNonce, LINK_REQUEST, LOGIN_FORM, LinkRequest, LoginError, LoginView,
     Pending, RealmCtx, broker_path, login_page, with_cookies,
@@ -29,16 +28,12 @@ pub(super) struct FlowParam {
 
 /// `GET broker/{alias}/login?flow=`: the login form's token says what the login is for.
 pub(super) async fn login(
-    State(state): State<AppState>,
     Extension(broker): Extension<Broker>,
+    ctx: RealmCtx,
     Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
     query: Result<Query<FlowParam>, QueryRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Query(query)) = query else {
         return Ok(ctx.unreadable());
     };
@@ -64,16 +59,12 @@ pub(super) async fn login(
 /// `POST broker/{alias}/link` (`flow`: the account console's link request): the browser's
 /// session must still be the user who asked.
 pub(super) async fn link(
-    State(state): State<AppState>,
     Extension(broker): Extension<Broker>,
+    ctx: RealmCtx,
     Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
     form: Result<Form<FlowParam>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };

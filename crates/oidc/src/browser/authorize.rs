@@ -1,17 +1,13 @@
 //! The authorization endpoint (`auth`, GET and POST): validate, then log in, ask for consent,
 //! or issue a code, depending on the SSO session and `prompt`, `max_age` and `id_token_hint`.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::model::Client;
 use portcullis_store::AuthCode;
-use portcullis_web::AppState;
 use portcullis_web::login::{
     self, ConsentView, Continuation, LiveSession, LoginError, LoginHints, LoginView, Pending,
     RealmCtx, current_session, login_page, with_cookies,
@@ -25,16 +21,11 @@ use crate::tokens::{hash_secret, new_secret, verify_own_jwt};
 
 /// `GET|POST .../protocol/openid-connect/auth`.
 pub(crate) async fn authorize(
-    State(state): State<AppState>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     method: Method,
     headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(pairs)) = form else {
         let message = "The authorization request could not be read.";
         return Ok(ctx.error_page(StatusCode::BAD_REQUEST, message, "unreadable request"));

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use axum::Form;
+use axum::extract::Query;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_store::{DeviceCode, DeviceCodeStatus};
-use portcullis_web::AppState;
 use portcullis_web::login::{
     self, Checked, ConsentView, Continuation, FormNonce, LiveSession, LoginError, LoginView,
     Pending, RealmCtx, current_session, login_page, with_cookies,
@@ -37,15 +36,10 @@ pub(crate) struct DeviceForm {
 /// `GET .../device` (under the realm and under the protocol): the code form, prefilled from
 /// `user_code` (the `verification_uri_complete` link).
 pub(crate) async fn page(
-    State(state): State<AppState>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let prefill = query
         .get("user_code")
@@ -56,15 +50,10 @@ pub(crate) async fn page(
 
 /// `POST .../login-actions/device`: the code the user typed.
 pub(crate) async fn submit(
-    State(state): State<AppState>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     headers: HeaderMap,
     form: Result<Form<DeviceForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };

@@ -49,15 +49,12 @@ pub(crate) struct ConfirmForm {
 /// `GET|POST .../protocol/openid-connect/logout`.
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    ctx: RealmCtx,
     Path(path): Path<HashMap<String, String>>,
     method: Method,
     headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(pairs)) = form else {
         return Ok(ctx.unreadable());
     };
@@ -100,15 +97,10 @@ pub(crate) async fn logout(
 
 /// `POST .../login-actions/logout`: the user confirmed.
 pub(crate) async fn confirm(
-    State(state): State<AppState>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };

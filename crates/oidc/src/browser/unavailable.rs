@@ -2,24 +2,13 @@
 //! (`keycloak.register()`, `protocol/openid-connect/registrations`). A user who follows such a
 //! link gets a page of the realm saying so, not a bare 404.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use portcullis_web::AppState;
 use portcullis_web::login::{LoginError, RealmCtx};
 
 /// `GET .../protocol/openid-connect/registrations`: Keycloak's answer for a realm without
 /// user registration, its error page with 400 and "Registration not allowed".
-pub(crate) async fn registrations(
-    State(state): State<AppState>,
-    Path(path): Path<HashMap<String, String>>,
-) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
+pub(crate) async fn registrations(ctx: RealmCtx) -> Result<Response, LoginError> {
     Ok(ctx.error_page(
         StatusCode::BAD_REQUEST,
         "Registration not allowed. Ask an administrator of this realm for an account.",

@@ -1,9 +1,6 @@
 //! The login form post (`login-actions/authenticate`).
 
-use std::collections::HashMap;
-
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
@@ -13,7 +10,7 @@ use super::continuation::{Continuations, Pending, finish_authenticated};
 use super::form::{self, Checked, FormNonce};
 use super::page::{LoginView, login_page, login_page_with};
 use super::{LoginError, RealmCtx};
-use crate::{AppState, Attempt, ClientIp, LoginEvent, Sources, Verification};
+use crate::{Attempt, ClientIp, LoginEvent, Sources, Verification};
 
 /// The one message for every failed login: unknown user, wrong password, disabled or locked
 /// account. Telling them apart would reveal which accounts exist.
@@ -34,17 +31,12 @@ pub(crate) struct LoginForm {
 /// `POST .../login-actions/authenticate`: checks the credentials, starts the SSO session and
 /// continues with what the login is for.
 pub(crate) async fn authenticate(
-    State(state): State<AppState>,
     Extension(continuations): Extension<Continuations>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };

@@ -1,10 +1,7 @@
 //! The consent page ("Grant access to ...?") and its post (`login-actions/consent`). What the
 //! answer does is the continuation's: a grant and a code for OIDC, an approval for a device.
 
-use std::collections::HashMap;
-
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
@@ -15,7 +12,6 @@ use super::continuation::{Continuations, Pending};
 use super::form::{self, Checked, FormNonce};
 use super::sso::{LiveSession, current_session};
 use super::{LoginError, RealmCtx, with_cookies};
-use crate::AppState;
 
 /// The consent form's state: what is pending, for which signed-in session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,16 +76,11 @@ pub fn consent_page(
 
 /// `POST .../login-actions/consent`: the user's answer to a consent or device approval page.
 pub(crate) async fn consent(
-    State(state): State<AppState>,
     Extension(continuations): Extension<Continuations>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     headers: HeaderMap,
     form: Result<Form<ConsentForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };

@@ -104,6 +104,27 @@ pub struct RealmCtx {
     pub now: i64,
 }
 
+/// The realm of the request's path, as handlers of the login flow and its pages take it; an
+/// unknown or disabled realm is answered with its error page before the handler runs.
+impl axum::extract::FromRequestParts<AppState> for RealmCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let axum::extract::Path(path) =
+            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        match RealmCtx::load(state, &path).await {
+            Ok(Ok(ctx)) => Ok(ctx),
+            Ok(Err(page)) => Err(page),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
 impl RealmCtx {
     /// The realm named in the path; `Err` holds the error page for an unknown or disabled one.
     pub async fn load(

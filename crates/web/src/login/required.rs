@@ -6,11 +6,9 @@
 //! e-mail, enrolling TOTP, ...) stop the login with a page saying so: the account is not fully
 //! set up, as the password grant and the docker endpoint answer too.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
@@ -25,7 +23,7 @@ use super::form::{self, Checked, FormNonce};
 use super::page::{LoginView, login_page};
 use super::sso::{cookie_session, device_of, start_session};
 use super::{LoginError, RealmCtx, with_cookies};
-use crate::{AppState, ClientIp};
+use crate::ClientIp;
 
 /// Keycloak's texts for the update-password form.
 const MISSING_PASSWORD: &str = "Please specify password.";
@@ -98,17 +96,12 @@ fn page(
 
 /// `POST .../login-actions/required-action`: the new password.
 pub(crate) async fn update_password(
-    State(state): State<AppState>,
     Extension(continuations): Extension<Continuations>,
-    Path(path): Path<HashMap<String, String>>,
+    ctx: RealmCtx,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<UpdatePasswordForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let ctx = match RealmCtx::load(&state, &path).await? {
-        Ok(ctx) => ctx,
-        Err(page) => return Ok(page),
-    };
     let Ok(Form(form)) = form else {
         return Ok(ctx.unreadable());
     };
