@@ -19,6 +19,7 @@ mod m20261206_000010_robot;
 mod m20261206_000011_identity_provider;
 mod m20261206_000012_account_clients;
 mod m20261206_000013_session_device;
+mod m20261206_000014_docker_cli_client;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_identity_provider::Migration),
             Box::new(m20261206_000012_account_clients::Migration),
             Box::new(m20261206_000013_session_device::Migration),
+            Box::new(m20261206_000014_docker_cli_client::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@
 //! daemon treats registries on 127.0.0.0/8 as insecure (plain HTTP) by default, so the test
 //! registry needs no TLS.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -82,14 +82,27 @@ impl Dockerd {
         self.docker_with_input(args, None)
     }
 
-    /// Runs the `docker` CLI with `input` on its standard input (`--password-stdin`).
-    pub fn docker_with_input(&self, args: &[&str], input: Option<&str>) -> Output {
+    /// The `docker` CLI's configuration directory (`DOCKER_CONFIG`).
+    pub fn config_dir(&self) -> &Path {
+        &self.config
+    }
+
+    /// A `docker` command against this daemon with its own config directory, for a caller that
+    /// needs more than [`Dockerd::docker`] (its own environment, reading output as it comes).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("docker");
         command
             .args(args)
             .env("DOCKER_HOST", &self.host)
             .env("DOCKER_CONFIG", &self.config)
-            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_CONTEXT");
+        command
+    }
+
+    /// Runs the `docker` CLI with `input` on its standard input (`--password-stdin`).
+    pub fn docker_with_input(&self, args: &[&str], input: Option<&str>) -> Output {
+        let mut command = self.command(args);
+        command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(if input.is_some() {

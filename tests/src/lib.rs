@@ -108,30 +108,39 @@ pub use portcullis_core::secrets::hex;
 /// The release or debug `portcullis` binary, built once per test run so it matches the source.
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| built("PORTCULLIS_BIN", "portcullis", "portcullis"))
+        .clone()
+}
+
+/// The `docker-credential-portcullis` binary, built once per test run.
+pub fn credential_helper_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Ok(path) = std::env::var("PORTCULLIS_BIN") {
-            return PathBuf::from(path);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "portcullis",
-                "--bin",
-                "portcullis",
-            ])
-            .current_dir(workspace_root())
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the portcullis binary failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        target.join("debug").join("portcullis")
+        built(
+            "PORTCULLIS_CREDENTIAL_HELPER_BIN",
+            "docker-credential-portcullis",
+            "docker-credential-portcullis",
+        )
     })
     .clone()
+}
+
+/// The binary `bin` of `package`: the path in `env` if set, else built with cargo.
+fn built(env: &str, package: &str, bin: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .current_dir(workspace_root())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the {bin} binary failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join(bin)
 }
 
 /// A database for one server: a SQLite file in `dir`, or a fresh PostgreSQL database when

@@ -11,12 +11,14 @@ use axum::http::header::USER_AGENT;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_core::secrets::hash_secret;
 use portcullis_store::DockerRefreshToken;
+use portcullis_store::admin::DOCKER_CLI_CLIENT;
+use portcullis_web::bearer::validate_access_token;
 use portcullis_web::{
     AppState, Attempt, ClientIp, Credential, LoginEvent, Sources, Verification, Verified, WebError,
     basic_credentials,
@@ -35,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(token_get).post(token_post))
         .route("/auth", get(token_get).post(token_post))
+        .route("/revoke", post(revoke))
         .route("/clients/{client_id}/registry-config", get(registry_config))
         .route("/clients/{client_id}/bundle.pem", get(bundle_pem))
         .route("/clients/{client_id}/jwks.json", get(jwks))
@@ -469,8 +472,6 @@ async fn get_principal(
     Ok(Principal::anonymous_or(verified, refresh))
 }
 
-/// POST: the OAuth2 password and refresh-token grants. Without a grant type the request is
-/// treated like a GET (Basic credentials or anonymous), as docker_auth does.
 /// What a POST grant looks at.
 struct PostRequest<'a> {
     headers: &'a HeaderMap,
@@ -479,9 +480,12 @@ struct PostRequest<'a> {
     refresh: &'a RefreshCache,
 }
 
+/// POST: the OAuth2 password and refresh-token grants, and the token exchange of `docker-cli`
+/// access tokens. Without a grant type the request is treated like a GET (Basic credentials or
+/// anonymous), as docker_auth does.
 async fn post_principal(
     state: &AppState,
-    snapshot: &RealmSnapshot,
+    snapshot: &Arc<RealmSnapshot>,
     request: PostRequest<'_>,
     audit: &mut Audit,
 ) -> Result<Principal, DockerError> {
@@ -511,6 +515,15 @@ async fn post_principal(
                 user: Some(user),
                 credential: None,
                 refresh,
+            });
+        }
+        Some(TOKEN_EXCHANGE) => {
+            audit.credential = "token_exchange";
+            let user = exchange_grant(state, snapshot, params).await?;
+            return Ok(Principal {
+                user: Some(user),
+                credential: None,
+                refresh: Refresh::Issue,
             });
         }
         Some(other) => return Err(DockerError::UnsupportedGrantType(other.to_owned())),
@@ -716,6 +729,112 @@ async fn refresh_grant(
         }
     }
     Ok((user, presented.to_owned()))
+}
+
+/// RFC 8693's grant type.
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The only subject token type the exchange takes.
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693): an access token the
+/// realm issued to `docker-cli` (through the device grant, so the user signed in with whatever
+/// the realm offers) becomes a docker token and a new docker identity token for the registry,
+/// a docker login like one made with a password. Only `docker-cli`'s tokens are taken: a token
+/// another application holds must not turn into a long-lived registry credential. The one
+/// access-token validator decides whether it is live (signature and issuer of this realm, not
+/// expired, not revoked, user enabled and not logged out since, session alive).
+async fn exchange_grant(
+    state: &AppState,
+    snapshot: &Arc<RealmSnapshot>,
+    params: &Params,
+) -> Result<Arc<ResolvedUser>, DockerError> {
+    let subject = params
+        .first("subject_token")
+        .ok_or(DockerError::InvalidRequest("subject_token is required"))?;
+    if params.first("subject_token_type") != Some(ACCESS_TOKEN_TYPE) {
+        return Err(DockerError::InvalidRequest(
+            "subject_token_type must be urn:ietf:params:oauth:token-type:access_token",
+        ));
+    }
+    if params
+        .first("client_id")
+        .is_some_and(|client| client != DOCKER_CLI_CLIENT)
+    {
+        return Err(DockerError::ExchangeRefused(
+            "only the docker-cli client may exchange tokens",
+        ));
+    }
+    let valid = match validate_access_token(state, snapshot, subject).await? {
+        Ok(valid) => valid,
+        Err(reason) => return Err(DockerError::ExchangeRefused(reason)),
+    };
+    if valid.client_id != DOCKER_CLI_CLIENT {
+        return Err(DockerError::ExchangeRefused(
+            "the subject token was not issued to docker-cli",
+        ));
+    }
+    let user = state
+        .resolve_user_by_id(snapshot, &valid.user.id)
+        .await?
+        .ok_or(DockerError::ExchangeRefused(
+            portcullis_web::bearer::USER_GONE,
+        ))?;
+    if !user.is_set_up() {
+        return Err(DockerError::NotSetUp);
+    }
+    Ok(user)
+}
+
+/// `POST revoke` with `token=<docker identity token>` (RFC 7009's shape): ends that docker login
+/// on every instance. Holding the token is the proof of ownership, as for a refresh grant, so
+/// `docker-credential-portcullis erase` needs nothing else. Unknown, expired, revoked or another
+/// realm's tokens get the same 200, so the answer tells nothing.
+async fn revoke(
+    State(state): State<AppState>,
+    Path(path): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let realm = path.get("realm").map(String::as_str).unwrap_or_default();
+    match revoke_token(&state, realm, &body).await {
+        Ok(revoked) => {
+            tracing::info!(realm = %label(realm), revoked, "docker-v2 revocation request");
+            no_store(axum::http::StatusCode::OK.into_response())
+        }
+        Err(error) => {
+            tracing::info!(realm = %label(realm), outcome = error.outcome(), "docker-v2 revocation request");
+            error.into_response()
+        }
+    }
+}
+
+async fn revoke_token(state: &AppState, realm: &str, body: &[u8]) -> Result<bool, DockerError> {
+    let snapshot = state
+        .realm(realm)
+        .await?
+        .filter(|s| s.realm.enabled)
+        .ok_or(DockerError::RealmNotFound)?;
+    let params = Params::parse(body)?;
+    let token = params
+        .first("token")
+        .ok_or(DockerError::InvalidRequest("token is required"))?;
+    let stored = state
+        .store()
+        .find_docker_refresh_token(&hash_secret(token))
+        .await
+        .map_err(WebError::from)?;
+    let Some(stored) = stored.filter(|t| t.realm_id == snapshot.realm.id && !t.revoked) else {
+        return Ok(false);
+    };
+    let revoked = state
+        .store()
+        .revoke_docker_refresh_token(&snapshot.realm.id, &stored.id)
+        .await
+        .map_err(WebError::from)?;
+    if revoked > 0 {
+        // Cached records of it (here and on every instance) are dropped with the epoch.
+        state.invalidate_credentials();
+    }
+    Ok(revoked > 0)
 }
 
 /// Who a new docker login is for.

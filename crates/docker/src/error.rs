@@ -38,6 +38,10 @@ pub enum DockerError {
     /// A failed password or refresh-token grant.
     #[error("invalid grant: {reason}")]
     InvalidGrant { realm: String, reason: &'static str },
+    /// A token exchange whose subject token is not a live `docker-cli` access token of the
+    /// realm: RFC 8693 answers `invalid_grant` with 400 (no Basic challenge: no password helps).
+    #[error("invalid grant: {0}")]
+    ExchangeRefused(&'static str),
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
     /// The user has a required action pending (a temporary password, ...): it must sign in
@@ -65,7 +69,7 @@ impl DockerError {
             Self::Scope(_) => "invalid_scope",
             Self::InvalidRequest(_) => "invalid_request",
             Self::Unauthorized { .. } => "bad_credentials",
-            Self::InvalidGrant { .. } => "invalid_grant",
+            Self::InvalidGrant { .. } | Self::ExchangeRefused(_) => "invalid_grant",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::NotSetUp => "account_not_set_up",
             Self::RateLimited { .. } => "rate_limited",
@@ -91,6 +95,7 @@ impl DockerError {
             Self::InvalidGrant { .. } => {
                 (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid_grant")
             }
+            Self::ExchangeRefused(_) => (StatusCode::BAD_REQUEST, "DENIED", "invalid_grant"),
             Self::UnsupportedGrantType(_) => (
                 StatusCode::BAD_REQUEST,
                 "UNSUPPORTED",

@@ -452,6 +452,20 @@ impl Store {
         queries::docker::revoke_for_user(&self.db, realm_id, user_id).await
     }
 
+    /// Revokes one docker refresh token (a docker login) by its id; returns how many (0 or 1).
+    pub async fn revoke_docker_refresh_token(
+        &self,
+        realm_id: &str,
+        id: &str,
+    ) -> Result<u64, StoreError> {
+        admin::grants::revoke_docker_logins(
+            &self.db,
+            realm_id,
+            admin::grants::DockerLogins::One(id),
+        )
+        .await
+    }
+
     /// Starts a server-side SSO session.
     pub async fn create_user_session(&self, session: &UserSession) -> Result<(), StoreError> {
         let unknown = SessionDevice::default();

@@ -778,11 +778,11 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the session devices, account clients, identity
+    // Back to the first migration: undo the docker-cli client, session devices, account clients, identity
     // providers, robots, app passwords,
     // lowercase emails, login events, admin-console client, credential-state, revoked-token,
     // admin and OIDC ones.
-    Migrator::down(db, Some(12)).await.unwrap();
+    Migrator::down(db, Some(13)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",
@@ -825,6 +825,14 @@ async fn upgrades_an_existing_database() {
     assert_eq!(account.redirect_uris, ["/realms/old/account/*"]);
     assert_eq!(account.attributes["pkce.code.challenge.method"], "S256");
     assert!(snap.client("account").is_some());
+    let docker_cli = snap
+        .client("docker-cli")
+        .expect("the credential helper's client");
+    assert!(docker_cli.public_client && !docker_cli.standard_flow_enabled);
+    assert_eq!(
+        docker_cli.attributes["oauth2.device.authorization.grant.enabled"],
+        "true"
+    );
     let account_roles: Vec<String> = snap
         .roles
         .iter()

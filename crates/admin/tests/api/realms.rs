@@ -43,6 +43,7 @@ async fn creates_realms_with_keys_and_realm_management() {
             "account",
             "account-console",
             "admin-cli",
+            "docker-cli",
             "realm-management",
             "registry",
             "security-admin-console"

@@ -27,9 +27,9 @@ use sea_orm::{DbBackend, IntoSimpleExpr, TransactionTrait};
 
 pub use import::{PlannedRealm, create_realm, plan_realm};
 pub use realm_management::{
-    ACCOUNT_CLIENT, ACCOUNT_CONSOLE_CLIENT, ACCOUNT_ROLES, ADMIN_CONSOLE_CLIENT, MANAGEMENT_ROLES,
-    REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT, account_console_redirect, admin_console_redirect,
-    ensure_realm_management,
+    ACCOUNT_CLIENT, ACCOUNT_CONSOLE_CLIENT, ACCOUNT_ROLES, ADMIN_CONSOLE_CLIENT, DOCKER_CLI_CLIENT,
+    MANAGEMENT_ROLES, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT, account_console_redirect,
+    admin_console_redirect, ensure_realm_management,
 };
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqlErr};
 

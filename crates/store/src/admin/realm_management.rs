@@ -16,6 +16,13 @@ pub const ADMIN_CONSOLE_CLIENT: &str = "security-admin-console";
 pub const ACCOUNT_CLIENT: &str = "account";
 /// The client the realm's account console signs in through (Keycloak's name).
 pub const ACCOUNT_CONSOLE_CLIENT: &str = "account-console";
+/// The public client `docker-credential-portcullis` signs in through: the device grant only,
+/// and its access tokens are what the docker-v2 endpoint's token exchange accepts.
+pub const DOCKER_CLI_CLIENT: &str = "docker-cli";
+/// Keycloak's client attribute enabling the device authorization grant.
+pub const ATTR_DEVICE_GRANT: &str = "oauth2.device.authorization.grant.enabled";
+/// Keycloak's client attribute for refresh tokens in token responses.
+pub const ATTR_USE_REFRESH_TOKENS: &str = "use.refresh.tokens";
 /// Keycloak's `account` client roles, and the composites among them.
 pub const ACCOUNT_ROLES: [(&str, &[&str]); 8] = [
     ("view-profile", &[]),
@@ -74,6 +81,7 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
     }
     ensure_admin_console(rep);
     ensure_account_clients(rep);
+    ensure_docker_cli(rep);
     let has_client = rep
         .clients
         .iter()
@@ -201,6 +209,34 @@ fn ensure_account_clients(rep: &mut RealmRepresentation) {
     }
 }
 
+/// `docker-cli`: a public client with the device grant and nothing else. Its access tokens live
+/// only long enough to be exchanged for a docker identity token at the docker-v2 endpoint, so
+/// it gets no refresh tokens: nothing long-lived is left behind by a credential helper's login.
+fn ensure_docker_cli(rep: &mut RealmRepresentation) {
+    if rep
+        .clients
+        .iter()
+        .any(|c| c.client_id.as_deref() == Some(DOCKER_CLI_CLIENT))
+    {
+        return;
+    }
+    let attributes = std::collections::BTreeMap::from([
+        (ATTR_DEVICE_GRANT.to_string(), "true".to_string()),
+        (ATTR_USE_REFRESH_TOKENS.to_string(), "false".to_string()),
+    ]);
+    rep.clients.push(ClientRepresentation {
+        client_id: Some(DOCKER_CLI_CLIENT.to_string()),
+        name: Some("Docker credential helper".to_string()),
+        protocol: Some("openid-connect".to_string()),
+        enabled: Some(true),
+        public_client: Some(true),
+        standard_flow_enabled: Some(false),
+        direct_access_grants_enabled: Some(false),
+        attributes: Some(attributes),
+        ..Default::default()
+    });
+}
+
 /// The redirect URI registered for a realm's account console, relative to `{base}{relative}`.
 pub fn account_console_redirect(realm: &str) -> String {
     format!("/realms/{realm}/account/*")
@@ -247,6 +283,7 @@ mod tests {
                 Some(ADMIN_CONSOLE_CLIENT),
                 Some(ACCOUNT_CLIENT),
                 Some(ACCOUNT_CONSOLE_CLIENT),
+                Some(DOCKER_CLI_CLIENT),
                 Some(REALM_MANAGEMENT_CLIENT)
             ]
         );
@@ -264,7 +301,14 @@ mod tests {
             console.redirect_uris,
             Some(vec!["/realms//account/*".to_string()])
         );
-        assert_eq!(rep.clients[4].bearer_only, Some(true));
+        let docker_cli = &rep.clients[4];
+        assert_eq!(docker_cli.public_client, Some(true));
+        assert_eq!(docker_cli.standard_flow_enabled, Some(false));
+        assert_eq!(docker_cli.direct_access_grants_enabled, Some(false));
+        let attributes = docker_cli.attributes.as_ref().unwrap();
+        assert_eq!(attributes[ATTR_DEVICE_GRANT], "true");
+        assert_eq!(attributes[ATTR_USE_REFRESH_TOKENS], "false");
+        assert_eq!(rep.clients[5].bearer_only, Some(true));
         let account = &rep.roles.as_ref().unwrap().client[ACCOUNT_CLIENT];
         assert_eq!(account.len(), ACCOUNT_ROLES.len());
         let manage = account
@@ -356,9 +400,9 @@ mod tests {
         assert_eq!(rep, once, "a second pass changes nothing");
         assert_eq!(
             rep.clients.len(),
-            5,
-            "the file's realm-management, admin-cli, security-admin-console, account and \
-             account-console"
+            6,
+            "the file's realm-management, admin-cli, security-admin-console, account, \
+             account-console and docker-cli"
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);
