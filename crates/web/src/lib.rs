@@ -13,6 +13,7 @@ mod error;
 mod events;
 pub mod forms;
 mod hashing;
+pub mod http;
 pub mod login;
 mod protocol;
 mod rate_limit;
