@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_web::WebError;
 use serde_json::json;
 
+use crate::issuers::Refusal;
 use crate::scope::{ResourceScope, ScopeError};
 use crate::token::TokenError;
 
@@ -38,6 +39,9 @@ pub enum DockerError {
     /// A failed password or refresh-token grant.
     #[error("invalid grant: {reason}")]
     InvalidGrant { realm: String, reason: &'static str },
+    /// A CI token (a JWT as the password) that is not accepted: 401 on GET and POST alike.
+    #[error("CI token refused: {refusal}")]
+    CiToken { realm: String, refusal: Refusal },
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
     /// The user has a required action pending (a temporary password, ...): it must sign in
@@ -66,6 +70,7 @@ impl DockerError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::Unauthorized { .. } => "bad_credentials",
             Self::InvalidGrant { .. } => "invalid_grant",
+            Self::CiToken { refusal, .. } => refusal.code(),
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::NotSetUp => "account_not_set_up",
             Self::RateLimited { .. } => "rate_limited",
@@ -88,7 +93,7 @@ impl DockerError {
             Self::Unauthorized { .. } => {
                 (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid_grant")
             }
-            Self::InvalidGrant { .. } => {
+            Self::InvalidGrant { .. } | Self::CiToken { .. } => {
                 (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid_grant")
             }
             Self::UnsupportedGrantType(_) => (
@@ -109,7 +114,9 @@ impl DockerError {
     /// The realm to name in a `WWW-Authenticate: Basic` challenge, for 401s.
     fn challenge_realm(&self) -> Option<&str> {
         match self {
-            Self::Unauthorized { realm, .. } | Self::InvalidGrant { realm, .. } => Some(realm),
+            Self::Unauthorized { realm, .. }
+            | Self::InvalidGrant { realm, .. }
+            | Self::CiToken { realm, .. } => Some(realm),
             _ => None,
         }
     }
