@@ -3,7 +3,8 @@
 //! Portcullis (`ci`) issuing client-credentials tokens whose claims come from its protocol
 //! mappers, and npm `oidc-provider` issuing JWT access tokens for a resource indicator. The
 //! registry's keyless rules are added through the admin REST API; tokens with the wrong
-//! audience, from an untrusted issuer, or whose claims match no rule push nothing.
+//! audience, from an untrusted issuer, signed by an unknown key, or whose claims match no rule
+//! push nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -232,6 +233,25 @@ async fn skopeo_pushes_with_ci_tokens_of_trusted_issuers() {
     assert_denied(
         "claims matching no rule",
         &push(&skopeo, &image, &registry, "acme/api/app:evil", &evil),
+    );
+    let forged = {
+        // The claims of the good token, signed by a key the issuer does not publish.
+        use base64::Engine as _;
+        let payload = main.split('.').nth(1).unwrap();
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let material =
+            portcullis_core::keys::KeyMaterial::generate_rsa(2048, "forger", 1_795_000_000)
+                .unwrap();
+        let key = portcullis_core::keys::SigningKey::from_material(&material).unwrap();
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.thumbprint_kid()});
+        key.sign_jws(header.to_string().as_bytes(), &claims)
+            .unwrap()
+    };
+    assert_denied(
+        "the same claims signed by a key the issuer does not publish",
+        &push(&skopeo, &image, &registry, "acme/api/app:forged", &forged),
     );
     let wrong = client_token(&token_url, "wrong-audience", &[]).await;
     assert_denied(
