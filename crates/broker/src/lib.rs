@@ -17,13 +17,15 @@
 
 mod error;
 pub mod first_login;
-pub mod http;
 pub mod login;
 mod routes;
 pub mod upstream;
 
 pub use error::BrokerError;
-pub use http::{Http, Limits};
 pub use login::{BrokeredLogin, FirstLogin, Outcome, Plan, link_confirmed, sign_in};
+/// The outbound HTTP client lives in `portcullis_web` (the docker-v2 protocol fetches CI
+/// issuers' keys with it too); re-exported under its old path.
+pub use portcullis_web::http;
+pub use portcullis_web::http::{Http, Limits};
 pub use routes::routes;
 pub use upstream::{PendingUpstream, Started, Upstream};

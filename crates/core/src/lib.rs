@@ -7,6 +7,7 @@ pub mod authority;
 pub mod broker;
 pub mod brute_force;
 pub mod clock;
+pub mod jwk;
 pub mod jws;
 pub mod keys;
 pub mod model;

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use portcullis_core::jwk::ForeignJws;
 use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_core::secrets::hash_secret;
@@ -26,14 +27,16 @@ use portcullis_web::{
 use serde::Serialize;
 
 use crate::PROTOCOL;
+use crate::ci::CiPolicy;
 use crate::error::DockerError;
+use crate::issuers::IssuerKeys;
 use crate::policy::{Narrowing, Policy};
 use crate::refresh_cache::{RefreshCache, TOUCH_INTERVAL_SECS};
 use crate::scope::{ResourceScope, parse_scopes};
 use crate::token::{TokenRequest, TokenSettings, TokenSigner, new_refresh_token, rfc3339};
 
 /// The protocol's routes; the binary nests them under the realm.
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(issuers: Arc<IssuerKeys>) -> Router<AppState> {
     Router::new()
         .route("/", get(token_get).post(token_post))
         .route("/auth", get(token_get).post(token_post))
@@ -41,14 +44,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/clients/{client_id}/registry-config", get(registry_config))
         .route("/clients/{client_id}/bundle.pem", get(bundle_pem))
         .route("/clients/{client_id}/jwks.json", get(jwks))
-        .layer(Extension(Arc::new(Caches::default())))
+        .layer(Extension(Arc::new(Caches {
+            clients: ClientCache::default(),
+            refresh: RefreshCache::default(),
+            issuers,
+        })))
 }
 
 /// What the token endpoint keeps between requests.
-#[derive(Default)]
 struct Caches {
     clients: ClientCache,
     refresh: RefreshCache,
+    /// Trusted CI issuers' keys, shared with the console's "try it".
+    issuers: Arc<IssuerKeys>,
 }
 
 /// Everything derived from one client of one realm snapshot: compiled rules, token settings and
@@ -56,6 +64,7 @@ struct Caches {
 #[derive(Debug)]
 struct ClientContext {
     policy: Policy,
+    ci: CiPolicy,
     settings: TokenSettings,
     signer: TokenSigner,
 }
@@ -91,6 +100,7 @@ impl ClientCache {
         let settings = TokenSettings::for_client(&snapshot.realm, client);
         let context = Arc::new(ClientContext {
             policy: Policy::for_client(client),
+            ci: CiPolicy::for_client(client),
             signer: TokenSigner::new(snapshot, &settings)?,
             settings,
         });
@@ -164,6 +174,9 @@ struct Audit {
     credential: &'static str,
     app_password: Option<String>,
     robot: Option<String>,
+    /// A CI token's issuer and the names of the keyless rules it matched.
+    ci_issuer: Option<String>,
+    ci_rules: Option<String>,
 }
 
 async fn token_get(
@@ -237,6 +250,8 @@ async fn token(
         credential: "",
         app_password: None,
         robot: None,
+        ci_issuer: None,
+        ci_rules: None,
     };
     let result = match Params::parse(raw_params) {
         Ok(params) => handle(&state, &cache, &headers, &params, &mut audit).await,
@@ -292,6 +307,12 @@ impl Audit {
         if let Some(id) = &self.robot {
             details.insert("robot_id", id.clone());
         }
+        if let Some(issuer) = &self.ci_issuer {
+            details.insert("ci_issuer", issuer.clone());
+        }
+        if let Some(rules) = &self.ci_rules {
+            details.insert("ci_rules", rules.clone());
+        }
         LoginEvent {
             realm: self.realm.clone(),
             kind: if issued {
@@ -316,6 +337,15 @@ struct Principal {
     /// `None` for anonymous requests and refresh grants.
     credential: Option<Credential>,
     refresh: Refresh,
+    /// A CI job with an accepted token: what its rules grant, and nothing else.
+    keyless: Option<Keyless>,
+}
+
+/// What an accepted CI token earns.
+struct Keyless {
+    /// The token's `sub`, as the registry token's subject.
+    subject: String,
+    granted: Vec<ResourceScope>,
 }
 
 impl Principal {
@@ -325,11 +355,13 @@ impl Principal {
                 user: Some(user),
                 credential: Some(credential),
                 refresh,
+                keyless: None,
             },
             None => Principal {
                 user: None,
                 credential: None,
                 refresh,
+                keyless: None,
             },
         }
     }
@@ -364,6 +396,20 @@ async fn handle(
     let scopes = parse_scopes(params.all("scope"))?;
     audit.requested = logged_scopes(&scopes);
     let context = cache.clients.get(&snapshot, client)?;
+    let keyless = KeylessCheck {
+        policy: &context.ci,
+        keys: &cache.issuers,
+        scopes: &scopes,
+    };
+    if let Some(principal) = keyless
+        .principal(state, &snapshot, headers, params, audit)
+        .await?
+    {
+        return respond(
+            state, &snapshot, &context, service, &scopes, principal, audit,
+        )
+        .await;
+    }
     let principal = match audit.method {
         Method::Get => get_principal(state, &snapshot, headers, params, &scopes, audit).await?,
         Method::Post => {
@@ -396,7 +442,14 @@ async fn respond(
     audit: &mut Audit,
 ) -> Result<Response, DockerError> {
     let user = principal.user.as_deref();
-    let mut granted = context.policy.authorize(user, scopes);
+    let mut subject = user.map_or("", |u| u.username.as_str());
+    let mut granted = match &principal.keyless {
+        Some(keyless) => {
+            subject = &keyless.subject;
+            keyless.granted.clone()
+        }
+        None => context.policy.authorize(user, scopes),
+    };
     let mut refresh = principal.refresh;
     if let (Some(restriction), Some(user)) = (
         principal
@@ -417,7 +470,7 @@ async fn respond(
     let issuer = state.issuer(&snapshot.realm.name);
     let request = TokenRequest {
         issuer: &issuer,
-        subject: user.map_or("", |u| u.username.as_str()),
+        subject,
         audience: service,
         access: &granted,
     };
@@ -450,6 +503,97 @@ fn docker_client<'a>(snapshot: &'a RealmSnapshot, client_id: &str) -> Option<&'a
     snapshot
         .client(client_id)
         .filter(|c| c.protocol == PROTOCOL)
+}
+
+/// A token's `sub` is cut to this many characters for the registry token and the log.
+const MAX_CI_SUBJECT: usize = 200;
+
+/// The keyless CI path: a password shaped like a signed JWT is a CI token, never a user's
+/// password, so it never reaches the authenticator (no password hashing, no brute-force
+/// accounting against whatever username the job sends), and any other password never pays
+/// for this check beyond a split on dots.
+struct KeylessCheck<'a> {
+    policy: &'a CiPolicy,
+    keys: &'a IssuerKeys,
+    scopes: &'a [ResourceScope],
+}
+
+impl KeylessCheck<'_> {
+    /// `Some` when the request presents a CI token that is accepted; `None` when it presents
+    /// no CI token; an error when it presents one that is refused.
+    async fn principal(
+        &self,
+        state: &AppState,
+        snapshot: &RealmSnapshot,
+        headers: &HeaderMap,
+        params: &Params,
+        audit: &mut Audit,
+    ) -> Result<Option<Principal>, DockerError> {
+        let presented = match (audit.method, params.first("grant_type")) {
+            (Method::Get, _) | (Method::Post, None) => {
+                basic_credentials(headers).and_then(Result::ok)
+            }
+            (Method::Post, Some("password")) => params
+                .first("username")
+                .map(|u| {
+                    let password = params.first("password").unwrap_or_default();
+                    (u.to_owned(), password.to_owned())
+                })
+                .or_else(|| basic_credentials(headers)?.ok()),
+            (Method::Post, Some(_)) => None,
+        };
+        let Some((username, password)) = presented else {
+            return Ok(None);
+        };
+        let Some(jws) = ForeignJws::parse(&password) else {
+            return Ok(None);
+        };
+        audit.credential = "ci_token";
+        audit.grant = match audit.method {
+            Method::Get => "basic".into(),
+            Method::Post => params.first("grant_type").unwrap_or("basic").to_owned(),
+        };
+        let subject: String = jws
+            .claims
+            .get("sub")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .chars()
+            .take(MAX_CI_SUBJECT)
+            .collect();
+        audit.user = label(&subject);
+        audit.ci_issuer = jws
+            .claims
+            .get("iss")
+            .and_then(serde_json::Value::as_str)
+            .map(label);
+        match self
+            .keys
+            .check(self.policy, &jws, &username, state.now())
+            .await
+        {
+            Ok(evaluation) => {
+                let rules: Vec<&str> = evaluation.matched().map(|r| r.name.as_str()).collect();
+                audit.ci_rules = Some(rules.join(", "));
+                Ok(Some(Principal {
+                    user: None,
+                    credential: None,
+                    refresh: Refresh::None,
+                    keyless: Some(Keyless {
+                        subject,
+                        granted: evaluation.authorize(self.scopes),
+                    }),
+                }))
+            }
+            Err(refusal) => {
+                tracing::info!(realm = %snapshot.realm.name, reason = %refusal, "CI token refused");
+                Err(DockerError::CiToken {
+                    realm: snapshot.realm.name.clone(),
+                    refusal,
+                })
+            }
+        }
+    }
 }
 
 /// GET: Basic credentials, or anonymous; `offline_token=true` asks for a refresh token.
@@ -515,6 +659,7 @@ async fn post_principal(
                 user: Some(user),
                 credential: None,
                 refresh,
+                keyless: None,
             });
         }
         Some(TOKEN_EXCHANGE) => {

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_web::WebError;
 use serde_json::json;
 
+use crate::issuers::Refusal;
 use crate::scope::{ResourceScope, ScopeError};
 use crate::token::TokenError;
 
@@ -42,6 +43,9 @@ pub enum DockerError {
     /// realm: RFC 8693 answers `invalid_grant` with 400 (no Basic challenge: no password helps).
     #[error("invalid grant: {0}")]
     ExchangeRefused(&'static str),
+    /// A CI token (a JWT as the password) that is not accepted: 401 on GET and POST alike.
+    #[error("CI token refused: {refusal}")]
+    CiToken { realm: String, refusal: Refusal },
     #[error("unsupported grant type {0:?}")]
     UnsupportedGrantType(String),
     /// The user has a required action pending (a temporary password, ...): it must sign in
@@ -70,6 +74,7 @@ impl DockerError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::Unauthorized { .. } => "bad_credentials",
             Self::InvalidGrant { .. } | Self::ExchangeRefused(_) => "invalid_grant",
+            Self::CiToken { refusal, .. } => refusal.code(),
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::NotSetUp => "account_not_set_up",
             Self::RateLimited { .. } => "rate_limited",
@@ -92,7 +97,7 @@ impl DockerError {
             Self::Unauthorized { .. } => {
                 (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid_grant")
             }
-            Self::InvalidGrant { .. } => {
+            Self::InvalidGrant { .. } | Self::CiToken { .. } => {
                 (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid_grant")
             }
             Self::ExchangeRefused(_) => (StatusCode::BAD_REQUEST, "DENIED", "invalid_grant"),
@@ -114,7 +119,9 @@ impl DockerError {
     /// The realm to name in a `WWW-Authenticate: Basic` challenge, for 401s.
     fn challenge_realm(&self) -> Option<&str> {
         match self {
-            Self::Unauthorized { realm, .. } | Self::InvalidGrant { realm, .. } => Some(realm),
+            Self::Unauthorized { realm, .. }
+            | Self::InvalidGrant { realm, .. }
+            | Self::CiToken { realm, .. } => Some(realm),
             _ => None,
         }
     }

@@ -4,20 +4,28 @@
 //! protocol mappers are the access rules (design section 5). [`scope`] parses what clients ask
 //! for, [`policy`] decides what they get, [`token`] signs it, and the endpoint serves it at
 //! `{relative}/realms/{realm}/protocol/docker-v2[/auth]`, plus registry configuration downloads.
+//! [`ci`] and [`issuers`] are keyless CI: OIDC tokens of trusted CI issuers as the password.
 
+pub mod ci;
 mod endpoint;
 pub mod error;
+pub mod issuers;
 pub mod policy;
 mod refresh_cache;
 pub mod scope;
 pub mod token;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use axum::Router;
+use portcullis_core::jwk::ForeignJws;
 use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_web::{
-    AccessRule, AppState, ClientSetting, ClientSetup, MapperType, Protocol, RuleVerdictView,
-    ScopeExplanation, Urls,
+    AccessRule, AppState, CiAttempt, CiTry, ClientSetting, ClientSetup, MapperType, Protocol,
+    RuleVerdictView, ScopeExplanation, Urls,
 };
 
 pub use error::DockerError;
@@ -26,9 +34,12 @@ pub use policy::{ConfigError, Policy, validate as validate_mapper};
 /// The protocol id, as in `client.protocol` and the URL.
 pub const PROTOCOL: &str = "docker-v2";
 
-/// The docker-v2 protocol plug-in.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DockerV2;
+/// The docker-v2 protocol plug-in. It holds the trusted CI issuers' keys, shared by the token
+/// endpoint and the console's "try it", so both check signatures against the same keys.
+#[derive(Debug, Clone, Default)]
+pub struct DockerV2 {
+    issuers: Arc<issuers::IssuerKeys>,
+}
 
 impl Protocol for DockerV2 {
     fn name(&self) -> &'static str {
@@ -36,7 +47,7 @@ impl Protocol for DockerV2 {
     }
 
     fn router(&self) -> Router<AppState> {
-        endpoint::router()
+        endpoint::router(self.issuers.clone())
     }
 
     fn mapper_types(&self) -> Vec<MapperType> {
@@ -58,6 +69,16 @@ impl Protocol for DockerV2 {
                        or subject=authenticated|anonymous. type=registry with actions=* \
                        grants the catalog.",
                 config_keys: policy::CONFIG_KEYS,
+            },
+            MapperType {
+                id: ci::CI_TOKEN_MAPPER,
+                display_name: "CI Token (keyless)",
+                help: "Grants actions (pull, push, delete or *) on repositories matching a glob \
+                       to CI jobs presenting an OIDC token of a trusted issuer as the password: \
+                       issuer (URL), audience (the token's aud must contain it), optional \
+                       username, and claims (name=value conditions, comma separated, all must \
+                       hold; * matches any run; a/b reaches nested claims).",
+                config_keys: ci::CI_CONFIG_KEYS,
             },
         ]
     }
@@ -156,6 +177,41 @@ impl Protocol for DockerV2 {
             .collect())
     }
 
+    fn ci_rules(&self, client: &Client) -> Option<Vec<portcullis_web::CiRule>> {
+        Some(
+            client
+                .protocol_mappers
+                .iter()
+                .filter(|m| m.mapper_type == ci::CI_TOKEN_MAPPER)
+                .filter_map(|m| {
+                    let rule = ci::CiRule::parse(m).ok()?;
+                    Some(portcullis_web::CiRule {
+                        mapper_id: m.id.clone(),
+                        name: rule.name.clone(),
+                        claims: rule.claims_text(),
+                        actions: rule.action_names(),
+                        username: rule.username.clone().unwrap_or_default(),
+                        issuer: rule.issuer,
+                        audience: rule.audience,
+                        repository: rule.repository,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    fn ci_rule_mapper(&self, rule: &portcullis_web::CiRule) -> Option<ProtocolMapper> {
+        Some(ci::mapper_for(rule))
+    }
+
+    fn try_ci_token<'a>(
+        &'a self,
+        client: &'a Client,
+        attempt: CiAttempt<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<CiTry, String>> + Send + 'a>> {
+        Box::pin(try_ci_token(&self.issuers, client, attempt))
+    }
+
     fn client_setup(
         &self,
         urls: &Urls,
@@ -194,4 +250,88 @@ impl Protocol for DockerV2 {
             login_command: format!("docker login {}", client.client_id),
         })
     }
+}
+
+/// The console's "try it" for a CI token: the endpoint's check ([`issuers::IssuerKeys::check`])
+/// with every rule's verdict kept.
+async fn try_ci_token(
+    keys: &issuers::IssuerKeys,
+    client: &Client,
+    attempt: CiAttempt<'_>,
+) -> Result<CiTry, String> {
+    let jws = ForeignJws::parse(attempt.token.trim()).ok_or_else(|| {
+        "This is not a signed JWT (three base64url parts whose header names an alg).".to_string()
+    })?;
+    let requested =
+        scope::parse_scopes(attempt.scopes.iter().copied()).map_err(|e| e.to_string())?;
+    let policy = ci::CiPolicy::for_client(client);
+    let text = |name: &str| match jws.claims.get(name) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let (issuer, subject, audience) = (text("iss"), text("sub"), text("aud"));
+    let presented = ci::Presented {
+        claims: &jws.claims,
+        username: attempt.username,
+    };
+    let evaluation = policy.evaluate(&presented);
+    let verdicts = evaluation
+        .verdicts
+        .iter()
+        .map(|v| RuleVerdictView {
+            rule: v.rule.name.clone(),
+            hit: v.outcome.is_ok(),
+            detail: match &v.outcome {
+                Ok(()) => format!(
+                    "matches: {} on {}",
+                    v.rule.action_names().join(", "),
+                    v.rule.repository
+                ),
+                Err(miss) => miss.to_string(),
+            },
+        })
+        .collect();
+    let checked = keys
+        .check(&policy, &jws, attempt.username, attempt.now)
+        .await;
+    let (refused, scopes) = match checked {
+        Err(refusal) => (Some(refusal.to_string()), Vec::new()),
+        Ok(accepted) => {
+            let scopes = requested
+                .iter()
+                .map(|asked| ScopeExplanation {
+                    requested: asked.to_string(),
+                    granted: accepted.grant(asked).into_iter().collect(),
+                    verdicts: accepted
+                        .per_rule(asked)
+                        .into_iter()
+                        .map(|(rule, hit)| RuleVerdictView {
+                            rule: rule.name.clone(),
+                            hit: hit.is_some(),
+                            detail: match hit {
+                                Some(actions) if actions.is_empty() => {
+                                    "applies, but holds none of the actions asked".into()
+                                }
+                                Some(actions) => format!(
+                                    "grants {}",
+                                    actions.into_iter().collect::<Vec<_>>().join(", ")
+                                ),
+                                None => "the name does not match the pattern".into(),
+                            },
+                        })
+                        .collect(),
+                })
+                .collect();
+            (None, scopes)
+        }
+    };
+    Ok(CiTry {
+        issuer,
+        subject,
+        audience,
+        refused,
+        verdicts,
+        scopes,
+    })
 }

@@ -52,6 +52,20 @@ pub enum ConfigError {
     ManySubjects(String),
     #[error("subject must be authenticated or anonymous, not {0:?}")]
     BadSubject(String),
+    #[error("issuer is required: the CI platform's issuer URL (https://...)")]
+    MissingIssuer,
+    #[error("issuer {0:?} is not an http(s) URL without query or fragment")]
+    BadIssuer(String),
+    #[error("audience is required: the audience the CI job asks its token for")]
+    MissingAudience,
+    #[error(
+        "claims needs at least one condition (name=value): an issuer signs tokens for every project it hosts"
+    )]
+    MissingClaims,
+    #[error("claim condition {0:?} is not name=value")]
+    BadClaim(String),
+    #[error("repository pattern {0:?} of a CI rule may not use placeholders")]
+    CiPlaceholder(String),
 }
 
 /// Checks a mapper of a docker-v2 client. Empty means valid. The admin API rejects mappers with
@@ -60,6 +74,7 @@ pub fn validate(mapper: &ProtocolMapper) -> Vec<ConfigError> {
     match mapper.mapper_type.as_str() {
         ALLOW_ALL_MAPPER => Vec::new(),
         REPOSITORY_ACCESS_MAPPER => Rule::parse(mapper).err().unwrap_or_default(),
+        crate::ci::CI_TOKEN_MAPPER => crate::ci::CiRule::parse(mapper).err().unwrap_or_default(),
         other => vec![ConfigError::UnknownMapperType(other.to_owned())],
     }
 }
@@ -180,6 +195,8 @@ impl Policy {
                         "skipping invalid docker-v2 access rule"
                     ),
                 },
+                // Keyless CI rules grant to verified CI tokens only: `crate::ci::CiPolicy`.
+                crate::ci::CI_TOKEN_MAPPER => {}
                 other => tracing::warn!(
                     client = client_id,
                     mapper = %mapper.name,
@@ -334,7 +351,7 @@ impl Narrowing {
 
 /// A set of grantable actions. `push` always carries `pull` with it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Actions {
+pub(crate) struct Actions {
     pull: bool,
     push: bool,
     delete: bool,
@@ -342,7 +359,7 @@ struct Actions {
 }
 
 impl Actions {
-    fn parse(raw: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, ConfigError> {
         let mut actions = Self::default();
         let mut any = false;
         for action in raw.split(',').map(str::trim).filter(|a| !a.is_empty()) {
@@ -363,7 +380,7 @@ impl Actions {
     }
 
     /// The actions held, by name: `*` alone when everything is held.
-    fn names(self) -> Vec<String> {
+    pub(crate) fn names(self) -> Vec<String> {
         if self.all {
             return vec!["*".to_owned()];
         }
@@ -388,7 +405,7 @@ impl Actions {
         }
     }
 
-    fn union(self, other: Self) -> Self {
+    pub(crate) fn union(self, other: Self) -> Self {
         Self {
             pull: self.pull || other.pull,
             push: self.push || other.push,
@@ -409,7 +426,7 @@ impl Actions {
 
     /// Requested ∩ held. A requested `*` stays `*` when `*` is held; otherwise it stands for
     /// every concrete action held (skopeo delete asks `*` and needs pull + delete).
-    fn intersect(self, requested: &BTreeSet<String>) -> BTreeSet<String> {
+    pub(crate) fn intersect(self, requested: &BTreeSet<String>) -> BTreeSet<String> {
         let mut granted = BTreeSet::new();
         for action in requested {
             if action == "*" && !self.all {
@@ -655,12 +672,12 @@ enum Token {
 /// (`team/**` matches `team`, `a/**/b` matches `a/b`): each such segment yields a variant
 /// without it, so matching stays a linear scan per variant.
 #[derive(Debug, Clone)]
-struct Glob {
+pub(crate) struct Glob {
     variants: Vec<Vec<Token>>,
 }
 
 impl Glob {
-    fn compile(pattern: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn compile(pattern: &str) -> Result<Self, ConfigError> {
         if pattern
             .replace(USERNAME_PLACEHOLDER, "")
             .contains(['$', '{', '}'])
@@ -701,7 +718,7 @@ impl Glob {
     /// Whether `name` matches; a pattern using `${username}` never matches without a user, nor
     /// for a username that is not one repository path component: user `team-a/evil` must not
     /// get `users/${username}/**` as `users/team-a/evil/**`, and `..` or `*` are not names.
-    fn matches(&self, name: &str, username: Option<&str>) -> bool {
+    pub(crate) fn matches(&self, name: &str, username: Option<&str>) -> bool {
         let username = username.filter(|u| is_path_component(u)).map(str::as_bytes);
         self.variants
             .iter()

@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 pub fn protocols() -> Vec<Box<dyn Protocol>> {
     vec![
         Box::new(portcullis_oidc::OpenIdConnect),
-        Box::new(portcullis_docker::DockerV2),
+        Box::new(portcullis_docker::DockerV2::default()),
     ]
 }
 

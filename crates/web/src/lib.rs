@@ -13,6 +13,7 @@ mod error;
 mod events;
 pub mod forms;
 mod hashing;
+pub mod http;
 pub mod login;
 mod protocol;
 mod rate_limit;
@@ -27,7 +28,8 @@ pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
 pub use events::LoginEvent;
 pub use protocol::{
-    AccessRule, AccessSubject, ClientSetting, ClientSetup, MapperType, Protocol, Protocols,
-    RuleVerdictView, ScopeExplanation, protocol_mount_path, realm_mapper_problems,
+    AccessRule, AccessSubject, CiAttempt, CiRule, CiTry, ClientSetting, ClientSetup, MapperType,
+    Protocol, Protocols, RuleVerdictView, ScopeExplanation, protocol_mount_path,
+    realm_mapper_problems,
 };
 pub use state::{AppState, Urls};

@@ -1,6 +1,9 @@
 //! Protocols are plug-ins in Keycloak's sense: each protocol crate exposes one value implementing
 //! [`Protocol`], and the binary mounts its router under the realm.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::Router;
 use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
@@ -52,6 +55,25 @@ pub trait Protocol: Send + Sync + 'static {
         _scopes: &[&str],
     ) -> Result<Vec<ScopeExplanation>, String> {
         Err(format!("{} has no access rules to explain", self.name()))
+    }
+    /// For protocols that accept CI tokens as credentials (docker-v2): the client's keyless CI
+    /// rules; `None` for other protocols.
+    fn ci_rules(&self, _client: &Client) -> Option<Vec<CiRule>> {
+        None
+    }
+    /// The mapper that stores a keyless CI rule; `None` where the protocol has none.
+    fn ci_rule_mapper(&self, _rule: &CiRule) -> Option<ProtocolMapper> {
+        None
+    }
+    /// What a pasted CI token gets from `client`: the token endpoint's own check, the
+    /// signature with the issuer's keys included. `Err` says why nothing could be checked.
+    fn try_ci_token<'a>(
+        &'a self,
+        _client: &'a Client,
+        _attempt: CiAttempt<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<CiTry, String>> + Send + 'a>> {
+        let name = self.name();
+        Box::pin(async move { Err(format!("{name} accepts no CI tokens")) })
     }
     /// What an operator copies to set up the other side of a client (a registry's
     /// configuration, certificate downloads, a login command); `None` when there is nothing.
@@ -154,6 +176,46 @@ pub struct AccessRule {
     /// The actions granted, expanded (`push` carries `pull`; `*` is every action).
     pub actions: Vec<String>,
     pub subject: AccessSubject,
+}
+
+/// One keyless CI rule, as the console shows and edits it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiRule {
+    /// The mapper's id (empty for a rule not stored yet).
+    pub mapper_id: String,
+    pub name: String,
+    pub issuer: String,
+    pub audience: String,
+    /// The Basic username required; empty for any.
+    pub username: String,
+    /// The claim conditions, `name=value, ...`.
+    pub claims: String,
+    pub repository: String,
+    pub actions: Vec<String>,
+}
+
+/// A CI token to try against a client's keyless rules.
+#[derive(Debug, Clone, Copy)]
+pub struct CiAttempt<'a> {
+    pub token: &'a str,
+    pub username: &'a str,
+    pub scopes: &'a [&'a str],
+    pub now: i64,
+}
+
+/// What a tried CI token gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiTry {
+    /// The token's `iss`, `sub` and `aud` as it states them (checked or not).
+    pub issuer: String,
+    pub subject: String,
+    pub audience: String,
+    /// `None` when the token is accepted, else why the endpoint would answer 401.
+    pub refused: Option<String>,
+    /// Every rule's verdict on the token (empty when it was refused before the rules).
+    pub verdicts: Vec<RuleVerdictView>,
+    /// What each requested scope gets (empty when refused).
+    pub scopes: Vec<ScopeExplanation>,
 }
 
 /// One requested scope: what is granted and what each rule said.

@@ -10,6 +10,7 @@
 //! the vendored htmx only makes searches and the group tree answer in place.
 
 mod app_passwords;
+mod ci_rules;
 mod clients;
 mod events;
 mod groups;
@@ -64,6 +65,7 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .route(&realm(""), get(realms::overview))
         .merge(clients::routes(&realm("")))
         .merge(registries::routes(&realm("")))
+        .merge(ci_rules::routes(&realm("")))
         .merge(users::routes(&realm("")))
         .merge(roles::routes(&realm("")))
         .merge(groups::routes(&realm("")))

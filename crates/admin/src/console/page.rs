@@ -91,6 +91,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("diff.html", include_str!("../../templates/diff.html")),
     ("try.html", include_str!("../../templates/try.html")),
+    ("ci.html", include_str!("../../templates/ci.html")),
     ("setup.html", include_str!("../../templates/setup.html")),
     ("logins.html", include_str!("../../templates/logins.html")),
     ("users.html", include_str!("../../templates/users.html")),
@@ -543,6 +544,18 @@ mod tests {
                 "try.html",
                 with(
                     json!({"registry": registry(), "tab": "try", "try_username": "", "scope": "", "results": null, "error_field": "scope", "error": "bad"}),
+                ),
+            ),
+            (
+                "ci.html",
+                with(
+                    json!({"registry": registry(), "tab": "ci", "may_manage": true, "ci_rules": [{"id": "m1", "name": "gha", "issuer": "https://token.actions.githubusercontent.com", "audience": "r", "username": "ci", "claims": "repository=a/b", "repository": "a/**", "actions": "push"}], "presets": [{"key": "github", "label": "GitHub Actions"}], "form": {"name": "", "issuer": "https://i", "audience": "r", "username": "", "claims": "a=b", "repository": "**", "actions": ["pull"]}, "editing": false, "form_action": "/r/ci", "preset_hint": "claims", "try": {"username": "ci", "scope": "repository:a/b:push"}, "result": {"issuer": "https://i", "subject": "s", "audience": "r", "refused": null, "verdicts": [{"rule": "gha", "hit": true, "detail": "matches"}], "scopes": [{"requested": "repository:a/b:push", "granted": "pull,push"}]}, "error_field": "rule", "error": "bad"}),
+                ),
+            ),
+            (
+                "ci.html",
+                with(
+                    json!({"registry": registry(), "tab": "ci", "may_manage": false, "ci_rules": [], "presets": [], "form": {"name": "", "issuer": "", "audience": "", "username": "", "claims": "", "repository": "", "actions": []}, "editing": true, "form_action": "/r/ci/m1/edit", "preset_hint": "", "try": {"username": "", "scope": ""}, "result": {"issuer": "", "subject": "", "audience": "", "refused": "expired", "verdicts": [], "scopes": []}, "error_field": "token", "error": "not a JWT"}),
                 ),
             ),
             (

@@ -198,7 +198,7 @@ async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError>
 }
 
 /// The registry's pages share a header with its tabs.
-fn registry_context(console: &Console, registry: &access::Registry, tab: &str) -> Value {
+pub(super) fn registry_context(console: &Console, registry: &access::Registry, tab: &str) -> Value {
     let realm = console.realm.clone().unwrap_or_default();
     let base = format!(
         "{}/registries/{}",

@@ -14,7 +14,9 @@ use portcullis_store::admin::users::UserFilter;
 use portcullis_store::admin::{self, grants};
 use portcullis_store::entity::{docker_refresh_token, realm};
 use portcullis_store::representation::ProtocolMapperRepresentation;
-use portcullis_web::{AccessRule, AccessSubject, Protocol, Protocols, ScopeExplanation};
+use portcullis_web::{
+    AccessRule, AccessSubject, CiAttempt, CiRule, CiTry, Protocol, Protocols, ScopeExplanation,
+};
 
 use super::Ops;
 use super::clients;
@@ -593,6 +595,111 @@ fn roles_implying(snapshot: &RealmSnapshot, qualified: &str) -> HashSet<String> 
             return ids;
         }
     }
+}
+
+/// A registry's keyless CI rules (`view-clients`).
+pub async fn ci_rules(ops: Ops<'_>, realm: &str, id: &str) -> Result<Vec<CiRule>, AdminError> {
+    let registry = registry(ops, realm, id).await?;
+    Ok(rules_protocol(ops)?
+        .ci_rules(&registry.client)
+        .unwrap_or_default())
+}
+
+/// Stores a keyless CI rule on a registry (`manage-clients`), judged by the protocol as every
+/// mapper is: an invalid rule is a bad request naming every problem.
+pub async fn add_ci_rule(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    rule: &CiRule,
+) -> Result<(), AdminError> {
+    registry(ops, realm, id).await?;
+    let protocol = rules_protocol(ops)?;
+    let mapper = protocol
+        .ci_rule_mapper(rule)
+        .ok_or_else(|| AdminError::BadRequest("CI rules cannot be stored".into()))?;
+    let problems = protocol.mapper_problems(&mapper);
+    if !problems.is_empty() {
+        return Err(AdminError::BadRequest(problems.join("; ")));
+    }
+    let representation = mapper_representation(&mapper);
+    clients::add_mappers(
+        ops,
+        realm,
+        id,
+        &[mapper_fields(&mapper)],
+        "",
+        representation,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Replaces one of a registry's keyless CI rules (`rule.mapper_id`) (`manage-clients`).
+pub async fn replace_ci_rule(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    rule: &CiRule,
+) -> Result<(), AdminError> {
+    if !ci_rules(ops, realm, id)
+        .await?
+        .iter()
+        .any(|r| r.mapper_id == rule.mapper_id)
+    {
+        return Err(AdminError::not_found("Could not find CI rule"));
+    }
+    let protocol = rules_protocol(ops)?;
+    let mapper = protocol
+        .ci_rule_mapper(rule)
+        .ok_or_else(|| AdminError::BadRequest("CI rules cannot be stored".into()))?;
+    let problems = protocol.mapper_problems(&mapper);
+    if !problems.is_empty() {
+        return Err(AdminError::BadRequest(problems.join("; ")));
+    }
+    let representation = mapper_representation(&mapper);
+    let fields = mapper_fields(&mapper);
+    clients::replace_mapper(ops, realm, id, &rule.mapper_id, &fields, representation).await
+}
+
+/// Deletes one of a registry's keyless CI rules (`manage-clients`); another mapper is 404.
+pub async fn remove_ci_rule(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    mapper_id: &str,
+) -> Result<(), AdminError> {
+    if !ci_rules(ops, realm, id)
+        .await?
+        .iter()
+        .any(|r| r.mapper_id == mapper_id)
+    {
+        return Err(AdminError::not_found("Could not find CI rule"));
+    }
+    clients::delete_mapper(ops, realm, id, mapper_id).await
+}
+
+/// What a pasted CI token gets from a registry, and why (`view-clients`): the protocol's own
+/// check, signature included.
+pub async fn try_ci_token(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+    token: &str,
+    username: &str,
+    scopes: &[&str],
+) -> Result<CiTry, AdminError> {
+    let registry = registry(ops, realm, id).await?;
+    let attempt = CiAttempt {
+        token,
+        username,
+        scopes,
+        now: ops.state.now(),
+    };
+    rules_protocol(ops)?
+        .try_ci_token(&registry.client, attempt)
+        .await
+        .map_err(AdminError::BadRequest)
 }
 
 /// The live docker logins (identity tokens) issued for a registry, oldest first

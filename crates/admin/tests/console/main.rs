@@ -2,6 +2,7 @@
 //! success, validation error, CSRF refusal and authorization refusal, and what the pages show.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ci_rules;
 mod clients;
 mod common;
 mod groups;

@@ -1,4 +1,5 @@
-//! The one HTTP client every upstream call goes through (hyper, HTTP/1.1): no redirects
+//! The one outbound HTTP client (upstream identity providers, CI issuers' discovery and key
+//! sets), hyper over HTTP/1.1: no redirects
 //! followed (a redirect from a token or user-info endpoint is an error, never a second request
 //! somewhere else), a connect and a total timeout, answers read up to a size limit, TLS
 //! through rustls with aws-lc-rs and the system's trusted roots.
@@ -24,7 +25,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest answer read (discovery documents, key sets and user infos are a few KiB).
 pub const MAX_BODY: usize = 1 << 20;
 
-/// Why a request failed, for [`crate::BrokerError`].
+/// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{0}")]
@@ -35,7 +36,7 @@ pub enum HttpError {
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
-/// A cheap-to-clone HTTP client for upstream identity providers.
+/// A cheap-to-clone HTTP client for identity providers and issuers.
 #[derive(Clone)]
 pub struct Http {
     client: Client<Connector, Full<Bytes>>,
