@@ -669,6 +669,7 @@ async fn post_principal(
                 user: Some(user),
                 credential: None,
                 refresh: Refresh::Issue,
+                keyless: None,
             });
         }
         Some(other) => return Err(DockerError::UnsupportedGrantType(other.to_owned())),
