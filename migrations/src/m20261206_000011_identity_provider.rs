@@ -12,7 +12,9 @@
 //! `manage-identity-providers` roles on their `realm-management` client, inside `realm-admin`.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, Value as DbValue};
+
+use crate::sql::{new_id, placeholders};
+use sea_orm_migration::sea_orm::{ConnectionTrait, Statement, Value as DbValue};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -342,40 +344,6 @@ async fn add_admin_roles(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         }
     }
     Ok(())
-}
-
-/// `?` placeholders as the backend spells them (`$1`, `$2`, ... on PostgreSQL).
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    if backend != DbBackend::Postgres {
-        return sql.to_string();
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A random (version 4) UUID, as the store's ids are.
-fn new_id() -> String {
-    let mut b = portcullis_core::secrets::random_bytes::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 #[derive(DeriveIden, Clone, Copy)]

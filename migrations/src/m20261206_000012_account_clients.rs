@@ -7,6 +7,8 @@
 //! the realm is loaded.
 
 use sea_orm_migration::prelude::*;
+
+use crate::sql::{new_id, placeholders};
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, Value as DbValue};
 
 #[derive(DeriveMigrationName)]
@@ -172,38 +174,4 @@ async fn insert_roles(
         }
     }
     Ok(())
-}
-
-/// `?` placeholders as the backend spells them (`$1`, `$2`, ... on PostgreSQL).
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    if backend != DbBackend::Postgres {
-        return sql.to_string();
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A random (version 4) UUID, as the store's ids are.
-fn new_id() -> String {
-    let mut b = portcullis_core::secrets::random_bytes::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
