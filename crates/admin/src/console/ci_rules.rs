@@ -253,27 +253,7 @@ async fn add(
     Path(path): RegistryPath,
     body: Bytes,
 ) -> Result<Response, ConsoleError> {
-    let form = FormBody::parse(&body)?;
-    console.check_form(&form)?;
-    let id = param(&path, "id");
-    let realm = console.realm.clone().unwrap_or_default();
-    let rule = rule_from(&form, "");
-    match access::add_ci_rule(console.ops(), &realm, id, &rule).await {
-        Ok(()) => Ok(redirect_with_flash(
-            &console,
-            &format!("{}/registries/{id}/ci", console.realm_base(&realm)),
-            "CI rule saved.",
-        )),
-        Err(e @ (AdminError::BadRequest(_) | AdminError::Conflict(_))) => {
-            let view = View {
-                form,
-                error: Some(("rule", field_message(&e))),
-                ..View::default()
-            };
-            render_page(&console, id, StatusCode::BAD_REQUEST, view).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    save(console, param(&path, "id"), None, &body).await
 }
 
 /// `GET registries/{id}/ci/{mapper}/edit`: the page with the rule in the form.
@@ -299,12 +279,32 @@ async fn edit(
     Path(path): RegistryPath,
     body: Bytes,
 ) -> Result<Response, ConsoleError> {
-    let form = FormBody::parse(&body)?;
+    save(
+        console,
+        param(&path, "id"),
+        Some(param(&path, "mapper")),
+        &body,
+    )
+    .await
+}
+
+/// Stores the posted rule: a new one, or in place of the rule `mapper`. A rule the operations
+/// refuse comes back in the form with the reason.
+async fn save(
+    console: Console,
+    id: &str,
+    mapper: Option<&str>,
+    body: &[u8],
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(body)?;
     console.check_form(&form)?;
-    let (id, mapper) = (param(&path, "id"), param(&path, "mapper"));
     let realm = console.realm.clone().unwrap_or_default();
-    let rule = rule_from(&form, mapper);
-    match access::replace_ci_rule(console.ops(), &realm, id, &rule).await {
+    let rule = rule_from(&form, mapper.unwrap_or_default());
+    let saved = match mapper {
+        None => access::add_ci_rule(console.ops(), &realm, id, &rule).await,
+        Some(_) => access::replace_ci_rule(console.ops(), &realm, id, &rule).await,
+    };
+    match saved {
         Ok(()) => Ok(redirect_with_flash(
             &console,
             &format!("{}/registries/{id}/ci", console.realm_base(&realm)),
@@ -313,7 +313,7 @@ async fn edit(
         Err(e @ (AdminError::BadRequest(_) | AdminError::Conflict(_))) => {
             let view = View {
                 form,
-                editing: Some(mapper.to_string()),
+                editing: mapper.map(str::to_string),
                 error: Some(("rule", field_message(&e))),
                 ..View::default()
             };
