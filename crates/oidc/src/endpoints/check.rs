@@ -97,7 +97,7 @@ pub(crate) async fn refresh_token<'s>(
     let session = match &record.session_id {
         None => None,
         Some(sid) if offline => ctx.state.store().find_user_session(sid).await?,
-        Some(sid) => match live_session(ctx, sid, &user).await? {
+        Some(sid) => match live_session(ctx, sid, user).await? {
             Some(session) => Some(session),
             None => return Ok(Err(SESSION_NOT_ACTIVE)),
         },
