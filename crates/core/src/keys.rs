@@ -6,13 +6,13 @@
 
 use std::fmt;
 
-use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::{self, SystemRandom};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
 };
+use aws_lc_rs::{digest, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rustls_pki_types::PrivatePkcs8KeyDer;
@@ -268,6 +268,8 @@ pub struct SigningKey {
     x5c: String,
     x5t: String,
     x5t_s256: String,
+    /// The refresh-token MAC key derived from this key pair (see [`RefreshMac`]).
+    mac: RefreshMac,
 }
 
 impl fmt::Debug for SigningKey {
@@ -292,7 +294,9 @@ impl SigningKey {
             .ok_or(KeyError::InvalidCertificate)?
             .to_vec();
         let cert = &material.certificate_der;
+        let mac = RefreshMac::derive(&material.private_key_pkcs8);
         Ok(Self {
+            mac,
             public_key,
             algorithm: material.algorithm,
             libtrust_kid: libtrust_key_id(&spki),
@@ -394,6 +398,11 @@ impl SigningKey {
             .is_ok()
     }
 
+    /// The refresh-token MAC key derived from this key pair.
+    pub fn refresh_mac(&self) -> &RefreshMac {
+        &self.mac
+    }
+
     /// Signs a compact JWS: base64url(header_json) "." base64url(claims_json) "."
     /// base64url(signature). RS256 is RSASSA-PKCS1-v1_5 SHA-256; ES256 is the fixed 64-byte
     /// `r||s` form that JOSE (and registry 2.8) require, never DER.
@@ -406,6 +415,68 @@ impl SigningKey {
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
         Ok(jws)
+    }
+}
+
+/// The HS512 key refresh tokens are signed with, as Keycloak signs them with its realm HMAC
+/// key: only the server ever verifies a refresh token, so an asymmetric signature (which costs
+/// as much as the access token's) buys nothing. The key is derived from the private key of a
+/// realm key pair (HMAC-SHA512 under the PKCS#8 bytes, a fixed label), so every instance derives
+/// the same key without storing another secret, and it rotates and dies with that key pair.
+pub struct RefreshMac {
+    key: hmac::Key,
+    /// `mac-` and 43 characters of base64url(SHA-256) over the derived key: names the key in
+    /// the JWS header without revealing it.
+    kid: String,
+}
+
+impl RefreshMac {
+    /// The JWS `alg` of refresh tokens.
+    pub const ALGORITHM: &'static str = "HS512";
+    const LABEL: &'static [u8] = b"portcullis refresh-token HS512 key v1";
+
+    fn derive(private_key_pkcs8: &[u8]) -> Self {
+        let master = hmac::Key::new(hmac::HMAC_SHA512, private_key_pkcs8);
+        let derived = hmac::sign(&master, Self::LABEL);
+        let kid = format!(
+            "mac-{}",
+            b64url(digest::digest(&digest::SHA256, derived.as_ref()).as_ref())
+        );
+        Self {
+            key: hmac::Key::new(hmac::HMAC_SHA512, derived.as_ref()),
+            kid,
+        }
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// A compact JWS over the header and claims JSON, tagged with HMAC-SHA512 (the header must
+    /// say `alg` HS512 and this key's `kid`).
+    pub fn sign_jws(&self, header_json: &[u8], claims_json: &[u8]) -> String {
+        let mut jws = String::with_capacity((header_json.len() + claims_json.len()) * 4 / 3 + 100);
+        URL_SAFE_NO_PAD.encode_string(header_json, &mut jws);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims_json, &mut jws);
+        let tag = hmac::sign(&self.key, jws.as_bytes());
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut jws);
+        jws
+    }
+
+    /// True when `jws` carries this key's tag (compared in constant time).
+    pub fn verify_jws(&self, jws: &str) -> bool {
+        let Some((signing_input, tag)) = jws.rsplit_once('.') else {
+            return false;
+        };
+        if signing_input.split('.').count() != 2 {
+            return false;
+        }
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        hmac::verify(&self.key, signing_input.as_bytes(), &tag).is_ok()
     }
 }
 

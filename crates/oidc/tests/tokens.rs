@@ -779,12 +779,21 @@ async fn refresh_grant() {
     }
     assert!(new_id.get("nonce").is_none());
     assert_eq!(refreshed["scope"], "openid profile email phone");
-    // Without rotation the old refresh token keeps working; the new one slides the idle time.
-    assert_eq!(
-        claims(refreshed["refresh_token"].as_str().unwrap())["exp"],
-        NOW + 1900
-    );
+    // Without rotation the old refresh token keeps working; the new one slides the idle time
+    // and continues the same grant (its row, hence its jti).
+    let next = claims(refreshed["refresh_token"].as_str().unwrap());
+    assert_eq!(next["exp"], NOW + 1900);
+    assert_eq!(next["jti"], r["jti"]);
     assert_eq!(app.refresh(BACKEND, &refresh).await.status, StatusCode::OK);
+    // Refresh tokens carry an HS512 tag, as Keycloak's do, never the realm's signature.
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(refresh.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "HS512");
+    assert!(header["kid"].as_str().unwrap().starts_with("mac-"));
 
     // Narrowing the scope, and asking for more than was granted.
     let narrowed = app
@@ -799,6 +808,9 @@ async fn refresh_grant() {
         .await
         .json();
     assert_eq!(narrowed["scope"], "openid profile email");
+    // The continued refresh token keeps the original grant (RFC 6749 §6).
+    let kept = claims(narrowed["refresh_token"].as_str().unwrap());
+    assert_eq!(kept["scope"], "openid profile email phone");
     app.token(
         BACKEND,
         &[

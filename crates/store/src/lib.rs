@@ -575,6 +575,11 @@ impl Store {
         queries::session::revoke_refresh(&self.db, id).await
     }
 
+    /// Pushes a refresh token row's expiry forward to `until` (a continued grant outlives it).
+    pub async fn extend_refresh_token(&self, id: &str, until: i64) -> Result<(), StoreError> {
+        queries::session::extend_refresh(&self.db, id, until).await
+    }
+
     /// Counts one use of a refresh token and returns the new count (refreshTokenMaxReuse).
     /// An unknown id is [`StoreError::NotFound`].
     pub async fn increment_refresh_token_use(&self, id: &str) -> Result<i64, StoreError> {

@@ -32,4 +32,4 @@ pub use protocol::{
     Protocol, Protocols, RuleVerdictView, ScopeExplanation, protocol_mount_path,
     realm_mapper_problems,
 };
-pub use state::{AppState, Urls};
+pub use state::{AppState, LiveUser, Urls};

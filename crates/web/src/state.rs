@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use portcullis_core::clock::Clock;
-use portcullis_core::model::RealmSnapshot;
+use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{
     HashScratch, PasswordHistory, PasswordPolicy, PolicySubject, PolicyViolation, StoredPassword,
 };
@@ -25,6 +25,13 @@ const BY_ID_CAPACITY: usize = 1_024;
 /// process drop them at once, changes by another instance show within this time.
 const BY_ID_TTL_SECS: i64 = 10;
 
+/// An enabled user as [`AppState::user_by_id`] found them, with their effective roles and groups.
+#[derive(Debug)]
+pub struct LiveUser {
+    pub user: User,
+    pub resolved: Arc<ResolvedUser>,
+}
+
 /// Public URLs: the issuer of a realm is `{base_url}{relative_path}/realms/{realm}`, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Urls {
@@ -44,7 +51,7 @@ struct Inner {
     realms: RealmCache,
     /// Verifies presented secrets: caches, rate limits, brute-force accounting.
     authenticator: Authenticator,
-    by_id: VerifiedCache<Arc<ResolvedUser>>,
+    by_id: VerifiedCache<Arc<LiveUser>>,
     /// One thread per core (or as configured), each with its own argon2 memory: bounds both
     /// the CPU a burst of logins takes from token signing and the memory it leaves behind.
     hashing: HashingPool,
@@ -264,6 +271,21 @@ impl AppState {
         realm: &RealmSnapshot,
         user_id: &str,
     ) -> Result<Option<Arc<ResolvedUser>>, WebError> {
+        Ok(self
+            .user_by_id(realm, user_id)
+            .await?
+            .map(|live| live.resolved.clone()))
+    }
+
+    /// The enabled user with their current roles and groups, for grants that carry no password
+    /// (refresh tokens). `None` when the user is gone or disabled. Answers are reused for a few
+    /// seconds ([`BY_ID_TTL_SECS`]) and dropped at once by any change to the user or realm
+    /// ([`AppState::invalidate_user`], [`AppState::invalidate_realm`]).
+    pub async fn user_by_id(
+        &self,
+        realm: &RealmSnapshot,
+        user_id: &str,
+    ) -> Result<Option<Arc<LiveUser>>, WebError> {
         let realm_name = &realm.realm.name;
         // Keyed like a verification, with the user id in place of a name and no password.
         let key = self.0.by_id.key(realm_name, user_id, "");
@@ -280,10 +302,11 @@ impl AppState {
             return Ok(None);
         };
         let resolved = Arc::new(resolve_user(realm, &user));
+        let live = Arc::new(LiveUser { user, resolved });
         self.0
             .by_id
-            .insert(key, realm_name, user_id, resolved.clone(), now);
-        Ok(Some(resolved))
+            .insert(key, realm_name, user_id, live.clone(), now);
+        Ok(Some(live))
     }
 
     /// Runs CPU-heavy password work off the async executor on the hashing threads, at most one

@@ -4,10 +4,12 @@
 //! not revoked, their client and user still exist and are enabled, they are not older than the
 //! user's `notBefore`, and the SSO session they belong to (if online) is alive.
 
+use std::sync::Arc;
+
 use portcullis_core::model::{Client, User};
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_store::{RefreshTokenRecord, UserSession};
-use portcullis_web::bearer;
+use portcullis_web::{LiveUser, bearer};
 use serde_json::{Map, Value};
 
 use super::{Ctx, OAuthError};
@@ -28,8 +30,8 @@ pub(crate) struct LiveRefresh<'s> {
     pub claims: Map<String, Value>,
     pub record: RefreshTokenRecord,
     pub client: &'s Client,
-    pub user: User,
-    pub resolved: ResolvedUser,
+    /// The user with their effective roles, from the state's short-lived cache.
+    pub account: Arc<LiveUser>,
     /// The SSO session the grant started in, when there was one and it still exists (offline
     /// tokens outlive it; it then only tells the original `auth_time`).
     pub session: Option<UserSession>,
@@ -85,27 +87,26 @@ pub(crate) async fn refresh_token<'s>(
     let Some(client) = live_client(ctx, &record.client_id) else {
         return Ok(Err(CLIENT_GONE));
     };
-    let Some(user) = live_user(ctx, &record.user_id).await? else {
+    let Some(account) = ctx.state.user_by_id(&ctx.snapshot, &record.user_id).await? else {
         return Ok(Err(USER_GONE));
     };
+    let user = &account.user;
     if user.revoked_before(claim_i64(&claims, "iat").unwrap_or(i64::MIN)) {
         return Ok(Err(bearer::STALE));
     }
     let session = match &record.session_id {
         None => None,
         Some(sid) if offline => ctx.state.store().find_user_session(sid).await?,
-        Some(sid) => match live_session(ctx, sid, &user).await? {
+        Some(sid) => match live_session(ctx, sid, user).await? {
             Some(session) => Some(session),
             None => return Ok(Err(SESSION_NOT_ACTIVE)),
         },
     };
-    let resolved = resolve_user(&ctx.snapshot, &user);
     Ok(Ok(LiveRefresh {
         claims,
         record,
         client,
-        user,
-        resolved,
+        account,
         session,
     }))
 }

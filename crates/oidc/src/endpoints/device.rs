@@ -220,6 +220,7 @@ pub(crate) async fn device_grant(
             auth_time: Some(auth_time),
             nonce: None,
             refresh,
+            continues: None,
             service_account: false,
         },
     )

@@ -98,6 +98,7 @@ pub(crate) async fn authorization_code(
             auth_time: Some(code.auth_time),
             nonce: code.nonce.as_deref(),
             refresh,
+            continues: None,
             service_account: false,
         },
     )
@@ -181,7 +182,8 @@ pub(crate) async fn refresh(
     let live = check::refresh_token(ctx, token)
         .await?
         .map_err(OAuthError::invalid_grant)?;
-    audit.user = label(&live.user.username);
+    let user = &live.account.user;
+    audit.user = label(&user.username);
     if live.client.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "Invalid refresh token. Token client and authorized client don't match",
@@ -191,26 +193,32 @@ pub(crate) async fn refresh(
     let scopes = narrow(client, &original, form.get("scope"))
         .map_err(|_| OAuthError::invalid_scope("Requested scope exceeds the original grant"))?;
     // RFC 9700 §4.14.2: a public client's refresh tokens are rotated whatever the realm says.
-    if ctx.snapshot.realm.revoke_refresh_token || client.public_client {
+    let rotating = ctx.snapshot.realm.revoke_refresh_token || client.public_client;
+    if rotating {
         rotate(ctx, &live).await?;
     }
-    let store = ctx.state.store();
     let session = match &live.session {
         Some(session) if !live.record.offline => {
-            store.touch_user_session(&session.id, ctx.now).await?;
+            // `last_seen_at` is written once per touch interval, not on every refresh.
+            if ctx.now - session.last_seen_at >= ctx.snapshot.realm.session_touch_interval() {
+                ctx.state
+                    .store()
+                    .touch_user_session(&session.id, ctx.now)
+                    .await?;
+            }
             Some(session)
         }
         // An offline token names its session only while that session lives.
         Some(session) if alive(ctx, session) => Some(session),
         _ => None,
     };
-    let service_account = live.user.service_account_client_id.as_deref() == Some(&client.client_id);
+    let service_account = user.service_account_client_id.as_deref() == Some(&client.client_id);
     issue(
         ctx,
         Issue {
             client,
-            user: &live.user,
-            resolved: &live.resolved,
+            user,
+            resolved: &live.account.resolved,
             scopes,
             session: session.map(|s| SessionRef {
                 id: &s.id,
@@ -219,6 +227,8 @@ pub(crate) async fn refresh(
             auth_time: live.session.as_ref().map(|s| s.auth_time),
             nonce: None,
             refresh: Some(live.record.offline),
+            // Without rotation the grant keeps its row: the new token names it again.
+            continues: (!rotating).then_some(&live.record),
             service_account,
         },
     )
@@ -302,6 +312,7 @@ pub(crate) async fn client_credentials(
             auth_time: None,
             nonce: None,
             refresh,
+            continues: None,
             service_account: true,
         },
     )
@@ -383,6 +394,7 @@ pub(crate) async fn password(
             auth_time: Some(ctx.now),
             nonce: None,
             refresh,
+            continues: None,
             service_account: false,
         },
     )

@@ -95,7 +95,7 @@ async fn introspect_token(
             Ok(Some(active(
                 live.claims,
                 &live.client.client_id,
-                &live.user.username,
+                &live.account.user.username,
             )))
         }
         None => Ok(None),

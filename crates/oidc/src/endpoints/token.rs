@@ -124,6 +124,9 @@ pub(crate) struct Issue<'a> {
     pub nonce: Option<&'a str>,
     /// `None`: no refresh token; `Some(offline)`: a refresh token, offline or not.
     pub refresh: Option<bool>,
+    /// A refresh grant without rotation: the new refresh token continues this row (same `jti`,
+    /// same scope) instead of inserting another, so refreshing writes nothing in the common case.
+    pub continues: Option<&'a RefreshTokenRecord>,
     /// Client credentials: no ID token, and a `client_id` claim.
     pub service_account: bool,
 }
@@ -190,7 +193,11 @@ pub(crate) async fn issue(ctx: &Ctx, issue: Issue<'_>) -> Result<Response, OAuth
     Ok(no_store(Json(body).into_response()))
 }
 
-/// Inserts the refresh token's row and signs the token; returns it with its expiry.
+/// How far past a continued token's expiry its row's expiry is pushed when it must grow.
+const ROW_EXPIRY_AHEAD_SECS: i64 = 3_600;
+
+/// Inserts the refresh token's row (or extends the row it continues) and tags the token;
+/// returns it with its expiry.
 async fn store_refresh(
     ctx: &Ctx,
     issue: &Issue<'_>,
@@ -206,26 +213,45 @@ async fn store_refresh(
         issue.session,
         offline,
     );
-    let record = RefreshTokenRecord {
-        id: mint::new_jti(),
-        realm_id: snapshot.realm.id.clone(),
-        client_id: issue.client.client_id.clone(),
-        user_id: issue.user.id.clone(),
-        session_id: issue.session.map(|s| s.id.to_owned()),
-        scope: scope.to_owned(),
-        offline,
-        created_at: ctx.now,
-        expires_at: exp,
-        revoked: false,
-        use_count: 0,
+    let record = match issue.continues {
+        Some(row) => {
+            if exp > row.expires_at {
+                // The row must outlive every token that names it; extending it well ahead
+                // means one write per grant now and then, not one per refresh.
+                let until = exp.saturating_add(ROW_EXPIRY_AHEAD_SECS);
+                ctx.state
+                    .store()
+                    .extend_refresh_token(&row.id, until)
+                    .await?;
+            }
+            row.clone()
+        }
+        None => {
+            let record = RefreshTokenRecord {
+                id: mint::new_jti(),
+                realm_id: snapshot.realm.id.clone(),
+                client_id: issue.client.client_id.clone(),
+                user_id: issue.user.id.clone(),
+                session_id: issue.session.map(|s| s.id.to_owned()),
+                scope: scope.to_owned(),
+                offline,
+                created_at: ctx.now,
+                expires_at: exp,
+                revoked: false,
+                use_count: 0,
+            };
+            ctx.state.store().insert_refresh_token(&record).await?;
+            record
+        }
     };
-    ctx.state.store().insert_refresh_token(&record).await?;
     let claims = RefreshClaims {
         issuer: &ctx.issuer,
         client_id: &issue.client.client_id,
         subject: &issue.user.id,
         session_id: record.session_id.as_deref(),
-        scope,
+        // A continued grant keeps its original scope (RFC 6749 §6), whatever a narrowing
+        // refresh gave the access token.
+        scope: &record.scope,
         jti: &record.id,
         offline,
         now: ctx.now,

@@ -53,18 +53,36 @@ pub(crate) fn sign(key: &SigningKey, claims: &Map<String, Value>) -> Result<Stri
     Ok(key.sign_jws(header.as_bytes(), &claims)?)
 }
 
+/// Tags refresh-token `claims` with the derived MAC key of `key` (HS512, as Keycloak does).
+pub(crate) fn sign_refresh_mac(
+    key: &SigningKey,
+    claims: &Map<String, Value>,
+) -> Result<String, TokenError> {
+    let mac = key.refresh_mac();
+    // The kid is `mac-` and base64url, so it needs no JSON escaping.
+    let header = format!(r#"{{"alg":"HS512","typ":"JWT","kid":"{}"}}"#, mac.kid());
+    let claims = serde_json::to_vec(claims)?;
+    Ok(mac.sign_jws(header.as_bytes(), &claims))
+}
+
 /// The claims of a JWT this realm issued: a realm key (by `kid`) made the signature with the
-/// header's `alg`, `iss` is the realm's issuer, and `typ` is one of ours. Expiry is not checked.
+/// header's `alg` (or, for refresh tokens, the tag with its derived MAC key), `iss` is the
+/// realm's issuer, and `typ` is one of ours. Expiry is not checked.
 pub(crate) fn decode_verified(
     snapshot: &RealmSnapshot,
     issuer: &str,
     jwt: &str,
 ) -> Option<Map<String, Value>> {
-    let claims = portcullis_core::jws::verify(&snapshot.keys, jwt)?;
-    let ours = matches!(
-        claim_str(&claims, "typ"),
-        Some(TYP_BEARER | TYP_ID | TYP_REFRESH | TYP_OFFLINE)
-    );
+    use portcullis_core::jws;
+    let (claims, typs): (_, &[&str]) = match jws::verify(&snapshot.keys, jwt) {
+        Some(claims) => (claims, &[TYP_BEARER, TYP_ID, TYP_REFRESH, TYP_OFFLINE]),
+        // Refresh tokens issued with the derived MAC key; older ones were signed.
+        None => (
+            jws::verify_refresh(&snapshot.keys, jwt)?,
+            &[TYP_REFRESH, TYP_OFFLINE],
+        ),
+    };
+    let ours = claim_str(&claims, "typ").is_some_and(|typ| typs.contains(&typ));
     (ours && claim_str(&claims, "iss") == Some(issuer)).then_some(claims)
 }
 

@@ -288,14 +288,15 @@ pub(crate) fn sign_id(
     jwt::sign(key, &claims)
 }
 
-/// Signs a refresh token with the client's access-token algorithm.
+/// Tags a refresh token with the MAC key derived from the realm key of the client's
+/// access-token algorithm (HS512, as Keycloak's refresh tokens are: only this server reads them).
 pub(crate) fn sign_refresh(
     snapshot: &RealmSnapshot,
     settings: &TokenSettings,
     claims: &RefreshClaims<'_>,
 ) -> Result<String, TokenError> {
     let key = jwt::signing_key(snapshot, settings.access_alg)?;
-    jwt::sign(key, &refresh_claims(claims))
+    jwt::sign_refresh_mac(key, &refresh_claims(claims))
 }
 
 #[cfg(test)]

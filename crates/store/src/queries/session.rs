@@ -388,6 +388,22 @@ pub(crate) async fn revoke_refresh<C: ConnectionTrait>(db: &C, id: &str) -> Resu
     Ok(())
 }
 
+/// Pushes a refresh token row's expiry to `until` (never back: a concurrent refresh may have
+/// pushed it further).
+pub(crate) async fn extend_refresh<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    until: i64,
+) -> Result<(), StoreError> {
+    oidc_refresh_token::Entity::update_many()
+        .col_expr(oidc_refresh_token::Column::ExpiresAt, Expr::value(until))
+        .filter(oidc_refresh_token::Column::Id.eq(id))
+        .filter(oidc_refresh_token::Column::ExpiresAt.lt(until))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Adds one use and returns the new count; the transaction holds the row's write lock between
 /// the UPDATE and the read, so concurrent uses each see their own count.
 pub(crate) async fn increment_refresh_use<C: TransactionTrait>(
