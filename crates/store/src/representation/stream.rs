@@ -339,3 +339,109 @@ impl<W: Write> RealmJsonWriter<W> {
         Ok(self.out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(text: &str, batch: usize) -> Result<(Vec<(u64, Vec<String>)>, BTreeSet<String>), StoreError> {
+        let mut batches = Vec::new();
+        let mut ignored = BTreeSet::new();
+        read_users(text.as_bytes(), batch, &mut ignored, &mut |b: UserBatch| {
+            let names = b.users.iter().map(|u| u.username.clone().unwrap_or_default()).collect();
+            batches.push((b.first_index, names));
+            Ok(())
+        })?;
+        Ok((batches, ignored))
+    }
+
+    #[test]
+    fn users_come_in_batches_and_other_fields_are_skipped() {
+        let text = r#"{"realm": "r", "clients": [{"clientId": "c"}],
+            "users": [{"username": "a", "totp": false}, {"username": "b"}, {"username": "c"}],
+            "groups": []}"#;
+        let (batches, ignored) = read_all(text, 2).unwrap();
+        assert_eq!(
+            batches,
+            [(0, vec!["a".to_string(), "b".to_string()]), (2, vec!["c".to_string()])]
+        );
+        assert_eq!(ignored.into_iter().collect::<Vec<_>>(), ["users[].totp"]);
+        assert!(read_all(r#"{"realm": "r", "users": null}"#, 2).unwrap().0.is_empty());
+        assert!(read_all(r#"{"realm": "r"}"#, 2).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn the_head_counts_users_without_keeping_them() {
+        let text = r#"{"realm": "r", "users": [{"username": "a"}, {"bogus": [1, 2]}],
+            "sslRequired": "external"}"#;
+        let head = read_realm_head(text.as_bytes()).unwrap();
+        assert_eq!((head.realm.realm.as_deref(), head.users), (Some("r"), 2));
+        assert!(head.realm.users.is_none());
+        assert_eq!(head.ignored.into_iter().collect::<Vec<_>>(), ["sslRequired"]);
+        for bad in ["{", r#"{"users": 5}"#, r#"{"realm": "r"} trailing"#, "[]"] {
+            assert!(read_realm_head(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bad_record_names_its_index_and_field() {
+        let text = r#"{"users": [{"username": "a"}, {"username": "b",
+            "credentials": [{"type": "password"}, {"priority": "high"}]}]}"#;
+        let message = read_all(text, 1).unwrap_err().to_string();
+        assert!(
+            message.contains("users[1].credentials[1].priority: invalid"),
+            "{message}"
+        );
+        let message = read_all(r#"{"users": [{"username": "a"}, 7]}"#, 5)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("users[1]: invalid type"), "{message}");
+        let message = read_all(r#"{"users": [{"username": "a"}, {"username": }]}"#, 5)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("users[1]"), "{message}");
+    }
+
+    #[test]
+    fn a_sink_error_stops_the_reading_as_it_is() {
+        let text = r#"{"users": [{"username": "a"}, {"username": "b"}, {"username": "c"}]}"#;
+        let mut calls = 0;
+        let err = read_users(text.as_bytes(), 1, &mut BTreeSet::new(), &mut |_| {
+            calls += 1;
+            Err(StoreError::Conflict("full".into()))
+        })
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(m) if m == "full"));
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn the_writer_streams_users_into_valid_json() {
+        let realm = RealmRepresentation {
+            realm: Some("r".into()),
+            ..Default::default()
+        };
+        let user = |name: &str| UserRepresentation {
+            username: Some(name.into()),
+            first_name: Some("line\nbreak".into()),
+            ..Default::default()
+        };
+        let mut writer = RealmJsonWriter::begin(Vec::new(), &realm, true).unwrap();
+        writer.users(&[user("a"), user("b")]).unwrap();
+        writer.users(&[]).unwrap();
+        writer.users(&[user("c")]).unwrap();
+        let out = writer.finish().unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let mut want = realm.clone();
+        want.users = Some(vec![user("a"), user("b"), user("c")]);
+        assert_eq!(value, serde_json::to_value(&want).unwrap());
+        assert!(out.ends_with(b"}\n"));
+
+        let empty = RealmJsonWriter::begin(Vec::new(), &realm, true).unwrap().finish().unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&empty).unwrap();
+        assert_eq!(value["users"], serde_json::json!([]));
+        let none = RealmJsonWriter::begin(Vec::new(), &realm, false).unwrap().finish().unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&none).unwrap();
+        assert!(value.get("users").is_none());
+    }
+}
