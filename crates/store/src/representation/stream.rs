@@ -389,7 +389,7 @@ mod tests {
             "credentials": [{"type": "password"}, {"priority": "high"}]}]}"#;
         let message = read_all(text, 1).unwrap_err().to_string();
         assert!(
-            message.contains("users[1].credentials[1].priority: invalid"),
+            message.contains("users[1].credentials[1].priority: expected an integer"),
             "{message}"
         );
         let message = read_all(r#"{"users": [{"username": "a"}, 7]}"#, 5)
