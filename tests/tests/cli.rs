@@ -261,8 +261,10 @@ fn split_users_files_import_with_progress_lines() {
     std::fs::create_dir_all(&realms).unwrap();
     let credential = keycloak_pbkdf2("shared-password");
     let users: Vec<Value> = (0..2500)
-        .map(|i| json!({"username": format!("u{i:05}"), "enabled": true,
-                        "realmRoles": ["staff"], "credentials": [credential]}))
+        .map(|i| {
+            json!({"username": format!("u{i:05}"), "enabled": true,
+                        "realmRoles": ["staff"], "credentials": [credential]})
+        })
         .collect();
     let write = |name: &str, value: Value| {
         std::fs::write(realms.join(name), value.to_string()).unwrap();
@@ -286,11 +288,18 @@ fn split_users_files_import_with_progress_lines() {
     for line in ["importing users: 1000/2500", "importing users: 2500/2500"] {
         assert!(err.contains(line), "{line:?} in {err}");
     }
-    assert!(!err.contains('\r'), "no terminal redraws off a terminal: {err}");
+    assert!(
+        !err.contains('\r'),
+        "no terminal redraws off a terminal: {err}"
+    );
 
     let out = portcullis(&db, &["export", "--realm", "big", "--users"], &[]);
     assert!(out.status.success(), "export: {}", stderr(&out));
-    assert!(stderr(&out).contains("exporting users: 2500/2500"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exporting users: 2500/2500"),
+        "{}",
+        stderr(&out)
+    );
     let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
     let listed = exported["users"].as_array().unwrap();
     assert_eq!(listed.len(), 2500);

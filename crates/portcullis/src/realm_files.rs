@@ -115,7 +115,11 @@ fn split_users_files(
     let mut realms = Vec::new();
     let mut users: BTreeMap<String, BTreeMap<u64, PathBuf>> = BTreeMap::new();
     for file in files {
-        match file.file_name().and_then(|n| n.to_str()).and_then(users_file_of) {
+        match file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(users_file_of)
+        {
             Some((realm, n)) => {
                 users.entry(realm).or_default().insert(n, file);
             }
@@ -221,8 +225,17 @@ mod tests {
             "d/acme-users-2.json".into(),
             "d/other.json".into(),
         ]);
-        assert_eq!(realms, [PathBuf::from("d/acme-realm.json"), "d/other.json".into()]);
+        assert_eq!(
+            realms,
+            [PathBuf::from("d/acme-realm.json"), "d/other.json".into()]
+        );
         let order: Vec<&PathBuf> = users["acme"].values().collect();
-        assert_eq!(order, [&PathBuf::from("d/acme-users-2.json"), &"d/acme-users-10.json".into()]);
+        assert_eq!(
+            order,
+            [
+                &PathBuf::from("d/acme-users-2.json"),
+                &"d/acme-users-10.json".into()
+            ]
+        );
     }
 }

@@ -26,8 +26,6 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
 pub use error::StoreError;
 pub use export::{EXPORT_PAGE, RealmExport};
 pub use import::{ImportOutcome, ImportProgress, UserSource};
-pub use realm_file::RealmFile;
-pub use representation::stream::USER_BATCH;
 pub use plan::DEFAULT_ACCESS_TOKEN_LIFESPAN;
 /// App passwords: queries that also run inside an admin change's transaction.
 pub use queries::app_password as app_passwords;
@@ -43,6 +41,8 @@ pub use queries::session::{
     AuthCode, CodeRedemption, RefreshTokenRecord, SessionDevice, UserSession,
 };
 pub use queries::sweep::{LOGIN_EVENT_RETENTION_SECS, SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
+pub use realm_file::RealmFile;
+pub use representation::stream::USER_BATCH;
 pub use representation::{RealmRepresentation, parse_realm_json};
 
 use representation::{

@@ -82,10 +82,8 @@ struct Files {
 
 impl Files {
     fn new(name: &str) -> Files {
-        let dir = std::env::temp_dir().join(format!(
-            "portcullis-large-realm-{name}-{}",
-            uuid_like()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("portcullis-large-realm-{name}-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
         Files { dir }
     }
@@ -166,7 +164,10 @@ async fn users_import_in_batches_and_every_password_verifies() {
             .unwrap()
             .unwrap();
         let password = password.expect("a password");
-        assert_eq!(password.algorithm, "pbkdf2-sha256", "not re-hashed at import");
+        assert_eq!(
+            password.algorithm, "pbkdf2-sha256",
+            "not re-hashed at import"
+        );
         assert!(password.verify(&format!("pw-{}", i % 4)), "user{i:04}");
         assert!(!password.verify("pw-x"));
         assert_eq!(user.attributes["n"], [i.to_string()]);
@@ -231,9 +232,19 @@ async fn a_bad_record_is_named_and_leaves_nothing_behind() {
             assert!(message.contains(want), "{want:?} in {message}");
         }
         assert!(message.contains("bad.json"), "names the file: {message}");
-        assert!(progress.len() >= 3, "batches before the bad one were written");
+        assert!(
+            progress.len() >= 3,
+            "batches before the bad one were written"
+        );
         assert!(!db.store.realm_exists("big").await.unwrap());
-        for table in ["realm", "user_entity", "credential", "user_role", "user_group", "role"] {
+        for table in [
+            "realm",
+            "user_entity",
+            "credential",
+            "user_role",
+            "user_group",
+            "role",
+        ] {
             assert_eq!(count(&db.store, table).await, 0, "{table} after {message}");
         }
     }
@@ -260,7 +271,11 @@ async fn a_bad_record_is_named_and_leaves_nothing_behind() {
 
 /// Writes an export the way `portcullis export` does: the realm, then its users page by page.
 async fn export_to_bytes(store: &Store, realm: &str) -> Vec<u8> {
-    let mut export = store.export_realm_paged(realm, true).await.unwrap().unwrap();
+    let mut export = store
+        .export_realm_paged(realm, true)
+        .await
+        .unwrap()
+        .unwrap();
     let mut out = RealmJsonWriter::begin(Vec::new(), export.realm(), true).unwrap();
     let mut pages = 0;
     while let Some(page) = store.export_next_page(&mut export).await.unwrap() {
@@ -285,15 +300,12 @@ async fn a_paged_export_imports_back_the_same() {
 
     let bytes = export_to_bytes(&db.store, "big").await;
     let exported: Value = serde_json::from_slice(&bytes).expect("the export is JSON");
-    let whole = serde_json::to_value(db.store.export_realm("big", true).await.unwrap().unwrap())
-        .unwrap();
+    let whole =
+        serde_json::to_value(db.store.export_realm("big", true).await.unwrap().unwrap()).unwrap();
     assert_eq!(exported, whole, "paged and whole exports agree");
     let listed = exported["users"].as_array().unwrap();
     assert_eq!(listed.len(), n);
-    let user7 = listed
-        .iter()
-        .find(|u| u["username"] == "user0007")
-        .unwrap();
+    let user7 = listed.iter().find(|u| u["username"] == "user0007").unwrap();
     assert_eq!(user7["attributes"]["n"], json!(["7"]));
     assert_eq!(user7["realmRoles"], json!(["ops"]));
     assert_eq!(user7["groups"], json!(["/sales"]));
@@ -367,7 +379,10 @@ async fn keycloak_users_files_import_with_their_realm() {
     // A bad record in a users file names the file and the record there; nothing stays.
     let mut broken = all[5..].to_vec();
     broken[2]["realmRoles"] = json!(["ghost"]);
-    let second = files.write("big-users-1.json", &json!({"realm": "big", "users": broken}));
+    let second = files.write(
+        "big-users-1.json",
+        &json!({"realm": "big", "users": broken}),
+    );
     let other_db = TestDb::new().await;
     let mut file = RealmFile::open(&realm_path).unwrap();
     file.add_users_file(&first).unwrap();

@@ -166,7 +166,11 @@ struct UsersSeed<'a> {
 impl UsersSeed<'_> {
     /// One element of `users`: placeholders substituted, then the representation read with the
     /// path of a failing field and of every ignored one.
-    fn user(&mut self, index: u64, mut value: serde_json::Value) -> Result<UserRepresentation, String> {
+    fn user(
+        &mut self,
+        index: u64,
+        mut value: serde_json::Value,
+    ) -> Result<UserRepresentation, String> {
         substitute_placeholders(&mut value, &env_lookup);
         let ignored = &mut *self.ignored;
         let mut on_ignored = |path: serde_ignored::Path<'_>| {
@@ -321,7 +325,8 @@ impl<W: Write> RealmJsonWriter<W> {
             // of the pretty form and indenting after it nests the user two levels deep.
             let text = serde_json::to_string_pretty(user)?;
             self.out.write_all(b"\n    ")?;
-            self.out.write_all(text.replace('\n', "\n    ").as_bytes())?;
+            self.out
+                .write_all(text.replace('\n', "\n    ").as_bytes())?;
             *written += 1;
         }
         Ok(())
@@ -344,11 +349,18 @@ impl<W: Write> RealmJsonWriter<W> {
 mod tests {
     use super::*;
 
-    fn read_all(text: &str, batch: usize) -> Result<(Vec<(u64, Vec<String>)>, BTreeSet<String>), StoreError> {
+    fn read_all(
+        text: &str,
+        batch: usize,
+    ) -> Result<(Vec<(u64, Vec<String>)>, BTreeSet<String>), StoreError> {
         let mut batches = Vec::new();
         let mut ignored = BTreeSet::new();
         read_users(text.as_bytes(), batch, &mut ignored, &mut |b: UserBatch| {
-            let names = b.users.iter().map(|u| u.username.clone().unwrap_or_default()).collect();
+            let names = b
+                .users
+                .iter()
+                .map(|u| u.username.clone().unwrap_or_default())
+                .collect();
             batches.push((b.first_index, names));
             Ok(())
         })?;
@@ -363,10 +375,18 @@ mod tests {
         let (batches, ignored) = read_all(text, 2).unwrap();
         assert_eq!(
             batches,
-            [(0, vec!["a".to_string(), "b".to_string()]), (2, vec!["c".to_string()])]
+            [
+                (0, vec!["a".to_string(), "b".to_string()]),
+                (2, vec!["c".to_string()])
+            ]
         );
         assert_eq!(ignored.into_iter().collect::<Vec<_>>(), ["users[].totp"]);
-        assert!(read_all(r#"{"realm": "r", "users": null}"#, 2).unwrap().0.is_empty());
+        assert!(
+            read_all(r#"{"realm": "r", "users": null}"#, 2)
+                .unwrap()
+                .0
+                .is_empty()
+        );
         assert!(read_all(r#"{"realm": "r"}"#, 2).unwrap().0.is_empty());
     }
 
@@ -377,7 +397,10 @@ mod tests {
         let head = read_realm_head(text.as_bytes()).unwrap();
         assert_eq!((head.realm.realm.as_deref(), head.users), (Some("r"), 2));
         assert!(head.realm.users.is_none());
-        assert_eq!(head.ignored.into_iter().collect::<Vec<_>>(), ["sslRequired"]);
+        assert_eq!(
+            head.ignored.into_iter().collect::<Vec<_>>(),
+            ["sslRequired"]
+        );
         for bad in ["{", r#"{"users": 5}"#, r#"{"realm": "r"} trailing"#, "[]"] {
             assert!(read_realm_head(bad.as_bytes()).is_err(), "{bad}");
         }
@@ -437,10 +460,16 @@ mod tests {
         assert_eq!(value, serde_json::to_value(&want).unwrap());
         assert!(out.ends_with(b"}\n"));
 
-        let empty = RealmJsonWriter::begin(Vec::new(), &realm, true).unwrap().finish().unwrap();
+        let empty = RealmJsonWriter::begin(Vec::new(), &realm, true)
+            .unwrap()
+            .finish()
+            .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&empty).unwrap();
         assert_eq!(value["users"], serde_json::json!([]));
-        let none = RealmJsonWriter::begin(Vec::new(), &realm, false).unwrap().finish().unwrap();
+        let none = RealmJsonWriter::begin(Vec::new(), &realm, false)
+            .unwrap()
+            .finish()
+            .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&none).unwrap();
         assert!(value.get("users").is_none());
     }
