@@ -349,10 +349,13 @@ impl<W: Write> RealmJsonWriter<W> {
 mod tests {
     use super::*;
 
+    /// Each batch's first index and usernames.
+    type Batches = Vec<(u64, Vec<String>)>;
+
     fn read_all(
         text: &str,
         batch: usize,
-    ) -> Result<(Vec<(u64, Vec<String>)>, BTreeSet<String>), StoreError> {
+    ) -> Result<(Batches, BTreeSet<String>), StoreError> {
         let mut batches = Vec::new();
         let mut ignored = BTreeSet::new();
         read_users(text.as_bytes(), batch, &mut ignored, &mut |b: UserBatch| {
