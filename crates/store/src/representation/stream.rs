@@ -352,10 +352,7 @@ mod tests {
     /// Each batch's first index and usernames.
     type Batches = Vec<(u64, Vec<String>)>;
 
-    fn read_all(
-        text: &str,
-        batch: usize,
-    ) -> Result<(Batches, BTreeSet<String>), StoreError> {
+    fn read_all(text: &str, batch: usize) -> Result<(Batches, BTreeSet<String>), StoreError> {
         let mut batches = Vec::new();
         let mut ignored = BTreeSet::new();
         read_users(text.as_bytes(), batch, &mut ignored, &mut |b: UserBatch| {
