@@ -249,3 +249,61 @@ async fn start_up_imports_realms_and_migrated_passwords_work() {
         "the pbkdf2 hash is replaced after a login"
     );
 }
+
+/// A realm directory with Keycloak's split users files (`<realm>-users-<n>.json`), imported
+/// with plain progress lines because standard error is not a terminal; the export streams the
+/// users back, with its own progress lines.
+#[test]
+fn split_users_files_import_with_progress_lines() {
+    let dir = TempDir::new("cli-large");
+    let db = fresh_database_url(dir.path());
+    let realms = dir.path().join("realms");
+    std::fs::create_dir_all(&realms).unwrap();
+    let credential = keycloak_pbkdf2("shared-password");
+    let users: Vec<Value> = (0..2500)
+        .map(|i| {
+            json!({"username": format!("u{i:05}"), "enabled": true,
+                        "realmRoles": ["staff"], "credentials": [credential]})
+        })
+        .collect();
+    let write = |name: &str, value: Value| {
+        std::fs::write(realms.join(name), value.to_string()).unwrap();
+    };
+    write(
+        "big-realm.json",
+        json!({"realm": "big", "roles": {"realm": [{"name": "staff"}]}}),
+    );
+    write(
+        "big-users-0.json",
+        json!({"realm": "big", "users": users[..1500]}),
+    );
+    write(
+        "big-users-1.json",
+        json!({"realm": "big", "users": users[1500..]}),
+    );
+
+    let out = portcullis(&db, &["import", realms.to_str().unwrap()], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "import: {err}");
+    for line in ["importing users: 1000/2500", "importing users: 2500/2500"] {
+        assert!(err.contains(line), "{line:?} in {err}");
+    }
+    assert!(
+        !err.contains('\r'),
+        "no terminal redraws off a terminal: {err}"
+    );
+
+    let out = portcullis(&db, &["export", "--realm", "big", "--users"], &[]);
+    assert!(out.status.success(), "export: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exporting users: 2500/2500"),
+        "{}",
+        stderr(&out)
+    );
+    let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = exported["users"].as_array().unwrap();
+    assert_eq!(listed.len(), 2500);
+    assert_eq!(listed[1234]["username"], "u01234");
+    assert_eq!(listed[1234]["realmRoles"], json!(["staff"]));
+    assert!(listed[1234]["credentials"][0]["secretData"].is_string());
+}

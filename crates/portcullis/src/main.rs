@@ -2,6 +2,7 @@
 
 mod allocator;
 mod config;
+mod progress;
 mod realm_files;
 mod serving;
 mod sweeper;
@@ -15,6 +16,7 @@ use axum::Extension;
 use clap::Parser;
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_store::Store;
+use portcullis_store::representation::stream::RealmJsonWriter;
 use portcullis_web::{AppState, Urls};
 use tracing_subscriber::EnvFilter;
 
@@ -58,14 +60,32 @@ async fn run(started: Instant, mmap_threshold_pinned: bool) -> anyhow::Result<()
         }
         Command::Export { realm, users } => {
             let store = connect(&config).await?;
-            let rep = store
-                .export_realm(&realm, users)
-                .await?
-                .with_context(|| format!("realm {realm:?} does not exist"))?;
-            println!("{}", serde_json::to_string_pretty(&rep)?);
-            Ok(())
+            export(&store, &realm, users).await
         }
     }
+}
+
+/// Writes a realm to standard output, its users a page at a time as they are read.
+async fn export(store: &Store, realm: &str, users: bool) -> anyhow::Result<()> {
+    let mut export = store
+        .export_realm_paged(realm, users)
+        .await?
+        .with_context(|| format!("realm {realm:?} does not exist"))?;
+    let total = export.user_count();
+    let stdout = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
+    // Without `--users` the export still carries service-account users, as Keycloak's does.
+    let mut out = RealmJsonWriter::begin(stdout, export.realm(), users || total > 0)
+        .context("writing the export")?;
+    let progress = progress::Progress::new("exporting", realm, total);
+    let mut done = 0;
+    while let Some(page) = store.export_next_page(&mut export).await? {
+        out.users(&page).context("writing the export")?;
+        done += page.len() as u64;
+        progress.update(done);
+    }
+    out.finish().context("writing the export")?;
+    progress.finish(done);
+    Ok(())
 }
 
 async fn connect(config: &Config) -> anyhow::Result<Store> {

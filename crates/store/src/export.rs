@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use portcullis_core::password::StoredPassword;
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::admin::entity::user_federated_identity as link;
 use crate::entity::{credential, realm_group, user_entity, user_group, user_role};
@@ -26,20 +27,213 @@ pub(crate) async fn export_realm<C: ConnectionTrait>(
     name: &str,
     include_users: bool,
 ) -> Result<Option<RealmRepresentation>, StoreError> {
-    let Some(rows) = load_rows(db, name).await? else {
+    let Some(mut export) = RealmExport::start(db, name, include_users).await? else {
         return Ok(None);
     };
-    let refs = RoleRefs::new(&rows);
+    let mut users = Vec::new();
+    while let Some(page) = export.next_page(db).await? {
+        users.extend(page);
+    }
+    // Service-account users travel with their clients even without `include_users`, as in
+    // Keycloak, so a client's roles for its own service account survive a round trip.
+    if include_users || !users.is_empty() {
+        export.realm.users = Some(users);
+    }
+    Ok(Some(export.realm))
+}
+
+/// Users per page of an export: one query per table for the page, and only the page in memory.
+pub const EXPORT_PAGE: u64 = 1000;
+
+/// An export under way: the realm without users, then its users a page at a time in username
+/// order (a username seen is never seen again, even if users come and go meanwhile).
+pub struct RealmExport {
+    realm: RealmRepresentation,
+    realm_id: String,
+    refs: RoleRefs,
+    client_ids: HashMap<String, String>,
+    group_paths: HashMap<String, String>,
+    all: bool,
+    after: Option<String>,
+    done: bool,
+    users: u64,
+}
+
+impl RealmExport {
+    /// Loads everything but the users; `None` if there is no realm `name`. With `all ==
+    /// false` the pages hold only service-account users.
+    pub(crate) async fn start<C: ConnectionTrait>(
+        db: &C,
+        name: &str,
+        all: bool,
+    ) -> Result<Option<RealmExport>, StoreError> {
+        let Some(rows) = load_rows(db, name).await? else {
+            return Ok(None);
+        };
+        let refs = RoleRefs::new(&rows);
+        let realm = realm_head(&rows, &refs)?;
+        let client_ids = rows
+            .clients
+            .iter()
+            .map(|c| (c.id.clone(), c.client_id.clone()))
+            .collect();
+        let groups = realm_group::Entity::find()
+            .filter(realm_group::Column::RealmId.eq(rows.realm.id.as_str()))
+            .all(db)
+            .await?;
+        let mut count = user_entity::Entity::find()
+            .filter(user_entity::Column::RealmId.eq(rows.realm.id.as_str()));
+        if !all {
+            count = count.filter(user_entity::Column::ServiceAccountClientPk.is_not_null());
+        }
+        let users = count.count(db).await?;
+        Ok(Some(RealmExport {
+            realm,
+            realm_id: rows.realm.id.clone(),
+            refs,
+            client_ids,
+            group_paths: group_paths(&groups),
+            all,
+            after: None,
+            done: false,
+            users,
+        }))
+    }
+
+    /// The realm, without its users.
+    pub fn realm(&self) -> &RealmRepresentation {
+        &self.realm
+    }
+
+    /// How many users the pages hold (counted at the start).
+    pub fn user_count(&self) -> u64 {
+        self.users
+    }
+
+    /// The next page of users; `None` after the last.
+    pub async fn next_page<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+    ) -> Result<Option<Vec<UserRepresentation>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut query = user_entity::Entity::find()
+            .filter(user_entity::Column::RealmId.eq(self.realm_id.as_str()))
+            .order_by_asc(user_entity::Column::Username)
+            .limit(EXPORT_PAGE);
+        if !self.all {
+            query = query.filter(user_entity::Column::ServiceAccountClientPk.is_not_null());
+        }
+        if let Some(after) = &self.after {
+            query = query.filter(user_entity::Column::Username.gt(after.as_str()));
+        }
+        let users = query.all(db).await?;
+        if (users.len() as u64) < EXPORT_PAGE {
+            self.done = true;
+        }
+        let Some(last) = users.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.username.clone());
+        Ok(Some(self.users_page(db, users).await?))
+    }
+
+    async fn users_page<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        users: Vec<user_entity::Model>,
+    ) -> Result<Vec<UserRepresentation>, StoreError> {
+        let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+        let credentials = credential::Entity::find()
+            .filter(credential::Column::UserId.is_in(ids.clone()))
+            .order_by_asc(credential::Column::CreatedAt)
+            .order_by_asc(credential::Column::Id)
+            .all(db)
+            .await?;
+        let user_roles = user_role::Entity::find()
+            .filter(user_role::Column::UserId.is_in(ids.clone()))
+            .all(db)
+            .await?;
+        let user_groups = user_group::Entity::find()
+            .filter(user_group::Column::UserId.is_in(ids.clone()))
+            .all(db)
+            .await?;
+        let links = link::Entity::find()
+            .filter(link::Column::UserId.is_in(ids))
+            .order_by_asc(link::Column::IdentityProvider)
+            .all(db)
+            .await?;
+        let mut links_of: HashMap<&str, Vec<FederatedIdentityRepresentation>> = HashMap::new();
+        for l in &links {
+            links_of
+                .entry(&l.user_id)
+                .or_default()
+                .push(FederatedIdentityRepresentation {
+                    identity_provider: Some(l.identity_provider.clone()),
+                    user_id: Some(l.federated_user_id.clone()),
+                    user_name: l.federated_username.clone(),
+                });
+        }
+        let mut roles_of: HashMap<&str, Vec<&String>> = HashMap::new();
+        for ur in &user_roles {
+            roles_of.entry(&ur.user_id).or_default().push(&ur.role_id);
+        }
+        let mut groups_of: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for ug in &user_groups {
+            if let Some(path) = self.group_paths.get(&ug.group_id) {
+                groups_of
+                    .entry(&ug.user_id)
+                    .or_default()
+                    .insert(path.clone());
+            }
+        }
+        let mut credentials_of: HashMap<&str, Vec<CredentialRepresentation>> = HashMap::new();
+        for c in &credentials {
+            credentials_of
+                .entry(&c.user_id)
+                .or_default()
+                .push(credential_rep(c)?);
+        }
+        users
+            .iter()
+            .map(|u| {
+                let (realm_roles, client_roles) = self
+                    .refs
+                    .names(roles_of.get(u.id.as_str()).into_iter().flatten().copied());
+                Ok(UserRepresentation {
+                    credentials: credentials_of.remove(u.id.as_str()).unwrap_or_default(),
+                    federated_identities: links_of.remove(u.id.as_str()).unwrap_or_default(),
+                    realm_roles,
+                    client_roles,
+                    groups: groups_of
+                        .remove(u.id.as_str())
+                        .map(|g| g.into_iter().collect())
+                        .unwrap_or_default(),
+                    service_account_client_id: u
+                        .service_account_client_pk
+                        .as_deref()
+                        .and_then(|pk| self.client_ids.get(pk))
+                        .cloned(),
+                    ..from_row::user(u)?
+                })
+            })
+            .collect()
+    }
+}
+
+/// Everything of a realm's representation but its users.
+fn realm_head(rows: &RealmRows, refs: &RoleRefs) -> Result<RealmRepresentation, StoreError> {
     let mut rep = RealmRepresentation {
-        roles: Some(roles(&rows, &refs)?),
-        groups: groups(&rows, &refs)?,
-        clients: clients(&rows)?,
+        roles: Some(roles(rows, refs)?),
+        groups: groups(rows, refs)?,
+        clients: clients(rows)?,
         identity_providers: rows
             .identity_providers
             .iter()
             .map(|p| from_row::identity_provider(p, from_row::Secret::Clear))
             .collect::<Result<_, _>>()?,
-        identity_provider_mappers: identity_provider_mappers(&rows)?,
+        identity_provider_mappers: identity_provider_mappers(rows)?,
         ..from_row::realm(&rows.realm)?
     };
     let mut keys = Vec::new();
@@ -55,13 +249,7 @@ pub(crate) async fn export_realm<C: ConnectionTrait>(
         ));
     }
     rep.components.insert(KEY_PROVIDER_TYPE.to_string(), keys);
-    // Service-account users travel with their clients even without `include_users`, as in
-    // Keycloak, so a client's roles for its own service account survive a round trip.
-    let users = users(db, &rows, &refs, include_users).await?;
-    if include_users || !users.is_empty() {
-        rep.users = Some(users);
-    }
-    Ok(Some(rep))
+    Ok(rep)
 }
 
 /// Role id -> how a representation names it: `(None, name)` or `(Some(clientId), name)`.
@@ -240,113 +428,6 @@ fn clients(realm: &RealmRows) -> Result<Vec<ClientRepresentation>, StoreError> {
         .clients
         .iter()
         .map(|c| from_row::client(c, realm.mappers.iter().filter(|m| m.client_pk == c.id)))
-        .collect()
-}
-
-/// The realm's users, or with `all == false` only its service-account users.
-async fn users<C: ConnectionTrait>(
-    db: &C,
-    rows: &RealmRows,
-    refs: &RoleRefs,
-    all: bool,
-) -> Result<Vec<UserRepresentation>, StoreError> {
-    let realm_id = rows.realm.id.as_str();
-    let mut user_ids = Query::select()
-        .column(user_entity::Column::Id)
-        .from(user_entity::Entity)
-        .and_where(user_entity::Column::RealmId.eq(realm_id))
-        .to_owned();
-    let mut users = user_entity::Entity::find()
-        .filter(user_entity::Column::RealmId.eq(realm_id))
-        .order_by_asc(user_entity::Column::Username);
-    if !all {
-        user_ids.and_where(user_entity::Column::ServiceAccountClientPk.is_not_null());
-        users = users.filter(user_entity::Column::ServiceAccountClientPk.is_not_null());
-    }
-    let users = users.all(db).await?;
-    let client_ids: HashMap<&str, &str> = rows
-        .clients
-        .iter()
-        .map(|c| (c.id.as_str(), c.client_id.as_str()))
-        .collect();
-    let credentials = credential::Entity::find()
-        .filter(credential::Column::UserId.in_subquery(user_ids.clone()))
-        .order_by_asc(credential::Column::CreatedAt)
-        .order_by_asc(credential::Column::Id)
-        .all(db)
-        .await?;
-    let user_roles = user_role::Entity::find()
-        .filter(user_role::Column::UserId.in_subquery(user_ids.clone()))
-        .all(db)
-        .await?;
-    let user_groups = user_group::Entity::find()
-        .filter(user_group::Column::UserId.in_subquery(user_ids.clone()))
-        .all(db)
-        .await?;
-    let links = link::Entity::find()
-        .filter(link::Column::UserId.in_subquery(user_ids))
-        .order_by_asc(link::Column::IdentityProvider)
-        .all(db)
-        .await?;
-    let mut links_of: HashMap<&str, Vec<FederatedIdentityRepresentation>> = HashMap::new();
-    for l in &links {
-        links_of
-            .entry(&l.user_id)
-            .or_default()
-            .push(FederatedIdentityRepresentation {
-                identity_provider: Some(l.identity_provider.clone()),
-                user_id: Some(l.federated_user_id.clone()),
-                user_name: l.federated_username.clone(),
-            });
-    }
-    let groups = realm_group::Entity::find()
-        .filter(realm_group::Column::RealmId.eq(realm_id))
-        .all(db)
-        .await?;
-    let paths = group_paths(&groups);
-
-    let mut roles_of: HashMap<&str, Vec<&String>> = HashMap::new();
-    for ur in &user_roles {
-        roles_of.entry(&ur.user_id).or_default().push(&ur.role_id);
-    }
-    let mut groups_of: HashMap<&str, BTreeSet<String>> = HashMap::new();
-    for ug in &user_groups {
-        if let Some(path) = paths.get(&ug.group_id) {
-            groups_of
-                .entry(&ug.user_id)
-                .or_default()
-                .insert(path.clone());
-        }
-    }
-    let mut credentials_of: HashMap<&str, Vec<CredentialRepresentation>> = HashMap::new();
-    for c in &credentials {
-        credentials_of
-            .entry(&c.user_id)
-            .or_default()
-            .push(credential_rep(c)?);
-    }
-    users
-        .into_iter()
-        .map(|u| {
-            let (realm_roles, client_roles) =
-                refs.names(roles_of.get(u.id.as_str()).into_iter().flatten().copied());
-            Ok(UserRepresentation {
-                credentials: credentials_of.remove(u.id.as_str()).unwrap_or_default(),
-                federated_identities: links_of.remove(u.id.as_str()).unwrap_or_default(),
-                realm_roles,
-                client_roles,
-                groups: groups_of
-                    .remove(u.id.as_str())
-                    .map(|g| g.into_iter().collect())
-                    .unwrap_or_default(),
-                service_account_client_id: u
-                    .service_account_client_pk
-                    .as_deref()
-                    .and_then(|pk| client_ids.get(pk))
-                    .map(|c| c.to_string()),
-                ..from_row::user(&u)?
-            })
-        })
         .collect()
 }
 

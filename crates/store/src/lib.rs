@@ -11,6 +11,7 @@ pub mod key_component;
 pub mod notify;
 mod plan;
 mod queries;
+mod realm_file;
 pub mod representation;
 
 use std::time::Duration;
@@ -23,7 +24,8 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
 
 pub use error::StoreError;
-pub use import::ImportOutcome;
+pub use export::{EXPORT_PAGE, RealmExport};
+pub use import::{ImportOutcome, ImportProgress, UserSource};
 pub use plan::DEFAULT_ACCESS_TOKEN_LIFESPAN;
 /// App passwords: queries that also run inside an admin change's transaction.
 pub use queries::app_password as app_passwords;
@@ -39,6 +41,8 @@ pub use queries::session::{
     AuthCode, CodeRedemption, RefreshTokenRecord, SessionDevice, UserSession,
 };
 pub use queries::sweep::{LOGIN_EVENT_RETENTION_SECS, SWEEP_BATCH, SWEEP_GRACE_SECS, SweepReport};
+pub use realm_file::RealmFile;
+pub use representation::stream::USER_BATCH;
 pub use representation::{RealmRepresentation, parse_realm_json};
 
 use representation::{
@@ -765,6 +769,36 @@ impl Store {
         import::import_realm(&self.db, rep, overwrite, now_unix).await
     }
 
+    /// Imports a realm file (with its users files), reading `batch` users at a time: memory
+    /// follows the batch, not the file. One transaction, as [`Store::import_realm`]: a record
+    /// that does not parse or refers to nothing fails the import, naming it
+    /// (`users[5123].credentials[0]...`), and leaves nothing behind. `progress` is told how many
+    /// users are written after every batch.
+    pub async fn import_realm_file(
+        &self,
+        file: RealmFile,
+        overwrite: bool,
+        now_unix: i64,
+        batch: usize,
+        progress: ImportProgress<'_>,
+    ) -> Result<ImportOutcome, StoreError> {
+        let (rep, users) = file.into_parts(batch);
+        import::import_realm_streamed(&self.db, rep, users, overwrite, now_unix, progress).await
+    }
+
+    /// Imports `rep` with users that come from `users` a batch at a time, as
+    /// [`Store::import_realm_file`] does for a file.
+    pub async fn import_realm_with_users(
+        &self,
+        rep: RealmRepresentation,
+        users: UserSource,
+        overwrite: bool,
+        now_unix: i64,
+        progress: ImportProgress<'_>,
+    ) -> Result<ImportOutcome, StoreError> {
+        import::import_realm_streamed(&self.db, rep, users, overwrite, now_unix, progress).await
+    }
+
     /// The realm in Keycloak's representation (keys as key-provider components); users only
     /// with `include_users`. None if no such realm.
     pub async fn export_realm(
@@ -773,6 +807,25 @@ impl Store {
         include_users: bool,
     ) -> Result<Option<RealmRepresentation>, StoreError> {
         export::export_realm(&self.db, name, include_users).await
+    }
+
+    /// Starts an export that gives the users a page at a time ([`Store::export_next_page`]):
+    /// everything but the users is loaded; `None` if there is no realm `name`. Without
+    /// `include_users` the pages hold only service-account users, as [`Store::export_realm`].
+    pub async fn export_realm_paged(
+        &self,
+        name: &str,
+        include_users: bool,
+    ) -> Result<Option<RealmExport>, StoreError> {
+        RealmExport::start(&self.db, name, include_users).await
+    }
+
+    /// The next page of an export's users, in username order; `None` after the last.
+    pub async fn export_next_page(
+        &self,
+        export: &mut RealmExport,
+    ) -> Result<Option<Vec<UserRepresentation>>, StoreError> {
+        export.next_page(&self.db).await
     }
 
     /// First start: creates `master` with realm role `admin`, user `admin_user` holding it

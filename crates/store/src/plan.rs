@@ -67,48 +67,85 @@ pub(crate) fn realm_name(rep: &RealmRepresentation) -> Result<String, StoreError
 /// Builds the rows for `rep`; fails with [`StoreError::Invalid`] naming the first dangling or
 /// duplicate reference.
 pub(crate) fn build(rep: &RealmRepresentation, now_unix: i64) -> Result<Plan, StoreError> {
-    let name = realm_name(rep)?;
-    let realm_id = id_or_new(&rep.id);
-    let policy = rep
-        .password_policy
-        .as_deref()
-        .map(PasswordPolicy::from_keycloak)
-        .unwrap_or_default();
-    let mut builder = Builder {
-        realm_id: realm_id.clone(),
-        now_unix,
-        plan: Plan::default(),
-        names: Names::default(),
-    };
-    builder.plan.realm = Some(realm::Model {
-        id: realm_id,
-        name: name.clone(),
-        display_name: rep.display_name.clone(),
-        enabled: rep.enabled.unwrap_or(true),
-        access_token_lifespan: rep
-            .access_token_lifespan
-            .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFESPAN),
-        password_policy: rep.password_policy.clone(),
-        attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
-        created_at: now_unix,
-        ..realm_settings(rep)
-    });
-    let empty_roles = Default::default();
-    let roles = rep.roles.as_ref().unwrap_or(&empty_roles);
-    builder.realm_roles(&roles.realm)?;
-    builder.clients(&rep.clients)?;
-    builder.client_roles(&roles.client)?;
-    builder.composites(roles)?;
-    for group in &rep.groups {
-        builder.group(group, None, "")?;
-    }
-    builder.identity_providers(rep)?;
+    let mut planner = Planner::start(rep, now_unix)?;
     for user in rep.users.iter().flatten() {
-        builder.user(user, &policy)?;
+        planner.user(user)?;
     }
-    builder.missing_service_accounts()?;
-    builder.keys(rep, &name)?;
-    Ok(builder.plan)
+    planner.finish()
+}
+
+/// Plans a realm whose users come separately, a batch at a time (a realm file streamed from
+/// disk): [`Planner::start`] plans everything but the users, [`Planner::user`] adds one user's
+/// rows, [`Planner::take_rows`] hands out what was planned so far, and [`Planner::finish`] adds
+/// what depends on every user being known (service-account users Keycloak would have made).
+///
+/// Between batches only the name look-ups stay (role, group and client ids, and the usernames
+/// seen, to refuse duplicates with a clear message), not the users' rows.
+pub(crate) struct Planner {
+    builder: Builder,
+    policy: PasswordPolicy,
+}
+
+impl Planner {
+    /// Plans the realm row, keys, clients, roles, groups and identity providers of `rep`; its
+    /// `users`, if any, are left to the caller.
+    pub(crate) fn start(rep: &RealmRepresentation, now_unix: i64) -> Result<Planner, StoreError> {
+        let name = realm_name(rep)?;
+        let realm_id = id_or_new(&rep.id);
+        let policy = rep
+            .password_policy
+            .as_deref()
+            .map(PasswordPolicy::from_keycloak)
+            .unwrap_or_default();
+        let mut builder = Builder {
+            realm_id: realm_id.clone(),
+            now_unix,
+            plan: Plan::default(),
+            names: Names::default(),
+        };
+        builder.plan.realm = Some(realm::Model {
+            id: realm_id,
+            name: name.clone(),
+            display_name: rep.display_name.clone(),
+            enabled: rep.enabled.unwrap_or(true),
+            access_token_lifespan: rep
+                .access_token_lifespan
+                .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFESPAN),
+            password_policy: rep.password_policy.clone(),
+            attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
+            created_at: now_unix,
+            ..realm_settings(rep)
+        });
+        let empty_roles = Default::default();
+        let roles = rep.roles.as_ref().unwrap_or(&empty_roles);
+        builder.realm_roles(&roles.realm)?;
+        builder.clients(&rep.clients)?;
+        builder.client_roles(&roles.client)?;
+        builder.composites(roles)?;
+        for group in &rep.groups {
+            builder.group(group, None, "")?;
+        }
+        builder.identity_providers(rep)?;
+        builder.keys(rep, &name)?;
+        Ok(Planner { builder, policy })
+    }
+
+    /// Adds one user's rows: the user, credentials (a plain password is hashed here, a
+    /// Keycloak hash is kept as is), role and group memberships, identity-provider links.
+    pub(crate) fn user(&mut self, user: &UserRepresentation) -> Result<(), StoreError> {
+        self.builder.user(user, &self.policy)
+    }
+
+    /// The rows planned since the last call, leaving the name look-ups in place.
+    pub(crate) fn take_rows(&mut self) -> Plan {
+        std::mem::take(&mut self.builder.plan)
+    }
+
+    /// Adds the service-account users the file left out and returns the remaining rows.
+    pub(crate) fn finish(mut self) -> Result<Plan, StoreError> {
+        self.builder.missing_service_accounts()?;
+        Ok(self.builder.plan)
+    }
 }
 
 /// The realm row's session, token and brute-force settings: the file's, else Keycloak's
@@ -201,6 +238,9 @@ struct Names {
     usernames: HashSet<String>,
     /// Internal ids of clients that have a service-account user.
     service_accounts: HashSet<String>,
+    /// (internal id, clientId) of the clients with `serviceAccountsEnabled`, kept apart from
+    /// the planned rows, which a streamed import hands out before the users are all known.
+    service_account_clients: Vec<(String, String)>,
     /// Identity provider alias -> internal id.
     identity_providers: HashMap<String, String>,
     /// (provider alias, upstream account id) pairs linked to a user.
@@ -297,6 +337,11 @@ impl Builder {
         for rep in clients {
             let client_id = required(&rep.client_id, "a client")?;
             let row = self.client_row(rep, client_id)?;
+            if row.service_accounts_enabled {
+                self.names
+                    .service_account_clients
+                    .push((row.id.clone(), client_id.to_string()));
+            }
             if self
                 .names
                 .clients
@@ -610,12 +655,11 @@ impl Builder {
     /// `service-account-<clientid>`; the file may carry it (with its roles), else it is made here.
     fn missing_service_accounts(&mut self) -> Result<(), StoreError> {
         let missing: Vec<(String, String)> = self
-            .plan
-            .clients
+            .names
+            .service_account_clients
             .iter()
-            .filter(|c| c.service_accounts_enabled)
-            .filter(|c| !self.names.service_accounts.contains(&c.id))
-            .map(|c| (c.id.clone(), c.client_id.clone()))
+            .filter(|(pk, _)| !self.names.service_accounts.contains(pk))
+            .cloned()
             .collect();
         for (pk, client_id) in missing {
             let username = format!("{SERVICE_ACCOUNT_PREFIX}{client_id}").to_lowercase();
@@ -763,7 +807,7 @@ impl Builder {
     ) -> Result<bool, StoreError> {
         let mut seen_password = false;
         let mut temporary = false;
-        for rep in reps {
+        for (index, rep) in reps.iter().enumerate() {
             match rep.credential_type.as_deref() {
                 None | Some("password") => {}
                 Some(other) => {
@@ -782,7 +826,7 @@ impl Builder {
             }
             temporary = rep.temporary == Some(true);
             let subject = PolicySubject { username, email };
-            let password = stored_password(rep, &subject, policy)?;
+            let password = stored_password(rep, index, &subject, policy)?;
             self.plan.credentials.push(credential::Model {
                 id: id_or_new(&rep.id),
                 user_id: user_id.to_string(),
@@ -841,12 +885,15 @@ impl Builder {
 /// password policy, hashed with it.
 fn stored_password(
     rep: &CredentialRepresentation,
+    index: usize,
     user: &PolicySubject<'_>,
     policy: &PasswordPolicy,
 ) -> Result<StoredPassword, StoreError> {
     let username = user.username;
     let invalid = |e: &dyn std::fmt::Display| {
-        StoreError::Invalid(format!("user '{username}': password credential: {e}"))
+        StoreError::Invalid(format!(
+            "user '{username}': credentials[{index}]: password credential: {e}"
+        ))
     };
     match (&rep.secret_data, &rep.credential_data, &rep.value) {
         (Some(secret), Some(data), _) => {

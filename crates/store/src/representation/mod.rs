@@ -13,6 +13,7 @@ use crate::error::StoreError;
 pub mod from_row;
 pub mod identity_provider;
 mod lenient;
+pub mod stream;
 
 /// `{name: [values]}`, Keycloak's multivalued attribute map.
 pub type MultiMap = BTreeMap<String, Vec<String>>;
@@ -590,11 +591,18 @@ pub fn deserialize_reporting_unknown(
     value: serde_json::Value,
 ) -> Result<(RealmRepresentation, BTreeSet<String>), StoreError> {
     let mut unknown = BTreeSet::new();
-    let rep = serde_ignored::deserialize(value, |path| {
+    let mut on_ignored = |path: serde_ignored::Path<'_>| {
         unknown.insert(fold_path(&path));
-    })
-    .map_err(|e| {
-        StoreError::Invalid(format!("realm file does not match the representation: {e}"))
+    };
+    let de = serde_ignored::Deserializer::new(value, &mut on_ignored);
+    // The path of the field that failed (`clients[2].enabled`): in a large file the message
+    // alone does not say where to look.
+    let rep = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        StoreError::Invalid(format!(
+            "realm file does not match the representation: {path}: {}",
+            e.into_inner()
+        ))
     })?;
     Ok((rep, unknown))
 }
