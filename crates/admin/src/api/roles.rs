@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::{DEFAULT_MAX, Reply, no_content, ok, role_reps, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
+use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::roles::{self, Composites, Container, Locator};
 use crate::rep;
@@ -121,7 +122,7 @@ macro_rules! by_locator {
 }
 
 by_locator!(get_role, get_realm, get_client, get_id);
-by_locator!(update_role, update_realm, update_client, update_id, body: AdminJson<Value>);
+by_locator!(update_role, update_realm, update_client, update_id, body: Rep<known::Role>);
 by_locator!(delete_role, delete_realm, delete_client, delete_id);
 by_locator!(
     list_composites,
@@ -129,8 +130,8 @@ by_locator!(
     composites_client,
     composites_id
 );
-by_locator!(add_composites, add_composites_realm, add_composites_client, add_composites_id, body: AdminJson<Value>);
-by_locator!(remove_composites, remove_composites_realm, remove_composites_client, remove_composites_id, body: AdminJson<Value>);
+by_locator!(add_composites, add_composites_realm, add_composites_client, add_composites_id, body: Rep<known::Role>);
+by_locator!(remove_composites, remove_composites_realm, remove_composites_client, remove_composites_id, body: Rep<known::Role>);
 by_locator!(
     realm_composites,
     realm_composites_realm,
@@ -202,7 +203,7 @@ pub async fn create_realm(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     create(ops, &realm, None, body).await
@@ -213,7 +214,7 @@ pub async fn create_client(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, client)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     create(ops, &realm, Some(&client), body).await
@@ -261,7 +262,7 @@ async fn update_role(
     ops: Ops<'_>,
     realm: &str,
     locator: Locator,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     target_realm(ops.state, ops.caller, realm, Right::Any).await?;
     let fields = RoleFields::read(&body)?;
@@ -299,7 +300,7 @@ async fn add_composites(
     ops: Ops<'_>,
     realm: &str,
     locator: Locator,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     change_composites(ops, realm, locator, body, true).await
 }
@@ -308,7 +309,7 @@ async fn remove_composites(
     ops: Ops<'_>,
     realm: &str,
     locator: Locator,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     change_composites(ops, realm, locator, body, false).await
 }

@@ -106,8 +106,8 @@ pub fn representation(
         "eventsEnabled": false,
         "eventsListeners": ["jboss-logging"],
         "enabledEventTypes": [],
-        "adminEventsEnabled": true,
-        "adminEventsDetailsEnabled": true,
+        "adminEventsEnabled": false,
+        "adminEventsDetailsEnabled": false,
         "internationalizationEnabled": false,
         "supportedLocales": [],
         "smtpServer": {},
@@ -123,6 +123,23 @@ pub fn representation(
     });
     let core = to_object(&from_row::realm(row)?)?;
     Ok(compose(defaults, extras, Value::Object(core)))
+}
+
+/// [`representation`] with the realm's `defaultRole`, read from the database.
+pub async fn with_default_role(
+    store: &portcullis_store::Store,
+    row: &realm::Model,
+    extras: &Map<String, Value>,
+) -> Result<Value, AdminError> {
+    let mut out = representation(row, extras)?;
+    let role = portcullis_store::admin::realms::default_role(store.connection(), row).await?;
+    if let (Some(role), Some(map)) = (role, out.as_object_mut()) {
+        map.insert(
+            "defaultRole".into(),
+            Value::Object(to_object(&from_row::default_role(&role))?),
+        );
+    }
+    Ok(out)
 }
 
 /// The brief form `GET /admin/realms?briefRepresentation=true` lists.
@@ -292,6 +309,7 @@ mod tests {
             quick_login_check_millis: 1000,
             minimum_quick_login_wait_seconds: 60,
             max_delta_time_seconds: 43200,
+            default_role_id: None,
         }
     }
 

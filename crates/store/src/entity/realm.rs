@@ -36,6 +36,9 @@ pub struct Model {
     pub quick_login_check_millis: i64,
     pub minimum_quick_login_wait_seconds: i64,
     pub max_delta_time_seconds: i64,
+    /// The realm's default role (Keycloak's `default-roles-<realm>`), granted to every new user;
+    /// None only if it was deleted.
+    pub default_role_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

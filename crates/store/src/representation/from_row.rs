@@ -51,6 +51,19 @@ pub fn realm(row: &realm::Model) -> Result<RealmRepresentation, StoreError> {
     })
 }
 
+/// A realm's default role in brief, as `defaultRole` carries it.
+pub fn default_role(role: &role::Model) -> RoleRepresentation {
+    RoleRepresentation {
+        id: Some(role.id.clone()),
+        name: Some(role.name.clone()),
+        description: role.description.clone(),
+        composite: true,
+        client_role: false,
+        container_id: Some(role.realm_id.clone()),
+        ..Default::default()
+    }
+}
+
 /// A client with the given mappers (the secret included: callers that must hide it do).
 pub fn client<'a>(
     row: &client::Model,
@@ -76,6 +89,7 @@ pub fn client<'a>(
         optional_client_scopes: Some(from_json(&row.optional_client_scopes, "client scopes")?),
         attributes: Some(from_json(&row.attributes, "client attributes")?),
         protocol_mappers: mappers.into_iter().map(mapper).collect::<Result<_, _>>()?,
+        default_roles: None,
     })
 }
 
