@@ -225,8 +225,22 @@ async fn list(ops: Ops<'_>, realm: &str, client: Option<&str>, params: &Params) 
         .get("search")
         .map(|s| TextMatch::Contains(s.to_string()));
     let page = params.page(None)?;
+    // Keycloak lists roles in brief unless asked otherwise: no `attributes`.
+    let brief = params.flag_or("briefRepresentation", true)?;
     let rows = roles::list(ops, realm, client, search, page).await?;
-    reps(ops, &rows).await
+    let realm_id = rows
+        .first()
+        .map(|r| r.realm_id.as_str())
+        .unwrap_or_default();
+    let mut out = role_reps(ops.state.store().connection(), realm_id, &rows).await?;
+    if brief {
+        for rep in &mut out {
+            if let Some(map) = rep.as_object_mut() {
+                map.remove("attributes");
+            }
+        }
+    }
+    ok(out)
 }
 
 /// Role representations; a realm role's `containerId` is its realm's id.

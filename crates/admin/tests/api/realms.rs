@@ -43,6 +43,7 @@ async fn creates_realms_with_keys_and_realm_management() {
             "account",
             "account-console",
             "admin-cli",
+            "broker",
             "docker-cli",
             "realm-management",
             "registry",
