@@ -6,6 +6,9 @@
 //! `read-token` role; and in `master` the `create-realm` role, which `admin` contains.
 //!
 //! What a realm has already (a Keycloak import carries all of it) is left as it is.
+//!
+//! Admin events become a realm setting (`adminEventsEnabled`, `adminEventsDetailsEnabled`), off
+//! for new realms as in Keycloak and on for these, which recorded them until now.
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +22,8 @@ pub struct Migration;
 enum Realm {
     Table,
     DefaultRoleId,
+    AdminEventsEnabled,
+    AdminEventsDetailsEnabled,
 }
 
 const BROKER: &str = "broker";
@@ -34,8 +39,26 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Off for new realms, as in Keycloak; on for the realms that exist, which recorded
+        // every admin change with its representation until now.
+        for column in [Realm::AdminEventsEnabled, Realm::AdminEventsDetailsEnabled] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Realm::Table)
+                        .add_column(ColumnDef::new(column).boolean().not_null().default(false))
+                        .to_owned(),
+                )
+                .await?;
+        }
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
+        db.execute(Statement::from_string(
+            backend,
+            "UPDATE realm SET admin_events_enabled = TRUE, admin_events_details_enabled = TRUE"
+                .to_string(),
+        ))
+        .await?;
         let realms = db
             .query_all(Statement::from_string(
                 backend,
@@ -56,14 +79,20 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Realm::Table)
-                    .drop_column(Realm::DefaultRoleId)
-                    .to_owned(),
-            )
-            .await?;
+        for column in [
+            Realm::DefaultRoleId,
+            Realm::AdminEventsEnabled,
+            Realm::AdminEventsDetailsEnabled,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Realm::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         Ok(())
     }
 }

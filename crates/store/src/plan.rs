@@ -130,6 +130,8 @@ fn realm_settings(rep: &RealmRepresentation) -> realm::Model {
         attributes: String::new(),
         created_at: 0,
         default_role_id: None,
+        admin_events_enabled: rep.admin_events_enabled.unwrap_or(false),
+        admin_events_details_enabled: rep.admin_events_details_enabled.unwrap_or(false),
         sso_session_idle_timeout: rep
             .sso_session_idle_timeout
             .unwrap_or(d::SSO_SESSION_IDLE_TIMEOUT),

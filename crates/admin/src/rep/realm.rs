@@ -34,6 +34,8 @@ const MODELLED: &[&str] = &[
     "quickLoginCheckMilliSeconds",
     "minimumQuickLoginWaitSeconds",
     "maxDeltaTimeSeconds",
+    "adminEventsEnabled",
+    "adminEventsDetailsEnabled",
     "attributes",
 ];
 
@@ -180,6 +182,11 @@ pub fn apply(
         (rep.revoke_refresh_token, &mut row.revoke_refresh_token),
         (rep.brute_force_protected, &mut row.brute_force_protected),
         (rep.permanent_lockout, &mut row.permanent_lockout),
+        (rep.admin_events_enabled, &mut row.admin_events_enabled),
+        (
+            rep.admin_events_details_enabled,
+            &mut row.admin_events_details_enabled,
+        ),
     ];
     for (given, field) in flags {
         if let Some(value) = given {
@@ -310,6 +317,8 @@ mod tests {
             minimum_quick_login_wait_seconds: 60,
             max_delta_time_seconds: 43200,
             default_role_id: None,
+            admin_events_enabled: false,
+            admin_events_details_enabled: false,
         }
     }
 

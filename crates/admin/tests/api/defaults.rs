@@ -508,3 +508,43 @@ async fn brief_representations_leave_out_attributes() {
     let dev = roles.as_array().unwrap().iter().find(|r| r["name"] == "dev").unwrap();
     assert_eq!(dev["attributes"]["k"], json!(["v"]));
 }
+
+#[tokio::test]
+async fn admin_events_are_recorded_only_where_the_realm_enables_them() {
+    let app = app().await;
+    let reply = app.post("realms", json!({"realm": "quiet"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
+    let reply = app.post("realms/quiet/users", json!({"username": "u1"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert!(app.events("quiet").await.is_empty());
+
+    let reply = app
+        .put("realms/quiet", json!({"adminEventsEnabled": true}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let realm = app.get("realms/quiet").await.json();
+    assert_eq!(realm["adminEventsEnabled"], true);
+    assert_eq!(realm["adminEventsDetailsEnabled"], false);
+    let reply = app.post("realms/quiet/users", json!({"username": "u2"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let events = app.events("quiet").await;
+    let created = events
+        .iter()
+        .find(|e| e["operationType"] == "CREATE" && e["resourceType"] == "USER")
+        .expect("the user's creation is recorded");
+    assert!(created.get("representation").is_none(), "{created}");
+
+    let reply = app
+        .put("realms/quiet", json!({"adminEventsDetailsEnabled": true}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = app.post("realms/quiet/users", json!({"username": "u3"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let events = app.events("quiet").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["representation"].as_str().is_some_and(|r| r.contains("u3"))),
+        "{events:?}"
+    );
+}

@@ -457,6 +457,7 @@ mod tests {
                 Some(ACCOUNT_CLIENT),
                 Some(ACCOUNT_CONSOLE_CLIENT),
                 Some(DOCKER_CLI_CLIENT),
+                Some(BROKER_CLIENT),
                 Some(REALM_MANAGEMENT_CLIENT)
             ]
         );
@@ -482,6 +483,7 @@ mod tests {
         assert_eq!(attributes[ATTR_DEVICE_GRANT], "true");
         assert_eq!(attributes[ATTR_USE_REFRESH_TOKENS], "false");
         assert_eq!(rep.clients[5].bearer_only, Some(true));
+        assert_eq!(rep.clients[6].bearer_only, Some(true));
         let account = &rep.roles.as_ref().unwrap().client[ACCOUNT_CLIENT];
         assert_eq!(account.len(), ACCOUNT_ROLES.len());
         let manage = account
@@ -573,13 +575,92 @@ mod tests {
         assert_eq!(rep, once, "a second pass changes nothing");
         assert_eq!(
             rep.clients.len(),
-            6,
+            7,
             "the file's realm-management, admin-cli, security-admin-console, account, \
-             account-console and docker-cli"
+             account-console, docker-cli and broker"
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);
         assert_eq!(roles.len(), 16, "15 ensured plus the file's own");
         assert_eq!(roles[0].id.as_deref(), Some("mu-id"));
+    }
+
+    fn realm_role<'a>(rep: &'a RealmRepresentation, name: &str) -> Option<&'a RoleRepresentation> {
+        rep.roles
+            .as_ref()?
+            .realm
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name))
+    }
+
+    #[test]
+    fn adds_keycloaks_realm_roles_and_default_role() {
+        let mut rep = RealmRepresentation {
+            realm: Some("Shop".into()),
+            ..Default::default()
+        };
+        ensure_realm_management(&mut rep);
+        assert_eq!(
+            rep.default_role.as_ref().unwrap().name.as_deref(),
+            Some("default-roles-shop")
+        );
+        let default = realm_role(&rep, "default-roles-shop").unwrap();
+        let composites = default.composites.as_ref().unwrap();
+        assert_eq!(composites.realm, ["offline_access", "uma_authorization"]);
+        assert_eq!(
+            composites.client[ACCOUNT_CLIENT],
+            ["view-profile", "manage-account"]
+        );
+        assert!(realm_role(&rep, "create-realm").is_none());
+        let broker = &rep.roles.as_ref().unwrap().client[BROKER_CLIENT];
+        assert_eq!(broker[0].name.as_deref(), Some(READ_TOKEN_ROLE));
+
+        let mut master = RealmRepresentation {
+            realm: Some(crate::MASTER_REALM.into()),
+            roles: Some(crate::representation::RolesRepresentation {
+                realm: vec![RoleRepresentation {
+                    name: Some(crate::ADMIN_ROLE.into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        ensure_realm_management(&mut master);
+        let admin = realm_role(&master, crate::ADMIN_ROLE).unwrap();
+        assert_eq!(admin.composites.as_ref().unwrap().realm, [CREATE_REALM_ROLE]);
+    }
+
+    #[test]
+    fn a_named_default_role_keeps_its_composites_and_gains_only_what_is_added() {
+        // A Keycloak export: it names its default role and carries offline_access, but not
+        // uma_authorization; the older `defaultRoles` list joins too.
+        let mut rep: RealmRepresentation = serde_json::from_value(serde_json::json!({
+            "realm": "kc",
+            "defaultRole": {"id": "def-id", "name": "default-roles-kc"},
+            "defaultRoles": ["staff"],
+            "roles": {"realm": [
+                {"name": "staff"},
+                {"name": "offline_access"},
+                {"id": "def-id", "name": "default-roles-kc", "composite": true,
+                 "composites": {"realm": ["offline_access"]}}
+            ]},
+            "clients": [{"clientId": "account"}],
+            "users": null, "groups": null
+        }))
+        .unwrap();
+        ensure_realm_management(&mut rep);
+        let default = realm_role(&rep, "default-roles-kc").unwrap();
+        assert_eq!(default.id.as_deref(), Some("def-id"));
+        let composites = default.composites.as_ref().unwrap();
+        assert_eq!(
+            composites.realm,
+            ["offline_access", "uma_authorization", "staff"]
+        );
+        // The export's account client had no roles: the ones added now join.
+        assert_eq!(
+            composites.client[ACCOUNT_CLIENT],
+            ["view-profile", "manage-account"]
+        );
     }
 }

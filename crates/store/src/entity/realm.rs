@@ -39,6 +39,11 @@ pub struct Model {
     /// The realm's default role (Keycloak's `default-roles-<realm>`), granted to every new user;
     /// None only if it was deleted.
     pub default_role_id: Option<String>,
+    /// Keycloak's `adminEventsEnabled`: whether admin changes are recorded.
+    pub admin_events_enabled: bool,
+    /// Keycloak's `adminEventsDetailsEnabled`: whether a recorded change keeps its
+    /// representation.
+    pub admin_events_details_enabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -46,6 +46,8 @@ pub fn realm(row: &realm::Model) -> Result<RealmRepresentation, StoreError> {
         quick_login_check_milli_seconds: Some(row.quick_login_check_millis),
         minimum_quick_login_wait_seconds: Some(row.minimum_quick_login_wait_seconds),
         max_delta_time_seconds: Some(row.max_delta_time_seconds),
+        admin_events_enabled: Some(row.admin_events_enabled),
+        admin_events_details_enabled: Some(row.admin_events_details_enabled),
         attributes: Some(from_json(&row.attributes, "realm attributes")?),
         ..Default::default()
     })

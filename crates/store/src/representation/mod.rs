@@ -146,6 +146,18 @@ pub struct RealmRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_delta_time_seconds: Option<i64>,
+    /// Default false.
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub admin_events_enabled: Option<bool>,
+    /// Default false.
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub admin_events_details_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesRepresentation>,
     /// The composite realm role every new user gets (Keycloak's `default-roles-<realm>`); its
