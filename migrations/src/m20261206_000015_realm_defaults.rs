@@ -107,7 +107,9 @@ struct Realm_<'a> {
 
 impl Realm_<'_> {
     async fn defaults(&self, name: &str) -> Result<(), DbErr> {
-        let offline = self.realm_role("offline_access", "${role_offline-access}").await?;
+        let offline = self
+            .realm_role("offline_access", "${role_offline-access}")
+            .await?;
         let uma = self
             .realm_role("uma_authorization", "${role_uma_authorization}")
             .await?;

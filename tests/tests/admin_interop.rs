@@ -227,7 +227,11 @@ async fn keycloak_admin_client_meets_keycloaks_defaults() {
     assert_eq!(r["admin_events_enabled"], false);
     assert_eq!(
         r["roles"],
-        json!(["default-roles-kcdefaults", "offline_access", "uma_authorization"])
+        json!([
+            "default-roles-kcdefaults",
+            "offline_access",
+            "uma_authorization"
+        ])
     );
     let clients = r["clients"].as_array().unwrap();
     for client in [

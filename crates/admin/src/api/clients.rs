@@ -14,11 +14,11 @@ use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::clients::{self, ClientQuery, NewClient};
 use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
+use crate::rep::known;
 use portcullis_store::representation::{ClientRepresentation, ProtocolMapperRepresentation};
 
 /// Representations of clients with their mappers and extras.

@@ -6,15 +6,14 @@ use axum::extract::{Path, State};
 use portcullis_store::representation::FederatedIdentityRepresentation;
 use portcullis_web::{AppState, Protocols};
 
-
 use super::{Reply, no_content, ok};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
 use crate::extract::Rep;
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::federated::{self, NewLink};
 use crate::rep;
+use crate::rep::known;
 
 pub async fn list(
     State(state): State<AppState>,

@@ -14,11 +14,11 @@ use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupAt, GroupQuery, GroupUpdate, Listing, NewGroup, UserPage};
 use crate::rep;
 use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
+use crate::rep::known;
 use portcullis_store::representation::GroupRepresentation;
 
 /// Each group's role mappings by name and extras, for full representations.

@@ -16,10 +16,10 @@ use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::identity_providers::{self as ops_idp, ProviderQuery};
 use crate::rep;
+use crate::rep::known;
 
 /// `GET instances?search=&briefRepresentation=&first=&max=` (at most 100 unless `max`).
 pub async fn list(

@@ -16,9 +16,9 @@ use super::{Reply, no_content, ok, role_reps};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
 use crate::extract::Rep;
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::mappings::{self, Scope, View};
+use crate::rep::known;
 use crate::rep::role::role_refs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

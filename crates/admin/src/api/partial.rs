@@ -11,9 +11,9 @@ use super::{Reply, ok};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::{Ops, import, realms};
 use crate::rep;
+use crate::rep::known;
 
 /// `POST partial-export?exportClients=&exportGroupsAndRoles=`: the realm's settings, and on
 /// request its roles, groups and clients, secrets masked, never users or keys.

@@ -14,10 +14,10 @@ use crate::auth::{Caller, Right};
 use crate::context::created;
 use crate::error::AdminError;
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::realms;
 use crate::rep;
+use crate::rep::known;
 
 /// The realms the caller administers (403 when none, as Keycloak answers).
 pub async fn list(

@@ -13,10 +13,10 @@ use super::{DEFAULT_MAX, Reply, no_content, ok, role_reps, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::roles::{self, Composites, Container, Locator};
 use crate::rep;
+use crate::rep::known;
 use crate::rep::role::{RoleFields, role_refs};
 use portcullis_store::representation::RoleRepresentation;
 

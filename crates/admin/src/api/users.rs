@@ -11,12 +11,12 @@ use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
 use crate::extract::{Params, Rep};
-use crate::rep::known;
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupQuery};
 use crate::ops::realms;
 use crate::ops::users::{self, NewUser, UserQuery, UserUpdate, password_input};
 use crate::rep;
+use crate::rep::known;
 use crate::rep::user::UserFields;
 use portcullis_store::representation::{CredentialRepresentation, UserRepresentation};
 

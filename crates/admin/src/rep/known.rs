@@ -354,12 +354,21 @@ pub static REALM: Schema = Schema {
         ("webAuthnPolicyPasswordlessRpEntityName", Leaf),
         ("webAuthnPolicyPasswordlessSignatureAlgorithms", Leaf),
         ("webAuthnPolicyPasswordlessRpId", Leaf),
-        ("webAuthnPolicyPasswordlessAttestationConveyancePreference", Leaf),
+        (
+            "webAuthnPolicyPasswordlessAttestationConveyancePreference",
+            Leaf,
+        ),
         ("webAuthnPolicyPasswordlessAuthenticatorAttachment", Leaf),
         ("webAuthnPolicyPasswordlessRequireResidentKey", Leaf),
-        ("webAuthnPolicyPasswordlessUserVerificationRequirement", Leaf),
+        (
+            "webAuthnPolicyPasswordlessUserVerificationRequirement",
+            Leaf,
+        ),
         ("webAuthnPolicyPasswordlessCreateTimeout", Leaf),
-        ("webAuthnPolicyPasswordlessAvoidSameAuthenticatorRegister", Leaf),
+        (
+            "webAuthnPolicyPasswordlessAvoidSameAuthenticatorRegister",
+            Leaf,
+        ),
         ("webAuthnPolicyPasswordlessAcceptableAaguids", Leaf),
         ("webAuthnPolicyPasswordlessExtraOrigins", Leaf),
         ("webAuthnPolicyPasswordlessPasskeysEnabled", Leaf),
@@ -546,14 +555,24 @@ mod tests {
     #[test]
     fn refuses_unknown_fields_at_any_depth() {
         let cases = [
-            (&USER, json!({"username": "a", "bogus": 1}), "bogus", "UserRepresentation"),
+            (
+                &USER,
+                json!({"username": "a", "bogus": 1}),
+                "bogus",
+                "UserRepresentation",
+            ),
             (
                 &USER,
                 json!({"credentials": [{"type": "password", "pin": "1"}]}),
                 "pin",
                 "CredentialRepresentation",
             ),
-            (&ROLE, json!([{"name": "r"}, {"nam": "s"}]), "nam", "RoleRepresentation"),
+            (
+                &ROLE,
+                json!([{"name": "r"}, {"nam": "s"}]),
+                "nam",
+                "RoleRepresentation",
+            ),
             (
                 &REALM,
                 json!({"realm": "r", "groups": [{"name": "g", "subGroups": [{"x": 1}]}]}),

@@ -57,7 +57,10 @@ async fn a_new_realm_has_keycloaks_roles_clients_and_default_role() {
         assert!(ids.contains(&client.to_string()), "{client} in {ids:?}");
     }
     let broker = app.client_uuid("Fresh", "broker").await;
-    let broker_rep = app.get(&format!("realms/Fresh/clients/{broker}")).await.json();
+    let broker_rep = app
+        .get(&format!("realms/Fresh/clients/{broker}"))
+        .await
+        .json();
     assert_eq!(broker_rep["bearerOnly"], true);
     assert_eq!(
         role_names(&app, &format!("realms/Fresh/clients/{broker}/roles")).await,
@@ -76,7 +79,10 @@ async fn a_new_realm_has_keycloaks_roles_clients_and_default_role() {
         &format!("realms/master/users/{admin_id}/role-mappings/realm"),
     )
     .await;
-    assert!(held.contains(&"default-roles-master".to_string()), "{held:?}");
+    assert!(
+        held.contains(&"default-roles-master".to_string()),
+        "{held:?}"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +99,10 @@ async fn new_users_hold_the_default_role_and_imported_ones_only_what_they_list()
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
     let reply = app
-        .post("realms/ppl/users", json!({"username": "made", "enabled": true}))
+        .post(
+            "realms/ppl/users",
+            json!({"username": "made", "enabled": true}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
 
@@ -138,7 +147,10 @@ async fn new_users_hold_the_default_role_and_imported_ones_only_what_they_list()
         ),
     )
     .await;
-    assert!(direct.contains(&"default-roles-ppl".to_string()), "{direct:?}");
+    assert!(
+        direct.contains(&"default-roles-ppl".to_string()),
+        "{direct:?}"
+    );
 
     // The default role cannot be deleted while it is the default.
     let reply = app.delete("realms/ppl/roles/default-roles-ppl").await;
@@ -340,11 +352,11 @@ async fn unknown_fields_are_400_on_every_representation_and_nothing_is_stored() 
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
     // Nothing of those bodies was stored.
-    assert_eq!(
-        app.get("realms/typo").await.status,
-        StatusCode::NOT_FOUND
-    );
-    let users = app.get("realms/acme/users?username=typo&exact=true").await.json();
+    assert_eq!(app.get("realms/typo").await.status, StatusCode::NOT_FOUND);
+    let users = app
+        .get("realms/acme/users?username=typo&exact=true")
+        .await
+        .json();
     assert_eq!(users, json!([]));
     let realm = app.get("realms/acme").await.json();
     assert!(realm.get("bogus").is_none() && realm.get("displayName").is_none());
@@ -356,14 +368,20 @@ async fn unknown_fields_are_400_on_every_representation_and_nothing_is_stored() 
     );
     let dev = app.get("realms/acme/roles/dev").await.json();
     assert!(dev.get("description").is_none() || dev["description"] != "X");
-    let held = role_names(&app, &format!("realms/acme/users/{alice}/role-mappings/realm")).await;
+    let held = role_names(
+        &app,
+        &format!("realms/acme/users/{alice}/role-mappings/realm"),
+    )
+    .await;
     assert!(!held.contains(&"dev".to_string()));
     let clients = names(&app.get("realms/acme/clients").await.json(), "clientId");
     assert!(!clients.contains(&"typo".to_string()));
     let web_rep = app.get(&format!("realms/acme/clients/{web}")).await.json();
     assert!(web_rep.get("bogus").is_none() && web_rep.get("description").is_none());
     let mappers = app
-        .get(&format!("realms/acme/clients/{web}/protocol-mappers/models"))
+        .get(&format!(
+            "realms/acme/clients/{web}/protocol-mappers/models"
+        ))
         .await
         .json();
     assert_eq!(mappers, json!([]));
@@ -407,7 +425,12 @@ async fn what_get_returns_is_accepted_back_and_null_means_not_given() {
     ] {
         let body = app.get(&path).await.json();
         let reply = app.put(&path, body).await;
-        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{path}: {}", reply.value());
+        assert_eq!(
+            reply.status,
+            StatusCode::NO_CONTENT,
+            "{path}: {}",
+            reply.value()
+        );
     }
     let reply = app
         .post(
@@ -448,8 +471,7 @@ fn sorted(mut v: Value) -> Value {
 #[tokio::test]
 async fn a_partial_export_imports_back_unchanged() {
     let app = app().await;
-    let export_path =
-        "realms/acme/partial-export?exportClients=true&exportGroupsAndRoles=true";
+    let export_path = "realms/acme/partial-export?exportClients=true&exportGroupsAndRoles=true";
     let reply = app.post(export_path, json!({})).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
     let export = reply.json();
@@ -467,7 +489,10 @@ async fn a_partial_export_imports_back_unchanged() {
     assert_eq!(reply.json()["added"], 0, "{}", reply.value());
 
     // As a new realm: delete it, import the export unchanged, export again.
-    assert_eq!(app.delete("realms/acme").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete("realms/acme").await.status,
+        StatusCode::NO_CONTENT
+    );
     let reply = app.post("realms", export.clone()).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
     let again = app.post(export_path, json!({})).await.json();
@@ -485,7 +510,10 @@ async fn brief_representations_leave_out_attributes() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
-    let full = app.get("realms/acme/users?username=alice&exact=true").await.json();
+    let full = app
+        .get("realms/acme/users?username=alice&exact=true")
+        .await
+        .json();
     assert_eq!(full[0]["attributes"]["team"], json!(["a"]));
     let brief = app
         .get("realms/acme/users?username=alice&exact=true&briefRepresentation=true")
@@ -502,10 +530,26 @@ async fn brief_representations_leave_out_attributes() {
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
     let roles = app.get("realms/acme/roles").await.json();
-    let dev = roles.as_array().unwrap().iter().find(|r| r["name"] == "dev").unwrap();
-    assert!(dev.get("attributes").is_none(), "roles are brief by default: {dev}");
-    let roles = app.get("realms/acme/roles?briefRepresentation=false").await.json();
-    let dev = roles.as_array().unwrap().iter().find(|r| r["name"] == "dev").unwrap();
+    let dev = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "dev")
+        .unwrap();
+    assert!(
+        dev.get("attributes").is_none(),
+        "roles are brief by default: {dev}"
+    );
+    let roles = app
+        .get("realms/acme/roles?briefRepresentation=false")
+        .await
+        .json();
+    let dev = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "dev")
+        .unwrap();
     assert_eq!(dev["attributes"]["k"], json!(["v"]));
 }
 
@@ -514,7 +558,9 @@ async fn admin_events_are_recorded_only_where_the_realm_enables_them() {
     let app = app().await;
     let reply = app.post("realms", json!({"realm": "quiet"})).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
-    let reply = app.post("realms/quiet/users", json!({"username": "u1"})).await;
+    let reply = app
+        .post("realms/quiet/users", json!({"username": "u1"}))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert!(app.events("quiet").await.is_empty());
 
@@ -525,7 +571,9 @@ async fn admin_events_are_recorded_only_where_the_realm_enables_them() {
     let realm = app.get("realms/quiet").await.json();
     assert_eq!(realm["adminEventsEnabled"], true);
     assert_eq!(realm["adminEventsDetailsEnabled"], false);
-    let reply = app.post("realms/quiet/users", json!({"username": "u2"})).await;
+    let reply = app
+        .post("realms/quiet/users", json!({"username": "u2"}))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let events = app.events("quiet").await;
     let created = events
@@ -538,13 +586,15 @@ async fn admin_events_are_recorded_only_where_the_realm_enables_them() {
         .put("realms/quiet", json!({"adminEventsDetailsEnabled": true}))
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let reply = app.post("realms/quiet/users", json!({"username": "u3"})).await;
+    let reply = app
+        .post("realms/quiet/users", json!({"username": "u3"}))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let events = app.events("quiet").await;
     assert!(
-        events
-            .iter()
-            .any(|e| e["representation"].as_str().is_some_and(|r| r.contains("u3"))),
+        events.iter().any(|e| e["representation"]
+            .as_str()
+            .is_some_and(|r| r.contains("u3"))),
         "{events:?}"
     );
 }

@@ -255,7 +255,10 @@ fn ensure_broker(rep: &mut RealmRepresentation) {
         .client
         .entry(BROKER_CLIENT.to_string())
         .or_default();
-    if !roles.iter().any(|r| r.name.as_deref() == Some(READ_TOKEN_ROLE)) {
+    if !roles
+        .iter()
+        .any(|r| r.name.as_deref() == Some(READ_TOKEN_ROLE))
+    {
         roles.push(RoleRepresentation {
             name: Some(READ_TOKEN_ROLE.to_string()),
             description: Some(format!("${{role_{READ_TOKEN_ROLE}}}")),
@@ -290,7 +293,10 @@ fn ensure_realm_roles(rep: &mut RealmRepresentation, created_account_roles: &[&s
         .iter()
         .filter_map(|c| Some((c.client_id.clone()?, c.default_roles.clone()?)))
         .collect();
-    let default_description = rep.default_role.as_ref().and_then(|r| r.description.clone());
+    let default_description = rep
+        .default_role
+        .as_ref()
+        .and_then(|r| r.description.clone());
     let default_id = rep.default_role.as_ref().and_then(|r| r.id.clone());
     let roles = &mut rep.roles.get_or_insert_with(Default::default).realm;
     let mut created = Vec::new();
@@ -628,7 +634,10 @@ mod tests {
         };
         ensure_realm_management(&mut master);
         let admin = realm_role(&master, crate::ADMIN_ROLE).unwrap();
-        assert_eq!(admin.composites.as_ref().unwrap().realm, [CREATE_REALM_ROLE]);
+        assert_eq!(
+            admin.composites.as_ref().unwrap().realm,
+            [CREATE_REALM_ROLE]
+        );
     }
 
     #[test]
