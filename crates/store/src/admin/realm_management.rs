@@ -317,18 +317,16 @@ fn ensure_realm_roles(rep: &mut RealmRepresentation, created_account_roles: &[&s
             created.push(name);
         }
     }
-    if created.contains(&CREATE_REALM_ROLE) {
-        if let Some(admin) = roles
-            .iter_mut()
-            .find(|r| r.name.as_deref() == Some(crate::ADMIN_ROLE))
-        {
-            admin.composite = true;
-            let names = &mut admin
-                .composites
-                .get_or_insert_with(CompositesRepresentation::default)
-                .realm;
-            names.push(CREATE_REALM_ROLE.to_string());
-        }
+    let admin = roles
+        .iter_mut()
+        .find(|r| r.name.as_deref() == Some(crate::ADMIN_ROLE));
+    if let (true, Some(admin)) = (created.contains(&CREATE_REALM_ROLE), admin) {
+        admin.composite = true;
+        let names = &mut admin
+            .composites
+            .get_or_insert_with(CompositesRepresentation::default)
+            .realm;
+        names.push(CREATE_REALM_ROLE.to_string());
     }
     let new_default = !roles
         .iter()
