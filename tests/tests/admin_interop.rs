@@ -198,3 +198,73 @@ async fn keycloak_admin_client_builds_a_realm_that_docker_tokens_reflect() {
         json!([])
     );
 }
+
+/// Keycloak's defaults through @keycloak/keycloak-admin-client: a realm created with only its
+/// name has Keycloak's roles, clients and default role; a client created with only its clientId
+/// gets a password-grant token for a new user, who holds the default role (so the account API
+/// answers keycloak-js's `loadUserProfile()`); an unknown field is refused and not stored; a
+/// partial export imports back unchanged, as a new realm and through `partialImport`.
+#[tokio::test(flavor = "multi_thread")]
+async fn keycloak_admin_client_meets_keycloaks_defaults() {
+    const TEST: &str = "keycloak_admin_client_meets_keycloaks_defaults";
+    if require("node", TEST).is_none() {
+        return;
+    }
+    if !interop()
+        .join("node_modules/@keycloak/keycloak-admin-client")
+        .is_dir()
+    {
+        assert!(
+            !e2e_required(),
+            "{TEST}: run `npm ci --prefix tests/interop` first"
+        );
+        eprintln!("SKIPPED {TEST}: npm packages not installed (npm ci --prefix tests/interop)");
+        return;
+    }
+    let server = Server::start(&[]);
+    let r = run("node", "kc_defaults.mjs", &server, &[]);
+    assert_eq!(r["default_role"], "default-roles-kcdefaults", "{r}");
+    assert_eq!(r["admin_events_enabled"], false);
+    assert_eq!(
+        r["roles"],
+        json!([
+            "default-roles-kcdefaults",
+            "offline_access",
+            "uma_authorization"
+        ])
+    );
+    let clients = r["clients"].as_array().unwrap();
+    for client in [
+        "account",
+        "account-console",
+        "admin-cli",
+        "broker",
+        "realm-management",
+        "security-admin-console",
+    ] {
+        assert!(clients.contains(&json!(client)), "{client} in {clients:?}");
+    }
+    assert_eq!(
+        r["client"],
+        json!({"publicClient": false, "directAccessGrantsEnabled": true,
+               "standardFlowEnabled": true, "frontchannelLogout": true,
+               "fullScopeAllowed": true, "protocol": "openid-connect"})
+    );
+    assert_eq!(r["user_roles"], json!(["default-roles-kcdefaults"]));
+    assert_eq!(r["password_grant"], 200);
+    assert_eq!(r["account_profile"], 200);
+    assert_eq!(r["unknown_field"], 400, "{r}");
+    assert!(
+        r["unknown_field_message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Unrecognized field \"emial\""),
+        "{r}"
+    );
+    assert_eq!(r["typo_stored"], 0);
+    assert_eq!(r["reimport_same_clients"], true, "{r}");
+    assert_eq!(r["reimport_same_roles"], true, "{r}");
+    assert_eq!(r["reimport_groups"], json!(["ops"]));
+    assert_eq!(r["reimport_default_role"], "default-roles-kcdefaults");
+    assert_eq!(r["partial_import_added"], 0, "{r}");
+}

@@ -22,6 +22,7 @@ fn realm() -> Value {
     json!({
         "realm": "acme",
         "displayName": "Acme",
+        "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
         "enabled": true,
         "passwordPolicy": "length(12) and notUsername",
         "groups": [{"name": "platform"}],

@@ -229,9 +229,17 @@ impl<'a> Change<'a> {
             Some(r) => (r.id.as_str(), r.name.as_str()),
             None => ("", ""),
         };
-        if !realm_id.is_empty() {
+        // Keycloak records admin events only where the realm enables them, and their
+        // representations only where it enables the details.
+        let (record, details) = self.realm.as_ref().map_or((false, false), |r| {
+            (r.admin_events_enabled, r.admin_events_details_enabled)
+        });
+        if record && !realm_id.is_empty() {
             for event in &self.events {
-                let row = event_row(self.caller, realm_id, event, now_ms);
+                let mut row = event_row(self.caller, realm_id, event, now_ms);
+                if !details {
+                    row.representation = None;
+                }
                 admin::events::record(&self.txn, row).await?;
             }
         }

@@ -3,8 +3,11 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::marker::PhantomData;
 
 use crate::error::AdminError;
+use crate::rep::known::{self, Kind};
 
 /// The largest body read: whole realm exports arrive through `POST /admin/realms` and
 /// `partialImport`.
@@ -25,6 +28,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
         serde_json::from_slice(&bytes)
             .map(AdminJson)
             .map_err(|_| AdminError::unparsable())
+    }
+}
+
+/// A body read as Keycloak's representation `K`: JSON (whatever the `Content-Type`) whose
+/// properties, at every depth the check knows, are ones `K` has; anything else is refused
+/// before a handler runs, so nothing of such a body is ever stored.
+#[derive(Debug)]
+pub struct Rep<K>(pub Value, pub PhantomData<K>);
+
+impl<S: Send + Sync, K: Kind> FromRequest<S> for Rep<K> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let AdminJson(body) = AdminJson::<Value>::from_request(req, state).await?;
+        known::check(K::SCHEMA, &body)?;
+        Ok(Rep(body, PhantomData))
     }
 }
 

@@ -99,7 +99,9 @@ fn acme() -> Value {
              "attributes": {"client_credentials.use_refresh_token": "true",
                             "access.token.signed.response.alg": "ES256",
                             "access.token.lifespan": "60"}},
+            // Direct access grants are on unless a client says otherwise, as in Keycloak.
             {"clientId": "plain", "secret": "plain-secret", "publicClient": false,
+             "directAccessGrantsEnabled": false,
              "redirectUris": [APP_CB], "attributes": {"use.refresh.tokens": "false"}},
             {"clientId": "api", "bearerOnly": true, "publicClient": false, "secret": "api-secret"},
             {"clientId": "registry", "protocol": "docker-v2", "publicClient": true}

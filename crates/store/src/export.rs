@@ -234,6 +234,7 @@ fn realm_head(rows: &RealmRows, refs: &RoleRefs) -> Result<RealmRepresentation, 
             .map(|p| from_row::identity_provider(p, from_row::Secret::Clear))
             .collect::<Result<_, _>>()?,
         identity_provider_mappers: identity_provider_mappers(rows)?,
+        default_role: default_role(rows),
         ..from_row::realm(&rows.realm)?
     };
     let mut keys = Vec::new();
@@ -303,6 +304,14 @@ impl RoleRefs {
             .collect();
         (realm.into_iter().collect(), client)
     }
+}
+
+/// The realm's default role in brief, as Keycloak's export names it (its composites travel with
+/// the role in `roles.realm`).
+fn default_role(rows: &RealmRows) -> Option<crate::representation::RoleRepresentation> {
+    let id = rows.realm.default_role_id.as_deref()?;
+    let role = rows.roles.iter().find(|r| r.id == id)?;
+    Some(from_row::default_role(role))
 }
 
 fn roles(rows: &RealmRows, refs: &RoleRefs) -> Result<RolesRepresentation, StoreError> {

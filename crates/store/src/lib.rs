@@ -869,7 +869,11 @@ fn master_representation(admin_user: &str, admin_password: &str) -> RealmReprese
         users: Some(vec![UserRepresentation {
             username: Some(admin_user.to_string()),
             enabled: Some(true),
-            realm_roles: vec![ADMIN_ROLE.to_string()],
+            // What Keycloak's bootstrap admin holds: `admin` and the realm's default role.
+            realm_roles: vec![
+                ADMIN_ROLE.to_string(),
+                admin::default_role_name(MASTER_REALM),
+            ],
             credentials: vec![CredentialRepresentation {
                 credential_type: Some("password".to_string()),
                 value: Some(admin_password.to_string()),

@@ -119,6 +119,10 @@ impl Planner {
         let empty_roles = Default::default();
         let roles = rep.roles.as_ref().unwrap_or(&empty_roles);
         builder.realm_roles(&roles.realm)?;
+        let default_role = rep.default_role.as_ref().and_then(|r| r.name.as_deref());
+        if let (Some(name), Some(realm)) = (default_role, builder.plan.realm.as_mut()) {
+            realm.default_role_id = builder.names.realm_roles.get(name).cloned();
+        }
         builder.clients(&rep.clients)?;
         builder.client_roles(&roles.client)?;
         builder.composites(roles)?;
@@ -162,6 +166,9 @@ fn realm_settings(rep: &RealmRepresentation) -> realm::Model {
         password_policy: None,
         attributes: String::new(),
         created_at: 0,
+        default_role_id: None,
+        admin_events_enabled: rep.admin_events_enabled.unwrap_or(false),
+        admin_events_details_enabled: rep.admin_events_details_enabled.unwrap_or(false),
         sso_session_idle_timeout: rep
             .sso_session_idle_timeout
             .unwrap_or(d::SSO_SESSION_IDLE_TIMEOUT),
@@ -407,7 +414,9 @@ impl Builder {
             web_origins: to_json(&rep.web_origins.clone().unwrap_or_default())?,
             attributes: to_json(&rep.attributes.clone().unwrap_or_default())?,
             standard_flow_enabled: rep.standard_flow_enabled.unwrap_or(true),
-            direct_access_grants_enabled: rep.direct_access_grants_enabled.unwrap_or(false),
+            // Keycloak's default for a client created without the flag, through its admin API or
+            // an import alike.
+            direct_access_grants_enabled: rep.direct_access_grants_enabled.unwrap_or(true),
             service_accounts_enabled: rep.service_accounts_enabled.unwrap_or(false),
             created_at: self.now_unix,
             consent_required: rep.consent_required.unwrap_or(false),

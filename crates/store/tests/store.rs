@@ -101,12 +101,16 @@ async fn imports_a_realm_and_loads_its_snapshot() {
         .collect();
     assert_eq!(
         role_names,
+        // Keycloak's offline_access, uma_authorization and broker's read-token are added.
         set(&[
             "admin",
+            "broker.read-token",
             "default-roles-acme",
+            "offline_access",
             "reader",
             "registry.local.catalog",
             "registry.local.pusher",
+            "uma_authorization",
             "writer"
         ])
     );
@@ -160,7 +164,19 @@ async fn imports_a_realm_and_loads_its_snapshot() {
             &["admin", "reader", "registry.local.catalog", "writer"],
             &[],
         ),
-        ("bob", &["default-roles-acme"], &["/ops"]),
+        // The file's default role gains what the import adds, as Keycloak's import does.
+        (
+            "bob",
+            &[
+                "default-roles-acme",
+                "offline_access",
+                "uma_authorization",
+                "account.view-profile",
+                "account.manage-account",
+                "account.manage-account-links",
+            ],
+            &["/ops"],
+        ),
         ("Dave", &["registry.local.catalog"], &[]),
     ];
     for (username, roles, groups) in cases {
@@ -464,8 +480,9 @@ async fn existing_realms_are_skipped_or_overwritten() {
     assert_eq!(count(&db, "credential").await, 1);
     assert_eq!(
         count(&db, "role").await,
-        6 + 15 + 8,
-        "the file's, realm-management's and account's"
+        6 + 15 + 8 + 3,
+        "the file's, realm-management's, account's, and Keycloak's offline_access, \
+         uma_authorization and broker's read-token"
     );
     assert_eq!(count(&db, "realm_key").await, 2);
     assert!(

@@ -13,11 +13,12 @@ use super::{Db, Reply, no_content, ok, user_rep};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::clients::{self, ClientQuery, NewClient};
 use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
+use crate::rep::known;
 use portcullis_store::representation::{ClientRepresentation, ProtocolMapperRepresentation};
 
 /// Representations of clients with their mappers and extras.
@@ -71,7 +72,7 @@ pub async fn create(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Client>,
 ) -> Reply {
     let extras = rep::extras(&body, rep::client::MODELLED)?;
     let mut client: ClientRepresentation = rep::parse(&body)?;
@@ -108,7 +109,7 @@ pub async fn update(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Client>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
@@ -203,7 +204,7 @@ pub async fn create_mapper(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::ProtocolMapper>,
 ) -> Reply {
     let fields = [MapperFields::read(&body)?];
     let ops = Ops::new(&state, &caller, &protocols);
@@ -225,7 +226,7 @@ pub async fn add_mappers(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::ProtocolMapper>,
 ) -> Reply {
     let reps: Vec<ProtocolMapperRepresentation> = rep::parse(&body)?;
     let fields = reps
@@ -255,7 +256,7 @@ pub async fn update_mapper(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, mapper)): Path<(String, String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::ProtocolMapper>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.

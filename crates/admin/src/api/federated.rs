@@ -5,15 +5,15 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::representation::FederatedIdentityRepresentation;
 use portcullis_web::{AppState, Protocols};
-use serde_json::Value;
 
 use super::{Reply, no_content, ok};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
-use crate::extract::AdminJson;
+use crate::extract::Rep;
 use crate::ops::Ops;
 use crate::ops::federated::{self, NewLink};
 use crate::rep;
+use crate::rep::known;
 
 pub async fn list(
     State(state): State<AppState>,
@@ -41,7 +41,7 @@ pub async fn link(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id, provider)): Path<(String, String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::FederatedIdentity>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.

@@ -13,11 +13,12 @@ use super::{DEFAULT_MAX, Db, Reply, no_content, ok, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupAt, GroupQuery, GroupUpdate, Listing, NewGroup, UserPage};
 use crate::rep;
 use crate::rep::group::{self as group_rep, GroupRoles, GroupTree};
+use crate::rep::known;
 use portcullis_store::representation::GroupRepresentation;
 
 /// Each group's role mappings by name and extras, for full representations.
@@ -211,7 +212,7 @@ pub async fn create(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Group>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     place(ops, &realm, None, body).await
@@ -222,7 +223,7 @@ pub async fn add_child(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, parent)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Group>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     place(ops, &realm, Some(&parent), body).await
@@ -256,7 +257,7 @@ pub async fn update(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Group>,
 ) -> Reply {
     target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
     let group: GroupRepresentation = rep::parse(&body)?;

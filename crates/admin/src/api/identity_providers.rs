@@ -15,10 +15,11 @@ use super::{DEFAULT_MAX, Reply, no_content, ok};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::identity_providers::{self as ops_idp, ProviderQuery};
 use crate::rep;
+use crate::rep::known;
 
 /// `GET instances?search=&briefRepresentation=&first=&max=` (at most 100 unless `max`).
 pub async fn list(
@@ -62,7 +63,7 @@ pub async fn create(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::IdentityProvider>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
@@ -94,7 +95,7 @@ pub async fn update(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, alias)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::IdentityProvider>,
 ) -> Reply {
     target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
     let provider: IdentityProviderRepresentation = rep::parse(&body)?;
@@ -136,7 +137,7 @@ pub async fn create_mapper(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, alias)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::IdentityProviderMapper>,
 ) -> Reply {
     target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
     let mapper: IdentityProviderMapperRepresentation = rep::parse(&body)?;
@@ -165,7 +166,7 @@ pub async fn update_mapper(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, alias, id)): Path<(String, String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::IdentityProviderMapper>,
 ) -> Reply {
     target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
     let mapper: IdentityProviderMapperRepresentation = rep::parse(&body)?;

@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use super::{Reply, no_content, ok, role_reps};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
-use crate::extract::AdminJson;
+use crate::extract::Rep;
 use crate::ops::Ops;
 use crate::ops::mappings::{self, Scope, View};
+use crate::rep::known;
 use crate::rep::role::role_refs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +131,7 @@ macro_rules! handlers {
             Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
-            AdminJson(body): AdminJson<Value>,
+            Rep(body, _): Rep<known::Role>,
         ) -> Reply {
             change(
                 Ops::new(&state, &caller, &protocols),
@@ -148,7 +149,7 @@ macro_rules! handlers {
             Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id)): Path<(String, String)>,
-            AdminJson(body): AdminJson<Value>,
+            Rep(body, _): Rep<known::Role>,
         ) -> Reply {
             change(
                 Ops::new(&state, &caller, &protocols),
@@ -193,7 +194,7 @@ macro_rules! handlers {
             Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
-            AdminJson(body): AdminJson<Value>,
+            Rep(body, _): Rep<known::Role>,
         ) -> Reply {
             change(
                 Ops::new(&state, &caller, &protocols),
@@ -211,7 +212,7 @@ macro_rules! handlers {
             Extension(protocols): Extension<Protocols>,
             caller: Caller,
             Path((realm, id, client)): Path<(String, String, String)>,
-            AdminJson(body): AdminJson<Value>,
+            Rep(body, _): Rep<known::Role>,
         ) -> Reply {
             change(
                 Ops::new(&state, &caller, &protocols),

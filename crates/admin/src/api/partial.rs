@@ -5,14 +5,15 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_store::representation::PartialImportRepresentation;
 use portcullis_web::{AppState, Protocols};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Reply, ok};
 use crate::auth::{Caller, Right};
 use crate::context::target_realm;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::{Ops, import, realms};
 use crate::rep;
+use crate::rep::known;
 
 /// `POST partial-export?exportClients=&exportGroupsAndRoles=`: the realm's settings, and on
 /// request its roles, groups and clients, secrets masked, never users or keys.
@@ -27,7 +28,8 @@ pub async fn export(
     let with_groups_and_roles = params.flag_or("exportGroupsAndRoles", false)?;
     let ops = Ops::new(&state, &caller, &protocols);
     let export = realms::partial_export(ops, &realm, with_clients, with_groups_and_roles).await?;
-    let mut out = rep::realm::representation(&export.realm, &export.extras)?;
+    let db = state.store();
+    let mut out = rep::realm::with_default_role(db, &export.realm, &export.extras).await?;
     let Some(map) = out.as_object_mut() else {
         return ok(out);
     };
@@ -46,7 +48,7 @@ pub async fn import(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::PartialImport>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.

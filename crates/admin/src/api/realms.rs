@@ -13,10 +13,11 @@ use super::{Reply, no_content, ok};
 use crate::auth::{Caller, Right};
 use crate::context::created;
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::realms;
 use crate::rep;
+use crate::rep::known;
 
 /// The realms the caller administers (403 when none, as Keycloak answers).
 pub async fn list(
@@ -33,13 +34,16 @@ pub async fn list(
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let extras = admin::extras::get_many(state.store().connection(), &ids).await?;
     let empty = serde_json::Map::new();
-    let reps = rows
-        .iter()
-        .map(|r| match brief {
-            true => Ok(rep::realm::brief(r)),
-            false => rep::realm::representation(r, extras.get(&r.id).unwrap_or(&empty)),
-        })
-        .collect::<Result<Vec<_>, AdminError>>()?;
+    let db = state.store();
+    let mut reps = Vec::with_capacity(rows.len());
+    for r in &rows {
+        reps.push(match brief {
+            true => rep::realm::brief(r),
+            false => {
+                rep::realm::with_default_role(db, r, extras.get(&r.id).unwrap_or(&empty)).await?
+            }
+        });
+    }
     ok(reps)
 }
 
@@ -49,7 +53,7 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Realm>,
 ) -> Reply {
     let extras = rep::realm::extras(&body)?;
     let (representation, _ignored) =
@@ -76,7 +80,7 @@ pub async fn get(
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     let (row, extras) = realms::get(ops, &realm, Right::Any).await?;
-    ok(rep::realm::representation(&row, &extras)?)
+    ok(rep::realm::with_default_role(state.store(), &row, &extras).await?)
 }
 
 /// Top-level settings only; nested users, clients and roles are ignored, as in Keycloak.
@@ -85,7 +89,7 @@ pub async fn update(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Realm>,
 ) -> Reply {
     let update = rep::parse(&body)?;
     let extras = rep::realm::extras(&body)?;

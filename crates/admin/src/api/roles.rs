@@ -12,10 +12,11 @@ use serde_json::Value;
 use super::{DEFAULT_MAX, Reply, no_content, ok, role_reps, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::roles::{self, Composites, Container, Locator};
 use crate::rep;
+use crate::rep::known;
 use crate::rep::role::{RoleFields, role_refs};
 use portcullis_store::representation::RoleRepresentation;
 
@@ -121,7 +122,7 @@ macro_rules! by_locator {
 }
 
 by_locator!(get_role, get_realm, get_client, get_id);
-by_locator!(update_role, update_realm, update_client, update_id, body: AdminJson<Value>);
+by_locator!(update_role, update_realm, update_client, update_id, body: Rep<known::Role>);
 by_locator!(delete_role, delete_realm, delete_client, delete_id);
 by_locator!(
     list_composites,
@@ -129,8 +130,8 @@ by_locator!(
     composites_client,
     composites_id
 );
-by_locator!(add_composites, add_composites_realm, add_composites_client, add_composites_id, body: AdminJson<Value>);
-by_locator!(remove_composites, remove_composites_realm, remove_composites_client, remove_composites_id, body: AdminJson<Value>);
+by_locator!(add_composites, add_composites_realm, add_composites_client, add_composites_id, body: Rep<known::Role>);
+by_locator!(remove_composites, remove_composites_realm, remove_composites_client, remove_composites_id, body: Rep<known::Role>);
 by_locator!(
     realm_composites,
     realm_composites_realm,
@@ -202,7 +203,7 @@ pub async fn create_realm(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     create(ops, &realm, None, body).await
@@ -213,7 +214,7 @@ pub async fn create_client(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, client)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     create(ops, &realm, Some(&client), body).await
@@ -224,8 +225,22 @@ async fn list(ops: Ops<'_>, realm: &str, client: Option<&str>, params: &Params) 
         .get("search")
         .map(|s| TextMatch::Contains(s.to_string()));
     let page = params.page(None)?;
+    // Keycloak lists roles in brief unless asked otherwise: no `attributes`.
+    let brief = params.flag_or("briefRepresentation", true)?;
     let rows = roles::list(ops, realm, client, search, page).await?;
-    reps(ops, &rows).await
+    let realm_id = rows
+        .first()
+        .map(|r| r.realm_id.as_str())
+        .unwrap_or_default();
+    let mut out = role_reps(ops.state.store().connection(), realm_id, &rows).await?;
+    if brief {
+        for rep in &mut out {
+            if let Some(map) = rep.as_object_mut() {
+                map.remove("attributes");
+            }
+        }
+    }
+    ok(out)
 }
 
 /// Role representations; a realm role's `containerId` is its realm's id.
@@ -261,7 +276,7 @@ async fn update_role(
     ops: Ops<'_>,
     realm: &str,
     locator: Locator,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     target_realm(ops.state, ops.caller, realm, Right::Any).await?;
     let fields = RoleFields::read(&body)?;
@@ -299,7 +314,7 @@ async fn add_composites(
     ops: Ops<'_>,
     realm: &str,
     locator: Locator,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     change_composites(ops, realm, locator, body, true).await
 }
@@ -308,7 +323,7 @@ async fn remove_composites(
     ops: Ops<'_>,
     realm: &str,
     locator: Locator,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Role>,
 ) -> Reply {
     change_composites(ops, realm, locator, body, false).await
 }

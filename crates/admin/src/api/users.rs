@@ -10,12 +10,13 @@ use super::{DEFAULT_MAX, Reply, no_content, ok, user_rep, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupQuery};
 use crate::ops::realms;
 use crate::ops::users::{self, NewUser, UserQuery, UserUpdate, password_input};
 use crate::rep;
+use crate::rep::known;
 use crate::rep::user::UserFields;
 use portcullis_store::representation::{CredentialRepresentation, UserRepresentation};
 
@@ -75,7 +76,7 @@ pub async fn create(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::User>,
 ) -> Reply {
     let extras = rep::extras(&body, rep::user::MODELLED)?;
     let user: UserRepresentation = rep::parse(&body)?;
@@ -107,7 +108,7 @@ pub async fn update(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::User>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
@@ -140,7 +141,7 @@ pub async fn reset_password(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
-    AdminJson(body): AdminJson<Value>,
+    Rep(body, _): Rep<known::Credential>,
 ) -> Reply {
     let credential: CredentialRepresentation = rep::parse(&body)?;
     if credential

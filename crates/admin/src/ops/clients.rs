@@ -517,7 +517,9 @@ pub async fn ensure_service_account<C: Db>(
         not_before: 0,
         required_actions: "[]".into(),
     };
+    let user_id = user.id.clone();
     admin::users::insert(db, user).await?;
+    admin::users::grant_default_role(db, &client.realm_id, &user_id).await?;
     Ok(())
 }
 

@@ -416,6 +416,12 @@ pub async fn delete(ops: Ops<'_>, realm: &str, locator: &Locator) -> Result<(), 
     let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
     let (role, container) = locate(change.db(), &realm_row.id, locator).await?;
     ops.caller.require(realm, container.manage_right())?;
+    if realm_row.default_role_id.as_deref() == Some(role.id.as_str()) {
+        return Err(AdminError::BadRequest(format!(
+            "{} is default role of the realm and cannot be removed.",
+            role.name
+        )));
+    }
     let path = locator.path(&container, &role);
     admin::roles::delete(change.db(), &role.id).await?;
     change.record(Event::new(Op::Delete, container.resource(), path));

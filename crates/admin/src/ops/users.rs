@@ -113,6 +113,7 @@ pub async fn create(
         .map_err(conflict_on_duplicate(AdminError::Conflict(
             "User exists with same username".into(),
         )))?;
+    admin::users::grant_default_role(change.db(), &realm_row.id, &id).await?;
     for group_id in &group_ids {
         admin::users::join_group(change.db(), &id, group_id).await?;
     }

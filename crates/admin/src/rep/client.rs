@@ -187,7 +187,8 @@ impl ClientFields {
             web_origins: "[]".into(),
             attributes: "{}".into(),
             standard_flow_enabled: true,
-            direct_access_grants_enabled: false,
+            // Keycloak's default for a client created without the flag.
+            direct_access_grants_enabled: true,
             service_accounts_enabled: false,
             created_at: now_unix,
             consent_required: false,

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod group;
 pub mod identity_provider;
+pub mod known;
 pub mod realm;
 pub mod role;
 pub mod user;

@@ -34,6 +34,8 @@ const MODELLED: &[&str] = &[
     "quickLoginCheckMilliSeconds",
     "minimumQuickLoginWaitSeconds",
     "maxDeltaTimeSeconds",
+    "adminEventsEnabled",
+    "adminEventsDetailsEnabled",
     "attributes",
 ];
 
@@ -106,8 +108,8 @@ pub fn representation(
         "eventsEnabled": false,
         "eventsListeners": ["jboss-logging"],
         "enabledEventTypes": [],
-        "adminEventsEnabled": true,
-        "adminEventsDetailsEnabled": true,
+        "adminEventsEnabled": false,
+        "adminEventsDetailsEnabled": false,
         "internationalizationEnabled": false,
         "supportedLocales": [],
         "smtpServer": {},
@@ -123,6 +125,23 @@ pub fn representation(
     });
     let core = to_object(&from_row::realm(row)?)?;
     Ok(compose(defaults, extras, Value::Object(core)))
+}
+
+/// [`representation`] with the realm's `defaultRole`, read from the database.
+pub async fn with_default_role(
+    store: &portcullis_store::Store,
+    row: &realm::Model,
+    extras: &Map<String, Value>,
+) -> Result<Value, AdminError> {
+    let mut out = representation(row, extras)?;
+    let role = portcullis_store::admin::realms::default_role(store.connection(), row).await?;
+    if let (Some(role), Some(map)) = (role, out.as_object_mut()) {
+        map.insert(
+            "defaultRole".into(),
+            Value::Object(to_object(&from_row::default_role(&role))?),
+        );
+    }
+    Ok(out)
 }
 
 /// The brief form `GET /admin/realms?briefRepresentation=true` lists.
@@ -163,6 +182,11 @@ pub fn apply(
         (rep.revoke_refresh_token, &mut row.revoke_refresh_token),
         (rep.brute_force_protected, &mut row.brute_force_protected),
         (rep.permanent_lockout, &mut row.permanent_lockout),
+        (rep.admin_events_enabled, &mut row.admin_events_enabled),
+        (
+            rep.admin_events_details_enabled,
+            &mut row.admin_events_details_enabled,
+        ),
     ];
     for (given, field) in flags {
         if let Some(value) = given {
@@ -292,6 +316,9 @@ mod tests {
             quick_login_check_millis: 1000,
             minimum_quick_login_wait_seconds: 60,
             max_delta_time_seconds: 43200,
+            default_role_id: None,
+            admin_events_enabled: false,
+            admin_events_details_enabled: false,
         }
     }
 

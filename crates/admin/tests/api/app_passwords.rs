@@ -13,6 +13,7 @@ const TOKEN: &str = "/auth/realms/reg/protocol/docker-v2/auth?service=registry";
 fn reg() -> Value {
     json!({
         "realm": "reg",
+        "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
         "enabled": true,
         "attributes": {"appPasswordMaxLifespan": "86400"},
         "groups": [{"name": "platform"}],

@@ -30,6 +30,8 @@ fn acme() -> Value {
     json!({
         "realm": "acme",
         "enabled": true,
+        // Admin events are off by default, as in Keycloak; these tests read them.
+        "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
         "roles": {
             "realm": [
                 {"name": "dev"},

@@ -584,7 +584,7 @@ async fn master_roles_and_per_realm_admin_clients() {
             reply.created_id()
         }
     };
-    create(admin("roles"), json!({"name": "create-realm"})).await;
+    // master has Keycloak's `create-realm` from the start.
     let esc_realm = create(
         admin("clients"),
         json!({"clientId": "esc-realm", "bearerOnly": true}),

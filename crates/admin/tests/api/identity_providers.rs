@@ -16,6 +16,7 @@ const IDP: &str = "realms/brk/identity-provider/instances";
 fn brk() -> Value {
     json!({
         "realm": "brk",
+        "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
         "roles": {"realm": [{"name": "dev"}, {"name": "ops"}]},
         "groups": [
             {"name": "platform"},

@@ -7,6 +7,7 @@ mod auth;
 mod clients;
 mod common;
 mod credentials;
+mod defaults;
 mod escalation;
 mod groups;
 mod identity_providers;

@@ -12,6 +12,7 @@ async fn creates_realms_with_keys_and_realm_management() {
         .post(
             "realms",
             json!({"realm": "shop", "displayName": "Shop", "sslRequired": "none",
+                   "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
                    "roles": {"realm": [{"name": "buyer"}]},
                    "users": [{"username": "carl", "enabled": true, "realmRoles": ["buyer"],
                               "credentials": [{"type": "password", "value": "carl-pw"}]}],
@@ -43,6 +44,7 @@ async fn creates_realms_with_keys_and_realm_management() {
             "account",
             "account-console",
             "admin-cli",
+            "broker",
             "docker-cli",
             "realm-management",
             "registry",

@@ -20,6 +20,7 @@ fn member(name: &str, roles: &[&str], groups: &[&str]) -> Value {
 fn reg() -> Value {
     json!({
         "realm": "reg",
+        "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
         "enabled": true,
         "attributes": {"robotMaxLifespan": "86400"},
         "roles": {"realm": [{"name": "writer"}, {"name": "manage-robots"}]},

@@ -75,10 +75,20 @@ async fn realm_roles_by_name_and_id() {
     );
 
     let list = app.get("realms/acme/roles").await.value();
-    assert_eq!(names(&list, "name"), ["dev", "lead", "qa"]);
+    assert_eq!(
+        names(&list, "name"),
+        [
+            "default-roles-acme",
+            "dev",
+            "lead",
+            "offline_access",
+            "qa",
+            "uma_authorization"
+        ]
+    );
     assert_eq!(
         names(&app.get("realms/acme/roles?search=E").await.value(), "name"),
-        ["dev", "lead"]
+        ["default-roles-acme", "dev", "lead", "offline_access"]
     );
     let lead = list
         .as_array()

@@ -24,6 +24,7 @@ pub async fn app() -> TestApp {
         .realm(json!({
             "realm": "shop",
             "enabled": true,
+            "adminEventsEnabled": true, "adminEventsDetailsEnabled": true,
             "roles": {"realm": [{"name": "ci"}]},
             "groups": [{"name": "team-a", "subGroups": [{"name": "backend"}]}, {"name": "team-b"}],
             "users": [

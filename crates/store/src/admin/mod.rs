@@ -31,6 +31,10 @@ pub use realm_management::{
     MANAGEMENT_ROLES, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT, account_console_redirect,
     admin_console_redirect, ensure_realm_management,
 };
+pub use realm_management::{
+    BROKER_CLIENT, CREATE_REALM_ROLE, DEFAULT_ROLES_PREFIX, OFFLINE_ACCESS_ROLE, READ_TOKEN_ROLE,
+    UMA_AUTHORIZATION_ROLE, default_role_name,
+};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqlErr};
 
 use crate::Store;

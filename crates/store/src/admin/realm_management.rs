@@ -16,6 +16,18 @@ pub const ADMIN_CONSOLE_CLIENT: &str = "security-admin-console";
 pub const ACCOUNT_CLIENT: &str = "account";
 /// The client the realm's account console signs in through (Keycloak's name).
 pub const ACCOUNT_CONSOLE_CLIENT: &str = "account-console";
+/// Keycloak's client for brokering: bearer-only, carrying the `read-token` role.
+pub const BROKER_CLIENT: &str = "broker";
+/// The `broker` client role that may read stored identity-provider tokens.
+pub const READ_TOKEN_ROLE: &str = "read-token";
+/// Keycloak's realm role for offline tokens.
+pub const OFFLINE_ACCESS_ROLE: &str = "offline_access";
+/// Keycloak's realm role for user-managed access (kept for tools that expect it).
+pub const UMA_AUTHORIZATION_ROLE: &str = "uma_authorization";
+/// The `master` realm role that may create realms.
+pub const CREATE_REALM_ROLE: &str = "create-realm";
+/// The prefix of a realm's default role, `default-roles-<realm>`.
+pub const DEFAULT_ROLES_PREFIX: &str = "default-roles-";
 /// The public client `docker-credential-portcullis` signs in through: the device grant only,
 /// and its access tokens are what the docker-v2 endpoint's token exchange accepts.
 pub const DOCKER_CLI_CLIENT: &str = "docker-cli";
@@ -80,8 +92,10 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
         });
     }
     ensure_admin_console(rep);
-    ensure_account_clients(rep);
+    let created_account_roles = ensure_account_clients(rep);
     ensure_docker_cli(rep);
+    ensure_broker(rep);
+    ensure_realm_roles(rep, &created_account_roles);
     let has_client = rep
         .clients
         .iter()
@@ -95,6 +109,7 @@ pub fn ensure_realm_management(rep: &mut RealmRepresentation) {
             public_client: Some(false),
             bearer_only: Some(true),
             standard_flow_enabled: Some(true),
+            direct_access_grants_enabled: Some(false),
             ..Default::default()
         });
     }
@@ -157,8 +172,9 @@ fn ensure_admin_console(rep: &mut RealmRepresentation) {
 /// client (code flow with PKCE S256) of the realm's account console at
 /// `{relative}/realms/{realm}/account/`. Their redirect URI is relative to `{base}{relative}`
 /// (Keycloak's `${authBaseUrl}` root). What a representation has is kept as it is, so a
-/// Keycloak export (which carries both) round-trips unchanged.
-fn ensure_account_clients(rep: &mut RealmRepresentation) {
+/// Keycloak export (which carries both) round-trips unchanged. Returns the `account` roles it
+/// added.
+fn ensure_account_clients(rep: &mut RealmRepresentation) -> Vec<&'static str> {
     let realm = rep.realm.clone().unwrap_or_default();
     for client_id in [ACCOUNT_CLIENT, ACCOUNT_CONSOLE_CLIENT] {
         if rep
@@ -192,10 +208,12 @@ fn ensure_account_clients(rep: &mut RealmRepresentation) {
         .client
         .entry(ACCOUNT_CLIENT.to_string())
         .or_default();
+    let mut created = Vec::new();
     for (name, children) in ACCOUNT_ROLES {
         if roles.iter().any(|r| r.name.as_deref() == Some(name)) {
             continue;
         }
+        created.push(name);
         let mut role = RoleRepresentation {
             name: Some(name.to_string()),
             description: Some(format!("${{role_{name}}}")),
@@ -206,6 +224,165 @@ fn ensure_account_clients(rep: &mut RealmRepresentation) {
             add_client_composites(&mut role, ACCOUNT_CLIENT, children);
         }
         roles.push(role);
+    }
+    created
+}
+
+/// Keycloak's `broker` client: bearer-only, with the `read-token` role that lets a user read
+/// the tokens an identity provider gave them.
+fn ensure_broker(rep: &mut RealmRepresentation) {
+    if rep
+        .clients
+        .iter()
+        .any(|c| c.client_id.as_deref() == Some(BROKER_CLIENT))
+    {
+        return;
+    }
+    rep.clients.push(ClientRepresentation {
+        client_id: Some(BROKER_CLIENT.to_string()),
+        name: Some("${client_broker}".to_string()),
+        protocol: Some("openid-connect".to_string()),
+        enabled: Some(true),
+        public_client: Some(false),
+        bearer_only: Some(true),
+        standard_flow_enabled: Some(true),
+        direct_access_grants_enabled: Some(false),
+        ..Default::default()
+    });
+    let roles = rep
+        .roles
+        .get_or_insert_with(Default::default)
+        .client
+        .entry(BROKER_CLIENT.to_string())
+        .or_default();
+    if !roles
+        .iter()
+        .any(|r| r.name.as_deref() == Some(READ_TOKEN_ROLE))
+    {
+        roles.push(RoleRepresentation {
+            name: Some(READ_TOKEN_ROLE.to_string()),
+            description: Some(format!("${{role_{READ_TOKEN_ROLE}}}")),
+            client_role: true,
+            ..Default::default()
+        });
+    }
+}
+
+/// The name of the default role a realm called `realm` gets when its representation names none.
+pub fn default_role_name(realm: &str) -> String {
+    format!("{DEFAULT_ROLES_PREFIX}{}", realm.to_lowercase())
+}
+
+/// Keycloak's realm roles: `offline_access`, `uma_authorization`, `create-realm` in `master`
+/// (inside `admin`), and the default role, which `defaultRole` names (else
+/// `default-roles-<realm>`). As Keycloak's import does, what the representation has is kept and
+/// only what is added here joins the default role: a new default role gets `offline_access`,
+/// `uma_authorization` and the `account` client's `view-profile` and `manage-account`, plus
+/// what the older `defaultRoles` lists name; an existing one gets only the roles added now.
+fn ensure_realm_roles(rep: &mut RealmRepresentation, created_account_roles: &[&str]) {
+    let realm_name = rep.realm.clone().unwrap_or_default();
+    let default_name = rep
+        .default_role
+        .as_ref()
+        .and_then(|r| r.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| default_role_name(&realm_name));
+    let legacy_realm = rep.default_roles.clone().unwrap_or_default();
+    let legacy_client: Vec<(String, Vec<String>)> = rep
+        .clients
+        .iter()
+        .filter_map(|c| Some((c.client_id.clone()?, c.default_roles.clone()?)))
+        .collect();
+    let default_description = rep
+        .default_role
+        .as_ref()
+        .and_then(|r| r.description.clone());
+    let default_id = rep.default_role.as_ref().and_then(|r| r.id.clone());
+    let roles = &mut rep.roles.get_or_insert_with(Default::default).realm;
+    let mut created = Vec::new();
+    let mut wanted = vec![
+        (OFFLINE_ACCESS_ROLE, "${role_offline-access}"),
+        (UMA_AUTHORIZATION_ROLE, "${role_uma_authorization}"),
+    ];
+    if realm_name == crate::MASTER_REALM {
+        wanted.push((CREATE_REALM_ROLE, "${role_create-realm}"));
+    }
+    for (name, description) in wanted {
+        if !roles.iter().any(|r| r.name.as_deref() == Some(name)) {
+            roles.push(RoleRepresentation {
+                name: Some(name.to_string()),
+                description: Some(description.to_string()),
+                ..Default::default()
+            });
+            created.push(name);
+        }
+    }
+    let admin = roles
+        .iter_mut()
+        .find(|r| r.name.as_deref() == Some(crate::ADMIN_ROLE));
+    if let (true, Some(admin)) = (created.contains(&CREATE_REALM_ROLE), admin) {
+        admin.composite = true;
+        let names = &mut admin
+            .composites
+            .get_or_insert_with(CompositesRepresentation::default)
+            .realm;
+        names.push(CREATE_REALM_ROLE.to_string());
+    }
+    let new_default = !roles
+        .iter()
+        .any(|r| r.name.as_deref() == Some(default_name.as_str()));
+    if new_default {
+        roles.push(RoleRepresentation {
+            id: default_id,
+            name: Some(default_name.clone()),
+            description: Some(
+                default_description.unwrap_or_else(|| "${role_default-roles}".to_string()),
+            ),
+            ..Default::default()
+        });
+    }
+    let Some(default_role) = roles
+        .iter_mut()
+        .find(|r| r.name.as_deref() == Some(default_name.as_str()))
+    else {
+        return;
+    };
+    let realm_children: Vec<String> = [OFFLINE_ACCESS_ROLE, UMA_AUTHORIZATION_ROLE]
+        .into_iter()
+        .filter(|name| new_default || created.contains(name))
+        .map(str::to_string)
+        .chain(legacy_realm)
+        .collect();
+    let account_children: Vec<&str> = ["view-profile", "manage-account"]
+        .into_iter()
+        .filter(|name| new_default || created_account_roles.contains(name))
+        .collect();
+    if !realm_children.is_empty() {
+        default_role.composite = true;
+        let names = &mut default_role
+            .composites
+            .get_or_insert_with(CompositesRepresentation::default)
+            .realm;
+        for child in realm_children {
+            if !names.contains(&child) {
+                names.push(child);
+            }
+        }
+    }
+    add_client_composites_if_any(default_role, ACCOUNT_CLIENT, &account_children);
+    for (client, names) in &legacy_client {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        add_client_composites_if_any(default_role, client, &names);
+    }
+    rep.default_role = Some(RoleRepresentation {
+        name: Some(default_name),
+        ..rep.default_role.take().unwrap_or_default()
+    });
+}
+
+fn add_client_composites_if_any(role: &mut RoleRepresentation, client: &str, children: &[&str]) {
+    if !children.is_empty() {
+        add_client_composites(role, client, children);
     }
 }
 
@@ -284,6 +461,7 @@ mod tests {
                 Some(ACCOUNT_CLIENT),
                 Some(ACCOUNT_CONSOLE_CLIENT),
                 Some(DOCKER_CLI_CLIENT),
+                Some(BROKER_CLIENT),
                 Some(REALM_MANAGEMENT_CLIENT)
             ]
         );
@@ -309,6 +487,7 @@ mod tests {
         assert_eq!(attributes[ATTR_DEVICE_GRANT], "true");
         assert_eq!(attributes[ATTR_USE_REFRESH_TOKENS], "false");
         assert_eq!(rep.clients[5].bearer_only, Some(true));
+        assert_eq!(rep.clients[6].bearer_only, Some(true));
         let account = &rep.roles.as_ref().unwrap().client[ACCOUNT_CLIENT];
         assert_eq!(account.len(), ACCOUNT_ROLES.len());
         let manage = account
@@ -400,13 +579,95 @@ mod tests {
         assert_eq!(rep, once, "a second pass changes nothing");
         assert_eq!(
             rep.clients.len(),
-            6,
+            7,
             "the file's realm-management, admin-cli, security-admin-console, account, \
-             account-console and docker-cli"
+             account-console, docker-cli and broker"
         );
         assert_eq!(rep.clients[0].id.as_deref(), Some("rm-id"));
         let roles = management_roles(&rep);
         assert_eq!(roles.len(), 16, "15 ensured plus the file's own");
         assert_eq!(roles[0].id.as_deref(), Some("mu-id"));
+    }
+
+    fn realm_role<'a>(rep: &'a RealmRepresentation, name: &str) -> Option<&'a RoleRepresentation> {
+        rep.roles
+            .as_ref()?
+            .realm
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name))
+    }
+
+    #[test]
+    fn adds_keycloaks_realm_roles_and_default_role() {
+        let mut rep = RealmRepresentation {
+            realm: Some("Shop".into()),
+            ..Default::default()
+        };
+        ensure_realm_management(&mut rep);
+        assert_eq!(
+            rep.default_role.as_ref().unwrap().name.as_deref(),
+            Some("default-roles-shop")
+        );
+        let default = realm_role(&rep, "default-roles-shop").unwrap();
+        let composites = default.composites.as_ref().unwrap();
+        assert_eq!(composites.realm, ["offline_access", "uma_authorization"]);
+        assert_eq!(
+            composites.client[ACCOUNT_CLIENT],
+            ["view-profile", "manage-account"]
+        );
+        assert!(realm_role(&rep, "create-realm").is_none());
+        let broker = &rep.roles.as_ref().unwrap().client[BROKER_CLIENT];
+        assert_eq!(broker[0].name.as_deref(), Some(READ_TOKEN_ROLE));
+
+        let mut master = RealmRepresentation {
+            realm: Some(crate::MASTER_REALM.into()),
+            roles: Some(crate::representation::RolesRepresentation {
+                realm: vec![RoleRepresentation {
+                    name: Some(crate::ADMIN_ROLE.into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        ensure_realm_management(&mut master);
+        let admin = realm_role(&master, crate::ADMIN_ROLE).unwrap();
+        assert_eq!(
+            admin.composites.as_ref().unwrap().realm,
+            [CREATE_REALM_ROLE]
+        );
+    }
+
+    #[test]
+    fn a_named_default_role_keeps_its_composites_and_gains_only_what_is_added() {
+        // A Keycloak export: it names its default role and carries offline_access, but not
+        // uma_authorization; the older `defaultRoles` list joins too.
+        let mut rep: RealmRepresentation = serde_json::from_value(serde_json::json!({
+            "realm": "kc",
+            "defaultRole": {"id": "def-id", "name": "default-roles-kc"},
+            "defaultRoles": ["staff"],
+            "roles": {"realm": [
+                {"name": "staff"},
+                {"name": "offline_access"},
+                {"id": "def-id", "name": "default-roles-kc", "composite": true,
+                 "composites": {"realm": ["offline_access"]}}
+            ]},
+            "clients": [{"clientId": "account"}],
+            "users": null, "groups": null
+        }))
+        .unwrap();
+        ensure_realm_management(&mut rep);
+        let default = realm_role(&rep, "default-roles-kc").unwrap();
+        assert_eq!(default.id.as_deref(), Some("def-id"));
+        let composites = default.composites.as_ref().unwrap();
+        assert_eq!(
+            composites.realm,
+            ["offline_access", "uma_authorization", "staff"]
+        );
+        // The export's account client had no roles: the ones added now join.
+        assert_eq!(
+            composites.client[ACCOUNT_CLIENT],
+            ["view-profile", "manage-account"]
+        );
     }
 }

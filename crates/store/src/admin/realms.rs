@@ -14,6 +14,19 @@ use crate::entity::{realm, user_entity, user_group, user_role};
 use crate::error::StoreError;
 use crate::queries::realm::{load_rows, realm_by_name};
 
+/// The realm's default role, if it still exists.
+pub async fn default_role<C: ConnectionTrait>(
+    db: &C,
+    realm: &realm::Model,
+) -> Result<Option<crate::entity::role::Model>, StoreError> {
+    match &realm.default_role_id {
+        Some(id) => Ok(crate::entity::role::Entity::find_by_id(id.clone())
+            .one(db)
+            .await?),
+        None => Ok(None),
+    }
+}
+
 pub async fn find_by_name<C: ConnectionTrait>(
     db: &C,
     name: &str,

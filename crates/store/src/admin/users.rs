@@ -302,6 +302,45 @@ pub async fn insert<C: ConnectionTrait>(db: &C, row: user_entity::Model) -> Resu
     crate::queries::user_attribute::sync(db, &row).await
 }
 
+/// Grants a new user the realm's default role (Keycloak's `default-roles-<realm>`), as
+/// Keycloak does for users created through the admin API, a first broker login or a service
+/// account; realm and partial imports give users only the mappings they list.
+pub async fn grant_default_role<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    let default_role = crate::entity::realm::Entity::find_by_id(realm_id.to_string())
+        .one(db)
+        .await?
+        .and_then(|realm| realm.default_role_id);
+    let Some(role_id) = default_role else {
+        return Ok(());
+    };
+    // The role may have been deleted underneath a stale id: grant only one that exists.
+    if crate::entity::role::Entity::find_by_id(role_id.clone())
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let held = user_role::Entity::find_by_id((user_id.to_string(), role_id.clone()))
+        .one(db)
+        .await?;
+    if held.is_none() {
+        insert_all::<user_role::Entity, _>(
+            db,
+            vec![user_role::Model {
+                user_id: user_id.to_string(),
+                role_id,
+            }],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes every column of `row` (by its id), and its attribute rows.
 pub async fn update<C: ConnectionTrait>(db: &C, row: user_entity::Model) -> Result<(), StoreError> {
     crate::queries::user_attribute::sync(db, &row).await?;

@@ -36,6 +36,14 @@ pub struct Model {
     pub quick_login_check_millis: i64,
     pub minimum_quick_login_wait_seconds: i64,
     pub max_delta_time_seconds: i64,
+    /// The realm's default role (Keycloak's `default-roles-<realm>`), granted to every new user;
+    /// None only if it was deleted.
+    pub default_role_id: Option<String>,
+    /// Keycloak's `adminEventsEnabled`: whether admin changes are recorded.
+    pub admin_events_enabled: bool,
+    /// Keycloak's `adminEventsDetailsEnabled`: whether a recorded change keeps its
+    /// representation.
+    pub admin_events_details_enabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -46,9 +46,24 @@ pub fn realm(row: &realm::Model) -> Result<RealmRepresentation, StoreError> {
         quick_login_check_milli_seconds: Some(row.quick_login_check_millis),
         minimum_quick_login_wait_seconds: Some(row.minimum_quick_login_wait_seconds),
         max_delta_time_seconds: Some(row.max_delta_time_seconds),
+        admin_events_enabled: Some(row.admin_events_enabled),
+        admin_events_details_enabled: Some(row.admin_events_details_enabled),
         attributes: Some(from_json(&row.attributes, "realm attributes")?),
         ..Default::default()
     })
+}
+
+/// A realm's default role in brief, as `defaultRole` carries it.
+pub fn default_role(role: &role::Model) -> RoleRepresentation {
+    RoleRepresentation {
+        id: Some(role.id.clone()),
+        name: Some(role.name.clone()),
+        description: role.description.clone(),
+        composite: true,
+        client_role: false,
+        container_id: Some(role.realm_id.clone()),
+        ..Default::default()
+    }
 }
 
 /// A client with the given mappers (the secret included: callers that must hide it do).
@@ -76,6 +91,7 @@ pub fn client<'a>(
         optional_client_scopes: Some(from_json(&row.optional_client_scopes, "client scopes")?),
         attributes: Some(from_json(&row.attributes, "client attributes")?),
         protocol_mappers: mappers.into_iter().map(mapper).collect::<Result<_, _>>()?,
+        default_roles: None,
     })
 }
 

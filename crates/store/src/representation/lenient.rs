@@ -177,6 +177,15 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A map that `null` leaves out, as an absent one.
+pub fn map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    Ok(Option::<BTreeMap<String, V>>::deserialize(d)?.unwrap_or_default())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -147,13 +147,38 @@ pub struct RealmRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_delta_time_seconds: Option<i64>,
+    /// Default false.
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub admin_events_enabled: Option<bool>,
+    /// Default false.
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub admin_events_details_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesRepresentation>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The composite realm role every new user gets (Keycloak's `default-roles-<realm>`); its
+    /// composites are those of the role of that name in `roles.realm`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_role: Option<RoleRepresentation>,
+    /// Keycloak's older form: realm role names the default role contains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_roles: Option<Vec<String>>,
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<GroupRepresentation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<UserRepresentation>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub clients: Vec<ClientRepresentation>,
     #[serde(
         deserialize_with = "lenient::opt_string_map",
@@ -161,7 +186,10 @@ pub struct RealmRepresentation {
     )]
     pub attributes: Option<BTreeMap<String, String>>,
     /// Component type (`org.keycloak.keys.KeyProvider`) to its components.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub components: BTreeMap<String, Vec<ComponentRepresentation>>,
     /// Upstream identity providers, by alias.
     #[serde(
@@ -181,9 +209,13 @@ pub struct RealmRepresentation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RolesRepresentation {
+    #[serde(deserialize_with = "lenient::list")]
     pub realm: Vec<RoleRepresentation>,
     /// Left out when empty, as a partial export without clients leaves it out.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub client: BTreeMap<String, Vec<RoleRepresentation>>,
 }
 
@@ -215,9 +247,15 @@ pub struct RoleRepresentation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CompositesRepresentation {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub realm: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub client: BTreeMap<String, Vec<String>>,
 }
 
@@ -289,12 +327,21 @@ pub struct UserRepresentation {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub credentials: Vec<CredentialRepresentation>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub realm_roles: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub client_roles: BTreeMap<String, Vec<String>>,
     /// Group paths, `/eng/platform`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<String>,
     /// Set on a client's service-account user: that client's `clientId`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -416,8 +463,14 @@ pub struct ClientRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub protocol_mappers: Vec<ProtocolMapperRepresentation>,
+    /// Keycloak's older form: this client's role names the realm's default role contains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_roles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -541,6 +594,7 @@ pub struct ComponentRepresentation {
     pub provider_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<String>,
+    #[serde(deserialize_with = "lenient::map")]
     pub sub_components: BTreeMap<String, Vec<ComponentRepresentation>>,
     /// Values are string arrays, as Keycloak writes them.
     #[serde(deserialize_with = "lenient::multimap")]
