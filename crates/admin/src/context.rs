@@ -229,10 +229,19 @@ impl<'a> Change<'a> {
             Some(r) => (r.id.as_str(), r.name.as_str()),
             None => ("", ""),
         };
-        if !realm_id.is_empty() {
-            for event in &self.events {
-                let row = event_row(self.caller, realm_id, event, now_ms);
-                admin::events::record(&self.txn, row).await?;
+        if !realm_id.is_empty() && !self.events.is_empty() {
+            // The realm's own settings decide whether admin events are kept, and with their
+            // representations or not (`adminEventsEnabled`, `adminEventsDetailsEnabled`).
+            let extras = admin::extras::get(&self.txn, realm_id).await?;
+            let config = admin::realm_settings::EventsConfig::of(&extras);
+            if config.admin_events_enabled {
+                for event in &self.events {
+                    let mut row = event_row(self.caller, realm_id, event, now_ms);
+                    if !config.admin_events_details_enabled {
+                        row.representation = None;
+                    }
+                    admin::events::record(&self.txn, row).await?;
+                }
             }
         }
         if realm_name == MASTER_REALM {

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod app_passwords;
 pub mod clients;
+pub mod flows;
 pub mod events;
 pub mod federated;
 pub mod grants;
@@ -19,6 +20,8 @@ pub mod mappings;
 pub mod realms;
 pub mod robots;
 pub mod roles;
+pub mod realm_admin;
+pub mod required_actions;
 pub mod self_service;
 pub mod sessions;
 pub mod users;
