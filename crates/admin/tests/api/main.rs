@@ -12,6 +12,7 @@ mod groups;
 mod identity_providers;
 mod imports;
 mod misc;
+mod realm_admin;
 mod realms;
 mod robots;
 mod roles;
