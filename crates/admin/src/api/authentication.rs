@@ -72,11 +72,12 @@ pub async fn update_action(
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, alias)): Path<(String, String)>,
-    AdminJson(body): AdminJson<ActionBody>,
+    AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
     // 404 for an unknown alias before the body is judged, as Keycloak looks the action up first.
     let current = required_actions::get(ops, &realm, &alias).await?;
+    let body: ActionBody = serde_json::from_value(body).map_err(|_| AdminError::unparsable())?;
     if body.alias.as_deref().is_some_and(|a| a != current.alias)
         || body
             .provider_id
