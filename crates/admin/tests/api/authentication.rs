@@ -326,3 +326,62 @@ async fn flows_are_listed_read_only() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// A script signs in as it does against Keycloak: it reads the login form's `action` (an
+/// absolute URL carrying the state in its query) and posts only username and password.
+#[tokio::test]
+async fn a_scripted_form_login_posts_to_the_forms_action() {
+    let app = ra_app().await;
+    let kit: &portcullis_testkit::TestApp = &app;
+    let mut browser = portcullis_testkit::Browser::new(kit);
+    let auth_url = "/auth/realms/ra/protocol/openid-connect/auth?client_id=app\
+        &redirect_uri=http%3A%2F%2Fapp.test%2Fcb&response_type=code&scope=openid&state=s1\
+        &code_challenge=ZtNPunH49FD35FWYhT5Tv8I7vRKQJ8uxMaL0_9eHjNA&code_challenge_method=S256";
+    let page = browser.get(auth_url).await;
+    assert_eq!(page.status, StatusCode::OK, "{:?} {}", page.location(), page.text());
+    let html = page.text();
+    let start = html.find("id=\"kc-form-login\" action=\"").unwrap() + 27;
+    let raw = &html[start..start + html[start..].find('"').unwrap()];
+    // Only `&` is escaped, as in Keycloak's page.
+    assert!(!raw.contains("&#x2F;"), "{raw}");
+    let action = raw.replace("&amp;", "&");
+    assert!(
+        action.starts_with("http://id.test/auth/realms/ra/login-actions/authenticate?session_code="),
+        "{action}"
+    );
+    let realm_id = app.realm_id("ra").await;
+    let execution = portcullis_core::flows::login_form_execution_id(&realm_id);
+    for part in [format!("execution={execution}"), "client_id=app".into(), "tab_id=".into()] {
+        assert!(action.contains(&part), "{action} lacks {part}");
+    }
+    // Without the form's cookie the state in the URL is worth nothing.
+    let mut stranger = portcullis_testkit::Browser::new(kit);
+    let forged = stranger
+        .post(&action, &[("username", "vic"), ("password", "vic-password-1")])
+        .await;
+    assert!(
+        forged.location().is_none_or(|l| !l.contains("code=")),
+        "{:?}",
+        forged.location()
+    );
+
+    let reply = browser
+        .post(&action, &[("username", "vic"), ("password", "vic-password-1")])
+        .await;
+    assert!(reply.status.is_redirection(), "{} {}", reply.status, reply.text());
+    let location = reply.location().unwrap();
+    assert!(location.starts_with("http://app.test/cb?"), "{location}");
+    assert!(location.contains("code=") && location.contains("state=s1"), "{location}");
+
+    // A wrong password shows the form again, still posting to a URL with the state.
+    let mut other = portcullis_testkit::Browser::new(kit);
+    let html = other.get(auth_url).await.text();
+    let start = html.find("id=\"kc-form-login\" action=\"").unwrap() + 27;
+    let action = html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&");
+    let wrong = other
+        .post(&action, &[("username", "vic"), ("password", "nope")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::OK);
+    assert!(wrong.text().contains("Invalid username or password."));
+    assert!(wrong.text().contains("login-actions/authenticate?session_code="));
+}
