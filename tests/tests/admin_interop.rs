@@ -245,7 +245,11 @@ async fn python_keycloak_reads_the_realm_surface() {
     assert_eq!(r["events_put_status"], 204, "{r}");
     assert_eq!(r["events_enabled_after"], false, "{r}");
     assert_eq!(r["unknown_status"], 404, "{r}");
-    assert_eq!(r["unknown_body"], json!({"error": "HTTP 404 Not Found"}), "{r}");
+    assert_eq!(
+        r["unknown_body"],
+        json!({"error": "HTTP 404 Not Found"}),
+        "{r}"
+    );
     assert_eq!(r["form_action_absolute"], true, "{r}");
     assert_eq!(r["form_action_has_session_code"], true, "{r}");
     assert_eq!(r["form_login_token_status"], 200, "{r}");

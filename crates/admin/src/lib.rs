@@ -150,7 +150,10 @@ fn realm_admin_routes(admin: &str, realm: &str) -> Router<AppState> {
         .route(&r("/push-revocation"), post(ra::push_revocation))
         .route(&r("/client-session-stats"), get(ra::client_session_stats))
         // `{console}`: the admin console's routes name this segment so.
-        .route(&format!("{admin}/{{console}}/console/whoami"), get(ra::whoami))
+        .route(
+            &format!("{admin}/{{console}}/console/whoami"),
+            get(ra::whoami),
+        )
 }
 
 /// `authentication/`: required actions, and the built-in flows read-only.
@@ -180,10 +183,7 @@ fn authentication_routes(realm: &str) -> Router<AppState> {
         )
         .route(&r("/register-required-action"), post(a::register_action))
         .route(&r("/flows"), get(a::list_flows).post(edit))
-        .route(
-            &r("/flows/{flow}"),
-            get(a::get_flow).put(edit).delete(edit),
-        )
+        .route(&r("/flows/{flow}"), get(a::get_flow).put(edit).delete(edit))
         .route(
             &r("/flows/{flow}/executions"),
             get(a::flow_executions).put(edit),
@@ -215,7 +215,10 @@ fn fallback_routes(admin: &str, realm: &str) -> Router<AppState> {
             &r("/clients/{id}/authz/{*rest}"),
             unsupported(Unsupported::AuthorizationServices),
         )
-        .route(&r("/organizations"), unsupported(Unsupported::Organizations))
+        .route(
+            &r("/organizations"),
+            unsupported(Unsupported::Organizations),
+        )
         .route(
             &r("/organizations/{*rest}"),
             unsupported(Unsupported::Organizations),
@@ -225,8 +228,14 @@ fn fallback_routes(admin: &str, realm: &str) -> Router<AppState> {
             unsupported(Unsupported::ClientPolicies),
         )
         .route(&r("/users-management-permissions"), permissions.clone())
-        .route(&r("/clients/{id}/management/permissions"), permissions.clone())
-        .route(&r("/groups/{id}/management/permissions"), permissions.clone())
+        .route(
+            &r("/clients/{id}/management/permissions"),
+            permissions.clone(),
+        )
+        .route(
+            &r("/groups/{id}/management/permissions"),
+            permissions.clone(),
+        )
         .route(
             &r("/roles-by-id/{id}/management/permissions"),
             permissions.clone(),
@@ -250,8 +259,11 @@ fn fallback_routes(admin: &str, realm: &str) -> Router<AppState> {
 /// fallback: a catch-all route cannot sit beside the console's `{realm}/console` segment.
 pub fn fallback(
     relative: &str,
-) -> impl Fn(axum::http::Uri) -> std::future::Ready<axum::response::Response> + Clone + Send + Sync + 'static
-{
+) -> impl Fn(axum::http::Uri) -> std::future::Ready<axum::response::Response>
++ Clone
++ Send
++ Sync
++ 'static {
     let prefix = format!("{relative}/admin/");
     move |uri: axum::http::Uri| {
         use axum::response::IntoResponse;

@@ -111,9 +111,15 @@ mod tests {
     #[test]
     fn raising_and_lowering_swap_neighbours() {
         let mut actions = defaults();
-        assert_eq!(order(&actions)[..3], ["CONFIGURE_TOTP", "TERMS_AND_CONDITIONS", UPDATE_PASSWORD]);
+        assert_eq!(
+            order(&actions)[..3],
+            ["CONFIGURE_TOTP", "TERMS_AND_CONDITIONS", UPDATE_PASSWORD]
+        );
         assert!(move_action(&mut actions, UPDATE_PASSWORD, true));
-        assert_eq!(order(&actions)[..3], ["CONFIGURE_TOTP", UPDATE_PASSWORD, "TERMS_AND_CONDITIONS"]);
+        assert_eq!(
+            order(&actions)[..3],
+            ["CONFIGURE_TOTP", UPDATE_PASSWORD, "TERMS_AND_CONDITIONS"]
+        );
         assert!(move_action(&mut actions, "CONFIGURE_TOTP", true));
         assert_eq!(order(&actions)[0], "CONFIGURE_TOTP");
         assert!(move_action(&mut actions, "VERIFY_EMAIL", false));

@@ -50,7 +50,9 @@ pub async fn get_action(
     Path((realm, alias)): Path<(String, String)>,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
-    ok(action_rep(&required_actions::get(ops, &realm, &alias).await?))
+    ok(action_rep(
+        &required_actions::get(ops, &realm, &alias).await?,
+    ))
 }
 
 /// The body of `PUT required-actions/{alias}`; absent fields keep their values, `alias` and

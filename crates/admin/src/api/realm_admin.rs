@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use portcullis_core::keys::Algorithm;
-use portcullis_store::key_component::KEY_PROVIDER_TYPE;
 use portcullis_store::admin::realm_settings::EventsConfig;
+use portcullis_store::key_component::KEY_PROVIDER_TYPE;
 use portcullis_web::{AppState, Protocols};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -19,9 +19,9 @@ use super::{Reply, no_content, ok};
 use crate::auth::Caller;
 use crate::error::AdminError;
 use crate::extract::{AdminJson, Params};
+use crate::ops::Ops;
 use crate::ops::keys::{KeyInfo, KeyStatus};
 use crate::ops::realm_admin::{self, Cache, EventsUpdate};
-use crate::ops::Ops;
 use crate::rep::group as group_rep;
 
 fn key_type(algorithm: Algorithm) -> &'static str {
@@ -110,8 +110,7 @@ pub async fn components(
     Path(realm): Path<String>,
     params: Params,
 ) -> Reply {
-    let (realm_id, keys) =
-        realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
+    let (realm_id, keys) = realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
     let wanted = |key: &KeyInfo| {
         params.get("type").is_none_or(|t| t == KEY_PROVIDER_TYPE)
             && params.get("parent").is_none_or(|p| p == realm_id)
@@ -133,8 +132,7 @@ pub async fn get_component(
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let (realm_id, keys) =
-        realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
+    let (realm_id, keys) = realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
     let key = keys
         .iter()
         .find(|k| k.id == id)
@@ -156,8 +154,13 @@ pub async fn edit_component(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let ops = Ops::new(&state, &caller, &protocols);
-    crate::context::target_realm(ops.state, ops.caller, &realm, crate::auth::Right::ManageRealm)
-        .await?;
+    crate::context::target_realm(
+        ops.state,
+        ops.caller,
+        &realm,
+        crate::auth::Right::ManageRealm,
+    )
+    .await?;
     Err(AdminError::NotImplemented(
         "Managing components through the admin API is not supported by this server; \
          realm keys are added, activated and disabled in the admin console",
@@ -185,8 +188,7 @@ pub async fn events_config(
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    let config =
-        realm_admin::events_config(Ops::new(&state, &caller, &protocols), &realm).await?;
+    let config = realm_admin::events_config(Ops::new(&state, &caller, &protocols), &realm).await?;
     ok(events_rep(&config))
 }
 
@@ -277,7 +279,13 @@ pub async fn remove_default_group(
     no_content()
 }
 
-async fn clear(state: AppState, protocols: Protocols, caller: Caller, realm: String, cache: Cache) -> Reply {
+async fn clear(
+    state: AppState,
+    protocols: Protocols,
+    caller: Caller,
+    realm: String,
+    cache: Cache,
+) -> Reply {
     realm_admin::clear_cache(Ops::new(&state, &caller, &protocols), &realm, cache).await?;
     no_content()
 }

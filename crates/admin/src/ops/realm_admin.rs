@@ -90,10 +90,12 @@ pub async fn set_events_config(
     }
     config.write_to(&mut extras);
     admin::extras::set(change.db(), &row.id, &row.id, &extras).await?;
-    change.record(Event::new(Op::Update, "REALM", "events/config").with(json!({
-        "eventsEnabled": config.events_enabled,
-        "adminEventsEnabled": config.admin_events_enabled,
-    })));
+    change.record(
+        Event::new(Op::Update, "REALM", "events/config").with(json!({
+            "eventsEnabled": config.events_enabled,
+            "adminEventsEnabled": config.admin_events_enabled,
+        })),
+    );
     change.commit().await?;
     Ok(config)
 }
@@ -145,7 +147,11 @@ pub async fn set_default_group(
     }
     if changed {
         let op = if default { Op::Create } else { Op::Delete };
-        change.record(Event::new(op, "REALM", format!("default-groups/{}", group.id)));
+        change.record(Event::new(
+            op,
+            "REALM",
+            format!("default-groups/{}", group.id),
+        ));
     }
     change.commit().await
 }

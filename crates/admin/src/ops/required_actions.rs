@@ -45,10 +45,7 @@ pub async fn get(ops: Ops<'_>, realm: &str, alias: &str) -> Result<RequiredActio
 
 /// The actions this server knows that the realm has not registered: `(providerId, name)`
 /// (`view-realm`).
-pub async fn unregistered(
-    ops: Ops<'_>,
-    realm: &str,
-) -> Result<Vec<(String, String)>, AdminError> {
+pub async fn unregistered(ops: Ops<'_>, realm: &str) -> Result<Vec<(String, String)>, AdminError> {
     let registered = list(ops, realm).await?;
     Ok(required_action::known()
         .filter(|(id, _)| !registered.iter().any(|a| a.provider_id == *id))
@@ -128,8 +125,7 @@ pub async fn register(
     provider_id: &str,
     name: Option<String>,
 ) -> Result<(), AdminError> {
-    let Some((id, known_name)) = required_action::known().find(|(id, _)| *id == provider_id)
-    else {
+    let Some((id, known_name)) = required_action::known().find(|(id, _)| *id == provider_id) else {
         return Err(AdminError::not_found(
             "Failed to find required action provider",
         ));
@@ -183,13 +179,22 @@ pub async fn unregister(ops: Ops<'_>, realm: &str, alias: &str) -> Result<(), Ad
 }
 
 /// Moves an action one place up (`raise`) or down in the order (`manage-realm`).
-pub async fn reorder(ops: Ops<'_>, realm: &str, alias: &str, raise: bool) -> Result<(), AdminError> {
+pub async fn reorder(
+    ops: Ops<'_>,
+    realm: &str,
+    alias: &str,
+    raise: bool,
+) -> Result<(), AdminError> {
     let event = Event::new(
         Op::Update,
         "REQUIRED_ACTION",
         format!(
             "authentication/required-actions/{alias}/{}",
-            if raise { "raise-priority" } else { "lower-priority" }
+            if raise {
+                "raise-priority"
+            } else {
+                "lower-priority"
+            }
         ),
     );
     edit(ops, realm, event, |actions| {

@@ -112,8 +112,14 @@ async fn unknown_routes_and_methods_answer_json() {
         assert_eq!(reply.json(), body, "{method} {path}");
         assert!(reply.header(header::CONTENT_TYPE).contains("json"));
     }
-    let reply = app.send(Method::DELETE, "serverinfo", Some(&app.admin), None).await;
-    assert!(reply.header(header::ALLOW).contains("GET"), "{:?}", reply.headers);
+    let reply = app
+        .send(Method::DELETE, "serverinfo", Some(&app.admin), None)
+        .await;
+    assert!(
+        reply.header(header::ALLOW).contains("GET"),
+        "{:?}",
+        reply.headers
+    );
 
     let client = app.client_uuid("ra", "app").await;
     let unsupported = [
@@ -122,10 +128,22 @@ async fn unknown_routes_and_methods_answer_json() {
             "Authorization services",
         ),
         ("realms/ra/organizations".to_string(), "Organizations"),
-        ("realms/ra/organizations/x/members".to_string(), "Organizations"),
-        ("realms/ra/client-policies/policies".to_string(), "Client policies"),
-        ("realms/ra/client-policies/profiles".to_string(), "Client policies"),
-        ("realms/ra/users-management-permissions".to_string(), "Fine-grained"),
+        (
+            "realms/ra/organizations/x/members".to_string(),
+            "Organizations",
+        ),
+        (
+            "realms/ra/client-policies/policies".to_string(),
+            "Client policies",
+        ),
+        (
+            "realms/ra/client-policies/profiles".to_string(),
+            "Client policies",
+        ),
+        (
+            "realms/ra/users-management-permissions".to_string(),
+            "Fine-grained",
+        ),
         (
             format!("realms/ra/clients/{client}/management/permissions"),
             "Fine-grained",
@@ -198,9 +216,11 @@ async fn keys_and_key_components() {
     assert_eq!(component["config"]["active"], json!(["true"]));
     assert!(component["config"].get("privateKey").is_none());
     assert_eq!(
-        app.get(&ra("components?type=org.keycloak.storage.UserStorageProvider"))
-            .await
-            .json(),
+        app.get(&ra(
+            "components?type=org.keycloak.storage.UserStorageProvider"
+        ))
+        .await
+        .json(),
         json!([])
     );
     assert_eq!(
@@ -214,20 +234,39 @@ async fn keys_and_key_components() {
         .post(&ra("components"), json!({"providerId": "rsa-generated"}))
         .await;
     assert_eq!(create.status, StatusCode::NOT_IMPLEMENTED);
-    assert!(create.json()["errorMessage"].as_str().unwrap().contains("not supported"));
+    assert!(
+        create.json()["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("not supported")
+    );
 
     // view-realm reads them; manage-users does not; neither may edit.
     assert_eq!(
-        as_user(&app, "realmviewer", Method::GET, &ra("keys"), None).await.status,
+        as_user(&app, "realmviewer", Method::GET, &ra("keys"), None)
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(
-        as_user(&app, "usermanager", Method::GET, &ra("keys"), None).await.status,
+        as_user(&app, "usermanager", Method::GET, &ra("keys"), None)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
-    let edit = as_user(&app, "realmviewer", Method::DELETE, &ra(&format!("components/{provider}")), None).await;
+    let edit = as_user(
+        &app,
+        "realmviewer",
+        Method::DELETE,
+        &ra(&format!("components/{provider}")),
+        None,
+    )
+    .await;
     assert_eq!(edit.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("realms/nope/keys").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("realms/nope/keys").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -241,13 +280,21 @@ async fn events_config_is_stored_and_honoured() {
     assert_eq!(config["eventsListeners"], json!(["jboss-logging"]));
 
     // Login events recorded, then turned off, then only the chosen types.
-    assert_eq!(password_grant(&app, "vic", "vic-password-1", "openid").await.status, StatusCode::OK);
+    assert_eq!(
+        password_grant(&app, "vic", "vic-password-1", "openid")
+            .await
+            .status,
+        StatusCode::OK
+    );
     app.state.flush_events().await;
     let events = app.get(&ra("events")).await.json();
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
 
     let reply = app
-        .put(&ra("events/config"), json!({"eventsEnabled": false, "eventsExpiration": 3600}))
+        .put(
+            &ra("events/config"),
+            json!({"eventsEnabled": false, "eventsExpiration": 3600}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
     let stored = app.get(&ra("events/config")).await.json();
@@ -256,7 +303,15 @@ async fn events_config_is_stored_and_honoured() {
     assert_eq!(app.get("realms/ra").await.json()["eventsEnabled"], false);
     password_grant(&app, "vic", "vic-password-1", "openid").await;
     app.state.flush_events().await;
-    assert_eq!(app.get(&ra("events")).await.json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(&ra("events"))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     app.put(
         &ra("events/config"),
@@ -277,16 +332,25 @@ async fn events_config_is_stored_and_honoured() {
     assert_eq!(types[0], "LOGIN_ERROR");
 
     // DELETE events empties the log.
-    assert_eq!(app.delete(&ra("events")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&ra("events")).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.get(&ra("events")).await.json(), json!([]));
 
     // Admin events off: changes are no longer recorded; details off: no representation.
-    app.put(&ra("events/config"), json!({"adminEventsDetailsEnabled": false})).await;
-    app.post(&ra("roles"), json!({"name": "with-details-off"})).await;
+    app.put(
+        &ra("events/config"),
+        json!({"adminEventsDetailsEnabled": false}),
+    )
+    .await;
+    app.post(&ra("roles"), json!({"name": "with-details-off"}))
+        .await;
     let latest = &app.events("ra").await[0];
     assert_eq!(latest["resourcePath"], "roles/with-details-off");
     assert!(latest.get("representation").is_none(), "{latest}");
-    app.put(&ra("events/config"), json!({"adminEventsEnabled": false})).await;
+    app.put(&ra("events/config"), json!({"adminEventsEnabled": false}))
+        .await;
     let before = app.events("ra").await.len();
     app.post(&ra("roles"), json!({"name": "unrecorded"})).await;
     assert_eq!(app.events("ra").await.len(), before);
@@ -312,7 +376,9 @@ async fn events_config_is_stored_and_honoured() {
     let delete = as_user(&app, "eventviewer", Method::DELETE, &ra("events"), None).await;
     assert_eq!(delete.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        as_user(&app, "realmviewer", Method::GET, &ra("events/config"), None).await.status,
+        as_user(&app, "realmviewer", Method::GET, &ra("events/config"), None)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
 }
@@ -330,12 +396,16 @@ async fn default_groups_are_joined_by_new_users() {
     let staff = group_id(&app, "staff").await;
     assert_eq!(app.get(&ra("default-groups")).await.json(), json!([]));
     for id in [&web, &staff] {
-        let reply = app.put(&ra(&format!("default-groups/{id}")), json!({})).await;
+        let reply = app
+            .put(&ra(&format!("default-groups/{id}")), json!({}))
+            .await;
         assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
     }
     // Twice is fine.
     assert_eq!(
-        app.put(&ra(&format!("default-groups/{web}")), json!({})).await.status,
+        app.put(&ra(&format!("default-groups/{web}")), json!({}))
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     let list = app.get(&ra("default-groups")).await.json();
@@ -349,7 +419,9 @@ async fn default_groups_are_joined_by_new_users() {
     assert_eq!(names(&groups, "path"), ["/eng/web", "/staff"]);
 
     assert_eq!(
-        app.delete(&ra(&format!("default-groups/{staff}"))).await.status,
+        app.delete(&ra(&format!("default-groups/{staff}")))
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
     let again = app.delete(&ra(&format!("default-groups/{staff}"))).await;
@@ -371,12 +443,34 @@ async fn default_groups_are_joined_by_new_users() {
 
     // view-realm reads, manage-realm changes.
     assert_eq!(
-        as_user(&app, "realmviewer", Method::GET, &ra("default-groups"), None).await.status,
+        as_user(
+            &app,
+            "realmviewer",
+            Method::GET,
+            &ra("default-groups"),
+            None
+        )
+        .await
+        .status,
         StatusCode::OK
     );
-    let put = as_user(&app, "realmviewer", Method::PUT, &ra(&format!("default-groups/{staff}")), None).await;
+    let put = as_user(
+        &app,
+        "realmviewer",
+        Method::PUT,
+        &ra(&format!("default-groups/{staff}")),
+        None,
+    )
+    .await;
     assert_eq!(put.status, StatusCode::FORBIDDEN);
-    let boss = as_user(&app, "boss", Method::PUT, &ra(&format!("default-groups/{staff}")), None).await;
+    let boss = as_user(
+        &app,
+        "boss",
+        Method::PUT,
+        &ra(&format!("default-groups/{staff}")),
+        None,
+    )
+    .await;
     assert_eq!(boss.status, StatusCode::NO_CONTENT);
 }
 
@@ -392,11 +486,17 @@ async fn clear_realm_cache_reloads_what_changed_in_the_database() {
         .execute_unprepared("UPDATE realm SET access_token_lifespan = 120 WHERE name = 'ra'")
         .await
         .unwrap();
-    assert_eq!(lifespan(password_grant(&app, "vic", "vic-password-1", "openid").await), 300);
+    assert_eq!(
+        lifespan(password_grant(&app, "vic", "vic-password-1", "openid").await),
+        300
+    );
     for path in ["clear-keys-cache", "clear-user-cache"] {
         let reply = as_user(&app, "realmviewer", Method::POST, &ra(path), None).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
-        assert_eq!(app.post(&ra(path), json!({})).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.post(&ra(path), json!({})).await.status,
+            StatusCode::NO_CONTENT
+        );
     }
     app.store
         .connection()
@@ -407,9 +507,14 @@ async fn clear_realm_cache_reloads_what_changed_in_the_database() {
         app.post(&ra("clear-realm-cache"), json!({})).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(lifespan(password_grant(&app, "vic", "vic-password-1", "openid").await), 90);
     assert_eq!(
-        app.post("realms/nope/clear-realm-cache", json!({})).await.status,
+        lifespan(password_grant(&app, "vic", "vic-password-1", "openid").await),
+        90
+    );
+    assert_eq!(
+        app.post("realms/nope/clear-realm-cache", json!({}))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let actions: Vec<String> = app
@@ -419,13 +524,18 @@ async fn clear_realm_cache_reloads_what_changed_in_the_database() {
         .filter(|e| e["operationType"] == "ACTION")
         .filter_map(|e| e["resourcePath"].as_str().map(str::to_string))
         .collect();
-    assert!(actions.contains(&"clear-realm-cache".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"clear-realm-cache".to_string()),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
 async fn logout_all_ends_every_sign_in() {
     let app = ra_app().await;
-    let online = password_grant(&app, "vic", "vic-password-1", "openid").await.json();
+    let online = password_grant(&app, "vic", "vic-password-1", "openid")
+        .await
+        .json();
     let offline = password_grant(&app, "vic", "vic-password-1", "openid offline_access")
         .await
         .json();
@@ -442,11 +552,27 @@ async fn logout_all_ends_every_sign_in() {
         json!([{"id": app_uuid, "clientId": "app", "active": "1", "offline": "1"}])
     );
     assert_eq!(
-        as_user(&app, "realmviewer", Method::GET, &ra("client-session-stats"), None).await.status,
+        as_user(
+            &app,
+            "realmviewer",
+            Method::GET,
+            &ra("client-session-stats"),
+            None
+        )
+        .await
+        .status,
         StatusCode::OK
     );
     assert_eq!(
-        as_user(&app, "eventviewer", Method::GET, &ra("client-session-stats"), None).await.status,
+        as_user(
+            &app,
+            "eventviewer",
+            Method::GET,
+            &ra("client-session-stats"),
+            None
+        )
+        .await
+        .status,
         StatusCode::FORBIDDEN
     );
 
@@ -472,7 +598,9 @@ async fn logout_all_ends_every_sign_in() {
     assert_eq!(app.get(&ra("client-session-stats")).await.json(), json!([]));
     // A new sign-in works.
     assert_eq!(
-        password_grant(&app, "vic", "vic-password-1", "openid").await.status,
+        password_grant(&app, "vic", "vic-password-1", "openid")
+            .await
+            .status,
         StatusCode::OK
     );
 }
@@ -498,7 +626,14 @@ async fn push_revocation_reports_clients_with_a_management_url() {
         reply.json(),
         json!({"successRequests": [], "failedRequests": ["http://backend.test/admin"]})
     );
-    let refused = as_user(&app, "usermanager", Method::POST, &ra("push-revocation"), None).await;
+    let refused = as_user(
+        &app,
+        "usermanager",
+        Method::POST,
+        &ra("push-revocation"),
+        None,
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
@@ -519,7 +654,12 @@ async fn whoami_names_the_caller_and_their_admin_realms() {
 
     let token = app.access_token("ra", "eventviewer").await;
     let reply = app
-        .send(Method::GET, "/auth/admin/ra/console/whoami", Some(&token), None)
+        .send(
+            Method::GET,
+            "/auth/admin/ra/console/whoami",
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let who = reply.json();
@@ -527,7 +667,12 @@ async fn whoami_names_the_caller_and_their_admin_realms() {
     assert_eq!(who["realm_access"], json!({"ra": ["view-events"]}));
     // A token of another realm is not this console's caller.
     let reply = app
-        .send(Method::GET, "/auth/admin/master/console/whoami", Some(&token), None)
+        .send(
+            Method::GET,
+            "/auth/admin/master/console/whoami",
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     let reply = app

@@ -293,7 +293,10 @@ impl EventsConfig {
         };
         extras.insert(EVENTS_LISTENERS.into(), json!(self.events_listeners));
         extras.insert(ENABLED_EVENT_TYPES.into(), json!(self.enabled_event_types));
-        extras.insert(ADMIN_EVENTS_ENABLED.into(), json!(self.admin_events_enabled));
+        extras.insert(
+            ADMIN_EVENTS_ENABLED.into(),
+            json!(self.admin_events_enabled),
+        );
         extras.insert(
             ADMIN_EVENTS_DETAILS_ENABLED.into(),
             json!(self.admin_events_details_enabled),

@@ -1,9 +1,9 @@
 //! The login form post (`login-actions/authenticate`).
 
+use axum::extract::Query;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::extract::Query;
 use axum::{Extension, Form};
 use serde::Deserialize;
 
