@@ -108,7 +108,6 @@ pub async fn create(
             .ok_or_else(|| AdminError::BadRequest(format!("Group {path} not found")))?;
         group_ids.push(group.id.clone());
     }
-    let mut user = user;
     admin::users::insert(change.db(), user.clone())
         .await
         .map_err(conflict_on_duplicate(AdminError::Conflict(
