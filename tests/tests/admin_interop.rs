@@ -199,6 +199,70 @@ async fn keycloak_admin_client_builds_a_realm_that_docker_tokens_reflect() {
     );
 }
 
+/// python-keycloak on the realm-level surface: flows and executions (read-only), required
+/// actions, keys, events settings, an unknown route's JSON error, logout-all, and a scripted
+/// form login with requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_keycloak_reads_the_realm_surface() {
+    const TEST: &str = "python_keycloak_reads_the_realm_surface";
+    if require("python3", TEST).is_none() {
+        return;
+    }
+    if !python_keycloak_installed() {
+        assert!(
+            !e2e_required(),
+            "{TEST}: pip install -r tests/interop/requirements.txt"
+        );
+        eprintln!("SKIPPED {TEST}: python-keycloak is not installed");
+        return;
+    }
+    let server = Server::start(&[]);
+    let r = run("python3", "kc_realm_surface.py", &server, &[]);
+    let flows = r["flows"].as_array().unwrap();
+    for alias in ["browser", "direct grant", "clients", "docker auth"] {
+        assert!(flows.contains(&json!(alias)), "{r}");
+    }
+    assert!(
+        r["browser_executions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("auth-username-password-form")),
+        "{r}"
+    );
+    assert_eq!(r["create_flow"], 501, "{r}");
+    assert!(
+        r["required_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("UPDATE_PASSWORD")),
+        "{r}"
+    );
+    assert_eq!(r["verify_email_enabled"], false, "{r}");
+    let active = r["active_rs256"].clone();
+    assert!(r["key_kids"].as_array().unwrap().contains(&active), "{r}");
+    assert!(r["jwks_kids"].as_array().unwrap().contains(&active), "{r}");
+    assert_eq!(r["events_enabled_before"], true, "{r}");
+    assert_eq!(r["events_put_status"], 204, "{r}");
+    assert_eq!(r["events_enabled_after"], false, "{r}");
+    assert_eq!(r["unknown_status"], 404, "{r}");
+    assert_eq!(
+        r["unknown_body"],
+        json!({"error": "HTTP 404 Not Found"}),
+        "{r}"
+    );
+    assert_eq!(r["form_action_absolute"], true, "{r}");
+    assert_eq!(r["form_action_has_session_code"], true, "{r}");
+    assert_eq!(r["form_login_token_status"], 200, "{r}");
+    assert_eq!(r["session_stats"][0]["clientId"], "web", "{r}");
+    assert_eq!(r["session_stats"][0]["active"], "1", "{r}");
+    assert_eq!(r["logout_all_status"], 200, "{r}");
+    assert_eq!(
+        r["logout_all_body"],
+        json!({"successRequests": [], "failedRequests": []}),
+        "{r}"
+    );
+}
+
 /// Keycloak's defaults through @keycloak/keycloak-admin-client: a realm created with only its
 /// name has Keycloak's roles, clients and default role; a client created with only its clientId
 /// gets a password-grant token for a new user, who holds the default role (so the account API

@@ -138,6 +138,28 @@ impl Caller {
             .collect()
     }
 
+    /// The admin role names the caller holds for `target`, expanded as Keycloak's composites
+    /// expand them (`realm-admin` and master's `admin` hold every one; seeing users includes
+    /// finding users and groups, seeing clients includes finding clients): Keycloak's WhoAmI
+    /// `realm_access`.
+    pub fn admin_role_names(&self, target: &str) -> BTreeSet<String> {
+        if !self.is_master_admin() && !self.may_address(target) {
+            return BTreeSet::new();
+        }
+        let held = self.admin_roles(target);
+        if self.is_master_admin() || held.contains(REALM_ADMIN_ROLE) {
+            return MANAGEMENT_ROLES.iter().map(|r| r.to_string()).collect();
+        }
+        let mut names: BTreeSet<String> = held.iter().map(|r| r.to_string()).collect();
+        if held.contains("view-users") {
+            names.extend(["query-users".to_string(), "query-groups".to_string()]);
+        }
+        if held.contains("view-clients") {
+            names.insert("query-clients".to_string());
+        }
+        names
+    }
+
     /// The admin rights the caller holds over the realm `target`.
     pub fn held_rights(&self, target: &str) -> HeldRights {
         HeldRights::of(self.realm_name(), target, &self.roles.roles)

@@ -39,6 +39,10 @@ pub enum AdminError {
         error: &'static str,
         description: String,
     },
+    /// A Keycloak feature this server does not have: 501 with a message saying so (in both
+    /// of Keycloak's error fields, so every client library shows it).
+    #[error("not implemented: {0}")]
+    NotImplemented(&'static str),
     /// The body is larger than the admin API reads: 413.
     #[error("request body too large")]
     TooLarge,
@@ -87,6 +91,10 @@ impl AdminError {
             AdminError::InvalidRequest { error, description } => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": error, "error_description": description}),
+            ),
+            AdminError::NotImplemented(m) => (
+                StatusCode::NOT_IMPLEMENTED,
+                json!({"error": m, "errorMessage": m}),
             ),
             AdminError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -85,6 +85,9 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         .merge(group_routes(&realm))
         .merge(client_routes(&realm))
         .merge(identity_provider_routes(&realm))
+        .merge(realm_admin_routes(&admin, &realm))
+        .merge(authentication_routes(&realm))
+        .merge(fallback_routes(&admin, &realm))
         .route(
             &r("/attack-detection/brute-force/users"),
             axum::routing::delete(attack::clear_all),
@@ -100,6 +103,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         );
     router
         .layer(Extension(Arc::new(catalog)))
+        .layer(axum::middleware::map_response(api::fallback::json_errors))
         .layer(axum::middleware::map_response(no_store))
 }
 
@@ -110,6 +114,165 @@ async fn no_store(mut response: axum::response::Response) -> axum::response::Res
         axum::http::HeaderValue::from_static("no-store"),
     );
     response
+}
+
+/// Realm-wide endpoints beside the realm's settings, and the console's `whoami`.
+fn realm_admin_routes(admin: &str, realm: &str) -> Router<AppState> {
+    use api::realm_admin as ra;
+    use axum::routing::delete;
+    let r = |path: &str| format!("{realm}{path}");
+    Router::new()
+        .route(&r("/keys"), get(ra::keys))
+        .route(
+            &r("/components"),
+            get(ra::components).post(ra::edit_component),
+        )
+        .route(
+            &r("/components/{id}"),
+            get(ra::get_component)
+                .put(ra::edit_component)
+                .delete(ra::edit_component),
+        )
+        .route(
+            &r("/events/config"),
+            get(ra::events_config).put(ra::set_events_config),
+        )
+        .route(&r("/events"), delete(ra::clear_events))
+        .route(&r("/default-groups"), get(ra::default_groups))
+        .route(
+            &r("/default-groups/{group}"),
+            put(ra::add_default_group).delete(ra::remove_default_group),
+        )
+        .route(&r("/clear-realm-cache"), post(ra::clear_realm_cache))
+        .route(&r("/clear-user-cache"), post(ra::clear_user_cache))
+        .route(&r("/clear-keys-cache"), post(ra::clear_keys_cache))
+        .route(&r("/logout-all"), post(ra::logout_all))
+        .route(&r("/push-revocation"), post(ra::push_revocation))
+        .route(&r("/client-session-stats"), get(ra::client_session_stats))
+        // `{console}`: the admin console's routes name this segment so.
+        .route(
+            &format!("{admin}/{{console}}/console/whoami"),
+            get(ra::whoami),
+        )
+}
+
+/// `authentication/`: required actions, and the built-in flows read-only.
+fn authentication_routes(realm: &str) -> Router<AppState> {
+    use api::authentication as a;
+    let r = |path: &str| format!("{realm}/authentication{path}");
+    let edit = a::not_editable;
+    Router::new()
+        .route(&r("/required-actions"), get(a::list_actions))
+        .route(
+            &r("/required-actions/{alias}"),
+            get(a::get_action)
+                .put(a::update_action)
+                .delete(a::delete_action),
+        )
+        .route(
+            &r("/required-actions/{alias}/raise-priority"),
+            post(a::raise_action),
+        )
+        .route(
+            &r("/required-actions/{alias}/lower-priority"),
+            post(a::lower_action),
+        )
+        .route(
+            &r("/unregistered-required-actions"),
+            get(a::unregistered_actions),
+        )
+        .route(&r("/register-required-action"), post(a::register_action))
+        .route(&r("/flows"), get(a::list_flows).post(edit))
+        .route(&r("/flows/{flow}"), get(a::get_flow).put(edit).delete(edit))
+        .route(
+            &r("/flows/{flow}/executions"),
+            get(a::flow_executions).put(edit),
+        )
+        .route(&r("/executions/{id}"), get(a::get_execution).delete(edit))
+        .route(
+            &r("/authenticator-providers"),
+            get(a::authenticator_providers),
+        )
+        .route(
+            &r("/client-authenticator-providers"),
+            get(a::client_authenticator_providers),
+        )
+        .route(&r("/form-providers"), get(a::form_providers))
+        .route(&r("/form-action-providers"), get(a::form_action_providers))
+        .route(&r("/{*rest}"), axum::routing::any(edit))
+}
+
+/// Everything else under `{relative}/admin/`: the areas of Keycloak this server leaves out
+/// answer 501 saying so, unknown paths a JSON 404.
+fn fallback_routes(admin: &str, realm: &str) -> Router<AppState> {
+    use api::fallback::Unsupported;
+    use axum::routing::any;
+    let r = |path: &str| format!("{realm}{path}");
+    let unsupported = |area: Unsupported| any(move || async move { area.reply() });
+    let permissions = unsupported(Unsupported::FineGrainedPermissions);
+    Router::new()
+        .route(
+            &r("/clients/{id}/authz/{*rest}"),
+            unsupported(Unsupported::AuthorizationServices),
+        )
+        .route(
+            &r("/organizations"),
+            unsupported(Unsupported::Organizations),
+        )
+        .route(
+            &r("/organizations/{*rest}"),
+            unsupported(Unsupported::Organizations),
+        )
+        .route(
+            &r("/client-policies/{*rest}"),
+            unsupported(Unsupported::ClientPolicies),
+        )
+        .route(&r("/users-management-permissions"), permissions.clone())
+        .route(
+            &r("/clients/{id}/management/permissions"),
+            permissions.clone(),
+        )
+        .route(
+            &r("/groups/{id}/management/permissions"),
+            permissions.clone(),
+        )
+        .route(
+            &r("/roles-by-id/{id}/management/permissions"),
+            permissions.clone(),
+        )
+        .route(
+            &r("/identity-provider/instances/{alias}/management/permissions"),
+            permissions,
+        )
+        .route(
+            &r("/client-description-converter"),
+            unsupported(Unsupported::ClientDescriptionConverter),
+        )
+        .route(
+            &format!("{admin}/api/{{*rest}}"),
+            unsupported(Unsupported::AdminApiV2),
+        )
+}
+
+/// The answer for a path no route serves: under `{relative}/admin/` a JSON 404 as Keycloak's
+/// (client libraries show its message), elsewhere an empty 404. For the application's
+/// fallback: a catch-all route cannot sit beside the console's `{realm}/console` segment.
+pub fn fallback(
+    relative: &str,
+) -> impl Fn(axum::http::Uri) -> std::future::Ready<axum::response::Response>
++ Clone
++ Send
++ Sync
++ 'static {
+    let prefix = format!("{relative}/admin/");
+    move |uri: axum::http::Uri| {
+        use axum::response::IntoResponse;
+        std::future::ready(if uri.path().starts_with(&prefix) {
+            api::fallback::not_found_response()
+        } else {
+            axum::http::StatusCode::NOT_FOUND.into_response()
+        })
+    }
 }
 
 fn user_routes(realm: &str) -> Router<AppState> {

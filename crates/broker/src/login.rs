@@ -291,7 +291,8 @@ async fn create_user<C: ConnectionTrait>(
         required_actions: "[]".into(),
     };
     admin::users::insert(db, row.clone()).await?;
-    admin::users::grant_default_role(db, realm_id, &row.id).await?;
+    let mut row = row;
+    admin::realm_settings::apply_new_user_defaults(db, realm_id, &mut row).await?;
     tracing::info!(realm = %login.realm.realm.name, provider = %login.provider.alias, user = %row.id, "broker: user created at first login");
     Ok(row)
 }

@@ -43,6 +43,13 @@ pub struct Realm {
     /// `identityProviders` and `identityProviderMappers`). Look them up through
     /// [`RealmSnapshot::identity_provider`] and [`RealmSnapshot::login_providers`].
     pub identity_providers: Vec<IdentityProvider>,
+    /// Required actions the realm registered and turned off: pending on a user they are
+    /// ignored, as Keycloak skips a disabled required action.
+    pub disabled_required_actions: Vec<String>,
+    /// Whether login and token events are recorded (`eventsEnabled`).
+    pub events_enabled: bool,
+    /// The event types recorded (`enabledEventTypes`); empty: every type.
+    pub enabled_event_types: Vec<String>,
 }
 
 impl Default for Realm {
@@ -69,7 +76,19 @@ impl Default for Realm {
             device_polling_interval: d::DEVICE_POLLING_INTERVAL,
             brute_force: BruteForcePolicy::default(),
             identity_providers: Vec::new(),
+            disabled_required_actions: Vec::new(),
+            events_enabled: true,
+            enabled_event_types: Vec::new(),
         }
+    }
+}
+
+impl Realm {
+    /// Whether a login or token event of `kind` is recorded in this realm.
+    pub fn records_event(&self, kind: &str) -> bool {
+        self.events_enabled
+            && (self.enabled_event_types.is_empty()
+                || self.enabled_event_types.iter().any(|t| t == kind))
     }
 }
 

@@ -62,7 +62,13 @@ pub fn resolve_user(snapshot: &RealmSnapshot, user: &User) -> ResolvedUser {
         roles: expand_composites(snapshot, role_ids),
         group_paths,
         not_before: user.not_before,
-        required_actions: user.required_actions.clone(),
+        // A required action the realm turned off is not enforced (Keycloak skips it).
+        required_actions: user
+            .required_actions
+            .iter()
+            .filter(|a| !snapshot.realm.disabled_required_actions.contains(a))
+            .cloned()
+            .collect(),
     }
 }
 

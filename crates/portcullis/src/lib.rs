@@ -63,7 +63,8 @@ pub fn router(state: AppState, relative: &str) -> Router {
             protocol.router(),
         );
     }
-    app.layer(Extension(Continuations::new(continuations())))
+    app.fallback(portcullis_admin::fallback(relative))
+        .layer(Extension(Continuations::new(continuations())))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

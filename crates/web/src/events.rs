@@ -120,6 +120,10 @@ async fn write(state: &AppState, batch: Vec<(LoginEvent, i64)>) {
         let Ok(Some(realm)) = state.realm(&event.realm).await else {
             continue;
         };
+        // The realm's events settings (`eventsEnabled`, `enabledEventTypes`) decide.
+        if !realm.realm.records_event(event.kind) {
+            continue;
+        }
         let details = (!event.details.is_empty())
             .then(|| serde_json::to_string(&event.details).unwrap_or_default());
         rows.push(login_event::Model {

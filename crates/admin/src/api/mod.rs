@@ -2,14 +2,17 @@
 
 pub mod app_passwords;
 pub mod attack;
+pub mod authentication;
 pub mod clients;
 pub mod events;
+pub mod fallback;
 pub mod federated;
 pub mod grants;
 pub mod groups;
 pub mod identity_providers;
 pub mod mappings;
 pub mod partial;
+pub mod realm_admin;
 pub mod realms;
 pub mod robots;
 pub mod roles;

@@ -58,6 +58,10 @@ pub struct KeyInfo {
     pub status: KeyStatus,
     /// Unix seconds.
     pub created_at: i64,
+    /// The public key as DER SubjectPublicKeyInfo.
+    pub public_key_der: Vec<u8>,
+    /// The self-signed certificate as DER.
+    pub certificate_der: Vec<u8>,
 }
 
 /// A key to add.
@@ -122,6 +126,8 @@ fn describe(rows: Vec<realm_key::Model>) -> Result<Vec<KeyInfo>, AdminError> {
                 priority: row.priority,
                 status,
                 created_at: row.created_at,
+                public_key_der: key.spki_der().to_vec(),
+                certificate_der: key.certificate_der().to_vec(),
             })
         })
         .collect()

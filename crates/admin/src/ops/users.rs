@@ -108,15 +108,15 @@ pub async fn create(
             .ok_or_else(|| AdminError::BadRequest(format!("Group {path} not found")))?;
         group_ids.push(group.id.clone());
     }
-    admin::users::insert(change.db(), user)
+    admin::users::insert(change.db(), user.clone())
         .await
         .map_err(conflict_on_duplicate(AdminError::Conflict(
             "User exists with same username".into(),
         )))?;
-    admin::users::grant_default_role(change.db(), &realm_row.id, &id).await?;
     for group_id in &group_ids {
         admin::users::join_group(change.db(), &id, group_id).await?;
     }
+    admin::realm_settings::apply_new_user_defaults(change.db(), &realm_row.id, &mut user).await?;
     if let Some((password, _)) = password {
         admin::users::set_password(change.db(), &id, &password, ops.state.now()).await?;
     }

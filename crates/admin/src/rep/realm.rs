@@ -105,7 +105,8 @@ pub fn representation(
         "resetPasswordAllowed": false,
         "editUsernameAllowed": false,
         "requiredCredentials": ["password"],
-        "eventsEnabled": false,
+        // This server records login events unless a realm turns them off.
+        "eventsEnabled": true,
         "eventsListeners": ["jboss-logging"],
         "enabledEventTypes": [],
         "adminEventsEnabled": false,

@@ -4,6 +4,7 @@
 
 mod app_passwords;
 mod auth;
+mod authentication;
 mod clients;
 mod common;
 mod credentials;
@@ -13,6 +14,7 @@ mod groups;
 mod identity_providers;
 mod imports;
 mod misc;
+mod realm_admin;
 mod realms;
 mod robots;
 mod roles;

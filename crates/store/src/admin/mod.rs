@@ -17,6 +17,7 @@ pub mod identity_providers;
 mod import;
 pub mod keys;
 pub mod realm_management;
+pub mod realm_settings;
 pub mod realms;
 pub mod roles;
 pub mod sessions;

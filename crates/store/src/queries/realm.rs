@@ -34,6 +34,10 @@ pub(crate) struct RealmRows {
     pub identity_providers: Vec<identity_provider::Model>,
     /// By name.
     pub identity_provider_mappers: Vec<identity_provider_mapper::Model>,
+    /// Registered required actions.
+    pub required_actions: Vec<portcullis_core::required_action::RequiredAction>,
+    /// The realm representation's fields kept as written (events settings among them).
+    pub extras: serde_json::Map<String, serde_json::Value>,
 }
 
 pub(crate) async fn realm_by_name<C: ConnectionTrait>(
@@ -140,6 +144,8 @@ pub(crate) async fn load_rows<C: ConnectionTrait>(
             .order_by_asc(identity_provider_mapper::Column::Id)
             .all(db)
             .await?,
+        required_actions: crate::admin::realm_settings::required_actions(db, &id).await?,
+        extras: crate::admin::extras::get(db, &id).await?,
         realm,
     }))
 }
@@ -172,6 +178,15 @@ impl RealmRows {
         let mut realm = domain_realm(&self.realm)?;
         realm.identity_providers =
             domain_identity_providers(&self.identity_providers, &self.identity_provider_mappers)?;
+        realm.disabled_required_actions = self
+            .required_actions
+            .iter()
+            .filter(|a| !a.enabled)
+            .map(|a| a.alias.clone())
+            .collect();
+        let events = crate::admin::realm_settings::EventsConfig::of(&self.extras);
+        realm.events_enabled = events.events_enabled;
+        realm.enabled_event_types = events.enabled_event_types;
         Ok(RealmSnapshot {
             realm,
             roles: domain_roles(&self.roles, &self.clients, &self.composites),
@@ -289,6 +304,7 @@ fn domain_realm(row: &realm::Model) -> Result<Realm, StoreError> {
             max_delta_time_secs: row.max_delta_time_seconds,
         },
         identity_providers: Vec::new(),
+        ..Realm::default()
     })
 }
 

@@ -1,6 +1,7 @@
 //! The login form post (`login-actions/authenticate`).
 
-use axum::extract::rejection::FormRejection;
+use axum::extract::Query;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
@@ -21,6 +22,13 @@ const TOO_MANY_ATTEMPTS: &str = "Too many failed logins. Please wait a moment an
 
 const TIMED_OUT: &str = "Your login attempt timed out. Please sign in again.";
 
+/// The form's state as the form's URL carries it (Keycloak's `session_code`), for posts that
+/// leave out the hidden field.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ActionQuery {
+    session_code: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LoginForm {
     flow: Option<String>,
@@ -35,11 +43,17 @@ pub(crate) async fn authenticate(
     ctx: RealmCtx,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
+    query: Result<Query<ActionQuery>, QueryRejection>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, LoginError> {
-    let Ok(Form(form)) = form else {
+    let Ok(Form(mut form)) = form else {
         return Ok(ctx.unreadable());
     };
+    // The hidden field and the URL carry the same token; either will do. It is bound to the
+    // browser's form cookie either way, which is what stops cross-site posts.
+    if form.flow.as_deref().is_none_or(str::is_empty) {
+        form.flow = query.ok().and_then(|Query(q)| q.session_code);
+    }
     let pending: Pending = match form::check(&ctx, form::LOGIN, form.flow.as_deref(), &headers) {
         Checked::Valid(pending) => pending,
         Checked::Expired(pending) => {
@@ -109,5 +123,6 @@ pub(crate) async fn authenticate(
     };
     let token = form.flow.unwrap_or_default();
     let nonce = FormNonce::of(&headers);
-    login_page_with(&ctx, &nonce, &token, view, status)
+    let client_id = pending.hints.client_id.as_deref();
+    login_page_with(&ctx, &nonce, &token, client_id, view, status)
 }

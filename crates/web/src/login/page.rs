@@ -40,7 +40,8 @@ pub fn login_page(
     }
     let nonce = FormNonce::of(headers);
     let token = form::seal(ctx, form::LOGIN, &nonce, pending)?;
-    login_page_with(ctx, &nonce, &token, view, status)
+    let client_id = pending.hints.client_id.as_deref();
+    login_page_with(ctx, &nonce, &token, client_id, view, status)
 }
 
 /// The login page with a given form token (a failed attempt re-uses the posted one).
@@ -48,11 +49,12 @@ pub(crate) fn login_page_with(
     ctx: &RealmCtx,
     nonce: &FormNonce,
     token: &str,
+    client_id: Option<&str>,
     view: LoginView,
     status: StatusCode,
 ) -> Result<Response, LoginError> {
     let context = json!({
-        "action": ctx.action("authenticate"),
+        "action": ctx.action_url("authenticate", token, client_id),
         "flow": token,
         "username": view.username,
         "error": view.error,

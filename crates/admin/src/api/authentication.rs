@@ -1,0 +1,382 @@
+//! `/admin/realms/{realm}/authentication`: required actions (managed), and the built-in flows,
+//! their executions and the authenticator providers (read-only; edits answer 501).
+
+use std::collections::BTreeMap;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use portcullis_core::flows::{self, Kind};
+use portcullis_core::required_action::RequiredAction;
+use portcullis_web::{AppState, Protocols};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Reply, no_content, ok};
+use crate::auth::Caller;
+use crate::error::AdminError;
+use crate::extract::AdminJson;
+use crate::ops::flows::{ExecutionRow, RealmFlow};
+use crate::ops::required_actions::{self, ActionUpdate};
+use crate::ops::{Ops, flows as flow_ops};
+
+/// Keycloak's `RequiredActionProviderRepresentation`.
+fn action_rep(action: &RequiredAction) -> Value {
+    json!({
+        "alias": action.alias,
+        "name": action.name,
+        "providerId": action.provider_id,
+        "enabled": action.enabled,
+        "defaultAction": action.default_action,
+        "priority": action.priority,
+        "config": action.config,
+    })
+}
+
+pub async fn list_actions(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    let actions = required_actions::list(Ops::new(&state, &caller, &protocols), &realm).await?;
+    ok(actions.iter().map(action_rep).collect::<Vec<_>>())
+}
+
+pub async fn get_action(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    ok(action_rep(
+        &required_actions::get(ops, &realm, &alias).await?,
+    ))
+}
+
+/// The body of `PUT required-actions/{alias}`; absent fields keep their values, `alias` and
+/// `providerId` cannot change.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionBody {
+    alias: Option<String>,
+    name: Option<String>,
+    provider_id: Option<String>,
+    enabled: Option<bool>,
+    default_action: Option<bool>,
+    priority: Option<i64>,
+    config: Option<BTreeMap<String, String>>,
+}
+
+pub async fn update_action(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    // 404 for an unknown alias before the body is judged, as Keycloak looks the action up first.
+    let current = required_actions::get(ops, &realm, &alias).await?;
+    let body: ActionBody = serde_json::from_value(body).map_err(|_| AdminError::unparsable())?;
+    if body.alias.as_deref().is_some_and(|a| a != current.alias)
+        || body
+            .provider_id
+            .as_deref()
+            .is_some_and(|p| p != current.provider_id)
+    {
+        return Err(AdminError::BadRequest(
+            "The alias and providerId of a required action cannot change".into(),
+        ));
+    }
+    let update = ActionUpdate {
+        name: body.name,
+        enabled: body.enabled,
+        default_action: body.default_action,
+        priority: body.priority,
+        config: body.config,
+    };
+    required_actions::update(ops, &realm, &alias, update).await?;
+    no_content()
+}
+
+pub async fn delete_action(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    required_actions::unregister(Ops::new(&state, &caller, &protocols), &realm, &alias).await?;
+    no_content()
+}
+
+pub async fn raise_action(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    required_actions::reorder(ops, &realm, &alias, true).await?;
+    no_content()
+}
+
+pub async fn lower_action(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    required_actions::reorder(ops, &realm, &alias, false).await?;
+    no_content()
+}
+
+pub async fn unregistered_actions(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let list = required_actions::unregistered(ops, &realm).await?;
+    ok(list
+        .into_iter()
+        .map(|(id, name)| json!({"providerId": id, "name": name}))
+        .collect::<Vec<_>>())
+}
+
+/// The body of `POST register-required-action`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterBody {
+    provider_id: Option<String>,
+    name: Option<String>,
+}
+
+pub async fn register_action(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<RegisterBody>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let provider = body
+        .provider_id
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| AdminError::BadRequest("providerId is required".into()))?;
+    required_actions::register(ops, &realm, &provider, body.name).await?;
+    no_content()
+}
+
+/// Keycloak's `AuthenticationFlowRepresentation`.
+fn flow_rep(realm_flow: &RealmFlow) -> Value {
+    let flow = realm_flow.flow;
+    let executions: Vec<Value> = flow
+        .steps
+        .iter()
+        .map(|step| {
+            let mut rep = json!({
+                "requirement": step.requirement,
+                "priority": step.priority,
+                "authenticatorFlow": step.flow.is_some(),
+                "autheticatorFlow": step.flow.is_some(),
+                "userSetupAllowed": false,
+            });
+            if let Some(map) = rep.as_object_mut() {
+                if let Some(id) = step.authenticator {
+                    map.insert("authenticator".into(), json!(id));
+                }
+                if let Some(alias) = step.flow {
+                    map.insert("flowAlias".into(), json!(alias));
+                }
+            }
+            rep
+        })
+        .collect();
+    json!({
+        "id": realm_flow.id,
+        "alias": flow.alias,
+        "description": flow.description,
+        "providerId": flow.provider_id,
+        "topLevel": flow.top_level,
+        "builtIn": true,
+        "authenticationExecutions": executions,
+    })
+}
+
+/// Keycloak's `AuthenticationExecutionInfoRepresentation`.
+fn execution_info(row: &ExecutionRow) -> Value {
+    let step = row.step;
+    let choices: &[&str] = match (step.flow, row.parent_alias) {
+        (_, "clients") => &["ALTERNATIVE", "DISABLED"],
+        (Some(_), _) => &["REQUIRED", "ALTERNATIVE", "DISABLED", "CONDITIONAL"],
+        (None, _) => &["REQUIRED", "ALTERNATIVE", "DISABLED"],
+    };
+    let mut rep = json!({
+        "id": row.id,
+        "requirement": step.requirement,
+        "requirementChoices": choices,
+        "configurable": false,
+        "level": row.level,
+        "index": row.index,
+        "priority": step.priority,
+        "authenticationFlow": step.flow.is_some(),
+    });
+    if let Some(map) = rep.as_object_mut() {
+        if let Some(id) = step.authenticator {
+            let known = flows::authenticator(id);
+            map.insert("providerId".into(), json!(id));
+            map.insert(
+                "displayName".into(),
+                json!(known.map_or(id, |a| a.display_name)),
+            );
+            if let Some(a) = known {
+                map.insert("description".into(), json!(a.description));
+            }
+        }
+        if let Some(alias) = step.flow {
+            let sub = flows::flow(alias);
+            map.insert("displayName".into(), json!(alias));
+            map.insert("flowId".into(), json!(row.sub_flow_id));
+            if let Some(sub) = sub {
+                map.insert("description".into(), json!(sub.description));
+                map.insert("providerId".into(), json!(sub.provider_id));
+            }
+        }
+    }
+    rep
+}
+
+pub async fn list_flows(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    let flows = flow_ops::list(Ops::new(&state, &caller, &protocols), &realm).await?;
+    ok(flows.iter().map(flow_rep).collect::<Vec<_>>())
+}
+
+pub async fn get_flow(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let flow = flow_ops::by_id(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+    ok(flow_rep(&flow))
+}
+
+pub async fn flow_executions(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let rows = flow_ops::executions(ops, &realm, &alias).await?;
+    ok(rows.iter().map(execution_info).collect::<Vec<_>>())
+}
+
+/// `GET executions/{id}`: Keycloak's `AuthenticationExecutionRepresentation`.
+pub async fn get_execution(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let row = flow_ops::execution(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+    let mut rep = json!({
+        "id": row.id,
+        "requirement": row.step.requirement,
+        "priority": row.step.priority,
+        "authenticatorFlow": row.step.flow.is_some(),
+        "parentFlow": row.parent_id,
+    });
+    if let Some(map) = rep.as_object_mut() {
+        if let Some(id) = row.step.authenticator {
+            map.insert("authenticator".into(), json!(id));
+        }
+        if let Some(flow_id) = row.sub_flow_id {
+            map.insert("flowId".into(), json!(flow_id));
+        }
+    }
+    ok(rep)
+}
+
+async fn providers(
+    state: AppState,
+    protocols: Protocols,
+    caller: Caller,
+    realm: String,
+    kind: Kind,
+) -> Reply {
+    let list = flow_ops::providers(Ops::new(&state, &caller, &protocols), &realm, kind).await?;
+    ok(list
+        .into_iter()
+        .map(|a| json!({"id": a.id, "displayName": a.display_name, "description": a.description}))
+        .collect::<Vec<_>>())
+}
+
+pub async fn authenticator_providers(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    providers(state, protocols, caller, realm, Kind::Authenticator).await
+}
+
+pub async fn client_authenticator_providers(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    providers(state, protocols, caller, realm, Kind::ClientAuthenticator).await
+}
+
+pub async fn form_providers(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    providers(state, protocols, caller, realm, Kind::Form).await
+}
+
+pub async fn form_action_providers(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    providers(state, protocols, caller, realm, Kind::FormAction).await
+}
+
+/// Every editing call on flows, executions and authenticator configs, and any other path
+/// under `authentication/`: reads of something that does not exist are 404, changes 501.
+pub async fn not_editable(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    method: Method,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Reply {
+    let realm = params
+        .iter()
+        .find(|(k, _)| k == "realm")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let ops = Ops::new(&state, &caller, &protocols);
+    if method == Method::GET || method == Method::HEAD {
+        crate::context::target_realm(&state, &caller, &realm, crate::auth::Right::ViewRealm)
+            .await?;
+        return Err(AdminError::not_found("HTTP 404 Not Found"));
+    }
+    flow_ops::not_editable(ops, &realm).await?;
+    no_content()
+}
