@@ -89,7 +89,29 @@ async fn imports_realm_and_client_settings() {
             &keycloak.default_client_scopes,
             &keycloak.optional_client_scopes
         ),
-        "empty scope lists get Keycloak's defaults"
+        "empty scope lists get the realm's defaults, Keycloak's"
+    );
+    let mut scopes: Vec<&str> = plain
+        .client_scopes
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    scopes.sort_unstable();
+    assert_eq!(
+        scopes,
+        [
+            "acr",
+            "address",
+            "basic",
+            "email",
+            "microprofile-jwt",
+            "offline_access",
+            "phone",
+            "profile",
+            "roles",
+            "web-origins"
+        ],
+        "a realm file without client scopes gets Keycloak's built-in ones"
     );
     assert!(app.standard_flow_enabled && !app.consent_required);
     let reg = plain.client("reg").unwrap();
@@ -778,11 +800,11 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the docker-cli client, session devices, account clients, identity
+    // Back to the first migration: undo client scopes, the docker-cli client, session devices, account clients, identity
     // providers, robots, app passwords,
     // lowercase emails, login events, admin-console client, credential-state, revoked-token,
     // admin and OIDC ones.
-    Migrator::down(db, Some(13)).await.unwrap();
+    Migrator::down(db, Some(14)).await.unwrap();
     for sql in [
         "INSERT INTO realm (id, name, enabled, access_token_lifespan, attributes, created_at) \
          VALUES ('r', 'old', true, 300, '{}', 1)",
@@ -808,8 +830,26 @@ async fn upgrades_an_existing_database() {
     assert_eq!(snap.realm, want);
     let app = snap.client("app").unwrap();
     let keycloak = Client::default();
-    assert_eq!(app.default_client_scopes, keycloak.default_client_scopes);
+    let sorted = |list: &[String]| {
+        let mut list = list.to_vec();
+        list.sort_unstable();
+        list
+    };
+    assert_eq!(
+        sorted(&app.default_client_scopes),
+        sorted(&keycloak.default_client_scopes)
+    );
     assert_eq!(app.optional_client_scopes, keycloak.optional_client_scopes);
+    assert!(app.full_scope_allowed && app.scope_role_ids.is_empty());
+    // The realm got Keycloak's built-in client scopes and realm defaults.
+    assert_eq!(snap.client_scopes.len(), 10);
+    assert_eq!(
+        sorted(&snap.realm_scope_names(
+            portcullis_core::model::RealmScopeType::Default,
+            "openid-connect"
+        )),
+        sorted(&keycloak.default_client_scopes)
+    );
     assert!(!app.consent_required);
     assert!(snap.client("reg").unwrap().default_client_scopes.is_empty());
     let console = snap

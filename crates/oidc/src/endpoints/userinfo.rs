@@ -80,6 +80,7 @@ async fn handle(
     audit.client(live.client);
     audit.user = label(&live.user.username);
     let scopes = from_claim(
+        &ctx.snapshot,
         live.client,
         claim_str(&live.claims, "scope").unwrap_or_default(),
     );

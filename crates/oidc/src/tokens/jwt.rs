@@ -108,6 +108,7 @@ pub(crate) mod tests {
             roles: vec![],
             groups: vec![],
             clients: vec![],
+            client_scopes: Vec::new(),
             keys,
         }
     }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::TokenError;
 use super::claims::{ClaimContext, Target, audiences, user_claims};
 use super::jwt::{self, TYP_BEARER, TYP_ID, TYP_OFFLINE, TYP_REFRESH};
-use super::scopes::ACR;
+use super::mappers::{ACR_MAPPER, has_type};
 
 /// Keycloak's client attributes read here.
 pub(crate) const ATTR_ACCESS_LIFESPAN: &str = "access.token.lifespan";
@@ -113,7 +113,7 @@ pub(crate) fn access_claims(
             claims.insert("aud".into(), json!(aud));
         }
     }
-    if grant.auth_time.is_some() && ctx.scopes.has(ACR) {
+    if grant.auth_time.is_some() && has_type(ctx, ACR_MAPPER, Target::Access) {
         claims.insert("acr".into(), json!(ACR_PASSWORD));
     }
     claims.insert("scope".into(), json!(ctx.scopes.to_claim()));
@@ -148,7 +148,9 @@ pub(crate) fn id_claims(
         claims.insert("nonce".into(), json!(nonce));
     }
     claims.insert("at_hash".into(), json!(at_hash(access_token)));
-    claims.insert("acr".into(), json!(ACR_PASSWORD));
+    if has_type(ctx, ACR_MAPPER, Target::Id) {
+        claims.insert("acr".into(), json!(ACR_PASSWORD));
+    }
     claims
 }
 
@@ -341,7 +343,7 @@ mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, Some("openid offline_access"), true);
+        let scopes = grant(&snapshot, client, Some("openid offline_access"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,
@@ -408,7 +410,7 @@ mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, None, true);
+        let scopes = grant(&snapshot, client, None, true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,

@@ -76,6 +76,7 @@ pub fn client<'a>(
         optional_client_scopes: Some(from_json(&row.optional_client_scopes, "client scopes")?),
         attributes: Some(from_json(&row.attributes, "client attributes")?),
         protocol_mappers: mappers.into_iter().map(mapper).collect::<Result<_, _>>()?,
+        full_scope_allowed: Some(row.full_scope_allowed),
     })
 }
 
