@@ -17,7 +17,7 @@ use serde_json::json;
 use super::error::no_store;
 use super::form::{Form, read_body};
 use super::{Audit, Ctx, OAuthError, check, label};
-use crate::tokens::claims::{ClaimContext, Target, user_claims};
+use crate::tokens::claims::{ClaimContext, userinfo_claims};
 use crate::tokens::jwt::claim_str;
 use crate::tokens::scopes::from_claim;
 
@@ -97,8 +97,7 @@ async fn handle(
         resolved: &live.resolved,
         scopes: &scopes,
     };
-    let mut claims = user_claims(&claims_ctx, Target::Userinfo);
-    claims.insert("sub".into(), json!(live.user.id));
+    let claims = userinfo_claims(&claims_ctx);
     Ok(no_store(Json(claims).into_response()))
 }
 

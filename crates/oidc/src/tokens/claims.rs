@@ -44,6 +44,13 @@ pub(crate) fn user_claims(ctx: &ClaimContext<'_>, target: Target) -> Map<String,
     claims
 }
 
+/// The userinfo answer: the user's userinfo claims and `sub`.
+pub(crate) fn userinfo_claims(ctx: &ClaimContext<'_>) -> Map<String, Value> {
+    let mut claims = user_claims(ctx, Target::Userinfo);
+    claims.insert("sub".into(), Value::String(ctx.user.id.clone()));
+    claims
+}
+
 /// `aud` values beyond the client itself: with an audience-resolve mapper (the `roles` scope
 /// has one), every other client the user holds roles of in this token, then the audience
 /// mappers' values.

@@ -264,6 +264,47 @@ pub(crate) fn new_jti() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The claims of an example token for the admin API's scope evaluation: what a password login
+/// with this `scope` parameter would put in an access token, ID token or userinfo answer,
+/// built by the functions real tokens are built by (unsigned; no session).
+pub(crate) fn example_claims(
+    request: &portcullis_web::ExampleRequest<'_>,
+    kind: portcullis_web::ExampleToken,
+) -> Map<String, Value> {
+    use portcullis_web::ExampleToken;
+    let snapshot = request.snapshot;
+    let resolved = portcullis_core::resolve::resolve_user(snapshot, request.user);
+    let offline_ok = super::scopes::offline_allowed(snapshot, &resolved);
+    let scopes = super::scopes::grant(snapshot, request.client, request.scope, offline_ok);
+    let ctx = ClaimContext {
+        snapshot,
+        client: request.client,
+        user: request.user,
+        resolved: &resolved,
+        scopes: &scopes,
+    };
+    let grant = Grant {
+        issuer: request.issuer,
+        now: request.now,
+        session: None,
+        auth_time: Some(request.now),
+        nonce: None,
+        service_account: request.user.service_account_client_id.is_some(),
+    };
+    let settings = TokenSettings::for_client(&snapshot.realm, request.client);
+    let jti = new_jti();
+    match kind {
+        ExampleToken::Access => access_claims(&ctx, &grant, &settings, &jti),
+        ExampleToken::Id => {
+            // No access token is issued beside it to bind.
+            let mut claims = id_claims(&ctx, &grant, &settings, &jti, "");
+            claims.remove("at_hash");
+            claims
+        }
+        ExampleToken::Userinfo => super::claims::userinfo_claims(&ctx),
+    }
+}
+
 /// Signs an access token.
 pub(crate) fn sign_access(
     ctx: &ClaimContext<'_>,
