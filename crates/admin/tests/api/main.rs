@@ -4,6 +4,7 @@
 
 mod app_passwords;
 mod auth;
+mod client_scopes;
 mod clients;
 mod common;
 mod credentials;

@@ -12,7 +12,6 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 use portcullis_web::AppState;
-use serde_json::json;
 
 use super::error::no_store;
 use super::form::{Form, read_body};
