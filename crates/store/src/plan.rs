@@ -14,6 +14,7 @@ use portcullis_core::model::{BruteForcePolicy, ClientScope, RealmScopeType, real
 use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 
 use crate::admin::entity::user_federated_identity;
+use crate::client_scopes::realm_type_name;
 use crate::entity::{
     client, client_scope, composite_role, credential, group_role, identity_provider,
     identity_provider_mapper, protocol_mapper, realm, realm_group, realm_key, role, user_entity,
@@ -409,53 +410,53 @@ impl Builder {
         })
     }
 
-    /// The file's client scopes, or Keycloak's built-in ones when it lists none; then which of
-    /// them are the realm's default and optional scopes for new clients.
+    /// The file's client scopes and Keycloak's built-in ones the file does not have (all of
+    /// them for a file without `clientScopes`; a trimmed export keeps the claims its clients'
+    /// scope lists name); then which of them are the realm's default and optional scopes for
+    /// new clients.
     fn client_scopes(&mut self, rep: &RealmRepresentation) -> Result<(), StoreError> {
-        let scopes: Vec<ClientScope> = match &rep.client_scopes {
-            None => {
-                let offline = self
-                    .names
-                    .realm_roles
-                    .get(portcullis_core::client_scopes::OFFLINE_ACCESS)
-                    .cloned();
-                let mut ids = || uuid::Uuid::new_v4().to_string();
-                portcullis_core::client_scopes::builtin_client_scopes(&mut ids, offline.as_deref())
+        let offline = self
+            .names
+            .realm_roles
+            .get(portcullis_core::client_scopes::OFFLINE_ACCESS)
+            .cloned();
+        let mut ids = || uuid::Uuid::new_v4().to_string();
+        let builtins =
+            portcullis_core::client_scopes::builtin_client_scopes(&mut ids, offline.as_deref());
+        let mut scopes: Vec<ClientScope> = Vec::new();
+        for scope in rep.client_scopes.iter().flatten() {
+            let name = required(&scope.name, "a client scope")?;
+            let protocol = scope
+                .protocol
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PROTOCOL.to_string());
+            let mut mappers = Vec::with_capacity(scope.protocol_mappers.len());
+            for mapper in &scope.protocol_mappers {
+                required(
+                    &mapper.protocol_mapper,
+                    &format!("the `protocolMapper` type of a mapper on client scope '{name}'"),
+                )?;
+                let mut model = crate::client_scopes::mapper_model(mapper, &protocol);
+                model.id = id_or_new(&mapper.id);
+                mappers.push(model);
             }
-            Some(reps) => {
-                let mut scopes = Vec::with_capacity(reps.len());
-                for scope in reps {
-                    let name = required(&scope.name, "a client scope")?;
-                    let protocol = scope
-                        .protocol
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_PROTOCOL.to_string());
-                    let mut mappers = Vec::with_capacity(scope.protocol_mappers.len());
-                    for mapper in &scope.protocol_mappers {
-                        required(
-                            &mapper.protocol_mapper,
-                            &format!(
-                                "the `protocolMapper` type of a mapper on client scope '{name}'"
-                            ),
-                        )?;
-                        let mut model = crate::client_scopes::mapper_model(mapper, &protocol);
-                        model.id = id_or_new(&mapper.id);
-                        mappers.push(model);
-                    }
-                    scopes.push(ClientScope {
-                        id: id_or_new(&scope.id),
-                        name: name.to_string(),
-                        description: scope.description.clone(),
-                        protocol,
-                        attributes: scope.attributes.clone().unwrap_or_default(),
-                        protocol_mappers: mappers,
-                        role_ids: Vec::new(),
-                        realm_type: RealmScopeType::None,
-                    });
-                }
-                scopes
+            scopes.push(ClientScope {
+                id: id_or_new(&scope.id),
+                name: name.to_string(),
+                description: scope.description.clone(),
+                protocol,
+                attributes: scope.attributes.clone().unwrap_or_default(),
+                protocol_mappers: mappers,
+                role_ids: Vec::new(),
+                realm_type: RealmScopeType::None,
+            });
+        }
+        let from_file = !scopes.is_empty();
+        for builtin in builtins {
+            if !scopes.iter().any(|s| s.name == builtin.name) {
+                scopes.push(builtin);
             }
-        };
+        }
         for scope in scopes {
             let index = self.plan.client_scopes.len();
             if self
@@ -486,24 +487,25 @@ impl Builder {
             ),
         ];
         for (listed, kind, keycloak) in lists {
+            let kind_name = crate::client_scopes::realm_type_name(kind);
             let names: Vec<String> = match listed {
-                Some(names) => names.clone(),
-                None if rep.client_scopes.is_none() => continue,
+                Some(names) => {
+                    // The file's list is the whole list of its kind.
+                    for row in &mut self.plan.client_scopes {
+                        if row.realm_type == kind_name {
+                            row.realm_type = realm_type_name(RealmScopeType::None).to_owned();
+                        }
+                    }
+                    names.clone()
+                }
+                None if !from_file => continue,
                 None => keycloak.iter().map(|s| s.to_string()).collect(),
             };
+            // Names of scopes the realm does not have (a SAML scope of a Keycloak export) are
+            // skipped, as Keycloak's importer skips them.
             for name in names {
-                let index = self.names.client_scopes.get(&name).copied();
-                match (index, listed) {
-                    (Some(i), _) => {
-                        self.plan.client_scopes[i].realm_type =
-                            crate::client_scopes::realm_type_name(kind).to_owned();
-                    }
-                    (None, Some(_)) => {
-                        return Err(StoreError::Invalid(format!(
-                            "the realm's default client scopes name '{name}', which does not exist"
-                        )));
-                    }
-                    (None, None) => {}
+                if let Some(&i) = self.names.client_scopes.get(&name) {
+                    self.plan.client_scopes[i].realm_type = kind_name.to_owned();
                 }
             }
         }
