@@ -245,7 +245,11 @@ async fn python_keycloak_client_scope_claims_follow_the_scope_parameter() {
         "{r}"
     );
     assert_eq!(r["plain_tier"], Value::Null, "{r}");
-    assert_eq!(r["plain_scope"], json!(["email", "openid", "profile"]), "{r}");
+    assert_eq!(
+        r["plain_scope"],
+        json!(["email", "openid", "profile"]),
+        "{r}"
+    );
     assert_eq!(r["asked_tier"], "gold", "{r}");
     assert_eq!(
         r["asked_scope"],
