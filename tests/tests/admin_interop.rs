@@ -332,3 +332,68 @@ async fn keycloak_admin_client_meets_keycloaks_defaults() {
     assert_eq!(r["reimport_default_role"], "default-roles-kcdefaults");
     assert_eq!(r["partial_import_added"], 0, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_keycloak_client_scope_claims_follow_the_scope_parameter() {
+    const TEST: &str = "python_keycloak_client_scope_claims_follow_the_scope_parameter";
+    if require("python3", TEST).is_none() {
+        return;
+    }
+    if !python_keycloak_installed() {
+        assert!(
+            !e2e_required(),
+            "{TEST}: pip install -r tests/interop/requirements.txt"
+        );
+        eprintln!("SKIPPED {TEST}: python-keycloak is not installed");
+        return;
+    }
+    let server = Server::start(&[]);
+    let r = run("python3", "kc_client_scopes.py", &server, &[]);
+    assert_eq!(
+        r["realm_scopes"],
+        json!([
+            "acr",
+            "address",
+            "basic",
+            "email",
+            "microprofile-jwt",
+            "offline_access",
+            "phone",
+            "profile",
+            "roles",
+            "web-origins"
+        ]),
+        "{r}"
+    );
+    assert_eq!(
+        r["client_defaults"],
+        json!(["acr", "basic", "email", "profile", "roles", "web-origins"]),
+        "{r}"
+    );
+    assert_eq!(r["tier_again"], true, "{r}");
+    assert!(
+        r["client_optional"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("tier")),
+        "{r}"
+    );
+    assert_eq!(r["plain_tier"], Value::Null, "{r}");
+    assert_eq!(
+        r["plain_scope"],
+        json!(["email", "openid", "profile"]),
+        "{r}"
+    );
+    assert_eq!(r["asked_tier"], "gold", "{r}");
+    assert_eq!(
+        r["asked_scope"],
+        json!(["email", "openid", "profile", "tier"]),
+        "{r}"
+    );
+    assert_eq!(r["asked_username"], "alice", "{r}");
+    assert_eq!(r["userinfo_tier"], "gold", "{r}");
+    assert_eq!(r["example_status"], 200, "{r}");
+    assert_eq!(r["example_tier"], "gold", "{r}");
+    assert_eq!(r["example_sub"], true, "{r}");
+    assert_eq!(r["evaluated_mappers"], json!(["tier"]), "{r}");
+}

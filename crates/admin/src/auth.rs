@@ -259,6 +259,7 @@ mod tests {
                 roles: vec![],
                 groups: vec![],
                 clients: vec![],
+                client_scopes: Vec::new(),
                 keys: vec![],
             }),
             user: User::default(),

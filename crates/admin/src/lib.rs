@@ -84,6 +84,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         .merge(roles::routes(&realm))
         .merge(group_routes(&realm))
         .merge(client_routes(&realm))
+        .merge(api::client_scopes::routes(&realm))
         .merge(identity_provider_routes(&realm))
         .merge(realm_admin_routes(&admin, &realm))
         .merge(authentication_routes(&realm))

@@ -6,6 +6,7 @@ pub mod app_password;
 pub mod authority;
 pub mod broker;
 pub mod brute_force;
+pub mod client_scopes;
 pub mod clock;
 pub mod flows;
 pub mod jwk;

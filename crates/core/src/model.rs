@@ -380,6 +380,11 @@ pub struct Client {
     pub default_client_scopes: Vec<String>,
     /// `optionalClientScopes`: applied when the `scope` parameter asks for them.
     pub optional_client_scopes: Vec<String>,
+    /// `fullScopeAllowed`: tokens carry every role of the user; when off, only the roles the
+    /// client's and its granted scopes' scope mappings allow (and the client's own roles).
+    pub full_scope_allowed: bool,
+    /// The client's scope mappings: ids of realm and client roles.
+    pub scope_role_ids: Vec<String>,
 }
 
 impl Default for Client {
@@ -405,17 +410,60 @@ impl Default for Client {
             web_origins: Vec::new(),
             default_client_scopes: Self::DEFAULT_CLIENT_SCOPES.map(String::from).to_vec(),
             optional_client_scopes: Self::OPTIONAL_CLIENT_SCOPES.map(String::from).to_vec(),
+            full_scope_allowed: true,
+            scope_role_ids: Vec::new(),
         }
     }
 }
 
 impl Client {
-    /// Keycloak's default client scopes of a new OIDC client.
-    pub const DEFAULT_CLIENT_SCOPES: [&'static str; 5] =
-        ["web-origins", "acr", "profile", "roles", "email"];
-    /// Keycloak's optional client scopes of a new OIDC client.
+    /// Keycloak's default client scopes of a new OIDC client (the realm's defaults).
+    pub const DEFAULT_CLIENT_SCOPES: [&'static str; 6] = crate::client_scopes::REALM_DEFAULT_SCOPES;
+    /// Keycloak's optional client scopes of a new OIDC client (the realm's defaults).
     pub const OPTIONAL_CLIENT_SCOPES: [&'static str; 4] =
-        ["address", "phone", "offline_access", "microprofile-jwt"];
+        crate::client_scopes::REALM_OPTIONAL_SCOPES;
+}
+
+/// Whether a client scope is one of the realm's defaults for new clients
+/// (`defaultDefaultClientScopes` / `defaultOptionalClientScopes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum RealmScopeType {
+    #[default]
+    None,
+    Default,
+    Optional,
+}
+
+/// A client scope (Keycloak's `ClientScopeModel`): protocol mappers and role scope mappings a
+/// client gets by having the scope as a default scope, or as an optional one the `scope`
+/// parameter asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientScope {
+    pub id: String,
+    /// Unique in the realm; the value of the `scope` parameter.
+    pub name: String,
+    pub description: Option<String>,
+    pub protocol: String,
+    /// `include.in.token.scope`, `display.on.consent.screen`, `consent.screen.text`, ...
+    pub attributes: BTreeMap<String, String>,
+    pub protocol_mappers: Vec<ProtocolMapper>,
+    /// Scope mappings: ids of the realm and client roles this scope lets into tokens of
+    /// clients without `fullScopeAllowed`.
+    pub role_ids: Vec<String>,
+    pub realm_type: RealmScopeType,
+}
+
+impl ClientScope {
+    pub const INCLUDE_IN_TOKEN_SCOPE: &'static str = "include.in.token.scope";
+    pub const DISPLAY_ON_CONSENT_SCREEN: &'static str = "display.on.consent.screen";
+    pub const CONSENT_SCREEN_TEXT: &'static str = "consent.screen.text";
+
+    /// Whether the scope's name appears in the `scope` claim; Keycloak's default is yes.
+    pub fn include_in_token_scope(&self) -> bool {
+        self.attributes
+            .get(Self::INCLUDE_IN_TOKEN_SCOPE)
+            .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"))
+    }
 }
 
 /// Keycloak's required action that makes the user choose a new password at the next login.
@@ -485,6 +533,8 @@ pub struct RealmSnapshot {
     pub roles: Vec<Role>,
     pub groups: Vec<Group>,
     pub clients: Vec<Client>,
+    /// The realm's client scopes, by name.
+    pub client_scopes: Vec<ClientScope>,
     /// Parsed signing keys, highest priority first.
     pub keys: Vec<Arc<SigningKey>>,
 }
@@ -492,6 +542,28 @@ pub struct RealmSnapshot {
 impl RealmSnapshot {
     pub fn client(&self, client_id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub fn client_by_id(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// A client scope by name (the `scope` parameter's values, clients' scope lists).
+    pub fn client_scope_by_name(&self, name: &str) -> Option<&ClientScope> {
+        self.client_scopes.iter().find(|s| s.name == name)
+    }
+
+    pub fn client_scope(&self, id: &str) -> Option<&ClientScope> {
+        self.client_scopes.iter().find(|s| s.id == id)
+    }
+
+    /// The names of the realm's default or optional scopes for new clients of `protocol`.
+    pub fn realm_scope_names(&self, kind: RealmScopeType, protocol: &str) -> Vec<String> {
+        self.client_scopes
+            .iter()
+            .filter(|s| s.realm_type == kind && s.protocol == protocol)
+            .map(|s| s.name.clone())
+            .collect()
     }
 
     pub fn role(&self, id: &str) -> Option<&Role> {

@@ -113,7 +113,8 @@ pub fn role_sources(snapshot: &RealmSnapshot, user: &User) -> BTreeMap<String, S
     sources
 }
 
-fn expand_composites<'a>(snapshot: &'a RealmSnapshot, start: Vec<&'a str>) -> BTreeSet<String> {
+/// The qualified names of `start`'s roles and every role they contain through composites.
+pub fn expand_composites<'a>(snapshot: &'a RealmSnapshot, start: Vec<&'a str>) -> BTreeSet<String> {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut stack = start;
     let mut names = BTreeSet::new();
@@ -215,6 +216,7 @@ mod tests {
                 })
                 .collect(),
             clients: Vec::new(),
+            client_scopes: Vec::new(),
             keys: Vec::new(),
         }
     }

@@ -466,6 +466,7 @@ mod tests {
                 group("g-ops", "/ops", None, &["ops"]),
             ],
             clients: vec![],
+            client_scopes: Vec::new(),
             keys: vec![],
         };
         let robot = as_member(&snapshot, "r-1", "robot.ci", "g-platform");

@@ -1244,6 +1244,7 @@ mod tests {
             roles: vec![],
             groups: vec![],
             clients: vec![client],
+            client_scopes: Vec::new(),
             keys: vec![key],
         })
     }

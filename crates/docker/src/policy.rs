@@ -1127,6 +1127,7 @@ mod tests {
                 },
             ],
             clients: vec![],
+            client_scopes: Vec::new(),
             keys: vec![],
         };
         let carol = User {
@@ -1210,6 +1211,7 @@ mod tests {
                 },
             ],
             clients: vec![],
+            client_scopes: Vec::new(),
             keys: vec![],
         };
         let robot = as_member(&snapshot, "robot-id", "robot.ci", "g-plat");

@@ -385,6 +385,7 @@ mod tests {
             roles: vec![],
             groups: vec![],
             clients: vec![],
+            client_scopes: Vec::new(),
             keys,
         }
     }

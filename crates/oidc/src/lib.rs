@@ -18,9 +18,9 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use portcullis_core::keys::Algorithm;
-use portcullis_core::model::RealmSnapshot;
-use portcullis_web::{AppState, MapperType, Protocol, WebError};
-use serde_json::{Value, json};
+use portcullis_core::model::{Client, RealmSnapshot};
+use portcullis_web::{AppState, ExampleRequest, ExampleToken, MapperType, Protocol, WebError};
+use serde_json::{Map, Value, json};
 
 /// The `openid-connect` protocol plug-in.
 pub struct OpenIdConnect;
@@ -39,6 +39,26 @@ impl Protocol for OpenIdConnect {
 
     fn mapper_types(&self) -> Vec<MapperType> {
         tokens::mappers::mapper_types()
+    }
+
+    fn granted_client_scopes(
+        &self,
+        snapshot: &RealmSnapshot,
+        client: &Client,
+        scope: Option<&str>,
+    ) -> Vec<String> {
+        tokens::scopes::grant(snapshot, client, scope, true)
+            .names()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn example_token(
+        &self,
+        request: &ExampleRequest<'_>,
+        kind: ExampleToken,
+    ) -> Result<Map<String, Value>, String> {
+        Ok(tokens::mint::example_claims(request, kind))
     }
 }
 

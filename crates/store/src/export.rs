@@ -19,7 +19,8 @@ use crate::queries::user::PASSWORD;
 use crate::representation::{
     ClientRepresentation, CompositesRepresentation, CredentialRepresentation,
     FederatedIdentityRepresentation, GroupRepresentation, IdentityProviderMapperRepresentation,
-    RealmRepresentation, RolesRepresentation, UserRepresentation, from_row,
+    RealmRepresentation, RolesRepresentation, ScopeMappingRepresentation, UserRepresentation,
+    from_row,
 };
 
 pub(crate) async fn export_realm<C: ConnectionTrait>(
@@ -237,6 +238,7 @@ fn realm_head(rows: &RealmRows, refs: &RoleRefs) -> Result<RealmRepresentation, 
         default_role: default_role(rows),
         ..from_row::realm(&rows.realm)?
     };
+    client_scopes(&rows, &refs, &mut rep)?;
     let mut keys = Vec::new();
     for row in &rows.keys {
         let material = key_material(row)?;
@@ -251,6 +253,72 @@ fn realm_head(rows: &RealmRows, refs: &RoleRefs) -> Result<RealmRepresentation, 
     }
     rep.components.insert(KEY_PROVIDER_TYPE.to_string(), keys);
     Ok(rep)
+}
+
+/// `clientScopes`, the realm's default and optional scope names, and the scope mappings of
+/// clients and client scopes (`scopeMappings` for realm roles, `clientScopeMappings` for
+/// client roles by the clientId owning them).
+fn client_scopes(
+    rows: &RealmRows,
+    refs: &RoleRefs,
+    rep: &mut RealmRepresentation,
+) -> Result<(), StoreError> {
+    use portcullis_core::model::RealmScopeType;
+    let scopes = rows
+        .client_scopes
+        .iter()
+        .map(crate::client_scopes::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let names = |kind: RealmScopeType| -> Vec<String> {
+        scopes
+            .iter()
+            .filter(|s| s.realm_type == kind)
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    rep.default_default_client_scopes = Some(names(RealmScopeType::Default));
+    rep.default_optional_client_scopes = Some(names(RealmScopeType::Optional));
+    let mut owners: Vec<(ScopeMappingRepresentation, Vec<String>)> = Vec::new();
+    for client in &rows.clients {
+        let ids: Vec<String> = from_json(&client.scope_role_ids, "client scope mappings")?;
+        let owner = ScopeMappingRepresentation {
+            client: Some(client.client_id.clone()),
+            ..Default::default()
+        };
+        owners.push((owner, ids));
+    }
+    for scope in &scopes {
+        let owner = ScopeMappingRepresentation {
+            client_scope: Some(scope.name.clone()),
+            ..Default::default()
+        };
+        owners.push((owner, scope.role_ids.clone()));
+    }
+    for (owner, ids) in owners {
+        let (realm, clients) = refs.names(ids.iter());
+        if !realm.is_empty() {
+            rep.scope_mappings.push(ScopeMappingRepresentation {
+                roles: realm,
+                ..owner.clone()
+            });
+        }
+        for (client, roles) in clients {
+            rep.client_scope_mappings
+                .entry(client)
+                .or_default()
+                .push(ScopeMappingRepresentation {
+                    roles,
+                    ..owner.clone()
+                });
+        }
+    }
+    rep.client_scopes = Some(
+        scopes
+            .iter()
+            .map(crate::client_scopes::representation)
+            .collect(),
+    );
+    Ok(())
 }
 
 /// Role id -> how a representation names it: `(None, name)` or `(Some(clientId), name)`.

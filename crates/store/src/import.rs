@@ -89,6 +89,7 @@ pub(crate) async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result
     insert_all::<realm_key::Entity, _>(db, plan.keys).await?;
     insert_all::<client::Entity, _>(db, plan.clients).await?;
     insert_all::<protocol_mapper::Entity, _>(db, plan.mappers).await?;
+    insert_all::<crate::entity::client_scope::Entity, _>(db, plan.client_scopes).await?;
     insert_all::<role::Entity, _>(db, plan.roles).await?;
     insert_all::<composite_role::Entity, _>(db, plan.composites).await?;
     insert_all::<realm_group::Entity, _>(db, plan.groups).await?;

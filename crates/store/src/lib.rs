@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod broker;
+pub mod client_scopes;
 pub mod entity;
 pub mod error;
 mod export;

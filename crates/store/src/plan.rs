@@ -10,20 +10,22 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use portcullis_core::keys::{Algorithm, KeyMaterial};
 use portcullis_core::model::UPDATE_PASSWORD;
-use portcullis_core::model::{BruteForcePolicy, Client, realm_defaults};
+use portcullis_core::model::{BruteForcePolicy, ClientScope, RealmScopeType, realm_defaults};
 use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 
 use crate::admin::entity::user_federated_identity;
+use crate::client_scopes::realm_type_name;
 use crate::entity::{
-    client, composite_role, credential, group_role, identity_provider, identity_provider_mapper,
-    protocol_mapper, realm, realm_group, realm_key, role, user_entity, user_group, user_role,
+    client, client_scope, composite_role, credential, group_role, identity_provider,
+    identity_provider_mapper, protocol_mapper, realm, realm_group, realm_key, role, user_entity,
+    user_group, user_role,
 };
 use crate::error::StoreError;
 use crate::key_component::{DEFAULT_PRIORITY, keys_from_components};
 use crate::queries::to_json;
 use crate::representation::{
     ClientRepresentation, CompositesRepresentation, CredentialRepresentation, GroupRepresentation,
-    RealmRepresentation, RoleRepresentation, UserRepresentation,
+    RealmRepresentation, RoleRepresentation, ScopeMappingRepresentation, UserRepresentation,
 };
 
 /// Keycloak's default `accessTokenLifespan`, seconds.
@@ -39,6 +41,7 @@ pub(crate) struct Plan {
     pub keys: Vec<realm_key::Model>,
     pub clients: Vec<client::Model>,
     pub mappers: Vec<protocol_mapper::Model>,
+    pub client_scopes: Vec<client_scope::Model>,
     pub roles: Vec<role::Model>,
     pub composites: Vec<composite_role::Model>,
     /// Parents before children.
@@ -123,8 +126,10 @@ impl Planner {
         if let (Some(name), Some(realm)) = (default_role, builder.plan.realm.as_mut()) {
             realm.default_role_id = builder.names.realm_roles.get(name).cloned();
         }
+        builder.client_scopes(rep)?;
         builder.clients(&rep.clients)?;
         builder.client_roles(&roles.client)?;
+        builder.scope_mappings(rep)?;
         builder.composites(roles)?;
         for group in &rep.groups {
             builder.group(group, None, "")?;
@@ -207,14 +212,33 @@ fn realm_settings(rep: &RealmRepresentation) -> realm::Model {
     }
 }
 
-/// A client's scope list: the file's, or Keycloak's defaults for an openid-connect client when
-/// the file has none.
-fn client_scopes(listed: Option<&Vec<String>>, protocol: &str, defaults: &[&str]) -> Vec<String> {
+/// A client's scope list: the file's, or the realm's default (or optional) scopes of the
+/// client's protocol when the file has none.
+fn client_scopes(
+    listed: Option<&Vec<String>>,
+    protocol: &str,
+    scopes: &[client_scope::Model],
+    kind: RealmScopeType,
+) -> Vec<String> {
     match listed {
         Some(listed) => listed.clone(),
-        None if protocol == DEFAULT_PROTOCOL => defaults.iter().map(|s| s.to_string()).collect(),
-        None => Vec::new(),
+        None => scopes
+            .iter()
+            .filter(|s| {
+                s.protocol == protocol
+                    && crate::client_scopes::parse_realm_type(&s.realm_type) == kind
+            })
+            .map(|s| s.name.clone())
+            .collect(),
     }
+}
+
+/// Ids in first-seen order without repeats.
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 fn id_or_new(id: &Option<String>) -> String {
@@ -250,6 +274,8 @@ struct Names {
     service_account_clients: Vec<(String, String)>,
     /// Identity provider alias -> internal id.
     identity_providers: HashMap<String, String>,
+    /// Client scope name -> index in the plan's scopes.
+    client_scopes: HashMap<String, usize>,
     /// (provider alias, upstream account id) pairs linked to a user.
     federated_accounts: HashSet<(String, String)>,
 }
@@ -423,15 +449,189 @@ impl Builder {
             default_client_scopes: to_json(&client_scopes(
                 rep.default_client_scopes.as_ref(),
                 &protocol,
-                &Client::DEFAULT_CLIENT_SCOPES,
+                &self.plan.client_scopes,
+                RealmScopeType::Default,
             ))?,
             optional_client_scopes: to_json(&client_scopes(
                 rep.optional_client_scopes.as_ref(),
                 &protocol,
-                &Client::OPTIONAL_CLIENT_SCOPES,
+                &self.plan.client_scopes,
+                RealmScopeType::Optional,
             ))?,
+            full_scope_allowed: rep.full_scope_allowed.unwrap_or(true),
+            scope_role_ids: "[]".into(),
             protocol,
         })
+    }
+
+    /// The file's client scopes and Keycloak's built-in ones the file does not have (all of
+    /// them for a file without `clientScopes`; a trimmed export keeps the claims its clients'
+    /// scope lists name); then which of them are the realm's default and optional scopes for
+    /// new clients.
+    fn client_scopes(&mut self, rep: &RealmRepresentation) -> Result<(), StoreError> {
+        let offline = self
+            .names
+            .realm_roles
+            .get(portcullis_core::client_scopes::OFFLINE_ACCESS)
+            .cloned();
+        let mut ids = || uuid::Uuid::new_v4().to_string();
+        let builtins =
+            portcullis_core::client_scopes::builtin_client_scopes(&mut ids, offline.as_deref());
+        let mut scopes: Vec<ClientScope> = Vec::new();
+        for scope in rep.client_scopes.iter().flatten() {
+            let name = required(&scope.name, "a client scope")?;
+            let protocol = scope
+                .protocol
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PROTOCOL.to_string());
+            let mut mappers = Vec::with_capacity(scope.protocol_mappers.len());
+            for mapper in &scope.protocol_mappers {
+                required(
+                    &mapper.protocol_mapper,
+                    &format!("the `protocolMapper` type of a mapper on client scope '{name}'"),
+                )?;
+                let mut model = crate::client_scopes::mapper_model(mapper, &protocol);
+                model.id = id_or_new(&mapper.id);
+                mappers.push(model);
+            }
+            scopes.push(ClientScope {
+                id: id_or_new(&scope.id),
+                name: name.to_string(),
+                description: scope.description.clone(),
+                protocol,
+                attributes: scope.attributes.clone().unwrap_or_default(),
+                protocol_mappers: mappers,
+                role_ids: Vec::new(),
+                realm_type: RealmScopeType::None,
+            });
+        }
+        let from_file = !scopes.is_empty();
+        for builtin in builtins {
+            if !scopes.iter().any(|s| s.name == builtin.name) {
+                scopes.push(builtin);
+            }
+        }
+        for scope in scopes {
+            let index = self.plan.client_scopes.len();
+            if self
+                .names
+                .client_scopes
+                .insert(scope.name.clone(), index)
+                .is_some()
+            {
+                return Err(StoreError::Invalid(format!(
+                    "client scope '{}' is defined twice",
+                    scope.name
+                )));
+            }
+            self.plan
+                .client_scopes
+                .push(crate::client_scopes::to_row(&scope, &self.realm_id)?);
+        }
+        let lists = [
+            (
+                rep.default_default_client_scopes.as_ref(),
+                RealmScopeType::Default,
+                portcullis_core::client_scopes::REALM_DEFAULT_SCOPES.as_slice(),
+            ),
+            (
+                rep.default_optional_client_scopes.as_ref(),
+                RealmScopeType::Optional,
+                portcullis_core::client_scopes::REALM_OPTIONAL_SCOPES.as_slice(),
+            ),
+        ];
+        for (listed, kind, keycloak) in lists {
+            let kind_name = crate::client_scopes::realm_type_name(kind);
+            let names: Vec<String> = match listed {
+                Some(names) => {
+                    // The file's list is the whole list of its kind.
+                    for row in &mut self.plan.client_scopes {
+                        if row.realm_type == kind_name {
+                            row.realm_type = realm_type_name(RealmScopeType::None).to_owned();
+                        }
+                    }
+                    names.clone()
+                }
+                None if !from_file => continue,
+                None => keycloak.iter().map(|s| s.to_string()).collect(),
+            };
+            // Names of scopes the realm does not have (a SAML scope of a Keycloak export) are
+            // skipped, as Keycloak's importer skips them.
+            for name in names {
+                if let Some(&i) = self.names.client_scopes.get(&name) {
+                    self.plan.client_scopes[i].realm_type = kind_name.to_owned();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `scopeMappings` (realm roles) and `clientScopeMappings` (client roles, by the clientId
+    /// owning them) onto clients and client scopes.
+    fn scope_mappings(&mut self, rep: &RealmRepresentation) -> Result<(), StoreError> {
+        let mut grants: Vec<(&ScopeMappingRepresentation, Vec<String>)> = Vec::new();
+        for mapping in &rep.scope_mappings {
+            let ids = mapping
+                .roles
+                .iter()
+                .map(|r| self.names.realm_role(r, "scopeMappings"))
+                .collect::<Result<Vec<_>, _>>()?;
+            grants.push((mapping, ids));
+        }
+        for (owner, mappings) in &rep.client_scope_mappings {
+            for mapping in mappings {
+                let ids = mapping
+                    .roles
+                    .iter()
+                    .map(|r| self.names.client_role(owner, r, "clientScopeMappings"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                grants.push((mapping, ids));
+            }
+        }
+        let mut by_client: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_scope: HashMap<usize, Vec<String>> = HashMap::new();
+        for (mapping, ids) in grants {
+            match (&mapping.client, &mapping.client_scope) {
+                (Some(client), _) => {
+                    let pk = self.names.clients.get(client).cloned().ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "a scope mapping names client '{client}', which does not exist"
+                        ))
+                    })?;
+                    by_client.entry(pk).or_default().extend(ids);
+                }
+                (None, Some(scope)) => {
+                    let index = self
+                        .names
+                        .client_scopes
+                        .get(scope)
+                        .copied()
+                        .ok_or_else(|| {
+                            StoreError::Invalid(format!(
+                                "a scope mapping names client scope '{scope}', which does not exist"
+                            ))
+                        })?;
+                    by_scope.entry(index).or_default().extend(ids);
+                }
+                (None, None) => {
+                    return Err(StoreError::Invalid(
+                        "a scope mapping names neither a client nor a client scope".into(),
+                    ));
+                }
+            }
+        }
+        for client in &mut self.plan.clients {
+            if let Some(ids) = by_client.remove(&client.id) {
+                client.scope_role_ids = to_json(&dedup(ids))?;
+            }
+        }
+        for (index, ids) in by_scope {
+            let row = &mut self.plan.client_scopes[index];
+            let mut all: Vec<String> = crate::queries::from_json(&row.role_ids, "scope mappings")?;
+            all.extend(ids);
+            row.role_ids = to_json(&dedup(all))?;
+        }
+        Ok(())
     }
 
     fn client_roles(

@@ -89,7 +89,29 @@ async fn imports_realm_and_client_settings() {
             &keycloak.default_client_scopes,
             &keycloak.optional_client_scopes
         ),
-        "empty scope lists get Keycloak's defaults"
+        "empty scope lists get the realm's defaults, Keycloak's"
+    );
+    let mut scopes: Vec<&str> = plain
+        .client_scopes
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    scopes.sort_unstable();
+    assert_eq!(
+        scopes,
+        [
+            "acr",
+            "address",
+            "basic",
+            "email",
+            "microprofile-jwt",
+            "offline_access",
+            "phone",
+            "profile",
+            "roles",
+            "web-origins"
+        ],
+        "a realm file without client scopes gets Keycloak's built-in ones"
     );
     assert!(app.standard_flow_enabled && !app.consent_required);
     let reg = plain.client("reg").unwrap();
@@ -778,7 +800,7 @@ async fn everything_goes_with_the_realm() {
 async fn upgrades_an_existing_database() {
     let test_db = TestDb::new().await;
     let db = test_db.store.connection();
-    // Back to the first migration: undo the realm defaults, the docker-cli client, session devices, account clients, identity
+    // Back to the first migration: undo client scopes, the realm admin settings, the realm defaults, the docker-cli client, session devices, account clients, identity
     // providers, robots, app passwords,
     // lowercase emails, login events, admin-console client, credential-state, revoked-token,
     // admin and OIDC ones.
@@ -809,8 +831,26 @@ async fn upgrades_an_existing_database() {
     assert_eq!(snap.realm, want);
     let app = snap.client("app").unwrap();
     let keycloak = Client::default();
-    assert_eq!(app.default_client_scopes, keycloak.default_client_scopes);
+    let sorted = |list: &[String]| {
+        let mut list = list.to_vec();
+        list.sort_unstable();
+        list
+    };
+    assert_eq!(
+        sorted(&app.default_client_scopes),
+        sorted(&keycloak.default_client_scopes)
+    );
     assert_eq!(app.optional_client_scopes, keycloak.optional_client_scopes);
+    assert!(app.full_scope_allowed && app.scope_role_ids.is_empty());
+    // The realm got Keycloak's built-in client scopes and realm defaults.
+    assert_eq!(snap.client_scopes.len(), 10);
+    assert_eq!(
+        sorted(&snap.realm_scope_names(
+            portcullis_core::model::RealmScopeType::Default,
+            "openid-connect"
+        )),
+        sorted(&keycloak.default_client_scopes)
+    );
     assert!(!app.consent_required);
     assert!(snap.client("reg").unwrap().default_client_scopes.is_empty());
     let console = snap
@@ -871,4 +911,117 @@ async fn upgrades_an_existing_database() {
     Migrator::up(db, None).await.unwrap();
     assert!(store.load_realm_snapshot("old").await.unwrap().is_some());
     test_db.finish().await;
+}
+
+/// Client scopes, the realm's default scope lists, scope mappings and `fullScopeAllowed` come
+/// in from a realm file, reach the snapshot, and go out again unchanged.
+#[tokio::test]
+async fn client_scopes_and_scope_mappings_round_trip() {
+    let db = TestDb::new().await;
+    let file = serde_json::json!({
+        "realm": "scoped",
+        "roles": {
+            "realm": [{"name": "dev"}, {"name": "offline_access"}],
+            "client": {"api": [{"name": "read"}]}
+        },
+        "clients": [
+            {"clientId": "app", "fullScopeAllowed": false},
+            {"clientId": "api", "bearerOnly": true}
+        ],
+        "clientScopes": [
+            {"name": "tier", "protocol": "openid-connect",
+             "attributes": {"include.in.token.scope": "false"},
+             "protocolMappers": [{"name": "tier", "protocol": "openid-connect",
+                                  "protocolMapper": "oidc-hardcoded-claim-mapper",
+                                  "config": {"claim.name": "tier", "claim.value": "gold"}}]},
+            {"name": "offline_access", "protocol": "openid-connect"}
+        ],
+        "defaultDefaultClientScopes": ["tier", "profile", "no-such-scope"],
+        "defaultOptionalClientScopes": ["offline_access"],
+        "scopeMappings": [
+            {"client": "app", "roles": ["dev"]},
+            {"clientScope": "offline_access", "roles": ["offline_access"]}
+        ],
+        "clientScopeMappings": {"api": [{"clientScope": "tier", "roles": ["read"]}]}
+    });
+    let rep: RealmRepresentation = serde_json::from_value(file).unwrap();
+    db.store.import_realm(rep, false, NOW).await.unwrap();
+    let snap = db
+        .store
+        .load_realm_snapshot("scoped")
+        .await
+        .unwrap()
+        .unwrap();
+    let app = snap.client("app").unwrap();
+    assert!(!app.full_scope_allowed);
+    let role_id = |name: &str| snap.role_by_qualified_name(name).unwrap().id.clone();
+    assert_eq!(app.scope_role_ids, [role_id("dev")]);
+    assert_eq!(app.default_client_scopes, ["tier", "profile"]);
+    assert_eq!(app.optional_client_scopes, ["offline_access"]);
+    let tier = snap.client_scope_by_name("tier").unwrap();
+    assert!(!tier.include_in_token_scope());
+    assert_eq!(tier.protocol_mappers[0].config["claim.value"], "gold");
+    assert_eq!(tier.role_ids, [role_id("api.read")]);
+    assert_eq!(
+        snap.client_scope_by_name("offline_access")
+            .unwrap()
+            .role_ids,
+        [role_id("offline_access")]
+    );
+    // The built-in scopes the file lacks are added, outside the realm's lists it gave.
+    let email = snap.client_scope_by_name("email").unwrap();
+    assert_eq!(
+        email.realm_type,
+        portcullis_core::model::RealmScopeType::None
+    );
+    assert!(!email.protocol_mappers.is_empty());
+
+    let first = db
+        .store
+        .export_realm("scoped", false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.default_default_client_scopes.as_deref(),
+        Some(&["profile".to_string(), "tier".to_string()][..])
+    );
+    assert_eq!(
+        first.default_optional_client_scopes.as_deref(),
+        Some(&["offline_access".to_string()][..])
+    );
+    let json = serde_json::to_value(&first).unwrap();
+    assert!(
+        json["scopeMappings"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"client": "app", "roles": ["dev"]}))
+    );
+    assert_eq!(
+        json["clientScopeMappings"]["api"],
+        serde_json::json!([{"clientScope": "tier", "roles": ["read"]}])
+    );
+    let app_rep = first
+        .clients
+        .iter()
+        .find(|c| c.client_id.as_deref() == Some("app"))
+        .unwrap();
+    assert_eq!(app_rep.full_scope_allowed, Some(false));
+
+    let other = TestDb::new().await;
+    let reparsed = parse_realm_json(&serde_json::to_string(&first).unwrap()).unwrap();
+    other
+        .store
+        .import_realm(reparsed, false, NOW)
+        .await
+        .unwrap();
+    let second = other
+        .store
+        .export_realm("scoped", false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, second);
+    other.finish().await;
+    db.finish().await;
 }

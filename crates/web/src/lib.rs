@@ -28,8 +28,8 @@ pub use client_ip::{ClientIp, ProxyHeader, TrustedProxies};
 pub use error::WebError;
 pub use events::LoginEvent;
 pub use protocol::{
-    AccessRule, AccessSubject, CiAttempt, CiRule, CiTry, ClientSetting, ClientSetup, MapperType,
-    Protocol, Protocols, RuleVerdictView, ScopeExplanation, protocol_mount_path,
-    realm_mapper_problems,
+    AccessRule, AccessSubject, CiAttempt, CiRule, CiTry, ClientSetting, ClientSetup,
+    ExampleRequest, ExampleToken, MapperType, Protocol, Protocols, RuleVerdictView,
+    ScopeExplanation, protocol_mount_path, realm_mapper_problems,
 };
 pub use state::{AppState, LiveUser, Urls};

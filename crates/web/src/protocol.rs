@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::Router;
-use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot};
+use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot, User};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_store::RealmRepresentation;
 
@@ -18,6 +18,26 @@ pub struct MapperType {
     pub display_name: &'static str,
     pub help: &'static str,
     pub config_keys: &'static [&'static str],
+}
+
+/// Which example token a client's scope evaluation shows (Keycloak's `evaluate-scopes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExampleToken {
+    Access,
+    Id,
+    Userinfo,
+}
+
+/// What an example token is minted for: the realm, the client, the user and the `scope`
+/// parameter, at `now`, with the realm's issuer.
+#[derive(Debug, Clone, Copy)]
+pub struct ExampleRequest<'a> {
+    pub snapshot: &'a RealmSnapshot,
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub scope: Option<&'a str>,
+    pub issuer: &'a str,
+    pub now: i64,
 }
 
 pub trait Protocol: Send + Sync + 'static {
@@ -55,6 +75,25 @@ pub trait Protocol: Send + Sync + 'static {
         _scopes: &[&str],
     ) -> Result<Vec<ScopeExplanation>, String> {
         Err(format!("{} has no access rules to explain", self.name()))
+    }
+    /// The names of the client scopes a grant with this `scope` parameter gets: the same
+    /// decision the token endpoint makes. Empty for protocols without client scopes.
+    fn granted_client_scopes(
+        &self,
+        _snapshot: &RealmSnapshot,
+        _client: &Client,
+        _scope: Option<&str>,
+    ) -> Vec<String> {
+        Vec::new()
+    }
+    /// The claims of an example token, built by the code that builds real ones (unsigned);
+    /// `Err` says why there is none (the protocol has no such tokens).
+    fn example_token(
+        &self,
+        _request: &ExampleRequest<'_>,
+        _kind: ExampleToken,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        Err(format!("{} has no example tokens", self.name()))
     }
     /// For protocols that accept CI tokens as credentials (docker-v2): the client's keyless CI
     /// rules; `None` for other protocols.

@@ -3,6 +3,7 @@
 pub mod app_passwords;
 pub mod attack;
 pub mod authentication;
+pub mod client_scopes;
 pub mod clients;
 pub mod events;
 pub mod fallback;

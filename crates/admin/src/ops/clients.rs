@@ -7,7 +7,7 @@ use portcullis_store::admin::{self, TextMatch};
 use portcullis_store::entity::{client, protocol_mapper, role, user_entity};
 use serde_json::{Map, Value};
 
-use portcullis_core::model::ProtocolMapper;
+use portcullis_core::model::{ProtocolMapper, RealmScopeType};
 use portcullis_web::Protocols;
 
 use super::Ops;
@@ -59,9 +59,28 @@ pub async fn create(
     {
         return Err(exists());
     }
-    let row = new
-        .fields
-        .new_row(id.clone(), &realm_row.id, &client_id, ops.state.now())?;
+    let protocol = new.fields.protocol_or_default();
+    let defaults = admin::client_scopes::realm_names(
+        change.db(),
+        &realm_row.id,
+        RealmScopeType::Default,
+        &protocol,
+    )
+    .await?;
+    let optional = admin::client_scopes::realm_names(
+        change.db(),
+        &realm_row.id,
+        RealmScopeType::Optional,
+        &protocol,
+    )
+    .await?;
+    let row = new.fields.new_row(
+        id.clone(),
+        &realm_row.id,
+        &client_id,
+        ops.state.now(),
+        (&defaults, &optional),
+    )?;
     admin::clients::insert(change.db(), row.clone())
         .await
         .map_err(conflict_on_duplicate(exists()))?;

@@ -3,6 +3,7 @@
 //! `ifResourceExists` = `FAIL` (409, nothing written), `SKIP` or `OVERWRITE`. Ids in the file
 //! are not reused, so an export of one realm imports into another.
 
+use portcullis_core::model::RealmScopeType;
 use std::collections::BTreeMap;
 
 use portcullis_core::broker::settings::CLIENT_SECRET;
@@ -517,7 +518,20 @@ impl Importer<'_> {
             }
             (None, _) => {}
         }
-        let row = fields.new_row(id.clone(), &self.realm.id, &client_id, self.now)?;
+        let protocol = fields.protocol_or_default();
+        let mut realm_scopes = Vec::new();
+        for kind in [RealmScopeType::Default, RealmScopeType::Optional] {
+            realm_scopes.push(
+                admin::client_scopes::realm_names(self.db, &self.realm.id, kind, &protocol).await?,
+            );
+        }
+        let row = fields.new_row(
+            id.clone(),
+            &self.realm.id,
+            &client_id,
+            self.now,
+            (&realm_scopes[0], &realm_scopes[1]),
+        )?;
         admin::clients::insert(self.db, row.clone()).await?;
         for mut mapper in mappers {
             mapper.id = None;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use portcullis_core::model::{Client, ProtocolMapper};
+use portcullis_core::model::ProtocolMapper;
 use portcullis_store::entity::{client, protocol_mapper};
 use portcullis_web::Protocols;
 use serde_json::{Map, Value, json};
@@ -32,6 +32,7 @@ pub const MODELLED: &[&str] = &[
     "consentRequired",
     "defaultClientScopes",
     "optionalClientScopes",
+    "fullScopeAllowed",
     "attributes",
     "protocolMappers",
     "access",
@@ -94,6 +95,7 @@ pub struct ClientFields {
     pub consent_required: Option<bool>,
     pub default_client_scopes: Option<Vec<String>>,
     pub optional_client_scopes: Option<Vec<String>>,
+    pub full_scope_allowed: Option<bool>,
     pub attributes: Option<BTreeMap<String, String>>,
 }
 
@@ -123,6 +125,7 @@ impl ClientFields {
             consent_required: rep.consent_required,
             default_client_scopes: rep.default_client_scopes,
             optional_client_scopes: rep.optional_client_scopes,
+            full_scope_allowed: rep.full_scope_allowed,
             attributes: rep.attributes,
         };
         fields.validate()?;
@@ -154,23 +157,28 @@ impl ClientFields {
         Ok(())
     }
 
+    /// The protocol a new client gets.
+    pub fn protocol_or_default(&self) -> String {
+        self.protocol
+            .clone()
+            .unwrap_or_else(|| OPENID_CONNECT.to_string())
+    }
+
     /// A new client row: Keycloak's defaults for what the body leaves out (a confidential
-    /// client gets a generated secret, an openid-connect client the default scopes).
+    /// client gets a generated secret, a client the realm's default and optional scopes of
+    /// its protocol, `realm_scopes`).
     pub fn new_row(
         &self,
         id: String,
         realm_id: &str,
         client_id: &str,
         now_unix: i64,
+        realm_scopes: (&[String], &[String]),
     ) -> Result<client::Model, AdminError> {
-        let protocol = self
-            .protocol
-            .clone()
-            .unwrap_or_else(|| OPENID_CONNECT.to_string());
-        let scopes = |given: &Option<Vec<String>>, defaults: &[&str]| match given {
+        let protocol = self.protocol_or_default();
+        let scopes = |given: &Option<Vec<String>>, defaults: &[String]| match given {
             Some(list) => list.clone(),
-            None if protocol == OPENID_CONNECT => defaults.iter().map(|s| s.to_string()).collect(),
-            None => Vec::new(),
+            None => defaults.to_vec(),
         };
         let mut row = client::Model {
             id,
@@ -192,14 +200,13 @@ impl ClientFields {
             service_accounts_enabled: false,
             created_at: now_unix,
             consent_required: false,
-            default_client_scopes: to_column(&scopes(
-                &self.default_client_scopes,
-                &Client::DEFAULT_CLIENT_SCOPES,
-            ))?,
+            default_client_scopes: to_column(&scopes(&self.default_client_scopes, realm_scopes.0))?,
             optional_client_scopes: to_column(&scopes(
                 &self.optional_client_scopes,
-                &Client::OPTIONAL_CLIENT_SCOPES,
+                realm_scopes.1,
             ))?,
+            full_scope_allowed: true,
+            scope_role_ids: "[]".into(),
         };
         self.apply(&mut row)?;
         if !row.public_client && row.secret.is_none() {
@@ -236,6 +243,7 @@ impl ClientFields {
                 &mut row.service_accounts_enabled,
             ),
             (self.consent_required, &mut row.consent_required),
+            (self.full_scope_allowed, &mut row.full_scope_allowed),
         ];
         for (given, field) in flags {
             if let Some(value) = given {
@@ -327,7 +335,10 @@ mod tests {
         let body = json!({"clientId": "app", "redirectUris": ["http://x/*"],
                           "attributes": {"pkce.code.challenge.method": "S256"}});
         let fields = ClientFields::read(&body).unwrap();
-        let row = fields.new_row("id1".into(), "r", "app", 5).unwrap();
+        let defaults = vec!["profile".to_owned(), "basic".to_owned()];
+        let row = fields
+            .new_row("id1".into(), "r", "app", 5, (&defaults, &[]))
+            .unwrap();
         assert!(row.secret.as_ref().is_some_and(|s| s.len() >= 43));
         assert!(row.standard_flow_enabled && !row.public_client);
         assert!(row.default_client_scopes.contains("profile"));
@@ -341,7 +352,9 @@ mod tests {
 
         let public = json!({"clientId": "reg", "protocol": "docker-v2", "publicClient": true});
         let fields = ClientFields::read(&public).unwrap();
-        let row = fields.new_row("id2".into(), "r", "reg", 5).unwrap();
+        let row = fields
+            .new_row("id2".into(), "r", "reg", 5, (&[], &[]))
+            .unwrap();
         assert_eq!(row.secret, None);
         assert_eq!(row.default_client_scopes, "[]");
     }

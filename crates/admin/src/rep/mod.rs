@@ -30,6 +30,59 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, AdminErr
     T::deserialize(body).map_err(|_| AdminError::unparsable())
 }
 
+/// Keycloak (Jackson) refuses a field its representation does not have: 400
+/// `{"errorMessage":"Unrecognized field \"x\""}`. `known` are the representation's JSON
+/// names; a body that is a list is checked element by element.
+pub fn reject_unknown_fields(body: &Value, known: &[&str]) -> Result<(), AdminError> {
+    let objects: Vec<&Map<String, Value>> = match body {
+        Value::Object(object) => vec![object],
+        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+        _ => return Ok(()),
+    };
+    for object in objects {
+        if let Some(field) = object.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(AdminError::BadRequest(format!(
+                "Unrecognized field \"{field}\""
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The fields of Keycloak's `ClientScopeRepresentation`.
+pub const CLIENT_SCOPE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "protocol",
+    "attributes",
+    "protocolMappers",
+];
+
+/// The fields of Keycloak's `ProtocolMapperRepresentation`.
+pub const MAPPER_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "protocol",
+    "protocolMapper",
+    "consentRequired",
+    "consentText",
+    "config",
+];
+
+/// The fields of Keycloak's `RoleRepresentation`.
+pub const ROLE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "scopeParamRequired",
+    "composite",
+    "composites",
+    "clientRole",
+    "containerId",
+    "attributes",
+];
+
 /// A representation as the JSON object a response carries.
 pub fn to_object<T: serde::Serialize>(rep: &T) -> Result<Map<String, Value>, AdminError> {
     match serde_json::to_value(rep) {

@@ -5,6 +5,7 @@
 mod app_passwords;
 mod auth;
 mod authentication;
+mod client_scopes;
 mod clients;
 mod common;
 mod credentials;

@@ -415,6 +415,7 @@ mod tests {
                 group("g-up-web-x", Some("g-up-web"), "x", "/upstream/web/x"),
             ],
             clients: Vec::new(),
+            client_scopes: Vec::new(),
             keys: Vec::new(),
         }
     }

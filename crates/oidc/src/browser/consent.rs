@@ -17,7 +17,7 @@ pub(crate) fn consent_scopes(
     live: &LiveSession,
 ) -> Vec<String> {
     let offline_ok = scopes::offline_allowed(&ctx.snapshot, &live.user);
-    scopes::grant(client, Some(scope), offline_ok)
+    scopes::grant(&ctx.snapshot, client, Some(scope), offline_ok)
         .to_claim()
         .split_whitespace()
         .filter(|s| *s != scopes::OPENID)

@@ -457,6 +457,7 @@ mod tests {
                     c.protocol = "docker-v2".into()
                 }),
             ],
+            client_scopes: Vec::new(),
             keys: vec![],
         }
     }

@@ -179,6 +179,7 @@ mod tests {
                     ..confidential("nosecret", "")
                 },
             ],
+            client_scopes: Vec::new(),
             keys: vec![],
         }
     }

@@ -201,6 +201,7 @@ pub(crate) async fn device_grant(
     audit.user = label(&user.username);
     let resolved = resolve_user(&ctx.snapshot, &user);
     let scopes = grant(
+        &ctx.snapshot,
         client,
         Some(&code.scope),
         offline_allowed(&ctx.snapshot, &resolved),

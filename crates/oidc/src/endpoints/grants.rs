@@ -79,6 +79,7 @@ pub(crate) async fn authorization_code(
     audit.user = label(&user.username);
     let resolved = resolve_user(&ctx.snapshot, &user);
     let scopes = grant(
+        &ctx.snapshot,
         client,
         Some(&code.scope),
         offline_allowed(&ctx.snapshot, &resolved),
@@ -189,8 +190,8 @@ pub(crate) async fn refresh(
             "Invalid refresh token. Token client and authorized client don't match",
         ));
     }
-    let original = from_claim(client, &live.record.scope);
-    let scopes = narrow(client, &original, form.get("scope"))
+    let original = from_claim(&ctx.snapshot, client, &live.record.scope);
+    let scopes = narrow(&ctx.snapshot, client, &original, form.get("scope"))
         .map_err(|_| OAuthError::invalid_scope("Requested scope exceeds the original grant"))?;
     // RFC 9700 §4.14.2: a public client's refresh tokens are rotated whatever the realm says.
     let rotating = ctx.snapshot.realm.revoke_refresh_token || client.public_client;
@@ -295,7 +296,7 @@ pub(crate) async fn client_credentials(
                 "The client's service account is missing or disabled",
             ))?;
     audit.user = label(&user.username);
-    let scopes = grant(client, form.get("scope"), false).without_offline();
+    let scopes = grant(&ctx.snapshot, client, form.get("scope"), false).without_offline();
     let refresh = client
         .attributes
         .get(ATTR_CC_REFRESH)
@@ -375,6 +376,7 @@ pub(crate) async fn password(
     };
     ctx.state.store().create_user_session(&session).await?;
     let scopes = grant(
+        &ctx.snapshot,
         client,
         form.get("scope"),
         offline_allowed(&ctx.snapshot, &resolved),

@@ -73,7 +73,11 @@ async fn introspect_token(
                 return Ok(None);
             };
             let mut claims = live.claims;
-            let scopes = from_claim(live.client, claim_str(&claims, "scope").unwrap_or_default());
+            let scopes = from_claim(
+                &ctx.snapshot,
+                live.client,
+                claim_str(&claims, "scope").unwrap_or_default(),
+            );
             let claims_ctx = ClaimContext {
                 snapshot: &ctx.snapshot,
                 client: live.client,

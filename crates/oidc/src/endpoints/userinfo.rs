@@ -12,12 +12,11 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 use portcullis_web::AppState;
-use serde_json::json;
 
 use super::error::no_store;
 use super::form::{Form, read_body};
 use super::{Audit, Ctx, OAuthError, check, label};
-use crate::tokens::claims::{ClaimContext, Target, user_claims};
+use crate::tokens::claims::{ClaimContext, userinfo_claims};
 use crate::tokens::jwt::claim_str;
 use crate::tokens::scopes::from_claim;
 
@@ -80,6 +79,7 @@ async fn handle(
     audit.client(live.client);
     audit.user = label(&live.user.username);
     let scopes = from_claim(
+        &ctx.snapshot,
         live.client,
         claim_str(&live.claims, "scope").unwrap_or_default(),
     );
@@ -96,8 +96,7 @@ async fn handle(
         resolved: &live.resolved,
         scopes: &scopes,
     };
-    let mut claims = user_claims(&claims_ctx, Target::Userinfo);
-    claims.insert("sub".into(), json!(live.user.id));
+    let claims = userinfo_claims(&claims_ctx);
     Ok(no_store(Json(claims).into_response()))
 }
 

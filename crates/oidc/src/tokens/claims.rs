@@ -3,20 +3,19 @@
 //! token's own claims (`iss`, `exp`, `sub`, `aud`, ...) are [`super::mint`]'s; they are written
 //! after these, so no mapper can forge them.
 //!
-//! What each built-in scope adds follows Keycloak's default client scopes: `profile` and `email`
-//! everywhere, `address` and `phone` from user attributes, `roles` and `web-origins` only in
-//! access tokens (and introspection), `microprofile-jwt` in access and ID tokens.
+//! Every user claim comes from a protocol mapper: those of the granted client scopes (the
+//! built-in `profile`, `email`, `roles`, ... scopes carry Keycloak's mappers), then the
+//! client's own. Roles are those the user holds, limited by the scope mappings of the client
+//! and its granted scopes unless the client has `fullScopeAllowed`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use portcullis_core::model::{Client, RealmSnapshot, User};
-use portcullis_core::resolve::ResolvedUser;
-use serde_json::{Map, Value, json};
+use portcullis_core::resolve::{ResolvedUser, expand_composites};
+use serde_json::{Map, Value};
 
 use super::mappers;
-use super::scopes::{
-    ADDRESS, EMAIL, GrantedScopes, MICROPROFILE_JWT, PHONE, PROFILE, ROLES, WEB_ORIGINS,
-};
+use super::scopes::GrantedScopes;
 
 /// Everything claims are computed from.
 #[derive(Debug, Clone, Copy)]
@@ -38,70 +37,27 @@ pub(crate) enum Target {
     Introspection,
 }
 
-/// OIDC `profile` claims Keycloak maps from same-named user attributes.
-const PROFILE_ATTRIBUTES: [(&str, &str); 9] = [
-    ("middle_name", "middleName"),
-    ("nickname", "nickname"),
-    ("profile", "profile"),
-    ("picture", "picture"),
-    ("website", "website"),
-    ("gender", "gender"),
-    ("birthdate", "birthdate"),
-    ("zoneinfo", "zoneinfo"),
-    ("locale", "locale"),
-];
-
-/// Members of the OIDC `address` claim and the user attributes Keycloak reads them from.
-const ADDRESS_ATTRIBUTES: [(&str, &str); 6] = [
-    ("formatted", "formatted"),
-    ("street_address", "street"),
-    ("locality", "locality"),
-    ("region", "region"),
-    ("postal_code", "postal_code"),
-    ("country", "country"),
-];
-
-/// The user's claims for one target: built-in scopes first, then the client's mappers.
+/// The user's claims for one target: the granted scopes' mappers, then the client's.
 pub(crate) fn user_claims(ctx: &ClaimContext<'_>, target: Target) -> Map<String, Value> {
     let mut claims = Map::new();
-    let scopes = ctx.scopes;
-    if scopes.has(PROFILE) {
-        profile_claims(ctx.user, &mut claims);
-    }
-    if scopes.has(EMAIL) {
-        email_claims(ctx.user, &mut claims);
-    }
-    if scopes.has(ADDRESS) {
-        address_claim(ctx.user, &mut claims);
-    }
-    if scopes.has(PHONE) {
-        phone_claims(ctx.user, &mut claims);
-    }
-    let token_only = matches!(target, Target::Access | Target::Introspection);
-    if token_only && scopes.has(ROLES) {
-        role_claims(ctx, &mut claims);
-    }
-    if token_only && scopes.has(WEB_ORIGINS) {
-        let origins = allowed_origins(ctx.client);
-        if !origins.is_empty() {
-            claims.insert("allowed-origins".into(), json!(origins));
-        }
-    }
-    if target != Target::Userinfo && scopes.has(MICROPROFILE_JWT) {
-        claims.insert("upn".into(), json!(ctx.user.username));
-        let roles = effective_roles(ctx.snapshot, ctx.resolved);
-        claims.insert("groups".into(), json!(roles.realm));
-    }
     mappers::apply(ctx, target, &mut claims);
     claims
 }
 
-/// `aud` values beyond the client itself: with the `roles` scope, every other client the user
-/// holds roles of (Keycloak's "audience resolve"), then the client's audience mappers.
+/// The userinfo answer: the user's userinfo claims and `sub`.
+pub(crate) fn userinfo_claims(ctx: &ClaimContext<'_>) -> Map<String, Value> {
+    let mut claims = user_claims(ctx, Target::Userinfo);
+    claims.insert("sub".into(), Value::String(ctx.user.id.clone()));
+    claims
+}
+
+/// `aud` values beyond the client itself: with an audience-resolve mapper (the `roles` scope
+/// has one), every other client the user holds roles of in this token, then the audience
+/// mappers' values.
 pub(crate) fn audiences(ctx: &ClaimContext<'_>, target: Target) -> Vec<String> {
     let mut audiences: Vec<String> = Vec::new();
-    if target == Target::Access && ctx.scopes.has(ROLES) {
-        let roles = effective_roles(ctx.snapshot, ctx.resolved);
+    if target == Target::Access && mappers::resolves_audience(ctx, target) {
+        let roles = effective_roles(ctx);
         audiences.extend(
             roles
                 .clients
@@ -118,26 +74,8 @@ pub(crate) fn audiences(ctx: &ClaimContext<'_>, target: Target) -> Vec<String> {
     audiences
 }
 
-fn profile_claims(user: &User, claims: &mut Map<String, Value>) {
-    claims.insert("preferred_username".into(), json!(user.username));
-    if let Some(name) = full_name(user) {
-        claims.insert("name".into(), json!(name));
-    }
-    if let Some(given) = non_empty(user.first_name.as_deref()) {
-        claims.insert("given_name".into(), json!(given));
-    }
-    if let Some(family) = non_empty(user.last_name.as_deref()) {
-        claims.insert("family_name".into(), json!(family));
-    }
-    for (claim, attribute) in PROFILE_ATTRIBUTES {
-        if let Some(value) = first_attribute(user, attribute) {
-            claims.insert(claim.into(), json!(value));
-        }
-    }
-}
-
 /// "First Last", or whichever part exists, as Keycloak's full-name mapper.
-fn full_name(user: &User) -> Option<String> {
+pub(crate) fn full_name(user: &User) -> Option<String> {
     match (
         non_empty(user.first_name.as_deref()),
         non_empty(user.last_name.as_deref()),
@@ -145,50 +83,6 @@ fn full_name(user: &User) -> Option<String> {
         (Some(first), Some(last)) => Some(format!("{first} {last}")),
         (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
         (None, None) => None,
-    }
-}
-
-fn email_claims(user: &User, claims: &mut Map<String, Value>) {
-    if let Some(email) = non_empty(user.email.as_deref()) {
-        claims.insert("email".into(), json!(email));
-    }
-    claims.insert("email_verified".into(), json!(user.email_verified));
-}
-
-fn address_claim(user: &User, claims: &mut Map<String, Value>) {
-    let address: Map<String, Value> = ADDRESS_ATTRIBUTES
-        .iter()
-        .filter_map(|(claim, attribute)| {
-            first_attribute(user, attribute).map(|v| ((*claim).to_owned(), json!(v)))
-        })
-        .collect();
-    if !address.is_empty() {
-        claims.insert("address".into(), Value::Object(address));
-    }
-}
-
-fn phone_claims(user: &User, claims: &mut Map<String, Value>) {
-    if let Some(number) = first_attribute(user, "phoneNumber") {
-        claims.insert("phone_number".into(), json!(number));
-        let verified = first_attribute(user, "phoneNumberVerified")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        claims.insert("phone_number_verified".into(), json!(verified));
-    }
-}
-
-/// `realm_access.roles` and `resource_access.{clientId}.roles`, Keycloak's shape.
-fn role_claims(ctx: &ClaimContext<'_>, claims: &mut Map<String, Value>) {
-    let roles = effective_roles(ctx.snapshot, ctx.resolved);
-    if !roles.realm.is_empty() {
-        claims.insert("realm_access".into(), json!({ "roles": roles.realm }));
-    }
-    if !roles.clients.is_empty() {
-        let access: Map<String, Value> = roles
-            .clients
-            .iter()
-            .map(|(client, names)| ((*client).to_owned(), json!({ "roles": names })))
-            .collect();
-        claims.insert("resource_access".into(), Value::Object(access));
     }
 }
 
@@ -202,10 +96,34 @@ pub(crate) struct EffectiveRoles<'a> {
     pub clients: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
-pub(crate) fn effective_roles<'a>(
-    snapshot: &'a RealmSnapshot,
-    resolved: &ResolvedUser,
-) -> EffectiveRoles<'a> {
+/// The roles a token may carry (qualified names), or `None` for all of them: Keycloak's
+/// `TokenManager.getAccess`. Without `fullScopeAllowed`, the client's own roles and the roles
+/// the client's and its granted scopes' scope mappings name, expanded through composites.
+pub(crate) fn roles_in_scope(ctx: &ClaimContext<'_>) -> Option<BTreeSet<String>> {
+    if ctx.client.full_scope_allowed {
+        return None;
+    }
+    let mut ids: Vec<&str> = ctx
+        .client
+        .scope_role_ids
+        .iter()
+        .map(String::as_str)
+        .collect();
+    for scope in ctx.scopes.client_scopes(ctx.snapshot) {
+        ids.extend(scope.role_ids.iter().map(String::as_str));
+    }
+    let mut allowed = expand_composites(ctx.snapshot, ids);
+    for role in &ctx.snapshot.roles {
+        if role.client_id.as_deref() == Some(ctx.client.client_id.as_str()) {
+            allowed.insert(role.qualified_name());
+        }
+    }
+    Some(allowed)
+}
+
+pub(crate) fn effective_roles<'a>(ctx: &ClaimContext<'a>) -> EffectiveRoles<'a> {
+    let snapshot = ctx.snapshot;
+    let allowed = roles_in_scope(ctx);
     let mut roles = EffectiveRoles::default();
     // One buffer for every qualified name: this runs for each token, over every realm role.
     let mut qualified = String::new();
@@ -216,7 +134,10 @@ pub(crate) fn effective_roles<'a>(
             qualified.push('.');
         }
         qualified.push_str(&role.name);
-        if !resolved.has_role(&qualified) {
+        if !ctx.resolved.has_role(&qualified) {
+            continue;
+        }
+        if allowed.as_ref().is_some_and(|a| !a.contains(&qualified)) {
             continue;
         }
         match &role.client_id {
@@ -252,7 +173,7 @@ pub(crate) fn direct_groups(snapshot: &RealmSnapshot, user: &User, full_path: bo
     groups
 }
 
-fn first_attribute<'u>(user: &'u User, name: &str) -> Option<&'u str> {
+pub(crate) fn first_attribute<'u>(user: &'u User, name: &str) -> Option<&'u str> {
     user.attributes
         .get(name)
         .and_then(|values| values.first())
@@ -272,6 +193,30 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::tokens::scopes::grant;
+    use serde_json::json;
+
+    /// Keycloak's built-in scopes with ids `scope-1`, `scope-2`, ..., plus `custom`, a scope
+    /// without mappers that is listed in the scope claim.
+    pub(crate) fn builtin_scopes() -> Vec<portcullis_core::model::ClientScope> {
+        let mut n = 0;
+        let mut ids = || {
+            n += 1;
+            format!("scope-{n}")
+        };
+        let mut scopes =
+            portcullis_core::client_scopes::builtin_client_scopes(&mut ids, Some("r-offline"));
+        scopes.push(portcullis_core::model::ClientScope {
+            id: "scope-custom".into(),
+            name: "custom".into(),
+            description: None,
+            protocol: "openid-connect".into(),
+            attributes: Default::default(),
+            protocol_mappers: vec![],
+            role_ids: vec![],
+            realm_type: Default::default(),
+        });
+        scopes
+    }
 
     fn role(id: &str, name: &str, client: Option<&str>) -> Role {
         Role {
@@ -330,6 +275,7 @@ pub(crate) mod tests {
                     ..Client::default()
                 },
             ],
+            client_scopes: crate::tokens::claims::tests::builtin_scopes(),
             keys: vec![],
         }
     }
@@ -361,7 +307,7 @@ pub(crate) mod tests {
         let snapshot = snapshot();
         let client = snapshot.client("app").unwrap();
         let resolved = resolve_user(&snapshot, user);
-        let scopes = grant(client, Some(scope), true);
+        let scopes = grant(&snapshot, client, Some(scope), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,
@@ -440,7 +386,7 @@ pub(crate) mod tests {
                 "openid microprofile-jwt",
                 Target::Userinfo,
                 "upn",
-                Value::Null,
+                json!("alice"),
             ),
         ];
         for (scope, target, claim, expected) in rows {
@@ -463,7 +409,7 @@ pub(crate) mod tests {
         };
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(&client, Some("openid profile email roles"), true);
+        let scopes = grant(&snapshot, &client, Some("openid profile email roles"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client: &client,
@@ -473,6 +419,136 @@ pub(crate) mod tests {
         };
         assert!(user_claims(&ctx, Target::Access).is_empty());
         assert!(audiences(&ctx, Target::Access).is_empty());
+    }
+
+    fn ctx_claims(
+        snapshot: &RealmSnapshot,
+        client: &Client,
+        scope: &str,
+        target: Target,
+    ) -> (Map<String, Value>, String) {
+        let user = alice();
+        let resolved = resolve_user(snapshot, &user);
+        let scopes = grant(snapshot, client, Some(scope), true);
+        let ctx = ClaimContext {
+            snapshot,
+            client,
+            user: &user,
+            resolved: &resolved,
+            scopes: &scopes,
+        };
+        (user_claims(&ctx, target), scopes.to_claim())
+    }
+
+    #[test]
+    fn optional_scope_mappers_apply_only_when_asked_for() {
+        let mut snapshot = snapshot();
+        snapshot
+            .client_scopes
+            .push(portcullis_core::model::ClientScope {
+                id: "scope-tier".into(),
+                name: "tier".into(),
+                description: None,
+                protocol: "openid-connect".into(),
+                attributes: [("include.in.token.scope".to_owned(), "true".to_owned())].into(),
+                protocol_mappers: vec![portcullis_core::model::ProtocolMapper {
+                    id: "m-tier".into(),
+                    name: "tier".into(),
+                    protocol: "openid-connect".into(),
+                    mapper_type: "oidc-hardcoded-claim-mapper".into(),
+                    config: [
+                        ("claim.name".to_owned(), "tier".to_owned()),
+                        ("claim.value".to_owned(), "gold".to_owned()),
+                    ]
+                    .into(),
+                }],
+                role_ids: vec![],
+                realm_type: Default::default(),
+            });
+        let mut client = snapshot.client("app").unwrap().clone();
+        client.optional_client_scopes.push("tier".into());
+        let (without, claim) = ctx_claims(&snapshot, &client, "openid", Target::Access);
+        assert!(!without.contains_key("tier"));
+        assert!(!claim.split(' ').any(|s| s == "tier"));
+        let (with, claim) = ctx_claims(&snapshot, &client, "openid tier", Target::Access);
+        assert_eq!(with["tier"], json!("gold"));
+        assert!(claim.split(' ').any(|s| s == "tier"), "{claim}");
+        // Not listed in the scope claim when the scope says so; the mapper still applies.
+        snapshot
+            .client_scopes
+            .last_mut()
+            .unwrap()
+            .attributes
+            .insert("include.in.token.scope".into(), "false".into());
+        let (with, claim) = ctx_claims(&snapshot, &client, "openid tier", Target::Access);
+        assert_eq!(with["tier"], json!("gold"));
+        assert!(!claim.split(' ').any(|s| s == "tier"), "{claim}");
+        // A client that does not list the scope never gets it.
+        let (other, _) = ctx_claims(
+            &snapshot,
+            snapshot.client("api").unwrap(),
+            "openid tier",
+            Target::Access,
+        );
+        assert!(!other.contains_key("tier"));
+    }
+
+    #[test]
+    fn built_in_claims_follow_the_built_in_scopes_mappers() {
+        let mut snapshot = snapshot();
+        let client = snapshot.client("app").unwrap().clone();
+        let profile = snapshot
+            .client_scopes
+            .iter_mut()
+            .find(|s| s.name == "profile")
+            .unwrap();
+        profile.protocol_mappers.retain(|m| m.name != "full name");
+        let (claims, _) = ctx_claims(&snapshot, &client, "openid", Target::Id);
+        assert!(!claims.contains_key("name"));
+        assert_eq!(claims["given_name"], json!("Alice"));
+        snapshot.client_scopes.retain(|s| s.name != "roles");
+        let (claims, _) = ctx_claims(&snapshot, &client, "openid", Target::Access);
+        assert!(!claims.contains_key("realm_access") && !claims.contains_key("resource_access"));
+    }
+
+    #[test]
+    fn scope_mappings_limit_roles_without_full_scope() {
+        let snapshot = snapshot();
+        let mut client = snapshot.client("app").unwrap().clone();
+        client.full_scope_allowed = false;
+        // Nothing mapped: only the client's own roles.
+        let (claims, _) = ctx_claims(&snapshot, &client, "openid", Target::Access);
+        assert!(!claims.contains_key("realm_access"));
+        assert_eq!(
+            claims["resource_access"],
+            json!({"app": {"roles": ["own"]}})
+        );
+        // The client's scope mappings let `staff` and `api.read` in.
+        client.scope_role_ids = vec!["r-staff".into(), "c-read".into()];
+        let (claims, _) = ctx_claims(&snapshot, &client, "openid", Target::Access);
+        assert_eq!(claims["realm_access"], json!({"roles": ["staff"]}));
+        assert_eq!(
+            claims["resource_access"],
+            json!({"api": {"roles": ["read"]}, "app": {"roles": ["own"]}})
+        );
+        // A granted scope's mappings count too.
+        let mut snapshot = snapshot;
+        client.scope_role_ids.clear();
+        snapshot
+            .client_scopes
+            .iter_mut()
+            .find(|s| s.name == "email")
+            .unwrap()
+            .role_ids = vec!["c-write".into()];
+        let (claims, _) = ctx_claims(&snapshot, &client, "openid", Target::Access);
+        assert_eq!(
+            claims["resource_access"],
+            json!({"api": {"roles": ["write"]}, "app": {"roles": ["own"]}})
+        );
+        // Full scope: everything the user holds.
+        client.full_scope_allowed = true;
+        let (claims, _) = ctx_claims(&snapshot, &client, "openid", Target::Access);
+        assert_eq!(claims["realm_access"], json!({"roles": ["staff"]}));
     }
 
     #[test]
@@ -514,7 +590,7 @@ pub(crate) mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, Some("openid"), true);
+        let scopes = grant(&snapshot, client, Some("openid"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,

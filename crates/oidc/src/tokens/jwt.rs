@@ -126,6 +126,7 @@ pub(crate) mod tests {
             roles: vec![],
             groups: vec![],
             clients: vec![],
+            client_scopes: Vec::new(),
             keys,
         }
     }

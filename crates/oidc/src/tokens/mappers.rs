@@ -1,5 +1,6 @@
-//! Keycloak's common OIDC protocol mappers, configured on clients, with Keycloak's type ids and
-//! config keys. Claim names may be nested with dots (`address.street`), `\.` escaping a dot in a
+//! Keycloak's common OIDC protocol mappers, configured on client scopes and clients, with
+//! Keycloak's type ids and config keys. A token's mappers are those of its granted client
+//! scopes, in grant order, then the client's own. Claim names may be nested with dots (`address.street`), `\.` escaping a dot in a
 //! name, as Keycloak splits them. Role mappers merge into lists already present (the built-in
 //! `realm_access.roles`), every other mapper replaces the claim.
 
@@ -7,7 +8,10 @@ use portcullis_core::model::{ProtocolMapper, User};
 use portcullis_web::MapperType;
 use serde_json::{Map, Value};
 
-use super::claims::{ClaimContext, Target, direct_groups, effective_roles};
+use super::claims::{
+    ClaimContext, Target, allowed_origins, direct_groups, effective_roles, first_attribute,
+    full_name,
+};
 
 pub(crate) const ATTRIBUTE_MAPPER: &str = "oidc-usermodel-attribute-mapper";
 pub(crate) const PROPERTY_MAPPER: &str = "oidc-usermodel-property-mapper";
@@ -16,6 +20,16 @@ pub(crate) const REALM_ROLE_MAPPER: &str = "oidc-usermodel-realm-role-mapper";
 pub(crate) const CLIENT_ROLE_MAPPER: &str = "oidc-usermodel-client-role-mapper";
 pub(crate) const GROUP_MAPPER: &str = "oidc-group-membership-mapper";
 pub(crate) const AUDIENCE_MAPPER: &str = "oidc-audience-mapper";
+pub(crate) const FULL_NAME_MAPPER: &str = "oidc-full-name-mapper";
+pub(crate) const ADDRESS_MAPPER: &str = "oidc-address-mapper";
+pub(crate) const AUDIENCE_RESOLVE_MAPPER: &str = "oidc-audience-resolve-mapper";
+pub(crate) const ALLOWED_ORIGINS_MAPPER: &str = "oidc-allowed-origins-mapper";
+pub(crate) const ACR_MAPPER: &str = "oidc-acr-mapper";
+/// `sub` and `auth_time` are registered claims [`super::mint`] writes into every token (after
+/// the mappers, so none can forge them); Keycloak's `basic` scope carries these two mapper
+/// types for them, accepted here so that scope imports, exports and edits as Keycloak's.
+pub(crate) const SUB_MAPPER: &str = "oidc-sub-mapper";
+pub(crate) const SESSION_NOTE_MAPPER: &str = "oidc-usersessionmodel-note-mapper";
 
 pub(crate) const CLAIM_NAME: &str = "claim.name";
 pub(crate) const USER_ATTRIBUTE: &str = "user.attribute";
@@ -32,6 +46,18 @@ pub(crate) const INCLUDED_CUSTOM_AUDIENCE: &str = "included.custom.audience";
 pub(crate) const REALM_ROLE_PREFIX: &str = "usermodel.realmRoleMapping.rolePrefix";
 pub(crate) const CLIENT_ROLE_CLIENT: &str = "usermodel.clientRoleMapping.clientId";
 pub(crate) const CLIENT_ROLE_PREFIX: &str = "usermodel.clientRoleMapping.rolePrefix";
+pub(crate) const SESSION_NOTE: &str = "user.session.note";
+/// Address mapper keys: `user.attribute.<member>` names the attribute of each member.
+const ADDRESS_ATTRIBUTE_PREFIX: &str = "user.attribute.";
+/// Members of the OIDC `address` claim and the user attributes Keycloak reads them from.
+const ADDRESS_MEMBERS: [(&str, &str); 6] = [
+    ("formatted", "formatted"),
+    ("street_address", "street"),
+    ("locality", "locality"),
+    ("region", "region"),
+    ("postal_code", "postal_code"),
+    ("country", "country"),
+];
 
 const PROTOCOL: &str = "openid-connect";
 /// Placeholder Keycloak substitutes in client-role claim names and prefixes.
@@ -146,7 +172,86 @@ pub(crate) fn mapper_types() -> Vec<MapperType> {
                 INTROSPECTION_CLAIM,
             ],
         ),
+        kind(
+            FULL_NAME_MAPPER,
+            "User's full name",
+            "Map the user's first and last name to the `name` claim.",
+            TARGETS,
+        ),
+        kind(
+            ADDRESS_MAPPER,
+            "User Address",
+            "Map user attributes to the members of the OIDC `address` claim.",
+            &[
+                "user.attribute.formatted",
+                "user.attribute.street",
+                "user.attribute.locality",
+                "user.attribute.region",
+                "user.attribute.postal_code",
+                "user.attribute.country",
+                ACCESS_TOKEN_CLAIM,
+                ID_TOKEN_CLAIM,
+                USERINFO_CLAIM,
+                INTROSPECTION_CLAIM,
+            ],
+        ),
+        kind(
+            AUDIENCE_RESOLVE_MAPPER,
+            "Audience Resolve",
+            "Add every client the user has roles of in the token to its audience.",
+            &[ACCESS_TOKEN_CLAIM, INTROSPECTION_CLAIM],
+        ),
+        kind(
+            ALLOWED_ORIGINS_MAPPER,
+            "Allowed Web Origins",
+            "Add the client's web origins to the `allowed-origins` claim.",
+            &[ACCESS_TOKEN_CLAIM, INTROSPECTION_CLAIM],
+        ),
+        kind(
+            ACR_MAPPER,
+            "Authentication Context Class Reference (ACR)",
+            "Add the level of assurance of the login to the `acr` claim.",
+            &[ACCESS_TOKEN_CLAIM, ID_TOKEN_CLAIM, INTROSPECTION_CLAIM],
+        ),
+        kind(
+            SUB_MAPPER,
+            "Subject (sub)",
+            "The user's id in the `sub` claim (every token carries it).",
+            &[ACCESS_TOKEN_CLAIM, INTROSPECTION_CLAIM],
+        ),
+        kind(
+            SESSION_NOTE_MAPPER,
+            "User Session Note",
+            "A note of the login session as a claim (AUTH_TIME: `auth_time`, which every token of a login carries).",
+            &[
+                SESSION_NOTE,
+                CLAIM_NAME,
+                JSON_TYPE,
+                ACCESS_TOKEN_CLAIM,
+                ID_TOKEN_CLAIM,
+                INTROSPECTION_CLAIM,
+            ],
+        ),
     ]
+}
+
+/// The switches of mappers that write to every kind of token.
+const TARGETS: &[&str] = &[
+    ACCESS_TOKEN_CLAIM,
+    ID_TOKEN_CLAIM,
+    USERINFO_CLAIM,
+    INTROSPECTION_CLAIM,
+];
+
+/// Whether a mapper of `mapper_type` among the token's mappers writes to `target`.
+pub(crate) fn has_type(ctx: &ClaimContext<'_>, mapper_type: &str, target: Target) -> bool {
+    oidc_mappers(ctx).any(|m| m.mapper_type == mapper_type && included(m, target))
+}
+
+/// Whether the audience is resolved from the roles in the token (Keycloak's audience-resolve
+/// mapper, in the `roles` scope).
+pub(crate) fn resolves_audience(ctx: &ClaimContext<'_>, target: Target) -> bool {
+    has_type(ctx, AUDIENCE_RESOLVE_MAPPER, target)
 }
 
 /// Applies the client's claim mappers (every type but the audience mapper) for `target`.
@@ -200,10 +305,13 @@ pub(crate) fn adjust_for_introspection(ctx: &ClaimContext<'_>, claims: &mut Map<
     }
 }
 
-fn oidc_mappers<'a>(ctx: &ClaimContext<'a>) -> impl Iterator<Item = &'a ProtocolMapper> {
-    ctx.client
-        .protocol_mappers
-        .iter()
+/// The granted scopes' mappers in grant order, then the client's.
+fn oidc_mappers<'a>(ctx: &ClaimContext<'a>) -> impl Iterator<Item = &'a ProtocolMapper> + 'a {
+    ctx.scopes
+        .client_scopes(ctx.snapshot)
+        .filter(|s| s.protocol == PROTOCOL)
+        .flat_map(|s| s.protocol_mappers.iter())
+        .chain(ctx.client.protocol_mappers.iter())
         .filter(|m| m.protocol.is_empty() || m.protocol == PROTOCOL)
 }
 
@@ -276,6 +384,32 @@ fn apply_one(ctx: &ClaimContext<'_>, mapper: &ProtocolMapper, claims: &mut Map<S
                 false,
             );
         }
+        FULL_NAME_MAPPER => {
+            if let Some(name) = full_name(ctx.user) {
+                set_nested(claims, &["name".to_owned()], Value::String(name), false);
+            }
+        }
+        ADDRESS_MAPPER => {
+            let address: Map<String, Value> = ADDRESS_MEMBERS
+                .iter()
+                .filter_map(|(member, default_attribute)| {
+                    let key = format!("{ADDRESS_ATTRIBUTE_PREFIX}{member}");
+                    let attribute = config(mapper, &key).unwrap_or(default_attribute);
+                    first_attribute(ctx.user, attribute)
+                        .map(|v| ((*member).to_owned(), Value::String(v.to_owned())))
+                })
+                .collect();
+            if !address.is_empty() {
+                claims.insert("address".into(), Value::Object(address));
+            }
+        }
+        ALLOWED_ORIGINS_MAPPER => {
+            let origins = allowed_origins(ctx.client);
+            if !origins.is_empty() {
+                let origins = origins.into_iter().map(Value::String).collect();
+                claims.insert("allowed-origins".into(), Value::Array(origins));
+            }
+        }
         REALM_ROLE_MAPPER => realm_roles(ctx, mapper, claims),
         CLIENT_ROLE_MAPPER => client_roles(ctx, mapper, claims),
         GROUP_MAPPER => {
@@ -286,17 +420,22 @@ fn apply_one(ctx: &ClaimContext<'_>, mapper: &ProtocolMapper, claims: &mut Map<S
                 set_values(claims, mapper, name, groups, true, false);
             }
         }
+        // Written elsewhere: `aud` by the audience functions, `acr`, `sub` and `auth_time` by
+        // the minting code from the grant.
+        AUDIENCE_MAPPER
+        | AUDIENCE_RESOLVE_MAPPER
+        | ACR_MAPPER
+        | SUB_MAPPER
+        | SESSION_NOTE_MAPPER => {}
         other => {
-            if other != AUDIENCE_MAPPER {
-                tracing::debug!(mapper = %mapper.name, r#type = other, "unknown OIDC mapper type ignored");
-            }
+            tracing::debug!(mapper = %mapper.name, r#type = other, "unknown OIDC mapper type ignored");
         }
     }
 }
 
 fn realm_roles(ctx: &ClaimContext<'_>, mapper: &ProtocolMapper, claims: &mut Map<String, Value>) {
     let prefix = config(mapper, REALM_ROLE_PREFIX).unwrap_or_default();
-    let roles = effective_roles(ctx.snapshot, ctx.resolved);
+    let roles = effective_roles(ctx);
     let values: Vec<String> = roles.realm.iter().map(|r| format!("{prefix}{r}")).collect();
     let name = config(mapper, CLAIM_NAME).or(Some("realm_access.roles"));
     if !values.is_empty() {
@@ -308,7 +447,7 @@ fn client_roles(ctx: &ClaimContext<'_>, mapper: &ProtocolMapper, claims: &mut Ma
     let only = config(mapper, CLIENT_ROLE_CLIENT);
     let prefix = config(mapper, CLIENT_ROLE_PREFIX).unwrap_or_default();
     let name = config(mapper, CLAIM_NAME).unwrap_or("resource_access.${client_id}.roles");
-    let roles = effective_roles(ctx.snapshot, ctx.resolved);
+    let roles = effective_roles(ctx);
     for (client, names) in &roles.clients {
         if only.is_some_and(|o| o != *client) {
             continue;
@@ -424,12 +563,15 @@ fn claim_paths(ctx: &ClaimContext<'_>, mapper: &ProtocolMapper) -> Vec<Vec<Strin
         GROUP_MAPPER => vec![name.unwrap_or("groups").to_owned()],
         CLIENT_ROLE_MAPPER => {
             let name = name.unwrap_or("resource_access.${client_id}.roles");
-            effective_roles(ctx.snapshot, ctx.resolved)
+            effective_roles(ctx)
                 .clients
                 .keys()
                 .map(|client| name.replace(CLIENT_ID_PLACEHOLDER, client))
                 .collect()
         }
+        FULL_NAME_MAPPER => vec!["name".to_owned()],
+        ADDRESS_MAPPER => vec!["address".to_owned()],
+        ALLOWED_ORIGINS_MAPPER => vec!["allowed-origins".to_owned()],
         _ => name.map(str::to_owned).into_iter().collect(),
     };
     names.iter().map(|n| split_claim_name(n)).collect()
@@ -528,7 +670,7 @@ mod tests {
         user.attributes
             .insert("prefs".into(), vec![r#"{"dark":true}"#.into()]);
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, Some("openid"), true);
+        let scopes = grant(&snapshot, client, Some("openid"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,
@@ -613,7 +755,7 @@ mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, Some("openid"), true);
+        let scopes = grant(&snapshot, client, Some("openid"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,
@@ -656,7 +798,7 @@ mod tests {
             let client = snapshot.client("app").unwrap();
             let user = alice();
             let resolved = resolve_user(&snapshot, &user);
-            let scopes = grant(client, Some("openid"), true);
+            let scopes = grant(&snapshot, client, Some("openid"), true);
             let ctx = ClaimContext {
                 snapshot: &snapshot,
                 client,
@@ -704,7 +846,7 @@ mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, Some("openid"), true);
+        let scopes = grant(&snapshot, client, Some("openid"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,
@@ -725,7 +867,7 @@ mod tests {
     fn every_type_is_listed_once() {
         let types = mapper_types();
         let ids: std::collections::BTreeSet<&str> = types.iter().map(|t| t.id).collect();
-        assert_eq!(ids.len(), 7);
+        assert_eq!(ids.len(), 14);
         for t in &types {
             assert!(t.config_keys.contains(&ACCESS_TOKEN_CLAIM), "{}", t.id);
         }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::TokenError;
 use super::claims::{ClaimContext, Target, audiences, user_claims};
 use super::jwt::{self, TYP_BEARER, TYP_ID, TYP_OFFLINE, TYP_REFRESH};
-use super::scopes::ACR;
+use super::mappers::{ACR_MAPPER, has_type};
 
 /// Keycloak's client attributes read here.
 pub(crate) const ATTR_ACCESS_LIFESPAN: &str = "access.token.lifespan";
@@ -113,7 +113,7 @@ pub(crate) fn access_claims(
             claims.insert("aud".into(), json!(aud));
         }
     }
-    if grant.auth_time.is_some() && ctx.scopes.has(ACR) {
+    if grant.auth_time.is_some() && has_type(ctx, ACR_MAPPER, Target::Access) {
         claims.insert("acr".into(), json!(ACR_PASSWORD));
     }
     claims.insert("scope".into(), json!(ctx.scopes.to_claim()));
@@ -148,7 +148,9 @@ pub(crate) fn id_claims(
         claims.insert("nonce".into(), json!(nonce));
     }
     claims.insert("at_hash".into(), json!(at_hash(access_token)));
-    claims.insert("acr".into(), json!(ACR_PASSWORD));
+    if has_type(ctx, ACR_MAPPER, Target::Id) {
+        claims.insert("acr".into(), json!(ACR_PASSWORD));
+    }
     claims
 }
 
@@ -262,6 +264,47 @@ pub(crate) fn new_jti() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The claims of an example token for the admin API's scope evaluation: what a password login
+/// with this `scope` parameter would put in an access token, ID token or userinfo answer,
+/// built by the functions real tokens are built by (unsigned; no session).
+pub(crate) fn example_claims(
+    request: &portcullis_web::ExampleRequest<'_>,
+    kind: portcullis_web::ExampleToken,
+) -> Map<String, Value> {
+    use portcullis_web::ExampleToken;
+    let snapshot = request.snapshot;
+    let resolved = portcullis_core::resolve::resolve_user(snapshot, request.user);
+    let offline_ok = super::scopes::offline_allowed(snapshot, &resolved);
+    let scopes = super::scopes::grant(snapshot, request.client, request.scope, offline_ok);
+    let ctx = ClaimContext {
+        snapshot,
+        client: request.client,
+        user: request.user,
+        resolved: &resolved,
+        scopes: &scopes,
+    };
+    let grant = Grant {
+        issuer: request.issuer,
+        now: request.now,
+        session: None,
+        auth_time: Some(request.now),
+        nonce: None,
+        service_account: request.user.service_account_client_id.is_some(),
+    };
+    let settings = TokenSettings::for_client(&snapshot.realm, request.client);
+    let jti = new_jti();
+    match kind {
+        ExampleToken::Access => access_claims(&ctx, &grant, &settings, &jti),
+        ExampleToken::Id => {
+            // No access token is issued beside it to bind.
+            let mut claims = id_claims(&ctx, &grant, &settings, &jti, "");
+            claims.remove("at_hash");
+            claims
+        }
+        ExampleToken::Userinfo => super::claims::userinfo_claims(&ctx),
+    }
+}
+
 /// Signs an access token.
 pub(crate) fn sign_access(
     ctx: &ClaimContext<'_>,
@@ -342,7 +385,7 @@ mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, Some("openid offline_access"), true);
+        let scopes = grant(&snapshot, client, Some("openid offline_access"), true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,
@@ -409,7 +452,7 @@ mod tests {
         let client = snapshot.client("app").unwrap();
         let user = alice();
         let resolved = resolve_user(&snapshot, &user);
-        let scopes = grant(client, None, true);
+        let scopes = grant(&snapshot, client, None, true);
         let ctx = ClaimContext {
             snapshot: &snapshot,
             client,

@@ -1,8 +1,12 @@
 //! Which client scopes a grant gets, as Keycloak decides: the client's default scopes always,
 //! its optional scopes when the `scope` parameter asks for them, `openid` when asked for, and
-//! nothing else (unknown scope values are ignored, as Keycloak ignores them).
+//! nothing else (unknown scope values are ignored, as Keycloak ignores them). A scope the
+//! client names but the realm does not have is no scope at all.
+//!
+//! What a scope means (its claims, the roles it lets into tokens, whether its name is listed in
+//! the `scope` claim) is the realm's client scope of that name, read from the snapshot.
 
-use portcullis_core::model::{Client, RealmSnapshot};
+use portcullis_core::model::{Client, ClientScope, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 
 pub(crate) const OPENID: &str = "openid";
@@ -15,10 +19,6 @@ pub(crate) const WEB_ORIGINS: &str = "web-origins";
 pub(crate) const ACR: &str = "acr";
 pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
 pub(crate) const MICROPROFILE_JWT: &str = "microprofile-jwt";
-
-/// Scopes that shape tokens but that Keycloak leaves out of the `scope` claim and the token
-/// response (their client scopes have "include in token scope" off).
-const UNLISTED: [&str; 4] = [ROLES, WEB_ORIGINS, ACR, "basic"];
 
 /// Every scope this server gives meaning to, for discovery's `scopes_supported`.
 pub(crate) const SUPPORTED: [&str; 10] = [
@@ -34,14 +34,21 @@ pub(crate) const SUPPORTED: [&str; 10] = [
     MICROPROFILE_JWT,
 ];
 
+/// One granted scope: its name and whether the `scope` claim lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Granted {
+    name: String,
+    listed: bool,
+}
+
 /// The scopes of one grant, `openid` first, then the client's defaults and the granted optional
 /// scopes in the client's order, without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct GrantedScopes(Vec<String>);
+pub(crate) struct GrantedScopes(Vec<Granted>);
 
 impl GrantedScopes {
     pub(crate) fn has(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
+        self.0.iter().any(|s| s.name == scope)
     }
 
     pub(crate) fn openid(&self) -> bool {
@@ -52,20 +59,54 @@ impl GrantedScopes {
         self.has(OFFLINE_ACCESS)
     }
 
-    /// The `scope` claim and response member: listed scopes, space-joined.
+    /// The names of the granted scopes, `openid` included.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|s| s.name.as_str())
+    }
+
+    /// The realm's client scopes behind this grant, in grant order.
+    pub(crate) fn client_scopes<'a>(
+        &'a self,
+        snapshot: &'a RealmSnapshot,
+    ) -> impl Iterator<Item = &'a ClientScope> + 'a {
+        self.0
+            .iter()
+            .filter_map(|s| snapshot.client_scope_by_name(&s.name))
+    }
+
+    /// The `scope` claim and response member: the scopes whose `include.in.token.scope` is
+    /// on, space-joined.
     pub(crate) fn to_claim(&self) -> String {
         self.0
             .iter()
-            .filter(|s| !UNLISTED.contains(&s.as_str()))
-            .map(String::as_str)
+            .filter(|s| s.listed)
+            .map(|s| s.name.as_str())
             .collect::<Vec<_>>()
             .join(" ")
     }
 
     /// The same without `offline_access`: for grants that must not go offline.
     pub(crate) fn without_offline(mut self) -> Self {
-        self.0.retain(|s| s != OFFLINE_ACCESS);
+        self.0.retain(|s| s.name != OFFLINE_ACCESS);
         self
+    }
+
+    fn push(&mut self, snapshot: &RealmSnapshot, name: &str) {
+        if self.has(name) {
+            return;
+        }
+        let listed = if name == OPENID {
+            true
+        } else {
+            match snapshot.client_scope_by_name(name) {
+                Some(scope) => scope.include_in_token_scope(),
+                None => return,
+            }
+        };
+        self.0.push(Granted {
+            name: name.to_owned(),
+            listed,
+        });
     }
 }
 
@@ -81,34 +122,34 @@ pub(crate) fn offline_allowed(snapshot: &RealmSnapshot, user: &ResolvedUser) -> 
 
 /// The grant for a `scope` parameter (space-separated, order irrelevant; `None` when absent).
 /// `offline_access` is dropped when the user may not go offline.
-pub(crate) fn grant(client: &Client, requested: Option<&str>, offline_ok: bool) -> GrantedScopes {
+pub(crate) fn grant(
+    snapshot: &RealmSnapshot,
+    client: &Client,
+    requested: Option<&str>,
+    offline_ok: bool,
+) -> GrantedScopes {
     let asked: Vec<&str> = requested.unwrap_or_default().split_whitespace().collect();
-    let mut granted: Vec<String> = Vec::new();
-    let mut push = |scope: &str| {
-        if !granted.iter().any(|s| s == scope) {
-            granted.push(scope.to_owned());
-        }
-    };
+    let mut granted = GrantedScopes::default();
     if asked.contains(&OPENID) {
-        push(OPENID);
+        granted.push(snapshot, OPENID);
     }
     for scope in &client.default_client_scopes {
         if scope != OFFLINE_ACCESS || offline_ok {
-            push(scope);
+            granted.push(snapshot, scope);
         }
     }
     for scope in &client.optional_client_scopes {
         if asked.contains(&scope.as_str()) && (scope != OFFLINE_ACCESS || offline_ok) {
-            push(scope);
+            granted.push(snapshot, scope);
         }
     }
-    GrantedScopes(granted)
+    granted
 }
 
 /// The full grant behind a token's `scope` claim: the claim lists what was asked for and
 /// granted; the unlisted defaults come back from the client.
-pub(crate) fn from_claim(client: &Client, claim: &str) -> GrantedScopes {
-    grant(client, Some(claim), true)
+pub(crate) fn from_claim(snapshot: &RealmSnapshot, client: &Client, claim: &str) -> GrantedScopes {
+    grant(snapshot, client, Some(claim), true)
 }
 
 /// The grant of a refresh request: the original grant, or a narrower one when `scope` is sent.
@@ -116,6 +157,7 @@ pub(crate) fn from_claim(client: &Client, claim: &str) -> GrantedScopes {
 /// (RFC 6749 §6: the scope must not exceed the original). An offline grant stays offline: the
 /// refresh token it rotates into is still an offline token.
 pub(crate) fn narrow(
+    snapshot: &RealmSnapshot,
     client: &Client,
     original: &GrantedScopes,
     requested: Option<&str>,
@@ -132,9 +174,9 @@ pub(crate) fn narrow(
     if !excess.is_empty() {
         return Err(excess);
     }
-    let mut narrowed = grant(client, Some(requested), original.offline());
+    let mut narrowed = grant(snapshot, client, Some(requested), original.offline());
     if original.offline() && !narrowed.offline() {
-        narrowed.0.push(OFFLINE_ACCESS.to_owned());
+        narrowed.push(snapshot, OFFLINE_ACCESS);
     }
     Ok(narrowed)
 }
@@ -145,6 +187,7 @@ mod tests {
     use portcullis_core::model::{Realm, Role};
 
     use super::*;
+    use crate::tokens::claims::tests::snapshot;
 
     fn client() -> Client {
         Client {
@@ -176,7 +219,7 @@ mod tests {
             (Some(""), true, "profile email"),
         ];
         for (requested, offline_ok, expected) in rows {
-            let granted = grant(&client(), *requested, *offline_ok);
+            let granted = grant(&snapshot(), &client(), *requested, *offline_ok);
             assert_eq!(granted.to_claim(), *expected, "{requested:?}");
             assert!(granted.has(ROLES) && granted.has(WEB_ORIGINS) && granted.has(ACR));
             assert_eq!(granted.offline(), expected.contains(OFFLINE_ACCESS));
@@ -186,32 +229,42 @@ mod tests {
     #[test]
     fn custom_client_scope_lists() {
         let client = Client {
-            default_client_scopes: vec!["email".into(), "custom".into()],
+            default_client_scopes: vec!["email".into(), "custom".into(), "gone".into()],
             optional_client_scopes: vec!["profile".into()],
             ..client()
         };
+        // `custom` is a realm scope listed in the scope claim; `gone` names no scope.
         let rows: &[(Option<&str>, &str)] = &[
             (Some("openid"), "openid email custom"),
             (Some("openid profile"), "openid email custom profile"),
             (Some("offline_access"), "email custom"),
         ];
         for (requested, expected) in rows {
-            let granted = grant(&client, *requested, true);
+            let granted = grant(&snapshot(), &client, *requested, true);
             assert_eq!(granted.to_claim(), *expected, "{requested:?}");
-            assert!(!granted.has(ROLES));
+            assert!(!granted.has(ROLES) && !granted.has("gone"));
         }
     }
 
     #[test]
     fn from_claim_restores_unlisted_defaults() {
-        let granted = from_claim(&client(), "openid email profile offline_access");
+        let granted = from_claim(
+            &snapshot(),
+            &client(),
+            "openid email profile offline_access",
+        );
         assert!(granted.has(ROLES) && granted.offline() && granted.openid());
         assert_eq!(granted.to_claim(), "openid profile email offline_access");
     }
 
     #[test]
     fn narrowing_on_refresh() {
-        let original = grant(&client(), Some("openid phone offline_access"), true);
+        let original = grant(
+            &snapshot(),
+            &client(),
+            Some("openid phone offline_access"),
+            true,
+        );
         // (requested, Ok(claim) or Err(excess))
         type Row = (
             Option<&'static str>,
@@ -230,7 +283,7 @@ mod tests {
             (Some("openid admin phone x"), Err(&["admin", "x"])),
         ];
         for (requested, expected) in rows {
-            let got = narrow(&client(), &original, *requested);
+            let got = narrow(&snapshot(), &client(), &original, *requested);
             match expected {
                 Ok(claim) => assert_eq!(got.unwrap().to_claim(), *claim, "{requested:?}"),
                 Err(excess) => assert_eq!(got.unwrap_err(), *excess, "{requested:?}"),
@@ -240,11 +293,11 @@ mod tests {
 
     #[test]
     fn narrowing_an_online_grant() {
-        let original = grant(&client(), Some("openid phone"), true);
-        let narrowed = narrow(&client(), &original, Some("openid")).unwrap();
+        let original = grant(&snapshot(), &client(), Some("openid phone"), true);
+        let narrowed = narrow(&snapshot(), &client(), &original, Some("openid")).unwrap();
         assert_eq!(narrowed.to_claim(), "openid profile email");
         assert_eq!(
-            narrow(&client(), &original, Some("offline_access")).unwrap_err(),
+            narrow(&snapshot(), &client(), &original, Some("offline_access")).unwrap_err(),
             vec!["offline_access".to_owned()]
         );
     }
@@ -267,6 +320,7 @@ mod tests {
             roles,
             groups: vec![],
             clients: vec![],
+            client_scopes: vec![],
             keys: vec![],
         };
         let with = ResolvedUser {

@@ -6,6 +6,7 @@
 //! into Keycloak's representations is the admin crate's business.
 
 pub mod authority;
+pub mod client_scopes;
 pub mod clients;
 pub mod entity;
 pub mod events;

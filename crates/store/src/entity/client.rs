@@ -32,6 +32,10 @@ pub struct Model {
     pub default_client_scopes: String,
     /// JSON array of client scope names.
     pub optional_client_scopes: String,
+    /// `fullScopeAllowed`.
+    pub full_scope_allowed: bool,
+    /// JSON array of role ids: the client's role scope mappings.
+    pub scope_role_ids: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

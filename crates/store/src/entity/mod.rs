@@ -8,6 +8,7 @@ pub mod auth_code;
 pub mod broker_group_membership;
 pub mod broker_role_membership;
 pub mod client;
+pub mod client_scope;
 pub mod composite_role;
 pub mod credential;
 pub mod device_code;

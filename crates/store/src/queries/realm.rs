@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::from_json;
 use crate::entity::{
-    client, composite_role, group_role, identity_provider, identity_provider_mapper,
+    client, client_scope, composite_role, group_role, identity_provider, identity_provider_mapper,
     protocol_mapper, realm, realm_group, realm_key, role,
 };
 use crate::error::StoreError;
@@ -25,6 +25,8 @@ pub(crate) struct RealmRows {
     pub roles: Vec<role::Model>,
     pub clients: Vec<client::Model>,
     pub mappers: Vec<protocol_mapper::Model>,
+    /// By name.
+    pub client_scopes: Vec<client_scope::Model>,
     pub composites: Vec<composite_role::Model>,
     pub groups: Vec<realm_group::Model>,
     pub group_roles: Vec<group_role::Model>,
@@ -112,6 +114,11 @@ pub(crate) async fn load_rows<C: ConnectionTrait>(
             .order_by_asc(protocol_mapper::Column::Id)
             .all(db)
             .await?,
+        client_scopes: client_scope::Entity::find()
+            .filter(client_scope::Column::RealmId.eq(&id))
+            .order_by_asc(client_scope::Column::Name)
+            .all(db)
+            .await?,
         composites: composite_role::Entity::find()
             .filter(composite_role::Column::CompositeId.in_subquery(role_ids))
             .all(db)
@@ -192,6 +199,11 @@ impl RealmRows {
             roles: domain_roles(&self.roles, &self.clients, &self.composites),
             groups: domain_groups(&self.groups, &self.group_roles),
             clients: domain_clients(&self.clients, &self.mappers)?,
+            client_scopes: self
+                .client_scopes
+                .iter()
+                .map(crate::client_scopes::from_row)
+                .collect::<Result<_, _>>()?,
             keys: signing_keys(&self.keys, &self.realm.name)?,
         })
     }
@@ -410,6 +422,8 @@ fn domain_clients(
                 web_origins: from_json(&c.web_origins, "client web origins")?,
                 default_client_scopes: from_json(&c.default_client_scopes, "client scopes")?,
                 optional_client_scopes: from_json(&c.optional_client_scopes, "client scopes")?,
+                full_scope_allowed: c.full_scope_allowed,
+                scope_role_ids: from_json(&c.scope_role_ids, "client scope mappings")?,
             })
         })
         .collect()

@@ -92,6 +92,7 @@ pub fn client<'a>(
         attributes: Some(from_json(&row.attributes, "client attributes")?),
         protocol_mappers: mappers.into_iter().map(mapper).collect::<Result<_, _>>()?,
         default_roles: None,
+        full_scope_allowed: Some(row.full_scope_allowed),
     })
 }
 

@@ -203,6 +203,56 @@ pub struct RealmRepresentation {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub identity_provider_mappers: Vec<IdentityProviderMapperRepresentation>,
+    /// The realm's client scopes; absent means Keycloak's built-in scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_scopes: Option<Vec<ClientScopeRepresentation>>,
+    /// Names of the realm's default client scopes for new clients; absent means Keycloak's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_default_client_scopes: Option<Vec<String>>,
+    /// Names of the realm's optional client scopes for new clients; absent means Keycloak's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_optional_client_scopes: Option<Vec<String>>,
+    /// Realm-role scope mappings of clients and client scopes.
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub scope_mappings: Vec<ScopeMappingRepresentation>,
+    /// Client-role scope mappings, by the `clientId` owning the roles.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_scope_mappings: BTreeMap<String, Vec<ScopeMappingRepresentation>>,
+}
+
+/// A client scope (`ClientScopeRepresentation`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientScopeRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(
+        deserialize_with = "lenient::opt_string_map",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attributes: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protocol_mappers: Vec<ProtocolMapperRepresentation>,
+}
+
+/// One entry of `scopeMappings` / `clientScopeMappings`: a client (by `clientId`) or a client
+/// scope (by name) and the role names it maps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ScopeMappingRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_scope: Option<String>,
+    pub roles: Vec<String>,
 }
 
 /// `roles: {realm: [...], client: {clientId: [...]}}`.
@@ -471,6 +521,12 @@ pub struct ClientRepresentation {
     /// Keycloak's older form: this client's role names the realm's default role contains.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_roles: Option<Vec<String>>,
+    /// Absent means true.
+    #[serde(
+        deserialize_with = "lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub full_scope_allowed: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
