@@ -20,6 +20,7 @@ mod m20261206_000011_identity_provider;
 mod m20261206_000012_account_clients;
 mod m20261206_000013_session_device;
 mod m20261206_000014_docker_cli_client;
+mod m20261206_000020_user_profile;
 mod sql;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_account_clients::Migration),
             Box::new(m20261206_000013_session_device::Migration),
             Box::new(m20261206_000014_docker_cli_client::Migration),
+            Box::new(m20261206_000020_user_profile::Migration),
         ]
     }
 }

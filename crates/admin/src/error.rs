@@ -33,6 +33,10 @@ pub enum AdminError {
         message: &'static str,
         params: Vec<String>,
     },
+    /// 400: Keycloak's user-profile validation errors, one as `{"field", "errorMessage",
+    /// "params"}`, several as `{"errors": [...]}` (with the first one's `errorMessage`).
+    #[error("user profile validation failed")]
+    Profile(Vec<FieldError>),
     /// 400 `{"error", "error_description"}`.
     #[error("{error}: {description}")]
     InvalidRequest {
@@ -48,6 +52,29 @@ pub enum AdminError {
     Web(#[from] WebError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// One failed user-profile validation: the attribute, Keycloak's message key and its
+/// parameters (the attribute name first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    pub params: Vec<String>,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: &str, params: Vec<String>) -> Self {
+        Self {
+            field: field.to_string(),
+            message: message.to_string(),
+            params,
+        }
+    }
+
+    fn body(&self) -> Value {
+        json!({"field": self.field, "errorMessage": self.message, "params": self.params})
+    }
 }
 
 impl AdminError {
@@ -84,6 +111,16 @@ impl AdminError {
                 StatusCode::BAD_REQUEST,
                 json!({"field": field, "errorMessage": message, "params": params}),
             ),
+            AdminError::Profile(errors) => {
+                let body = match errors.as_slice() {
+                    [one] => one.body(),
+                    _ => json!({
+                        "errorMessage": errors.first().map(|e| e.message.as_str()),
+                        "errors": errors.iter().map(FieldError::body).collect::<Vec<_>>(),
+                    }),
+                };
+                (StatusCode::BAD_REQUEST, body)
+            }
             AdminError::InvalidRequest { error, description } => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": error, "error_description": description}),

@@ -118,7 +118,11 @@ fn user_routes(realm: &str) -> Router<AppState> {
     Router::new()
         .route(&r(""), get(users::list).post(users::create))
         .route(&r("/count"), get(users::count))
-        .route(&r("/profile"), get(users::profile))
+        .route(
+            &r("/profile"),
+            get(users::profile).put(users::update_profile),
+        )
+        .route(&r("/profile/metadata"), get(users::profile_metadata))
         .route(
             &r("/{id}"),
             get(users::get).put(users::update).delete(users::delete),

@@ -21,6 +21,7 @@ pub mod robots;
 pub mod roles;
 pub mod self_service;
 pub mod sessions;
+pub mod user_profile;
 pub mod users;
 
 use portcullis_web::{AppState, Protocols};

@@ -15,4 +15,5 @@ mod misc;
 mod realms;
 mod robots;
 mod roles;
+mod user_profile;
 mod users;
