@@ -85,6 +85,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         .merge(group_routes(&realm))
         .merge(client_routes(&realm))
         .merge(identity_provider_routes(&realm))
+        .merge(user_and_client_action_routes(&realm))
         .route(
             &r("/attack-detection/brute-force/users"),
             axum::routing::delete(attack::clear_all),
@@ -163,6 +164,21 @@ fn user_routes(realm: &str) -> Router<AppState> {
             &r("/{id}/app-passwords/{pid}"),
             axum::routing::delete(app_passwords::revoke),
         )
+}
+
+/// Users' credential labels, impersonation and action e-mails; clients' sessions,
+/// certificates and installation files.
+fn user_and_client_action_routes(realm: &str) -> Router<AppState> {
+    use api::user_actions as ua;
+    let r = |path: &str| format!("{realm}{path}");
+    Router::new()
+        .route(
+            &r("/users/{id}/credentials/{credential}/userLabel"),
+            put(ua::set_credential_label),
+        )
+        .route(&r("/users/{id}/impersonation"), post(ua::impersonate))
+        .route(&r("/clients/{id}/user-sessions"), get(ua::client_user_sessions))
+        .route(&r("/clients/{id}/session-count"), get(ua::client_session_count))
 }
 
 fn group_routes(realm: &str) -> Router<AppState> {

@@ -14,6 +14,7 @@ pub mod realms;
 pub mod robots;
 pub mod roles;
 pub mod serverinfo;
+pub mod user_actions;
 pub mod users;
 
 use std::collections::HashMap;

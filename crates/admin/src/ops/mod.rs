@@ -21,6 +21,7 @@ pub mod robots;
 pub mod roles;
 pub mod self_service;
 pub mod sessions;
+pub mod user_actions;
 pub mod user_profile;
 pub mod users;
 

@@ -15,5 +15,6 @@ mod misc;
 mod realms;
 mod robots;
 mod roles;
+mod user_actions;
 mod user_profile;
 mod users;
