@@ -43,6 +43,10 @@ pub enum AdminError {
         error: &'static str,
         description: String,
     },
+    /// 500 `{"errorMessage": message}`: something outside this server failed (an e-mail that
+    /// could not be sent), with a message the admin can act on.
+    #[error("failed: {0}")]
+    Failed(String),
     /// The body is larger than the admin API reads: 413.
     #[error("request body too large")]
     TooLarge,
@@ -124,6 +128,10 @@ impl AdminError {
             AdminError::InvalidRequest { error, description } => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": error, "error_description": description}),
+            ),
+            AdminError::Failed(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"errorMessage": m}),
             ),
             AdminError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

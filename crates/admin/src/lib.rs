@@ -177,6 +177,14 @@ fn user_and_client_action_routes(realm: &str) -> Router<AppState> {
             put(ua::set_credential_label),
         )
         .route(&r("/users/{id}/impersonation"), post(ua::impersonate))
+        .route(
+            &r("/users/{id}/execute-actions-email"),
+            put(ua::execute_actions_email),
+        )
+        .route(
+            &r("/users/{id}/send-verify-email"),
+            put(ua::send_verify_email),
+        )
         .route(&r("/clients/{id}/user-sessions"), get(ua::client_user_sessions))
         .route(&r("/clients/{id}/session-count"), get(ua::client_session_count))
 }

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
 use crate::auth::Caller;
-use crate::extract::Params;
+use crate::error::AdminError;
+use crate::extract::{AdminJson, Params};
+use crate::ops::user_actions::{ActionsEmail, ActionsRequest};
 use crate::ops::{Ops, user_actions};
 
 /// `PUT users/{id}/credentials/{credentialId}/userLabel` with the label as `text/plain`.
@@ -91,4 +93,45 @@ pub async fn client_session_count(
     let ops = Ops::new(&state, &caller, &protocols);
     let count = user_actions::client_session_count(ops, &realm, &client_uuid).await?;
     ok(json!({"count": count}))
+}
+
+fn actions_request(params: &Params, actions: Vec<String>) -> Result<ActionsRequest, AdminError> {
+    Ok(ActionsRequest {
+        actions,
+        client_id: params.get("client_id").map(str::to_string),
+        redirect_uri: params.get("redirect_uri").map(str::to_string),
+        lifespan: params.number("lifespan")?.map(|n| n.min(i64::MAX as u64) as i64),
+    })
+}
+
+/// `PUT users/{id}/execute-actions-email?client_id&redirect_uri&lifespan` with the actions
+/// as a JSON array.
+pub async fn execute_actions_email(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    params: Params,
+    AdminJson(actions): AdminJson<Vec<String>>,
+) -> Reply {
+    let request = actions_request(&params, actions)?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let kind = ActionsEmail::ExecuteActions;
+    user_actions::send_actions_email(ops, &realm, &id, kind, request).await?;
+    no_content()
+}
+
+/// `PUT users/{id}/send-verify-email?client_id&redirect_uri&lifespan`.
+pub async fn send_verify_email(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+    params: Params,
+) -> Reply {
+    let request = actions_request(&params, Vec::new())?;
+    let ops = Ops::new(&state, &caller, &protocols);
+    let kind = ActionsEmail::VerifyEmail;
+    user_actions::send_actions_email(ops, &realm, &id, kind, request).await?;
+    no_content()
 }

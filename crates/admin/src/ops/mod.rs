@@ -15,6 +15,7 @@ pub mod identity_providers;
 pub mod import;
 pub mod keys;
 pub mod lookup;
+pub mod mail;
 pub mod mappings;
 pub mod realms;
 pub mod robots;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod app_passwords;
+mod action_emails;
 mod auth;
 mod clients;
 mod common;
