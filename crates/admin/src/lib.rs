@@ -187,6 +187,23 @@ fn user_and_client_action_routes(realm: &str) -> Router<AppState> {
         )
         .route(&r("/clients/{id}/user-sessions"), get(ua::client_user_sessions))
         .route(&r("/clients/{id}/session-count"), get(ua::client_session_count))
+        .route(&r("/clients/{id}/certificates/{attr}"), get(api::client_keys::get))
+        .route(
+            &r("/clients/{id}/certificates/{attr}/generate"),
+            post(api::client_keys::generate),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/upload"),
+            post(api::client_keys::upload),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/upload-certificate"),
+            post(api::client_keys::upload),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/download"),
+            post(api::client_keys::download),
+        )
 }
 
 fn group_routes(realm: &str) -> Router<AppState> {

@@ -2,6 +2,7 @@
 
 pub mod app_passwords;
 pub mod attack;
+pub mod client_keys;
 pub mod clients;
 pub mod events;
 pub mod federated;

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod app_passwords;
+pub mod client_certificates;
 pub mod clients;
 pub mod events;
 pub mod federated;

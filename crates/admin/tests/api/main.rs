@@ -5,6 +5,7 @@
 mod app_passwords;
 mod action_emails;
 mod auth;
+mod client_keys;
 mod clients;
 mod common;
 mod credentials;
