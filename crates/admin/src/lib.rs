@@ -204,6 +204,10 @@ fn user_and_client_action_routes(realm: &str) -> Router<AppState> {
             &r("/clients/{id}/certificates/{attr}/download"),
             post(api::client_keys::download),
         )
+        .route(
+            &r("/clients/{id}/installation/providers/{provider}"),
+            get(api::client_keys::installation),
+        )
 }
 
 fn group_routes(realm: &str) -> Router<AppState> {

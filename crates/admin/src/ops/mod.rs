@@ -14,6 +14,7 @@ pub mod grants;
 pub mod groups;
 pub mod identity_providers;
 pub mod import;
+pub mod installation;
 pub mod keys;
 pub mod lookup;
 pub mod mail;

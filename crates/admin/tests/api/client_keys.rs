@@ -97,3 +97,82 @@ async fn generate_read_upload_download() {
     let reply = app.get("realms/keys/clients/nope/certificates/jwt.credential").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn installation_providers() {
+    let app = app().await;
+    app.import_realm(&json!({
+        "realm": "inst",
+        "enabled": true,
+        "clients": [
+            {"clientId": "web", "publicClient": false, "secret": "web-secret",
+             "redirectUris": ["http://web.test/*"]},
+            {"clientId": "spa", "publicClient": true, "redirectUris": ["http://spa.test/*"]},
+            {"clientId": "registry", "protocol": "docker-v2", "publicClient": true}
+        ],
+        "users": [{"username": "nobody", "enabled": true}]
+    }))
+    .await;
+    let web = app.client_uuid("inst", "web").await;
+    let spa = app.client_uuid("inst", "spa").await;
+    let registry = app.client_uuid("inst", "registry").await;
+    let get = |id: &str, provider: &str| {
+        let path = format!("realms/inst/clients/{id}/installation/providers/{provider}");
+        let app = &app;
+        async move { app.get(&path).await }
+    };
+    let json_file = get(&web, "keycloak-oidc-keycloak-json").await;
+    assert_eq!(json_file.status, StatusCode::OK);
+    assert_eq!(
+        json_file.value(),
+        json!({"realm": "inst", "auth-server-url": "http://id.test/auth/",
+               "ssl-required": "external", "resource": "web",
+               "credentials": {"secret": "web-secret"}, "confidential-port": 0})
+    );
+    let public = get(&spa, "keycloak-oidc-keycloak-json").await.value();
+    assert_eq!(public["public-client"], true);
+    assert!(public.get("credentials").is_none());
+
+    let config = get(&registry, "docker-v2-registry-config-file").await;
+    assert_eq!(config.status, StatusCode::OK);
+    assert_eq!(
+        config.text(),
+        "auth:\n  token:\n    realm: http://id.test/auth/realms/inst/protocol/docker-v2/auth\n    \
+         service: registry\n    issuer: http://id.test/auth/realms/inst\n"
+    );
+    let vars = get(&registry, "docker-v2-variable-override").await.text();
+    assert_eq!(
+        vars,
+        "-e REGISTRY_AUTH_TOKEN_REALM=http://id.test/auth/realms/inst/protocol/docker-v2/auth \\\n\
+         -e REGISTRY_AUTH_TOKEN_SERVICE=registry \\\n\
+         -e REGISTRY_AUTH_TOKEN_ISSUER=http://id.test/auth/realms/inst \\\n"
+    );
+    let zip = get(&registry, "docker-v2-docker-compose-yaml").await;
+    assert_eq!(zip.status, StatusCode::OK);
+    assert_eq!(zip.header("content-type"), "application/zip");
+    let bytes = zip.body.to_vec();
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("REGISTRY_AUTH_TOKEN_SERVICE: registry"));
+    assert!(text.contains("keycloak-docker-compose-yaml/certs/localhost_trust_chain.pem"));
+    // The trust chain is the realm's own certificate, the one its tokens verify with.
+    let certs = app.get("/auth/realms/inst/protocol/openid-connect/certs").await;
+    let x5c = certs.value()["keys"][0]["x5c"][0].as_str().unwrap().to_string();
+    assert!(text.contains(&x5c[..64]), "the realm certificate is in the bundle");
+
+    assert_eq!(get(&web, "nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get("missing", "keycloak-oidc-keycloak-json").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let nobody = app.access_token("inst", "nobody").await;
+    let reply = app
+        .send(
+            Method::GET,
+            &format!("realms/inst/clients/{web}/installation/providers/keycloak-oidc-keycloak-json"),
+            Some(&nobody),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
