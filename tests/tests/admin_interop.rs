@@ -225,7 +225,10 @@ async fn python_keycloak_manages_user_profiles_and_client_keys() {
     assert_eq!(r["profile_policy"], "ADMIN_EDIT", "{r}");
     assert_eq!(r["profile_has_department"], true, "{r}");
     assert_eq!(r["invalid_user"], 400, "{r}");
-    assert_eq!(r["invalid_user_message"], "error-invalid-length-too-long", "{r}");
+    assert_eq!(
+        r["invalid_user_message"], "error-invalid-length-too-long",
+        "{r}"
+    );
     assert_eq!(r["q_email"], json!(["nils", "nora"]), "{r}");
     assert_eq!(r["q_custom"], json!(["sam"]), "{r}");
     assert_eq!(r["nora_department"], json!(["ops"]), "{r}");

@@ -185,9 +185,18 @@ fn user_and_client_action_routes(realm: &str) -> Router<AppState> {
             &r("/users/{id}/send-verify-email"),
             put(ua::send_verify_email),
         )
-        .route(&r("/clients/{id}/user-sessions"), get(ua::client_user_sessions))
-        .route(&r("/clients/{id}/session-count"), get(ua::client_session_count))
-        .route(&r("/clients/{id}/certificates/{attr}"), get(api::client_keys::get))
+        .route(
+            &r("/clients/{id}/user-sessions"),
+            get(ua::client_user_sessions),
+        )
+        .route(
+            &r("/clients/{id}/session-count"),
+            get(ua::client_session_count),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}"),
+            get(api::client_keys::get),
+        )
         .route(
             &r("/clients/{id}/certificates/{attr}/generate"),
             post(api::client_keys::generate),

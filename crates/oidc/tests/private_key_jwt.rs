@@ -95,15 +95,59 @@ async fn bad_assertions_are_invalid_client() {
         c
     };
     let cases: Vec<(&str, String, Option<&str>)> = vec![
-        ("wrong aud", assertion(&registered, with(&|c| c["aud"] = json!("https://elsewhere.test/token"))), None),
-        ("expired", assertion(&registered, with(&|c| c["exp"] = json!(NOW - 1))), None),
-        ("no exp", assertion(&registered, with(&|c| { c.as_object_mut().unwrap().remove("exp"); })), None),
-        ("no jti", assertion(&registered, with(&|c| { c.as_object_mut().unwrap().remove("jti"); })), None),
+        (
+            "wrong aud",
+            assertion(
+                &registered,
+                with(&|c| c["aud"] = json!("https://elsewhere.test/token")),
+            ),
+            None,
+        ),
+        (
+            "expired",
+            assertion(&registered, with(&|c| c["exp"] = json!(NOW - 1))),
+            None,
+        ),
+        (
+            "no exp",
+            assertion(
+                &registered,
+                with(&|c| {
+                    c.as_object_mut().unwrap().remove("exp");
+                }),
+            ),
+            None,
+        ),
+        (
+            "no jti",
+            assertion(
+                &registered,
+                with(&|c| {
+                    c.as_object_mut().unwrap().remove("jti");
+                }),
+            ),
+            None,
+        ),
         ("wrong key", assertion(&stranger, with(&|_| {})), None),
-        ("iss differs", assertion(&registered, with(&|c| c["iss"] = json!("keyless"))), None),
-        ("client_id differs", assertion(&registered, with(&|_| {})), Some("keyless")),
-        ("client without key", assertion(&registered, json!({"iss": "keyless", "sub": "keyless",
-            "aud": ISSUER, "jti": "k", "exp": NOW + 60})), None),
+        (
+            "iss differs",
+            assertion(&registered, with(&|c| c["iss"] = json!("keyless"))),
+            None,
+        ),
+        (
+            "client_id differs",
+            assertion(&registered, with(&|_| {})),
+            Some("keyless"),
+        ),
+        (
+            "client without key",
+            assertion(
+                &registered,
+                json!({"iss": "keyless", "sub": "keyless",
+            "aud": ISSUER, "jti": "k", "exp": NOW + 60}),
+            ),
+            None,
+        ),
         ("not a JWT", "abc.def".to_string(), None),
     ];
     for (name, jwt, client_id) in cases {

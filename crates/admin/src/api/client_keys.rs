@@ -157,7 +157,10 @@ mod tests {
         );
         let body = "pre\r\n--XyZ\r\nContent-Disposition: form-data; name=\"keystoreFormat\"\r\n\r\nCertificate PEM\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.pem\"\r\nContent-Type: application/octet-stream\r\n\r\nline1\r\nline2\r\n--XyZ--\r\n";
         let parts = multipart(&headers, body.as_bytes()).unwrap();
-        assert_eq!(parts[0], ("keystoreFormat".into(), b"Certificate PEM".to_vec()));
+        assert_eq!(
+            parts[0],
+            ("keystoreFormat".into(), b"Certificate PEM".to_vec())
+        );
         assert_eq!(parts[1], ("file".into(), b"line1\r\nline2".to_vec()));
         assert!(multipart(&HeaderMap::new(), body.as_bytes()).is_err());
         assert!(multipart(&headers, b"garbage").is_err());

@@ -100,7 +100,9 @@ fn actions_request(params: &Params, actions: Vec<String>) -> Result<ActionsReque
         actions,
         client_id: params.get("client_id").map(str::to_string),
         redirect_uri: params.get("redirect_uri").map(str::to_string),
-        lifespan: params.number("lifespan")?.map(|n| n.min(i64::MAX as u64) as i64),
+        lifespan: params
+            .number("lifespan")?
+            .map(|n| n.min(i64::MAX as u64) as i64),
     })
 }
 

@@ -207,7 +207,8 @@ pub fn parse_upload(format: &str, text: &str) -> Result<CertificateRep, AdminErr
                     ..CertificateRep::default()
                 });
             }
-            let spki = jwk_spki_der(key).ok_or_else(|| bad("The key is not an RSA or EC P-256 key"))?;
+            let spki =
+                jwk_spki_der(key).ok_or_else(|| bad("The key is not an RSA or EC P-256 key"))?;
             Ok(CertificateRep {
                 public_key: Some(STANDARD.encode(spki)),
                 kid,
@@ -296,7 +297,10 @@ fn jwk_spki_der(jwk: &serde_json::Map<String, Value>) -> Option<Vec<u8>> {
             let key = der_seq(&[der_uint(&bytes("n")?), der_uint(&bytes("e")?)]);
             // rsaEncryption, NULL parameters.
             let algorithm = der_seq(&[
-                der(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]),
+                der(
+                    0x06,
+                    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+                ),
                 vec![0x05, 0x00],
             ]);
             Some(der_seq(&[algorithm, der_bit_string(&key)]))
@@ -371,7 +375,10 @@ mod tests {
         let key = portcullis_core::keys::SigningKey::from_material(&material).unwrap();
         let cert_pem = key.certificate_pem();
         let rep = parse_upload(CERTIFICATE_PEM, &cert_pem).unwrap();
-        assert_eq!(rep.certificate, Some(STANDARD.encode(key.certificate_der())));
+        assert_eq!(
+            rep.certificate,
+            Some(STANDARD.encode(key.certificate_der()))
+        );
         let spki_pem = pem("PUBLIC KEY", &STANDARD.encode(key.spki_der()));
         let rep = parse_upload(PUBLIC_KEY_PEM, &spki_pem).unwrap();
         assert_eq!(rep.public_key, Some(STANDARD.encode(key.spki_der())));
@@ -397,6 +404,9 @@ mod tests {
         ] {
             assert!(parse_upload(format, text).is_err(), "{format}");
         }
-        assert_eq!(rep_of(&BTreeMap::new(), "jwt.credential"), CertificateRep::default());
+        assert_eq!(
+            rep_of(&BTreeMap::new(), "jwt.credential"),
+            CertificateRep::default()
+        );
     }
 }

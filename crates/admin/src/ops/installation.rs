@@ -268,11 +268,17 @@ mod tests {
     #[test]
     fn crc_and_zip_layout() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
-        let archive = zip(&[("a/", Vec::new()), ("a/b.txt", b"hello".to_vec())], 1_700_000_000);
+        let archive = zip(
+            &[("a/", Vec::new()), ("a/b.txt", b"hello".to_vec())],
+            1_700_000_000,
+        );
         assert_eq!(&archive[..4], b"PK\x03\x04");
         let end = archive.len() - 22;
         assert_eq!(&archive[end..end + 4], b"PK\x05\x06");
-        assert_eq!(u16::from_le_bytes([archive[end + 10], archive[end + 11]]), 2);
+        assert_eq!(
+            u16::from_le_bytes([archive[end + 10], archive[end + 11]]),
+            2
+        );
         assert!(archive.windows(5).any(|w| w == b"hello"));
     }
 }

@@ -147,7 +147,10 @@ mod tests {
             json!({"smtpServer": {"host": "h"}}),
             json!({"smtpServer": {"host": "h", "from": "a@b", "auth": "true"}}),
         ] {
-            assert!(SmtpSettings::of_realm(&extras(bad.clone())).is_err(), "{bad}");
+            assert!(
+                SmtpSettings::of_realm(&extras(bad.clone())).is_err(),
+                "{bad}"
+            );
         }
     }
 }

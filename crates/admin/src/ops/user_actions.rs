@@ -91,12 +91,11 @@ pub async fn impersonate(
     let scope = CookieScope::for_realm(ops.state.urls(), &realm_row.name);
     let cookie_error = || AdminError::Internal("session cookie".into());
     let cookies = vec![
-        scope.set(SESSION_COOKIE, &secret).ok_or_else(cookie_error)?,
         scope
-            .set_script_readable(
-                SESSION_STATUS_COOKIE,
-                &session_status(&session.id),
-            )
+            .set(SESSION_COOKIE, &secret)
+            .ok_or_else(cookie_error)?,
+        scope
+            .set_script_readable(SESSION_STATUS_COOKIE, &session_status(&session.id))
             .ok_or_else(cookie_error)?,
     ];
     let impersonator = ops.caller.user.username.clone();
@@ -150,8 +149,7 @@ pub async fn client_sessions(
     let client = find_client(db, &realm_row.id, client_uuid).await?;
     let page = live_page(ops, &realm_row);
     let rows =
-        admin::sessions::of_client(db, &realm_row.id, &client.client_id, &page, first, max)
-            .await?;
+        admin::sessions::of_client(db, &realm_row.id, &client.client_id, &page, first, max).await?;
     let ids: Vec<String> = rows.iter().map(|s| s.user_id.clone()).collect();
     let names = admin::sessions::usernames(db, &realm_row.id, &ids).await?;
     Ok((

@@ -131,9 +131,9 @@ impl Attribute {
 
     /// Admins see an attribute they may view or edit, and one without permissions.
     fn admin_views(&self) -> bool {
-        self.permissions.as_ref().is_none_or(|p| {
-            p.view.iter().chain(&p.edit).any(|r| r == "admin")
-        })
+        self.permissions
+            .as_ref()
+            .is_none_or(|p| p.view.iter().chain(&p.edit).any(|r| r == "admin"))
     }
 
     fn admin_edits(&self) -> bool {
@@ -409,7 +409,10 @@ fn values_of(row: &user_entity::Model, attributes: &MultiMap, name: &str) -> Vec
 fn number(config: &Value, key: &str) -> Result<Option<i64>, String> {
     match config.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(format!("'{key}' is not an integer")),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or(format!("'{key}' is not an integer")),
         Some(Value::String(s)) => s
             .trim()
             .parse()
@@ -497,7 +500,10 @@ fn run_validator(validator: &str, config: &Value, name: &str, value: &str) -> Op
             }
         }
         "email" => {
-            let max_local = number(config, "max-local-length").ok().flatten().unwrap_or(64);
+            let max_local = number(config, "max-local-length")
+                .ok()
+                .flatten()
+                .unwrap_or(64);
             let valid = crate::rep::user::plausible_email(value)
                 && value
                     .rsplit_once('@')
@@ -525,20 +531,28 @@ fn run_validator(validator: &str, config: &Value, name: &str, value: &str) -> Op
             let parsed: Option<i64> = value.trim().parse().ok();
             let min = number(config, "min").ok().flatten();
             let max = number(config, "max").ok().flatten();
-            let valid = parsed.is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m));
+            let valid =
+                parsed.is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m));
             (!valid).then(|| error(message(config, "error-invalid-number"), vec![]))?
         }
         "person-name-prohibited-characters" => {
-            let bad = value.chars().any(|c| {
-                c.is_control() || "<>&\"$%!#?§;*~/\\|^=[]{}()".contains(c)
-            });
-            bad.then(|| error(message(config, "error-person-name-invalid-character"), vec![]))?
+            let bad = value
+                .chars()
+                .any(|c| c.is_control() || "<>&\"$%!#?§;*~/\\|^=[]{}()".contains(c));
+            bad.then(|| {
+                error(
+                    message(config, "error-person-name-invalid-character"),
+                    vec![],
+                )
+            })?
         }
         "username-prohibited-characters" => {
             let first_ok = value.chars().next().is_some_and(char::is_alphanumeric);
             let bad = !first_ok
                 || value.chars().any(|c| {
-                    c.is_whitespace() || c.is_control() || "<>&\"'$%!#?§,;*:/\\|^=[]{}()`".contains(c)
+                    c.is_whitespace()
+                        || c.is_control()
+                        || "<>&\"'$%!#?§,;*:/\\|^=[]{}()`".contains(c)
                 });
             bad.then(|| error(message(config, "error-username-invalid-character"), vec![]))?
         }
@@ -579,7 +593,9 @@ pub async fn update(ops: Ops<'_>, realm: &str, body: &Value) -> Result<UpConfig,
 }
 
 /// The attribute names of a `q=` search that are the user's own columns, and the rest.
-pub fn split_query(pairs: Vec<(String, String)>) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+pub fn split_query(
+    pairs: Vec<(String, String)>,
+) -> (BTreeMap<String, String>, Vec<(String, String)>) {
     let mut root = BTreeMap::new();
     let mut custom = Vec::new();
     for (key, value) in pairs {
@@ -619,10 +635,9 @@ mod tests {
     fn errors(result: Result<(), AdminError>) -> Vec<(String, String)> {
         match result {
             Ok(()) => Vec::new(),
-            Err(AdminError::Profile(errors)) => errors
-                .into_iter()
-                .map(|e| (e.field, e.message))
-                .collect(),
+            Err(AdminError::Profile(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.message)).collect()
+            }
             Err(other) => panic!("{other}"),
         }
     }
@@ -634,8 +649,16 @@ mod tests {
         let cases = [
             ("alice", Some("alice@example.test"), vec![]),
             ("al", None, vec![("username", "error-invalid-length")]),
-            ("al ice", None, vec![("username", "error-username-invalid-character")]),
-            ("alice", Some("nope"), vec![("email", "error-invalid-email")]),
+            (
+                "al ice",
+                None,
+                vec![("username", "error-username-invalid-character")],
+            ),
+            (
+                "alice",
+                Some("nope"),
+                vec![("email", "error-invalid-email")],
+            ),
         ];
         for (username, email, expected) in cases {
             let mut new = user(username, email, json!({}));
@@ -654,7 +677,10 @@ mod tests {
         let old = user("alice", None, json!({"team": ["a"]}));
         let mut new = user("alice", None, json!({"team": ["b"], "site": ["x"]}));
         config.enforce(Some(&old), &mut new).unwrap();
-        assert_eq!(new.attributes, r#"{"team":["a"]}"#, "absent policy: writes dropped");
+        assert_eq!(
+            new.attributes, r#"{"team":["a"]}"#,
+            "absent policy: writes dropped"
+        );
         config.unmanaged_attribute_policy = Some(UnmanagedPolicy::AdminView);
         let mut new = user("alice", None, json!({"site": ["x"]}));
         config.enforce(Some(&old), &mut new).unwrap();
@@ -706,7 +732,10 @@ mod tests {
         );
         let mut new = user("alice", None, json!({"code": ["ABC"], "locked": ["x"]}));
         config.enforce(None, &mut new).unwrap();
-        assert_eq!(new.attributes, r#"{"code":["ABC"]}"#, "read-only: not written");
+        assert_eq!(
+            new.attributes, r#"{"code":["ABC"]}"#,
+            "read-only: not written"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use portcullis_store::representation::CredentialRepresentation;
 use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
-use super::{Ops, user_profile};
 use super::lookup::{Db, conflict_on_duplicate, find_group, find_user};
+use super::{Ops, user_profile};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;

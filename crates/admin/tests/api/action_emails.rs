@@ -140,7 +140,11 @@ async fn execute_actions_email_sends_a_link_that_runs_the_actions_once() {
     let reply = form_post(
         &app,
         action,
-        &[("flow", &key), ("password-new", "new-password-2"), ("password-confirm", "x")],
+        &[
+            ("flow", &key),
+            ("password-new", "new-password-2"),
+            ("password-confirm", "x"),
+        ],
     )
     .await;
     assert!(reply.text().contains("Passwords don"), "{}", reply.text());
@@ -165,11 +169,15 @@ async fn execute_actions_email_sends_a_link_that_runs_the_actions_once() {
     };
     let token = "/auth/realms/mail/protocol/openid-connect/token";
     assert_eq!(
-        app.post_form(token, None, &grant("new-password-2")).await.status,
+        app.post_form(token, None, &grant("new-password-2"))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_ne!(
-        app.post_form(token, None, &grant("old-password-1")).await.status,
+        app.post_form(token, None, &grant("old-password-1"))
+            .await
+            .status,
         StatusCode::OK
     );
     // Used once only; a forged key is refused.
@@ -177,9 +185,7 @@ async fn execute_actions_email_sends_a_link_that_runs_the_actions_once() {
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
     assert!(again.text().contains("already used"), "{}", again.text());
     let forged = format!("{}x", &key[..key.len() - 1]);
-    let reply = kit(&app)
-        .get(&format!("{action}?key={forged}"), None)
-        .await;
+    let reply = kit(&app).get(&format!("{action}?key={forged}"), None).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
@@ -189,9 +195,7 @@ async fn send_verify_email_confirms_the_address() {
     let app = mail_app(port).await;
     let una = app.user_id("mail", "una").await;
     let path = format!("realms/mail/users/{una}/send-verify-email");
-    let reply = app
-        .send(Method::PUT, &path, Some(&app.admin), None)
-        .await;
+    let reply = app.send(Method::PUT, &path, Some(&app.admin), None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
     let mail = mails.lock().unwrap().pop().expect("a mail was delivered");
     assert!(mail.contains("Subject: Verify email"), "{mail}");
@@ -200,7 +204,10 @@ async fn send_verify_email_confirms_the_address() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("una@mail.test"));
     let user = app.get(&format!("realms/mail/users/{una}")).await.value();
-    assert_eq!(user["emailVerified"], false, "opening the link changes nothing");
+    assert_eq!(
+        user["emailVerified"], false,
+        "opening the link changes nothing"
+    );
     let key = link.split("key=").nth(1).unwrap().to_string();
     let reply = form_post(
         &app,
@@ -228,28 +235,55 @@ async fn action_emails_refuse_what_keycloak_refuses() {
             app.send(Method::PUT, &path, Some(&token), body).await
         }
     };
-    let execute = |user: &str, query: &str| {
-        format!("realms/mail/users/{user}/execute-actions-email{query}")
-    };
+    let execute =
+        |user: &str, query: &str| format!("realms/mail/users/{user}/execute-actions-email{query}");
     let admin = app.admin.clone();
     let cases = [
-        (execute(&nomail, ""), json!(["UPDATE_PASSWORD"]), StatusCode::BAD_REQUEST, "User email missing"),
-        (execute(&una, "?client_id=nope"), json!(["UPDATE_PASSWORD"]), StatusCode::BAD_REQUEST, "Client doesn't exist"),
-        (execute(&una, "?redirect_uri=http://x.test/"), json!(["UPDATE_PASSWORD"]), StatusCode::BAD_REQUEST, "Client id missing"),
-        (execute(&una, ""), json!(["CONFIGURE_TOTP"]), StatusCode::BAD_REQUEST, "Provided invalid required actions"),
+        (
+            execute(&nomail, ""),
+            json!(["UPDATE_PASSWORD"]),
+            StatusCode::BAD_REQUEST,
+            "User email missing",
+        ),
+        (
+            execute(&una, "?client_id=nope"),
+            json!(["UPDATE_PASSWORD"]),
+            StatusCode::BAD_REQUEST,
+            "Client doesn't exist",
+        ),
+        (
+            execute(&una, "?redirect_uri=http://x.test/"),
+            json!(["UPDATE_PASSWORD"]),
+            StatusCode::BAD_REQUEST,
+            "Client id missing",
+        ),
+        (
+            execute(&una, ""),
+            json!(["CONFIGURE_TOTP"]),
+            StatusCode::BAD_REQUEST,
+            "Provided invalid required actions",
+        ),
     ];
     for (path, body, status, message) in cases {
         let reply = put(admin.clone(), path.clone(), Some(body)).await;
         assert_eq!(reply.status, status, "{path}");
         assert!(
-            reply.value()["errorMessage"].as_str().unwrap().contains(message),
+            reply.value()["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains(message),
             "{path}: {}",
             reply.text()
         );
     }
     let reply = put(helper, execute(&una, ""), Some(json!(["UPDATE_PASSWORD"]))).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let reply = put(admin.clone(), execute("nobody", ""), Some(json!(["UPDATE_PASSWORD"]))).await;
+    let reply = put(
+        admin.clone(),
+        execute("nobody", ""),
+        Some(json!(["UPDATE_PASSWORD"])),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(mails.lock().unwrap().is_empty());
 

@@ -23,7 +23,13 @@ fn keys_realm() -> Value {
     })
 }
 
-async fn multipart(app: &App, path: &str, token: &str, format: &str, file: &str) -> portcullis_testkit::Reply {
+async fn multipart(
+    app: &App,
+    path: &str,
+    token: &str,
+    format: &str,
+    file: &str,
+) -> portcullis_testkit::Reply {
     let body = format!(
         "--B0und\r\nContent-Disposition: form-data; name=\"keystoreFormat\"\r\n\r\n{format}\r\n\
          --B0und\r\nContent-Disposition: form-data; name=\"file\"; filename=\"k.pem\"\r\n\
@@ -53,11 +59,21 @@ async fn generate_read_upload_download() {
     let generated = generated.value();
     let private_key = generated["privateKey"].as_str().unwrap();
     let certificate = generated["certificate"].as_str().unwrap().to_string();
-    assert!(STANDARD.decode(private_key).unwrap().len() > 1000, "RSA PKCS#8");
+    assert!(
+        STANDARD.decode(private_key).unwrap().len() > 1000,
+        "RSA PKCS#8"
+    );
     let stored = app.get(&base).await.value();
-    assert_eq!(stored, json!({"certificate": certificate}), "the private key is not kept");
+    assert_eq!(
+        stored,
+        json!({"certificate": certificate}),
+        "the private key is not kept"
+    );
     let client = app.get(&format!("realms/keys/clients/{svc}")).await.value();
-    assert_eq!(client["attributes"]["jwt.credential.certificate"], certificate);
+    assert_eq!(
+        client["attributes"]["jwt.credential.certificate"],
+        certificate
+    );
 
     // Download as PEM, upload that PEM back, and a public key.
     let download = |format: &'static str| {
@@ -70,18 +86,42 @@ async fn generate_read_upload_download() {
     let pem = pem.text();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
     let public = download("Public Key PEM").await.text();
-    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public}");
+    assert!(
+        public.starts_with("-----BEGIN PUBLIC KEY-----\n"),
+        "{public}"
+    );
     assert_eq!(download("JKS").await.status, StatusCode::BAD_REQUEST);
 
-    let reply = multipart(&app, &format!("{base}/upload-certificate"), &app.admin, "Certificate PEM", &pem).await;
+    let reply = multipart(
+        &app,
+        &format!("{base}/upload-certificate"),
+        &app.admin,
+        "Certificate PEM",
+        &pem,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.value()["certificate"], certificate);
-    let reply = multipart(&app, &format!("{base}/upload"), &app.admin, "Public Key PEM", &public).await;
+    let reply = multipart(
+        &app,
+        &format!("{base}/upload"),
+        &app.admin,
+        "Public Key PEM",
+        &public,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let stored = app.get(&base).await.value();
     assert!(stored.get("certificate").is_none(), "{stored}");
     assert!(stored["publicKey"].is_string());
-    let reply = multipart(&app, &format!("{base}/upload"), &app.admin, "Certificate PEM", "junk").await;
+    let reply = multipart(
+        &app,
+        &format!("{base}/upload"),
+        &app.admin,
+        "Certificate PEM",
+        "junk",
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 
     // A view-clients admin reads but does not change; unknown clients are 404.
@@ -89,12 +129,26 @@ async fn generate_read_upload_download() {
     let reply = app.send(Method::GET, &base, Some(&viewer), None).await;
     assert_eq!(reply.status, StatusCode::OK);
     let reply = app
-        .send(Method::POST, &format!("{base}/generate"), Some(&viewer), None)
+        .send(
+            Method::POST,
+            &format!("{base}/generate"),
+            Some(&viewer),
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let reply = multipart(&app, &format!("{base}/upload"), &viewer, "Public Key PEM", &public).await;
+    let reply = multipart(
+        &app,
+        &format!("{base}/upload"),
+        &viewer,
+        "Public Key PEM",
+        &public,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let reply = app.get("realms/keys/clients/nope/certificates/jwt.credential").await;
+    let reply = app
+        .get("realms/keys/clients/nope/certificates/jwt.credential")
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
@@ -156,9 +210,17 @@ async fn installation_providers() {
     assert!(text.contains("REGISTRY_AUTH_TOKEN_SERVICE: registry"));
     assert!(text.contains("keycloak-docker-compose-yaml/certs/localhost_trust_chain.pem"));
     // The trust chain is the realm's own certificate, the one its tokens verify with.
-    let certs = app.get("/auth/realms/inst/protocol/openid-connect/certs").await;
-    let x5c = certs.value()["keys"][0]["x5c"][0].as_str().unwrap().to_string();
-    assert!(text.contains(&x5c[..64]), "the realm certificate is in the bundle");
+    let certs = app
+        .get("/auth/realms/inst/protocol/openid-connect/certs")
+        .await;
+    let x5c = certs.value()["keys"][0]["x5c"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains(&x5c[..64]),
+        "the realm certificate is in the bundle"
+    );
 
     assert_eq!(get(&web, "nope").await.status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -169,7 +231,9 @@ async fn installation_providers() {
     let reply = app
         .send(
             Method::GET,
-            &format!("realms/inst/clients/{web}/installation/providers/keycloak-oidc-keycloak-json"),
+            &format!(
+                "realms/inst/clients/{web}/installation/providers/keycloak-oidc-keycloak-json"
+            ),
             Some(&nobody),
             None,
         )

@@ -2,8 +2,8 @@
 //! rules, conflicts, bad input, transactions and admin events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod app_passwords;
 mod action_emails;
+mod app_passwords;
 mod auth;
 mod client_keys;
 mod clients;

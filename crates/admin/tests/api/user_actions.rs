@@ -67,9 +67,15 @@ async fn credential_labels() {
     let users = app.access_token("ua", "users").await;
     assert_eq!(label(&users, &path, "x").await, StatusCode::FORBIDDEN);
     let unknown = format!("realms/ua/users/{vic}/credentials/nope/userLabel");
-    assert_eq!(label(&app.admin, &unknown, "x").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        label(&app.admin, &unknown, "x").await,
+        StatusCode::NOT_FOUND
+    );
     let no_user = format!("realms/ua/users/nobody/credentials/{cred}/userLabel");
-    assert_eq!(label(&app.admin, &no_user, "x").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        label(&app.admin, &no_user, "x").await,
+        StatusCode::NOT_FOUND
+    );
     // An empty label clears it.
     assert_eq!(label(&app.admin, &path, "").await, StatusCode::NO_CONTENT);
     let creds = app

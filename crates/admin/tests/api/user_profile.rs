@@ -124,12 +124,42 @@ async fn profile_needs_an_admin_role_to_read_and_manage_realm_to_change() {
     let boss = app.access_token("acme", "boss").await;
     let body = || Some(Body::from(profile(None).to_string()));
     let cases = [
-        (&viewer, Method::GET, "realms/acme/users/profile", StatusCode::OK),
-        (&viewer, Method::GET, "realms/acme/users/profile/metadata", StatusCode::OK),
-        (&nobody, Method::GET, "realms/acme/users/profile", StatusCode::FORBIDDEN),
-        (&viewer, Method::PUT, "realms/acme/users/profile", StatusCode::FORBIDDEN),
-        (&boss, Method::PUT, "realms/acme/users/profile", StatusCode::OK),
-        (&boss, Method::GET, "realms/nowhere/users/profile", StatusCode::FORBIDDEN),
+        (
+            &viewer,
+            Method::GET,
+            "realms/acme/users/profile",
+            StatusCode::OK,
+        ),
+        (
+            &viewer,
+            Method::GET,
+            "realms/acme/users/profile/metadata",
+            StatusCode::OK,
+        ),
+        (
+            &nobody,
+            Method::GET,
+            "realms/acme/users/profile",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &viewer,
+            Method::PUT,
+            "realms/acme/users/profile",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &boss,
+            Method::PUT,
+            "realms/acme/users/profile",
+            StatusCode::OK,
+        ),
+        (
+            &boss,
+            Method::GET,
+            "realms/nowhere/users/profile",
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (token, method, path, status) in cases {
         let with_body = if method == Method::PUT { body() } else { None };
@@ -235,7 +265,9 @@ async fn user_create_and_update_follow_the_profile() {
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     let rep = app
-        .get(&format!("realms/acme/users/{dora}?userProfileMetadata=true"))
+        .get(&format!(
+            "realms/acme/users/{dora}?userProfileMetadata=true"
+        ))
         .await
         .value();
     assert_eq!(rep["attributes"]["team"], json!(["a"]));

@@ -6,8 +6,8 @@
 //! unknown clients and wrong secrets fail alike.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use base64::Engine as _;
 use axum::http::HeaderMap;
+use base64::Engine as _;
 use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_web::basic_credentials;
 
@@ -64,7 +64,8 @@ pub(crate) async fn authenticate_request<'a>(
         return authenticate(&ctx.snapshot, headers, form);
     }
     let fail = || OAuthError::invalid_client(BAD_CLIENT, None);
-    if headers.contains_key(axum::http::header::AUTHORIZATION) || form.get("client_secret").is_some()
+    if headers.contains_key(axum::http::header::AUTHORIZATION)
+        || form.get("client_secret").is_some()
     {
         return Err(OAuthError::invalid_request(
             "More than one client authentication method",
@@ -126,7 +127,11 @@ fn check_assertion<'a>(
         .filter(|c| c.protocol == PROTOCOL && c.enabled && !c.bearer_only && !c.public_client)
         .ok_or_else(|| fail("unknown client"))?;
     let attribute = |name: &str| client.attributes.get(name).filter(|v| !v.is_empty());
-    let der = |value: &str| base64::engine::general_purpose::STANDARD.decode(value.trim()).ok();
+    let der = |value: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()
+    };
     let kid = attribute(JWT_KID).cloned();
     let mut keys: Vec<PublicJwk> = Vec::new();
     if let Some(key) = attribute(JWT_CERTIFICATE)
@@ -142,8 +147,8 @@ fn check_assertion<'a>(
         keys.push(key.with_kid(kid.clone()));
     }
     if attribute("use.jwks.string").is_some_and(|v| v == "true")
-        && let Some(document) = attribute("jwks.string")
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        && let Some(document) =
+            attribute("jwks.string").and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
     {
         keys.extend(parse_jwks(&document));
     }

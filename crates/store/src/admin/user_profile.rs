@@ -7,18 +7,21 @@ use super::entity::user_profile_config;
 use crate::error::StoreError;
 
 /// The stored profile of the realm, as JSON text; `None` when the realm uses the default.
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    realm_id: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(user_profile_config::Entity::find_by_id(realm_id.to_string())
-        .one(db)
-        .await?
-        .map(|row| row.config))
+pub async fn get<C: ConnectionTrait>(db: &C, realm_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        user_profile_config::Entity::find_by_id(realm_id.to_string())
+            .one(db)
+            .await?
+            .map(|row| row.config),
+    )
 }
 
 /// Stores (or replaces) the realm's profile.
-pub async fn set<C: ConnectionTrait>(db: &C, realm_id: &str, config: &str) -> Result<(), StoreError> {
+pub async fn set<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    config: &str,
+) -> Result<(), StoreError> {
     let row = user_profile_config::Model {
         realm_id: realm_id.to_string(),
         config: config.to_string(),

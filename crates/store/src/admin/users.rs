@@ -523,7 +523,10 @@ pub async fn set_credential_label<C: ConnectionTrait>(
 ) -> Result<bool, StoreError> {
     use sea_orm::sea_query::Expr;
     let result = credential::Entity::update_many()
-        .col_expr(credential::Column::UserLabel, Expr::value(label.map(str::to_string)))
+        .col_expr(
+            credential::Column::UserLabel,
+            Expr::value(label.map(str::to_string)),
+        )
         .filter(credential::Column::UserId.eq(user_id))
         .filter(credential::Column::Id.eq(credential_id))
         .exec(db)

@@ -58,7 +58,8 @@ pub fn sign_action_token(
         .find(|k| k.algorithm() == portcullis_core::keys::Algorithm::Es256)
         .or_else(|| keys.first())
         .ok_or_else(|| "the realm has no signing key".to_string())?;
-    let header = json!({"alg": key.algorithm().as_str(), "typ": "JWT", "kid": key.thumbprint_kid()});
+    let header =
+        json!({"alg": key.algorithm().as_str(), "typ": "JWT", "kid": key.thumbprint_kid()});
     let claims = json!({
         "typ": ACTION_TOKEN_TYPE,
         "iss": issuer,
@@ -164,7 +165,11 @@ pub(crate) async fn show(
         return Ok(ctx.error_page(StatusCode::BAD_REQUEST, EXPIRED, "invalid action token"));
     };
     if user_of(&ctx, &token).await?.is_none() {
-        return Ok(ctx.error_page(StatusCode::BAD_REQUEST, EXPIRED, "action token user changed"));
+        return Ok(ctx.error_page(
+            StatusCode::BAD_REQUEST,
+            EXPIRED,
+            "action token user changed",
+        ));
     }
     Ok(page(&ctx, &key, &token, None))
 }
@@ -182,7 +187,11 @@ pub(crate) async fn submit(
         return Ok(ctx.error_page(StatusCode::BAD_REQUEST, EXPIRED, "invalid action token"));
     };
     let Some(user) = user_of(&ctx, &token).await? else {
-        return Ok(ctx.error_page(StatusCode::BAD_REQUEST, EXPIRED, "action token user changed"));
+        return Ok(ctx.error_page(
+            StatusCode::BAD_REQUEST,
+            EXPIRED,
+            "action token user changed",
+        ));
     };
     let policy = &ctx.snapshot.realm.password_policy;
     let password = match token.actions.iter().any(|a| a == UPDATE_PASSWORD) {
@@ -190,7 +199,12 @@ pub(crate) async fn submit(
         true => {
             let new = form.password_new.unwrap_or_default();
             if new.is_empty() {
-                return Ok(page(&ctx, &key, &token, Some((MISSING_PASSWORD, "password-new"))));
+                return Ok(page(
+                    &ctx,
+                    &key,
+                    &token,
+                    Some((MISSING_PASSWORD, "password-new")),
+                ));
             }
             if form.password_confirm.as_deref() != Some(new.as_str()) {
                 let error = Some((PASSWORDS_DIFFER, "password-confirm"));
