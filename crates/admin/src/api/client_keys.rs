@@ -143,6 +143,29 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// `GET clients/{id}/installation/providers/{providerId}`.
+pub async fn installation(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, id, provider)): Path<(String, String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let file = crate::ops::installation::generate(ops, &realm, &id, &provider).await?;
+    let mut response = (StatusCode::OK, file.body).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(file.media_type));
+    if let Some(name) = file.file_name
+        && let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -165,27 +188,4 @@ mod tests {
         assert!(multipart(&HeaderMap::new(), body.as_bytes()).is_err());
         assert!(multipart(&headers, b"garbage").is_err());
     }
-}
-
-/// `GET clients/{id}/installation/providers/{providerId}`.
-pub async fn installation(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id, provider)): Path<(String, String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
-    let file = crate::ops::installation::generate(ops, &realm, &id, &provider).await?;
-    let mut response = (StatusCode::OK, file.body).into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(file.media_type));
-    if let Some(name) = file.file_name
-        && let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-    {
-        response
-            .headers_mut()
-            .insert(axum::http::header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
 }

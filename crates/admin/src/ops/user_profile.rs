@@ -332,10 +332,7 @@ impl UpConfig {
         let mut errors = Vec::new();
         for attribute in &self.attributes {
             let values = values_of(new, &attributes, &attribute.name);
-            let before = match old {
-                Some(o) => Some(values_of(o, &old_attributes, &attribute.name)),
-                None => None,
-            };
+            let before = old.map(|o| values_of(o, &old_attributes, &attribute.name));
             let changed = before.as_ref() != Some(&values);
             let present: Vec<&String> = values.iter().filter(|v| !v.trim().is_empty()).collect();
             if present.is_empty() {
