@@ -23,6 +23,7 @@ mod m20261206_000014_docker_cli_client;
 mod m20261206_000015_realm_defaults;
 mod m20261206_000016_realm_admin;
 mod m20261206_000017_client_scopes;
+mod m20261206_000018_user_profile;
 mod sql;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_realm_defaults::Migration),
             Box::new(m20261206_000016_realm_admin::Migration),
             Box::new(m20261206_000017_client_scopes::Migration),
+            Box::new(m20261206_000018_user_profile::Migration),
         ]
     }
 }

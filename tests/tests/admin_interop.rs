@@ -397,3 +397,46 @@ async fn python_keycloak_client_scope_claims_follow_the_scope_parameter() {
     assert_eq!(r["example_sub"], true, "{r}");
     assert_eq!(r["evaluated_mappers"], json!(["tier"]), "{r}");
 }
+
+/// python-keycloak's user-profile, user-search, installation and certificate calls, and a
+/// generated client key authenticating with private_key_jwt.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_keycloak_manages_user_profiles_and_client_keys() {
+    const TEST: &str = "python_keycloak_manages_user_profiles_and_client_keys";
+    if require("python3", TEST).is_none() {
+        return;
+    }
+    if !python_keycloak_installed() {
+        assert!(
+            !e2e_required(),
+            "{TEST}: pip install -r tests/interop/requirements.txt"
+        );
+        eprintln!("SKIPPED {TEST}: python-keycloak is not installed");
+        return;
+    }
+    let server = Server::start(&[]);
+    let r = run("python3", "kc_users_clients.py", &server, &[]);
+    assert_eq!(
+        r["profile_attributes"],
+        json!(["email", "firstName", "lastName", "username"]),
+        "{r}"
+    );
+    assert_eq!(r["profile_policy"], "ADMIN_EDIT", "{r}");
+    assert_eq!(r["profile_has_department"], true, "{r}");
+    assert_eq!(r["invalid_user"], 400, "{r}");
+    assert_eq!(
+        r["invalid_user_message"], "error-invalid-length-too-long",
+        "{r}"
+    );
+    assert_eq!(r["q_email"], json!(["nils", "nora"]), "{r}");
+    assert_eq!(r["q_custom"], json!(["sam"]), "{r}");
+    assert_eq!(r["nora_department"], json!(["ops"]), "{r}");
+    assert_eq!(r["installation_resource"], "svc", "{r}");
+    assert_eq!(r["installation_realm"], "usersclients", "{r}");
+    assert_eq!(r["generated_has_private_key"], true, "{r}");
+    assert_eq!(r["stored_matches"], true, "{r}");
+    assert_eq!(r["stored_private_key"], false, "{r}");
+    assert_eq!(r["jwt_grant"], 200, "{r}");
+    assert_eq!(r["jwt_replay"], 401, "{r}");
+    assert_eq!(r["uploaded_matches"], true, "{r}");
+}

@@ -53,6 +53,8 @@ pub enum Right {
     ManageEvents,
     ViewIdentityProviders,
     ManageIdentityProviders,
+    /// Sign in as another user (Keycloak's `impersonation` role).
+    Impersonation,
 }
 
 impl Right {
@@ -75,6 +77,7 @@ impl Right {
                 &["view-identity-providers", "manage-identity-providers"]
             }
             Right::ManageIdentityProviders => &["manage-identity-providers"],
+            Right::Impersonation => &["impersonation"],
         }
     }
 }

@@ -33,6 +33,10 @@ pub enum AdminError {
         message: &'static str,
         params: Vec<String>,
     },
+    /// 400: Keycloak's user-profile validation errors, one as `{"field", "errorMessage",
+    /// "params"}`, several as `{"errors": [...]}` (with the first one's `errorMessage`).
+    #[error("user profile validation failed")]
+    Profile(Vec<FieldError>),
     /// 400 `{"error", "error_description"}`.
     #[error("{error}: {description}")]
     InvalidRequest {
@@ -43,6 +47,10 @@ pub enum AdminError {
     /// of Keycloak's error fields, so every client library shows it).
     #[error("not implemented: {0}")]
     NotImplemented(&'static str),
+    /// 500 `{"errorMessage": message}`: something outside this server failed (an e-mail that
+    /// could not be sent), with a message the admin can act on.
+    #[error("failed: {0}")]
+    Failed(String),
     /// The body is larger than the admin API reads: 413.
     #[error("request body too large")]
     TooLarge,
@@ -52,6 +60,29 @@ pub enum AdminError {
     Web(#[from] WebError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// One failed user-profile validation: the attribute, Keycloak's message key and its
+/// parameters (the attribute name first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    pub params: Vec<String>,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: &str, params: Vec<String>) -> Self {
+        Self {
+            field: field.to_string(),
+            message: message.to_string(),
+            params,
+        }
+    }
+
+    fn body(&self) -> Value {
+        json!({"field": self.field, "errorMessage": self.message, "params": self.params})
+    }
 }
 
 impl AdminError {
@@ -88,6 +119,16 @@ impl AdminError {
                 StatusCode::BAD_REQUEST,
                 json!({"field": field, "errorMessage": message, "params": params}),
             ),
+            AdminError::Profile(errors) => {
+                let body = match errors.as_slice() {
+                    [one] => one.body(),
+                    _ => json!({
+                        "errorMessage": errors.first().map(|e| e.message.as_str()),
+                        "errors": errors.iter().map(FieldError::body).collect::<Vec<_>>(),
+                    }),
+                };
+                (StatusCode::BAD_REQUEST, body)
+            }
             AdminError::InvalidRequest { error, description } => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": error, "error_description": description}),
@@ -95,6 +136,10 @@ impl AdminError {
             AdminError::NotImplemented(m) => (
                 StatusCode::NOT_IMPLEMENTED,
                 json!({"error": m, "errorMessage": m}),
+            ),
+            AdminError::Failed(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"errorMessage": m}),
             ),
             AdminError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -129,17 +129,59 @@ impl Params {
         })
     }
 
-    /// Keycloak's `q` search: `key:value` pairs separated by spaces.
+    /// Keycloak's `q` search: `key:value` pairs separated by spaces; a key or value in double
+    /// quotes may contain spaces and colons (`q=city:"New York"`).
     pub fn attribute_query(&self) -> Vec<(String, String)> {
-        self.get("q")
-            .map(|q| {
-                q.split_whitespace()
-                    .filter_map(|pair| pair.split_once(':'))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.get("q").map(parse_search_query).unwrap_or_default()
     }
+}
+
+/// Reads `key:value key2:"a value"` into pairs, as Keycloak's `SearchQueryUtils`.
+fn parse_search_query(q: &str) -> Vec<(String, String)> {
+    // One token: a quoted run or characters up to a space (and, for a key, a colon).
+    fn token(chars: &mut std::iter::Peekable<std::str::Chars>, stop_at_colon: bool) -> String {
+        let mut out = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c == '"' {
+                    break;
+                }
+                out.push(c);
+            }
+            return out;
+        }
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() || (stop_at_colon && c == ':') {
+                break;
+            }
+            out.push(c);
+            chars.next();
+        }
+        out
+    }
+    let mut pairs = Vec::new();
+    let mut chars = q.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let key = token(&mut chars, true);
+        if chars.peek() == Some(&':') {
+            chars.next();
+            let value = token(&mut chars, false);
+            if !key.is_empty() {
+                pairs.push((key, value));
+            }
+        } else if key.is_empty() {
+            // A stray character that starts no token.
+            chars.next();
+        }
+    }
+    pairs
 }
 
 fn bad_param(name: &str, value: &str) -> AdminError {
@@ -175,6 +217,14 @@ mod tests {
         assert_eq!(
             p.attribute_query(),
             [("team".into(), "a".into()), ("level".into(), "3".into())]
+        );
+        assert_eq!(
+            parse_search_query(r#"city:"New York" email:a@b.c "x y":z"#),
+            [
+                ("city".into(), "New York".into()),
+                ("email".into(), "a@b.c".into()),
+                ("x y".into(), "z".into())
+            ]
         );
         let page = p.page(Some(100)).unwrap();
         assert_eq!((page.first, page.max), (10, Some(100)));

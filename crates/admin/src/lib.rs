@@ -88,6 +88,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
         .merge(identity_provider_routes(&realm))
         .merge(realm_admin_routes(&admin, &realm))
         .merge(authentication_routes(&realm))
+        .merge(user_and_client_action_routes(&realm))
         .merge(fallback_routes(&admin, &realm))
         .route(
             &r("/attack-detection/brute-force/users"),
@@ -282,7 +283,11 @@ fn user_routes(realm: &str) -> Router<AppState> {
     Router::new()
         .route(&r(""), get(users::list).post(users::create))
         .route(&r("/count"), get(users::count))
-        .route(&r("/profile"), get(users::profile))
+        .route(
+            &r("/profile"),
+            get(users::profile).put(users::update_profile),
+        )
+        .route(&r("/profile/metadata"), get(users::profile_metadata))
         .route(
             &r("/{id}"),
             get(users::get).put(users::update).delete(users::delete),
@@ -322,6 +327,59 @@ fn user_routes(realm: &str) -> Router<AppState> {
         .route(
             &r("/{id}/app-passwords/{pid}"),
             axum::routing::delete(app_passwords::revoke),
+        )
+}
+
+/// Users' credential labels, impersonation and action e-mails; clients' sessions,
+/// certificates and installation files.
+fn user_and_client_action_routes(realm: &str) -> Router<AppState> {
+    use api::user_actions as ua;
+    let r = |path: &str| format!("{realm}{path}");
+    Router::new()
+        .route(
+            &r("/users/{id}/credentials/{credential}/userLabel"),
+            put(ua::set_credential_label),
+        )
+        .route(&r("/users/{id}/impersonation"), post(ua::impersonate))
+        .route(
+            &r("/users/{id}/execute-actions-email"),
+            put(ua::execute_actions_email),
+        )
+        .route(
+            &r("/users/{id}/send-verify-email"),
+            put(ua::send_verify_email),
+        )
+        .route(
+            &r("/clients/{id}/user-sessions"),
+            get(ua::client_user_sessions),
+        )
+        .route(
+            &r("/clients/{id}/session-count"),
+            get(ua::client_session_count),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}"),
+            get(api::client_keys::get),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/generate"),
+            post(api::client_keys::generate),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/upload"),
+            post(api::client_keys::upload),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/upload-certificate"),
+            post(api::client_keys::upload),
+        )
+        .route(
+            &r("/clients/{id}/certificates/{attr}/download"),
+            post(api::client_keys::download),
+        )
+        .route(
+            &r("/clients/{id}/installation/providers/{provider}"),
+            get(api::client_keys::installation),
         )
 }
 

@@ -156,6 +156,54 @@ impl PublicJwk {
         self.kid.as_deref()
     }
 
+    /// The public key of an X.509 certificate (DER), as a client registers it for
+    /// `private_key_jwt`; `None` for a certificate that does not parse or a key type this
+    /// server does not check.
+    pub fn from_certificate_der(der: &[u8]) -> Option<Self> {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, cert) = X509Certificate::from_der(der).ok()?;
+        Self::from_spki(cert.public_key())
+    }
+
+    /// The public key of a DER SubjectPublicKeyInfo (a "PUBLIC KEY" PEM's content).
+    pub fn from_spki_der(der: &[u8]) -> Option<Self> {
+        use x509_parser::prelude::FromDer;
+        use x509_parser::x509::SubjectPublicKeyInfo;
+        let (_, spki) = SubjectPublicKeyInfo::from_der(der).ok()?;
+        Self::from_spki(&spki)
+    }
+
+    fn from_spki(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> Option<Self> {
+        use x509_parser::public_key::PublicKey as Parsed;
+        let strip = |bytes: &[u8]| {
+            let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+            bytes[start..].to_vec()
+        };
+        let key = match spki.parsed().ok()? {
+            Parsed::RSA(rsa) => PublicKey::Rsa {
+                n: strip(rsa.modulus),
+                e: strip(rsa.exponent),
+            },
+            Parsed::EC(point) => match point.data().len() {
+                65 => PublicKey::P256(point.data().to_vec()),
+                97 => PublicKey::P384(point.data().to_vec()),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(Self {
+            kid: None,
+            alg: None,
+            key,
+        })
+    }
+
+    /// With a key id, so a token's `kid` header finds it.
+    pub fn with_kid(mut self, kid: Option<String>) -> Self {
+        self.kid = kid;
+        self
+    }
+
     /// Whether this key may check a signature made with `alg`.
     fn accepts(&self, alg: JwsAlgorithm) -> bool {
         use JwsAlgorithm::*;

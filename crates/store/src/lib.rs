@@ -381,6 +381,65 @@ impl Store {
         Ok(())
     }
 
+    /// Marks a single-use token (an e-mailed action token, a client assertion's `jti`) used
+    /// until `expires_at`; false if it was used before. `key` must contain a `:` so it can never
+    /// equal an access token's `jti` (a UUID) kept in the same table.
+    pub async fn use_once(
+        &self,
+        realm_id: &str,
+        key: &str,
+        now_unix: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        queries::revocation::use_once(&self.db, realm_id, key, now_unix, expires_at).await
+    }
+
+    /// Carries out an e-mailed action token in one transaction: marks it used (false, and
+    /// nothing changes, if it was used before), sets the new password (ending every credential
+    /// issued before and the `UPDATE_PASSWORD` action), and with `verify_email` marks the
+    /// e-mail verified and the `VERIFY_EMAIL` action done.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn complete_action_token(
+        &self,
+        realm_id: &str,
+        user_id: &str,
+        key: &str,
+        expires_at: i64,
+        password: Option<(&StoredPassword, usize)>,
+        verify_email: bool,
+        now_unix: i64,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        if !queries::revocation::use_once(&txn, realm_id, key, now_unix, expires_at).await? {
+            return Ok(false);
+        }
+        if let Some((password, history_depth)) = password {
+            queries::user::set_password(
+                &txn,
+                user_id,
+                password,
+                now_unix,
+                queries::user::History::Keep(history_depth),
+            )
+            .await?;
+            queries::user::complete_required_action(
+                &txn,
+                realm_id,
+                user_id,
+                portcullis_core::model::UPDATE_PASSWORD,
+            )
+            .await?;
+            queries::sign_out::end_everything(&txn, realm_id, user_id, now_unix).await?;
+        }
+        if verify_email {
+            queries::user::mark_email_verified(&txn, realm_id, user_id).await?;
+            queries::user::complete_required_action(&txn, realm_id, user_id, "VERIFY_EMAIL")
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// The user's current password and kept `password-history` hashes, newest first, for the
     /// `passwordHistory` check ([`PasswordPolicy::check_history`]). Empty for an unknown user.
     ///

@@ -30,6 +30,10 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("message.html", include_str!("../templates/message.html")),
     (
+        "action_confirm.html",
+        include_str!("../templates/action_confirm.html"),
+    ),
+    (
         "broker_access.html",
         include_str!("../templates/broker_access.html"),
     ),
@@ -298,6 +302,16 @@ mod tests {
                 "login.html",
                 json!({"realm_name": "Acme", "action": "/x", "flow": "f", "username": ""}),
                 vec!["Sign in to Acme", r#"name="username" type="text" value="""#],
+            ),
+            (
+                "action_confirm.html",
+                json!({"realm_name": HOSTILE, "action": "/auth/realms/a/login-actions/action-token",
+                       "flow": "t.o.k", "title": "Verify e-mail", "message": HOSTILE}),
+                vec![
+                    r#"action="/auth/realms/a/login-actions/action-token""#,
+                    r#"name="flow" value="t.o.k""#,
+                    "Verify e-mail",
+                ],
             ),
             (
                 "update_password.html",

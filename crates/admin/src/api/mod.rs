@@ -4,6 +4,7 @@ pub mod app_passwords;
 pub mod attack;
 pub mod authentication;
 pub mod client_scopes;
+pub mod client_keys;
 pub mod clients;
 pub mod events;
 pub mod fallback;
@@ -18,6 +19,7 @@ pub mod realms;
 pub mod robots;
 pub mod roles;
 pub mod serverinfo;
+pub mod user_actions;
 pub mod users;
 
 use std::collections::HashMap;

@@ -13,7 +13,7 @@ use crate::error::AdminError;
 use crate::extract::{Params, Rep};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupQuery};
-use crate::ops::realms;
+use crate::ops::user_profile;
 use crate::ops::users::{self, NewUser, UserQuery, UserUpdate, password_input};
 use crate::rep;
 use crate::rep::known;
@@ -22,10 +22,18 @@ use portcullis_store::representation::{CredentialRepresentation, UserRepresentat
 
 /// Keycloak's user search parameters.
 fn user_query(params: &Params) -> Result<UserQuery, AdminError> {
-    let text = |name: &str| params.get(name).map(str::to_string);
+    // `q` names the user's own columns (`email:...`) as Keycloak's search does, beside custom
+    // attributes; a column given both ways is filtered by the query parameter.
+    let (root, custom) = user_profile::split_query(params.attribute_query());
+    let text = |name: &str| {
+        params
+            .get(name)
+            .map(str::to_string)
+            .or_else(|| root.get(name).cloned())
+    };
     let page = params.page(DEFAULT_MAX)?;
     Ok(UserQuery {
-        search: text("search"),
+        search: params.get("search").map(str::to_string),
         exact: params.flag("exact")?.unwrap_or(false),
         username: text("username"),
         email: text("email"),
@@ -33,7 +41,7 @@ fn user_query(params: &Params) -> Result<UserQuery, AdminError> {
         last_name: text("lastName"),
         enabled: params.flag("enabled")?,
         email_verified: params.flag("emailVerified")?,
-        attributes: params.attribute_query(),
+        attributes: custom,
         idp_alias: text("idpAlias"),
         idp_user_id: text("idpUserId"),
         brief: params.flag_or("briefRepresentation", false)?,
@@ -56,7 +64,14 @@ pub async fn list(
         .first()
         .map(|u| u.realm_id.as_str())
         .unwrap_or_default();
-    ok(user_reps(state.store().connection(), realm_id, &users, query.brief).await?)
+    let db = state.store().connection();
+    let mut reps = user_reps(db, realm_id, &users, query.brief).await?;
+    if !query.brief && !users.is_empty() {
+        let profile = user_profile::of_realm(db, realm_id).await?;
+        reps.iter_mut()
+            .for_each(|rep| profile.filter_representation(rep));
+    }
+    ok(reps)
 }
 
 /// `GET users/count`: a bare integer.
@@ -92,14 +107,24 @@ pub async fn create(
     Ok(created(&state, &realm, &["users", &id]))
 }
 
+/// `GET users/{id}`, with `userProfileMetadata=true` the profile's metadata beside it.
 pub async fn get(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path((realm, id)): Path<(String, String)>,
+    params: Params,
 ) -> Reply {
+    let with_metadata = params.flag_or("userProfileMetadata", false)?;
     let user = users::get(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
-    ok(user_rep(state.store().connection(), &user.realm_id, &user, false).await?)
+    let db = state.store().connection();
+    let mut rep = user_rep(db, &user.realm_id, &user, false).await?;
+    let profile = user_profile::of_realm(db, &user.realm_id).await?;
+    profile.filter_representation(&mut rep);
+    if with_metadata && let Some(map) = rep.as_object_mut() {
+        map.insert("userProfileMetadata".into(), profile.metadata());
+    }
+    ok(rep)
 }
 
 /// A partial update: fields the body leaves out keep their values.
@@ -301,32 +326,36 @@ pub async fn logout(
     no_content()
 }
 
-/// `GET users/profile`: the declarative user profile, with the attributes Portcullis models.
+/// `GET users/profile`: the realm's declarative user profile (Keycloak's default until one is
+/// stored).
 pub async fn profile(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,
     caller: Caller,
     Path(realm): Path<String>,
 ) -> Reply {
-    realms::administered(Ops::new(&state, &caller, &protocols), &realm).await?;
-    let attribute = |name: &str, display: &str| {
-        json!({"name": name, "displayName": display, "permissions": {"view": ["admin", "user"],
-               "edit": ["admin", "user"]}, "multivalued": false})
-    };
-    let mut username = attribute("username", "${username}");
-    if let Some(map) = username.as_object_mut() {
-        map.insert("required".into(), json!({"roles": ["admin", "user"]}));
-    }
-    let attributes = vec![
-        username,
-        attribute("email", "${email}"),
-        attribute("firstName", "${firstName}"),
-        attribute("lastName", "${lastName}"),
-    ];
-    ok(json!({
-        "attributes": attributes,
-        "groups": [{"name": "user-metadata", "displayHeader": "User metadata",
-                    "displayDescription": "Attributes, which refer to user metadata"}],
-        "unmanagedAttributePolicy": "ENABLED",
-    }))
+    ok(user_profile::get(Ops::new(&state, &caller, &protocols), &realm).await?)
+}
+
+/// `PUT users/profile`: stores the profile and answers it, as Keycloak does.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    ok(user_profile::update(ops, &realm, &body).await?)
+}
+
+/// `GET users/profile/metadata`: the profile as the admin's user form sees it.
+pub async fn profile_metadata(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path(realm): Path<String>,
+) -> Reply {
+    let config = user_profile::get(Ops::new(&state, &caller, &protocols), &realm).await?;
+    ok(config.metadata())
 }

@@ -335,6 +335,11 @@ pub fn field_message(error: &AdminError) -> String {
     match error {
         AdminError::InvalidRequest { description, .. } => description.clone(),
         AdminError::InvalidField { field, .. } => format!("Please give a valid {field}."),
+        AdminError::Profile(errors) if !errors.is_empty() => errors
+            .iter()
+            .map(|e| format!("Please give a valid {}.", e.field))
+            .collect::<Vec<_>>()
+            .join(" "),
         other => other.to_string(),
     }
 }

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod app_passwords;
 pub mod client_scopes;
+pub mod client_certificates;
 pub mod clients;
 pub mod events;
 pub mod federated;
@@ -15,8 +16,10 @@ pub mod grants;
 pub mod groups;
 pub mod identity_providers;
 pub mod import;
+pub mod installation;
 pub mod keys;
 pub mod lookup;
+pub mod mail;
 pub mod mappings;
 pub mod realm_admin;
 pub mod realms;
@@ -25,6 +28,8 @@ pub mod robots;
 pub mod roles;
 pub mod self_service;
 pub mod sessions;
+pub mod user_actions;
+pub mod user_profile;
 pub mod users;
 
 use portcullis_web::{AppState, Protocols};

@@ -9,8 +9,8 @@ use portcullis_store::representation::CredentialRepresentation;
 use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
-use super::Ops;
 use super::lookup::{Db, conflict_on_duplicate, find_group, find_user};
+use super::{Ops, user_profile};
 use crate::auth::Right;
 use crate::context::{Change, Event, Op, target_realm};
 use crate::error::AdminError;
@@ -87,6 +87,10 @@ pub async fn create(
         required_actions: "[]".into(),
     };
     new.fields.apply(&mut user)?;
+    let db = ops.state.store().connection();
+    user_profile::of_realm(db, &realm_row.id)
+        .await?
+        .enforce(None, &mut user)?;
     check_not_robot_name(&user.username)?;
     let password = match new.password {
         Some(input) => Some(hashed(ops, &realm_row, &user, false, input).await?),
@@ -183,9 +187,13 @@ pub(crate) async fn update_authorized(
 ) -> Result<(), AdminError> {
     let fields = update.fields;
     // Checked and hashed before the transaction, so the write lock is not held meanwhile.
-    let mut updated = find_user(ops.state.store().connection(), &realm_row.id, user_id).await?;
+    let db = ops.state.store().connection();
+    let profile = user_profile::of_realm(db, &realm_row.id).await?;
+    let mut updated = find_user(db, &realm_row.id, user_id).await?;
+    let old = updated.clone();
     let old_username = updated.username.clone();
     fields.apply(&mut updated)?;
+    profile.enforce(Some(&old), &mut updated)?;
     if updated.username != old_username {
         check_not_robot_name(&updated.username)?;
     }
@@ -197,7 +205,11 @@ pub(crate) async fn update_authorized(
     change.require_may_manage_user(user_id)?;
     let mut user = find_user(change.db(), &realm_row.id, user_id).await?;
     let was_enabled = user.enabled;
+    let before = user.clone();
     fields.apply(&mut user)?;
+    // Again on the row read in the transaction: a concurrent change may have moved the values
+    // the first check kept.
+    profile.enforce(Some(&before), &mut user)?;
     if let Some((_, temporary)) = &password {
         rep::user::set_required_action(&mut user, UPDATE_PASSWORD, *temporary)?;
     }

@@ -88,7 +88,7 @@ async fn realm_management_roles_grant_per_realm_rights() {
     let nobody = app.access_token("acme", "nobody").await;
     let new_user = || {
         Some(axum::body::Body::from(
-            r#"{"username": "x1", "enabled": true}"#,
+            r#"{"username": "xy1", "enabled": true}"#,
         ))
     };
     let rows = [

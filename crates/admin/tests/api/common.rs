@@ -136,6 +136,16 @@ impl App {
         reply.json()[0]["id"].as_str().unwrap().to_string()
     }
 
+    /// Keycloak's default user profile with `unmanagedAttributePolicy: ENABLED`, so admins may
+    /// write attributes the profile does not name.
+    pub async fn allow_unmanaged_attributes(&self, realm: &str) {
+        let path = format!("realms/{realm}/users/profile");
+        let mut profile = self.get(&path).await.value();
+        profile["unmanagedAttributePolicy"] = json!("ENABLED");
+        let reply = self.put(&path, profile).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.value());
+    }
+
     /// The admin events of a realm, newest first.
     pub async fn events(&self, realm: &str) -> Vec<Value> {
         let reply = self.get(&format!("realms/{realm}/admin-events")).await;

@@ -2,10 +2,12 @@
 //! rules, conflicts, bad input, transactions and admin events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod action_emails;
 mod app_passwords;
 mod auth;
 mod authentication;
 mod client_scopes;
+mod client_keys;
 mod clients;
 mod common;
 mod credentials;
@@ -19,4 +21,6 @@ mod realm_admin;
 mod realms;
 mod robots;
 mod roles;
+mod user_actions;
+mod user_profile;
 mod users;

@@ -73,7 +73,11 @@ async fn creates_realms_with_keys_and_realm_management() {
             "realms/shop/clients/{rm}/roles/realm-admin/composites"
         ))
         .await;
-    assert_eq!(admin.value().as_array().unwrap().len(), 14);
+    assert_eq!(
+        admin.value().as_array().unwrap().len(),
+        15,
+        "every admin role, impersonation included"
+    );
     let snapshot = app
         .store
         .load_realm_snapshot("shop")

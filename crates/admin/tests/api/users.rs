@@ -8,6 +8,7 @@ use crate::common::{BASE, app, names};
 #[tokio::test]
 async fn creates_finds_updates_and_deletes_users() {
     let app = app().await;
+    app.allow_unmanaged_attributes("acme").await;
     let reply = app
         .post(
             "realms/acme/users",
@@ -143,6 +144,7 @@ async fn creates_finds_updates_and_deletes_users() {
 #[tokio::test]
 async fn searches_and_counts() {
     let app = app().await;
+    app.allow_unmanaged_attributes("acme").await;
     for (username, email, first) in [
         ("carol", "carol@x.test", "Carol"),
         ("carla", "c@y.test", "Carla"),

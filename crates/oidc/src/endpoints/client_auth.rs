@@ -1,10 +1,13 @@
 //! Client authentication at the token, introspection, revocation and device endpoints:
 //! `client_secret_basic` (the Basic credentials form-decoded per RFC 6749 §2.3.1),
-//! `client_secret_post`, and `none` for public clients. Secrets are compared in constant time.
-//! Which clients exist is not revealed: unknown clients and wrong secrets fail alike.
+//! `client_secret_post`, `private_key_jwt` (an RFC 7523 client assertion signed with the key
+//! the client registered: Keycloak's `client-jwt` authenticator), and `none` for public
+//! clients. Secrets are compared in constant time. Which clients exist is not revealed:
+//! unknown clients and wrong secrets fail alike.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use axum::http::HeaderMap;
+use base64::Engine as _;
 use portcullis_core::model::{Client, RealmSnapshot};
 use portcullis_web::basic_credentials;
 
@@ -19,6 +22,8 @@ const BAD_CLIENT: &str = "Invalid client or Invalid client credentials";
 pub(crate) enum AuthMethod {
     Basic,
     Post,
+    /// A signed client assertion (`private_key_jwt`).
+    PrivateKeyJwt,
     /// A public client naming itself with `client_id`.
     None,
 }
@@ -40,8 +45,173 @@ struct Presented {
     method: AuthMethod,
 }
 
-/// Authenticates the client of a request; `client_id` in the form, when Basic is used too,
-/// must name the same client.
+/// `client_assertion_type` of an RFC 7523 client assertion.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Client attributes holding the key a client signs its assertions with (Keycloak's names):
+/// a certificate or a public key, base64 DER, or a JWKS document.
+pub(crate) const JWT_CERTIFICATE: &str = "jwt.credential.certificate";
+pub(crate) const JWT_PUBLIC_KEY: &str = "jwt.credential.public.key";
+pub(crate) const JWT_KID: &str = "jwt.credential.kid";
+
+/// Authenticates the client of a request ([`authenticate`]), a client assertion included: its
+/// `jti` is spent here, so an assertion authenticates once.
+pub(crate) async fn authenticate_request<'a>(
+    ctx: &'a super::Ctx,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Authenticated<'a>, OAuthError> {
+    if form.get("client_assertion_type").is_none() && form.get("client_assertion").is_none() {
+        return authenticate(&ctx.snapshot, headers, form);
+    }
+    let fail = || OAuthError::invalid_client(BAD_CLIENT, None);
+    if headers.contains_key(axum::http::header::AUTHORIZATION)
+        || form.get("client_secret").is_some()
+    {
+        return Err(OAuthError::invalid_request(
+            "More than one client authentication method",
+        ));
+    }
+    if form.get("client_assertion_type") != Some(JWT_BEARER) {
+        return Err(OAuthError::invalid_client(
+            "Parameter client_assertion_type is missing or has a wrong value",
+            None,
+        ));
+    }
+    let assertion = form.get("client_assertion").ok_or_else(fail)?;
+    let checked = check_assertion(ctx, form, assertion)?;
+    let key = format!("client-assertion:{}:{}", checked.client.id, checked.jti);
+    let fresh = ctx
+        .state
+        .store()
+        .use_once(&ctx.snapshot.realm.id, &key, ctx.now, checked.expires_at)
+        .await?;
+    if !fresh {
+        tracing::info!(realm = %ctx.snapshot.realm.name, client = %checked.client.client_id, "client assertion replayed");
+        return Err(fail());
+    }
+    Ok(Authenticated {
+        client: checked.client,
+        method: AuthMethod::PrivateKeyJwt,
+    })
+}
+
+/// A client assertion whose signature and claims check.
+struct CheckedAssertion<'a> {
+    client: &'a Client,
+    jti: String,
+    expires_at: i64,
+}
+
+/// Checks a client assertion: `iss` = `sub` = a confidential client's `client_id` (and the
+/// form's `client_id`, when given), signed with the client's registered key, `aud` the realm's
+/// issuer or one of its endpoints, unexpired, with a `jti`.
+fn check_assertion<'a>(
+    ctx: &'a super::Ctx,
+    form: &Form,
+    assertion: &str,
+) -> Result<CheckedAssertion<'a>, OAuthError> {
+    use portcullis_core::jwk::{ForeignJws, PublicJwk, parse_jwks};
+    let fail = |why: &str| {
+        tracing::info!(realm = %ctx.snapshot.realm.name, reason = why, "client assertion refused");
+        OAuthError::invalid_client(BAD_CLIENT, None)
+    };
+    let jws = ForeignJws::parse(assertion).ok_or_else(|| fail("not a JWT"))?;
+    let text = |name: &str| jws.claims.get(name).and_then(serde_json::Value::as_str);
+    let subject = text("sub").ok_or_else(|| fail("no sub"))?;
+    if text("iss") != Some(subject) || form.get("client_id").is_some_and(|id| id != subject) {
+        return Err(fail("iss, sub and client_id differ"));
+    }
+    let client = ctx
+        .snapshot
+        .client(subject)
+        .filter(|c| c.protocol == PROTOCOL && c.enabled && !c.bearer_only && !c.public_client)
+        .ok_or_else(|| fail("unknown client"))?;
+    let attribute = |name: &str| client.attributes.get(name).filter(|v| !v.is_empty());
+    let der = |value: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()
+    };
+    let kid = attribute(JWT_KID).cloned();
+    let mut keys: Vec<PublicJwk> = Vec::new();
+    if let Some(key) = attribute(JWT_CERTIFICATE)
+        .and_then(|c| der(c))
+        .and_then(|d| PublicJwk::from_certificate_der(&d))
+    {
+        keys.push(key.with_kid(kid.clone()));
+    }
+    if let Some(key) = attribute(JWT_PUBLIC_KEY)
+        .and_then(|c| der(c))
+        .and_then(|d| PublicJwk::from_spki_der(&d))
+    {
+        keys.push(key.with_kid(kid.clone()));
+    }
+    if attribute("use.jwks.string").is_some_and(|v| v == "true")
+        && let Some(document) =
+            attribute("jwks.string").and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+    {
+        keys.extend(parse_jwks(&document));
+    }
+    if keys.is_empty() {
+        return Err(fail("the client registered no key"));
+    }
+    // A registered key without a kid checks tokens whatever kid they name.
+    let anonymous: Vec<PublicJwk> = keys.iter().cloned().map(|k| k.with_kid(None)).collect();
+    let by_kid = jws.verify(&keys);
+    if by_kid.is_err() && jws.verify(&anonymous).is_err() {
+        return Err(fail("bad signature"));
+    }
+    let expires_at = jws
+        .claims
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| fail("no exp"))?;
+    if expires_at <= ctx.now {
+        return Err(fail("expired"));
+    }
+    if jws
+        .claims
+        .get("nbf")
+        .and_then(serde_json::Value::as_i64)
+        .is_some_and(|nbf| nbf > ctx.now + CLOCK_SKEW)
+    {
+        return Err(fail("not yet valid"));
+    }
+    let endpoint = |path: &str| format!("{}/protocol/openid-connect/{path}", ctx.issuer);
+    let accepted = [
+        ctx.issuer.clone(),
+        endpoint("token"),
+        endpoint("token/introspect"),
+        endpoint("revoke"),
+        endpoint("logout"),
+        endpoint("auth/device"),
+    ];
+    let audience_ok = match jws.claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => accepted.contains(aud),
+        Some(serde_json::Value::Array(auds)) => auds
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .any(|aud| accepted.iter().any(|a| a == aud)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(fail("wrong aud"));
+    }
+    let jti = text("jti")
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| fail("no jti"))?;
+    Ok(CheckedAssertion {
+        client,
+        jti: jti.to_string(),
+        expires_at,
+    })
+}
+
+/// Seconds a client's clock may run ahead of ours.
+const CLOCK_SKEW: i64 = 10;
+
+/// Authenticates the client of a request by secret or as a public client; `client_id` in the
+/// form, when Basic is used too, must name the same client.
 pub(crate) fn authenticate<'a>(
     snapshot: &'a RealmSnapshot,
     headers: &HeaderMap,

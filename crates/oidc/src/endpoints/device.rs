@@ -71,7 +71,7 @@ async fn authorize(
 ) -> Result<Response, OAuthError> {
     let ctx = Ctx::load(state, path).await?;
     let form = Form::parse(&read_body(body).await?)?;
-    let authenticated = client_auth::authenticate(&ctx.snapshot, headers, &form)?;
+    let authenticated = client_auth::authenticate_request(&ctx, headers, &form).await?;
     audit.authenticated(&authenticated);
     let client = authenticated.client;
     if !device_grant_enabled(client) {

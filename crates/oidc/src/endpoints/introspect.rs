@@ -41,7 +41,7 @@ async fn handle(
 ) -> Result<Response, OAuthError> {
     let ctx = Ctx::load(state, path).await?;
     let form = Form::parse(&read_body(body).await?)?;
-    let authenticated = client_auth::authenticate(&ctx.snapshot, headers, &form)?;
+    let authenticated = client_auth::authenticate_request(&ctx, headers, &form).await?;
     audit.authenticated(&authenticated);
     if authenticated.client.public_client {
         return Err(OAuthError::invalid_client(

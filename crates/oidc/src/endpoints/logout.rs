@@ -42,7 +42,7 @@ async fn handle(
 ) -> Result<Response, OAuthError> {
     let ctx = Ctx::load(state, path).await?;
     let form = Form::from_pairs(pairs)?;
-    let authenticated = client_auth::authenticate(&ctx.snapshot, headers, &form)?;
+    let authenticated = client_auth::authenticate_request(&ctx, headers, &form).await?;
     audit.authenticated(&authenticated);
     let client = authenticated.client;
     let token = form.get_raw("refresh_token").unwrap_or_default();

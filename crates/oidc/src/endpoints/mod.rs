@@ -152,6 +152,7 @@ impl Audit {
         self.auth_method = match authenticated.method {
             client_auth::AuthMethod::Basic => "client_secret_basic",
             client_auth::AuthMethod::Post => "client_secret_post",
+            client_auth::AuthMethod::PrivateKeyJwt => "private_key_jwt",
             client_auth::AuthMethod::None => "none",
         };
     }

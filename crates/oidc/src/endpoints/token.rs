@@ -90,7 +90,7 @@ async fn handle(
         "Missing form parameter: grant_type",
     ))?;
     audit.grant = super::label(grant_type);
-    let authenticated = client_auth::authenticate(&ctx.snapshot, headers, &form)?;
+    let authenticated = client_auth::authenticate_request(&ctx, headers, &form).await?;
     audit.authenticated(&authenticated);
     let client = authenticated.client;
     match grant_type {

@@ -75,3 +75,23 @@ pub mod user_federated_identity {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `user_profile_config`: a realm's declarative user profile (migration
+/// `m20261206_000020_user_profile`).
+pub mod user_profile_config {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_profile_config")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub realm_id: String,
+        /// Keycloak's `UPConfig` as JSON text.
+        pub config: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -22,6 +22,7 @@ pub mod realm_settings;
 pub mod realms;
 pub mod roles;
 pub mod sessions;
+pub mod user_profile;
 pub mod users;
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};

@@ -47,7 +47,7 @@ pub const ACCOUNT_ROLES: [(&str, &[&str]); 8] = [
     ("view-groups", &[]),
 ];
 /// The admin roles below `realm-admin`.
-pub const MANAGEMENT_ROLES: [&str; 14] = [
+pub const MANAGEMENT_ROLES: [&str; 15] = [
     "manage-users",
     "view-users",
     "query-users",
@@ -62,6 +62,7 @@ pub const MANAGEMENT_ROLES: [&str; 14] = [
     "manage-events",
     "view-identity-providers",
     "manage-identity-providers",
+    "impersonation",
 ];
 
 /// Keycloak's composites among the admin roles besides `realm-admin`: seeing users includes

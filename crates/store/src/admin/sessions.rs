@@ -66,3 +66,60 @@ pub async fn usernames<C: ConnectionTrait>(
         .map(|u| (u.id, u.username))
         .collect())
 }
+
+/// The realm's live sessions (as [`SessionPage`] bounds them) in which the client (by
+/// `clientId`) holds an online refresh token that is not revoked, oldest first; `first` and
+/// `max` page them.
+pub async fn of_client<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    client_id: &str,
+    page: &SessionPage,
+    first: u64,
+    max: Option<u64>,
+) -> Result<Vec<user_session::Model>, StoreError> {
+    let mut select = client_select(realm_id, client_id, page)
+        .order_by_asc(user_session::Column::CreatedAt)
+        .order_by_asc(user_session::Column::Id)
+        .offset(first);
+    if let Some(max) = max {
+        select = select.limit(max);
+    }
+    Ok(select.all(db).await?)
+}
+
+/// How many sessions [`of_client`] finds, paging aside.
+pub async fn count_of_client<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    client_id: &str,
+    page: &SessionPage,
+) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(client_select(realm_id, client_id, page).count(db).await?)
+}
+
+fn client_select(
+    realm_id: &str,
+    client_id: &str,
+    page: &SessionPage,
+) -> sea_orm::Select<user_session::Entity> {
+    use crate::entity::oidc_refresh_token as t;
+    use sea_orm::sea_query::Query;
+    use user_session::Column as C;
+    let with_token = Query::select()
+        .column(t::Column::SessionId)
+        .from(t::Entity)
+        .and_where(t::Column::RealmId.eq(realm_id))
+        .and_where(t::Column::ClientId.eq(client_id))
+        .and_where(t::Column::Offline.eq(false))
+        .and_where(t::Column::Revoked.eq(false))
+        .and_where(t::Column::SessionId.is_not_null())
+        .to_owned();
+    user_session::Entity::find()
+        .filter(C::RealmId.eq(realm_id))
+        .filter(C::Ended.eq(false))
+        .filter(C::LastSeenAt.gte(page.seen_since))
+        .filter(C::CreatedAt.gte(page.started_since))
+        .filter(C::Id.in_subquery(with_token))
+}

@@ -551,3 +551,24 @@ pub async fn end_sessions(
 ) -> Result<u64, StoreError> {
     crate::queries::session::end_sessions(db, realm_id, user_id).await
 }
+
+/// Sets (or with `None` clears) the label of one credential of the user; false if the user has
+/// no such credential.
+pub async fn set_credential_label<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    credential_id: &str,
+    label: Option<&str>,
+) -> Result<bool, StoreError> {
+    use sea_orm::sea_query::Expr;
+    let result = credential::Entity::update_many()
+        .col_expr(
+            credential::Column::UserLabel,
+            Expr::value(label.map(str::to_string)),
+        )
+        .filter(credential::Column::UserId.eq(user_id))
+        .filter(credential::Column::Id.eq(credential_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}

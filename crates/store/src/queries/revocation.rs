@@ -151,3 +151,28 @@ pub(crate) async fn access_token_revoked<C: ConnectionTrait>(
         .iter()
         .any(|row| row.id == jti || issued_at <= row.revoked_at))
 }
+
+/// Remembers a single-use key until `expires_at`; false if it was already there.
+pub(crate) async fn use_once<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    key: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    let row = revoked_token::Model {
+        id: key.to_owned(),
+        realm_id: realm_id.to_owned(),
+        revoked_at: now,
+        expires_at,
+    };
+    let inserted = revoked_token::Entity::insert(row.into_active_model())
+        .on_conflict(
+            OnConflict::column(revoked_token::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
+}

@@ -339,3 +339,21 @@ pub(crate) async fn complete_required_action<C: ConnectionTrait>(
         .await?;
     Ok(true)
 }
+
+/// Marks the user's e-mail address verified.
+pub(crate) async fn mark_email_verified<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    user_entity::Entity::update_many()
+        .col_expr(
+            user_entity::Column::EmailVerified,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(user_entity::Column::Id.eq(user_id))
+        .filter(user_entity::Column::RealmId.eq(realm_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -12,6 +12,7 @@
 //! [`seal`]). What must be shared and revocable (SSO sessions) is in the database, so instances
 //! sharing it behave as one.
 
+pub mod action_token;
 mod authenticate;
 mod broker;
 mod consent;
@@ -66,6 +67,10 @@ pub fn routes(relative_path: &str) -> Router<AppState> {
         .route(
             &format!("{realm}/login-actions/required-action"),
             post(required::update_password),
+        )
+        .route(
+            &format!("{realm}/login-actions/action-token"),
+            axum::routing::get(action_token::show).post(action_token::submit),
         )
 }
 
