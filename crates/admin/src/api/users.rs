@@ -10,7 +10,7 @@ use super::{DEFAULT_MAX, Reply, no_content, ok, user_rep, user_reps};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{Params, Rep};
+use crate::extract::{AdminJson, Params, Rep};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupQuery};
 use crate::ops::user_profile;
