@@ -3,8 +3,8 @@
 pub mod app_passwords;
 pub mod attack;
 pub mod authentication;
-pub mod client_scopes;
 pub mod client_keys;
+pub mod client_scopes;
 pub mod clients;
 pub mod events;
 pub mod fallback;

@@ -6,8 +6,8 @@
 
 pub mod access;
 pub mod app_passwords;
-pub mod client_scopes;
 pub mod client_certificates;
+pub mod client_scopes;
 pub mod clients;
 pub mod events;
 pub mod federated;
