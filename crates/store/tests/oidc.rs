@@ -57,6 +57,7 @@ async fn imports_realm_and_client_settings() {
             minimum_quick_login_wait_secs: 30,
             max_delta_time_secs: 3600,
         },
+        disabled_required_actions: keycloaks_disabled_actions(),
         ..Realm::default()
     };
     assert_eq!(snap.realm, want);
@@ -64,6 +65,7 @@ async fn imports_realm_and_client_settings() {
     let defaults = Realm {
         id: plain.realm.id.clone(),
         name: "plain".into(),
+        disabled_required_actions: keycloaks_disabled_actions(),
         ..Realm::default()
     };
     assert_eq!(plain.realm, defaults, "Keycloak's defaults when absent");
@@ -826,6 +828,7 @@ async fn upgrades_an_existing_database() {
     let want = Realm {
         id: "r".into(),
         name: "old".into(),
+        disabled_required_actions: keycloaks_disabled_actions(),
         ..Realm::default()
     };
     assert_eq!(snap.realm, want);
@@ -1024,4 +1027,10 @@ async fn client_scopes_and_scope_mappings_round_trip() {
     assert_eq!(first, second);
     other.finish().await;
     db.finish().await;
+}
+
+/// The required actions a realm has disabled until an admin enables them, as Keycloak's
+/// `TERMS_AND_CONDITIONS` is.
+fn keycloaks_disabled_actions() -> Vec<String> {
+    vec!["TERMS_AND_CONDITIONS".to_string()]
 }

@@ -80,12 +80,13 @@ async fn imports_a_realm_and_loads_its_snapshot() {
     assert_eq!(snap.realm.display_name.as_deref(), Some("ACME"));
     assert_eq!(snap.realm.access_token_lifespan, 600);
     assert_eq!(snap.realm.password_policy.iterations, 2);
-    // The importer adds the realm-management client and its 15 admin roles to every realm.
+    // The importer adds the realm-management client and its 16 roles (15 admin roles and
+    // realm-admin) to every realm.
     let management = snap
         .roles
         .iter()
         .filter(|r| r.client_id.as_deref() == Some("realm-management"));
-    assert_eq!(management.count(), 15);
+    assert_eq!(management.count(), 16);
     // And Keycloak's account client with its 8 roles, and the account console's client.
     let account = snap
         .roles
@@ -480,7 +481,7 @@ async fn existing_realms_are_skipped_or_overwritten() {
     assert_eq!(count(&db, "credential").await, 1);
     assert_eq!(
         count(&db, "role").await,
-        6 + 15 + 8 + 3,
+        6 + 16 + 8 + 3,
         "the file's, realm-management's, account's, and Keycloak's offline_access, \
          uma_authorization and broker's read-token"
     );

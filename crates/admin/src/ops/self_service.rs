@@ -363,6 +363,22 @@ impl<'a> SelfService<'a> {
             Err(AdminError::Conflict(message)) if message.contains("email") => {
                 return Err(AccountError::field("email", "Email already exists."));
             }
+            // The realm's user profile refused a value: shown next to the field.
+            Err(AdminError::Profile(errors)) => {
+                let field = errors.first().and_then(|e| {
+                    ["username", "email", "firstName", "lastName"]
+                        .into_iter()
+                        .find(|f| *f == e.field)
+                });
+                return Err(match field {
+                    Some(field @ ("firstName" | "lastName")) => AccountError::field(
+                        field,
+                        "Please give a name without special characters such as < > & \" $ % ! # ? ; * / \\ ^ ( ) { } [ ] | @ =.",
+                    ),
+                    Some(field) => AccountError::field(field, "Please give a valid value."),
+                    None => AccountError::Refused(AdminError::Profile(errors)),
+                });
+            }
             Err(other) => return Err(other.into()),
         }
         self.state.record_event(self.event("UPDATE_PROFILE", None));

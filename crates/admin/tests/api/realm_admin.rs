@@ -16,6 +16,8 @@ fn realm() -> Value {
     json!({
         "realm": "ra",
         "enabled": true,
+        "adminEventsEnabled": true,
+        "adminEventsDetailsEnabled": true,
         "roles": {"realm": [{"name": "offline_access"}]},
         "groups": [{"name": "staff"}, {"name": "eng", "subGroups": [{"name": "web"}]}],
         "clients": [

@@ -10,6 +10,7 @@ fn ua() -> Value {
     json!({
         "realm": "ua",
         "enabled": true,
+        "adminEventsEnabled": true,
         "clients": [
             {"clientId": "app", "publicClient": true, "directAccessGrantsEnabled": true,
              "redirectUris": ["http://app.test/*"]},

@@ -500,7 +500,7 @@ mod tests {
             ["manage-account-links"]
         );
         let roles = management_roles(&rep);
-        assert_eq!(roles.len(), 15);
+        assert_eq!(roles.len(), MANAGEMENT_ROLES.len() + 1, "and realm-admin");
         let admin = roles
             .iter()
             .find(|r| r.name.as_deref() == Some(REALM_ADMIN_ROLE))
