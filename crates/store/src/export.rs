@@ -238,7 +238,7 @@ fn realm_head(rows: &RealmRows, refs: &RoleRefs) -> Result<RealmRepresentation, 
         default_role: default_role(rows),
         ..from_row::realm(&rows.realm)?
     };
-    client_scopes(&rows, &refs, &mut rep)?;
+    client_scopes(rows, refs, &mut rep)?;
     let mut keys = Vec::new();
     for row in &rows.keys {
         let material = key_material(row)?;
