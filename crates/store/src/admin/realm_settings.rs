@@ -248,14 +248,17 @@ impl EventsConfig {
             events_expiration: None,
             events_listeners: vec!["jboss-logging".into()],
             enabled_event_types: Vec::new(),
-            admin_events_enabled: true,
-            admin_events_details_enabled: true,
+            admin_events_enabled: false,
+            admin_events_details_enabled: false,
         }
     }
 
-    /// The settings among a realm's kept representation fields, defaults for the absent ones
-    /// (the admin-event flags are the row's: see [`EventsConfig::of_realm`]).
-    pub fn of(extras: &serde_json::Map<String, serde_json::Value>) -> Self {
+    /// The settings of a realm: its kept representation fields (defaults for the absent ones)
+    /// and the admin-event flags, which are the realm row's own columns.
+    pub fn of_realm(
+        row: &crate::entity::realm::Model,
+        extras: &serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
         let d = Self::defaults();
         let flag = |key: &str, default: bool| {
             extras
@@ -277,11 +280,8 @@ impl EventsConfig {
                 .and_then(serde_json::Value::as_i64),
             events_listeners: strings(EVENTS_LISTENERS, d.events_listeners),
             enabled_event_types: strings(ENABLED_EVENT_TYPES, d.enabled_event_types),
-            admin_events_enabled: flag(ADMIN_EVENTS_ENABLED, d.admin_events_enabled),
-            admin_events_details_enabled: flag(
-                ADMIN_EVENTS_DETAILS_ENABLED,
-                d.admin_events_details_enabled,
-            ),
+            admin_events_enabled: row.admin_events_enabled,
+            admin_events_details_enabled: row.admin_events_details_enabled,
         }
     }
 
@@ -299,18 +299,6 @@ impl EventsConfig {
         // representation fields: drop copies an older version kept here.
         extras.remove(ADMIN_EVENTS_ENABLED);
         extras.remove(ADMIN_EVENTS_DETAILS_ENABLED);
-    }
-
-    /// The settings of a realm: the kept fields, and the admin-event flags from its row.
-    pub fn of_realm(
-        row: &crate::entity::realm::Model,
-        extras: &serde_json::Map<String, serde_json::Value>,
-    ) -> Self {
-        Self {
-            admin_events_enabled: row.admin_events_enabled,
-            admin_events_details_enabled: row.admin_events_details_enabled,
-            ..Self::of(extras)
-        }
     }
 }
 

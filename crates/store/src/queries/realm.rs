@@ -191,7 +191,8 @@ impl RealmRows {
             .filter(|a| !a.enabled)
             .map(|a| a.alias.clone())
             .collect();
-        let events = crate::admin::realm_settings::EventsConfig::of(&self.extras);
+        let events =
+            crate::admin::realm_settings::EventsConfig::of_realm(&self.realm, &self.extras);
         realm.events_enabled = events.events_enabled;
         realm.enabled_event_types = events.enabled_event_types;
         Ok(RealmSnapshot {
