@@ -16,7 +16,9 @@ fn realm_json() -> String {
         "realm": "duo",
         "enabled": true,
         "groups": [{"name": "ci"}],
-        "clients": [{"clientId": "registry", "protocol": "docker-v2",
+        "clients": [{"clientId": "app", "protocol": "openid-connect", "secret": "app-secret-1",
+                     "publicClient": false, "directAccessGrantsEnabled": true},
+                    {"clientId": "registry", "protocol": "docker-v2",
                      "protocolMappers": [{"name": "all", "protocol": "docker-v2",
                                           "protocolMapper": "docker-v2-allow-all-mapper",
                                           "config": {}}]}],
@@ -81,6 +83,43 @@ async fn docker_refresh(server: &Server, token: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// `POST` an OIDC endpoint of the realm as the confidential client `app`.
+async fn oidc_post(server: &Server, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url(&format!(
+            "/auth/realms/duo/protocol/openid-connect/{endpoint}"
+        )))
+        .basic_auth("app", Some("app-secret-1"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A password grant for alice by `app`: the refresh token and the session id.
+async fn oidc_sign_in(server: &Server) -> (String, String) {
+    let form = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "alice-password-1"),
+        ("scope", "openid"),
+    ];
+    let tokens: Value = oidc_post(server, "token", &form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        tokens["refresh_token"].as_str().unwrap().to_string(),
+        tokens["session_state"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn oidc_refresh(server: &Server, token: &str) -> u16 {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
+    oidc_post(server, "token", &form).await.status().as_u16()
 }
 
 struct Admin {
@@ -425,4 +464,64 @@ async fn a_robot_rotated_or_revoked_on_one_instance_is_refused_on_the_other() {
     )
     .await;
     eprintln!("revoked robot refused on B after {took:?}");
+}
+
+/// Refresh-token rows and sessions are cached per instance: a refresh token revoked, signed out
+/// or whose session an admin ended through A is refused by B, which had it cached, within a
+/// second.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_grant_ended_on_one_instance_is_refused_on_the_other() {
+    let Some(database) =
+        TempPostgres::create("an_oidc_grant_ended_on_one_instance_is_refused_on_the_other")
+    else {
+        return;
+    };
+    let a = instance(&database.url, &[("duo.json", realm_json())]);
+    let b = instance(&database.url, &[]);
+    let second = Duration::from_secs(1);
+
+    let (refresh, _) = oidc_sign_in(&b).await;
+    assert_eq!(oidc_refresh(&b, &refresh).await, 200, "B caches the grant");
+    assert_eq!(oidc_refresh(&b, &refresh).await, 200);
+    let revoked = oidc_post(&a, "revoke", &[("token", refresh.as_str())]).await;
+    assert_eq!(revoked.status().as_u16(), 200);
+    let took = within(second, "B refuses the revoked refresh token", || {
+        let (b, refresh) = (&b, refresh.clone());
+        async move { oidc_refresh(b, &refresh).await == 400 }
+    })
+    .await;
+    eprintln!("revoked refresh token refused on B after {took:?}");
+
+    let (refresh, _) = oidc_sign_in(&b).await;
+    assert_eq!(oidc_refresh(&b, &refresh).await, 200);
+    let logout = oidc_post(&a, "logout", &[("refresh_token", refresh.as_str())]).await;
+    assert_eq!(logout.status().as_u16(), 204);
+    let took = within(second, "B refuses the signed-out refresh token", || {
+        let (b, refresh) = (&b, refresh.clone());
+        async move { oidc_refresh(b, &refresh).await == 400 }
+    })
+    .await;
+    eprintln!("signed-out refresh token refused on B after {took:?}");
+
+    let (refresh, session) = oidc_sign_in(&b).await;
+    assert_eq!(oidc_refresh(&b, &refresh).await, 200);
+    let admin = Admin::of(&a).await;
+    let ended = admin
+        .send(
+            reqwest::Method::DELETE,
+            a.url(&format!("/auth/admin/realms/duo/sessions/{session}")),
+            None,
+        )
+        .await;
+    assert_eq!(ended.status().as_u16(), 204);
+    let took = within(
+        second,
+        "B refuses the refresh token of the ended session",
+        || {
+            let (b, refresh) = (&b, refresh.clone());
+            async move { oidc_refresh(b, &refresh).await == 400 }
+        },
+    )
+    .await;
+    eprintln!("refresh token of an ended session refused on B after {took:?}");
 }

@@ -8,6 +8,7 @@ pub mod broker;
 pub mod brute_force;
 pub mod client_scopes;
 pub mod clock;
+pub mod epoch_cache;
 pub mod flows;
 pub mod jwk;
 pub mod jws;

@@ -46,7 +46,7 @@ pub(crate) fn router(issuers: Arc<IssuerKeys>) -> Router<AppState> {
         .route("/clients/{client_id}/jwks.json", get(jwks))
         .layer(Extension(Arc::new(Caches {
             clients: ClientCache::default(),
-            refresh: RefreshCache::default(),
+            refresh: crate::refresh_cache::new(),
             issuers,
         })))
 }
@@ -831,7 +831,7 @@ async fn refresh_grant(
     let hash = hash_secret(presented);
     // Read before the lookup: an invalidation racing with it leaves the entry already stale.
     let epoch = state.cache_epoch();
-    let stored = match cache.get(&hash, now, epoch) {
+    let stored = match cache.get(&hash, now, epoch, None) {
         Some(stored) => stored,
         None => {
             let stored = state
@@ -840,7 +840,7 @@ async fn refresh_grant(
                 .await
                 .map_err(WebError::from)?
                 .ok_or_else(invalid)?;
-            cache.put(stored.clone(), now, epoch);
+            cache.put(&hash, stored.clone(), now, epoch);
             stored
         }
     };
@@ -867,7 +867,7 @@ async fn refresh_grant(
             .touch_docker_refresh_token(&stored.id, now, address.as_deref())
             .await
         {
-            Ok(()) => cache.touched(&hash, now),
+            Ok(()) => cache.update(&hash, |row| row.last_used_at = now),
             // Bookkeeping only: the grant itself is sound, so do not fail it.
             Err(error) => {
                 tracing::warn!(error = %error, "recording docker refresh token use failed")

@@ -567,12 +567,18 @@ impl Store {
 
     /// Ends a session and revokes its online refresh tokens (offline tokens outlive it, as in
     /// Keycloak). Ending an unknown or ended session is a no-op.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn end_user_session(&self, id: &str) -> Result<(), StoreError> {
         queries::session::end_session(&self.db, id).await
     }
 
     /// Revokes the offline tokens of one offline session (its SSO session id, or the token id
     /// of an offline token issued without one); returns how many.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn revoke_offline_session(
         &self,
         realm_id: &str,
@@ -584,6 +590,9 @@ impl Store {
 
     /// Ends every live session of a user and revokes their online refresh tokens; returns how
     /// many sessions were live.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn end_user_sessions(
         &self,
         realm_id: &str,
@@ -594,6 +603,9 @@ impl Store {
 
     /// Ends every credential the user holds (sessions, refresh and offline tokens, docker
     /// logins) and moves the user's `notBefore` to `now`: a self-service password change.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn end_everything_of_user(
         &self,
         realm_id: &str,
@@ -635,6 +647,10 @@ impl Store {
         queries::session::find_refresh(&self.db, id).await
     }
 
+    /// Revokes one refresh token.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn revoke_refresh_token(&self, id: &str) -> Result<(), StoreError> {
         queries::session::revoke_refresh(&self.db, id).await
     }
@@ -652,6 +668,9 @@ impl Store {
 
     /// Revokes every refresh token of a session, offline ones included (say, after a code
     /// replay); returns how many were live.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn revoke_session_refresh_tokens(&self, session_id: &str) -> Result<u64, StoreError> {
         queries::session::revoke_session_refresh(&self.db, session_id).await
     }
@@ -673,6 +692,9 @@ impl Store {
     /// other refresh tokens of the same SSO session (offline ones too when the token is offline)
     /// and the client's access tokens from that session issued until now. Returns how many
     /// refresh tokens were revoked.
+    ///
+    /// Instances cache live sessions and refresh-token rows: callers move the cache epoch once
+    /// this returns (`AppState::invalidate_credentials`).
     pub async fn revoke_refresh_grant(
         &self,
         revocation: &RefreshRevocation<'_>,

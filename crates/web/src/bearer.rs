@@ -13,8 +13,10 @@
 //!   (admin logout, password reset, disabling);
 //! - the SSO session it belongs to (`sid`), if any, is alive and not older than `notBefore`.
 //!
-//! None of this is cached: every check reads the revocation list, the user and the session, so
-//! a change made on any instance counts on the next request.
+//! Every check reads the revocation list and the user, so a change made on any instance counts
+//! on the next request. The session row may come from the state's epoch cache
+//! ([`AppState::user_session`]): every way of ending a session moves the cache epoch on every
+//! instance, so that counts at once too.
 
 use std::sync::Arc;
 
@@ -153,16 +155,16 @@ pub async fn live_session(
     user: &User,
     id: &str,
 ) -> Result<Option<UserSession>, WebError> {
-    let session = state.store().find_user_session(id).await?;
     let now = state.now();
-    Ok(session.filter(|s| {
+    let live = |s: &UserSession| {
         s.user_id == user.id
             && s.realm_id == realm.realm.id
             && !user.revoked_before(s.created_at)
             && realm
                 .realm
                 .session_alive(s.ended, s.created_at, s.last_seen_at, now)
-    }))
+    };
+    Ok(state.user_session(id, live).await?.filter(live))
 }
 
 /// The realm an issuer URL names, if it is one of ours.

@@ -4,13 +4,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use portcullis_core::clock::Clock;
+use portcullis_core::epoch_cache::EpochCache;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{
     HashScratch, PasswordHistory, PasswordPolicy, PolicySubject, PolicyViolation, StoredPassword,
 };
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_core::verified_cache::VerifiedCache;
-use portcullis_store::Store;
+use portcullis_store::{RefreshTokenRecord, Store, StoreError, UserSession};
 
 use crate::WebError;
 use crate::authenticator::{Attempt, Authenticator, Verification};
@@ -24,6 +25,10 @@ const BY_ID_CAPACITY: usize = 1_024;
 /// Users looked up by id (refresh grants) are reused this long; changes made through this
 /// process drop them at once, changes by another instance show within this time.
 const BY_ID_TTL_SECS: i64 = 10;
+/// SSO sessions and OIDC refresh-token rows kept at most, each (see [`EpochCache`]).
+const LIVE_ROWS_CAPACITY: usize = 50_000;
+/// How long a cached session or refresh-token row is reused within its cache epoch.
+const LIVE_ROWS_TTL_SECS: i64 = 10;
 
 /// An enabled user as [`AppState::user_by_id`] found them, with their effective roles and groups.
 #[derive(Debug)]
@@ -52,6 +57,10 @@ struct Inner {
     /// Verifies presented secrets: caches, rate limits, brute-force accounting.
     authenticator: Authenticator,
     by_id: VerifiedCache<Arc<LiveUser>>,
+    /// SSO sessions by id and OIDC refresh-token rows by `jti`, for refresh grants and
+    /// bearer checks: trusted only within the cache epoch they were read in.
+    sessions: EpochCache<UserSession>,
+    refresh_rows: EpochCache<RefreshTokenRecord>,
     /// One thread per core (or as configured), each with its own argon2 memory: bounds both
     /// the CPU a burst of logins takes from token signing and the memory it leaves behind.
     hashing: HashingPool,
@@ -88,6 +97,8 @@ impl AppState {
             realms: RealmCache::default(),
             authenticator: Authenticator::default(),
             by_id: VerifiedCache::new(BY_ID_CAPACITY, BY_ID_TTL_SECS),
+            sessions: EpochCache::new(LIVE_ROWS_CAPACITY, LIVE_ROWS_TTL_SECS),
+            refresh_rows: EpochCache::new(LIVE_ROWS_CAPACITY, LIVE_ROWS_TTL_SECS),
             hashing: HashingPool::new(threads),
             epoch: AtomicU64::new(0),
             outbox: OnceLock::new(),
@@ -200,8 +211,9 @@ impl AppState {
         });
     }
 
-    /// Drops what caches outside the state hold about credentials (a docker login was
-    /// revoked), here and on every instance.
+    /// Drops every cached row of a live credential (a docker login was revoked, an SSO session
+    /// ended, a refresh token revoked), here and on every instance. Call it after the write has
+    /// committed.
     pub fn invalidate_credentials(&self) {
         self.changed(Change::Credentials);
     }
@@ -307,6 +319,63 @@ impl AppState {
             .by_id
             .insert(key, realm_name, user_id, live.clone(), now);
         Ok(Some(live))
+    }
+
+    /// The SSO session `id`: a cached copy when one read in the current cache epoch passes
+    /// `usable`, else the row read now. A session that fails `usable` is always read again
+    /// first, so a stale copy can keep a session alive only until the epoch moves (every way
+    /// of ending one moves it), never end it early.
+    pub async fn user_session(
+        &self,
+        id: &str,
+        usable: impl Fn(&UserSession) -> bool,
+    ) -> Result<Option<UserSession>, WebError> {
+        let store = &self.0.store;
+        self.live_row(&self.0.sessions, id, usable, || store.find_user_session(id))
+            .await
+    }
+
+    /// Notes that this instance wrote the session's `last_seen_at`.
+    pub fn session_touched(&self, id: &str, now: i64) {
+        self.0.sessions.update(id, |s| s.last_seen_at = now);
+    }
+
+    /// The OIDC refresh-token row `jti`, cached as [`AppState::user_session`] is.
+    pub async fn refresh_token_row(
+        &self,
+        jti: &str,
+        usable: impl Fn(&RefreshTokenRecord) -> bool,
+    ) -> Result<Option<RefreshTokenRecord>, WebError> {
+        let store = &self.0.store;
+        self.live_row(&self.0.refresh_rows, jti, usable, || {
+            store.find_refresh_token(jti)
+        })
+        .await
+    }
+
+    /// Notes that this instance pushed the refresh-token row's expiry to `until`.
+    pub fn refresh_token_extended(&self, jti: &str, until: i64) {
+        self.0.refresh_rows.update(jti, |r| r.expires_at = until);
+    }
+
+    async fn live_row<V: Clone, F: Future<Output = Result<Option<V>, StoreError>>>(
+        &self,
+        cache: &EpochCache<V>,
+        key: &str,
+        usable: impl Fn(&V) -> bool,
+        read: impl FnOnce() -> F,
+    ) -> Result<Option<V>, WebError> {
+        let now = self.now();
+        // Read before the row: an invalidation racing with the read leaves the entry stale.
+        let epoch = self.cache_epoch();
+        if let Some(row) = cache.get(key, now, epoch, None).filter(|row| usable(row)) {
+            return Ok(Some(row));
+        }
+        let row = read().await?;
+        if let Some(row) = &row {
+            cache.put(key, row.clone(), now, epoch);
+        }
+        Ok(row)
     }
 
     /// Runs CPU-heavy password work off the async executor on the hashing threads, at most one

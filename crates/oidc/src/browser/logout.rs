@@ -266,6 +266,7 @@ async fn finish(
     for id in sessions {
         ctx.state.store().end_user_session(id).await?;
     }
+    ctx.state.invalidate_credentials();
     tracing::info!(
         realm = %ctx.snapshot.realm.name,
         sessions = sessions.len(),

@@ -96,7 +96,7 @@ pub(crate) async fn refresh_token<'s>(
     }
     let session = match &record.session_id {
         None => None,
-        Some(sid) if offline => ctx.state.store().find_user_session(sid).await?,
+        Some(sid) if offline => ctx.state.user_session(sid, |_| true).await?,
         Some(sid) => match live_session(ctx, sid, user).await? {
             Some(session) => Some(session),
             None => return Ok(Err(SESSION_NOT_ACTIVE)),
@@ -129,17 +129,21 @@ pub(crate) async fn refresh_record(
     ) else {
         return Ok(Err(INVALID_REFRESH));
     };
-    let Some(record) = ctx.state.store().find_refresh_token(jti).await? else {
+    let consistent = |record: &RefreshTokenRecord| {
+        record.realm_id == ctx.snapshot.realm.id
+            && record.user_id == sub
+            && record.client_id == azp
+            && record.offline == offline
+    };
+    let active = |record: &RefreshTokenRecord| !record.revoked && record.expires_at > ctx.now;
+    let record = ctx
+        .state
+        .refresh_token_row(jti, |r| consistent(r) && active(r))
+        .await?;
+    let Some(record) = record.filter(consistent) else {
         return Ok(Err(INVALID_REFRESH));
     };
-    let consistent = record.realm_id == ctx.snapshot.realm.id
-        && record.user_id == sub
-        && record.client_id == azp
-        && record.offline == offline;
-    if !consistent {
-        return Ok(Err(INVALID_REFRESH));
-    }
-    if record.revoked || record.expires_at <= ctx.now {
+    if !active(&record) {
         return Ok(Err(NOT_ACTIVE));
     }
     Ok(Ok(record))

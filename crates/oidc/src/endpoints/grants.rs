@@ -116,6 +116,7 @@ async fn replayed(ctx: &Ctx, code: &AuthCode) -> Result<OAuthError, OAuthError> 
         store
             .revoke_session_refresh_tokens(&code.session_id)
             .await?;
+        ctx.state.invalidate_credentials();
         tracing::warn!(
             realm = %ctx.realm_name(),
             client_id = %label(&code.client_id),
@@ -206,6 +207,7 @@ pub(crate) async fn refresh(
                     .store()
                     .touch_user_session(&session.id, ctx.now)
                     .await?;
+                ctx.state.session_touched(&session.id, ctx.now);
             }
             Some(session)
         }
@@ -259,6 +261,7 @@ async fn rotate(ctx: &Ctx, live: &LiveRefresh<'_>) -> Result<(), OAuthError> {
     if let Some(session_id) = &live.record.session_id {
         store.revoke_session_refresh_tokens(session_id).await?;
     }
+    ctx.state.invalidate_credentials();
     tracing::warn!(
         realm = %ctx.realm_name(),
         client_id = %label(&live.record.client_id),

@@ -121,5 +121,6 @@ async fn revoke_refresh(
         access_expires_at: ctx.now.saturating_add(lifespan),
     };
     ctx.state.store().revoke_refresh_grant(&revocation).await?;
+    ctx.state.invalidate_credentials();
     Ok(())
 }

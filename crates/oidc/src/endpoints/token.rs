@@ -223,6 +223,7 @@ async fn store_refresh(
                     .store()
                     .extend_refresh_token(&row.id, until)
                     .await?;
+                ctx.state.refresh_token_extended(&row.id, until);
             }
             row.clone()
         }

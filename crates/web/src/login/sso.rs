@@ -100,6 +100,7 @@ pub async fn start_session(
     let store = ctx.state.store();
     if let Some(previous) = previous.filter(|p| !p.ended) {
         store.end_user_session(&previous.id).await?;
+        ctx.state.invalidate_credentials();
     }
     let secret = new_secret();
     let session = UserSession {
