@@ -382,6 +382,93 @@ async fn console_journey_realm_registry_rule_user_and_push() {
         b.wait_for("main#content h1").await;
         b.page(name).await;
     }
+    // --- Client scopes: a scope with a mapper, a client that may ask for it, the evaluation.
+    b.goto(&realm("/client-scopes/new")).await;
+    b.wait_for("form#create-client-scope").await;
+    b.fill("#create-client-scope #name", "tier").await;
+    // Type None: new clients do not get it, so shop-web adds it below.
+    b.page("client-scope-new").await;
+    b.submit("#create-client-scope").await;
+    let scope_url = b
+        .wait_for_url(
+            "B/realms/shop/client-scopes/{id} after creating tier",
+            |u| {
+                console_path(u)
+                    .is_some_and(|p| id_after(&p, "/realms/shop/client-scopes/").is_some())
+            },
+        )
+        .await;
+    let scope_id = id_after(
+        &console_path(&scope_url).unwrap(),
+        "/realms/shop/client-scopes/",
+    )
+    .expect("scope id in the URL");
+    let scope_page = |path: &str| realm(&format!("/client-scopes/{scope_id}{path}"));
+    b.wait_for(".flash[role=status]").await;
+    b.page("client-scope-settings").await;
+    b.goto(&scope_page("/mappers/new?type=oidc-hardcoded-claim-mapper"))
+        .await;
+    b.wait_for("form#add-mapper").await;
+    b.fill("#add-mapper #name", "tier").await;
+    b.fill("#add-mapper #config-0", "tier").await;
+    b.fill("#add-mapper #config-1", "gold").await;
+    b.page("client-scope-mapper-new").await;
+    b.submit("#add-mapper").await;
+    b.wait_for(r#"table#mappers tr[data-mapper="tier"]"#).await;
+    b.page("client-scope-mappers").await;
+    b.goto(&scope_page("/scope")).await;
+    b.wait_for("form#add-scope-realm-role").await;
+    b.page("client-scope-scope").await;
+    b.goto(&realm("/clients/new")).await;
+    b.wait_for("form#create-client").await;
+    b.fill("#create-client #clientId", "shop-web").await;
+    b.submit("#create-client").await;
+    let client_url = b
+        .wait_for_url("B/realms/shop/clients/{id} after creating shop-web", |u| {
+            console_path(u).is_some_and(|p| id_after(&p, "/realms/shop/clients/").is_some())
+        })
+        .await;
+    let client_id = id_after(&console_path(&client_url).unwrap(), "/realms/shop/clients/")
+        .expect("client id in the URL");
+    let client_page = |path: &str| realm(&format!("/clients/{client_id}{path}"));
+    b.goto(&client_page("/client-scopes")).await;
+    b.wait_for("form#add-client-scope").await;
+    b.select("#add-client-scope #scope", &scope_id).await;
+    b.select("#add-client-scope #add-type", "optional").await;
+    b.submit("#add-client-scope").await;
+    b.wait_for(r#"table#client-client-scopes tr[data-scope="tier"]"#)
+        .await;
+    b.page("client-client-scopes").await;
+    b.goto(&client_page(
+        "/client-scopes/evaluate?user=alice&scope=tier",
+    ))
+    .await;
+    b.wait_for("pre#access-token").await;
+    if !b.text("pre#access-token").await.contains("gold") {
+        b.fail("the evaluated access token lacks the tier claim")
+            .await;
+    }
+    b.page("client-evaluate").await;
+    b.goto(&client_page("/scope")).await;
+    b.wait_for("form#full-scope").await;
+    b.page("client-scope").await;
+    b.goto(&realm("/client-scopes")).await;
+    b.wait_for(r#"table#client-scopes tr[data-scope="tier"]"#)
+        .await;
+    b.page("client-scopes").await;
+    b.set_width(375).await;
+    b.page("client-scopes-375").await;
+    b.goto(&client_page(
+        "/client-scopes/evaluate?user=alice&scope=tier",
+    ))
+    .await;
+    b.wait_for("pre#access-token").await;
+    b.page("client-evaluate-375").await;
+    b.goto(&client_page("/client-scopes")).await;
+    b.wait_for("form#add-client-scope").await;
+    b.page("client-client-scopes-375").await;
+    b.set_width(WIDTH).await;
+
     // The push and the refused push are login events with the scopes asked for and granted.
     b.goto(&realm("/events/logins?type=DOCKER_TOKEN")).await;
     b.wait_for(r#"table#login-events tr[data-type="DOCKER_TOKEN"]"#)

@@ -15,6 +15,7 @@ use portcullis_web::{AppState, MapperType};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::mappers::{self, FieldError};
 use super::page::{Confirmation, PAGE, Params, insert, param, realm_of};
 use super::page::{
     ConsoleError, FormBody, field_message, redirect_with_flash, render, render_status,
@@ -25,7 +26,7 @@ use crate::context::encode_segment;
 use crate::error::AdminError;
 use crate::ops::clients::{self, NewClient};
 use crate::ops::roles::{self, Locator};
-use crate::rep::client::{ClientFields, MapperFields, OPENID_CONNECT};
+use crate::rep::client::{ClientFields, OPENID_CONNECT};
 use crate::rep::role::RoleFields;
 
 /// The client attribute holding the client's own access token lifespan, in seconds.
@@ -47,11 +48,11 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/{id}/mappers/{mapper}/delete"), post(delete_mapper))
 }
 
-fn may_manage(console: &Console) -> bool {
+pub(super) fn may_manage(console: &Console) -> bool {
     console.caller.can(&realm_of(console), Right::ManageClients)
 }
 
-fn require_manage(console: &Console) -> Result<(), ConsoleError> {
+pub(super) fn require_manage(console: &Console) -> Result<(), ConsoleError> {
     if may_manage(console) {
         Ok(())
     } else {
@@ -63,7 +64,7 @@ fn clients_base(console: &Console) -> String {
     format!("{}/clients", console.realm_base(&realm_of(console)))
 }
 
-fn client_base(console: &Console, id: &str) -> String {
+pub(super) fn client_base(console: &Console, id: &str) -> String {
     format!("{}/{}", clients_base(console), encode_segment(id))
 }
 
@@ -171,8 +172,6 @@ struct ClientInput {
     consent_required: bool,
     access_token_lifespan: Option<u32>,
 }
-
-type FieldError = (&'static str, String);
 
 fn lines_of(text: &str) -> Vec<String> {
     text.lines()
@@ -412,7 +411,10 @@ async fn create(console: Console, body: Bytes) -> Result<Response, ConsoleError>
 }
 
 /// The OpenID Connect client `id` (`view-clients`); a registry is not one.
-async fn oidc_client(console: &Console, id: &str) -> Result<client::Model, ConsoleError> {
+pub(super) async fn oidc_client(
+    console: &Console,
+    id: &str,
+) -> Result<client::Model, ConsoleError> {
     let row = clients::find(console.ops(), &realm_of(console), id).await?;
     if row.protocol != OPENID_CONNECT {
         return Err(ConsoleError::NotFound(
@@ -423,7 +425,7 @@ async fn oidc_client(console: &Console, id: &str) -> Result<client::Model, Conso
 }
 
 /// The client and the tabs every client page shows.
-fn client_context(console: &Console, row: &client::Model, tab: &str) -> Value {
+pub(super) fn client_context(console: &Console, row: &client::Model, tab: &str) -> Value {
     json!({
         "title": row.client_id,
         "active": "clients",
@@ -767,11 +769,7 @@ async fn delete_role(
 
 /// The mapper types of openid-connect.
 fn mapper_types(console: &Console) -> Vec<MapperType> {
-    console
-        .protocols
-        .find(OPENID_CONNECT)
-        .map(|p| p.mapper_types())
-        .unwrap_or_default()
+    mappers::mapper_types(console, OPENID_CONNECT)
 }
 
 /// `GET clients/{id}/mappers`.
@@ -788,28 +786,23 @@ async fn mappers_tab(
 ) -> Result<Response, ConsoleError> {
     let types = mapper_types(console);
     let found = clients::mappers(console.ops(), &realm_of(console), &row.id, None).await?;
+    let base = format!("{}/mappers", client_base(console, &row.id));
     let mut rows = Vec::with_capacity(found.len());
     for m in &found {
         let config: BTreeMap<String, String> =
             crate::rep::stored(&m.config, "protocol mapper config")?;
-        let type_name = types
-            .iter()
-            .find(|t| t.id == m.mapper_type)
-            .map_or(m.mapper_type.as_str(), |t| t.display_name);
-        rows.push(json!({
-            "id": m.id,
-            "name": m.name,
-            "type": type_name,
-            "config": config.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
-        }));
+        rows.push(mappers::row(
+            &types,
+            &base,
+            false,
+            &m.id,
+            &m.name,
+            &m.mapper_type,
+            &config,
+        ));
     }
-    let type_rows: Vec<Value> = types
-        .iter()
-        .map(|t| json!({"id": t.id, "name": t.display_name, "help": t.help}))
-        .collect();
     let mut context = client_context(console, row, "mappers");
-    insert(&mut context, "mappers", json!(rows));
-    insert(&mut context, "mapper_types", json!(type_rows));
+    mappers::insert_section(&mut context, rows, &types, &base);
     insert(
         &mut context,
         "error_field",
@@ -820,9 +813,9 @@ async fn mappers_tab(
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct MapperQuery {
+pub(super) struct MapperQuery {
     #[serde(rename = "type")]
-    mapper_type: Option<String>,
+    pub(super) mapper_type: Option<String>,
 }
 
 /// `GET clients/{id}/mappers/new?type=`: the form for one mapper type, with its settings.
@@ -857,32 +850,15 @@ fn mapper_form(
     form: &FormBody,
     error: Option<FieldError>,
 ) -> Result<Response, ConsoleError> {
-    let config: Vec<Value> = mapper_type
-        .config_keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let name = format!("config-{i}");
-            json!({"name": name, "key": key, "value": form.get(&name)})
-        })
-        .collect();
-    let (error_field, error_message) = error.map_or((None, None), |(f, m)| (Some(f), Some(m)));
-    let mut context = client_context(console, row, "mappers");
-    insert(
-        &mut context,
-        "title",
-        json!(format!("New {} mapper", mapper_type.display_name)),
-    );
-    insert(
-        &mut context,
-        "mapper_type",
-        json!({"id": mapper_type.id, "name": mapper_type.display_name, "help": mapper_type.help}),
-    );
-    insert(&mut context, "name", json!(form.get("name")));
-    insert(&mut context, "config", json!(config));
-    insert(&mut context, "error_field", json!(error_field));
-    insert(&mut context, "error", json!(error_message));
-    render_status(console, status, "client_mapper_new.html", context)
+    let base = format!("{}/mappers", client_base(console, &row.id));
+    let page = mappers::MapperForm {
+        mapper_type,
+        action: base.clone(),
+        cancel: base,
+        editing: false,
+    };
+    let context = client_context(console, row, "mappers");
+    mappers::render_form(console, context, page, status, form, error)
 }
 
 /// `POST clients/{id}/mappers` with `type`, `name` and `config-<i>` for the type's settings.
@@ -910,30 +886,11 @@ async fn add_mapper(
             Some(error),
         )
     };
-    let name = form.get("name").trim().to_string();
-    if name.is_empty() {
-        return refuse(("name", "Give the mapper a name, such as its claim.".into()));
-    }
-    let mut config = BTreeMap::new();
-    for (i, key) in mapper_type.config_keys.iter().enumerate() {
-        let value = form.get(&format!("config-{i}")).trim();
-        if !value.is_empty() {
-            config.insert(key.to_string(), value.to_string());
-        }
-    }
-    let fields = MapperFields {
-        name: Some(name.clone()),
-        protocol: Some(OPENID_CONNECT.to_string()),
-        mapper_type: Some(mapper_type.id.to_string()),
-        config: Some(config.clone()),
-        ..MapperFields::default()
+    let (fields, representation) = match mappers::read_form(&form, mapper_type, OPENID_CONNECT) {
+        Ok(read) => read,
+        Err(error) => return refuse(error),
     };
-    let representation = json!({
-        "name": name,
-        "protocol": OPENID_CONNECT,
-        "protocolMapper": mapper_type.id,
-        "config": config,
-    });
+    let name = fields.name.clone().unwrap_or_default();
     let result = clients::add_mappers(
         console.ops(),
         &realm_of(&console),

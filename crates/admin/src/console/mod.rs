@@ -11,15 +11,19 @@
 
 mod app_passwords;
 mod ci_rules;
+mod client_scopes;
+mod client_setup;
 mod clients;
 mod events;
 mod groups;
 mod keys;
+mod mappers;
 mod page;
 mod realms;
 mod registries;
 mod robots;
 mod roles;
+mod scope_mappings;
 mod session;
 mod sessions;
 mod settings;
@@ -64,6 +68,8 @@ pub fn routes(relative: &str) -> Router<AppState> {
         .route(&r("/switch"), get(realms::switch))
         .route(&realm(""), get(realms::overview))
         .merge(clients::routes(&realm("")))
+        .merge(client_setup::routes(&realm("")))
+        .merge(client_scopes::routes(&realm("")))
         .merge(registries::routes(&realm("")))
         .merge(ci_rules::routes(&realm("")))
         .merge(users::routes(&realm("")))

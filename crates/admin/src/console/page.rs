@@ -164,8 +164,36 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("client.html", include_str!("../../templates/client.html")),
     (
-        "client_mapper_new.html",
-        include_str!("../../templates/client_mapper_new.html"),
+        "mapper_form.html",
+        include_str!("../../templates/mapper_form.html"),
+    ),
+    (
+        "mappers_section.html",
+        include_str!("../../templates/mappers_section.html"),
+    ),
+    (
+        "scope_mappings.html",
+        include_str!("../../templates/scope_mappings.html"),
+    ),
+    (
+        "client_scopes.html",
+        include_str!("../../templates/client_scopes.html"),
+    ),
+    (
+        "client_scope_fields.html",
+        include_str!("../../templates/client_scope_fields.html"),
+    ),
+    (
+        "client_scope_new.html",
+        include_str!("../../templates/client_scope_new.html"),
+    ),
+    (
+        "client_scope_tabs.html",
+        include_str!("../../templates/client_scope_tabs.html"),
+    ),
+    (
+        "client_scope.html",
+        include_str!("../../templates/client_scope.html"),
     ),
     (
         "client_confirm.html",
@@ -440,6 +468,28 @@ mod tests {
 
     fn client() -> Value {
         json!({"id": "c1", "client_id": "app", "public": true, "enabled": true, "base": "/c/c1"})
+    }
+
+    fn scope() -> Value {
+        json!({"id": "s1", "name": "profile", "protocol": "openid-connect", "type": "Default", "base": "/s/s1"})
+    }
+
+    fn types() -> Value {
+        json!([{"value": "default", "label": "Default", "selected": true}, {"value": "none", "label": "None", "selected": false}])
+    }
+
+    fn scope_form() -> Value {
+        json!({"name": "profile", "description": "", "protocol": "openid-connect", "type": "default", "consent": true, "consentText": "", "includeInToken": false})
+    }
+
+    /// A Scope tab's mappings: `more` long lists, `chosen` a client picked.
+    fn sm(chosen: bool, more: bool) -> Value {
+        json!({"base": "/sc", "full": false,
+               "realm_roles": [{"name": "ci", "description": null, "remove": "/x"}],
+               "client_roles": [{"client": "app", "name": "r", "qualified": "app.r", "remove": "/y"}],
+               "realm_form": {"roles": ["a"], "more": more},
+               "client_form": {"clients": ["app"], "more": more, "chosen": if chosen { json!({"client_id": "app", "roles": ["r"], "more": more}) } else { Value::Null }},
+               "role": "", "client": "app", "client_role": ""})
     }
 
     fn client_form() -> Value {
@@ -728,19 +778,131 @@ mod tests {
             (
                 "client.html",
                 with(
-                    json!({"client": client(), "tab": "mappers", "mappers": [{"id": "m1", "name": "email", "type": "User Property", "config": [{"key": "claim.name", "value": "email"}]}], "mapper_types": [{"id": "t", "name": "T", "help": "h"}], "may_manage": true, "error_field": "type", "error": "choose"}),
+                    json!({"client": client(), "tab": "mappers", "mappers": [{"id": "m1", "name": "email", "type": "User Property", "config": [{"key": "claim.name", "value": "email"}], "edit": null, "delete": "/m/m1/delete"}], "mapper_types": [{"id": "t", "name": "T", "help": "h"}], "mappers_base": "/m", "may_manage": true, "error_field": "type", "error": "choose"}),
                 ),
             ),
             (
                 "client.html",
                 with(
-                    json!({"client": client(), "tab": "mappers", "mappers": [], "mapper_types": [], "may_manage": false}),
+                    json!({"client": client(), "tab": "mappers", "mappers": [], "mapper_types": [], "mappers_base": "/m", "may_manage": false}),
                 ),
             ),
             (
-                "client_mapper_new.html",
+                "mapper_form.html",
                 with(
-                    json!({"client": client(), "tab": "mappers", "mapper_type": {"id": "t", "name": "T", "help": "h"}, "name": "", "config": [{"name": "config-0", "key": "claim.name", "value": ""}, {"name": "config-1", "key": "claim.value", "value": "x"}], "error_field": "config-1", "error": "bad"}),
+                    json!({"client": client(), "tab": "mappers", "may_manage": true, "mapper_type": {"id": "t", "name": "T", "help": "h"}, "mapper_action": "/m", "mapper_cancel": "/m", "editing": false, "name": "", "config": [{"name": "config-0", "key": "claim.name", "value": ""}, {"name": "config-1", "key": "claim.value", "value": "x"}], "error_field": "config-1", "error": "bad"}),
+                ),
+            ),
+            (
+                "mapper_form.html",
+                with(
+                    json!({"scope": scope(), "tab": "mappers", "may_manage": false, "mapper_type": {"id": "t", "name": "T", "help": "h"}, "mapper_action": "/m/m1", "mapper_cancel": "/m", "editing": true, "name": "tier", "config": [{"name": "config-0", "key": "claim.name", "value": "tier"}]}),
+                ),
+            ),
+            (
+                "client_scopes.html",
+                with(
+                    json!({"scopes": [{"id": "s1", "name": "profile", "protocol": "openid-connect", "description": "Profile <b>", "type": "Default", "types": types(), "href": "/s/s1"}], "any": true, "q": "", "may_manage": true, "may_set_type": true}),
+                ),
+            ),
+            (
+                "client_scopes.html",
+                with(
+                    json!({"scopes": [{"id": "s1", "name": "profile", "protocol": "openid-connect", "description": null, "type": "None", "types": types(), "href": "/s/s1"}], "any": true, "q": "", "may_manage": false, "may_set_type": false}),
+                ),
+            ),
+            (
+                "client_scopes.html",
+                with(json!({"scopes": [], "any": true, "q": "zzz", "may_manage": false, "may_set_type": false})),
+            ),
+            (
+                "client_scopes.html",
+                with(json!({"scopes": [], "any": false, "q": "", "may_manage": true, "may_set_type": true})),
+            ),
+            (
+                "client_scope_new.html",
+                with(
+                    json!({"form": scope_form(), "protocols": ["docker-v2", "openid-connect"], "creating": true, "may_manage": true, "may_set_type": true, "types": types(), "error_field": "name", "error": "taken"}),
+                ),
+            ),
+            (
+                "client_scope_new.html",
+                with(
+                    json!({"form": scope_form(), "protocols": ["openid-connect"], "creating": true, "may_manage": true, "may_set_type": false, "types": types(), "error_field": "type", "error": "no"}),
+                ),
+            ),
+            (
+                "client_scope.html",
+                with(
+                    json!({"scope": scope(), "tab": "settings", "form": scope_form(), "protocols": [], "may_manage": true, "may_set_type": true, "types": types(), "error_field": "protocol", "error": "x"}),
+                ),
+            ),
+            (
+                "client_scope.html",
+                with(
+                    json!({"scope": scope(), "tab": "settings", "form": scope_form(), "protocols": [], "may_manage": false, "may_set_type": true, "types": types()}),
+                ),
+            ),
+            (
+                "client_scope.html",
+                with(
+                    json!({"scope": scope(), "tab": "mappers", "mappers": [{"id": "m1", "name": "tier", "type": "Hardcoded claim", "config": [], "edit": "/m/m1", "delete": "/m/m1/delete"}], "mapper_types": [], "mappers_base": "/m", "may_manage": true}),
+                ),
+            ),
+            (
+                "client_scope.html",
+                with(json!({"scope": scope(), "tab": "scope", "sm": sm(true, false), "may_manage": true, "error_field": "client_role", "error": "no"})),
+            ),
+            (
+                "client_scope.html",
+                with(json!({"scope": scope(), "tab": "scope", "sm": sm(false, true), "may_manage": true, "error_field": "role", "error": "no"})),
+            ),
+            (
+                "client_scope.html",
+                with(json!({"scope": scope(), "tab": "scope", "sm": sm(false, false), "may_manage": false})),
+            ),
+            (
+                "client.html",
+                with(json!({"client": client(), "tab": "scope", "sm": sm(true, false), "may_manage": true})),
+            ),
+            (
+                "client.html",
+                with(json!({"client": client(), "tab": "scope", "sm": json!({"full": true}), "may_manage": false})),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "client-scopes", "subtab": "setup", "scopes": [{"name": "profile", "href": "/s", "type": "Default", "optional": false, "description": null, "type_action": "/t", "remove": "/r"}], "scope_choices": [{"id": "s2", "name": "email"}], "may_manage": true, "error_field": "scope", "error": "x"}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "client-scopes", "subtab": "setup", "scopes": [], "scope_choices": [], "may_manage": true}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "client-scopes", "subtab": "setup", "scopes": [], "scope_choices": [], "may_manage": false}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "client-scopes", "subtab": "evaluate", "may_manage": true, "evaluation": {"action": "/e", "optional": [{"name": "phone", "checked": true}], "scope": "openid phone", "user": "al", "may_view_users": true, "chosen": {"username": "alice", "id": "u"}, "matches": [{"username": "alan", "email": null, "href": "/e?user=alan"}], "more": true, "mappers": [{"name": "tier", "type": "t", "from": "phone", "from_kind": "client scope", "href": "/m", "claim": "tier"}], "roles": [{"name": "ci", "client": null, "qualified": "ci"}, {"name": "r", "client": "app", "qualified": "app.r"}], "full_scope": true, "examples": [{"id": "access-token", "label": "Access", "json": "{\n  \"a\": 1\n}"}]}, "error_field": "user", "error": "none"}),
+                ),
+            ),
+            (
+                "client.html",
+                with(
+                    json!({"client": client(), "tab": "client-scopes", "subtab": "evaluate", "may_manage": false, "evaluation": {"action": "/e", "optional": [], "scope": "openid", "user": "", "may_view_users": false, "chosen": null, "matches": [], "more": false, "mappers": [], "roles": [], "full_scope": false, "examples": []}}),
+                ),
+            ),
+            (
+                "client_confirm.html",
+                with(
+                    json!({"scope": scope(), "tab": "settings", "heading": "Delete profile?", "warning": "Gone.", "confirm_action": "/d", "typed": false, "button": "Delete client scope", "cancel": "/c"}),
                 ),
             ),
             (

@@ -147,6 +147,8 @@ impl Console {
             // Optional in every page, so templates may test them without defining them.
             "active": null,
             "tab": null,
+            "subtab": null,
+            "scope": null,
             "error": null,
             "error_field": null,
         }))
@@ -158,6 +160,12 @@ impl Console {
         let may = |right| self.caller.can(realm, right);
         [
             ("Manage", "Clients", "clients", may(Right::QueryClients)),
+            (
+                "Manage",
+                "Client scopes",
+                "client-scopes",
+                may(Right::ViewClients),
+            ),
             ("Manage", "Registries", "registries", may(Right::ViewClients)),
             ("Manage", "Roles", "roles", may(Right::Any)),
             ("Manage", "Groups", "groups", may(Right::QueryGroups)),

@@ -728,19 +728,7 @@ pub async fn evaluate_roles(
             .map(|c| Container::Client(&c.id))
             .ok_or_else(|| AdminError::not_found("No realm or client found"))?
     };
-    let mut mapped = client.scope_role_ids.clone();
-    for name in &scopes {
-        if let Some(s) = snapshot.client_scope_by_name(name) {
-            mapped.extend(s.role_ids.iter().cloned());
-        }
-    }
-    mapped.extend(
-        snapshot
-            .roles
-            .iter()
-            .filter(|r| r.client_id.as_deref() == Some(client.client_id.as_str()))
-            .map(|r| r.id.clone()),
-    );
+    let mapped = evaluated_mappings(&snapshot, client, &scopes);
     let view = if granted {
         View::Composite
     } else {
@@ -757,6 +745,55 @@ pub async fn evaluate_roles(
     let mut roles =
         admin::roles::by_ids(ops.state.store().connection(), &realm_row.id, &ids).await?;
     roles.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(roles)
+}
+
+/// The role ids in scope of a client's tokens before composites: its own scope mappings,
+/// those of the granted scopes, and the client's own roles.
+fn evaluated_mappings(
+    snapshot: &RealmSnapshot,
+    client: &portcullis_core::model::Client,
+    scopes: &[String],
+) -> Vec<String> {
+    let mut mapped = client.scope_role_ids.clone();
+    for name in scopes {
+        if let Some(s) = snapshot.client_scope_by_name(name) {
+            mapped.extend(s.role_ids.iter().cloned());
+        }
+    }
+    mapped.extend(
+        snapshot
+            .roles
+            .iter()
+            .filter(|r| r.client_id.as_deref() == Some(client.client_id.as_str()))
+            .map(|r| r.id.clone()),
+    );
+    mapped
+}
+
+/// Every role, realm or client, that tokens of the client may carry with this `scope`
+/// parameter (`view-clients`): [`evaluate_roles`] over every container at once, realm roles
+/// first, then client roles by `clientId`, each by name.
+pub async fn evaluate_granted_roles(
+    ops: Ops<'_>,
+    realm: &str,
+    client_id: &str,
+    scope: Option<&str>,
+) -> Result<Vec<portcullis_core::model::Role>, AdminError> {
+    let snapshot = super::lookup::snapshot(ops.state, realm).await?;
+    let (client, scopes) = evaluation(ops, realm, client_id, &snapshot, scope).await?;
+    let mapped = evaluated_mappings(&snapshot, client, &scopes);
+    let expanded = portcullis_core::resolve::expand_composites(
+        &snapshot,
+        mapped.iter().map(String::as_str).collect(),
+    );
+    let mut roles: Vec<portcullis_core::model::Role> = snapshot
+        .roles
+        .iter()
+        .filter(|r| client.full_scope_allowed || expanded.contains(&r.qualified_name()))
+        .cloned()
+        .collect();
+    roles.sort_by(|a, b| (&a.client_id, &a.name).cmp(&(&b.client_id, &b.name)));
     Ok(roles)
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod ci_rules;
+mod client_scopes;
 mod clients;
 mod common;
 mod groups;
