@@ -463,6 +463,7 @@ fn client_routes(realm: &str) -> Router<AppState> {
             &r("/{id}/service-account-user"),
             get(clients::service_account),
         )
+        .route(&r("/{id}/push-revocation"), post(clients::push_revocation))
         .route(
             &r("/{id}/offline-sessions"),
             get(api::grants::client_offline_sessions),

@@ -360,6 +360,34 @@ impl<'t> ForeignJws<'t> {
     }
 }
 
+impl ForeignJws<'_> {
+    /// Checks an HMAC signature (`HS256`, `HS384`, `HS512`) made with `secret`: Keycloak's
+    /// `client-secret-jwt` client assertions. Compared in constant time.
+    pub fn verify_hmac(&self, secret: &[u8]) -> Result<(), SignatureError> {
+        use aws_lc_rs::hmac;
+        let alg_name = self
+            .header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(SignatureError::Malformed)?;
+        let algorithm = match alg_name {
+            "HS256" => hmac::HMAC_SHA256,
+            "HS384" => hmac::HMAC_SHA384,
+            "HS512" => hmac::HMAC_SHA512,
+            other => return Err(SignatureError::Algorithm(other.to_owned())),
+        };
+        let (message, signature_part) = self
+            .token
+            .rsplit_once('.')
+            .ok_or(SignatureError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature_part)
+            .map_err(|_| SignatureError::Malformed)?;
+        let key = hmac::Key::new(algorithm, secret);
+        hmac::verify(&key, message.as_bytes(), &signature).map_err(|_| SignatureError::BadSignature)
+    }
+}
+
 fn decode_object(part: &str) -> Option<Map<String, Value>> {
     let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
@@ -505,5 +533,40 @@ mod tests {
         let keys = parse_jwks(&document);
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].kid(), Some("ok"));
+    }
+
+    #[test]
+    fn hmac_signatures_verify_with_the_secret_only() {
+        use aws_lc_rs::hmac;
+        let hs = |alg: &str, algorithm: hmac::Algorithm, secret: &[u8]| {
+            let header = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "JWT"}).to_string());
+            let payload = URL_SAFE_NO_PAD.encode(json!({"sub": "app"}).to_string());
+            let input = format!("{header}.{payload}");
+            let tag = hmac::sign(&hmac::Key::new(algorithm, secret), input.as_bytes());
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        };
+        for (alg, algorithm) in [
+            ("HS256", hmac::HMAC_SHA256),
+            ("HS384", hmac::HMAC_SHA384),
+            ("HS512", hmac::HMAC_SHA512),
+        ] {
+            let token = hs(alg, algorithm, b"s3cret");
+            let jws = ForeignJws::parse(&token).unwrap();
+            assert_eq!(jws.verify_hmac(b"s3cret"), Ok(()), "{alg}");
+            assert_eq!(jws.verify_hmac(b"other"), Err(SignatureError::BadSignature));
+        }
+        let lying = hs("HS384", hmac::HMAC_SHA256, b"s3cret");
+        let jws = ForeignJws::parse(&lying).unwrap();
+        assert_eq!(
+            jws.verify_hmac(b"s3cret"),
+            Err(SignatureError::BadSignature)
+        );
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
+        let payload = URL_SAFE_NO_PAD.encode("{}");
+        let none = format!("{header}.{payload}.AAAA");
+        assert_eq!(
+            ForeignJws::parse(&none).unwrap().verify_hmac(b"s3cret"),
+            Err(SignatureError::Algorithm("none".into()))
+        );
     }
 }

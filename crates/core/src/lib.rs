@@ -14,6 +14,7 @@ pub mod jwk;
 pub mod jws;
 pub mod keys;
 pub mod model;
+pub mod not_before;
 pub mod password;
 pub mod required_action;
 pub mod resolve;

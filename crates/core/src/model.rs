@@ -50,6 +50,9 @@ pub struct Realm {
     pub events_enabled: bool,
     /// The event types recorded (`enabledEventTypes`); empty: every type.
     pub enabled_event_types: Vec<String>,
+    /// Unix seconds: every token of the realm issued before this is dead (Keycloak's realm
+    /// `notBefore`, "Revocation" in the console); 0: none.
+    pub not_before: i64,
 }
 
 impl Default for Realm {
@@ -79,6 +82,7 @@ impl Default for Realm {
             disabled_required_actions: Vec::new(),
             events_enabled: true,
             enabled_event_types: Vec::new(),
+            not_before: 0,
         }
     }
 }
@@ -385,6 +389,13 @@ pub struct Client {
     pub full_scope_allowed: bool,
     /// The client's scope mappings: ids of realm and client roles.
     pub scope_role_ids: Vec<String>,
+    /// Unix seconds: every token issued to the client before this is dead (Keycloak's client
+    /// `notBefore`); 0: none.
+    pub not_before: i64,
+    /// How a confidential client must authenticate (Keycloak's `clientAuthenticatorType`):
+    /// [`Client::SECRET`], [`Client::JWT`] or [`Client::SECRET_JWT`]; any other value refuses
+    /// every attempt. Public clients ignore it.
+    pub authenticator_type: String,
 }
 
 impl Default for Client {
@@ -412,11 +423,19 @@ impl Default for Client {
             optional_client_scopes: Self::OPTIONAL_CLIENT_SCOPES.map(String::from).to_vec(),
             full_scope_allowed: true,
             scope_role_ids: Vec::new(),
+            not_before: 0,
+            authenticator_type: Self::SECRET.to_string(),
         }
     }
 }
 
 impl Client {
+    /// `client_secret_basic` or `client_secret_post` (Keycloak's default).
+    pub const SECRET: &'static str = "client-secret";
+    /// `private_key_jwt`: a client assertion signed with the client's registered key.
+    pub const JWT: &'static str = "client-jwt";
+    /// `client_secret_jwt`: a client assertion signed (HMAC) with the client's secret.
+    pub const SECRET_JWT: &'static str = "client-secret-jwt";
     /// Keycloak's default client scopes of a new OIDC client (the realm's defaults).
     pub const DEFAULT_CLIENT_SCOPES: [&'static str; 6] = crate::client_scopes::REALM_DEFAULT_SCOPES;
     /// Keycloak's optional client scopes of a new OIDC client (the realm's defaults).

@@ -1,5 +1,7 @@
-//! The sweeper: a background task that deletes expired sessions, codes and tokens
-//! ([`Store::sweep_expired`]). Nothing else removes them, so without it the tables only grow.
+//! The sweeper: a background task that deletes expired sessions, codes and tokens, and login
+//! and admin events older than their realm keeps them (`eventsExpiration`,
+//! `adminEventsExpiration`) ([`Store::sweep_expired`]). Nothing else removes them, so without
+//! it the tables only grow.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +39,8 @@ async fn sweep_once(store: &Store, clock: &dyn Clock) {
             docker_refresh_tokens = report.docker_refresh_tokens,
             revoked_tokens = report.revoked_tokens,
             login_failures = report.login_failures,
+            login_events = report.login_events,
+            admin_events = report.admin_events,
             "swept expired rows"
         ),
         Ok(_) => {}

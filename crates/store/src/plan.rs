@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use portcullis_core::keys::{Algorithm, KeyMaterial};
 use portcullis_core::model::UPDATE_PASSWORD;
-use portcullis_core::model::{BruteForcePolicy, ClientScope, RealmScopeType, realm_defaults};
+use portcullis_core::model::{
+    BruteForcePolicy, Client, ClientScope, RealmScopeType, realm_defaults,
+};
 use portcullis_core::password::{PasswordPolicy, PolicySubject, StoredPassword};
 
 use crate::admin::entity::user_federated_identity;
@@ -174,6 +176,7 @@ fn realm_settings(rep: &RealmRepresentation) -> realm::Model {
         default_role_id: None,
         admin_events_enabled: rep.admin_events_enabled.unwrap_or(false),
         admin_events_details_enabled: rep.admin_events_details_enabled.unwrap_or(false),
+        not_before: rep.not_before.unwrap_or(0).max(0),
         sso_session_idle_timeout: rep
             .sso_session_idle_timeout
             .unwrap_or(d::SSO_SESSION_IDLE_TIMEOUT),
@@ -460,6 +463,12 @@ impl Builder {
             ))?,
             full_scope_allowed: rep.full_scope_allowed.unwrap_or(true),
             scope_role_ids: "[]".into(),
+            not_before: rep.not_before.unwrap_or(0).max(0),
+            client_authenticator_type: rep
+                .client_authenticator_type
+                .clone()
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| Client::SECRET.to_string()),
             protocol,
         })
     }

@@ -302,6 +302,7 @@ async fn sweeping_deletes_what_expired_and_keeps_what_is_valid() {
         revoked_tokens: 1,
         login_failures: 1,
         login_events: 1,
+        admin_events: 0,
     };
     assert_eq!(report, want);
 
@@ -368,5 +369,120 @@ async fn sweeping_deletes_what_expired_and_keeps_what_is_valid() {
     let later = later.unwrap();
     assert_eq!((later.user_sessions, later.auth_codes), (1, 1));
     assert_eq!(later.refresh_tokens, 1, "r-just");
+    db.finish().await;
+}
+
+/// Events go by their realm's settings: login events after `eventsExpiration` (the server's
+/// week where a realm has none), admin events after the `adminEventsExpiration` attribute
+/// (never where a realm has none); other realms' events are untouched.
+#[tokio::test]
+async fn events_are_kept_as_long_as_their_realm_says() {
+    use portcullis_store::admin::entity::admin_event;
+    use portcullis_store::admin::events::{record, record_login_events};
+    use portcullis_store::entity::login_event;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use serde_json::json;
+
+    let db = imported().await;
+    let store = &db.store;
+    let other = portcullis_store::parse_realm_json(
+        &json!({"realm": "other", "id": "other-id", "enabled": true}).to_string(),
+    )
+    .unwrap();
+    store.import_realm(other, false, NOW).await.unwrap();
+    let conn = store.connection();
+    // The fixture realm keeps login events 10 minutes and admin events an hour.
+    let settings = json!({"eventsExpiration": 600})
+        .as_object()
+        .unwrap()
+        .clone();
+    portcullis_store::admin::extras::set(conn, REALM, REALM, &settings)
+        .await
+        .unwrap();
+    let mut row = portcullis_store::entity::realm::Entity::find_by_id(REALM)
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    row.attributes = json!({"adminEventsExpiration": "3600"}).to_string();
+    portcullis_store::admin::realms::update(conn, row)
+        .await
+        .unwrap();
+
+    let login = |id: &str, realm: &str, secs: i64| login_event::Model {
+        id: id.into(),
+        realm_id: realm.into(),
+        time: secs * 1000,
+        event_type: "LOGIN".into(),
+        client_id: None,
+        user_id: None,
+        username: None,
+        session_id: None,
+        ip_address: None,
+        error: None,
+        details: None,
+    };
+    let admin = |id: &str, realm: &str, secs: i64| admin_event::Model {
+        id: id.into(),
+        realm_id: realm.into(),
+        time: secs * 1000,
+        operation_type: "UPDATE".into(),
+        resource_type: "REALM".into(),
+        resource_path: String::new(),
+        representation: None,
+        error: None,
+        auth_realm_id: None,
+        auth_client_id: None,
+        auth_user_id: None,
+        ip_address: None,
+    };
+    let week = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
+    record_login_events(
+        conn,
+        vec![
+            login("l-old", REALM, T - 601),
+            login("l-old-2", REALM, T - 700),
+            login("l-new", REALM, T - 599),
+            login("o-mid", "other-id", T - 601),
+            login("o-old", "other-id", T - week - 1),
+        ],
+    )
+    .await
+    .unwrap();
+    for event in [
+        admin("a-old", REALM, T - 3601),
+        admin("a-new", REALM, T - 3599),
+        admin("o-ancient", "other-id", T - 10 * week),
+    ] {
+        record(conn, event).await.unwrap();
+    }
+
+    // Batches of one: two expired login events of the realm take two statements.
+    let report = store.sweep_expired(T, 1).await.unwrap();
+    assert_eq!((report.login_events, report.admin_events), (3, 1));
+    let login_ids = |realm: &'static str| async move {
+        let mut ids: Vec<String> = login_event::Entity::find()
+            .filter(login_event::Column::RealmId.eq(realm))
+            .all(conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(login_ids(REALM).await, ["l-new"]);
+    assert_eq!(login_ids("other-id").await, ["o-mid"]);
+    let mut admin_ids: Vec<String> = admin_event::Entity::find()
+        .all(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    admin_ids.sort();
+    assert_eq!(admin_ids, ["a-new", "o-ancient"]);
+    assert_eq!(store.sweep_expired(T, 1).await.unwrap().total(), 0);
     db.finish().await;
 }

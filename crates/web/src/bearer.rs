@@ -9,8 +9,9 @@
 //! - `exp` has not come and `nbf`, if any, has;
 //! - the client it was issued to (`azp`) exists, is enabled and speaks OpenID Connect;
 //! - it was not revoked (RFC 7009, by `jti`, or with its client session);
-//! - its user exists and is enabled, and the token is not older than the user's `notBefore`
-//!   (admin logout, password reset, disabling);
+//! - its user exists and is enabled, and the token is not older than the realm's, the client's
+//!   or the user's `notBefore` ([`not_before::is_stale`]; admin logout, password reset,
+//!   disabling, an admin's revocation of every token of the realm or client);
 //! - the SSO session it belongs to (`sid`), if any, is alive and not older than `notBefore`.
 //!
 //! Every check reads the revocation list and the user, so a change made on any instance counts
@@ -20,8 +21,8 @@
 
 use std::sync::Arc;
 
-use portcullis_core::jws;
 use portcullis_core::model::{RealmSnapshot, User};
+use portcullis_core::{jws, not_before};
 use portcullis_store::UserSession;
 use serde_json::{Map, Value};
 
@@ -108,7 +109,7 @@ pub async fn validate_access_token(
     let Some(user) = user.filter(|u| u.enabled) else {
         return Ok(Err(USER_GONE));
     };
-    if user.revoked_before(issued_at) {
+    if not_before::is_stale(&realm.realm, Some(client), Some(&user), issued_at) {
         return Ok(Err(STALE));
     }
     let session = match sid {

@@ -160,6 +160,18 @@ pub async fn regenerate_secret(
     ok(secret_rep(Some(&secret)))
 }
 
+/// `POST clients/{id}/push-revocation`: Keycloak's `GlobalRequestResult`.
+pub async fn push_revocation(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, id)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let failed = clients::push_revocation(ops, &realm, &id).await?;
+    ok(json!({"successRequests": [], "failedRequests": failed}))
+}
+
 pub async fn service_account(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,

@@ -397,6 +397,34 @@ pub async fn regenerate_secret(ops: Ops<'_>, realm: &str, id: &str) -> Result<St
     Ok(secret)
 }
 
+/// Keycloak's client `push-revocation` (`manage-clients`): sends the client's `notBefore` to
+/// its management URL (`adminUrl`). It does not move `notBefore` (an update of the client
+/// does; tokens issued to it before then are refused at once, on every instance). This server
+/// does not call clients back, so a client with a management URL is reported as failed.
+/// Returns the management URLs that were not reached.
+pub async fn push_revocation(
+    ops: Ops<'_>,
+    realm: &str,
+    id: &str,
+) -> Result<Vec<String>, AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
+    let db = ops.state.store().connection();
+    find_client(db, &realm_row.id, id).await?;
+    let extras = admin::extras::get(db, id).await?;
+    let failed: Vec<String> = extras
+        .get("adminUrl")
+        .and_then(Value::as_str)
+        .filter(|u| !u.trim().is_empty())
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    let mut change = Change::begin(ops.state, ops.caller, realm_row.clone()).await?;
+    let path = format!("clients/{id}/push-revocation");
+    change.record(Event::new(Op::Action, "CLIENT", path));
+    change.commit().await?;
+    Ok(failed)
+}
+
 /// Deletes a client (`manage-clients`) with its roles, mappers and service-account user; the
 /// rights check in [`Change`] refuses it when that takes away admin rights the caller lacks.
 pub async fn delete(ops: Ops<'_>, realm: &str, id: &str) -> Result<(), AdminError> {

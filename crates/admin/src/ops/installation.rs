@@ -54,7 +54,6 @@ pub async fn generate(
     match provider {
         "keycloak-oidc-keycloak-json" => {
             let realm_extras = admin::extras::get(db, &realm_row.id).await?;
-            let client_extras = admin::extras::get(db, &client.id).await?;
             let has_roles = !admin::clients::roles_after(db, &client.id, None, 1)
                 .await?
                 .is_empty();
@@ -66,10 +65,7 @@ pub async fn generate(
                     .and_then(Value::as_str)
                     .unwrap_or("external"),
                 client: &client,
-                authenticator: client_extras
-                    .get("clientAuthenticatorType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("client-secret"),
+                authenticator: &client.client_authenticator_type,
                 has_roles,
             });
             let body = serde_json::to_vec_pretty(&config)

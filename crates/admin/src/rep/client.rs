@@ -33,6 +33,8 @@ pub const MODELLED: &[&str] = &[
     "defaultClientScopes",
     "optionalClientScopes",
     "fullScopeAllowed",
+    "notBefore",
+    "clientAuthenticatorType",
     "attributes",
     "protocolMappers",
     "access",
@@ -60,8 +62,6 @@ pub fn representation(
     let defaults = json!({
         "surrogateAuthRequired": false,
         "alwaysDisplayInConsole": false,
-        "clientAuthenticatorType": "client-secret",
-        "notBefore": 0,
         "implicitFlowEnabled": false,
         "frontchannelLogout": true,
         "fullScopeAllowed": true,
@@ -97,6 +97,10 @@ pub struct ClientFields {
     pub optional_client_scopes: Option<Vec<String>>,
     pub full_scope_allowed: Option<bool>,
     pub attributes: Option<BTreeMap<String, String>>,
+    /// Unix seconds; tokens issued to the client before it are dead.
+    pub not_before: Option<i64>,
+    /// `clientAuthenticatorType`.
+    pub client_authenticator_type: Option<String>,
 }
 
 impl ClientFields {
@@ -127,6 +131,8 @@ impl ClientFields {
             optional_client_scopes: rep.optional_client_scopes,
             full_scope_allowed: rep.full_scope_allowed,
             attributes: rep.attributes,
+            not_before: rep.not_before,
+            client_authenticator_type: text(&rep.client_authenticator_type),
         };
         fields.validate()?;
         Ok(fields)
@@ -153,6 +159,20 @@ impl ClientFields {
             .is_some_and(|c| c.chars().count() > super::user::MAX_NAME_LEN)
         {
             return Err(AdminError::BadRequest("Client ID is too long".into()));
+        }
+        if self
+            .client_authenticator_type
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 64)
+        {
+            return Err(AdminError::BadRequest(
+                "clientAuthenticatorType is too long".into(),
+            ));
+        }
+        if self.not_before.is_some_and(|n| n < 0) {
+            return Err(AdminError::BadRequest(
+                "notBefore must not be negative".into(),
+            ));
         }
         Ok(())
     }
@@ -207,6 +227,8 @@ impl ClientFields {
             ))?,
             full_scope_allowed: true,
             scope_role_ids: "[]".into(),
+            not_before: 0,
+            client_authenticator_type: portcullis_core::model::Client::SECRET.to_string(),
         };
         self.apply(&mut row)?;
         if !row.public_client && row.secret.is_none() {
@@ -269,6 +291,12 @@ impl ClientFields {
         }
         if let Some(v) = &self.attributes {
             row.attributes = to_column(v)?;
+        }
+        if let Some(v) = self.not_before {
+            row.not_before = v;
+        }
+        if let Some(v) = &self.client_authenticator_type {
+            row.client_authenticator_type = v.clone();
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ const MODELLED: &[&str] = &[
     "maxDeltaTimeSeconds",
     "adminEventsEnabled",
     "adminEventsDetailsEnabled",
+    "notBefore",
     "attributes",
 ];
 
@@ -86,7 +87,6 @@ pub fn representation(
     extras: &Map<String, Value>,
 ) -> Result<Value, AdminError> {
     let defaults = json!({
-        "notBefore": 0,
         "defaultSignatureAlgorithm": "RS256",
         "accessTokenLifespanForImplicitFlow": 900,
         "clientSessionIdleTimeout": 0,
@@ -241,6 +241,7 @@ pub fn apply(
             &mut row.device_polling_interval,
         ),
         ("failureFactor", rep.failure_factor, &mut row.failure_factor),
+        ("notBefore", rep.not_before, &mut row.not_before),
         (
             "waitIncrementSeconds",
             rep.wait_increment_seconds,
@@ -320,6 +321,7 @@ mod tests {
             default_role_id: None,
             admin_events_enabled: false,
             admin_events_details_enabled: false,
+            not_before: 0,
         }
     }
 

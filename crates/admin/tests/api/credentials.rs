@@ -470,3 +470,129 @@ async fn costly_imported_hashes_are_refused() {
     let fine = create("light", credential(7168, 5)).await;
     assert_eq!(fine.status, StatusCode::CREATED, "{}", fine.text());
 }
+
+/// Which of vic's OIDC credentials still work: online refresh, offline refresh, userinfo, the
+/// admin API (docker logins are not OpenID Connect tokens: Keycloak's `notBefore` of a realm
+/// or client does not reach them). The client is public, so its refresh tokens rotate: a
+/// successful check spends them, a refused one does not.
+async fn oidc_working(app: &App, held: &Held) -> [bool; 4] {
+    let [_, refresh, offline, userinfo, admin_api] = working(app, held).await;
+    [refresh, offline, userinfo, admin_api]
+}
+
+/// The refresh grant's answer to a stale refresh token: Keycloak's.
+async fn assert_stale(app: &App, refresh_token: &str) {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "app"),
+        ("refresh_token", refresh_token),
+    ];
+    let refused = app.post_form(TOKEN, None, &form).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.json(),
+        json!({"error": "invalid_grant", "error_description": "Stale token"})
+    );
+}
+
+/// The realm's `notBefore` (Keycloak's "Revocation: Set to now", a `PUT` of the realm) kills
+/// every token of the realm issued before it, at once; clearing it revives them, as in
+/// Keycloak; tokens issued after it work.
+#[tokio::test]
+async fn a_realm_not_before_revokes_every_token_issued_before() {
+    let app = cred_app().await;
+    let held = sign_in(&app, "vic-password-1").await;
+    app.clock.advance(1);
+    let now = app.now();
+    let reply = app.put("realms/cred", json!({"notBefore": now})).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    assert_eq!(app.get("realms/cred").await.json()["notBefore"], now);
+    assert_stale(&app, &held.refresh).await;
+    assert_eq!(oidc_working(&app, &held).await, [false; 4]);
+    let again = sign_in(&app, "vic-password-1").await;
+    assert_eq!(oidc_working(&app, &again).await, [true; 4], "issued after");
+
+    let reply = app.put("realms/cred", json!({"notBefore": 0})).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(oidc_working(&app, &held).await, [true; 4], "cleared");
+
+    let reply = app.put("realms/cred", json!({"notBefore": -1})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    let reply = app.put("realms/cred", json!({"notBefore": "soon"})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+}
+
+/// A client's `notBefore` (set through its representation) kills the tokens issued to that
+/// client before it, and only those; `push-revocation` answers as Keycloak does and moves
+/// nothing.
+#[tokio::test]
+async fn a_client_not_before_revokes_the_tokens_of_that_client() {
+    let app = cred_app().await;
+    let first = sign_in(&app, "vic-password-1").await;
+    let second = sign_in(&app, "vic-password-1").await;
+    let app_uuid = app.client_uuid("cred", "app").await;
+    let registry = app.client_uuid("cred", "registry").await;
+    app.clock.advance(1);
+    let now = app.now();
+    let other = app
+        .put(
+            &format!("realms/cred/clients/{registry}"),
+            json!({"notBefore": now}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NO_CONTENT, "{}", other.text());
+    let path = format!("realms/cred/clients/{app_uuid}");
+    let push = app
+        .post(&format!("{path}/push-revocation"), json!({}))
+        .await;
+    assert_eq!(push.status, StatusCode::OK, "{}", push.text());
+    assert_eq!(
+        push.json(),
+        json!({"successRequests": [], "failedRequests": []})
+    );
+    assert_eq!(
+        oidc_working(&app, &first).await,
+        [true; 4],
+        "another client's notBefore, and a push, move nothing"
+    );
+
+    let reply = app.put(&path, json!({"notBefore": now})).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    assert_eq!(app.get(&path).await.json()["notBefore"], now);
+    assert_stale(&app, &second.refresh).await;
+    assert_eq!(oidc_working(&app, &second).await, [false; 4]);
+    let again = sign_in(&app, "vic-password-1").await;
+    assert_eq!(oidc_working(&app, &again).await, [true; 4], "issued after");
+
+    let reply = app.put(&path, json!({"notBefore": -5})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+
+    let reply = app
+        .put(&path, json!({"adminUrl": "http://app.test/admin"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    let push = app
+        .post(&format!("{path}/push-revocation"), json!({}))
+        .await;
+    assert_eq!(
+        push.json(),
+        json!({"successRequests": [], "failedRequests": ["http://app.test/admin"]})
+    );
+    let missing = app
+        .post(
+            "realms/cred/clients/no-such-client/push-revocation",
+            json!({}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let fresh = sign_in(&app, "vic-password-1").await;
+    let vic_admin = app
+        .send(
+            Method::POST,
+            &format!("{path}/push-revocation"),
+            Some(&fresh.access),
+            None,
+        )
+        .await;
+    assert_eq!(vic_admin.status, StatusCode::FORBIDDEN, "view-users only");
+}

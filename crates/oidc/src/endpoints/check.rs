@@ -2,11 +2,13 @@
 //! ([`portcullis_web::bearer`]); refresh and offline tokens here, for the refresh grant and
 //! introspection: we signed them for this realm, they have not expired, their row exists and is
 //! not revoked, their client and user still exist and are enabled, they are not older than the
-//! user's `notBefore`, and the SSO session they belong to (if online) is alive.
+//! realm's, the client's or the user's `notBefore` ([`not_before::is_stale`]), and the SSO
+//! session they belong to (if online) is alive.
 
 use std::sync::Arc;
 
 use portcullis_core::model::{Client, User};
+use portcullis_core::not_before;
 use portcullis_core::resolve::{ResolvedUser, resolve_user};
 use portcullis_store::{RefreshTokenRecord, UserSession};
 use portcullis_web::{LiveUser, bearer};
@@ -91,7 +93,8 @@ pub(crate) async fn refresh_token<'s>(
         return Ok(Err(USER_GONE));
     };
     let user = &account.user;
-    if user.revoked_before(claim_i64(&claims, "iat").unwrap_or(i64::MIN)) {
+    let issued_at = claim_i64(&claims, "iat").unwrap_or(i64::MIN);
+    if not_before::is_stale(&ctx.snapshot.realm, Some(client), Some(user), issued_at) {
         return Ok(Err(bearer::STALE));
     }
     let session = match &record.session_id {

@@ -1,9 +1,16 @@
 //! Client authentication at the token, introspection, revocation and device endpoints:
 //! `client_secret_basic` (the Basic credentials form-decoded per RFC 6749 §2.3.1),
 //! `client_secret_post`, `private_key_jwt` (an RFC 7523 client assertion signed with the key
-//! the client registered: Keycloak's `client-jwt` authenticator), and `none` for public
-//! clients. Secrets are compared in constant time. Which clients exist is not revealed:
-//! unknown clients and wrong secrets fail alike.
+//! the client registered: Keycloak's `client-jwt` authenticator), `client_secret_jwt` (an
+//! assertion signed with HMAC and the client's secret: `client-secret-jwt`), and `none` for
+//! public clients. Secrets are compared in constant time. Which clients exist is not
+//! revealed: unknown clients and wrong secrets fail alike.
+//!
+//! A confidential client authenticates only as its `clientAuthenticatorType` says, as in
+//! Keycloak: `client-secret` by Basic or the form, `client-jwt` and `client-secret-jwt` by their
+//! kind of assertion (a secret from such a client is answered 400 `invalid_client`, "Parameter
+//! client_assertion_type is missing"); any other type, or an assertion from a `client-secret`
+//! client, fails as a wrong secret does (401 `invalid_client`).
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use axum::http::HeaderMap;
@@ -24,6 +31,8 @@ pub(crate) enum AuthMethod {
     Post,
     /// A signed client assertion (`private_key_jwt`).
     PrivateKeyJwt,
+    /// A client assertion signed with the client's secret (`client_secret_jwt`).
+    SecretJwt,
     /// A public client naming itself with `client_id`.
     None,
 }
@@ -52,6 +61,10 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 pub(crate) const JWT_CERTIFICATE: &str = "jwt.credential.certificate";
 pub(crate) const JWT_PUBLIC_KEY: &str = "jwt.credential.public.key";
 pub(crate) const JWT_KID: &str = "jwt.credential.kid";
+/// Client attribute naming the one algorithm its assertions may be signed with (Keycloak's).
+const SIGNING_ALG: &str = "token.endpoint.auth.signing.alg";
+/// Keycloak's answer to a secret from a client that must send an assertion.
+const ASSERTION_MISSING: &str = "Parameter client_assertion_type is missing";
 
 /// Authenticates the client of a request ([`authenticate`]), a client assertion included: its
 /// `jti` is spent here, so an assertion authenticates once.
@@ -78,7 +91,7 @@ pub(crate) async fn authenticate_request<'a>(
         ));
     }
     let assertion = form.get("client_assertion").ok_or_else(fail)?;
-    let checked = check_assertion(ctx, form, assertion)?;
+    let checked = check_assertion(ctx, form, assertion).await?;
     let key = format!("client-assertion:{}:{}", checked.client.id, checked.jti);
     let fresh = ctx
         .state
@@ -91,13 +104,14 @@ pub(crate) async fn authenticate_request<'a>(
     }
     Ok(Authenticated {
         client: checked.client,
-        method: AuthMethod::PrivateKeyJwt,
+        method: checked.method,
     })
 }
 
 /// A client assertion whose signature and claims check.
 struct CheckedAssertion<'a> {
     client: &'a Client,
+    method: AuthMethod,
     jti: String,
     expires_at: i64,
 }
@@ -105,7 +119,7 @@ struct CheckedAssertion<'a> {
 /// Checks a client assertion: `iss` = `sub` = a confidential client's `client_id` (and the
 /// form's `client_id`, when given), signed with the client's registered key, `aud` the realm's
 /// issuer or one of its endpoints, unexpired, with a `jti`.
-fn check_assertion<'a>(
+async fn check_assertion<'a>(
     ctx: &'a super::Ctx,
     form: &Form,
     assertion: &str,
@@ -127,6 +141,35 @@ fn check_assertion<'a>(
         .filter(|c| c.protocol == PROTOCOL && c.enabled && !c.bearer_only && !c.public_client)
         .ok_or_else(|| fail("unknown client"))?;
     let attribute = |name: &str| client.attributes.get(name).filter(|v| !v.is_empty());
+    // The algorithm the client registered for its assertions, when it did.
+    let alg = jws.header.get("alg").and_then(serde_json::Value::as_str);
+    if attribute(SIGNING_ALG).is_some_and(|registered| Some(registered.as_str()) != alg) {
+        return Err(fail("not the registered signing algorithm"));
+    }
+    let method = match client.authenticator_type.as_str() {
+        Client::JWT => AuthMethod::PrivateKeyJwt,
+        Client::SECRET_JWT => AuthMethod::SecretJwt,
+        _ => return Err(fail("the client does not authenticate with assertions")),
+    };
+    if method == AuthMethod::SecretJwt {
+        let secret = client
+            .secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| fail("the client has no secret"))?;
+        if jws.verify_hmac(secret.as_bytes()).is_err() {
+            return Err(fail("bad signature"));
+        }
+        return claims_check(ctx, &jws, client, method, &fail);
+    }
+    // Keys published at a URL are the client's only keys, as in Keycloak.
+    if let Some(url) = super::client_jwks::jwks_url(client) {
+        if let Err(why) = super::client_jwks::verify(client, url, &jws, ctx.now).await {
+            tracing::info!(realm = %ctx.snapshot.realm.name, client = %client.client_id, reason = %why, "client assertion refused: key set");
+            return Err(OAuthError::invalid_client(BAD_CLIENT, None));
+        }
+        return claims_check(ctx, &jws, client, method, &fail);
+    }
     let der = |value: &str| {
         base64::engine::general_purpose::STANDARD
             .decode(value.trim())
@@ -161,6 +204,19 @@ fn check_assertion<'a>(
     if by_kid.is_err() && jws.verify(&anonymous).is_err() {
         return Err(fail("bad signature"));
     }
+    claims_check(ctx, &jws, client, method, &fail)
+}
+
+/// The claims of a client assertion whose signature verified: unexpired, `aud` the realm's
+/// issuer or one of its endpoints, with a `jti`.
+fn claims_check<'a>(
+    ctx: &super::Ctx,
+    jws: &portcullis_core::jwk::ForeignJws<'_>,
+    client: &'a Client,
+    method: AuthMethod,
+    fail: &dyn Fn(&str) -> OAuthError,
+) -> Result<CheckedAssertion<'a>, OAuthError> {
+    let text = |name: &str| jws.claims.get(name).and_then(serde_json::Value::as_str);
     let expires_at = jws
         .claims
         .get("exp")
@@ -202,6 +258,7 @@ fn check_assertion<'a>(
         .ok_or_else(|| fail("no jti"))?;
     Ok(CheckedAssertion {
         client,
+        method,
         jti: jti.to_string(),
         expires_at,
     })
@@ -233,6 +290,16 @@ pub(crate) fn authenticate<'a>(
             client,
             method: AuthMethod::None,
         });
+    }
+    match client.authenticator_type.as_str() {
+        Client::SECRET => {}
+        Client::JWT | Client::SECRET_JWT => {
+            return Err(OAuthError::invalid_client_method(ASSERTION_MISSING));
+        }
+        other => {
+            tracing::info!(realm, client = %client.client_id, authenticator = other, "client authenticator type not supported");
+            return Err(fail());
+        }
     }
     let expected = client.secret.as_deref().filter(|s| !s.is_empty());
     let matches = expected.is_some_and(|expected| {

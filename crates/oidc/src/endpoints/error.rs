@@ -109,6 +109,12 @@ impl OAuthError {
         }
     }
 
+    /// 400 `invalid_client`: Keycloak's answer when a client authenticated in a way its
+    /// `clientAuthenticatorType` does not take (no client assertion from a `client-jwt` client).
+    pub(crate) fn invalid_client_method(description: &'static str) -> Self {
+        Self::protocol(StatusCode::BAD_REQUEST, "invalid_client", description)
+    }
+
     /// Keycloak answers bad resource-owner credentials with 401 `invalid_grant`.
     pub(crate) fn invalid_user_credentials() -> Self {
         Self::protocol(

@@ -4,6 +4,7 @@
 
 mod check;
 mod client_auth;
+mod client_jwks;
 pub(crate) mod cors;
 mod device;
 mod discovery;
@@ -153,6 +154,7 @@ impl Audit {
             client_auth::AuthMethod::Basic => "client_secret_basic",
             client_auth::AuthMethod::Post => "client_secret_post",
             client_auth::AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            client_auth::AuthMethod::SecretJwt => "client_secret_jwt",
             client_auth::AuthMethod::None => "none",
         };
     }

@@ -10,29 +10,13 @@ use portcullis_core::model::{Client, ClientScope, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 
 pub(crate) const OPENID: &str = "openid";
-pub(crate) const PROFILE: &str = "profile";
-pub(crate) const EMAIL: &str = "email";
-pub(crate) const ADDRESS: &str = "address";
-pub(crate) const PHONE: &str = "phone";
-pub(crate) const ROLES: &str = "roles";
-pub(crate) const WEB_ORIGINS: &str = "web-origins";
-pub(crate) const ACR: &str = "acr";
+#[cfg(test)]
+const ROLES: &str = "roles";
+#[cfg(test)]
+const WEB_ORIGINS: &str = "web-origins";
+#[cfg(test)]
+const ACR: &str = "acr";
 pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
-pub(crate) const MICROPROFILE_JWT: &str = "microprofile-jwt";
-
-/// Every scope this server gives meaning to, for discovery's `scopes_supported`.
-pub(crate) const SUPPORTED: [&str; 10] = [
-    OPENID,
-    PROFILE,
-    EMAIL,
-    ADDRESS,
-    PHONE,
-    OFFLINE_ACCESS,
-    ROLES,
-    WEB_ORIGINS,
-    ACR,
-    MICROPROFILE_JWT,
-];
 
 /// One granted scope: its name and whether the `scope` claim lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,11 @@ pub struct Model {
     pub full_scope_allowed: bool,
     /// JSON array of role ids: the client's role scope mappings.
     pub scope_role_ids: String,
+    /// Unix seconds: tokens of the client issued before this are dead (`notBefore`); 0: none.
+    pub not_before: i64,
+    /// How the client authenticates (`clientAuthenticatorType`): `client-secret`, `client-jwt`,
+    /// `client-secret-jwt`, ...
+    pub client_authenticator_type: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

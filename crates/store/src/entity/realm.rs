@@ -44,6 +44,8 @@ pub struct Model {
     /// Keycloak's `adminEventsDetailsEnabled`: whether a recorded change keeps its
     /// representation.
     pub admin_events_details_enabled: bool,
+    /// Unix seconds: tokens of the realm issued before this are dead (`notBefore`); 0: none.
+    pub not_before: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

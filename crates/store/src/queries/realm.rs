@@ -317,6 +317,7 @@ fn domain_realm(row: &realm::Model) -> Result<Realm, StoreError> {
             max_delta_time_secs: row.max_delta_time_seconds,
         },
         identity_providers: Vec::new(),
+        not_before: row.not_before,
         ..Realm::default()
     })
 }
@@ -425,6 +426,8 @@ fn domain_clients(
                 optional_client_scopes: from_json(&c.optional_client_scopes, "client scopes")?,
                 full_scope_allowed: c.full_scope_allowed,
                 scope_role_ids: from_json(&c.scope_role_ids, "client scope mappings")?,
+                not_before: c.not_before,
+                authenticator_type: c.client_authenticator_type.clone(),
             })
         })
         .collect()

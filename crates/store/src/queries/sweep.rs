@@ -9,11 +9,17 @@
 //!
 //! A row goes only once it has been useless for [`SWEEP_GRACE_SECS`]: instances sharing one
 //! database may disagree on the time a little, and readers differ on the boundary second.
+//!
+//! Events are kept per realm as Keycloak keeps them: login and token events for the realm's
+//! `eventsExpiration` (seconds; unset or 0: [`LOGIN_EVENT_RETENTION_SECS`], this server's
+//! default), admin events for its `adminEventsExpiration` (the realm attribute, seconds;
+//! unset or 0: for good).
 
 use portcullis_core::model::realm_defaults;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
+use crate::admin::entity::admin_event;
 use crate::entity::{
     auth_code, device_code, docker_refresh_token, login_event, login_failure, oidc_refresh_token,
     realm, revoked_token, user_session,
@@ -27,8 +33,9 @@ pub const SWEEP_GRACE_SECS: i64 = 60;
 /// milliseconds on SQLite.
 pub const SWEEP_BATCH: u64 = 500;
 
-/// How long login and token events are kept (seconds): a week of who signed in and which
-/// docker tokens were issued, without the table growing forever.
+/// How long login and token events are kept (seconds) in a realm without `eventsExpiration`:
+/// a week of who signed in and which docker tokens were issued, without the table growing
+/// forever.
 pub const LOGIN_EVENT_RETENTION_SECS: i64 = 7 * 86_400;
 
 /// How many rows a sweep deleted, per table.
@@ -42,6 +49,7 @@ pub struct SweepReport {
     pub revoked_tokens: u64,
     pub login_failures: u64,
     pub login_events: u64,
+    pub admin_events: u64,
 }
 
 impl SweepReport {
@@ -54,6 +62,7 @@ impl SweepReport {
             + self.revoked_tokens
             + self.login_failures
             + self.login_events
+            + self.admin_events
     }
 }
 
@@ -107,19 +116,37 @@ pub(crate) async fn sweep<C: ConnectionTrait>(
             batch,
         )
         .await?,
-        login_events: by_expiry::<login_event::Entity, _>(
-            db,
-            login_event::Column::Id,
-            login_event::Column::Time,
-            now.saturating_sub(LOGIN_EVENT_RETENTION_SECS)
-                .saturating_mul(1000),
-            batch,
-        )
-        .await?,
         ..SweepReport::default()
     };
-    // Session and lockout lifetimes are realm settings, so those two tables go realm by realm.
-    for realm in realm::Entity::find().all(db).await? {
+    // Session, lockout and event lifetimes are realm settings, so those tables go realm by
+    // realm.
+    let realms = realm::Entity::find().all(db).await?;
+    let ids: Vec<String> = realms.iter().map(|r| r.id.clone()).collect();
+    let mut extras = crate::admin::extras::get_many(db, &ids).await?;
+    for realm in realms {
+        let kept = extras.remove(&realm.id).unwrap_or_default();
+        let (login_expiration, admin_expiration) = event_expirations(&realm, &kept);
+        let older_than = |secs: i64| now.saturating_sub(secs).saturating_mul(1000);
+        report.login_events += in_batches::<login_event::Entity, _>(
+            db,
+            login_event::Column::Id,
+            Condition::all()
+                .add(login_event::Column::RealmId.eq(realm.id.as_str()))
+                .add(login_event::Column::Time.lt(older_than(login_expiration))),
+            batch,
+        )
+        .await?;
+        if let Some(secs) = admin_expiration {
+            report.admin_events += in_batches::<admin_event::Entity, _>(
+                db,
+                admin_event::Column::Id,
+                Condition::all()
+                    .add(admin_event::Column::RealmId.eq(realm.id.as_str()))
+                    .add(admin_event::Column::Time.lt(older_than(secs))),
+                batch,
+            )
+            .await?;
+        }
         report.user_sessions += in_batches::<user_session::Entity, _>(
             db,
             user_session::Column::Id,
@@ -241,6 +268,36 @@ fn forgotten_failures(realm: &realm::Model, cutoff: i64) -> Condition {
             login_failure::Column::LastFailureMs
                 .lt(cutoff.saturating_sub(window).saturating_mul(1000)),
         )
+}
+
+/// Keycloak's realm attribute holding how long admin events are kept (seconds).
+pub const ADMIN_EVENTS_EXPIRATION: &str = "adminEventsExpiration";
+
+/// How long the realm keeps login events (seconds), and admin events (`None`: for good):
+/// `eventsExpiration` among its kept representation fields, `adminEventsExpiration` among its
+/// attributes (or, as some tools send it, its kept representation fields). Zero, negative or
+/// unreadable values mean unset.
+pub(crate) fn event_expirations(
+    realm: &realm::Model,
+    kept: &serde_json::Map<String, serde_json::Value>,
+) -> (i64, Option<i64>) {
+    let seconds = |value: &serde_json::Value| match value {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let login = crate::admin::realm_settings::EventsConfig::of_realm(realm, kept)
+        .events_expiration
+        .filter(|s| *s > 0)
+        .unwrap_or(LOGIN_EVENT_RETENTION_SECS);
+    let attributes: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&realm.attributes).unwrap_or_default();
+    let admin = attributes
+        .get(ADMIN_EVENTS_EXPIRATION)
+        .or_else(|| kept.get(ADMIN_EVENTS_EXPIRATION))
+        .and_then(seconds)
+        .filter(|s| *s > 0);
+    (login, admin)
 }
 
 fn positive_or(value: i64, default: i64) -> i64 {

@@ -48,6 +48,7 @@ pub fn realm(row: &realm::Model) -> Result<RealmRepresentation, StoreError> {
         max_delta_time_seconds: Some(row.max_delta_time_seconds),
         admin_events_enabled: Some(row.admin_events_enabled),
         admin_events_details_enabled: Some(row.admin_events_details_enabled),
+        not_before: Some(row.not_before),
         attributes: Some(from_json(&row.attributes, "realm attributes")?),
         ..Default::default()
     })
@@ -93,6 +94,8 @@ pub fn client<'a>(
         protocol_mappers: mappers.into_iter().map(mapper).collect::<Result<_, _>>()?,
         default_roles: None,
         full_scope_allowed: Some(row.full_scope_allowed),
+        not_before: Some(row.not_before),
+        client_authenticator_type: Some(row.client_authenticator_type.clone()),
     })
 }
 

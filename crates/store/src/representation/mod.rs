@@ -159,6 +159,12 @@ pub struct RealmRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub admin_events_details_enabled: Option<bool>,
+    /// Unix seconds: tokens issued before this are dead (default 0: none).
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub not_before: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesRepresentation>,
     /// The composite realm role every new user gets (Keycloak's `default-roles-<realm>`); its
@@ -527,6 +533,15 @@ pub struct ClientRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub full_scope_allowed: Option<bool>,
+    /// `client-secret` (the default), `client-jwt`, `client-secret-jwt`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_authenticator_type: Option<String>,
+    /// Unix seconds: tokens issued to the client before this are dead (default 0: none).
+    #[serde(
+        deserialize_with = "lenient::opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub not_before: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -66,10 +66,14 @@ pub async fn live_session(
         .state
         .resolve_user_by_id(&ctx.snapshot, &session.user_id)
         .await?
-        // A session older than the user's notBefore (logged out by an admin, password reset)
-        // is dead even if its row was not ended; one whose user has a required action pending
-        // must sign in again, so that the action is asked for.
-        .filter(|user| session.created_at >= user.not_before && user.is_set_up());
+        // A session older than the realm's or the user's notBefore (revoked by an admin, logged
+        // out by an admin, password reset) is dead even if its row was not ended, as Keycloak's
+        // identity cookie is; one whose user has a required action pending must sign in again,
+        // so that the action is asked for.
+        .filter(|user| {
+            let not_before = user.not_before.max(ctx.snapshot.realm.not_before);
+            session.created_at >= not_before && user.is_set_up()
+        });
     Ok(user.map(|user| LiveSession { session, user }))
 }
 
