@@ -112,6 +112,17 @@ pub fn keycloak_oidc_mapper_types() -> Vec<MapperType> {
     ]
 }
 
+/// The theme names Terraform's provider checks a realm's `*Theme` fields against: the one
+/// built-in theme every page of this server renders with, under Keycloak's name.
+fn themes() -> Value {
+    let theme = json!([{"name": "keycloak", "locales": ["en"]}]);
+    let mut out = Map::new();
+    for kind in ["login", "account", "admin", "email", "welcome", "common"] {
+        out.insert(kind.into(), theme.clone());
+    }
+    Value::Object(out)
+}
+
 /// A config key that holds `true` or `false`.
 fn is_flag(key: &str) -> bool {
     key.ends_with(".claim") || key == "multivalued"
@@ -342,7 +353,7 @@ fn client_installations() -> Value {
 }
 
 /// Any authenticated caller may read it, as in Keycloak. Only sections this server fills with
-/// what it does carry Keycloak's keys; the JVM, theme and feature sections are left out.
+/// what it does carry Keycloak's keys; the JVM, profile and feature sections are left out.
 pub async fn get_info(
     _caller: Caller,
     Extension(catalog): Extension<Arc<ProtocolCatalog>>,
@@ -359,6 +370,7 @@ pub async fn get_info(
     let key_provider = |id: &str, help: &str| json!({"id": id, "helpText": help, "properties": [], "metadata": {}});
     let mut info = json!({
         "systemInfo": system_info(),
+        "themes": themes(),
         "providers": {
             "login-protocol": {"internal": false, "providers": protocols},
         },

@@ -597,7 +597,7 @@ async fn serverinfo_carries_only_sections_this_server_fills() {
     let reply = app.get("serverinfo").await;
     assert_eq!(reply.status, StatusCode::OK);
     let info = reply.json();
-    for key in ["themes", "profileInfo", "features"] {
+    for key in ["profileInfo", "features"] {
         assert!(info.get(key).is_none(), "{key} in {info}");
     }
     let system = &info["systemInfo"];
