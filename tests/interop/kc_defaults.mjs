@@ -1,6 +1,7 @@
 // Keycloak's defaults as @keycloak/keycloak-admin-client users meet them: a realm created with
-// only its name (default roles, built-in clients), a client created with only its clientId that
-// then gets a password-grant token, a new user holding the realm's default role, an unknown
+// only its name (default roles, built-in clients), clients created with only their clientId (no
+// password grant) and with the openid-connect protocol (a public client that gets a password-grant
+// token), a new user holding the realm's default role, an unknown
 // field refused, and a realm exported (partial-export) and imported back. Prints one JSON
 // object; the Rust test asserts on it.
 import KcAdminClient from '@keycloak/keycloak-admin-client';
@@ -19,29 +20,35 @@ out.admin_events_enabled = rep.adminEventsEnabled;
 out.roles = (await kc.roles.find()).map((r) => r.name).sort();
 out.clients = (await kc.clients.find()).map((c) => c.clientId).sort();
 
-// A client with only its clientId, as scripts create them.
+// A client with only its clientId, as scripts create them: Keycloak keeps its stored defaults
+// (confidential, direct access grants off) unless the body names the protocol.
+const flags = (c) => ({
+  publicClient: c.publicClient,
+  bearerOnly: c.bearerOnly,
+  directAccessGrantsEnabled: c.directAccessGrantsEnabled,
+  standardFlowEnabled: c.standardFlowEnabled,
+  frontchannelLogout: c.frontchannelLogout,
+  fullScopeAllowed: c.fullScopeAllowed,
+  protocol: c.protocol,
+  has_secret: typeof c.secret === 'string' && c.secret.length > 0,
+});
 const { id } = await kc.clients.create({ clientId: 'script' });
-const client = await kc.clients.findOne({ id });
-out.client = {
-  publicClient: client.publicClient,
-  directAccessGrantsEnabled: client.directAccessGrantsEnabled,
-  standardFlowEnabled: client.standardFlowEnabled,
-  frontchannelLogout: client.frontchannelLogout,
-  fullScopeAllowed: client.fullScopeAllowed,
-  protocol: client.protocol,
-};
+out.client = flags(await kc.clients.findOne({ id }));
 const secret = (await kc.clients.getClientSecret({ id })).value;
+const oidc = await kc.clients.create({ clientId: 'script-oidc', protocol: 'openid-connect' });
+out.client_oidc = flags(await kc.clients.findOne({ id: oidc.id }));
 
 const user = await kc.users.create({ username: 'pat', enabled: true });
 await kc.users.resetPassword({ id: user.id, credential: { type: 'password', value: 'pat-pw', temporary: false } });
 out.user_roles = (await kc.users.listRealmRoleMappings({ id: user.id })).map((r) => r.name).sort();
 
-const token = await fetch(`${base}/realms/${realm}/protocol/openid-connect/token`, {
+const passwordGrant = (form) => fetch(`${base}/realms/${realm}/protocol/openid-connect/token`, {
   method: 'POST',
-  body: new URLSearchParams({
-    grant_type: 'password', client_id: 'script', client_secret: secret, username: 'pat', password: 'pat-pw',
-  }),
+  body: new URLSearchParams({ grant_type: 'password', username: 'pat', password: 'pat-pw', ...form }),
 });
+const refused = await passwordGrant({ client_id: 'script', client_secret: secret });
+out.password_grant_bare = [refused.status, (await refused.json()).error];
+const token = await passwordGrant({ client_id: 'script-oidc' });
 out.password_grant = token.status;
 const access = (await token.json()).access_token;
 // What keycloak-js loadUserProfile() asks for.

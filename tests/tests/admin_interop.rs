@@ -310,9 +310,19 @@ async fn keycloak_admin_client_meets_keycloaks_defaults() {
     }
     assert_eq!(
         r["client"],
-        json!({"publicClient": false, "directAccessGrantsEnabled": true,
-               "standardFlowEnabled": true, "frontchannelLogout": true,
-               "fullScopeAllowed": true, "protocol": "openid-connect"})
+        json!({"publicClient": false, "bearerOnly": false, "directAccessGrantsEnabled": false,
+               "standardFlowEnabled": true, "frontchannelLogout": false,
+               "fullScopeAllowed": true, "protocol": "openid-connect", "has_secret": true})
+    );
+    assert_eq!(
+        r["client_oidc"],
+        json!({"publicClient": true, "bearerOnly": false, "directAccessGrantsEnabled": true,
+               "standardFlowEnabled": true, "frontchannelLogout": false,
+               "fullScopeAllowed": true, "protocol": "openid-connect", "has_secret": false})
+    );
+    assert_eq!(
+        r["password_grant_bare"],
+        json!([400, "unauthorized_client"])
     );
     assert_eq!(r["user_roles"], json!(["default-roles-kcdefaults"]));
     assert_eq!(r["password_grant"], 200);
@@ -439,4 +449,80 @@ async fn python_keycloak_manages_user_profiles_and_client_keys() {
     assert_eq!(r["jwt_grant"], 200, "{r}");
     assert_eq!(r["jwt_replay"], 401, "{r}");
     assert_eq!(r["uploaded_matches"], true, "{r}");
+}
+
+/// @keycloak/keycloak-admin-client's calls for the combined scope mappings, mappers by protocol,
+/// role composites with search/first/max, group members, federated identities, required-action
+/// configuration and the user profile carried through partial export and import.
+#[tokio::test(flavor = "multi_thread")]
+async fn keycloak_admin_client_reads_mappings_members_and_profiles() {
+    const TEST: &str = "keycloak_admin_client_reads_mappings_members_and_profiles";
+    if require("node", TEST).is_none() {
+        return;
+    }
+    if !interop()
+        .join("node_modules/@keycloak/keycloak-admin-client")
+        .is_dir()
+    {
+        assert!(
+            !e2e_required(),
+            "{TEST}: run `npm ci --prefix tests/interop` first"
+        );
+        eprintln!("SKIPPED {TEST}: npm packages not installed (npm ci --prefix tests/interop)");
+        return;
+    }
+    let server = Server::start(&[]);
+    let r = run("node", "kc_surface.mjs", &server, &[]);
+    let combined = json!({"realm": ["dev"],
+                          "clients": {"app": {"id_matches": true, "client": "app",
+                                              "roles": ["reader"]}}});
+    assert_eq!(r["client_scope_mappings"], combined, "{r}");
+    assert_eq!(r["scope_scope_mappings"], combined, "{r}");
+    assert_eq!(r["client_mappers_oidc"], json!(["tier claim"]));
+    assert_eq!(r["client_mappers_docker"], json!([]));
+    assert_eq!(r["scope_mappers_oidc"], json!(["tier claim"]));
+    assert_eq!(r["composites"], json!(["alpha", "beta", "delta", "gamma"]));
+    assert_eq!(r["composites_search"], json!(["beta", "delta"]));
+    assert_eq!(r["composites_page"], json!(["beta", "delta"]));
+    assert_eq!(r["composite_has_attributes"], false);
+    assert_eq!(
+        r["groups"],
+        json!([["access", "id", "name", "path", "subGroupCount", "subGroups"]])
+    );
+    assert_eq!(r["members"], json!(["pat"]));
+    assert_eq!(
+        r["members_brief_keys"],
+        json!([
+            "createdTimestamp",
+            "email",
+            "emailVerified",
+            "enabled",
+            "id",
+            "username"
+        ])
+    );
+    assert_eq!(r["members_page"], json!([]));
+    assert_eq!(r["federated"], json!(["upstream"]));
+    assert_eq!(r["federated_after_delete"], json!([]));
+    assert_eq!(
+        r["ra_config_description"],
+        json!([404, {"error": "Could not find configurable RequiredAction provider"}])
+    );
+    for call in ["ra_config", "ra_config_update", "ra_config_remove"] {
+        assert_eq!(
+            r[call],
+            json!([400, {"error": "RequiredAction is not configurable"}]),
+            "{call}: {r}"
+        );
+    }
+    assert_eq!(
+        r["profile_component"],
+        json!({"providerId": "declarative-user-profile", "has_config": true})
+    );
+    assert_eq!(
+        r["copied_profile_attributes"],
+        json!(["department", "email", "firstName", "lastName", "username"])
+    );
+    assert_eq!(r["serverinfo_oidc_mapper_types"], true);
+    assert!(r["serverinfo_version"].is_string(), "{r}");
 }

@@ -26,6 +26,9 @@ pub enum AdminError {
     /// 400 `{"errorMessage": message}`.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// 400 `{"error": message}`: what Keycloak's `BadRequestException(message)` answers.
+    #[error("rejected: {0}")]
+    Rejected(&'static str),
     /// 400 `{"errorMessage", "field", "params"}`: Keycloak's user-profile validation.
     #[error("invalid field {field}: {message}")]
     InvalidField {
@@ -111,6 +114,7 @@ impl AdminError {
             AdminError::NotFound(m) => (StatusCode::NOT_FOUND, json!({"error": m})),
             AdminError::Conflict(m) => (StatusCode::CONFLICT, json!({"errorMessage": m})),
             AdminError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"errorMessage": m})),
+            AdminError::Rejected(m) => (StatusCode::BAD_REQUEST, json!({"error": m})),
             AdminError::InvalidField {
                 field,
                 message,

@@ -66,6 +66,7 @@ fn routes_with_catalog(relative: &str, catalog: ProtocolCatalog) -> Router<AppSt
     let realm = format!("{admin}/realms/{{realm}}");
     let r = |path: &str| format!("{realm}{path}");
     use api::{attack, events, mappings, partial, realms, roles, serverinfo};
+    serverinfo::mark_started();
     let router = Router::new()
         .route(&format!("{admin}/serverinfo"), get(serverinfo::get_info))
         .route(
@@ -170,6 +171,16 @@ fn authentication_routes(realm: &str) -> Router<AppState> {
             get(a::get_action)
                 .put(a::update_action)
                 .delete(a::delete_action),
+        )
+        .route(
+            &r("/required-actions/{alias}/config"),
+            get(a::action_config)
+                .put(a::update_action_config)
+                .delete(a::action_config),
+        )
+        .route(
+            &r("/required-actions/{alias}/config-description"),
+            get(a::action_config_description),
         )
         .route(
             &r("/required-actions/{alias}/raise-priority"),

@@ -252,6 +252,12 @@ fn realm_head(rows: &RealmRows, refs: &RoleRefs) -> Result<RealmRepresentation, 
         ));
     }
     rep.components.insert(KEY_PROVIDER_TYPE.to_string(), keys);
+    if let Some(profile) = &rows.user_profile {
+        rep.components.insert(
+            crate::admin::user_profile::COMPONENT_TYPE.to_string(),
+            vec![crate::admin::user_profile::component(profile)],
+        );
+    }
     Ok(rep)
 }
 

@@ -57,6 +57,8 @@ pub(crate) struct Plan {
     pub identity_provider_mappers: Vec<identity_provider_mapper::Model>,
     /// Users' links to accounts at identity providers.
     pub federated_links: Vec<user_federated_identity::Model>,
+    /// The realm's user profile (`UPConfig` JSON) when the file carries one.
+    pub user_profile: Option<String>,
 }
 
 /// The realm name a representation imports as.
@@ -138,6 +140,7 @@ impl Planner {
         }
         builder.identity_providers(rep)?;
         builder.keys(rep, &name)?;
+        builder.plan.user_profile = crate::admin::user_profile::from_components(&rep.components)?;
         Ok(Planner { builder, policy })
     }
 

@@ -101,6 +101,54 @@ pub async fn update_action(
     no_content()
 }
 
+/// `GET required-actions/{alias}/config-description`.
+pub async fn action_config_description(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    required_actions::config_description(ops, &realm, &alias).await?;
+    no_content()
+}
+
+/// `GET` and `DELETE required-actions/{alias}/config`.
+pub async fn action_config(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    method: Method,
+    Path((realm, alias)): Path<(String, String)>,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    required_actions::config(ops, &realm, &alias, method != Method::GET).await?;
+    no_content()
+}
+
+/// `PUT required-actions/{alias}/config` `{"config": {...}}`: the right first, then the body
+/// (unknown fields refused), then Keycloak's answer for the action.
+pub async fn update_action_config(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    Path((realm, alias)): Path<(String, String)>,
+    AdminJson(body): AdminJson<Value>,
+) -> Reply {
+    crate::context::target_realm(&state, &caller, &realm, crate::auth::Right::ManageRealm).await?;
+    crate::rep::reject_unknown_fields(&body, &["config"])?;
+    // Keycloak's `RequiredActionConfigRepresentation`: a string map under `config`.
+    if !body.is_object()
+        || serde_json::from_value::<Option<BTreeMap<String, String>>>(body["config"].clone())
+            .is_err()
+    {
+        return Err(AdminError::unparsable());
+    }
+    let ops = Ops::new(&state, &caller, &protocols);
+    required_actions::config(ops, &realm, &alias, true).await?;
+    no_content()
+}
+
 pub async fn delete_action(
     State(state): State<AppState>,
     Extension(protocols): Extension<Protocols>,

@@ -54,6 +54,10 @@ pub fn routes(realm: &str) -> Router<AppState> {
             post(add_mappers),
         )
         .route(
+            &r("/client-scopes/{id}/protocol-mappers/protocol/{protocol}"),
+            get(mappers_of_protocol),
+        )
+        .route(
             &r("/clients/{id}/evaluate-scopes/protocol-mappers"),
             get(evaluate_mappers),
         )
@@ -110,6 +114,10 @@ pub fn routes(realm: &str) -> Router<AppState> {
             OwnerKind::Client => r("/clients/{id}/scope-mappings"),
             OwnerKind::Scope => r("/client-scopes/{id}/scope-mappings"),
         };
+        router = router.route(
+            &base,
+            get(move |s: State<AppState>, e, c, p| all_scope_mappings(s, e, c, p, owner)),
+        );
         for (suffix, client) in [("/realm", false), ("/clients/{client}", true)] {
             let path = format!("{base}{suffix}");
             router = router
@@ -239,7 +247,20 @@ async fn mappers(
     path: PathMap,
 ) -> Reply {
     let ops = Ops::new(&state, &caller, &protocols);
-    let found = scopes::mappers(ops, param(&path, "realm"), param(&path, "id")).await?;
+    let found = scopes::mappers(ops, param(&path, "realm"), param(&path, "id"), None).await?;
+    ok(found.iter().map(mapper_representation).collect::<Vec<_>>())
+}
+
+/// `GET protocol-mappers/protocol/{protocol}`: the scope's mappers of one protocol.
+async fn mappers_of_protocol(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    path: PathMap,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let (realm, id) = (param(&path, "realm"), param(&path, "id"));
+    let found = scopes::mappers(ops, realm, id, Some(param(&path, "protocol"))).await?;
     ok(found.iter().map(mapper_representation).collect::<Vec<_>>())
 }
 
@@ -408,6 +429,21 @@ fn container(path: &HashMap<String, String>, client: bool) -> Container<'_> {
     } else {
         Container::Realm
     }
+}
+
+/// `GET scope-mappings`: every role the client or client scope has mapped, as Keycloak's
+/// `MappingsRepresentation`.
+async fn all_scope_mappings(
+    State(state): State<AppState>,
+    Extension(protocols): Extension<Protocols>,
+    caller: Caller,
+    path: PathMap,
+    kind: OwnerKind,
+) -> Reply {
+    let ops = Ops::new(&state, &caller, &protocols);
+    let holder = owner(kind, param(&path, "id"));
+    let (realm_id, roles) = scopes::all_scope_mappings(ops, param(&path, "realm"), holder).await?;
+    ok(super::mappings_rep(state.store().connection(), &realm_id, roles).await?)
 }
 
 async fn view(

@@ -2,15 +2,12 @@
 //! (`/groups/{id}/role-mappings`): list, add, remove, and the `composite` (effective) and
 //! `available` views, realm and per client.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
 use portcullis_store::admin::roles::Holder;
-use portcullis_store::entity::role;
 use portcullis_web::{AppState, Protocols};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Reply, no_content, ok, role_reps};
 use crate::auth::{Caller, Right};
@@ -266,43 +263,7 @@ async fn all_mappings(ops: Ops<'_>, realm: &str, kind: Kind, id: &str) -> Reply 
         .map(|r| r.realm_id.clone())
         .unwrap_or_default();
     let db = ops.state.store().connection();
-    let (realm_roles, client_roles): (Vec<_>, Vec<_>) =
-        roles.into_iter().partition(|r| r.client_pk.is_none());
-    let mut out = serde_json::Map::new();
-    if !realm_roles.is_empty() {
-        out.insert(
-            "realmMappings".into(),
-            json!(role_reps(db, &realm_id, &realm_roles).await?),
-        );
-    }
-    let clients = match client_roles.is_empty() {
-        true => Default::default(),
-        false => super::client_ids(db, &realm_id).await?,
-    };
-    let mut by_client: BTreeMap<String, (String, Vec<role::Model>)> = BTreeMap::new();
-    for role in client_roles {
-        let Some(pk) = role.client_pk.clone() else {
-            continue;
-        };
-        let client_id = clients.get(&pk).cloned().unwrap_or_default();
-        by_client
-            .entry(client_id)
-            .or_insert((pk, Vec::new()))
-            .1
-            .push(role);
-    }
-    if !by_client.is_empty() {
-        let mut mappings = serde_json::Map::new();
-        for (client_id, (pk, roles)) in by_client {
-            let reps = role_reps(db, &realm_id, &roles).await?;
-            mappings.insert(
-                client_id.clone(),
-                json!({"id": pk, "client": client_id, "mappings": reps}),
-            );
-        }
-        out.insert("clientMappings".into(), Value::Object(mappings));
-    }
-    ok(Value::Object(out))
+    ok(super::mappings_rep(db, &realm_id, roles).await?)
 }
 
 /// Direct, effective or available roles of one scope.

@@ -22,7 +22,7 @@ pub mod serverinfo;
 pub mod user_actions;
 pub mod users;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -63,6 +63,53 @@ pub async fn role_reps<C: Db>(
     rows.iter()
         .map(|r| rep::role::representation(r, composites.contains(&r.id), realm_id))
         .collect()
+}
+
+/// Keycloak's `MappingsRepresentation` of a set of roles: `realmMappings`, and
+/// `clientMappings` keyed by clientId with the client's `id`, `client` and `mappings`; an
+/// empty part is left out.
+pub async fn mappings_rep<C: Db>(
+    db: &C,
+    realm_id: &str,
+    roles: Vec<role::Model>,
+) -> Result<Value, AdminError> {
+    let (realm_roles, client_roles): (Vec<_>, Vec<_>) =
+        roles.into_iter().partition(|r| r.client_pk.is_none());
+    let mut out = serde_json::Map::new();
+    if !realm_roles.is_empty() {
+        out.insert(
+            "realmMappings".into(),
+            Value::Array(role_reps(db, realm_id, &realm_roles).await?),
+        );
+    }
+    let clients = match client_roles.is_empty() {
+        true => Default::default(),
+        false => client_ids(db, realm_id).await?,
+    };
+    let mut by_client: BTreeMap<String, (String, Vec<role::Model>)> = BTreeMap::new();
+    for role in client_roles {
+        let Some(pk) = role.client_pk.clone() else {
+            continue;
+        };
+        let client_id = clients.get(&pk).cloned().unwrap_or_default();
+        by_client
+            .entry(client_id)
+            .or_insert((pk, Vec::new()))
+            .1
+            .push(role);
+    }
+    if !by_client.is_empty() {
+        let mut mappings = serde_json::Map::new();
+        for (client_id, (pk, roles)) in by_client {
+            let reps = role_reps(db, realm_id, &roles).await?;
+            mappings.insert(
+                client_id.clone(),
+                serde_json::json!({"id": pk, "client": client_id, "mappings": reps}),
+            );
+        }
+        out.insert("clientMappings".into(), Value::Object(mappings));
+    }
+    Ok(Value::Object(out))
 }
 
 /// User representations, with their extras and service-account links.

@@ -40,6 +40,9 @@ pub async fn export(
     if let Some(clients) = export.clients {
         map.insert("clients".into(), json!(clients));
     }
+    if !export.components.is_empty() {
+        map.insert("components".into(), json!(export.components));
+    }
     ok(out)
 }
 

@@ -128,7 +128,8 @@ by_locator!(
     list_composites,
     composites_realm,
     composites_client,
-    composites_id
+    composites_id,
+    params: Params
 );
 by_locator!(add_composites, add_composites_realm, add_composites_client, add_composites_id, body: Rep<known::Role>);
 by_locator!(remove_composites, remove_composites_realm, remove_composites_client, remove_composites_id, body: Rep<known::Role>);
@@ -243,15 +244,6 @@ async fn list(ops: Ops<'_>, realm: &str, client: Option<&str>, params: &Params) 
     ok(out)
 }
 
-/// Role representations; a realm role's `containerId` is its realm's id.
-async fn reps(ops: Ops<'_>, rows: &[role::Model]) -> Reply {
-    let realm_id = rows
-        .first()
-        .map(|r| r.realm_id.as_str())
-        .unwrap_or_default();
-    ok(role_reps(ops.state.store().connection(), realm_id, rows).await?)
-}
-
 async fn create(ops: Ops<'_>, realm: &str, client: Option<&str>, body: Value) -> Reply {
     target_realm(ops.state, ops.caller, realm, Right::Any).await?;
     let role: RoleRepresentation = rep::parse(&body)?;
@@ -289,16 +281,25 @@ async fn delete_role(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
     no_content()
 }
 
-async fn list_composites(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
-    reps(
-        ops,
-        &roles::composites(ops, realm, &locator, Composites::All).await?,
-    )
-    .await
+/// Keycloak's composite lists: brief roles (no `attributes`). `roles-by-id/{id}/composites`
+/// reads `search`, `first` and `max`, as Keycloak's `RoleByIdResource` does; the by-name paths
+/// take no query parameters in Keycloak and list every composite.
+async fn list_composites(ops: Ops<'_>, realm: &str, locator: Locator, params: Params) -> Reply {
+    let narrowed = matches!(locator, Locator::Id(_))
+        && ["search", "first", "max"]
+            .iter()
+            .any(|p| params.get(p).is_some());
+    let found = if narrowed {
+        let page = params.page(None)?;
+        roles::composites_page(ops, realm, &locator, params.get("search"), page).await?
+    } else {
+        roles::composites(ops, realm, &locator, Composites::All).await?
+    };
+    brief_reps(ops, &found).await
 }
 
 async fn realm_composites(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply {
-    reps(
+    brief_reps(
         ops,
         &roles::composites(ops, realm, &locator, Composites::Realm).await?,
     )
@@ -307,7 +308,23 @@ async fn realm_composites(ops: Ops<'_>, realm: &str, locator: Locator) -> Reply 
 
 async fn client_composites(ops: Ops<'_>, realm: &str, locator: Locator, client: &str) -> Reply {
     let which = Composites::Client(client);
-    reps(ops, &roles::composites(ops, realm, &locator, which).await?).await
+    brief_reps(ops, &roles::composites(ops, realm, &locator, which).await?).await
+}
+
+/// Keycloak's brief roles: `id`, `name`, `description`, `composite`, `clientRole`,
+/// `containerId`.
+async fn brief_reps(ops: Ops<'_>, rows: &[role::Model]) -> Reply {
+    let realm_id = rows
+        .first()
+        .map(|r| r.realm_id.as_str())
+        .unwrap_or_default();
+    let mut out = role_reps(ops.state.store().connection(), realm_id, rows).await?;
+    for rep in &mut out {
+        if let Some(map) = rep.as_object_mut() {
+            map.remove("attributes");
+        }
+    }
+    ok(out)
 }
 
 async fn add_composites(

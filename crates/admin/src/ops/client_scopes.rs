@@ -232,13 +232,19 @@ fn mapper_model(
     Ok(mapper)
 }
 
-/// A scope's mappers (`view-clients`).
+/// A scope's mappers (`view-clients`), of one protocol when `protocol` is given (Keycloak's
+/// `protocol-mappers/protocol/{protocol}`: an unknown protocol lists none).
 pub async fn mappers(
     ops: Ops<'_>,
     realm: &str,
     id: &str,
+    protocol: Option<&str>,
 ) -> Result<Vec<ProtocolMapper>, AdminError> {
-    Ok(find(ops, realm, id).await?.protocol_mappers)
+    let mut found = find(ops, realm, id).await?.protocol_mappers;
+    if let Some(protocol) = protocol {
+        found.retain(|m| m.protocol == protocol);
+    }
+    Ok(found)
 }
 
 /// One of a scope's mappers (`view-clients`).
@@ -576,6 +582,22 @@ pub async fn scope_mappings(
     let mut roles = admin::roles::by_ids(db, &realm_row.id, &ids).await?;
     roles.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(roles)
+}
+
+/// Every role a client or client scope has mapped, realm and client roles (`view-clients`):
+/// what Keycloak's `GET scope-mappings` groups into realm and client mappings. A client with
+/// `fullScopeAllowed` lists only the roles mapped to it, as in Keycloak.
+pub async fn all_scope_mappings(
+    ops: Ops<'_>,
+    realm: &str,
+    owner: Owner<'_>,
+) -> Result<(String, Vec<role::Model>), AdminError> {
+    let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
+    let db = ops.state.store().connection();
+    let (mapped, _) = owner_mappings(db, &realm_row.id, owner).await?;
+    let mut roles = admin::roles::by_ids(db, &realm_row.id, &mapped).await?;
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((realm_row.id, roles))
 }
 
 /// Adds or removes scope mappings of a client or client scope (`manage-clients`). Each

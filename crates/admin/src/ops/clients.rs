@@ -38,8 +38,9 @@ pub async fn create(
 ) -> Result<String, AdminError> {
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ManageClients).await?;
     new.fields.check_protocol(ops.protocols)?;
-    let client_id = new
-        .fields
+    let mut extras = new.extras;
+    let fields = new.fields.with_create_defaults(&mut extras);
+    let client_id = fields
         .client_id
         .clone()
         .filter(|c| !c.trim().is_empty())
@@ -59,7 +60,7 @@ pub async fn create(
     {
         return Err(exists());
     }
-    let protocol = new.fields.protocol_or_default();
+    let protocol = fields.protocol_or_default();
     let defaults = admin::client_scopes::realm_names(
         change.db(),
         &realm_row.id,
@@ -74,7 +75,7 @@ pub async fn create(
         &protocol,
     )
     .await?;
-    let row = new.fields.new_row(
+    let row = fields.new_row(
         id.clone(),
         &realm_row.id,
         &client_id,
@@ -88,7 +89,7 @@ pub async fn create(
     if row.service_accounts_enabled {
         ensure_service_account(change.db(), &row, ops.state.now()).await?;
     }
-    admin::extras::set(change.db(), &realm_row.id, &id, &new.extras).await?;
+    admin::extras::set(change.db(), &realm_row.id, &id, &extras).await?;
     change.record(Event::new(Op::Create, "CLIENT", format!("clients/{id}")).with(representation));
     change.commit().await?;
     Ok(id)

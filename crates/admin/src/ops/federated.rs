@@ -1,6 +1,8 @@
 //! A user's links to accounts at upstream identity providers: list, link, unlink; and where
 //! the memberships identity-provider mappers gave the user come from.
 
+use std::collections::HashSet;
+
 use portcullis_store::admin;
 use portcullis_store::admin::entity::user_federated_identity;
 use portcullis_store::broker::{self, MembershipProvenance};
@@ -22,7 +24,9 @@ pub struct NewLink {
     pub user_name: Option<String>,
 }
 
-/// The user's links, one per provider (`view-users`).
+/// The user's links, one per provider (`view-users`), to providers the realm has: as in
+/// Keycloak, a link to an alias no provider of the realm carries (made by `POST` or an
+/// import naming an unknown alias) is kept but not listed.
 pub async fn list(
     ops: Ops<'_>,
     realm: &str,
@@ -31,7 +35,14 @@ pub async fn list(
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewUsers).await?;
     let db = ops.state.store().connection();
     find_user(db, &realm_row.id, user_id).await?;
-    Ok(admin::federated::list(db, user_id).await?)
+    let configured: HashSet<String> = admin::identity_providers::list(db, &realm_row.id)
+        .await?
+        .into_iter()
+        .map(|p| p.alias)
+        .collect();
+    let mut links = admin::federated::list(db, user_id).await?;
+    links.retain(|l| configured.contains(&l.identity_provider));
+    Ok(links)
 }
 
 /// Links the user to an upstream account (`manage-users`, and every right the user holds: a

@@ -21,12 +21,56 @@ pub struct Installation {
     pub file_name: Option<&'static str>,
 }
 
-/// The providers this server writes.
-pub const PROVIDERS: [&str; 4] = [
-    "keycloak-oidc-keycloak-json",
-    "docker-v2-registry-config-file",
-    "docker-v2-variable-override",
-    "docker-v2-docker-compose-yaml",
+/// An installation provider as `/admin/serverinfo` lists it under `clientInstallations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderInfo {
+    pub id: &'static str,
+    pub protocol: &'static str,
+    pub display_type: &'static str,
+    pub help_text: &'static str,
+    pub filename: &'static str,
+    pub media_type: &'static str,
+    pub download_only: bool,
+}
+
+/// The providers this server writes, with Keycloak's ids.
+pub const PROVIDERS: [ProviderInfo; 4] = [
+    ProviderInfo {
+        id: "keycloak-oidc-keycloak-json",
+        protocol: "openid-connect",
+        display_type: "Keycloak OIDC JSON",
+        help_text: "keycloak.json file used by the Keycloak OIDC client adapter to configure clients.",
+        filename: "keycloak.json",
+        media_type: "application/json",
+        download_only: false,
+    },
+    ProviderInfo {
+        id: "docker-v2-registry-config-file",
+        protocol: "docker-v2",
+        display_type: "Registry Config File",
+        help_text: "The auth section of a docker registry's config.yml for this client.",
+        filename: "config.yml",
+        media_type: "text/plain",
+        download_only: false,
+    },
+    ProviderInfo {
+        id: "docker-v2-variable-override",
+        protocol: "docker-v2",
+        display_type: "Variable Override",
+        help_text: "Environment variables that point a docker registry at this client.",
+        filename: "docker-env.txt",
+        media_type: "text/plain",
+        download_only: false,
+    },
+    ProviderInfo {
+        id: "docker-v2-docker-compose-yaml",
+        protocol: "docker-v2",
+        display_type: "Docker Compose YAML",
+        help_text: "A docker-compose project running a registry that trusts this realm's tokens.",
+        filename: "keycloak-docker-compose-yaml.zip",
+        media_type: "application/zip",
+        download_only: true,
+    },
 ];
 
 /// The file `provider` writes for the client (`view-clients`); 404 for an unknown provider.
@@ -39,7 +83,7 @@ pub async fn generate(
     let realm_row = target_realm(ops.state, ops.caller, realm, Right::ViewClients).await?;
     let db = ops.state.store().connection();
     let client = find_client(db, &realm_row.id, client_uuid).await?;
-    if !PROVIDERS.contains(&provider) {
+    if !PROVIDERS.iter().any(|p| p.id == provider) {
         return Err(AdminError::not_found("Unknown Provider"));
     }
     let urls = ops.state.urls();

@@ -2,11 +2,13 @@
 //! included), list the ones the caller administers, read, update the top-level settings and
 //! delete.
 
+use std::collections::BTreeMap;
+
 use portcullis_core::model::ProtocolMapper;
 use portcullis_store::admin;
 use portcullis_store::entity::realm;
 use portcullis_store::representation::{
-    ClientRepresentation, GroupRepresentation, RolesRepresentation,
+    ClientRepresentation, ComponentRepresentation, GroupRepresentation, RolesRepresentation,
 };
 use portcullis_store::{MASTER_REALM, RealmRepresentation, StoreError};
 use serde_json::{Map, Value};
@@ -50,6 +52,12 @@ pub async fn create(
             };
             validate_mapper(ops.protocols, protocol, &domain)?;
         }
+    }
+    // A user profile the file carries must be one `PUT users/profile` would accept.
+    if let Some(text) = admin::user_profile::from_components(&representation.components)? {
+        let body: Value = serde_json::from_str(&text)
+            .map_err(|e| AdminError::Internal(format!("user profile component: {e}")))?;
+        super::user_profile::UpConfig::from_body(&body)?;
     }
     let conflict = || AdminError::Conflict("Conflict detected. See logs for details".into());
     let db = ops.state.store().connection();
@@ -146,6 +154,8 @@ pub struct PartialExport {
     pub roles_and_groups: Option<(RolesRepresentation, Vec<GroupRepresentation>)>,
     /// The clients, secrets masked.
     pub clients: Option<Vec<ClientRepresentation>>,
+    /// Keycloak's `components` without the keys: the user profile, when the realm has its own.
+    pub components: BTreeMap<String, Vec<ComponentRepresentation>>,
 }
 
 /// The realm's settings and, on request, its roles and groups and its clients (`view-realm`,
@@ -184,11 +194,14 @@ pub async fn partial_export(
         }
         clients
     });
+    let mut components = exported.components;
+    components.retain(|kind, _| kind == admin::user_profile::COMPONENT_TYPE);
     Ok(PartialExport {
         realm: row,
         extras,
         roles_and_groups,
         clients,
+        components,
     })
 }
 

@@ -18,6 +18,11 @@ use crate::error::AdminError;
 /// Keycloak's message for an unknown alias.
 const NOT_FOUND: &str = "Failed to find required action";
 
+/// Keycloak's answers for a required action that takes no configuration (Keycloak 25+'s
+/// `required-actions/{alias}/config` and `config-description`).
+const NOT_CONFIGURABLE: &str = "RequiredAction is not configurable";
+const NO_CONFIGURABLE_PROVIDER: &str = "Could not find configurable RequiredAction provider";
+
 /// The fields of an update; absent ones keep their values.
 #[derive(Debug, Clone, Default)]
 pub struct ActionUpdate {
@@ -205,4 +210,28 @@ pub async fn reorder(
         }
     })
     .await
+}
+
+/// `required-actions/{alias}/config-description` (`view-realm`). None of this server's required
+/// actions reads a configuration, so every alias answers as Keycloak does for an action without
+/// one: 404 `Could not find configurable RequiredAction provider`. Like Keycloak, the alias is
+/// not looked up first.
+pub async fn config_description(ops: Ops<'_>, realm: &str, alias: &str) -> Result<(), AdminError> {
+    target_realm(ops.state, ops.caller, realm, Right::ViewRealm).await?;
+    tracing::debug!(alias, "required action without configuration");
+    Err(AdminError::not_found(NO_CONFIGURABLE_PROVIDER))
+}
+
+/// `GET` (`view-realm`), `PUT` and `DELETE` (`manage-realm`)
+/// `required-actions/{alias}/config`: 400 `RequiredAction is not configurable`, Keycloak's answer
+/// for an action without configuration, which every action of this server is.
+pub async fn config(ops: Ops<'_>, realm: &str, alias: &str, write: bool) -> Result<(), AdminError> {
+    let right = if write {
+        Right::ManageRealm
+    } else {
+        Right::ViewRealm
+    };
+    target_realm(ops.state, ops.caller, realm, right).await?;
+    tracing::debug!(alias, "required action without configuration");
+    Err(AdminError::Rejected(NOT_CONFIGURABLE))
 }

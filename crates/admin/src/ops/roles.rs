@@ -246,6 +246,29 @@ pub async fn composites(
     Ok(children)
 }
 
+/// A role's composites narrowed as Keycloak's `roles-by-id/{id}/composites?search=&first=&max=`
+/// does once any of them is given: names containing `search` (case-insensitive), by name, then
+/// the page.
+pub async fn composites_page(
+    ops: Ops<'_>,
+    realm: &str,
+    locator: &Locator,
+    search: Option<&str>,
+    page: Page,
+) -> Result<Vec<role::Model>, AdminError> {
+    let mut found = composites(ops, realm, locator, Composites::All).await?;
+    if let Some(search) = search {
+        let needle = search.to_lowercase();
+        found.retain(|r| r.name.to_lowercase().contains(&needle));
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    let first = usize::try_from(page.first).unwrap_or(usize::MAX);
+    let max = page
+        .max
+        .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+    Ok(found.into_iter().skip(first).take(max).collect())
+}
+
 /// One page of the users mapped to the role directly, by username (`query-users`): Keycloak's
 /// "users in role" (see [`holders`] for everyone who holds it).
 pub async fn direct_users(

@@ -184,6 +184,29 @@ impl ClientFields {
             .unwrap_or_else(|| OPENID_CONNECT.to_string())
     }
 
+    /// What Keycloak's admin `POST clients` adds to the body before the row is made
+    /// (`RepresentationToModel.createClient`, then `setupClientDefaults` of the protocol only
+    /// when the body names one): without a protocol the stored defaults hold (confidential,
+    /// standard flow on, direct access grants off); with `openid-connect` a body that says
+    /// neither `publicClient` nor `bearerOnly` makes a public client, and the standard flow and
+    /// direct access grants default to on. `frontchannelLogout` defaults to off either way; it
+    /// is returned through `extras` when the body leaves it out.
+    pub fn with_create_defaults(&self, extras: &mut Map<String, Value>) -> Self {
+        let mut fields = self.clone();
+        if fields.protocol.as_deref() == Some(OPENID_CONNECT) {
+            fields.public_client.get_or_insert(true);
+            fields.bearer_only.get_or_insert(false);
+            fields.standard_flow_enabled.get_or_insert(true);
+            fields.direct_access_grants_enabled.get_or_insert(true);
+        } else {
+            fields.direct_access_grants_enabled.get_or_insert(false);
+        }
+        if !matches!(extras.get("frontchannelLogout"), Some(Value::Bool(_))) {
+            extras.insert("frontchannelLogout".into(), Value::Bool(false));
+        }
+        fields
+    }
+
     /// A new client row: Keycloak's defaults for what the body leaves out (a confidential
     /// client gets a generated secret, a client the realm's default and optional scopes of
     /// its protocol, `realm_scopes`).
@@ -231,7 +254,10 @@ impl ClientFields {
             client_authenticator_type: portcullis_core::model::Client::SECRET.to_string(),
         };
         self.apply(&mut row)?;
-        if !row.public_client && row.secret.is_none() {
+        if row.public_client || row.bearer_only {
+            // Keycloak keeps no secret for a public or bearer-only client.
+            row.secret = None;
+        } else if row.secret.is_none() {
             row.secret = Some(portcullis_store::admin::clients::new_secret()?);
         }
         Ok(row)

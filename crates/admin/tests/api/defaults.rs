@@ -157,57 +157,124 @@ async fn new_users_hold_the_default_role_and_imported_ones_only_what_they_list()
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.value());
 }
 
-#[tokio::test]
-async fn a_client_created_with_only_its_client_id_can_use_the_password_grant() {
-    let app = app().await;
-    let reply = app
-        .post("realms/acme/clients", json!({"clientId": "script"}))
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
-    let id = app.client_uuid("acme", "script").await;
-    let client = app.get(&format!("realms/acme/clients/{id}")).await.json();
-    for (field, want) in [
-        ("protocol", json!("openid-connect")),
-        ("enabled", json!(true)),
-        ("publicClient", json!(false)),
-        ("bearerOnly", json!(false)),
-        ("standardFlowEnabled", json!(true)),
-        ("directAccessGrantsEnabled", json!(true)),
-        ("implicitFlowEnabled", json!(false)),
-        ("serviceAccountsEnabled", json!(false)),
-        ("consentRequired", json!(false)),
-        ("frontchannelLogout", json!(true)),
-        ("fullScopeAllowed", json!(true)),
-        ("alwaysDisplayInConsole", json!(false)),
-        ("nodeReRegistrationTimeout", json!(-1)),
-        ("clientAuthenticatorType", json!("client-secret")),
-    ] {
-        assert_eq!(client[field], want, "{field} in {client}");
+async fn password_grant(app: &App, client_id: &str, secret: Option<&str>) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("client_id", client_id),
+        ("username", "alice"),
+        ("password", "alice-pw"),
+    ];
+    if let Some(secret) = secret {
+        form.push(("client_secret", secret));
     }
+    let reply = app.post_form(TOKEN, None, &form).await;
+    (reply.status, reply.value())
+}
+
+/// Keycloak's `POST clients`: `RepresentationToModel.createClient` keeps the stored defaults
+/// (confidential with a generated secret, standard flow on, direct access grants off), and
+/// only a body naming its protocol runs `setupClientDefaults` (a public client unless
+/// `publicClient` or `bearerOnly` is given; direct access grants on).
+#[tokio::test]
+async fn new_clients_get_keycloaks_defaults_with_and_without_a_protocol() {
+    let app = app().await;
+    let cases = [
+        (
+            json!({"clientId": "bare"}),
+            json!({"publicClient": false, "bearerOnly": false, "standardFlowEnabled": true,
+                   "directAccessGrantsEnabled": false, "frontchannelLogout": false}),
+            true,
+        ),
+        (
+            json!({"clientId": "oidc", "protocol": "openid-connect"}),
+            json!({"publicClient": true, "bearerOnly": false, "standardFlowEnabled": true,
+                   "directAccessGrantsEnabled": true, "frontchannelLogout": false}),
+            false,
+        ),
+        (
+            json!({"clientId": "oidc-conf", "protocol": "openid-connect", "publicClient": false}),
+            json!({"publicClient": false, "bearerOnly": false, "standardFlowEnabled": true,
+                   "directAccessGrantsEnabled": true, "frontchannelLogout": false}),
+            true,
+        ),
+        (
+            json!({"clientId": "api", "bearerOnly": true}),
+            json!({"publicClient": false, "bearerOnly": true, "standardFlowEnabled": true,
+                   "directAccessGrantsEnabled": false, "frontchannelLogout": false}),
+            false,
+        ),
+        (
+            json!({"clientId": "api-oidc", "bearerOnly": true, "protocol": "openid-connect"}),
+            json!({"publicClient": true, "bearerOnly": true, "standardFlowEnabled": true,
+                   "directAccessGrantsEnabled": true, "frontchannelLogout": false}),
+            false,
+        ),
+        (
+            json!({"clientId": "given", "protocol": "openid-connect", "directAccessGrantsEnabled": false,
+                   "standardFlowEnabled": false, "frontchannelLogout": true}),
+            json!({"publicClient": true, "bearerOnly": false, "standardFlowEnabled": false,
+                   "directAccessGrantsEnabled": false, "frontchannelLogout": true}),
+            false,
+        ),
+    ];
+    for (body, want, has_secret) in cases {
+        let reply = app.post("realms/acme/clients", body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{body}: {}",
+            reply.value()
+        );
+        let client_id = body["clientId"].as_str().unwrap();
+        let id = app.client_uuid("acme", client_id).await;
+        let client = app.get(&format!("realms/acme/clients/{id}")).await.json();
+        for (field, value) in want.as_object().unwrap() {
+            assert_eq!(&client[field], value, "{field} of {body}: {client}");
+        }
+        for (field, value) in [
+            ("protocol", json!("openid-connect")),
+            ("enabled", json!(true)),
+            ("implicitFlowEnabled", json!(false)),
+            ("serviceAccountsEnabled", json!(false)),
+            ("consentRequired", json!(false)),
+            ("fullScopeAllowed", json!(true)),
+            ("alwaysDisplayInConsole", json!(false)),
+            ("nodeReRegistrationTimeout", json!(-1)),
+            ("clientAuthenticatorType", json!("client-secret")),
+        ] {
+            assert_eq!(client[field], value, "{field} of {body}: {client}");
+        }
+        assert_eq!(
+            client["secret"].as_str().is_some_and(|s| s.len() >= 32),
+            has_secret,
+            "{body}: {client}"
+        );
+        // What a tool reads it sends back: GET then PUT is accepted unchanged.
+        let reply = app.put(&format!("realms/acme/clients/{id}"), client).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
+    }
+
+    // A bare client may not use the password grant; one created for openid-connect may.
+    let bare = app.client_uuid("acme", "bare").await;
     let secret = app
-        .get(&format!("realms/acme/clients/{id}/client-secret"))
+        .get(&format!("realms/acme/clients/{bare}/client-secret"))
         .await
         .json();
     let secret = secret["value"].as_str().unwrap().to_string();
-    assert!(secret.len() >= 32);
-    let reply = app
-        .post_form(
-            TOKEN,
-            None,
-            &[
-                ("grant_type", "password"),
-                ("client_id", "script"),
-                ("client_secret", &secret),
-                ("username", "alice"),
-                ("password", "alice-pw"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    assert!(reply.json()["access_token"].is_string());
-    // What a tool reads it sends back: GET then PUT is accepted unchanged.
-    let reply = app.put(&format!("realms/acme/clients/{id}"), client).await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.value());
+    let (status, body) = password_grant(&app, "bare", Some(&secret)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "unauthorized_client");
+    let (status, body) = password_grant(&app, "oidc", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].is_string());
+    let conf = app.client_uuid("acme", "oidc-conf").await;
+    let secret = app
+        .get(&format!("realms/acme/clients/{conf}/client-secret"))
+        .await
+        .json();
+    let secret = secret["value"].as_str().unwrap().to_string();
+    let (status, body) = password_grant(&app, "oidc-conf", Some(&secret)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ mod realm_admin;
 mod realms;
 mod robots;
 mod roles;
+mod surface;
 mod user_actions;
 mod user_profile;
 mod users;

@@ -178,6 +178,15 @@ async fn brute_force_status_and_unlock() {
 #[tokio::test]
 async fn federated_identity_links() {
     let app = app().await;
+    // Only links to providers the realm has are listed, as in Keycloak.
+    let reply = app
+        .post(
+            "realms/acme/identity-provider/instances",
+            json!({"alias": "github", "providerId": "github", "enabled": true,
+                   "config": {"clientId": "c", "clientSecret": "s"}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.value());
     let alice = app.user_id("acme", "alice").await;
     let base = format!("realms/acme/users/{alice}/federated-identity");
     assert_eq!(app.get(&base).await.value(), json!([]));

@@ -210,6 +210,16 @@ async fn the_last_way_to_sign_in_is_called_out() {
         .await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.text());
     let erin = app.user_id("shop", "erin").await;
+    // Only links to providers the realm has are listed, as in Keycloak.
+    let provider = app
+        .post_json(
+            "/auth/admin/realms/shop/identity-provider/instances",
+            Some(&bearer(&token)),
+            &json!({"alias": "github", "providerId": "github",
+                    "config": {"clientId": "c", "clientSecret": "s"}}),
+        )
+        .await;
+    assert_eq!(provider.status.as_u16(), 201, "{}", provider.text());
     let linked = app
         .post_json(
             &format!("/auth/admin/realms/shop/users/{erin}/federated-identity/github"),

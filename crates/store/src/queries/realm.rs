@@ -40,6 +40,8 @@ pub(crate) struct RealmRows {
     pub required_actions: Vec<portcullis_core::required_action::RequiredAction>,
     /// The realm representation's fields kept as written (events settings among them).
     pub extras: serde_json::Map<String, serde_json::Value>,
+    /// The stored user profile (`UPConfig` JSON); `None` for Keycloak's default.
+    pub user_profile: Option<String>,
 }
 
 pub(crate) async fn realm_by_name<C: ConnectionTrait>(
@@ -153,6 +155,7 @@ pub(crate) async fn load_rows<C: ConnectionTrait>(
             .await?,
         required_actions: crate::admin::realm_settings::required_actions(db, &id).await?,
         extras: crate::admin::extras::get(db, &id).await?,
+        user_profile: crate::admin::user_profile::get(db, &id).await?,
         realm,
     }))
 }
