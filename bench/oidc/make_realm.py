@@ -3,7 +3,9 @@
 
 Realm `oidc` (revokeRefreshToken false, so one refresh token can be replayed under load):
 - `cc-rs256`, `cc-es256`: confidential clients with service accounts for client_credentials,
-  differing only in `access.token.signed.response.alg`;
+  differing only in the algorithm of the tokens they get (`access.token.signed.response.alg`
+  and `id.token.signed.response.alg`: without the second, ID tokens would be signed with the
+  realm's default RS256 key);
 - `web-rs256`, `web-es256`: confidential clients with the standard flow (redirect
   REDIRECT_URI) and direct access grants (the password grant fetches the refresh token once);
 - user `bench` and `--users` users u00000, u00001, ... for first-time logins.
@@ -29,7 +31,8 @@ def client(client_id: str, alg: str, **flags) -> dict:
     return {
         "clientId": client_id, "enabled": True, "protocol": "openid-connect",
         "publicClient": False, "secret": SECRET,
-        "attributes": {"access.token.signed.response.alg": alg}, **flags,
+        "attributes": {"access.token.signed.response.alg": alg,
+                       "id.token.signed.response.alg": alg}, **flags,
     }
 
 
