@@ -102,9 +102,12 @@ await kc.users.updateProfile({ ...profile, realm });
 const exported = await kc.realms.export({ realm, exportClients: false, exportGroupsAndRoles: false });
 const component = exported.components?.['org.keycloak.userprofile.UserProfileProvider']?.[0];
 out.profile_component = component ? { providerId: component.providerId, has_config: typeof component.config?.['kc.user.profile.config']?.[0] === 'string' } : null;
+// Exported ids (the default role's, the component's) are kept by an import, as in Keycloak:
+// the realm is deleted and imported back, not copied beside itself.
 kc.setConfig({ realmName: 'master' });
-await kc.realms.create({ ...exported, id: undefined, realm: `${realm}-copy` });
-kc.setConfig({ realmName: `${realm}-copy` });
+await kc.realms.del({ realm });
+await kc.realms.create(exported);
+kc.setConfig({ realmName: realm });
 out.copied_profile_attributes = (await kc.users.getProfile()).attributes.map((a) => a.name).sort();
 
 // Server info as the client reads it.

@@ -27,6 +27,7 @@ fn realm() -> Value {
         "passwordPolicy": "length(12) and notUsername",
         "groups": [{"name": "platform"}],
         "attributes": {"appPasswordMaxLifespan": (30 * DAY).to_string()},
+        "identityProviders": [provider("corp"), provider("github")],
         "users": [
             {"username": "alice", "enabled": true, "email": "alice@acme.test",
              "emailVerified": true, "firstName": "Alice", "lastName": "Liddell",
@@ -47,6 +48,15 @@ fn realm() -> Value {
              "directAccessGrantsEnabled": true}
         ]
     })
+}
+
+/// An OpenID Connect identity provider the users' links can name (its endpoints are never called).
+fn provider(alias: &str) -> serde_json::Value {
+    json!({"alias": alias, "providerId": "oidc", "enabled": true,
+           "config": {"clientId": "c", "clientSecret": "s",
+                      "authorizationUrl": format!("https://{alias}.test/auth"),
+                      "tokenUrl": format!("https://{alias}.test/token"),
+                      "jwksUrl": format!("https://{alias}.test/certs"), "useJwksUrl": "true"}})
 }
 
 /// The realm, with links to identity-provider accounts (alice: corp; carol: corp; dave: corp

@@ -161,10 +161,16 @@ fn store_status(e: &StoreError) -> (StatusCode, Value) {
     use portcullis_store::admin::SqlErr;
     match e {
         StoreError::NotFound(m) => (StatusCode::NOT_FOUND, json!({"error": m})),
-        StoreError::Conflict(_) => conflict_detected(),
+        StoreError::Conflict(what) => {
+            tracing::info!(conflict = %what, "admin request conflicts with stored data");
+            conflict_detected()
+        }
         StoreError::Invalid(m) => (StatusCode::BAD_REQUEST, json!({"errorMessage": m})),
         StoreError::Db(db) => match db.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => conflict_detected(),
+            Some(SqlErr::UniqueConstraintViolation(what)) => {
+                tracing::info!(conflict = %what, "admin request conflicts with stored data");
+                conflict_detected()
+            }
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => (
                 StatusCode::BAD_REQUEST,
                 json!({"errorMessage": "A referenced resource does not exist"}),
