@@ -37,13 +37,12 @@ impl<V: Clone> EpochCache<V> {
         }
     }
 
-    /// The row under `key`, if read less than the TTL (or `max_age`, when shorter) ago in
-    /// `epoch`.
-    pub fn get(&self, key: &str, now: i64, epoch: u64, max_age: Option<i64>) -> Option<V> {
-        let ttl = max_age.map_or(self.ttl_secs, |age| age.min(self.ttl_secs));
+    /// The row under `key`, if read less than the TTL ago in `epoch`.
+    pub fn get(&self, key: &str, now: i64, epoch: u64) -> Option<V> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(key)?;
-        (now - entry.fetched_at < ttl && entry.epoch == epoch).then(|| entry.value.clone())
+        (now - entry.fetched_at < self.ttl_secs && entry.epoch == epoch)
+            .then(|| entry.value.clone())
     }
 
     /// Remembers a row read from the database at `now`; `epoch` is the one read before it.
@@ -70,12 +69,6 @@ impl<V: Clone> EpochCache<V> {
             change(&mut entry.value);
         }
     }
-
-    /// Forgets one row.
-    pub fn remove(&self, key: &str) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.remove(key);
-    }
 }
 
 #[cfg(test)]
@@ -86,16 +79,12 @@ mod tests {
     fn rows_expire_after_the_ttl_or_an_epoch_change_and_updates_are_kept() {
         let cache = EpochCache::new(10, 10);
         cache.put("h", 1, 1000, 7);
-        assert_eq!(cache.get("h", 1009, 7, None), Some(1));
-        assert_eq!(cache.get("h", 1010, 7, None), None, "the TTL has passed");
-        assert_eq!(cache.get("h", 1000, 8, None), None, "a new epoch drops it");
-        assert_eq!(cache.get("h", 1003, 7, Some(3)), None, "a shorter max age");
-        assert_eq!(cache.get("h", 1002, 7, Some(3)), Some(1));
-        assert_eq!(cache.get("other", 1000, 7, None), None);
+        assert_eq!(cache.get("h", 1009, 7), Some(1));
+        assert_eq!(cache.get("h", 1010, 7), None, "the TTL has passed");
+        assert_eq!(cache.get("h", 1000, 8), None, "a new epoch drops it");
+        assert_eq!(cache.get("other", 1000, 7), None);
         cache.update("h", |v| *v = 2);
-        assert_eq!(cache.get("h", 1005, 7, None), Some(2));
-        cache.remove("h");
-        assert_eq!(cache.get("h", 1005, 7, None), None);
+        assert_eq!(cache.get("h", 1005, 7), Some(2));
     }
 
     #[test]
@@ -104,7 +93,7 @@ mod tests {
         cache.put("a", 1, 0, 0);
         cache.put("b", 2, 0, 0);
         cache.put("c", 3, 0, 0);
-        assert_eq!(cache.get("a", 0, 0, None), None);
-        assert_eq!(cache.get("c", 0, 0, None), Some(3));
+        assert_eq!(cache.get("a", 0, 0), None);
+        assert_eq!(cache.get("c", 0, 0), Some(3));
     }
 }

@@ -831,7 +831,7 @@ async fn refresh_grant(
     let hash = hash_secret(presented);
     // Read before the lookup: an invalidation racing with it leaves the entry already stale.
     let epoch = state.cache_epoch();
-    let stored = match cache.get(&hash, now, epoch, None) {
+    let stored = match cache.get(&hash, now, epoch) {
         Some(stored) => stored,
         None => {
             let stored = state

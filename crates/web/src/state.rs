@@ -368,7 +368,7 @@ impl AppState {
         let now = self.now();
         // Read before the row: an invalidation racing with the read leaves the entry stale.
         let epoch = self.cache_epoch();
-        if let Some(row) = cache.get(key, now, epoch, None).filter(|row| usable(row)) {
+        if let Some(row) = cache.get(key, now, epoch).filter(|row| usable(row)) {
             return Ok(Some(row));
         }
         let row = read().await?;
