@@ -9,11 +9,9 @@
 //! stream of forged tokens cannot turn this server into a load generator against the issuer.
 //! Only issuers some rule names are ever fetched.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use portcullis_core::jwk::{ForeignJws, PublicJwk, SignatureError, parse_jwks};
-use portcullis_web::http::Http;
+use portcullis_web::http::{Http, Limits};
+use portcullis_web::key_sets::{KeySetError, KeySets};
 use serde_json::Value;
 
 use crate::ci::{CiEvaluation, CiPolicy, NoMatch, Presented};
@@ -74,148 +72,65 @@ impl From<NoMatch> for Refusal {
     }
 }
 
-/// One issuer's keys as last fetched.
-#[derive(Debug, Clone, Default)]
-struct Entry {
-    keys: Arc<Vec<PublicJwk>>,
-    /// When `keys` were fetched (0: never).
-    fetched_at: i64,
-    /// When a fetch last started, successful or not.
-    attempted_at: i64,
-    /// Why the last fetch failed, while no keys were ever fetched.
-    error: Option<String>,
-}
-
 /// The keys of every trusted issuer this instance has seen tokens of.
-#[derive(Default)]
+#[derive(Debug)]
 pub struct IssuerKeys {
-    http: OnceLock<Option<Http>>,
-    entries: Mutex<HashMap<String, Entry>>,
+    sets: KeySets,
 }
 
-impl std::fmt::Debug for IssuerKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuerKeys").finish_non_exhaustive()
+impl Default for IssuerKeys {
+    fn default() -> Self {
+        Self {
+            sets: KeySets::new(
+                "CI issuer keys",
+                KEYS_TTL_SECS,
+                MIN_REFETCH_SECS,
+                Limits::default(),
+            ),
+        }
     }
 }
 
-/// Whether to fetch now rather than use what is cached.
-fn due(entry: Option<&Entry>, now: i64, unknown_kid: bool) -> bool {
-    let Some(entry) = entry else {
-        return true;
-    };
-    if now - entry.attempted_at < MIN_REFETCH_SECS {
-        return false;
+/// The issuer's key set: from its discovery document's `jwks_uri`, the document naming the
+/// same issuer.
+async fn fetch(http: Http, issuer: &str) -> Result<Vec<PublicJwk>, String> {
+    let discovery_url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let discovery = http
+        .get_json(&discovery_url, None, "application/json")
+        .await
+        .map_err(|e| format!("discovery: {e}"))?;
+    if discovery.get("issuer").and_then(Value::as_str) != Some(issuer) {
+        return Err("the discovery document names another issuer".into());
     }
-    unknown_kid || entry.fetched_at == 0 || now - entry.fetched_at >= KEYS_TTL_SECS
+    let jwks_uri = discovery
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "the discovery document has no jwks_uri".to_owned())?;
+    let jwks = http
+        .get_json(jwks_uri, None, "application/json")
+        .await
+        .map_err(|e| format!("key set: {e}"))?;
+    let keys = parse_jwks(&jwks);
+    if keys.is_empty() {
+        return Err("the key set holds no usable signature key".into());
+    }
+    Ok(keys)
 }
 
 impl IssuerKeys {
-    fn http(&self) -> Option<&Http> {
-        self.http
-            .get_or_init(|| match Http::new() {
-                Ok(http) => Some(http),
-                Err(error) => {
-                    tracing::error!(error = %error, "no HTTP client for CI issuers");
-                    None
-                }
-            })
-            .as_ref()
-    }
-
-    /// The issuer's keys, fetched when due; `unknown_kid` asks for a fresh set (subject to the
-    /// minimum interval).
-    async fn keys(
-        &self,
-        issuer: &str,
-        now: i64,
-        unknown_kid: bool,
-    ) -> Result<Arc<Vec<PublicJwk>>, Refusal> {
-        let cached = {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = entries.get(issuer);
-            if due(entry, now, unknown_kid) {
-                let entry = entries.entry(issuer.to_owned()).or_default();
-                entry.attempted_at = now;
-                None
-            } else {
-                entry.cloned()
-            }
-        };
-        if let Some(entry) = cached {
-            return match (entry.fetched_at, entry.error) {
-                (0, Some(error)) => Err(Refusal::Unreachable(error)),
-                (0, None) => Err(Refusal::Unreachable(
-                    "the keys are being fetched; retry".into(),
-                )),
-                _ => Ok(entry.keys),
-            };
-        }
-        let fetched = self.fetch(issuer).await;
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.entry(issuer.to_owned()).or_default();
-        match fetched {
-            Ok(keys) => {
-                tracing::info!(issuer, keys = keys.len(), "CI issuer keys fetched");
-                entry.keys = Arc::new(keys);
-                entry.fetched_at = now;
-                entry.error = None;
-                Ok(entry.keys.clone())
-            }
-            // Keys fetched before keep working while the issuer is unreachable.
-            Err(error) if entry.fetched_at > 0 => {
-                tracing::warn!(issuer, error = %error, "CI issuer keys not refreshed; keeping the previous set");
-                Ok(entry.keys.clone())
-            }
-            Err(error) => {
-                tracing::warn!(issuer, error = %error, "CI issuer keys could not be fetched");
-                entry.error = Some(error.clone());
-                Err(Refusal::Unreachable(error))
-            }
-        }
-    }
-
-    async fn fetch(&self, issuer: &str) -> Result<Vec<PublicJwk>, String> {
-        let http = self
-            .http()
-            .ok_or_else(|| "no HTTP client (TLS configuration)".to_owned())?;
-        let discovery_url = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        let discovery = http
-            .get_json(&discovery_url, None, "application/json")
-            .await
-            .map_err(|e| format!("discovery: {e}"))?;
-        if discovery.get("issuer").and_then(Value::as_str) != Some(issuer) {
-            return Err("the discovery document names another issuer".into());
-        }
-        let jwks_uri = discovery
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or_else(|| "the discovery document has no jwks_uri".to_owned())?;
-        let jwks = http
-            .get_json(jwks_uri, None, "application/json")
-            .await
-            .map_err(|e| format!("key set: {e}"))?;
-        let keys = parse_jwks(&jwks);
-        if keys.is_empty() {
-            return Err("the key set holds no usable signature key".into());
-        }
-        Ok(keys)
-    }
-
     /// The signature check with the issuer's keys, fetching them again once when the token
-    /// names a key the cached set lacks.
+    /// names a key the kept set lacks.
     async fn verify(&self, issuer: &str, jws: &ForeignJws<'_>, now: i64) -> Result<(), Refusal> {
-        let keys = self.keys(issuer, now, false).await?;
-        match jws.verify(&keys) {
-            Err(SignatureError::UnknownKey(_)) => {
-                let keys = self.keys(issuer, now, true).await?;
-                Ok(jws.verify(&keys)?)
-            }
-            other => Ok(other?),
-        }
+        self.sets
+            .verify(issuer, jws, now, |http| fetch(http, issuer))
+            .await
+            .map_err(|e| match e {
+                KeySetError::Unreachable(why) => Refusal::Unreachable(why),
+                KeySetError::Signature(e) => Refusal::Signature(e),
+            })
     }
 
     /// The whole check of a CI token presented with `username`: the evaluation of the client's
@@ -286,34 +201,6 @@ mod tests {
                 expected,
                 "{claims}"
             );
-        }
-    }
-
-    #[test]
-    fn fetches_are_rate_limited_per_issuer() {
-        let now = 1_000_000;
-        let fresh = Entry {
-            fetched_at: now,
-            attempted_at: now,
-            ..Entry::default()
-        };
-        let failed = Entry {
-            attempted_at: now,
-            error: Some("down".into()),
-            ..Entry::default()
-        };
-        let rows = [
-            (None, now, false, true),
-            (Some(&fresh), now + 1, false, false),
-            (Some(&fresh), now + 1, true, false),
-            (Some(&fresh), now + MIN_REFETCH_SECS, true, true),
-            (Some(&fresh), now + MIN_REFETCH_SECS, false, false),
-            (Some(&fresh), now + KEYS_TTL_SECS, false, true),
-            (Some(&failed), now + 1, false, false),
-            (Some(&failed), now + MIN_REFETCH_SECS, false, true),
-        ];
-        for (entry, at, unknown_kid, expected) in rows {
-            assert_eq!(due(entry, at, unknown_kid), expected, "{entry:?} at {at}");
         }
     }
 }

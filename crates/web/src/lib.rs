@@ -14,6 +14,7 @@ mod events;
 pub mod forms;
 mod hashing;
 pub mod http;
+pub mod key_sets;
 pub mod login;
 mod protocol;
 mod rate_limit;
