@@ -1,6 +1,5 @@
 //! The `portcullis` binary: parses the configuration and runs a subcommand.
 
-mod allocator;
 mod config;
 mod progress;
 mod realm_files;
@@ -24,19 +23,18 @@ use crate::config::{Cli, Command, Config};
 
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    let pinned = allocator::pin_mmap_threshold();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let result = runtime.block_on(run(started, pinned));
+    let result = runtime.block_on(run(started));
     // Whatever is still running (a password hash, a database call of a closed connection) must
     // not hold the process past the shutdown deadline.
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
 }
 
-async fn run(started: Instant, mmap_threshold_pinned: bool) -> anyhow::Result<()> {
+async fn run(started: Instant) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
@@ -44,7 +42,6 @@ async fn run(started: Instant, mmap_threshold_pinned: bool) -> anyhow::Result<()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    tracing::debug!(mmap_threshold_pinned, "allocator configured");
     let cli = Cli::parse();
     let config = Config::resolve(cli.settings)?;
     match cli.command.unwrap_or(Command::Serve) {

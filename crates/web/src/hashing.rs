@@ -6,8 +6,8 @@
 //! bounded by threads x one scratch, and the thread count also bounds how much CPU hashing can
 //! take from token signing. A worker that has had nothing to hash for [`KEEP_SCRATCH_IDLE`]
 //! gives its scratch back, so a server that answers from cached credentials and refresh tokens
-//! does not carry 7 MiB per core from its last burst of logins. (The binary pins glibc's mmap
-//! threshold so that the freed scratch really returns to the OS: its `allocator.rs`.)
+//! does not carry 7 MiB per core from its last burst of logins. (The scratch is sized so that
+//! glibc maps it on its own and the release really returns it to the OS: see [`HashScratch`].)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
