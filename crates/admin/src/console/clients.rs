@@ -10,7 +10,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use portcullis_store::entity::client;
+use portcullis_store::entity::{client, protocol_mapper};
 use portcullis_web::{AppState, MapperType};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,6 +45,10 @@ pub fn routes(realm: &str) -> Router<AppState> {
         .route(&r("/{id}/roles/{role}/delete"), post(delete_role))
         .route(&r("/{id}/mappers"), get(mappers).post(add_mapper))
         .route(&r("/{id}/mappers/new"), get(new_mapper))
+        .route(
+            &r("/{id}/mappers/{mapper}"),
+            get(mapper).post(update_mapper),
+        )
         .route(&r("/{id}/mappers/{mapper}/delete"), post(delete_mapper))
 }
 
@@ -794,7 +798,7 @@ async fn mappers_tab(
         rows.push(mappers::row(
             &types,
             &base,
-            false,
+            true,
             &m.id,
             &m.name,
             &m.mapper_type,
@@ -835,17 +839,18 @@ async fn new_mapper(
     mapper_form(
         &console,
         &row,
-        mapper_type,
+        (mapper_type, None),
         StatusCode::OK,
         &FormBody::default(),
         None,
     )
 }
 
+/// The form of a mapper of `mapper_type`: a new one, or the existing one with the given id.
 fn mapper_form(
     console: &Console,
     row: &client::Model,
-    mapper_type: &MapperType,
+    (mapper_type, mapper_id): (&MapperType, Option<&str>),
     status: StatusCode,
     form: &FormBody,
     error: Option<FieldError>,
@@ -853,9 +858,12 @@ fn mapper_form(
     let base = format!("{}/mappers", client_base(console, &row.id));
     let page = mappers::MapperForm {
         mapper_type,
-        action: base.clone(),
+        action: match mapper_id {
+            Some(id) => format!("{base}/{}", encode_segment(id)),
+            None => base.clone(),
+        },
         cancel: base,
-        editing: false,
+        editing: mapper_id.is_some(),
     };
     let context = client_context(console, row, "mappers");
     mappers::render_form(console, context, page, status, form, error)
@@ -880,7 +888,7 @@ async fn add_mapper(
         mapper_form(
             &console,
             &row,
-            mapper_type,
+            (mapper_type, None),
             StatusCode::BAD_REQUEST,
             &form,
             Some(error),
@@ -905,6 +913,98 @@ async fn add_mapper(
             &console,
             &format!("{}/mappers", client_base(&console, &row.id)),
             &format!("Mapper {name} added."),
+        )),
+        Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
+            refuse(("name", field_message(&e)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The client's mapper `mapper` and its type.
+async fn client_mapper<'t>(
+    console: &Console,
+    row: &client::Model,
+    types: &'t [MapperType],
+    mapper: &str,
+) -> Result<(protocol_mapper::Model, &'t MapperType), ConsoleError> {
+    let found = clients::mapper(console.ops(), &realm_of(console), &row.id, mapper).await?;
+    let mapper_type = types
+        .iter()
+        .find(|t| t.id == found.mapper_type)
+        .ok_or_else(|| {
+            ConsoleError::NotFound(format!(
+                "The mapper's type {} is not one this server knows.",
+                found.mapper_type
+            ))
+        })?;
+    Ok((found, mapper_type))
+}
+
+/// `GET clients/{id}/mappers/{mapper}`: the mapper's form (read-only for viewers).
+async fn mapper(console: Console, Path(path): Params) -> Result<Response, ConsoleError> {
+    let row = oidc_client(&console, param(&path, "id")).await?;
+    let types = mapper_types(&console);
+    let (found, mapper_type) =
+        client_mapper(&console, &row, &types, param(&path, "mapper")).await?;
+    let config: BTreeMap<String, String> =
+        crate::rep::stored(&found.config, "protocol mapper config")?;
+    let form = mappers::form_of(mapper_type, &found.name, &config);
+    let id = Some(found.id.as_str());
+    mapper_form(
+        &console,
+        &row,
+        (mapper_type, id),
+        StatusCode::OK,
+        &form,
+        None,
+    )
+}
+
+/// `POST clients/{id}/mappers/{mapper}`: saves the mapper's name and settings.
+async fn update_mapper(
+    console: Console,
+    Path(path): Params,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let form = FormBody::parse(&body)?;
+    console.check_form(&form)?;
+    let row = oidc_client(&console, param(&path, "id")).await?;
+    require_manage(&console)?;
+    let types = mapper_types(&console);
+    let (found, mapper_type) =
+        client_mapper(&console, &row, &types, param(&path, "mapper")).await?;
+    let id = Some(found.id.as_str());
+    let refuse = |error: FieldError| {
+        let status = StatusCode::BAD_REQUEST;
+        mapper_form(
+            &console,
+            &row,
+            (mapper_type, id),
+            status,
+            &form,
+            Some(error),
+        )
+    };
+    let (fields, representation) = match mappers::read_form(&form, mapper_type, OPENID_CONNECT) {
+        Ok(read) => read,
+        Err(error) => return refuse(error),
+    };
+    let realm = realm_of(&console);
+    let result = clients::replace_mapper(
+        console.ops(),
+        &realm,
+        &row.id,
+        &found.id,
+        &fields,
+        representation,
+    )
+    .await;
+    match result {
+        Ok(()) => Ok(redirect_with_flash(
+            &console,
+            &format!("{}/mappers", client_base(&console, &row.id)),
+            &format!("Mapper {} saved.", fields.name.unwrap_or_default()),
         )),
         Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
             refuse(("name", field_message(&e)))

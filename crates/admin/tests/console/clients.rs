@@ -371,6 +371,48 @@ async fn adds_and_deletes_protocol_mappers() {
     let dup = browser.submit(&good).await;
     assert_field_error(&dup, "name");
 
+    let mapper_id = mappers[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        page.text().contains(&format!("/mappers/{mapper_id}\"")),
+        "rows link to their form"
+    );
+    let edit = browser.get(&format!("{base}/{mapper_id}")).await;
+    assert_eq!(edit.status.as_u16(), 200, "{}", edit.text());
+    let form = edit.form_to(&format!("/mappers/{mapper_id}"));
+    assert_eq!(form.field("config-1"), Some("gold"));
+    assert_field_error(
+        &browser.submit(&form.clone().with("name", "")).await,
+        "name",
+    );
+    let saved = post_with_csrf_checks(&mut browser, &form.with("config-1", "silver")).await;
+    let page = follow_with_flash(&mut browser, &saved).await;
+    assert!(
+        page.text().contains("Mapper tier saved."),
+        "{}",
+        page.text()
+    );
+    let mappers = app
+        .get(
+            &format!("{API}/{id}/protocol-mappers/models"),
+            Some(&bearer(&token)),
+        )
+        .await
+        .json();
+    assert_eq!(mappers[0]["config"]["claim.value"], "silver");
+    assert_eq!(
+        mappers[0]["id"],
+        mapper_id.as_str(),
+        "the same mapper, edited"
+    );
+    assert_eq!(
+        browser
+            .get(&format!("{base}/no-such-mapper"))
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+
     let ask = post_with_csrf_checks(&mut browser, &mapper_delete_form(&page)).await;
     assert_eq!(ask.status.as_u16(), 200, "{}", ask.text());
     assert!(ask.text().contains("Delete the mapper tier?"));
@@ -465,6 +507,7 @@ async fn client_forms_are_refused_to_viewers() {
             format!("{client}/mappers"),
             vec![("type", "oidc-hardcoded-claim-mapper"), ("name", "x")],
         ),
+        (format!("{client}/mappers/any-mapper"), vec![("name", "x")]),
         (format!("{client}/delete"), vec![("confirm", "shop-api")]),
     ];
     for (path, fields) in posts {
