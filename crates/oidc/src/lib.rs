@@ -58,7 +58,7 @@ impl Protocol for OpenIdConnect {
         request: &ExampleRequest<'_>,
         kind: ExampleToken,
     ) -> Result<Map<String, Value>, String> {
-        Ok(tokens::mint::example_claims(request, kind))
+        tokens::mint::example_claims(request, kind)
     }
 }
 

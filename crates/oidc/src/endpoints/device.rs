@@ -214,6 +214,7 @@ pub(crate) async fn device_grant(
             user: &user,
             resolved: &resolved,
             scopes,
+            access_claims: None,
             session: Some(SessionRef {
                 id: &session.id,
                 created_at: session.created_at,

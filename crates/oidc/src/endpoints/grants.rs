@@ -19,6 +19,7 @@ use super::form::Form;
 use super::service_accounts::ServiceAccounts;
 use super::token::{Issue, issue, refresh_tokens_enabled};
 use super::{Audit, Ctx, OAuthError, label};
+use crate::tokens::claims::ClaimContext;
 use crate::tokens::hash_secret;
 use crate::tokens::mint::{SessionRef, new_jti};
 use crate::tokens::scopes::{from_claim, grant, narrow, offline_allowed};
@@ -92,6 +93,7 @@ pub(crate) async fn authorization_code(
             user: &user,
             resolved: &resolved,
             scopes,
+            access_claims: None,
             session: Some(SessionRef {
                 id: &session.id,
                 created_at: session.created_at,
@@ -223,6 +225,7 @@ pub(crate) async fn refresh(
             user,
             resolved: &live.account.resolved,
             scopes,
+            access_claims: None,
             session: session.map(|s| SessionRef {
                 id: &s.id,
                 created_at: s.created_at,
@@ -291,15 +294,24 @@ pub(crate) async fn client_credentials(
             "Client not enabled to retrieve service account",
         ));
     }
-    let (user, resolved) =
+    let account =
         accounts
             .get(ctx, &client.client_id)
             .await?
             .ok_or(OAuthError::unauthorized_client(
                 "The client's service account is missing or disabled",
             ))?;
+    let (user, resolved) = (&account.user, &account.resolved);
     audit.user = label(&user.username);
     let scopes = grant(&ctx.snapshot, client, form.get("scope"), false).without_offline();
+    let claims_ctx = ClaimContext {
+        snapshot: &ctx.snapshot,
+        client,
+        user,
+        resolved,
+        scopes: &scopes,
+    };
+    let access_claims = account.access_claims(&claims_ctx)?;
     let refresh = client
         .attributes
         .get(ATTR_CC_REFRESH)
@@ -309,9 +321,10 @@ pub(crate) async fn client_credentials(
         ctx,
         Issue {
             client,
-            user: &user,
-            resolved: &resolved,
+            user,
+            resolved,
             scopes,
+            access_claims: Some(&access_claims),
             session: None,
             auth_time: None,
             nonce: None,
@@ -392,6 +405,7 @@ pub(crate) async fn password(
             user: &user,
             resolved: &resolved,
             scopes,
+            access_claims: None,
             session: Some(SessionRef {
                 id: &session.id,
                 created_at: session.created_at,

@@ -22,8 +22,8 @@ use super::service_accounts::ServiceAccounts;
 use super::{Audit, Ctx, OAuthError, client_auth, device, grants};
 use crate::tokens::claims::ClaimContext;
 use crate::tokens::mint::{
-    self, Grant, RefreshClaims, SessionRef, TokenSettings, refresh_expiry, sign_access, sign_id,
-    sign_refresh,
+    self, Grant, PreparedClaims, RefreshClaims, SessionRef, TokenSettings, refresh_expiry,
+    sign_access, sign_id, sign_refresh,
 };
 use crate::tokens::scopes::GrantedScopes;
 
@@ -119,6 +119,9 @@ pub(crate) struct Issue<'a> {
     pub user: &'a User,
     pub resolved: &'a ResolvedUser,
     pub scopes: GrantedScopes,
+    /// The access token's claims when the grant has them at hand (a service account's);
+    /// `None`: prepared here.
+    pub access_claims: Option<&'a PreparedClaims>,
     pub session: Option<SessionRef<'a>>,
     pub auth_time: Option<i64>,
     pub nonce: Option<&'a str>,
@@ -168,7 +171,15 @@ pub(crate) async fn issue(ctx: &Ctx, issue: Issue<'_>) -> Result<Response, OAuth
         nonce: issue.nonce,
         service_account: issue.service_account,
     };
-    let access = sign_access(&claims_ctx, &grant, &settings)?;
+    let prepared;
+    let access_claims = match issue.access_claims {
+        Some(claims) => claims,
+        None => {
+            prepared = PreparedClaims::access(&claims_ctx)?;
+            &prepared
+        }
+    };
+    let access = sign_access(access_claims, &claims_ctx, &grant, &settings)?;
     let id_token = if issue.scopes.openid() && !issue.service_account {
         Some(sign_id(&claims_ctx, &grant, &settings, &access.token)?)
     } else {

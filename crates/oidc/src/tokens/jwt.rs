@@ -42,15 +42,20 @@ pub(crate) fn signing_key(
 }
 
 /// Signs `claims` with `{"alg","typ":"JWT","kid"}`.
+#[cfg(test)]
 pub(crate) fn sign(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, TokenError> {
+    sign_json(key, &serde_json::to_vec(claims)?)
+}
+
+/// Signs claims already serialised as a JSON object, with `{"alg","typ":"JWT","kid"}`.
+pub(crate) fn sign_json(key: &SigningKey, claims: &[u8]) -> Result<String, TokenError> {
     // The kid is base64url and the alg a fixed name, so neither needs JSON escaping.
     let header = format!(
         r#"{{"alg":"{}","typ":"JWT","kid":"{}"}}"#,
         key.algorithm().as_str(),
         key.thumbprint_kid()
     );
-    let claims = serde_json::to_vec(claims)?;
-    Ok(key.sign_jws(header.as_bytes(), &claims)?)
+    Ok(key.sign_jws(header.as_bytes(), claims)?)
 }
 
 /// Tags refresh-token `claims` with the derived MAC key of `key` (HS512, as Keycloak does).

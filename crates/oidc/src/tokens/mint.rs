@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::keys::Algorithm;
 use portcullis_core::model::{Client, Realm, RealmSnapshot, realm_defaults};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::TokenError;
@@ -94,103 +95,210 @@ pub(crate) struct Signed {
     pub exp: i64,
 }
 
-/// The access token's claims.
+/// What a token says about its user and client, whatever the moment and the session: the
+/// mappers' claims for one kind of token, serialised once, and its audiences. Minting writes
+/// the registered claims ([`REGISTERED`]) in front of it, so no mapper can forge them; a
+/// service account's is reused across client-credentials grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PreparedClaims {
+    /// The mappers' claims as JSON object members (`"name":value,...`, no braces), without
+    /// any registered claim.
+    members: String,
+    /// The `aud` values, in order.
+    aud: Vec<String>,
+    /// Whether an ACR mapper puts `acr` into this kind of token.
+    acr: bool,
+}
+
+/// The claims only the minting code writes; a mapper's claim of one of these names is dropped.
+const REGISTERED: [&str; 15] = [
+    "exp",
+    "iat",
+    "jti",
+    "iss",
+    "aud",
+    "sub",
+    "typ",
+    "azp",
+    "sid",
+    "auth_time",
+    "nonce",
+    "acr",
+    "at_hash",
+    "scope",
+    "client_id",
+];
+
+impl PreparedClaims {
+    /// An access token's: `aud` is every other client the token carries roles of (with the
+    /// audience-resolve mapper) and the audience mappers' values.
+    pub(crate) fn access(ctx: &ClaimContext<'_>) -> Result<Self, TokenError> {
+        Self::new(ctx, Target::Access, audiences(ctx, Target::Access))
+    }
+
+    /// An ID token's: `aud` is the client, then the audience mappers' values.
+    pub(crate) fn id(ctx: &ClaimContext<'_>) -> Result<Self, TokenError> {
+        let mut aud = vec![ctx.client.client_id.clone()];
+        for extra in audiences(ctx, Target::Id) {
+            if !aud.contains(&extra) {
+                aud.push(extra);
+            }
+        }
+        Self::new(ctx, Target::Id, aud)
+    }
+
+    fn new(ctx: &ClaimContext<'_>, target: Target, aud: Vec<String>) -> Result<Self, TokenError> {
+        let mut claims = user_claims(ctx, target);
+        for name in REGISTERED {
+            claims.remove(name);
+        }
+        let object = serde_json::to_string(&claims)?;
+        // A serialised map is `{...}`: keep what is between the braces.
+        let members = object
+            .strip_prefix('{')
+            .and_then(|o| o.strip_suffix('}'))
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Self {
+            members,
+            aud,
+            acr: has_type(ctx, ACR_MAPPER, target),
+        })
+    }
+}
+
+/// The registered claims of an access or ID token, in the order they are written.
+#[derive(Serialize)]
+struct Registered<'a> {
+    exp: i64,
+    iat: i64,
+    jti: &'a str,
+    iss: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    #[serde(serialize_with = "one_or_many")]
+    aud: &'a [String],
+    sub: &'a str,
+    typ: &'a str,
+    azp: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+}
+
+/// `aud` is a string when there is one audience, as Keycloak writes it, else an array.
+fn one_or_many<S: serde::Serializer>(aud: &&[String], serializer: S) -> Result<S::Ok, S::Error> {
+    match aud {
+        [one] => serializer.serialize_str(one),
+        many => many.serialize(serializer),
+    }
+}
+
+impl<'a> Registered<'a> {
+    /// What access and ID tokens share.
+    fn common(
+        ctx: &ClaimContext<'a>,
+        grant: &Grant<'a>,
+        settings: &TokenSettings,
+        jti: &'a str,
+        (typ, aud): (&'a str, &'a [String]),
+    ) -> Self {
+        Self {
+            exp: grant.now.saturating_add(settings.access_lifespan),
+            iat: grant.now,
+            jti,
+            iss: grant.issuer,
+            aud,
+            sub: &ctx.user.id,
+            typ,
+            azp: &ctx.client.client_id,
+            sid: grant.session.map(|s| s.id),
+            auth_time: grant.auth_time,
+            nonce: None,
+            acr: None,
+            at_hash: None,
+            scope: None,
+            client_id: None,
+        }
+    }
+
+    /// The JSON claims of the token: these, then the prepared ones.
+    fn with(&self, prepared: &PreparedClaims) -> Result<Vec<u8>, TokenError> {
+        let mut json = serde_json::to_vec(self)?;
+        if !prepared.members.is_empty() {
+            json.pop(); // the closing brace
+            json.push(b',');
+            json.extend_from_slice(prepared.members.as_bytes());
+            json.push(b'}');
+        }
+        Ok(json)
+    }
+}
+
+/// The access token's claims, as JSON.
+fn access_json(
+    prepared: &PreparedClaims,
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+    jti: &str,
+) -> Result<Vec<u8>, TokenError> {
+    let mut registered = Registered::common(ctx, grant, settings, jti, (TYP_BEARER, &prepared.aud));
+    registered.acr = (grant.auth_time.is_some() && prepared.acr).then_some(ACR_PASSWORD);
+    registered.scope = Some(ctx.scopes.to_claim());
+    registered.client_id = grant
+        .service_account
+        .then_some(ctx.client.client_id.as_str());
+    registered.with(prepared)
+}
+
+/// The ID token's claims, as JSON; `at_hash` binds it to the access token issued with it.
+fn id_json(
+    prepared: &PreparedClaims,
+    ctx: &ClaimContext<'_>,
+    grant: &Grant<'_>,
+    settings: &TokenSettings,
+    (jti, access_token): (&str, &str),
+) -> Result<Vec<u8>, TokenError> {
+    let mut registered = Registered::common(ctx, grant, settings, jti, (TYP_ID, &prepared.aud));
+    registered.nonce = grant.nonce;
+    registered.acr = prepared.acr.then_some(ACR_PASSWORD);
+    registered.at_hash = Some(at_hash(access_token));
+    registered.with(prepared)
+}
+
+/// The access token's claims as a map (scope evaluation and tests): the signed JSON, parsed.
 pub(crate) fn access_claims(
     ctx: &ClaimContext<'_>,
     grant: &Grant<'_>,
     settings: &TokenSettings,
     jti: &str,
-) -> Map<String, Value> {
-    let mut claims = user_claims(ctx, Target::Access);
-    let aud = audiences(ctx, Target::Access);
-    registered(&mut claims, ctx, grant, settings, jti, TYP_BEARER);
-    match aud.len() {
-        0 => {}
-        1 => {
-            claims.insert("aud".into(), json!(aud[0]));
-        }
-        _ => {
-            claims.insert("aud".into(), json!(aud));
-        }
-    }
-    if grant.auth_time.is_some() && has_type(ctx, ACR_MAPPER, Target::Access) {
-        claims.insert("acr".into(), json!(ACR_PASSWORD));
-    }
-    claims.insert("scope".into(), json!(ctx.scopes.to_claim()));
-    if grant.service_account {
-        claims.insert("client_id".into(), json!(ctx.client.client_id));
-    }
-    claims
+) -> Result<Map<String, Value>, TokenError> {
+    let json = access_json(&PreparedClaims::access(ctx)?, ctx, grant, settings, jti)?;
+    Ok(serde_json::from_slice(&json)?)
 }
 
-/// The ID token's claims; `at_hash` binds it to the access token issued with it.
+/// The ID token's claims as a map (scope evaluation and tests).
 pub(crate) fn id_claims(
     ctx: &ClaimContext<'_>,
     grant: &Grant<'_>,
     settings: &TokenSettings,
     jti: &str,
     access_token: &str,
-) -> Map<String, Value> {
-    let mut claims = user_claims(ctx, Target::Id);
-    let mut aud = vec![ctx.client.client_id.clone()];
-    for extra in audiences(ctx, Target::Id) {
-        if !aud.contains(&extra) {
-            aud.push(extra);
-        }
-    }
-    registered(&mut claims, ctx, grant, settings, jti, TYP_ID);
-    if aud.len() == 1 {
-        claims.insert("aud".into(), json!(aud[0]));
-    } else {
-        claims.insert("aud".into(), json!(aud));
-    }
-    if let Some(nonce) = grant.nonce {
-        claims.insert("nonce".into(), json!(nonce));
-    }
-    claims.insert("at_hash".into(), json!(at_hash(access_token)));
-    if has_type(ctx, ACR_MAPPER, Target::Id) {
-        claims.insert("acr".into(), json!(ACR_PASSWORD));
-    }
-    claims
-}
-
-/// Claims every access and ID token has, written over whatever mappers produced.
-fn registered(
-    claims: &mut Map<String, Value>,
-    ctx: &ClaimContext<'_>,
-    grant: &Grant<'_>,
-    settings: &TokenSettings,
-    jti: &str,
-    typ: &str,
-) {
-    claims.remove("aud");
-    claims.insert(
-        "exp".into(),
-        json!(grant.now.saturating_add(settings.access_lifespan)),
-    );
-    claims.insert("iat".into(), json!(grant.now));
-    claims.insert("jti".into(), json!(jti));
-    claims.insert("iss".into(), json!(grant.issuer));
-    claims.insert("sub".into(), json!(ctx.user.id));
-    claims.insert("typ".into(), json!(typ));
-    claims.insert("azp".into(), json!(ctx.client.client_id));
-    for key in [
-        "sid",
-        "auth_time",
-        "nonce",
-        "acr",
-        "at_hash",
-        "scope",
-        "client_id",
-    ] {
-        claims.remove(key);
-    }
-    if let Some(session) = grant.session {
-        claims.insert("sid".into(), json!(session.id));
-    }
-    if let Some(auth_time) = grant.auth_time {
-        claims.insert("auth_time".into(), json!(auth_time));
-    }
+) -> Result<Map<String, Value>, TokenError> {
+    let prepared = PreparedClaims::id(ctx)?;
+    let json = id_json(&prepared, ctx, grant, settings, (jti, access_token))?;
+    Ok(serde_json::from_slice(&json)?)
 }
 
 /// What a refresh token says; its `jti` is the id of the row that makes it revocable.
@@ -270,7 +378,7 @@ pub(crate) fn new_jti() -> String {
 pub(crate) fn example_claims(
     request: &portcullis_web::ExampleRequest<'_>,
     kind: portcullis_web::ExampleToken,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, String> {
     use portcullis_web::ExampleToken;
     let snapshot = request.snapshot;
     let resolved = portcullis_core::resolve::resolve_user(snapshot, request.user);
@@ -293,28 +401,31 @@ pub(crate) fn example_claims(
     };
     let settings = TokenSettings::for_client(&snapshot.realm, request.client);
     let jti = new_jti();
-    match kind {
+    let claims = match kind {
         ExampleToken::Access => access_claims(&ctx, &grant, &settings, &jti),
         ExampleToken::Id => {
             // No access token is issued beside it to bind.
-            let mut claims = id_claims(&ctx, &grant, &settings, &jti, "");
-            claims.remove("at_hash");
-            claims
+            id_claims(&ctx, &grant, &settings, &jti, "").map(|mut claims| {
+                claims.remove("at_hash");
+                claims
+            })
         }
-        ExampleToken::Userinfo => super::claims::userinfo_claims(&ctx),
-    }
+        ExampleToken::Userinfo => Ok(super::claims::userinfo_claims(&ctx)),
+    };
+    claims.map_err(|e| e.to_string())
 }
 
-/// Signs an access token.
+/// Signs an access token with its prepared claims (see [`PreparedClaims::access`]).
 pub(crate) fn sign_access(
+    prepared: &PreparedClaims,
     ctx: &ClaimContext<'_>,
     grant: &Grant<'_>,
     settings: &TokenSettings,
 ) -> Result<Signed, TokenError> {
-    let claims = access_claims(ctx, grant, settings, &new_jti());
+    let claims = access_json(prepared, ctx, grant, settings, &new_jti())?;
     let key = jwt::signing_key(ctx.snapshot, settings.access_alg)?;
     Ok(Signed {
-        token: jwt::sign(key, &claims)?,
+        token: jwt::sign_json(key, &claims)?,
         exp: grant.now.saturating_add(settings.access_lifespan),
     })
 }
@@ -326,9 +437,10 @@ pub(crate) fn sign_id(
     settings: &TokenSettings,
     access_token: &str,
 ) -> Result<String, TokenError> {
-    let claims = id_claims(ctx, grant, settings, &new_jti(), access_token);
+    let prepared = PreparedClaims::id(ctx)?;
+    let claims = id_json(&prepared, ctx, grant, settings, (&new_jti(), access_token))?;
     let key = jwt::signing_key(ctx.snapshot, settings.id_alg)?;
-    jwt::sign(key, &claims)
+    jwt::sign_json(key, &claims)
 }
 
 /// Tags a refresh token with the MAC key derived from the realm key of the client's
@@ -405,7 +517,7 @@ mod tests {
             nonce: Some("n-1"),
             service_account: false,
         };
-        let access = access_claims(&ctx, &g, &settings(), "jti-1");
+        let access = access_claims(&ctx, &g, &settings(), "jti-1").unwrap();
         let expected: &[(&str, Value)] = &[
             ("exp", json!(NOW + 300)),
             ("iat", json!(NOW)),
@@ -428,7 +540,7 @@ mod tests {
         }
         assert!(!access.contains_key("nonce") && !access.contains_key("client_id"));
 
-        let id = id_claims(&ctx, &g, &settings(), "jti-2", "the-access-token");
+        let id = id_claims(&ctx, &g, &settings(), "jti-2", "the-access-token").unwrap();
         let expected: &[(&str, Value)] = &[
             ("aud", json!("app")),
             ("typ", json!("ID")),
@@ -468,7 +580,7 @@ mod tests {
             nonce: None,
             service_account: true,
         };
-        let access = access_claims(&ctx, &g, &settings(), "j");
+        let access = access_claims(&ctx, &g, &settings(), "j").unwrap();
         assert_eq!(access["client_id"], json!("app"));
         assert_eq!(access["scope"], json!("profile email"));
         for absent in ["sid", "auth_time", "acr", "nonce"] {
