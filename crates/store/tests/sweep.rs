@@ -486,3 +486,51 @@ async fn events_are_kept_as_long_as_their_realm_says() {
     assert_eq!(store.sweep_expired(T, 1).await.unwrap().total(), 0);
     db.finish().await;
 }
+
+/// A batch of login events comes back as written: every field, absent ones as absent, whatever
+/// characters they hold.
+#[tokio::test]
+async fn login_events_round_trip_through_a_batch() {
+    use portcullis_store::admin::events::record_login_events;
+    use portcullis_store::entity::login_event;
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    let db = imported().await;
+    let conn = db.store.connection();
+    let full = login_event::Model {
+        id: "e-1".into(),
+        realm_id: REALM.into(),
+        time: 1_795_000_000_123,
+        event_type: "CLIENT_LOGIN".into(),
+        client_id: Some("cc \"quoted\" \\ client".into()),
+        user_id: Some("u-1".into()),
+        username: Some("Zoë 🦀 O'Brien".into()),
+        session_id: Some("s-1".into()),
+        ip_address: Some("2001:db8::1".into()),
+        error: Some("invalid_client\nsecond line".into()),
+        details: Some(r#"{"grant_type":"client_credentials"}"#.into()),
+    };
+    let bare = login_event::Model {
+        id: "e-2".into(),
+        realm_id: REALM.into(),
+        time: 1,
+        event_type: "LOGIN".into(),
+        client_id: None,
+        user_id: None,
+        username: None,
+        session_id: None,
+        ip_address: None,
+        error: None,
+        details: None,
+    };
+    record_login_events(conn, vec![full.clone(), bare.clone()])
+        .await
+        .unwrap();
+    record_login_events(conn, vec![]).await.unwrap();
+    let stored = login_event::Entity::find()
+        .order_by_asc(login_event::Column::Id)
+        .all(conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![full, bare]);
+}

@@ -7,10 +7,12 @@
 //! and counted in a warning rather than slowing the requests. The sweeper deletes events older
 //! than the retention (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use portcullis_core::model::RealmSnapshot;
 use portcullis_store::entity::login_event;
 use tokio::sync::{mpsc, oneshot};
 
@@ -115,9 +117,19 @@ fn take(
 
 async fn write(state: &AppState, batch: Vec<(LoginEvent, i64)>) {
     let mut rows = Vec::with_capacity(batch.len());
+    // A batch usually holds one realm's events: look each realm up once.
+    let mut realms: HashMap<String, Option<Arc<RealmSnapshot>>> = HashMap::new();
     for (event, time) in batch {
+        let realm = match realms.get(&event.realm) {
+            Some(realm) => realm.clone(),
+            None => {
+                let realm = state.realm(&event.realm).await.ok().flatten();
+                realms.insert(event.realm.clone(), realm.clone());
+                realm
+            }
+        };
         // Events name their realm; an unknown realm's events are not kept.
-        let Ok(Some(realm)) = state.realm(&event.realm).await else {
+        let Some(realm) = realm else {
             continue;
         };
         // The realm's events settings (`eventsEnabled`, `enabledEventTypes`) decide.
