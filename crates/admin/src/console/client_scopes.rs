@@ -715,15 +715,7 @@ fn scope_mapper<'a>(
         .iter()
         .find(|m| m.id == mapper)
         .ok_or_else(|| ConsoleError::NotFound("There is no such mapper.".into()))?;
-    let mapper_type = types
-        .iter()
-        .find(|t| t.id == found.mapper_type)
-        .ok_or_else(|| {
-            ConsoleError::NotFound(format!(
-                "The mapper's type {} is not one this server knows.",
-                found.mapper_type
-            ))
-        })?;
+    let mapper_type = mappers::type_of(types, &found.mapper_type)?;
     Ok((found, mapper_type))
 }
 

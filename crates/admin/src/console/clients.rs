@@ -929,15 +929,7 @@ async fn client_mapper<'t>(
     mapper: &str,
 ) -> Result<(protocol_mapper::Model, &'t MapperType), ConsoleError> {
     let found = clients::mapper(console.ops(), &realm_of(console), &row.id, mapper).await?;
-    let mapper_type = types
-        .iter()
-        .find(|t| t.id == found.mapper_type)
-        .ok_or_else(|| {
-            ConsoleError::NotFound(format!(
-                "The mapper's type {} is not one this server knows.",
-                found.mapper_type
-            ))
-        })?;
+    let mapper_type = mappers::type_of(types, &found.mapper_type)?;
     Ok((found, mapper_type))
 }
 

@@ -52,6 +52,19 @@ pub fn row(
     })
 }
 
+/// The type of an existing mapper; a type this server does not know (a mapper imported from
+/// elsewhere) cannot be edited here.
+pub fn type_of<'t>(
+    types: &'t [MapperType],
+    mapper_type: &str,
+) -> Result<&'t MapperType, ConsoleError> {
+    types.iter().find(|t| t.id == mapper_type).ok_or_else(|| {
+        ConsoleError::NotFound(format!(
+            "The mapper's type {mapper_type} is not one this server knows."
+        ))
+    })
+}
+
 /// The types offered by the "Add a mapper" form.
 pub fn type_rows(types: &[MapperType]) -> Value {
     json!(
