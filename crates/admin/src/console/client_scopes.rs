@@ -685,17 +685,9 @@ async fn add_mapper(
         representation,
     )
     .await;
-    match result {
-        Ok(_) => Ok(redirect_with_flash(
-            &console,
-            &format!("{}/mappers", scope_base(&console, &scope.id)),
-            &format!("Mapper {name} added."),
-        )),
-        Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
-            refuse(("name", field_message(&e)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let list = format!("{}/mappers", scope_base(&console, &scope.id));
+    let flash = format!("Mapper {name} added.");
+    mappers::answer(&console, result, (&list, &flash), refuse)
 }
 
 /// The scope's mapper `mapper` and its type.
@@ -775,17 +767,9 @@ async fn update_mapper(
         representation,
     )
     .await;
-    match result {
-        Ok(()) => Ok(redirect_with_flash(
-            &console,
-            &format!("{}/mappers", scope_base(&console, &scope.id)),
-            &format!("Mapper {} saved.", fields.name.unwrap_or_default()),
-        )),
-        Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
-            refuse(("name", field_message(&e)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let list = format!("{}/mappers", scope_base(&console, &scope.id));
+    let flash = format!("Mapper {} saved.", fields.name.unwrap_or_default());
+    mappers::answer(&console, result, (&list, &flash), refuse)
 }
 
 /// `POST client-scopes/{id}/mappers/{mapper}/delete`: without `confirm`, the confirmation;

@@ -908,17 +908,9 @@ async fn add_mapper(
         representation,
     )
     .await;
-    match result {
-        Ok(_) => Ok(redirect_with_flash(
-            &console,
-            &format!("{}/mappers", client_base(&console, &row.id)),
-            &format!("Mapper {name} added."),
-        )),
-        Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
-            refuse(("name", field_message(&e)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let list = format!("{}/mappers", client_base(&console, &row.id));
+    let flash = format!("Mapper {name} added.");
+    mappers::answer(&console, result, (&list, &flash), refuse)
 }
 
 /// The client's mapper `mapper` and its type.
@@ -992,17 +984,9 @@ async fn update_mapper(
         representation,
     )
     .await;
-    match result {
-        Ok(()) => Ok(redirect_with_flash(
-            &console,
-            &format!("{}/mappers", client_base(&console, &row.id)),
-            &format!("Mapper {} saved.", fields.name.unwrap_or_default()),
-        )),
-        Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
-            refuse(("name", field_message(&e)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let list = format!("{}/mappers", client_base(&console, &row.id));
+    let flash = format!("Mapper {} saved.", fields.name.unwrap_or_default());
+    mappers::answer(&console, result, (&list, &flash), refuse)
 }
 
 /// `POST clients/{id}/mappers/{mapper}/delete`: without `confirm`, the confirmation; with it,

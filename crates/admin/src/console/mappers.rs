@@ -9,9 +9,12 @@ use axum::response::Response;
 use portcullis_web::MapperType;
 use serde_json::{Value, json};
 
-use super::page::{ConsoleError, FormBody, insert, render_status};
+use super::page::{
+    ConsoleError, FormBody, field_message, insert, redirect_with_flash, render_status,
+};
 use super::session::Console;
 use crate::context::encode_segment;
+use crate::error::AdminError;
 use crate::rep::client::MapperFields;
 
 /// A field of a form and what is wrong with it.
@@ -180,4 +183,22 @@ pub fn read_form(
         ..MapperFields::default()
     };
     Ok((fields, representation))
+}
+
+/// The answer to a mapper form once its operation ran: back to the owner's mapper list
+/// (`list`) with `flash`, or the form again (`refuse`) with a name clash or bad settings on the
+/// name field.
+pub fn answer<T>(
+    console: &Console,
+    result: Result<T, AdminError>,
+    (list, flash): (&str, &str),
+    refuse: impl FnOnce(FieldError) -> Result<Response, ConsoleError>,
+) -> Result<Response, ConsoleError> {
+    match result {
+        Ok(_) => Ok(redirect_with_flash(console, list, flash)),
+        Err(e @ (AdminError::Conflict(_) | AdminError::BadRequest(_))) => {
+            refuse(("name", field_message(&e)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -179,13 +179,13 @@ pub(crate) async fn issue(ctx: &Ctx, issue: Issue<'_>) -> Result<Response, OAuth
             &prepared
         }
     };
-    let access = sign_access(access_claims, &claims_ctx, &grant, &settings)?;
+    let scope = issue.scopes.to_claim();
+    let access = sign_access(access_claims, &claims_ctx, &grant, &settings, &scope)?;
     let id_token = if issue.scopes.openid() && !issue.service_account {
         Some(sign_id(&claims_ctx, &grant, &settings, &access.token)?)
     } else {
         None
     };
-    let scope = issue.scopes.to_claim();
     let refresh = match issue.refresh {
         Some(offline) => Some(store_refresh(ctx, &issue, &settings, &scope, offline).await?),
         None => None,

@@ -191,7 +191,7 @@ struct Registered<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     at_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
+    scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
 }
@@ -245,17 +245,18 @@ impl<'a> Registered<'a> {
     }
 }
 
-/// The access token's claims, as JSON.
+/// The access token's claims, as JSON; `scope` is the granted scopes' claim (the token response
+/// repeats it, so the caller builds it once).
 fn access_json(
     prepared: &PreparedClaims,
     ctx: &ClaimContext<'_>,
     grant: &Grant<'_>,
     settings: &TokenSettings,
-    jti: &str,
+    (jti, scope): (&str, &str),
 ) -> Result<Vec<u8>, TokenError> {
     let mut registered = Registered::common(ctx, grant, settings, jti, (TYP_BEARER, &prepared.aud));
     registered.acr = (grant.auth_time.is_some() && prepared.acr).then_some(ACR_PASSWORD);
-    registered.scope = Some(ctx.scopes.to_claim());
+    registered.scope = Some(scope);
     registered.client_id = grant
         .service_account
         .then_some(ctx.client.client_id.as_str());
@@ -284,7 +285,9 @@ pub(crate) fn access_claims(
     settings: &TokenSettings,
     jti: &str,
 ) -> Result<Map<String, Value>, TokenError> {
-    let json = access_json(&PreparedClaims::access(ctx)?, ctx, grant, settings, jti)?;
+    let prepared = PreparedClaims::access(ctx)?;
+    let scope = ctx.scopes.to_claim();
+    let json = access_json(&prepared, ctx, grant, settings, (jti, &scope))?;
     Ok(serde_json::from_slice(&json)?)
 }
 
@@ -415,14 +418,16 @@ pub(crate) fn example_claims(
     claims.map_err(|e| e.to_string())
 }
 
-/// Signs an access token with its prepared claims (see [`PreparedClaims::access`]).
+/// Signs an access token with its prepared claims (see [`PreparedClaims::access`]) and the
+/// granted scopes' `scope` claim.
 pub(crate) fn sign_access(
     prepared: &PreparedClaims,
     ctx: &ClaimContext<'_>,
     grant: &Grant<'_>,
     settings: &TokenSettings,
+    scope: &str,
 ) -> Result<Signed, TokenError> {
-    let claims = access_json(prepared, ctx, grant, settings, &new_jti())?;
+    let claims = access_json(prepared, ctx, grant, settings, (&new_jti(), scope))?;
     let key = jwt::signing_key(ctx.snapshot, settings.access_alg)?;
     Ok(Signed {
         token: jwt::sign_json(key, &claims)?,
