@@ -277,7 +277,7 @@ async fn fill(store: &Store) {
     };
     portcullis_store::admin::events::record_login_events(
         store.connection(),
-        vec![
+        &[
             event("e-old", T - retention - 1),
             event("e-new", T - retention + 1),
         ],
@@ -439,7 +439,7 @@ async fn events_are_kept_as_long_as_their_realm_says() {
     let week = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
     record_login_events(
         conn,
-        vec![
+        &[
             login("l-old", REALM, T - 601),
             login("l-old-2", REALM, T - 700),
             login("l-new", REALM, T - 599),
@@ -523,14 +523,33 @@ async fn login_events_round_trip_through_a_batch() {
         error: None,
         details: None,
     };
-    record_login_events(conn, vec![full.clone(), bare.clone()])
+    record_login_events(conn, &[full.clone(), bare.clone()])
         .await
         .unwrap();
-    record_login_events(conn, vec![]).await.unwrap();
+    record_login_events(conn, &[]).await.unwrap();
     let stored = login_event::Entity::find()
         .order_by_asc(login_event::Column::Id)
         .all(conn)
         .await
         .unwrap();
-    assert_eq!(stored, vec![full, bare]);
+    assert_eq!(stored, vec![full, bare.clone()]);
+
+    // More than one statement's worth: full batches (a kept prepared statement, used twice)
+    // and a remainder all land.
+    let many = 2 * portcullis_store::admin::events::LOGIN_EVENT_BATCH + 1;
+    let rows: Vec<login_event::Model> = (0..many)
+        .map(|i| login_event::Model {
+            id: format!("m-{i:05}"),
+            time: i as i64,
+            ..bare.clone()
+        })
+        .collect();
+    record_login_events(conn, &rows).await.unwrap();
+    let stored = login_event::Entity::find()
+        .order_by_asc(login_event::Column::Id)
+        .all(conn)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), many + 2);
+    assert_eq!(stored[2..], rows[..]);
 }

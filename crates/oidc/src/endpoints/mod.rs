@@ -106,7 +106,10 @@ const MAX_LOGGED_LABEL: usize = 64;
 
 /// Cuts a client-chosen value for the log (never a secret: only ids and names go here).
 pub(crate) fn label(value: &str) -> String {
-    value.chars().take(MAX_LOGGED_LABEL).collect()
+    match value.char_indices().nth(MAX_LOGGED_LABEL) {
+        Some((end, _)) => value[..end].to_owned(),
+        None => value.to_owned(),
+    }
 }
 
 /// The one log line per request, filled in as the request is understood, plus what CORS needs.
@@ -219,5 +222,20 @@ impl Audit {
             "openid-connect request"
         );
         cors::allow(response, self.origin.as_deref(), &self.allowed_origins)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_cut_at_a_character_count() {
+        assert_eq!(label(""), "");
+        assert_eq!(label("cc-es256"), "cc-es256");
+        let exact = "a".repeat(MAX_LOGGED_LABEL);
+        assert_eq!(label(&exact), exact);
+        let long = "é".repeat(MAX_LOGGED_LABEL + 6);
+        assert_eq!(label(&long), "é".repeat(MAX_LOGGED_LABEL));
     }
 }

@@ -1,6 +1,10 @@
 //! Admin events: the record of every change made through the admin API.
 
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sqlx;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, RuntimeErr,
+};
 
 use super::entity::admin_event;
 use super::{Page, TextMatch};
@@ -99,16 +103,81 @@ pub struct LoginEventFilter {
     pub before: Option<(i64, String)>,
 }
 
-/// Stores a batch of login events in one statement.
-pub async fn record_login_events<C: ConnectionTrait>(
-    db: &C,
-    events: Vec<login_event::Model>,
+/// Login events per insert statement, at most (11 parameters a row: well under SQLite's and
+/// PostgreSQL's bound-parameter limits). The event writer gathers batches of this size.
+pub const LOGIN_EVENT_BATCH: usize = 500;
+
+/// Stores login events, one multi-row insert per [`LOGIN_EVENT_BATCH`].
+///
+/// This is the busiest write (a row per token grant) and is built with sqlx's query builder
+/// rather than sea-orm's `insert_many`: sea-query builds an expression tree of every value and
+/// then a statement from it, which cost more CPU than SQLite's own insert of the rows. A full
+/// batch's statement is prepared once per connection; other sizes are not kept, so the hot
+/// queries stay in the small statement cache.
+pub async fn record_login_events(
+    db: &DatabaseConnection,
+    events: &[login_event::Model],
 ) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
+    let failed = |e| StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)));
+    for rows in events.chunks(LOGIN_EVENT_BATCH) {
+        let keep = rows.len() == LOGIN_EVENT_BATCH;
+        match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let pool = db.get_sqlite_connection_pool();
+                let mut insert = login_event_insert::<sqlx::Sqlite>(rows);
+                insert
+                    .build()
+                    .persistent(keep)
+                    .execute(pool)
+                    .await
+                    .map_err(failed)?;
+            }
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                let mut insert = login_event_insert::<sqlx::Postgres>(rows);
+                insert
+                    .build()
+                    .persistent(keep)
+                    .execute(pool)
+                    .await
+                    .map_err(failed)?;
+            }
+            DbBackend::MySql => {
+                return Err(StoreError::Invalid("MySQL is not supported".into()));
+            }
+        }
     }
-    insert_all::<login_event::Entity, _>(db, events).await?;
     Ok(())
+}
+
+/// `INSERT INTO login_event ... VALUES (...), ...` for `rows`, in either database's dialect.
+fn login_event_insert<'a, DB: sqlx::Database>(
+    rows: &'a [login_event::Model],
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT INTO \"login_event\" (\"id\", \"realm_id\", \"time\", \"event_type\", \
+         \"client_id\", \"user_id\", \"username\", \"session_id\", \"ip_address\", \"error\", \
+         \"details\") ",
+    );
+    insert.push_values(rows, |mut row, event| {
+        row.push_bind(event.id.as_str())
+            .push_bind(event.realm_id.as_str())
+            .push_bind(event.time)
+            .push_bind(event.event_type.as_str())
+            .push_bind(event.client_id.as_deref())
+            .push_bind(event.user_id.as_deref())
+            .push_bind(event.username.as_deref())
+            .push_bind(event.session_id.as_deref())
+            .push_bind(event.ip_address.as_deref())
+            .push_bind(event.error.as_deref())
+            .push_bind(event.details.as_deref());
+    });
+    insert
 }
 
 /// The realm's login events matching `filter`, newest first.
