@@ -72,7 +72,8 @@ impl RealmExport {
             return Ok(None);
         };
         let refs = RoleRefs::new(&rows);
-        let realm = realm_head(&rows, &refs)?;
+        let mut realm = realm_head(&rows, &refs)?;
+        realm.kept = rows.extras.clone();
         let client_ids = rows
             .clients
             .iter()

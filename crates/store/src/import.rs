@@ -87,8 +87,11 @@ pub(crate) fn id_collision_as_conflict(err: StoreError, realm: &str) -> StoreErr
 pub(crate) async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result<(), StoreError> {
     let realm_id = plan.realm.as_ref().map(|r| r.id.clone());
     insert_all::<realm::Entity, _>(db, plan.realm.into_iter().collect()).await?;
-    if let (Some(realm_id), Some(profile)) = (realm_id, &plan.user_profile) {
-        crate::admin::user_profile::set(db, &realm_id, profile).await?;
+    if let Some(realm_id) = &realm_id {
+        if let Some(profile) = &plan.user_profile {
+            crate::admin::user_profile::set(db, realm_id, profile).await?;
+        }
+        crate::admin::extras::set(db, realm_id, realm_id, &plan.kept).await?;
     }
     insert_all::<realm_key::Entity, _>(db, plan.keys).await?;
     insert_all::<client::Entity, _>(db, plan.clients).await?;

@@ -59,6 +59,8 @@ pub(crate) struct Plan {
     pub federated_links: Vec<user_federated_identity::Model>,
     /// The realm's user profile (`UPConfig` JSON) when the file carries one.
     pub user_profile: Option<String>,
+    /// The realm's settings kept as they are (`sslRequired`, `eventsEnabled`, ...).
+    pub kept: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The realm name a representation imports as.
@@ -141,6 +143,7 @@ impl Planner {
         builder.identity_providers(rep)?;
         builder.keys(rep, &name)?;
         builder.plan.user_profile = crate::admin::user_profile::from_components(&rep.components)?;
+        builder.plan.kept = rep.kept.clone();
         Ok(Planner { builder, policy })
     }
 

@@ -298,8 +298,12 @@ async fn export_then_import_round_trips() {
         .expect("exported");
     assert!(store.export_realm("nope", true).await.unwrap().is_none());
 
-    // The export uses only fields the importer knows.
-    let json = serde_json::to_string_pretty(&first).unwrap();
+    // The export uses only fields the importer knows, or keeps.
+    let json = serde_json::to_string_pretty(&first.to_json().unwrap()).unwrap();
+    assert!(
+        json.contains("\"sslRequired\": \"external\""),
+        "kept settings are exported"
+    );
     let (_, unknown) = deserialize_reporting_unknown(serde_json::from_str(&json).unwrap()).unwrap();
     assert!(unknown.is_empty(), "{unknown:?}");
     assert!(json.contains("\"secretData\""), "users carry their hashes");
@@ -350,6 +354,65 @@ async fn export_then_import_round_trips() {
 
     let without_users = store.export_realm("acme", false).await.unwrap().unwrap();
     assert!(without_users.users.is_none());
+    other.finish().await;
+    db.finish().await;
+}
+
+/// Settings without a column of their own (events, SMTP, TLS policy) are kept from a realm
+/// file, reach the realm's behaviour (events off), and are exported again.
+#[tokio::test]
+async fn realm_settings_kept_as_they_are_survive_import_and_export() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let file = serde_json::json!({
+        "realm": "kept",
+        "enabled": true,
+        "eventsEnabled": false,
+        "enabledEventTypes": ["LOGIN"],
+        "sslRequired": "all",
+        "smtpServer": {"host": "mail.example.com", "from": "id@example.com"},
+        "clients": [{"clientId": "app", "rootUrl": "https://app.example.com"}],
+    });
+    let (rep, unknown) = deserialize_reporting_unknown(file.clone()).unwrap();
+    assert_eq!(
+        unknown,
+        set(&["clients[].rootUrl"]),
+        "kept settings are not reported"
+    );
+    store.import_realm(rep, false, NOW).await.unwrap();
+    let snapshot = store.load_realm_snapshot("kept").await.unwrap().unwrap();
+    assert!(!snapshot.realm.events_enabled);
+    assert_eq!(
+        snapshot.realm.enabled_event_types,
+        vec!["LOGIN".to_string()]
+    );
+
+    let exported = store.export_realm("kept", false).await.unwrap().unwrap();
+    let json = exported.to_json().unwrap();
+    for key in [
+        "eventsEnabled",
+        "enabledEventTypes",
+        "sslRequired",
+        "smtpServer",
+    ] {
+        assert_eq!(json[key], file[key], "{key}");
+    }
+    assert_eq!(
+        json["realm"], "kept",
+        "modelled fields are written as before"
+    );
+
+    // And back again, into another database.
+    let other = TestDb::new().await;
+    let (again, _) = deserialize_reporting_unknown(json).unwrap();
+    other.store.import_realm(again, false, NOW).await.unwrap();
+    let snapshot = other
+        .store
+        .load_realm_snapshot("kept")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!snapshot.realm.events_enabled);
     other.finish().await;
     db.finish().await;
 }

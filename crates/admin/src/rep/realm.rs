@@ -9,76 +9,10 @@ use portcullis_store::RealmRepresentation;
 use super::{compose, from_row, to_object};
 use crate::error::AdminError;
 
-/// Fields the realm row models.
-const MODELLED: &[&str] = &[
-    "id",
-    "realm",
-    "displayName",
-    "enabled",
-    "accessTokenLifespan",
-    "passwordPolicy",
-    "ssoSessionIdleTimeout",
-    "ssoSessionMaxLifespan",
-    "offlineSessionIdleTimeout",
-    "accessCodeLifespan",
-    "accessCodeLifespanLogin",
-    "revokeRefreshToken",
-    "refreshTokenMaxReuse",
-    "oauth2DeviceCodeLifespan",
-    "oauth2DevicePollingInterval",
-    "bruteForceProtected",
-    "permanentLockout",
-    "failureFactor",
-    "waitIncrementSeconds",
-    "maxFailureWaitSeconds",
-    "quickLoginCheckMilliSeconds",
-    "minimumQuickLoginWaitSeconds",
-    "maxDeltaTimeSeconds",
-    "adminEventsEnabled",
-    "adminEventsDetailsEnabled",
-    "notBefore",
-    "attributes",
-];
-
-/// Nested collections: imported by `POST /admin/realms`, ignored by `PUT` (as in Keycloak), and
-/// never kept as extras.
-const COLLECTIONS: &[&str] = &[
-    "users",
-    "clients",
-    "roles",
-    "groups",
-    "components",
-    "identityProviders",
-    "identityProviderMappers",
-    "clientScopes",
-    "authenticationFlows",
-    "authenticatorConfig",
-    "requiredActions",
-    "scopeMappings",
-    "clientScopeMappings",
-    "federatedUsers",
-    "defaultRole",
-    "defaultRoles",
-    "defaultGroups",
-    "defaultDefaultClientScopes",
-    "defaultOptionalClientScopes",
-    "keycloakVersion",
-    "organizations",
-    "clientProfiles",
-    "clientPolicies",
-    "protocolMappers",
-    "applications",
-    "oauthClients",
-    "clientTemplates",
-    "applicationScopeMappings",
-    "userFederationProviders",
-    "userFederationMappers",
-];
-
 /// The fields of a realm body Portcullis keeps without interpreting.
 pub fn extras(body: &Value) -> Result<Map<String, Value>, AdminError> {
-    let skip: Vec<&str> = MODELLED.iter().chain(COLLECTIONS).copied().collect();
-    super::extras(body, &skip)
+    let object = body.as_object().ok_or_else(AdminError::unparsable)?;
+    Ok(portcullis_store::representation::kept_realm_fields(object))
 }
 
 /// The realm's top-level settings as Keycloak returns them.

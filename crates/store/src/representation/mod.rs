@@ -227,6 +227,103 @@ pub struct RealmRepresentation {
     /// Client-role scope mappings, by the `clientId` owning the roles.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub client_scope_mappings: BTreeMap<String, Vec<ScopeMappingRepresentation>>,
+    /// The top-level settings kept as they are ([`kept_realm_fields`]: `sslRequired`,
+    /// `smtpServer`, `eventsEnabled`, ...). Filled when a realm file is read and on export;
+    /// [`RealmRepresentation::to_json`] writes them back beside the modelled fields.
+    #[serde(skip)]
+    pub kept: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RealmRepresentation {
+    /// The representation as JSON, with its kept settings (a modelled field of the same name
+    /// wins).
+    pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        if let Some(object) = value.as_object_mut() {
+            for (key, kept) in &self.kept {
+                object.entry(key.clone()).or_insert_with(|| kept.clone());
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// Top-level realm fields that are never kept as they are: the realm row's own columns, and
+/// nested collections (imported on their own, or not supported).
+const REALM_FIELDS_NOT_KEPT: &[&str] = &[
+    // The realm row.
+    "id",
+    "realm",
+    "displayName",
+    "enabled",
+    "accessTokenLifespan",
+    "passwordPolicy",
+    "ssoSessionIdleTimeout",
+    "ssoSessionMaxLifespan",
+    "offlineSessionIdleTimeout",
+    "accessCodeLifespan",
+    "accessCodeLifespanLogin",
+    "revokeRefreshToken",
+    "refreshTokenMaxReuse",
+    "oauth2DeviceCodeLifespan",
+    "oauth2DevicePollingInterval",
+    "bruteForceProtected",
+    "permanentLockout",
+    "failureFactor",
+    "waitIncrementSeconds",
+    "maxFailureWaitSeconds",
+    "quickLoginCheckMilliSeconds",
+    "minimumQuickLoginWaitSeconds",
+    "maxDeltaTimeSeconds",
+    "adminEventsEnabled",
+    "adminEventsDetailsEnabled",
+    "notBefore",
+    "attributes",
+    // Nested collections.
+    "users",
+    "clients",
+    "roles",
+    "groups",
+    "components",
+    "identityProviders",
+    "identityProviderMappers",
+    "clientScopes",
+    "authenticationFlows",
+    "authenticatorConfig",
+    "requiredActions",
+    "scopeMappings",
+    "clientScopeMappings",
+    "federatedUsers",
+    "defaultRole",
+    "defaultRoles",
+    "defaultGroups",
+    "defaultDefaultClientScopes",
+    "defaultOptionalClientScopes",
+    "keycloakVersion",
+    "organizations",
+    "clientProfiles",
+    "clientPolicies",
+    "protocolMappers",
+    "applications",
+    "oauthClients",
+    "clientTemplates",
+    "applicationScopeMappings",
+    "userFederationProviders",
+    "userFederationMappers",
+];
+
+/// The top-level fields of a realm representation kept without being interpreted
+/// (`sslRequired`, `smtpServer`, `eventsEnabled`, `enabledEventTypes`, ...), so tools read back
+/// what they wrote: every field but the realm row's columns and the nested collections. The
+/// admin API keeps them when it creates or updates a realm, a realm file when it is imported.
+pub fn kept_realm_fields(
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    object
+        .iter()
+        .filter(|(key, _)| !REALM_FIELDS_NOT_KEPT.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// A client scope (`ClientScopeRepresentation`).
@@ -710,11 +807,13 @@ pub fn parse_realm_json(text: &str) -> Result<RealmRepresentation, StoreError> {
     Ok(rep)
 }
 
-/// Deserializes a realm representation and returns the paths of the fields it ignored, with
-/// array indices folded (`clients[].rootUrl`) so a large export gives a short list.
+/// Deserializes a realm representation, with its kept settings, and returns the paths of the
+/// fields it ignored, with array indices folded (`clients[].rootUrl`) so a large export gives a
+/// short list.
 pub fn deserialize_reporting_unknown(
     value: serde_json::Value,
 ) -> Result<(RealmRepresentation, BTreeSet<String>), StoreError> {
+    let kept = value.as_object().map(kept_realm_fields).unwrap_or_default();
     let mut unknown = BTreeSet::new();
     let mut on_ignored = |path: serde_ignored::Path<'_>| {
         unknown.insert(fold_path(&path));
@@ -722,13 +821,16 @@ pub fn deserialize_reporting_unknown(
     let de = serde_ignored::Deserializer::new(value, &mut on_ignored);
     // The path of the field that failed (`clients[2].enabled`): in a large file the message
     // alone does not say where to look.
-    let rep = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut rep: RealmRepresentation = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         StoreError::Invalid(format!(
             "realm file does not match the representation: {path}: {}",
             e.into_inner()
         ))
     })?;
+    // Kept settings are not lost, so not reported.
+    unknown.retain(|path| !kept.contains_key(path));
+    rep.kept = kept;
     Ok((rep, unknown))
 }
 

@@ -294,7 +294,7 @@ impl<W: Write> RealmJsonWriter<W> {
     /// Writes every field of `realm` (whose `users` should be `None`); with `users_array`, the
     /// object stays open for [`RealmJsonWriter::users`].
     pub fn begin(mut out: W, realm: &RealmRepresentation, users_array: bool) -> io::Result<Self> {
-        let head = serde_json::to_string_pretty(realm)?;
+        let head = serde_json::to_string_pretty(&realm.to_json()?)?;
         if !users_array {
             out.write_all(head.as_bytes())?;
             return Ok(RealmJsonWriter { out, users: None });
