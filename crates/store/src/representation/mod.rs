@@ -983,10 +983,12 @@ mod tests {
             [
                 "clients[].protocolMappers[].bogus",
                 "clients[].rootUrl",
-                "sslRequired",
                 "users[].totp"
             ]
         );
+        // A realm setting without a column is kept, so it is not reported.
+        assert_eq!(rep.kept.get("sslRequired"), Some(&"external".into()));
+        assert_eq!(rep.kept.len(), 1);
     }
 
     #[test]
