@@ -118,34 +118,29 @@ pub async fn record_login_events(
     db: &DatabaseConnection,
     events: &[login_event::Model],
 ) -> Result<(), StoreError> {
-    let failed = |e| StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)));
+    // The same statement through either pool. A macro rather than a generic function: the
+    // query builder's argument lifetime cannot be named through `Database::Arguments`.
+    macro_rules! insert {
+        ($pool:expr, $rows:expr, $keep:expr) => {{
+            let mut insert = login_event_insert($rows);
+            insert
+                .build()
+                .persistent($keep)
+                .execute($pool)
+                .await
+                .map(drop)
+        }};
+    }
     for rows in events.chunks(LOGIN_EVENT_BATCH) {
         let keep = rows.len() == LOGIN_EVENT_BATCH;
-        match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                let pool = db.get_sqlite_connection_pool();
-                let mut insert = login_event_insert::<sqlx::Sqlite>(rows);
-                insert
-                    .build()
-                    .persistent(keep)
-                    .execute(pool)
-                    .await
-                    .map_err(failed)?;
-            }
-            DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                let mut insert = login_event_insert::<sqlx::Postgres>(rows);
-                insert
-                    .build()
-                    .persistent(keep)
-                    .execute(pool)
-                    .await
-                    .map_err(failed)?;
-            }
+        let written = match db.get_database_backend() {
+            DbBackend::Sqlite => insert!(db.get_sqlite_connection_pool(), rows, keep),
+            DbBackend::Postgres => insert!(db.get_postgres_connection_pool(), rows, keep),
             DbBackend::MySql => {
                 return Err(StoreError::Invalid("MySQL is not supported".into()));
             }
-        }
+        };
+        written.map_err(|e| StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e))))?;
     }
     Ok(())
 }
