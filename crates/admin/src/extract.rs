@@ -191,6 +191,43 @@ fn bad_param(name: &str, value: &str) -> AdminError {
     }
 }
 
+/// What every admin REST handler starts from: the server state, the authenticated caller and
+/// the protocols, extracted once. [`Admin::ops`] is the operations layer over them; handlers
+/// that call other helpers use the fields.
+pub struct Admin {
+    pub state: portcullis_web::AppState,
+    pub caller: crate::auth::Caller,
+    pub protocols: portcullis_web::Protocols,
+}
+
+impl Admin {
+    pub fn ops(&self) -> crate::ops::Ops<'_> {
+        crate::ops::Ops::new(&self.state, &self.caller, &self.protocols)
+    }
+}
+
+impl FromRequestParts<portcullis_web::AppState> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &portcullis_web::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // The router adds the protocols to every request; without them nothing can be judged.
+        let protocols = parts
+            .extensions
+            .get::<portcullis_web::Protocols>()
+            .cloned()
+            .ok_or_else(|| AdminError::Internal("the protocols are not configured".into()))?;
+        let caller = crate::auth::Caller::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            protocols,
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -1,21 +1,18 @@
 //! `/admin/realms/{realm}/users/{id}/app-passwords[/{pid}]`: a user's app passwords
 //! (Portcullis's own paths; Keycloak has none). Times are unix seconds.
 
-use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use portcullis_store::AppPassword;
-use portcullis_web::{AppState, Protocols};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Reply, no_content, ok};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::{created, target_realm};
-use crate::extract::AdminJson;
-use crate::ops::Ops;
+use crate::extract::{Admin, AdminJson};
 use crate::ops::app_passwords::{self, NewAppPassword};
 use crate::rep;
 
@@ -80,14 +77,9 @@ impl AppPasswordRepresentation {
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
-    let now = state.now();
+pub async fn list(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
+    let now = admin.state.now();
     let listed: Vec<AppPasswordRepresentation> = app_passwords::list(ops, &realm, &id)
         .await?
         .into_iter()
@@ -99,15 +91,13 @@ pub async fn list(
 /// `POST …/app-passwords` `{name, expiresAt, registry?, repositories?, actions?}`: 201 with the
 /// app password, its `secret` and a ready `dockerLogin` line; the secret is never shown again.
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageUsers).await?;
     let new: NewRepresentation = rep::parse(&body)?;
     let new = NewAppPassword {
         name: new.name,
@@ -116,7 +106,7 @@ pub async fn create(
         repositories: new.repositories.unwrap_or_default(),
         actions: new.actions.unwrap_or_default(),
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let made = app_passwords::create(ops, &realm, &id, new).await?;
     let pid = made.app_password.id.clone();
     let registry = made
@@ -127,7 +117,7 @@ pub async fn create(
         .unwrap_or_else(|| "REGISTRY".into());
     let mut body = serde_json::to_value(AppPasswordRepresentation::new(
         made.app_password,
-        state.now(),
+        admin.state.now(),
     ))
     .map_err(|e| crate::error::AdminError::Internal(e.to_string()))?;
     body["secret"] = Value::String(made.secret.clone());
@@ -135,7 +125,7 @@ pub async fn create(
         "printf '%s' '{}' | docker login --username '{}' --password-stdin {}",
         made.secret, made.username, registry
     ));
-    let location = created(&state, &realm, &["users", &id, "app-passwords", &pid]);
+    let location = created(&admin.state, &realm, &["users", &id, "app-passwords", &pid]);
     let mut response = (location.status(), Json(body)).into_response();
     if let Some(value) = location.headers().get(LOCATION) {
         response.headers_mut().insert(LOCATION, value.clone());
@@ -143,13 +133,8 @@ pub async fn create(
     Ok(response)
 }
 
-pub async fn revoke(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id, pid)): Path<(String, String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn revoke(admin: Admin, Path((realm, id, pid)): Path<(String, String, String)>) -> Reply {
+    let ops = admin.ops();
     app_passwords::revoke(ops, &realm, &id, &pid).await?;
     no_content()
 }

@@ -3,22 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::Method;
 use portcullis_core::flows::{self, Kind};
 use portcullis_core::required_action::RequiredAction;
-use portcullis_web::{AppState, Protocols};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Reply, no_content, ok};
-use crate::auth::Caller;
 use crate::error::AdminError;
-use crate::extract::AdminJson;
+use crate::extract::{Admin, AdminJson};
+use crate::ops::flows as flow_ops;
 use crate::ops::flows::{ExecutionRow, RealmFlow};
 use crate::ops::required_actions::{self, ActionUpdate};
-use crate::ops::{Ops, flows as flow_ops};
 
 /// Keycloak's `RequiredActionProviderRepresentation`.
 fn action_rep(action: &RequiredAction) -> Value {
@@ -33,23 +30,13 @@ fn action_rep(action: &RequiredAction) -> Value {
     })
 }
 
-pub async fn list_actions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let actions = required_actions::list(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn list_actions(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let actions = required_actions::list(admin.ops(), &realm).await?;
     ok(actions.iter().map(action_rep).collect::<Vec<_>>())
 }
 
-pub async fn get_action(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn get_action(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     ok(action_rep(
         &required_actions::get(ops, &realm, &alias).await?,
     ))
@@ -70,13 +57,11 @@ pub struct ActionBody {
 }
 
 pub async fn update_action(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     // 404 for an unknown alias before the body is judged, as Keycloak looks the action up first.
     let current = required_actions::get(ops, &realm, &alias).await?;
     let body: ActionBody = serde_json::from_value(body).map_err(|_| AdminError::unparsable())?;
@@ -103,25 +88,21 @@ pub async fn update_action(
 
 /// `GET required-actions/{alias}/config-description`.
 pub async fn action_config_description(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     required_actions::config_description(ops, &realm, &alias).await?;
     no_content()
 }
 
 /// `GET` and `DELETE required-actions/{alias}/config`.
 pub async fn action_config(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     method: Method,
     Path((realm, alias)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     required_actions::config(ops, &realm, &alias, method != Method::GET).await?;
     no_content()
 }
@@ -129,13 +110,17 @@ pub async fn action_config(
 /// `PUT required-actions/{alias}/config` `{"config": {...}}`: the right first, then the body
 /// (unknown fields refused), then Keycloak's answer for the action.
 pub async fn update_action_config(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    crate::context::target_realm(&state, &caller, &realm, crate::auth::Right::ManageRealm).await?;
+    crate::context::target_realm(
+        &admin.state,
+        &admin.caller,
+        &realm,
+        crate::auth::Right::ManageRealm,
+    )
+    .await?;
     crate::rep::reject_unknown_fields(&body, &["config"])?;
     // Keycloak's `RequiredActionConfigRepresentation`: a string map under `config`.
     if !body.is_object()
@@ -144,50 +129,30 @@ pub async fn update_action_config(
     {
         return Err(AdminError::unparsable());
     }
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     required_actions::config(ops, &realm, &alias, true).await?;
     no_content()
 }
 
-pub async fn delete_action(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    required_actions::unregister(Ops::new(&state, &caller, &protocols), &realm, &alias).await?;
+pub async fn delete_action(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    required_actions::unregister(admin.ops(), &realm, &alias).await?;
     no_content()
 }
 
-pub async fn raise_action(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn raise_action(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     required_actions::reorder(ops, &realm, &alias, true).await?;
     no_content()
 }
 
-pub async fn lower_action(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn lower_action(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     required_actions::reorder(ops, &realm, &alias, false).await?;
     no_content()
 }
 
-pub async fn unregistered_actions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn unregistered_actions(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let ops = admin.ops();
     let list = required_actions::unregistered(ops, &realm).await?;
     ok(list
         .into_iter()
@@ -204,13 +169,11 @@ pub struct RegisterBody {
 }
 
 pub async fn register_action(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<RegisterBody>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let provider = body
         .provider_id
         .filter(|p| !p.trim().is_empty())
@@ -298,45 +261,25 @@ fn execution_info(row: &ExecutionRow) -> Value {
     rep
 }
 
-pub async fn list_flows(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let flows = flow_ops::list(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn list_flows(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let flows = flow_ops::list(admin.ops(), &realm).await?;
     ok(flows.iter().map(flow_rep).collect::<Vec<_>>())
 }
 
-pub async fn get_flow(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let flow = flow_ops::by_id(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+pub async fn get_flow(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let flow = flow_ops::by_id(admin.ops(), &realm, &id).await?;
     ok(flow_rep(&flow))
 }
 
-pub async fn flow_executions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn flow_executions(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let rows = flow_ops::executions(ops, &realm, &alias).await?;
     ok(rows.iter().map(execution_info).collect::<Vec<_>>())
 }
 
 /// `GET executions/{id}`: Keycloak's `AuthenticationExecutionRepresentation`.
-pub async fn get_execution(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let row = flow_ops::execution(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+pub async fn get_execution(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let row = flow_ops::execution(admin.ops(), &realm, &id).await?;
     let mut rep = json!({
         "id": row.id,
         "requirement": row.step.requirement,
@@ -355,62 +298,34 @@ pub async fn get_execution(
     ok(rep)
 }
 
-async fn providers(
-    state: AppState,
-    protocols: Protocols,
-    caller: Caller,
-    realm: String,
-    kind: Kind,
-) -> Reply {
-    let list = flow_ops::providers(Ops::new(&state, &caller, &protocols), &realm, kind).await?;
+async fn providers(admin: Admin, realm: String, kind: Kind) -> Reply {
+    let list = flow_ops::providers(admin.ops(), &realm, kind).await?;
     ok(list
         .into_iter()
         .map(|a| json!({"id": a.id, "displayName": a.display_name, "description": a.description}))
         .collect::<Vec<_>>())
 }
 
-pub async fn authenticator_providers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    providers(state, protocols, caller, realm, Kind::Authenticator).await
+pub async fn authenticator_providers(admin: Admin, Path(realm): Path<String>) -> Reply {
+    providers(admin, realm, Kind::Authenticator).await
 }
 
-pub async fn client_authenticator_providers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    providers(state, protocols, caller, realm, Kind::ClientAuthenticator).await
+pub async fn client_authenticator_providers(admin: Admin, Path(realm): Path<String>) -> Reply {
+    providers(admin, realm, Kind::ClientAuthenticator).await
 }
 
-pub async fn form_providers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    providers(state, protocols, caller, realm, Kind::Form).await
+pub async fn form_providers(admin: Admin, Path(realm): Path<String>) -> Reply {
+    providers(admin, realm, Kind::Form).await
 }
 
-pub async fn form_action_providers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    providers(state, protocols, caller, realm, Kind::FormAction).await
+pub async fn form_action_providers(admin: Admin, Path(realm): Path<String>) -> Reply {
+    providers(admin, realm, Kind::FormAction).await
 }
 
 /// Every editing call on flows, executions and authenticator configs, and any other path
 /// under `authentication/`: reads of something that does not exist are 404, changes 501.
 pub async fn not_editable(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     method: Method,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Reply {
@@ -419,10 +334,15 @@ pub async fn not_editable(
         .find(|(k, _)| k == "realm")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     if method == Method::GET || method == Method::HEAD {
-        crate::context::target_realm(&state, &caller, &realm, crate::auth::Right::ViewRealm)
-            .await?;
+        crate::context::target_realm(
+            &admin.state,
+            &admin.caller,
+            &realm,
+            crate::auth::Right::ViewRealm,
+        )
+        .await?;
         return Err(AdminError::not_found("HTTP 404 Not Found"));
     }
     flow_ops::not_editable(ops, &realm).await?;

@@ -1,49 +1,38 @@
 //! `clients/{id}/certificates/{attr}` (get, `generate`, `upload`, `upload-certificate`,
 //! `download`) and `clients/{id}/installation/providers/{providerId}`.
 
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use portcullis_web::{AppState, Protocols};
 use serde_json::Value;
 
 use super::{Reply, ok};
-use crate::auth::Caller;
 use crate::error::AdminError;
-use crate::ops::{Ops, client_certificates as certs};
+use crate::extract::Admin;
+use crate::ops::client_certificates as certs;
 
 /// `GET clients/{id}/certificates/{attr}`: Keycloak's `CertificateRepresentation`.
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id, attr)): Path<(String, String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn get(admin: Admin, Path((realm, id, attr)): Path<(String, String, String)>) -> Reply {
+    let ops = admin.ops();
     ok(certs::get(ops, &realm, &id, &attr).await?)
 }
 
 /// `POST clients/{id}/certificates/{attr}/generate`: a new key pair; the private key is in
 /// this answer only.
 pub async fn generate(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, attr)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     ok(certs::generate(ops, &realm, &id, &attr).await?)
 }
 
 /// `POST clients/{id}/certificates/{attr}/upload` and `upload-certificate`: a multipart form
 /// with `keystoreFormat` and `file`.
 pub async fn upload(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, attr)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -54,16 +43,14 @@ pub async fn upload(
         .map(|v| String::from_utf8_lossy(v).trim().to_string())
         .unwrap_or_else(|| certs::CERTIFICATE_PEM.to_string());
     let file = field("file").ok_or_else(|| AdminError::BadRequest("No file uploaded".into()))?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     ok(certs::upload(ops, &realm, &id, &attr, &format, file).await?)
 }
 
 /// `POST clients/{id}/certificates/{attr}/download` with a `KeyStoreConfig` (`format`): the
 /// stored certificate or public key in PEM.
 pub async fn download(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, attr)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Reply {
@@ -76,7 +63,7 @@ pub async fn download(
         .and_then(Value::as_str)
         .unwrap_or(certs::CERTIFICATE_PEM)
         .to_string();
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let pem = certs::download(ops, &realm, &id, &attr, &format).await?;
     let mut response = (StatusCode::OK, pem).into_response();
     response.headers_mut().insert(
@@ -145,12 +132,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `GET clients/{id}/installation/providers/{providerId}`.
 pub async fn installation(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, provider)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let file = crate::ops::installation::generate(ops, &realm, &id, &provider).await?;
     let mut response = (StatusCode::OK, file.body).into_response();
     response

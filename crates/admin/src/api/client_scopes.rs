@@ -7,20 +7,19 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::Router;
+use axum::extract::Path;
 use axum::routing::{get, post, put};
-use axum::{Extension, Router};
 use portcullis_core::model::{ClientScope, ProtocolMapper, RealmScopeType};
 use portcullis_store::representation::ClientScopeRepresentation;
-use portcullis_web::{AppState, ExampleToken, Protocols};
+use portcullis_web::{AppState, ExampleToken};
 use serde_json::{Value, json};
 
 use super::{Reply, no_content, ok, role_reps};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
-use crate::ops::Ops;
+use crate::extract::{Admin, AdminJson, Params};
 use crate::ops::client_scopes::{self as scopes, Container, Owner, View};
 use crate::rep::client::MapperFields;
 use crate::rep::role::role_refs;
@@ -88,25 +87,21 @@ pub fn routes(realm: &str) -> Router<AppState> {
         router = router
             .route(
                 &r(&format!("/default-{list}-client-scopes")),
-                get(move |s: State<AppState>, e, c, p| realm_defaults(s, e, c, p, kind)),
+                get(move |a: Admin, p| realm_defaults(a, p, kind)),
             )
             .route(
                 &r(&format!("/default-{list}-client-scopes/{{scope}}")),
-                put(move |s: State<AppState>, e, c, p| set_realm_default(s, e, c, p, kind, true))
-                    .delete(move |s: State<AppState>, e, c, p| {
-                        set_realm_default(s, e, c, p, kind, false)
-                    }),
+                put(move |a: Admin, p| set_realm_default(a, p, kind, true))
+                    .delete(move |a: Admin, p| set_realm_default(a, p, kind, false)),
             )
             .route(
                 &r(&format!("/clients/{{id}}/{list}-client-scopes")),
-                get(move |s: State<AppState>, e, c, p| client_scopes(s, e, c, p, kind)),
+                get(move |a: Admin, p| client_scopes(a, p, kind)),
             )
             .route(
                 &r(&format!("/clients/{{id}}/{list}-client-scopes/{{scope}}")),
-                put(move |s: State<AppState>, e, c, p| set_client_scope(s, e, c, p, kind, true))
-                    .delete(move |s: State<AppState>, e, c, p| {
-                        set_client_scope(s, e, c, p, kind, false)
-                    }),
+                put(move |a: Admin, p| set_client_scope(a, p, kind, true))
+                    .delete(move |a: Admin, p| set_client_scope(a, p, kind, false)),
             );
     }
     for owner in [OwnerKind::Client, OwnerKind::Scope] {
@@ -116,34 +111,24 @@ pub fn routes(realm: &str) -> Router<AppState> {
         };
         router = router.route(
             &base,
-            get(move |s: State<AppState>, e, c, p| all_scope_mappings(s, e, c, p, owner)),
+            get(move |a: Admin, p| all_scope_mappings(a, p, owner)),
         );
         for (suffix, client) in [("/realm", false), ("/clients/{client}", true)] {
             let path = format!("{base}{suffix}");
             router = router
                 .route(
                     &path,
-                    get(move |s: State<AppState>, e, c, p| {
-                        view(s, e, c, p, owner, client, View::Direct)
-                    })
-                    .post(move |s: State<AppState>, e, c, p, b| {
-                        change(s, e, c, p, b, owner, client, true)
-                    })
-                    .delete(move |s: State<AppState>, e, c, p, b| {
-                        change(s, e, c, p, b, owner, client, false)
-                    }),
+                    get(move |a: Admin, p| view(a, p, owner, client, View::Direct))
+                        .post(move |a: Admin, p, b| change(a, p, b, owner, client, true))
+                        .delete(move |a: Admin, p, b| change(a, p, b, owner, client, false)),
                 )
                 .route(
                     &format!("{path}/available"),
-                    get(move |s: State<AppState>, e, c, p| {
-                        view(s, e, c, p, owner, client, View::Available)
-                    }),
+                    get(move |a: Admin, p| view(a, p, owner, client, View::Available)),
                 )
                 .route(
                     &format!("{path}/composite"),
-                    get(move |s: State<AppState>, e, c, p| {
-                        view(s, e, c, p, owner, client, View::Composite)
-                    }),
+                    get(move |a: Admin, p| view(a, p, owner, client, View::Composite)),
                 );
         }
     }
@@ -177,134 +162,84 @@ fn read_mapper(body: &Value) -> Result<MapperFields, AdminError> {
     MapperFields::read(body)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let found = scopes::list(Ops::new(&state, &caller, &protocols), &realm).await?;
+async fn list(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let found = scopes::list(admin.ops(), &realm).await?;
     ok(found.iter().map(representation).collect::<Vec<_>>())
 }
 
 async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageClients).await?;
     let scope = read_scope(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let id = scopes::create(ops, &realm, scope, body.clone()).await?;
-    Ok(created(&state, &realm, &["client-scopes", &id]))
+    Ok(created(&admin.state, &realm, &["client-scopes", &id]))
 }
 
-async fn find(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn find(admin: Admin, path: PathMap) -> Reply {
+    let ops = admin.ops();
     let scope = scopes::find(ops, param(&path, "realm"), param(&path, "id")).await?;
     ok(representation(&scope))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    AdminJson(body): AdminJson<Value>,
-) -> Reply {
+async fn update(admin: Admin, path: PathMap, AdminJson(body): AdminJson<Value>) -> Reply {
     let realm = param(&path, "realm");
-    target_realm(&state, &caller, realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, realm, Right::ManageClients).await?;
     let scope = read_scope(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     scopes::update(ops, realm, param(&path, "id"), scope, body.clone()).await?;
     no_content()
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn delete(admin: Admin, path: PathMap) -> Reply {
+    let ops = admin.ops();
     scopes::delete(ops, param(&path, "realm"), param(&path, "id")).await?;
     no_content()
 }
 
-async fn mappers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn mappers(admin: Admin, path: PathMap) -> Reply {
+    let ops = admin.ops();
     let found = scopes::mappers(ops, param(&path, "realm"), param(&path, "id"), None).await?;
     ok(found.iter().map(mapper_representation).collect::<Vec<_>>())
 }
 
 /// `GET protocol-mappers/protocol/{protocol}`: the scope's mappers of one protocol.
-async fn mappers_of_protocol(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn mappers_of_protocol(admin: Admin, path: PathMap) -> Reply {
+    let ops = admin.ops();
     let (realm, id) = (param(&path, "realm"), param(&path, "id"));
     let found = scopes::mappers(ops, realm, id, Some(param(&path, "protocol"))).await?;
     ok(found.iter().map(mapper_representation).collect::<Vec<_>>())
 }
 
-async fn find_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn find_mapper(admin: Admin, path: PathMap) -> Reply {
+    let ops = admin.ops();
     let realm = param(&path, "realm");
     let found = scopes::mapper(ops, realm, param(&path, "id"), param(&path, "mapper")).await?;
     ok(mapper_representation(&found))
 }
 
-async fn create_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    AdminJson(body): AdminJson<Value>,
-) -> Reply {
+async fn create_mapper(admin: Admin, path: PathMap, AdminJson(body): AdminJson<Value>) -> Reply {
     let (realm, id) = (param(&path, "realm"), param(&path, "id"));
-    target_realm(&state, &caller, realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, realm, Right::ManageClients).await?;
     let fields = read_mapper(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let ids = scopes::add_mappers(ops, realm, id, &[fields], body.clone()).await?;
     let mapper = ids.first().map(String::as_str).unwrap_or_default();
     Ok(created(
-        &state,
+        &admin.state,
         realm,
         &["client-scopes", id, "protocol-mappers", "models", mapper],
     ))
 }
 
-async fn add_mappers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    AdminJson(body): AdminJson<Value>,
-) -> Reply {
+async fn add_mappers(admin: Admin, path: PathMap, AdminJson(body): AdminJson<Value>) -> Reply {
     let (realm, id) = (param(&path, "realm"), param(&path, "id"));
-    target_realm(&state, &caller, realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, realm, Right::ManageClients).await?;
     reject_unknown_fields(&body, MAPPER_FIELDS)?;
     let reps: Vec<portcullis_store::representation::ProtocolMapperRepresentation> =
         rep::parse(&body)?;
@@ -312,34 +247,23 @@ async fn add_mappers(
         .into_iter()
         .map(MapperFields::from_representation)
         .collect::<Result<Vec<_>, _>>()?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     scopes::add_mappers(ops, realm, id, &fields, body.clone()).await?;
     no_content()
 }
 
-async fn update_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    AdminJson(body): AdminJson<Value>,
-) -> Reply {
+async fn update_mapper(admin: Admin, path: PathMap, AdminJson(body): AdminJson<Value>) -> Reply {
     let realm = param(&path, "realm");
-    target_realm(&state, &caller, realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, realm, Right::ManageClients).await?;
     let fields = read_mapper(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let (id, mapper) = (param(&path, "id"), param(&path, "mapper"));
     scopes::update_mapper(ops, realm, id, mapper, &fields, body.clone()).await?;
     no_content()
 }
 
-async fn delete_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn delete_mapper(admin: Admin, path: PathMap) -> Reply {
+    let ops = admin.ops();
     let (realm, id, mapper) = (
         param(&path, "realm"),
         param(&path, "id"),
@@ -354,53 +278,27 @@ fn brief(scope: &ClientScope) -> Value {
     json!({"id": scope.id, "name": scope.name})
 }
 
-async fn realm_defaults(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    kind: RealmScopeType,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn realm_defaults(admin: Admin, Path(realm): Path<String>, kind: RealmScopeType) -> Reply {
+    let ops = admin.ops();
     let found = scopes::realm_defaults(ops, &realm, kind).await?;
     ok(found.iter().map(brief).collect::<Vec<_>>())
 }
 
-async fn set_realm_default(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    kind: RealmScopeType,
-    add: bool,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn set_realm_default(admin: Admin, path: PathMap, kind: RealmScopeType, add: bool) -> Reply {
+    let ops = admin.ops();
     let (realm, scope) = (param(&path, "realm"), param(&path, "scope"));
     scopes::set_realm_default(ops, realm, scope, kind, add).await?;
     no_content()
 }
 
-async fn client_scopes(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    kind: RealmScopeType,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn client_scopes(admin: Admin, path: PathMap, kind: RealmScopeType) -> Reply {
+    let ops = admin.ops();
     let found = scopes::client_scopes(ops, param(&path, "realm"), param(&path, "id"), kind).await?;
     ok(found.iter().map(brief).collect::<Vec<_>>())
 }
 
-async fn set_client_scope(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    kind: RealmScopeType,
-    add: bool,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn set_client_scope(admin: Admin, path: PathMap, kind: RealmScopeType, add: bool) -> Reply {
+    let ops = admin.ops();
     let (realm, id, scope) = (
         param(&path, "realm"),
         param(&path, "id"),
@@ -433,43 +331,27 @@ fn container(path: &HashMap<String, String>, client: bool) -> Container<'_> {
 
 /// `GET scope-mappings`: every role the client or client scope has mapped, as Keycloak's
 /// `MappingsRepresentation`.
-async fn all_scope_mappings(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    kind: OwnerKind,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn all_scope_mappings(admin: Admin, path: PathMap, kind: OwnerKind) -> Reply {
+    let ops = admin.ops();
     let holder = owner(kind, param(&path, "id"));
     let (realm_id, roles) = scopes::all_scope_mappings(ops, param(&path, "realm"), holder).await?;
-    ok(super::mappings_rep(state.store().connection(), &realm_id, roles).await?)
+    ok(super::mappings_rep(admin.state.store().connection(), &realm_id, roles).await?)
 }
 
-async fn view(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    kind: OwnerKind,
-    client: bool,
-    view: View,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn view(admin: Admin, path: PathMap, kind: OwnerKind, client: bool, view: View) -> Reply {
+    let ops = admin.ops();
     let realm = param(&path, "realm");
     let holder = owner(kind, param(&path, "id"));
     let roles = scopes::scope_mappings(ops, realm, holder, container(&path, client), view).await?;
-    let realm_id = target_realm(&state, &caller, realm, Right::ViewClients)
+    let realm_id = target_realm(&admin.state, &admin.caller, realm, Right::ViewClients)
         .await?
         .id;
-    ok(role_reps(state.store().connection(), &realm_id, &roles).await?)
+    ok(role_reps(admin.state.store().connection(), &realm_id, &roles).await?)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn change(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     path: PathMap,
     AdminJson(body): AdminJson<Value>,
     kind: OwnerKind,
@@ -477,10 +359,10 @@ async fn change(
     add: bool,
 ) -> Reply {
     let realm = param(&path, "realm");
-    target_realm(&state, &caller, realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, realm, Right::ManageClients).await?;
     reject_unknown_fields(&body, ROLE_FIELDS)?;
     let refs = role_refs(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let holder = owner(kind, param(&path, "id"));
     scopes::change_scope_mappings(
         ops,
@@ -495,14 +377,8 @@ async fn change(
     no_content()
 }
 
-async fn evaluate_mappers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    path: PathMap,
-    params: Params,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+async fn evaluate_mappers(admin: Admin, path: PathMap, params: Params) -> Reply {
+    let ops = admin.ops();
     let (realm, id) = (param(&path, "realm"), param(&path, "id"));
     let found = scopes::evaluate_mappers(ops, realm, id, params.get("scope")).await?;
     let reps: Vec<Value> = found
@@ -522,53 +398,37 @@ async fn evaluate_mappers(
 }
 
 async fn evaluate_roles(
-    state: AppState,
-    protocols: Protocols,
-    caller: Caller,
+    admin: Admin,
     path: HashMap<String, String>,
     params: Params,
     granted: bool,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let (realm, id) = (param(&path, "realm"), param(&path, "id"));
     let container = param(&path, "container");
     let scope = params.get("scope");
     let roles = scopes::evaluate_roles(ops, realm, id, container, scope, granted).await?;
-    let realm_id = target_realm(&state, &caller, realm, Right::ViewClients)
+    let realm_id = target_realm(&admin.state, &admin.caller, realm, Right::ViewClients)
         .await?
         .id;
-    ok(role_reps(state.store().connection(), &realm_id, &roles).await?)
+    ok(role_reps(admin.state.store().connection(), &realm_id, &roles).await?)
 }
 
-async fn granted(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(path): PathMap,
-    params: Params,
-) -> Reply {
-    evaluate_roles(state, protocols, caller, path, params, true).await
+async fn granted(admin: Admin, Path(path): PathMap, params: Params) -> Reply {
+    evaluate_roles(admin, path, params, true).await
 }
 
-async fn not_granted(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(path): PathMap,
-    params: Params,
-) -> Reply {
-    evaluate_roles(state, protocols, caller, path, params, false).await
+async fn not_granted(admin: Admin, Path(path): PathMap, params: Params) -> Reply {
+    evaluate_roles(admin, path, params, false).await
 }
 
 async fn example(
-    state: AppState,
-    protocols: Protocols,
-    caller: Caller,
+    admin: Admin,
     path: HashMap<String, String>,
     params: Params,
     kind: ExampleToken,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let (realm, id) = (param(&path, "realm"), param(&path, "id"));
     let claims = scopes::example(
         ops,
@@ -582,40 +442,14 @@ async fn example(
     ok(claims)
 }
 
-async fn example_access(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(path): PathMap,
-    params: Params,
-) -> Reply {
-    example(state, protocols, caller, path, params, ExampleToken::Access).await
+async fn example_access(admin: Admin, Path(path): PathMap, params: Params) -> Reply {
+    example(admin, path, params, ExampleToken::Access).await
 }
 
-async fn example_id(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(path): PathMap,
-    params: Params,
-) -> Reply {
-    example(state, protocols, caller, path, params, ExampleToken::Id).await
+async fn example_id(admin: Admin, Path(path): PathMap, params: Params) -> Reply {
+    example(admin, path, params, ExampleToken::Id).await
 }
 
-async fn example_userinfo(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(path): PathMap,
-    params: Params,
-) -> Reply {
-    example(
-        state,
-        protocols,
-        caller,
-        path,
-        params,
-        ExampleToken::Userinfo,
-    )
-    .await
+async fn example_userinfo(admin: Admin, Path(path): PathMap, params: Params) -> Reply {
+    example(admin, path, params, ExampleToken::Userinfo).await
 }

@@ -2,19 +2,16 @@
 //! (docker-v2 access rules are validated here, so a bad rule never reaches the token
 //! endpoint).
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use portcullis_store::admin;
 use portcullis_store::entity::{client, protocol_mapper};
-use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{Db, Reply, no_content, ok, user_rep};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{Params, Rep};
-use crate::ops::Ops;
+use crate::extract::{Admin, Params, Rep};
 use crate::ops::clients::{self, ClientQuery, NewClient};
 use crate::rep;
 use crate::rep::client::{ClientFields, MapperFields, mapper_representation};
@@ -46,13 +43,7 @@ async fn client_reps<C: Db>(
 
 /// `GET clients?clientId=&search=&first=&max=&q=`: `clientId` matches exactly unless
 /// `search=true`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn list(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let search = params.flag_or("search", false)?;
     let page = params.page(None)?;
     let query = ClientQuery {
@@ -62,15 +53,13 @@ pub async fn list(
         first: page.first,
         max: page.max,
     };
-    let found = clients::search(Ops::new(&state, &caller, &protocols), &realm, &query).await?;
-    let db = state.store().connection();
+    let found = clients::search(admin.ops(), &realm, &query).await?;
+    let db = admin.state.store().connection();
     ok(client_reps(db, &found.clients, found.secrets_visible).await?)
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     Rep(body, _): Rep<known::Client>,
 ) -> Reply {
@@ -86,48 +75,36 @@ pub async fn create(
         mappers,
         extras,
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let id = clients::create(ops, &realm, new, body.clone()).await?;
-    Ok(created(&state, &realm, &["clients", &id]))
+    Ok(created(&admin.state, &realm, &["clients", &id]))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let row = clients::find(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
-    let db = state.store().connection();
+pub async fn get(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let row = clients::find(admin.ops(), &realm, &id).await?;
+    let db = admin.state.store().connection();
     let mut reps = client_reps(db, std::slice::from_ref(&row), true).await?;
     ok(reps.pop())
 }
 
 /// A partial update; `protocolMappers` in the body are ignored (they have their own endpoints).
 pub async fn update(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     Rep(body, _): Rep<known::Client>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageClients).await?;
     let fields = ClientFields::read(&body)?;
     let extras = rep::extras(&body, rep::client::MODELLED)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     clients::update(ops, &realm, &id, fields, extras, body.clone()).await?;
     no_content()
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    clients::delete(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+pub async fn delete(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    clients::delete(admin.ops(), &realm, &id).await?;
     no_content()
 }
 
@@ -138,68 +115,47 @@ fn secret_rep(secret: Option<&str>) -> Value {
     }
 }
 
-pub async fn secret(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let row = clients::find(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+pub async fn secret(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let row = clients::find(admin.ops(), &realm, &id).await?;
     ok(secret_rep(row.secret.as_deref()))
 }
 
 /// `POST clients/{id}/client-secret`: a new secret, returned in the same shape as `GET`.
-pub async fn regenerate_secret(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn regenerate_secret(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let secret = clients::regenerate_secret(ops, &realm, &id).await?;
     ok(secret_rep(Some(&secret)))
 }
 
 /// `POST clients/{id}/push-revocation`: Keycloak's `GlobalRequestResult`.
-pub async fn push_revocation(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn push_revocation(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let failed = clients::push_revocation(ops, &realm, &id).await?;
     ok(json!({"successRequests": [], "failedRequests": failed}))
 }
 
-pub async fn service_account(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn service_account(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let user = clients::service_account_user(ops, &realm, &id).await?;
-    ok(user_rep(state.store().connection(), &user.realm_id, &user, false).await?)
+    ok(user_rep(
+        admin.state.store().connection(),
+        &user.realm_id,
+        &user,
+        false,
+    )
+    .await?)
 }
 
-pub async fn mappers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn mappers(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     mapper_reps(clients::mappers(ops, &realm, &id, None).await?)
 }
 
 pub async fn mappers_of_protocol(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, protocol)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     mapper_reps(clients::mappers(ops, &realm, &id, Some(&protocol)).await?)
 }
 
@@ -212,21 +168,19 @@ fn mapper_reps(rows: Vec<protocol_mapper::Model>) -> Reply {
 }
 
 pub async fn create_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     Rep(body, _): Rep<known::ProtocolMapper>,
 ) -> Reply {
     let fields = [MapperFields::read(&body)?];
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let ids = clients::add_mappers(ops, &realm, &id, &fields, "", body.clone()).await?;
     let mapper_id = ids
         .into_iter()
         .next()
         .ok_or_else(|| AdminError::Internal("no mapper created".into()))?;
     Ok(created(
-        &state,
+        &admin.state,
         &realm,
         &["clients", &id, "protocol-mappers", "models", &mapper_id],
     ))
@@ -234,9 +188,7 @@ pub async fn create_mapper(
 
 /// `POST protocol-mappers/add-models`: several mappers at once, all or none.
 pub async fn add_mappers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     Rep(body, _): Rep<known::ProtocolMapper>,
 ) -> Reply {
@@ -246,46 +198,40 @@ pub async fn add_mappers(
         .map(MapperFields::from_representation)
         .collect::<Result<Vec<_>, _>>()?;
     let path = format!("clients/{id}/protocol-mappers/add-models");
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     clients::add_mappers(ops, &realm, &id, &fields, &path, body.clone()).await?;
     no_content()
 }
 
 pub async fn get_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, mapper)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let row = clients::mapper(ops, &realm, &id, &mapper).await?;
     ok(mapper_representation(&row)?)
 }
 
 /// A partial update: what the body leaves out keeps its value.
 pub async fn update_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, mapper)): Path<(String, String, String)>,
     Rep(body, _): Rep<known::ProtocolMapper>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageClients).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageClients).await?;
     let fields = MapperFields::read(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     clients::replace_mapper(ops, &realm, &id, &mapper, &fields, body.clone()).await?;
     no_content()
 }
 
 pub async fn delete_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, mapper)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     clients::delete_mapper(ops, &realm, &id, &mapper).await?;
     no_content()
 }

@@ -1,18 +1,14 @@
 //! `/admin/realms/{realm}/admin-events` (Keycloak's `AdminEventRepresentation`) and the login
 //! events endpoint tools probe.
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use portcullis_store::admin::entity::admin_event;
 use portcullis_store::entity::login_event;
-use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
-use crate::auth::Caller;
 use crate::error::AdminError;
-use crate::extract::Params;
-use crate::ops::Ops;
+use crate::extract::{Admin, Params};
 use crate::ops::events::{self, EventQuery, LoginEventQuery};
 
 fn representation(row: admin_event::Model) -> Value {
@@ -102,37 +98,20 @@ fn query(params: &Params) -> Result<EventQuery, AdminError> {
 }
 
 /// Newest first.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn list(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
+    let ops = admin.ops();
     let events = events::admin_events(ops, &realm, query(&params)?).await?;
     ok(events.into_iter().map(representation).collect::<Vec<_>>())
 }
 
-pub async fn clear(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    events::clear_admin_events(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn clear(admin: Admin, Path(realm): Path<String>) -> Reply {
+    events::clear_admin_events(admin.ops(), &realm).await?;
     no_content()
 }
 
 /// `GET events`: login and token events, newest first, in Keycloak's `EventRepresentation`
 /// (`type`, `client`, `user`, `ipAddress`, `dateFrom`, `dateTo`, `first`, `max`).
-pub async fn login_events(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn login_events(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let page = params.page(DEFAULT_MAX)?;
     let query = LoginEventQuery {
         kinds: params.all("type"),
@@ -146,7 +125,7 @@ pub async fn login_events(
         first: page.first,
         limit: page.max.unwrap_or(u64::MAX),
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let events = events::login_events(ops, &realm, query).await?;
     ok(events
         .into_iter()

@@ -1,27 +1,19 @@
 //! `/admin/realms/{realm}/users/{id}/federated-identity`: a user's links to accounts at
 //! upstream identity providers.
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use portcullis_store::representation::FederatedIdentityRepresentation;
-use portcullis_web::{AppState, Protocols};
 
 use super::{Reply, no_content, ok};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::target_realm;
-use crate::extract::Rep;
-use crate::ops::Ops;
+use crate::extract::{Admin, Rep};
 use crate::ops::federated::{self, NewLink};
 use crate::rep;
 use crate::rep::known;
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn list(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let links: Vec<FederatedIdentityRepresentation> = federated::list(ops, &realm, &id)
         .await?
         .into_iter()
@@ -37,33 +29,29 @@ pub async fn list(
 /// `POST …/federated-identity/{provider}` `{userId, userName}`: 204; 409 when the user already
 /// has a link to the provider or the account is linked to someone else.
 pub async fn link(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, provider)): Path<(String, String, String)>,
     Rep(body, _): Rep<known::FederatedIdentity>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageUsers).await?;
     let link: FederatedIdentityRepresentation = rep::parse(&body)?;
     let new = NewLink {
         provider,
         user_id: rep::text(&link.user_id),
         user_name: rep::text(&link.user_name),
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     federated::link(ops, &realm, &id, new, body.clone()).await?;
     no_content()
 }
 
 pub async fn unlink(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, provider)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     federated::unlink(ops, &realm, &id, &provider).await?;
     no_content()
 }

@@ -7,26 +7,18 @@
 //! address, and revokes one (`DELETE sessions/{id}?isOffline=true`), all of a registry
 //! (`DELETE users/{id}/consents/{clientId}`) or all of the user (`POST users/{id}/logout`).
 
-use axum::Extension;
-use axum::extract::{Path, State};
-use portcullis_web::{AppState, Protocols};
+use axum::extract::Path;
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
-use crate::auth::Caller;
-use crate::extract::Params;
+use crate::extract::{Admin, Params};
 use crate::ops::grants::{self, Consent, OfflineSession};
-use crate::ops::{Ops, sessions};
+use crate::ops::sessions;
 
 /// `GET users/{id}/consents`: one entry per client the user consented to or holds offline
 /// tokens (or docker logins) for.
-pub async fn consents(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn consents(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let consents = grants::consents(ops, &realm, &id).await?;
     ok(consents.into_iter().map(consent_rep).collect::<Vec<_>>())
 }
@@ -50,49 +42,41 @@ fn consent_rep(consent: Consent) -> Value {
 /// `DELETE users/{id}/consents/{clientId}`: revokes the consent and the offline tokens (or
 /// docker logins) the user holds for the client.
 pub async fn revoke_consent(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, client_id)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     grants::revoke_consent(ops, &realm, &id, &client_id).await?;
     no_content()
 }
 
 /// `GET users/{id}/offline-sessions/{clientUuid}`.
 pub async fn user_offline_sessions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, client_uuid)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let sessions = grants::user_offline_sessions(ops, &realm, &id, &client_uuid).await?;
     ok(session_reps(sessions))
 }
 
 /// `GET clients/{id}/offline-sessions?first&max`: every user's offline sessions of the client.
 pub async fn client_offline_sessions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client_uuid)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let sessions = grants::client_offline_sessions(ops, &realm, &client_uuid).await?;
     ok(params.page(DEFAULT_MAX)?.slice(session_reps(sessions)))
 }
 
 /// `GET clients/{id}/offline-session-count`: `{"count": n}`.
 pub async fn client_offline_session_count(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client_uuid)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let sessions = grants::client_offline_sessions(ops, &realm, &client_uuid).await?;
     ok(json!({"count": sessions.len()}))
 }
@@ -121,14 +105,12 @@ fn session_reps(sessions: Vec<OfflineSession>) -> Vec<Value> {
 /// `DELETE sessions/{id}?isOffline=true|false`: ends one SSO session, or one offline session
 /// (a docker login, or the offline tokens of one OpenID Connect session).
 pub async fn delete_session(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
     let offline = params.flag_or("isOffline", false)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     sessions::end(ops, &realm, &id, offline).await?;
     no_content()
 }

@@ -2,18 +2,17 @@
 
 use std::collections::HashMap;
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use portcullis_store::admin::{self, roles::Holder};
 use portcullis_store::entity::realm_group;
-use portcullis_web::{AppState, Protocols};
+use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
 use super::{DEFAULT_MAX, Db, Reply, no_content, ok, user_reps};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{Params, Rep};
+use crate::extract::{Admin, Params, Rep};
 use crate::ops::Ops;
 use crate::ops::groups::{self, GroupAt, GroupQuery, GroupUpdate, Listing, NewGroup, UserPage};
 use crate::rep;
@@ -133,30 +132,18 @@ fn paged(params: &Params, mut query: GroupQuery, brief: bool) -> Result<GroupQue
     Ok(query)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn list(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let mut query = paged(&params, group_search(&params)?, true)?;
     query.populate_hierarchy = !searches(&query) || params.flag_or("populateHierarchy", true)?;
-    let listing = groups::list(Ops::new(&state, &caller, &protocols), &realm, &query).await?;
-    ok(group_reps(&state, &listing, query.brief).await?)
+    let listing = groups::list(admin.ops(), &realm, &query).await?;
+    ok(group_reps(&admin.state, &listing, query.brief).await?)
 }
 
 /// `GET groups/count`: `{"count": n}`; `top=true` counts top-level groups only.
-pub async fn count(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn count(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let mut query = group_search(&params)?;
     query.top = !searches(&query) && params.flag_or("top", false)?;
-    let n = groups::count(Ops::new(&state, &caller, &protocols), &realm, &query).await?;
+    let n = groups::count(admin.ops(), &realm, &query).await?;
     ok(json!({"count": n}))
 }
 
@@ -168,26 +155,16 @@ async fn deep_rep(state: &AppState, listing: &Listing) -> Reply {
         .ok_or_else(|| AdminError::Internal("group representation missing".into()))?)
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn get(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let listing = groups::subtree(ops, &realm, GroupAt::Id(&id)).await?;
-    deep_rep(&state, &listing).await
+    deep_rep(&admin.state, &listing).await
 }
 
-pub async fn by_path(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, path)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn by_path(admin: Admin, Path((realm, path)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let listing = groups::subtree(ops, &realm, GroupAt::Path(&path)).await?;
-    deep_rep(&state, &listing).await
+    deep_rep(&admin.state, &listing).await
 }
 
 /// Fields of a group body that the row does not hold.
@@ -208,24 +185,20 @@ fn group_name(group: &GroupRepresentation) -> Result<Option<String>, AdminError>
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     Rep(body, _): Rep<known::Group>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     place(ops, &realm, None, body).await
 }
 
 pub async fn add_child(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, parent)): Path<(String, String)>,
     Rep(body, _): Rep<known::Group>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     place(ops, &realm, Some(&parent), body).await
 }
 
@@ -253,43 +226,34 @@ async fn place(ops: Ops<'_>, realm: &str, parent: Option<&str>, body: Value) -> 
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     Rep(body, _): Rep<known::Group>,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageUsers).await?;
     let group: GroupRepresentation = rep::parse(&body)?;
     let update = GroupUpdate {
         name: group_name(&group)?,
         attributes: group.attributes,
         extras: extras(&body)?,
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     groups::update(ops, &realm, &id, update, body.clone()).await?;
     no_content()
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn delete(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     groups::delete(ops, &realm, &id).await?;
     no_content()
 }
 
 pub async fn children(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let search = GroupQuery {
         search: params.get("search").map(str::to_string),
         exact: params.flag_or("exact", false)?,
@@ -297,23 +261,21 @@ pub async fn children(
     };
     let query = paged(&params, search, false)?;
     let listing = groups::subgroups(ops, &realm, &id, &query).await?;
-    ok(group_reps(&state, &listing, query.brief).await?)
+    ok(group_reps(&admin.state, &listing, query.brief).await?)
 }
 
 /// Direct members, by username.
 pub async fn members(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
     let page = UserPage::Offset(params.page(DEFAULT_MAX)?);
     let brief = params.flag_or("briefRepresentation", false)?;
-    let users = groups::members(Ops::new(&state, &caller, &protocols), &realm, &id, page).await?;
+    let users = groups::members(admin.ops(), &realm, &id, page).await?;
     let realm_id = users
         .first()
         .map(|u| u.realm_id.as_str())
         .unwrap_or_default();
-    ok(user_reps(state.store().connection(), realm_id, &users, brief).await?)
+    ok(user_reps(admin.state.store().connection(), realm_id, &users, brief).await?)
 }

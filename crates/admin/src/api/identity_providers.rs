@@ -1,34 +1,26 @@
 //! `/admin/realms/{realm}/identity-provider`: upstream identity providers (`instances`) and
 //! their mappers, in Keycloak's shapes; client secrets read back as `**********`.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use portcullis_core::broker::mappers::mapper_types as known_mapper_types;
 use portcullis_core::broker::settings::provider_type_name;
 use portcullis_store::representation::{
     IdentityProviderMapperRepresentation, IdentityProviderRepresentation,
 };
-use portcullis_web::{AppState, Protocols};
+use portcullis_web::AppState;
 use serde_json::{Map, Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
 use crate::auth::{Caller, Right};
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{Params, Rep};
-use crate::ops::Ops;
+use crate::extract::{Admin, Params, Rep};
 use crate::ops::identity_providers::{self as ops_idp, ProviderQuery};
 use crate::rep;
 use crate::rep::known;
 
 /// `GET instances?search=&briefRepresentation=&first=&max=` (at most 100 unless `max`).
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn list(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let brief = params.flag_or("briefRepresentation", false)?;
     let page = params.page(DEFAULT_MAX)?;
     let query = ProviderQuery {
@@ -36,7 +28,7 @@ pub async fn list(
         first: page.first,
         max: page.max,
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let rows = ops_idp::list(ops, &realm, &query).await?;
     if brief {
         return ok(rows
@@ -44,7 +36,7 @@ pub async fn list(
             .map(rep::identity_provider::brief)
             .collect::<Vec<_>>());
     }
-    let db = state.store().connection();
+    let db = admin.state.store().connection();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let extras = portcullis_store::admin::extras::get_many(db, &ids).await?;
     let empty = Map::new();
@@ -59,70 +51,63 @@ pub async fn list(
 
 /// `POST instances`: 201 with the new provider's URL; 409 for a taken alias.
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     Rep(body, _): Rep<known::IdentityProvider>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
+    target_realm(
+        &admin.state,
+        &admin.caller,
+        &realm,
+        Right::ManageIdentityProviders,
+    )
+    .await?;
     let provider: IdentityProviderRepresentation = rep::parse(&body)?;
     let extras = rep::extras(&body, rep::identity_provider::MODELLED)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let alias = ops_idp::create(ops, &realm, &provider, &extras, body.clone()).await?;
     Ok(created(
-        &state,
+        &admin.state,
         &realm,
         &["identity-provider", "instances", &alias],
     ))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn get(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let (row, extras) = ops_idp::find(ops, &realm, &alias).await?;
     ok(rep::identity_provider::representation(&row, &extras)?)
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias)): Path<(String, String)>,
     Rep(body, _): Rep<known::IdentityProvider>,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
+    target_realm(
+        &admin.state,
+        &admin.caller,
+        &realm,
+        Right::ManageIdentityProviders,
+    )
+    .await?;
     let provider: IdentityProviderRepresentation = rep::parse(&body)?;
     let extras = rep::extras(&body, rep::identity_provider::MODELLED)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     ops_idp::update(ops, &realm, &alias, &provider, &extras, body.clone()).await?;
     no_content()
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn delete(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     ops_idp::delete(ops, &realm, &alias).await?;
     no_content()
 }
 
-pub async fn mappers(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn mappers(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let (provider, rows) = ops_idp::mappers(ops, &realm, &alias).await?;
     let reps = rows
         .iter()
@@ -133,67 +118,66 @@ pub async fn mappers(
 
 /// `POST …/mappers`: 201 with the new mapper's URL.
 pub async fn create_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias)): Path<(String, String)>,
     Rep(body, _): Rep<known::IdentityProviderMapper>,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
+    target_realm(
+        &admin.state,
+        &admin.caller,
+        &realm,
+        Right::ManageIdentityProviders,
+    )
+    .await?;
     let mapper: IdentityProviderMapperRepresentation = rep::parse(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let id = ops_idp::create_mapper(ops, &realm, &alias, &mapper, body.clone()).await?;
     Ok(created(
-        &state,
+        &admin.state,
         &realm,
         &["identity-provider", "instances", &alias, "mappers", &id],
     ))
 }
 
 pub async fn get_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias, id)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let (provider, mapper) = ops_idp::mapper(ops, &realm, &alias, &id).await?;
     ok(rep::identity_provider::mapper(&mapper, &provider.alias)?)
 }
 
 pub async fn update_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias, id)): Path<(String, String, String)>,
     Rep(body, _): Rep<known::IdentityProviderMapper>,
 ) -> Reply {
-    target_realm(&state, &caller, &realm, Right::ManageIdentityProviders).await?;
+    target_realm(
+        &admin.state,
+        &admin.caller,
+        &realm,
+        Right::ManageIdentityProviders,
+    )
+    .await?;
     let mapper: IdentityProviderMapperRepresentation = rep::parse(&body)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     ops_idp::update_mapper(ops, &realm, &alias, &id, &mapper, body.clone()).await?;
     no_content()
 }
 
 pub async fn delete_mapper(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, alias, id)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     ops_idp::delete_mapper(ops, &realm, &alias, &id).await?;
     no_content()
 }
 
 /// `GET …/mapper-types`: Keycloak's `{id: IdentityProviderMapperTypeRepresentation}`.
-pub async fn mapper_types(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, alias)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn mapper_types(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     ops_idp::require_visible(ops, &realm, &alias).await?;
     let types: Map<String, Value> = known_mapper_types()
         .into_iter()

@@ -2,17 +2,17 @@
 //! (`/groups/{id}/role-mappings`): list, add, remove, and the `composite` (effective) and
 //! `available` views, realm and per client.
 
-use axum::extract::{Path, State};
+use axum::Router;
+use axum::extract::Path;
 use axum::routing::get;
-use axum::{Extension, Router};
 use portcullis_store::admin::roles::Holder;
-use portcullis_web::{AppState, Protocols};
+use portcullis_web::AppState;
 use serde_json::Value;
 
 use super::{Reply, no_content, ok, role_reps};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::target_realm;
-use crate::extract::Rep;
+use crate::extract::{Admin, Rep};
 use crate::ops::Ops;
 use crate::ops::mappings::{self, Scope, View};
 use crate::rep::known;
@@ -87,140 +87,73 @@ macro_rules! handlers {
     ($kind:expr, $all:ident, $realm:ident, $add_realm:ident, $remove_realm:ident,
      $eff_realm:ident, $avail_realm:ident, $client:ident, $add_client:ident,
      $remove_client:ident, $eff_client:ident, $avail_client:ident) => {
-        pub async fn $all(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
-            Path((realm, id)): Path<(String, String)>,
-        ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+        pub async fn $all(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+            let ops = admin.ops();
             all_mappings(ops, &realm, $kind, &id).await
         }
-        pub async fn $realm(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
-            Path((realm, id)): Path<(String, String)>,
-        ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+        pub async fn $realm(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+            let ops = admin.ops();
             view(ops, &realm, $kind, &id, None, View::Direct).await
         }
-        pub async fn $eff_realm(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
-            Path((realm, id)): Path<(String, String)>,
-        ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+        pub async fn $eff_realm(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+            let ops = admin.ops();
             view(ops, &realm, $kind, &id, None, View::Effective).await
         }
         pub async fn $avail_realm(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id)): Path<(String, String)>,
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             view(ops, &realm, $kind, &id, None, View::Available).await
         }
         pub async fn $add_realm(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id)): Path<(String, String)>,
             Rep(body, _): Rep<known::Role>,
         ) -> Reply {
-            change(
-                Ops::new(&state, &caller, &protocols),
-                &realm,
-                $kind,
-                &id,
-                None,
-                body,
-                true,
-            )
-            .await
+            change(admin.ops(), &realm, $kind, &id, None, body, true).await
         }
         pub async fn $remove_realm(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id)): Path<(String, String)>,
             Rep(body, _): Rep<known::Role>,
         ) -> Reply {
-            change(
-                Ops::new(&state, &caller, &protocols),
-                &realm,
-                $kind,
-                &id,
-                None,
-                body,
-                false,
-            )
-            .await
+            change(admin.ops(), &realm, $kind, &id, None, body, false).await
         }
         pub async fn $client(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id, client)): Path<(String, String, String)>,
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             view(ops, &realm, $kind, &id, Some(&client), View::Direct).await
         }
         pub async fn $eff_client(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id, client)): Path<(String, String, String)>,
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             view(ops, &realm, $kind, &id, Some(&client), View::Effective).await
         }
         pub async fn $avail_client(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id, client)): Path<(String, String, String)>,
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             view(ops, &realm, $kind, &id, Some(&client), View::Available).await
         }
         pub async fn $add_client(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id, client)): Path<(String, String, String)>,
             Rep(body, _): Rep<known::Role>,
         ) -> Reply {
-            change(
-                Ops::new(&state, &caller, &protocols),
-                &realm,
-                $kind,
-                &id,
-                Some(&client),
-                body,
-                true,
-            )
-            .await
+            change(admin.ops(), &realm, $kind, &id, Some(&client), body, true).await
         }
         pub async fn $remove_client(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id, client)): Path<(String, String, String)>,
             Rep(body, _): Rep<known::Role>,
         ) -> Reply {
-            change(
-                Ops::new(&state, &caller, &protocols),
-                &realm,
-                $kind,
-                &id,
-                Some(&client),
-                body,
-                false,
-            )
-            .await
+            change(admin.ops(), &realm, $kind, &id, Some(&client), body, false).await
         }
     };
 }

@@ -4,22 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use portcullis_core::keys::Algorithm;
 use portcullis_store::admin::realm_settings::EventsConfig;
 use portcullis_store::key_component::KEY_PROVIDER_TYPE;
-use portcullis_web::{AppState, Protocols};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Reply, no_content, ok};
-use crate::auth::Caller;
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
-use crate::ops::Ops;
+use crate::extract::{Admin, AdminJson, Params};
 use crate::ops::keys::{KeyInfo, KeyStatus};
 use crate::ops::realm_admin::{self, Cache, EventsUpdate};
 use crate::rep::group as group_rep;
@@ -39,13 +35,8 @@ fn provider_of(algorithm: Algorithm) -> &'static str {
 }
 
 /// `GET keys`: Keycloak's `KeysMetadataRepresentation`.
-pub async fn keys(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let (_, keys) = realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn keys(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let (_, keys) = realm_admin::keys(admin.ops(), &realm).await?;
     let mut active = Map::new();
     for key in keys.iter().filter(|k| k.status == KeyStatus::Active) {
         active.insert(key.algorithm.as_str().to_string(), json!(key.kid));
@@ -103,14 +94,8 @@ fn component(realm_id: &str, key: &KeyInfo) -> Value {
 
 /// `GET components`: the realm's key providers (the only components this server has), by
 /// `type`, `parent` and `name`.
-pub async fn components(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
-    let (realm_id, keys) = realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn components(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
+    let (realm_id, keys) = realm_admin::keys(admin.ops(), &realm).await?;
     let wanted = |key: &KeyInfo| {
         params.get("type").is_none_or(|t| t == KEY_PROVIDER_TYPE)
             && params.get("parent").is_none_or(|p| p == realm_id)
@@ -126,13 +111,8 @@ pub async fn components(
 }
 
 /// `GET components/{id}`.
-pub async fn get_component(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let (realm_id, keys) = realm_admin::keys(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn get_component(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let (realm_id, keys) = realm_admin::keys(admin.ops(), &realm).await?;
     let key = keys
         .iter()
         .find(|k| k.id == id)
@@ -142,18 +122,13 @@ pub async fn get_component(
 
 /// Creating, changing or deleting components: not through this API (after the realm and the
 /// caller's right are checked, as Keycloak orders it).
-pub async fn edit_component(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(params): Path<Vec<(String, String)>>,
-) -> Reply {
+pub async fn edit_component(admin: Admin, Path(params): Path<Vec<(String, String)>>) -> Reply {
     let realm = params
         .iter()
         .find(|(k, _)| k == "realm")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     crate::context::target_realm(
         ops.state,
         ops.caller,
@@ -182,13 +157,8 @@ fn events_rep(config: &EventsConfig) -> Value {
 }
 
 /// `GET events/config`: Keycloak's `RealmEventsConfigRepresentation`.
-pub async fn events_config(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let config = realm_admin::events_config(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn events_config(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let config = realm_admin::events_config(admin.ops(), &realm).await?;
     ok(events_rep(&config))
 }
 
@@ -211,9 +181,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 }
 
 pub async fn set_events_config(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<EventsConfigBody>,
 ) -> Reply {
@@ -225,30 +193,19 @@ pub async fn set_events_config(
         admin_events_enabled: body.admin_events_enabled,
         admin_events_details_enabled: body.admin_events_details_enabled,
     };
-    realm_admin::set_events_config(Ops::new(&state, &caller, &protocols), &realm, update).await?;
+    realm_admin::set_events_config(admin.ops(), &realm, update).await?;
     no_content()
 }
 
 /// `DELETE events`: the realm's login and token events.
-pub async fn clear_events(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    realm_admin::clear_login_events(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn clear_events(admin: Admin, Path(realm): Path<String>) -> Reply {
+    realm_admin::clear_login_events(admin.ops(), &realm).await?;
     no_content()
 }
 
 /// `GET default-groups`: brief group representations.
-pub async fn default_groups(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let (tree, groups) =
-        realm_admin::default_groups(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn default_groups(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let (tree, groups) = realm_admin::default_groups(admin.ops(), &realm).await?;
     let empty = Map::new();
     let reps = groups
         .iter()
@@ -258,63 +215,38 @@ pub async fn default_groups(
 }
 
 pub async fn add_default_group(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     realm_admin::set_default_group(ops, &realm, &group, true).await?;
     no_content()
 }
 
 pub async fn remove_default_group(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     realm_admin::set_default_group(ops, &realm, &group, false).await?;
     no_content()
 }
 
-async fn clear(
-    state: AppState,
-    protocols: Protocols,
-    caller: Caller,
-    realm: String,
-    cache: Cache,
-) -> Reply {
-    realm_admin::clear_cache(Ops::new(&state, &caller, &protocols), &realm, cache).await?;
+async fn clear(admin: Admin, realm: String, cache: Cache) -> Reply {
+    realm_admin::clear_cache(admin.ops(), &realm, cache).await?;
     no_content()
 }
 
-pub async fn clear_realm_cache(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    clear(state, protocols, caller, realm, Cache::Realm).await
+pub async fn clear_realm_cache(admin: Admin, Path(realm): Path<String>) -> Reply {
+    clear(admin, realm, Cache::Realm).await
 }
 
-pub async fn clear_user_cache(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    clear(state, protocols, caller, realm, Cache::Users).await
+pub async fn clear_user_cache(admin: Admin, Path(realm): Path<String>) -> Reply {
+    clear(admin, realm, Cache::Users).await
 }
 
-pub async fn clear_keys_cache(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    clear(state, protocols, caller, realm, Cache::Keys).await
+pub async fn clear_keys_cache(admin: Admin, Path(realm): Path<String>) -> Reply {
+    clear(admin, realm, Cache::Keys).await
 }
 
 /// Keycloak's `GlobalRequestResult`.
@@ -323,37 +255,20 @@ fn global_result(success: &[String], failed: &[String]) -> Value {
 }
 
 /// `POST logout-all`.
-pub async fn logout_all(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    realm_admin::logout_all(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn logout_all(admin: Admin, Path(realm): Path<String>) -> Reply {
+    realm_admin::logout_all(admin.ops(), &realm).await?;
     ok(global_result(&[], &[]))
 }
 
 /// `POST push-revocation`.
-pub async fn push_revocation(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let failed =
-        realm_admin::push_revocation(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn push_revocation(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let failed = realm_admin::push_revocation(admin.ops(), &realm).await?;
     ok(global_result(&[], &failed))
 }
 
 /// `GET client-session-stats`: counts as strings, as Keycloak gives them.
-pub async fn client_session_stats(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let stats =
-        realm_admin::client_session_stats(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn client_session_stats(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let stats = realm_admin::client_session_stats(admin.ops(), &realm).await?;
     ok(stats
         .into_iter()
         .map(|(id, client_id, active, offline)| {
@@ -364,13 +279,8 @@ pub async fn client_session_stats(
 }
 
 /// `GET /admin/{realm}/console/whoami`: Keycloak's `WhoAmI`.
-pub async fn whoami(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let who = realm_admin::whoami(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn whoami(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let who = realm_admin::whoami(admin.ops(), &realm).await?;
     let access: BTreeMap<String, Vec<String>> = who.realm_access;
     ok(json!({
         "userId": who.user_id,

@@ -2,22 +2,18 @@
 //! and `/admin/realms/{realm}/robots`: every robot the caller may see (Portcullis's own paths;
 //! Keycloak has none). JSON in camelCase; times are unix seconds.
 
-use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
-use portcullis_web::{AppState, Protocols};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Reply, no_content, ok};
-use crate::auth::Caller;
 use crate::context::created;
 use crate::error::AdminError;
-use crate::extract::AdminJson;
-use crate::ops::Ops;
+use crate::extract::{Admin, AdminJson};
 use crate::ops::robots::{self, NewRobot, RobotUpdate, RobotView, WithSecret};
 use crate::rep;
 
@@ -169,14 +165,9 @@ pub fn docker_login(secret: &str, login: &str, registry: &str) -> String {
     )
 }
 
-pub async fn visible(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
-    let now = state.now();
+pub async fn visible(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let ops = admin.ops();
+    let now = admin.state.now();
     let listed: Vec<RobotRepresentation> = robots::visible(ops, &realm)
         .await?
         .into_iter()
@@ -185,14 +176,9 @@ pub async fn visible(
     ok(listed)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, group)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
-    let now = state.now();
+pub async fn list(admin: Admin, Path((realm, group)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
+    let now = admin.state.now();
     let listed: Vec<RobotRepresentation> = robots::list(ops, &realm, &group)
         .await?
         .into_iter()
@@ -205,13 +191,11 @@ pub async fn list(
 /// sourceCidrs?}`: 201 with the robot, its `secret` and a ready `dockerLogin` line; the secret
 /// is never shown again.
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group)): Path<(String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     robots::require_manage(ops, &realm, &group).await?;
     let new: NewRepresentation = rep::parse(&body)?;
     let new = NewRobot {
@@ -225,8 +209,8 @@ pub async fn create(
     };
     let made = robots::create(ops, &realm, &group, new).await?;
     let id = made.view.robot.id.clone();
-    let body = with_secret(made, state.now())?;
-    let location = created(&state, &realm, &["groups", &group, "robots", &id]);
+    let body = with_secret(made, admin.state.now())?;
+    let location = created(&admin.state, &realm, &["groups", &group, "robots", &id]);
     let mut response = (location.status(), Json(body)).into_response();
     if let Some(value) = location.headers().get(LOCATION) {
         response.headers_mut().insert(LOCATION, value.clone());
@@ -234,26 +218,19 @@ pub async fn create(
     Ok(response)
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, group, id)): Path<(String, String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn get(admin: Admin, Path((realm, group, id)): Path<(String, String, String)>) -> Reply {
+    let ops = admin.ops();
     let view = robots::get(ops, &realm, &group, &id).await?;
-    ok(RobotRepresentation::new(view, state.now()))
+    ok(RobotRepresentation::new(view, admin.state.now()))
 }
 
 /// `PUT …/robots/{robotId}`: 200 with the robot as it is now.
 pub async fn update(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group, id)): Path<(String, String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     robots::require_manage(ops, &realm, &group).await?;
     let given: UpdateRepresentation = rep::parse(&body)?;
     let update = RobotUpdate {
@@ -266,48 +243,42 @@ pub async fn update(
         enabled: given.enabled,
     };
     let view = robots::update(ops, &realm, &group, &id, update).await?;
-    ok(RobotRepresentation::new(view, state.now()))
+    ok(RobotRepresentation::new(view, admin.state.now()))
 }
 
 /// `POST …/rotate` `{gracePeriodSeconds}`: 200 with the robot, its new `secret` and a ready
 /// `dockerLogin` line. The older secrets keep working for the grace period (0: not at all).
 pub async fn rotate(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group, id)): Path<(String, String, String)>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     robots::require_manage(ops, &realm, &group).await?;
     let given: RotateRepresentation = rep::parse(&body)?;
     let grace = given.grace_period_seconds.ok_or_else(|| {
         AdminError::BadRequest("gracePeriodSeconds is required (0 ends the old secrets now)".into())
     })?;
     let made = robots::rotate(ops, &realm, &group, &id, grace).await?;
-    Ok((StatusCode::OK, Json(with_secret(made, state.now())?)).into_response())
+    Ok((StatusCode::OK, Json(with_secret(made, admin.state.now())?)).into_response())
 }
 
 /// `POST …/revoke`: 204; final.
 pub async fn revoke(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group, id)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     robots::revoke(ops, &realm, &group, &id).await?;
     no_content()
 }
 
 /// `DELETE …/robots/{robotId}`: 204.
 pub async fn delete(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, group, id)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     robots::delete(ops, &realm, &group, &id).await?;
     no_content()
 }

@@ -1,18 +1,18 @@
 //! Realm roles (`/roles`), client roles (`/clients/{id}/roles`) and both by id
 //! (`/roles-by-id`): CRUD, composites, and the users and groups holding a role.
 
-use axum::extract::{Path, State};
+use axum::Router;
+use axum::extract::Path;
 use axum::routing::get;
-use axum::{Extension, Router};
 use portcullis_store::admin::TextMatch;
 use portcullis_store::entity::role;
-use portcullis_web::{AppState, Protocols};
+use portcullis_web::AppState;
 use serde_json::Value;
 
 use super::{DEFAULT_MAX, Reply, no_content, ok, role_reps, user_reps};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::{created, target_realm};
-use crate::extract::{Params, Rep};
+use crate::extract::{Admin, Params, Rep};
 use crate::ops::Ops;
 use crate::ops::roles::{self, Composites, Container, Locator};
 use crate::rep;
@@ -85,37 +85,31 @@ pub fn routes(realm: &str) -> Router<AppState> {
 macro_rules! by_locator {
     ($op:ident, $realm_fn:ident, $client_fn:ident, $id_fn:ident $(, $arg:ident : $ty:ty)*) => {
         pub async fn $realm_fn(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, name)): Path<(String, String)>,
             $($arg: $ty),*
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             $op(ops, &realm, Locator::Name { client: None, name } $(, $arg)*).await
         }
 
         pub async fn $client_fn(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, client, name)): Path<(String, String, String)>,
             $($arg: $ty),*
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             let locator = Locator::Name { client: Some(client), name };
             $op(ops, &realm, locator $(, $arg)*).await
         }
 
         #[allow(dead_code)]
         pub async fn $id_fn(
-            State(state): State<AppState>,
-            Extension(protocols): Extension<Protocols>,
-            caller: Caller,
+            admin: Admin,
             Path((realm, id)): Path<(String, String)>,
             $($arg: $ty),*
         ) -> Reply {
-            let ops = Ops::new(&state, &caller, &protocols);
+            let ops = admin.ops();
             $op(ops, &realm, Locator::Id(id) $(, $arg)*).await
         }
     };
@@ -143,81 +137,63 @@ by_locator!(holders, users_realm, users_client, users_id, params: Params);
 by_locator!(holding_groups, groups_realm, groups_client, groups_id, params: Params);
 
 pub async fn client_composites_realm(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, name, of)): Path<(String, String, String)>,
 ) -> Reply {
     let locator = Locator::Name { client: None, name };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     client_composites(ops, &realm, locator, &of).await
 }
 
 pub async fn client_composites_client(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client, name, of)): Path<(String, String, String, String)>,
 ) -> Reply {
     let locator = Locator::Name {
         client: Some(client),
         name,
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     client_composites(ops, &realm, locator, &of).await
 }
 
 pub async fn client_composites_id(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, of)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     client_composites(ops, &realm, Locator::Id(id), &of).await
 }
 
-pub async fn list_realm(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn list_realm(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
+    let ops = admin.ops();
     list(ops, &realm, None, &params).await
 }
 
 pub async fn list_client(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     list(ops, &realm, Some(&client), &params).await
 }
 
 pub async fn create_realm(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     Rep(body, _): Rep<known::Role>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     create(ops, &realm, None, body).await
 }
 
 pub async fn create_client(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client)): Path<(String, String)>,
     Rep(body, _): Rep<known::Role>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     create(ops, &realm, Some(&client), body).await
 }
 

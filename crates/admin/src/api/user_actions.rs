@@ -1,32 +1,28 @@
 //! `users/{id}/credentials/{id}/userLabel`, `users/{id}/impersonation`,
 //! `clients/{id}/user-sessions` and `clients/{id}/session-count`.
 
-use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use portcullis_web::ClientIp;
 use portcullis_web::login::device_of;
-use portcullis_web::{AppState, ClientIp, Protocols};
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok};
-use crate::auth::Caller;
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params};
+use crate::extract::{Admin, AdminJson, Params};
+use crate::ops::user_actions;
 use crate::ops::user_actions::{ActionsEmail, ActionsRequest};
-use crate::ops::{Ops, user_actions};
 
 /// `PUT users/{id}/credentials/{credentialId}/userLabel` with the label as `text/plain`.
 pub async fn set_credential_label(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, credential)): Path<(String, String, String)>,
     body: String,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     user_actions::set_credential_label(ops, &realm, &id, &credential, &body).await?;
     no_content()
 }
@@ -34,14 +30,12 @@ pub async fn set_credential_label(
 /// `POST users/{id}/impersonation`: `{"redirect", "sameRealm"}`, with the user's SSO session
 /// cookie for the admin's browser.
 pub async fn impersonate(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path((realm, id)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let device = device_of(&headers, ip);
     let started = user_actions::impersonate(ops, &realm, &id, &device).await?;
     let body = json!({"redirect": started.redirect, "sameRealm": started.same_realm});
@@ -54,14 +48,12 @@ pub async fn impersonate(
 
 /// `GET clients/{id}/user-sessions?first&max`: Keycloak's `UserSessionRepresentation`s.
 pub async fn client_user_sessions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client_uuid)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
     let page = params.page(DEFAULT_MAX)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let (client_id, sessions) =
         user_actions::client_sessions(ops, &realm, &client_uuid, page.first, page.max).await?;
     let reps: Vec<Value> = sessions
@@ -85,12 +77,10 @@ pub async fn client_user_sessions(
 
 /// `GET clients/{id}/session-count`: `{"count": n}`.
 pub async fn client_session_count(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, client_uuid)): Path<(String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let count = user_actions::client_session_count(ops, &realm, &client_uuid).await?;
     ok(json!({"count": count}))
 }
@@ -109,15 +99,13 @@ fn actions_request(params: &Params, actions: Vec<String>) -> Result<ActionsReque
 /// `PUT users/{id}/execute-actions-email?client_id&redirect_uri&lifespan` with the actions
 /// as a JSON array.
 pub async fn execute_actions_email(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
     AdminJson(actions): AdminJson<Vec<String>>,
 ) -> Reply {
     let request = actions_request(&params, actions)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let kind = ActionsEmail::ExecuteActions;
     user_actions::send_actions_email(ops, &realm, &id, kind, request).await?;
     no_content()
@@ -125,14 +113,12 @@ pub async fn execute_actions_email(
 
 /// `PUT users/{id}/send-verify-email?client_id&redirect_uri&lifespan`.
 pub async fn send_verify_email(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
     let request = actions_request(&params, Vec::new())?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let kind = ActionsEmail::VerifyEmail;
     user_actions::send_actions_email(ops, &realm, &id, kind, request).await?;
     no_content()

@@ -1,17 +1,14 @@
 //! `/admin/realms/{realm}/users`: search, CRUD, passwords, credentials, groups, sessions.
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use portcullis_store::admin::Page;
-use portcullis_web::{AppState, Protocols};
 use serde_json::{Value, json};
 
 use super::{DEFAULT_MAX, Reply, no_content, ok, user_rep, user_reps};
-use crate::auth::{Caller, Right};
+use crate::auth::Right;
 use crate::context::{created, target_realm};
 use crate::error::AdminError;
-use crate::extract::{AdminJson, Params, Rep};
-use crate::ops::Ops;
+use crate::extract::{Admin, AdminJson, Params, Rep};
 use crate::ops::groups::{self, GroupQuery};
 use crate::ops::user_profile;
 use crate::ops::users::{self, NewUser, UserQuery, UserUpdate, password_input};
@@ -50,21 +47,15 @@ fn user_query(params: &Params) -> Result<UserQuery, AdminError> {
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn list(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let query = user_query(&params)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let users = users::search(ops, &realm, &query).await?;
     let realm_id = users
         .first()
         .map(|u| u.realm_id.as_str())
         .unwrap_or_default();
-    let db = state.store().connection();
+    let db = admin.state.store().connection();
     let mut reps = user_reps(db, realm_id, &users, query.brief).await?;
     if !query.brief && !users.is_empty() {
         let profile = user_profile::of_realm(db, realm_id).await?;
@@ -75,21 +66,13 @@ pub async fn list(
 }
 
 /// `GET users/count`: a bare integer.
-pub async fn count(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-    params: Params,
-) -> Reply {
+pub async fn count(admin: Admin, Path(realm): Path<String>, params: Params) -> Reply {
     let query = user_query(&params)?;
-    ok(users::count(Ops::new(&state, &caller, &protocols), &realm, &query).await?)
+    ok(users::count(admin.ops(), &realm, &query).await?)
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     Rep(body, _): Rep<known::User>,
 ) -> Reply {
@@ -102,22 +85,16 @@ pub async fn create(
         fields: UserFields::from_representation(user)?,
         extras,
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let id = users::create(ops, &realm, new, body.clone()).await?;
-    Ok(created(&state, &realm, &["users", &id]))
+    Ok(created(&admin.state, &realm, &["users", &id]))
 }
 
 /// `GET users/{id}`, with `userProfileMetadata=true` the profile's metadata beside it.
-pub async fn get(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-    params: Params,
-) -> Reply {
+pub async fn get(admin: Admin, Path((realm, id)): Path<(String, String)>, params: Params) -> Reply {
     let with_metadata = params.flag_or("userProfileMetadata", false)?;
-    let user = users::get(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
-    let db = state.store().connection();
+    let user = users::get(admin.ops(), &realm, &id).await?;
+    let db = admin.state.store().connection();
     let mut rep = user_rep(db, &user.realm_id, &user, false).await?;
     let profile = user_profile::of_realm(db, &user.realm_id).await?;
     profile.filter_representation(&mut rep);
@@ -129,15 +106,13 @@ pub async fn get(
 
 /// A partial update: fields the body leaves out keep their values.
 pub async fn update(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     Rep(body, _): Rep<known::User>,
 ) -> Reply {
     // The realm and the right come first, so a caller without them learns nothing from the
     // body's errors.
-    target_realm(&state, &caller, &realm, Right::ManageUsers).await?;
+    target_realm(&admin.state, &admin.caller, &realm, Right::ManageUsers).await?;
     let extras = rep::extras(&body, rep::user::MODELLED)?;
     let user: UserRepresentation = rep::parse(&body)?;
     let update = UserUpdate {
@@ -145,26 +120,19 @@ pub async fn update(
         fields: UserFields::from_representation(user)?,
         extras,
     };
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     users::update(ops, &realm, &id, update, body.clone()).await?;
     no_content()
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    users::delete(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+pub async fn delete(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    users::delete(admin.ops(), &realm, &id).await?;
     no_content()
 }
 
 /// `PUT users/{id}/reset-password` with a `CredentialRepresentation`.
 pub async fn reset_password(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     Rep(body, _): Rep<known::Credential>,
 ) -> Reply {
@@ -181,19 +149,14 @@ pub async fn reset_password(
     }
     let value = credential.value.unwrap_or_default();
     let temporary = credential.temporary.unwrap_or(false);
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     users::reset_password(ops, &realm, &id, value, temporary).await?;
     no_content()
 }
 
 /// `GET users/{id}/credentials`: metadata only, never the hash.
-pub async fn credentials(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn credentials(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let reps: Vec<CredentialRepresentation> = users::credentials(ops, &realm, &id)
         .await?
         .into_iter()
@@ -210,12 +173,10 @@ pub async fn credentials(
 }
 
 pub async fn delete_credential(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, credential)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     users::delete_credential(ops, &realm, &id, &credential).await?;
     no_content()
 }
@@ -239,61 +200,48 @@ fn member_query(params: &Params, paged: bool) -> Result<GroupQuery, AdminError> 
 }
 
 pub async fn groups(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
     let query = member_query(&params, true)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let listing = groups::of_user(ops, &realm, &id, &query).await?;
-    ok(super::groups::group_reps(&state, &listing, query.brief).await?)
+    ok(super::groups::group_reps(&admin.state, &listing, query.brief).await?)
 }
 
 pub async fn group_count(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id)): Path<(String, String)>,
     params: Params,
 ) -> Reply {
     let query = member_query(&params, false)?;
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     let listing = groups::of_user(ops, &realm, &id, &query).await?;
     ok(json!({"count": listing.ids.len()}))
 }
 
 pub async fn join_group(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, group)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     users::membership(ops, &realm, &id, &group, true).await?;
     no_content()
 }
 
 pub async fn leave_group(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path((realm, id, group)): Path<(String, String, String)>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     users::membership(ops, &realm, &id, &group, false).await?;
     no_content()
 }
 
 /// `GET users/{id}/sessions`: the user's live SSO sessions.
-pub async fn sessions(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+pub async fn sessions(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    let ops = admin.ops();
     let live = users::sessions(ops, &realm, &id).await?;
     let user = users::get(ops, &realm, &id).await?;
     let reps: Vec<Value> = live
@@ -316,46 +264,29 @@ pub async fn sessions(
 
 /// `POST users/{id}/logout`: ends every session, refresh and offline token and docker login
 /// of the user, and every access token issued before now (the user's `notBefore`).
-pub async fn logout(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path((realm, id)): Path<(String, String)>,
-) -> Reply {
-    users::logout(Ops::new(&state, &caller, &protocols), &realm, &id).await?;
+pub async fn logout(admin: Admin, Path((realm, id)): Path<(String, String)>) -> Reply {
+    users::logout(admin.ops(), &realm, &id).await?;
     no_content()
 }
 
 /// `GET users/profile`: the realm's declarative user profile (Keycloak's default until one is
 /// stored).
-pub async fn profile(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    ok(user_profile::get(Ops::new(&state, &caller, &protocols), &realm).await?)
+pub async fn profile(admin: Admin, Path(realm): Path<String>) -> Reply {
+    ok(user_profile::get(admin.ops(), &realm).await?)
 }
 
 /// `PUT users/profile`: stores the profile and answers it, as Keycloak does.
 pub async fn update_profile(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
+    admin: Admin,
     Path(realm): Path<String>,
     AdminJson(body): AdminJson<Value>,
 ) -> Reply {
-    let ops = Ops::new(&state, &caller, &protocols);
+    let ops = admin.ops();
     ok(user_profile::update(ops, &realm, &body).await?)
 }
 
 /// `GET users/profile/metadata`: the profile as the admin's user form sees it.
-pub async fn profile_metadata(
-    State(state): State<AppState>,
-    Extension(protocols): Extension<Protocols>,
-    caller: Caller,
-    Path(realm): Path<String>,
-) -> Reply {
-    let config = user_profile::get(Ops::new(&state, &caller, &protocols), &realm).await?;
+pub async fn profile_metadata(admin: Admin, Path(realm): Path<String>) -> Reply {
+    let config = user_profile::get(admin.ops(), &realm).await?;
     ok(config.metadata())
 }
