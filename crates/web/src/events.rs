@@ -4,9 +4,9 @@
 //! the event log its bottleneck. Requests hand their event to a bounded queue and go on; one
 //! task per process wakes at the first event, lets others gather for [`GATHER_MS`], and writes
 //! them with multi-row inserts of up to [`BATCH`]. When the queue is full (the database cannot
-//! keep up), events are dropped
-//! and counted in a warning rather than slowing the requests. The sweeper deletes events older
-//! than the retention (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
+//! keep up), events are dropped and counted in a warning rather than slowing the requests.
+//! The sweeper deletes events older than the retention
+//! (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
