@@ -104,8 +104,10 @@ pub struct LoginEventFilter {
 }
 
 /// Login events per insert statement, at most (11 parameters a row: well under SQLite's and
-/// PostgreSQL's bound-parameter limits). The event writer gathers batches of this size.
-pub const LOGIN_EVENT_BATCH: usize = 500;
+/// PostgreSQL's bound-parameter limits). The event writer gathers batches of this size. Each
+/// connection keeps the full batch's prepared statement: at 500 rows that held 2.5 MiB more
+/// under load than at 200, which writes as fast.
+pub const LOGIN_EVENT_BATCH: usize = 200;
 
 /// Stores login events, one multi-row insert per [`LOGIN_EVENT_BATCH`].
 ///
