@@ -55,16 +55,7 @@ pub async fn create(
     Path(realm): Path<String>,
     Rep(body, _): Rep<known::IdentityProvider>,
 ) -> Reply {
-    // The realm and the right come first, so a caller without them learns nothing from the
-    // body's errors.
-    target_realm(
-        &admin.state,
-        &admin.caller,
-        &realm,
-        Right::ManageIdentityProviders,
-    )
-    .await?;
-    let provider: IdentityProviderRepresentation = rep::parse(&body)?;
+    let provider: IdentityProviderRepresentation = read_body(&admin, &realm, &body).await?;
     let extras = rep::extras(&body, rep::identity_provider::MODELLED)?;
     let ops = admin.ops();
     let alias = ops_idp::create(ops, &realm, &provider, &extras, body.clone()).await?;
@@ -73,6 +64,23 @@ pub async fn create(
         &realm,
         &["identity-provider", "instances", &alias],
     ))
+}
+
+/// A create or update body, as `T`. The realm and the right are checked first, so a caller
+/// without them learns nothing from the body's errors.
+async fn read_body<T: serde::de::DeserializeOwned>(
+    admin: &Admin,
+    realm: &str,
+    body: &Value,
+) -> Result<T, AdminError> {
+    target_realm(
+        &admin.state,
+        &admin.caller,
+        realm,
+        Right::ManageIdentityProviders,
+    )
+    .await?;
+    rep::parse(body)
 }
 
 pub async fn get(admin: Admin, Path((realm, alias)): Path<(String, String)>) -> Reply {
@@ -86,14 +94,7 @@ pub async fn update(
     Path((realm, alias)): Path<(String, String)>,
     Rep(body, _): Rep<known::IdentityProvider>,
 ) -> Reply {
-    target_realm(
-        &admin.state,
-        &admin.caller,
-        &realm,
-        Right::ManageIdentityProviders,
-    )
-    .await?;
-    let provider: IdentityProviderRepresentation = rep::parse(&body)?;
+    let provider: IdentityProviderRepresentation = read_body(&admin, &realm, &body).await?;
     let extras = rep::extras(&body, rep::identity_provider::MODELLED)?;
     let ops = admin.ops();
     ops_idp::update(ops, &realm, &alias, &provider, &extras, body.clone()).await?;
@@ -122,14 +123,7 @@ pub async fn create_mapper(
     Path((realm, alias)): Path<(String, String)>,
     Rep(body, _): Rep<known::IdentityProviderMapper>,
 ) -> Reply {
-    target_realm(
-        &admin.state,
-        &admin.caller,
-        &realm,
-        Right::ManageIdentityProviders,
-    )
-    .await?;
-    let mapper: IdentityProviderMapperRepresentation = rep::parse(&body)?;
+    let mapper: IdentityProviderMapperRepresentation = read_body(&admin, &realm, &body).await?;
     let ops = admin.ops();
     let id = ops_idp::create_mapper(ops, &realm, &alias, &mapper, body.clone()).await?;
     Ok(created(
@@ -153,14 +147,7 @@ pub async fn update_mapper(
     Path((realm, alias, id)): Path<(String, String, String)>,
     Rep(body, _): Rep<known::IdentityProviderMapper>,
 ) -> Reply {
-    target_realm(
-        &admin.state,
-        &admin.caller,
-        &realm,
-        Right::ManageIdentityProviders,
-    )
-    .await?;
-    let mapper: IdentityProviderMapperRepresentation = rep::parse(&body)?;
+    let mapper: IdentityProviderMapperRepresentation = read_body(&admin, &realm, &body).await?;
     let ops = admin.ops();
     ops_idp::update_mapper(ops, &realm, &alias, &id, &mapper, body.clone()).await?;
     no_content()
