@@ -262,19 +262,7 @@ async fn fill(store: &Store) {
     fail(store, "worker-sa-id", T - 10, None).await;
     // Login events: one just past the retention, one just inside it.
     let retention = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
-    let event = |id: &str, time_secs: i64| portcullis_store::entity::login_event::Model {
-        id: id.into(),
-        realm_id: REALM.into(),
-        time: time_secs * 1000,
-        event_type: "LOGIN".into(),
-        client_id: None,
-        user_id: None,
-        username: None,
-        session_id: None,
-        ip_address: None,
-        error: None,
-        details: None,
-    };
+    let event = |id: &str, time_secs: i64| login_event(id, REALM, time_secs * 1000);
     portcullis_store::admin::events::record_login_events(
         store.connection(),
         &[
@@ -409,19 +397,7 @@ async fn events_are_kept_as_long_as_their_realm_says() {
         .await
         .unwrap();
 
-    let login = |id: &str, realm: &str, secs: i64| login_event::Model {
-        id: id.into(),
-        realm_id: realm.into(),
-        time: secs * 1000,
-        event_type: "LOGIN".into(),
-        client_id: None,
-        user_id: None,
-        username: None,
-        session_id: None,
-        ip_address: None,
-        error: None,
-        details: None,
-    };
+    let login = |id: &str, realm: &str, secs: i64| login_event(id, realm, secs * 1000);
     let admin = |id: &str, realm: &str, secs: i64| admin_event::Model {
         id: id.into(),
         realm_id: realm.into(),
@@ -510,19 +486,7 @@ async fn login_events_round_trip_through_a_batch() {
         error: Some("invalid_client\nsecond line".into()),
         details: Some(r#"{"grant_type":"client_credentials"}"#.into()),
     };
-    let bare = login_event::Model {
-        id: "e-2".into(),
-        realm_id: REALM.into(),
-        time: 1,
-        event_type: "LOGIN".into(),
-        client_id: None,
-        user_id: None,
-        username: None,
-        session_id: None,
-        ip_address: None,
-        error: None,
-        details: None,
-    };
+    let bare = login_event("e-2", REALM, 1);
     record_login_events(conn, &[full.clone(), bare.clone()])
         .await
         .unwrap();
@@ -552,4 +516,21 @@ async fn login_events_round_trip_through_a_batch() {
         .unwrap();
     assert_eq!(stored.len(), many + 2);
     assert_eq!(stored[2..], rows[..]);
+}
+
+/// A `LOGIN` event with nothing but its id, realm and time (milliseconds).
+fn login_event(id: &str, realm: &str, time: i64) -> portcullis_store::entity::login_event::Model {
+    portcullis_store::entity::login_event::Model {
+        id: id.into(),
+        realm_id: realm.into(),
+        time,
+        event_type: "LOGIN".into(),
+        client_id: None,
+        user_id: None,
+        username: None,
+        session_id: None,
+        ip_address: None,
+        error: None,
+        details: None,
+    }
 }
