@@ -1,7 +1,7 @@
 //! Realm import: plan (resolve names, hash passwords, read or make keys) off the async
 //! executor, then write every row in one transaction.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr};
 
 use crate::entity::{
     client, composite_role, credential, group_role, identity_provider, identity_provider_mapper,
@@ -38,7 +38,7 @@ pub(crate) async fn import_realm(
         return Ok(ImportOutcome::Skipped);
     }
     let plan = build_plan_blocking(rep, now_unix).await?;
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     let existing = realm_by_name(&txn, &name).await?;
     let outcome = match (&existing, overwrite) {
         (Some(_), false) => return Ok(ImportOutcome::Skipped),
@@ -176,7 +176,7 @@ pub(crate) async fn import_realm_streamed(
         send(0, planner.finish()?)
     });
 
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     let existing = realm_by_name(&txn, &name).await?;
     let outcome = match (&existing, overwrite) {
         (Some(_), false) => {

@@ -14,6 +14,7 @@ mod plan;
 mod queries;
 mod realm_file;
 pub mod representation;
+mod transaction;
 
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{PasswordHistory, StoredPassword};
 use portcullis_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use error::StoreError;
 pub use export::{EXPORT_PAGE, RealmExport};
@@ -360,7 +361,7 @@ impl Store {
         now_unix: i64,
         history_depth: usize,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::transaction::begin_write(&self.db).await?;
         queries::user::set_password(
             &txn,
             user_id,
@@ -409,7 +410,7 @@ impl Store {
         verify_email: bool,
         now_unix: i64,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::transaction::begin_write(&self.db).await?;
         if !queries::revocation::use_once(&txn, realm_id, key, now_unix, expires_at).await? {
             return Ok(false);
         }
@@ -457,7 +458,7 @@ impl Store {
         keep: u64,
         now_unix: i64,
     ) -> Result<u64, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::transaction::begin_write(&self.db).await?;
         queries::docker::insert(&txn, t).await?;
         let revoked = queries::docker::keep_newest(&txn, t, keep, now_unix).await?;
         txn.commit().await?;

@@ -26,7 +26,7 @@ pub mod user_profile;
 pub mod users;
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
-use sea_orm::{DbBackend, IntoSimpleExpr, TransactionTrait};
+use sea_orm::{DbBackend, IntoSimpleExpr};
 
 pub use import::{PlannedRealm, create_realm, plan_realm};
 pub use realm_management::{
@@ -43,22 +43,11 @@ pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqlE
 use crate::Store;
 use crate::error::StoreError;
 
-/// A write that changes nothing: on SQLite it takes the write lock at once, waiting for it.
-const TAKE_WRITE_LOCK: &str = "UPDATE realm SET name = name WHERE 1 = 0";
-
 impl Store {
     /// Starts a write transaction; dropping it without [`DatabaseTransaction::commit`] rolls
-    /// back.
-    ///
-    /// On SQLite the write lock is taken up front: a deferred transaction that reads first and
-    /// then writes fails at once (`SQLITE_BUSY`) when another connection wrote in between,
-    /// while waiting for the lock at the start honours the busy timeout.
+    /// back. On SQLite it holds the write lock from the start (see `begin_write`).
     pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
-        let txn = self.connection().begin().await?;
-        if txn.get_database_backend() == DbBackend::Sqlite {
-            txn.execute_unprepared(TAKE_WRITE_LOCK).await?;
-        }
-        Ok(txn)
+        crate::transaction::begin_write(self.connection()).await
     }
 }
 

@@ -69,7 +69,7 @@ pub(crate) async fn revoke_refresh_grant<C: TransactionTrait>(
     revocation: &RefreshRevocation<'_>,
 ) -> Result<u64, StoreError> {
     let token = revocation.token;
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     let mut revoked =
         revoke_refresh_rows(&txn, oidc_refresh_token::Column::Id.eq(token.id.as_str())).await?;
     if let Some(session_id) = &token.session_id {

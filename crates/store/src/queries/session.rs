@@ -263,7 +263,7 @@ pub(crate) async fn touch_session<C: ConnectionTrait>(
 /// Ends one session and revokes its online refresh tokens, atomically. Offline tokens outlive
 /// the browser session, as in Keycloak.
 pub(crate) async fn end_session<C: TransactionTrait>(db: &C, id: &str) -> Result<(), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     user_session::Entity::update_many()
         .col_expr(user_session::Column::Ended, Expr::value(true))
         .filter(user_session::Column::Id.eq(id))
@@ -288,7 +288,7 @@ pub(crate) async fn end_sessions<C: TransactionTrait>(
     realm_id: &str,
     user_id: &str,
 ) -> Result<u64, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     let ended = user_session::Entity::update_many()
         .col_expr(user_session::Column::Ended, Expr::value(true))
         .filter(user_session::Column::RealmId.eq(realm_id))
@@ -410,7 +410,7 @@ pub(crate) async fn increment_refresh_use<C: TransactionTrait>(
     db: &C,
     id: &str,
 ) -> Result<i64, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     oidc_refresh_token::Entity::update_many()
         .col_expr(
             oidc_refresh_token::Column::UseCount,

@@ -17,7 +17,7 @@ pub(crate) async fn end_everything<C: TransactionTrait>(
     user_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     user_entity::Entity::update_many()
         .col_expr(user_entity::Column::NotBefore, Expr::value(now))
         .filter(user_entity::Column::Id.eq(user_id))
@@ -61,7 +61,7 @@ pub(crate) async fn end_other_sign_ins<C: TransactionTrait>(
     user_id: &str,
     keep: &str,
 ) -> Result<u64, StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     let ended = user_session::Entity::update_many()
         .col_expr(user_session::Column::Ended, Expr::value(true))
         .filter(user_session::Column::RealmId.eq(realm_id))

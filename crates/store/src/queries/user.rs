@@ -193,7 +193,7 @@ pub(crate) async fn set_password<C: TransactionTrait>(
     now_unix: i64,
     history: History,
 ) -> Result<(), StoreError> {
-    let txn = db.begin().await?;
+    let txn = crate::transaction::begin_write(db).await?;
     let exists = user_entity::Entity::find_by_id(user_id.to_string())
         .one(&txn)
         .await?
