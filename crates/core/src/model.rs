@@ -48,7 +48,8 @@ pub struct Realm {
     pub disabled_required_actions: Vec<String>,
     /// Whether login and token events are recorded (`eventsEnabled`).
     pub events_enabled: bool,
-    /// The event types recorded (`enabledEventTypes`); empty: every type.
+    /// The event types recorded (`enabledEventTypes`); empty: Keycloak's default set (every type
+    /// but [`EVENT_TYPES_NOT_SAVED_BY_DEFAULT`]).
     pub enabled_event_types: Vec<String>,
     /// Unix seconds: every token of the realm issued before this is dead (Keycloak's realm
     /// `notBefore`, "Revocation" in the console); 0: none.
@@ -87,12 +88,45 @@ impl Default for Realm {
     }
 }
 
+/// Event types a realm records only when its `enabledEventTypes` names them: Keycloak's types
+/// whose `EventType.saveByDefault` is false, routine token and userinfo traffic that would
+/// flood the event log.
+pub const EVENT_TYPES_NOT_SAVED_BY_DEFAULT: &[&str] = &[
+    "REFRESH_TOKEN",
+    "REFRESH_TOKEN_ERROR",
+    "VALIDATE_ACCESS_TOKEN",
+    "VALIDATE_ACCESS_TOKEN_ERROR",
+    "INTROSPECT_TOKEN",
+    "INTROSPECT_TOKEN_ERROR",
+    "INVALID_SIGNATURE",
+    "INVALID_SIGNATURE_ERROR",
+    "REGISTER_NODE",
+    "REGISTER_NODE_ERROR",
+    "UNREGISTER_NODE",
+    "UNREGISTER_NODE_ERROR",
+    "USER_INFO_REQUEST",
+    "USER_INFO_REQUEST_ERROR",
+    "IDENTITY_PROVIDER_LOGIN",
+    "IDENTITY_PROVIDER_LOGIN_ERROR",
+    "IDENTITY_PROVIDER_RESPONSE",
+    "IDENTITY_PROVIDER_RESPONSE_ERROR",
+    "IDENTITY_PROVIDER_RETRIEVE_TOKEN",
+    "IDENTITY_PROVIDER_RETRIEVE_TOKEN_ERROR",
+    "CLIENT_INFO",
+    "CLIENT_INFO_ERROR",
+    "PERMISSION_TOKEN_ERROR",
+];
+
 impl Realm {
-    /// Whether a login or token event of `kind` is recorded in this realm.
+    /// Whether a login or token event of `kind` is recorded in this realm: the types its
+    /// `enabledEventTypes` lists, or when that is empty the types Keycloak saves by default.
     pub fn records_event(&self, kind: &str) -> bool {
         self.events_enabled
-            && (self.enabled_event_types.is_empty()
-                || self.enabled_event_types.iter().any(|t| t == kind))
+            && if self.enabled_event_types.is_empty() {
+                !EVENT_TYPES_NOT_SAVED_BY_DEFAULT.contains(&kind)
+            } else {
+                self.enabled_event_types.iter().any(|t| t == kind)
+            }
     }
 }
 
@@ -642,6 +676,36 @@ impl RealmSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn realms_record_the_event_types_keycloak_saves_unless_they_list_their_own() {
+        let default = Realm::default();
+        let listed = Realm {
+            enabled_event_types: vec!["REFRESH_TOKEN".into(), "LOGIN_ERROR".into()],
+            ..Realm::default()
+        };
+        let off = Realm {
+            events_enabled: false,
+            ..listed.clone()
+        };
+        // (type, recorded by default, recorded with the list, recorded with events off)
+        let table = [
+            ("LOGIN", true, false, false),
+            ("LOGIN_ERROR", true, true, false),
+            ("CLIENT_LOGIN", true, false, false),
+            ("CODE_TO_TOKEN", true, false, false),
+            ("DOCKER_TOKEN", true, false, false),
+            ("REFRESH_TOKEN", false, true, false),
+            ("REFRESH_TOKEN_ERROR", false, false, false),
+            ("INTROSPECT_TOKEN", false, false, false),
+            ("USER_INFO_REQUEST", false, false, false),
+        ];
+        for (kind, by_default, with_list, with_off) in table {
+            assert_eq!(default.records_event(kind), by_default, "{kind} by default");
+            assert_eq!(listed.records_event(kind), with_list, "{kind} listed");
+            assert_eq!(off.records_event(kind), with_off, "{kind} off");
+        }
+    }
 
     #[test]
     fn realm_names_survive_a_url_path() {

@@ -226,7 +226,8 @@ pub struct EventsConfig {
     /// Seconds; `None`: kept for the server's retention.
     pub events_expiration: Option<i64>,
     pub events_listeners: Vec<String>,
-    /// Empty: every type.
+    /// Empty: the types Keycloak saves by default
+    /// ([`portcullis_core::model::EVENT_TYPES_NOT_SAVED_BY_DEFAULT`]).
     pub enabled_event_types: Vec<String>,
     pub admin_events_enabled: bool,
     pub admin_events_details_enabled: bool,
