@@ -74,6 +74,11 @@ impl RealmExport {
         let refs = RoleRefs::new(&rows);
         let mut realm = realm_head(&rows, &refs)?;
         realm.kept = rows.extras.clone();
+        let ids: Vec<String> = rows.clients.iter().map(|c| c.id.clone()).collect();
+        let mut clients_kept = crate::admin::extras::get_many(db, &ids).await?;
+        for (client, row) in realm.clients.iter_mut().zip(&rows.clients) {
+            client.kept = clients_kept.remove(&row.id).unwrap_or_default();
+        }
         let client_ids = rows
             .clients
             .iter()

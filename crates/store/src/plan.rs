@@ -61,6 +61,8 @@ pub(crate) struct Plan {
     pub user_profile: Option<String>,
     /// The realm's settings kept as they are (`sslRequired`, `eventsEnabled`, ...).
     pub kept: serde_json::Map<String, serde_json::Value>,
+    /// Each client's fields kept as they are (`rootUrl`, `baseUrl`, ...), by client id.
+    pub clients_kept: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
 }
 
 /// The realm name a representation imports as.
@@ -413,6 +415,11 @@ impl Builder {
                     mapper_type: mapper_type.to_string(),
                     config: to_json(&mapper.config.clone().unwrap_or_default())?,
                 });
+            }
+            if !rep.kept.is_empty() {
+                self.plan
+                    .clients_kept
+                    .push((row.id.clone(), rep.kept.clone()));
             }
             self.plan.clients.push(row);
         }

@@ -358,8 +358,8 @@ async fn export_then_import_round_trips() {
     db.finish().await;
 }
 
-/// Settings without a column of their own (events, SMTP, TLS policy) are kept from a realm
-/// file, reach the realm's behaviour (events off), and are exported again.
+/// Settings without a column of their own (events, SMTP, TLS policy, a client's URLs) are kept
+/// from a realm file, reach the realm's behaviour (events off), and are exported again.
 #[tokio::test]
 async fn realm_settings_kept_as_they_are_survive_import_and_export() {
     let db = TestDb::new().await;
@@ -371,14 +371,14 @@ async fn realm_settings_kept_as_they_are_survive_import_and_export() {
         "enabledEventTypes": ["LOGIN"],
         "sslRequired": "all",
         "smtpServer": {"host": "mail.example.com", "from": "id@example.com"},
-        "clients": [{"clientId": "app", "rootUrl": "https://app.example.com"}],
+        "clients": [
+            {"clientId": "app", "rootUrl": "https://app.example.com", "baseUrl": "/home",
+             "frontchannelLogout": true, "attributes": {"pkce.code.challenge.method": "S256"}},
+            {"clientId": "plain"}
+        ],
     });
     let (rep, unknown) = deserialize_reporting_unknown(file.clone()).unwrap();
-    assert_eq!(
-        unknown,
-        set(&["clients[].rootUrl"]),
-        "kept settings are not reported"
-    );
+    assert_eq!(unknown, set(&[]), "kept settings are not reported");
     store.import_realm(rep, false, NOW).await.unwrap();
     let snapshot = store.load_realm_snapshot("kept").await.unwrap().unwrap();
     assert!(!snapshot.realm.events_enabled);
@@ -401,6 +401,20 @@ async fn realm_settings_kept_as_they_are_survive_import_and_export() {
         json["realm"], "kept",
         "modelled fields are written as before"
     );
+    let client = |json: &serde_json::Value, id: &str| {
+        json["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["clientId"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let app = client(&json, "app");
+    for key in ["rootUrl", "baseUrl", "frontchannelLogout", "attributes"] {
+        assert_eq!(app[key], file["clients"][0][key], "client {key}");
+    }
+    assert!(client(&json, "plain").get("rootUrl").is_none());
 
     // And back again, into another database.
     let other = TestDb::new().await;
@@ -413,6 +427,14 @@ async fn realm_settings_kept_as_they_are_survive_import_and_export() {
         .unwrap()
         .unwrap();
     assert!(!snapshot.realm.events_enabled);
+    let exported = other
+        .store
+        .export_realm("kept", false)
+        .await
+        .unwrap()
+        .unwrap();
+    let json = exported.to_json().unwrap();
+    assert_eq!(client(&json, "app")["rootUrl"], "https://app.example.com");
     other.finish().await;
     db.finish().await;
 }

@@ -13,35 +13,8 @@ use super::{compose, from_row, parse, stored, text, to_column, to_object};
 use crate::error::AdminError;
 
 /// Fields the client row models or the API derives; everything else is kept as extras
-/// (`rootUrl`, `fullScopeAllowed`, ...).
-pub const MODELLED: &[&str] = &[
-    "id",
-    "clientId",
-    "name",
-    "description",
-    "protocol",
-    "enabled",
-    "publicClient",
-    "bearerOnly",
-    "secret",
-    "redirectUris",
-    "webOrigins",
-    "standardFlowEnabled",
-    "directAccessGrantsEnabled",
-    "serviceAccountsEnabled",
-    "consentRequired",
-    "defaultClientScopes",
-    "optionalClientScopes",
-    "fullScopeAllowed",
-    "notBefore",
-    "clientAuthenticatorType",
-    "attributes",
-    "protocolMappers",
-    "access",
-    "defaultRoles",
-    "registeredNodes",
-    "authorizationSettings",
-];
+/// (`rootUrl`, `frontchannelLogout`, ...), as a realm file's import keeps them.
+pub const MODELLED: &[&str] = portcullis_store::representation::CLIENT_FIELDS_NOT_KEPT;
 
 pub const OPENID_CONNECT: &str = "openid-connect";
 /// What partial exports show instead of a secret.

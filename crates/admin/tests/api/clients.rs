@@ -147,6 +147,29 @@ async fn client_crud_secrets_and_service_accounts() {
     );
 }
 
+/// A realm file's client fields without a column (`rootUrl`, `baseUrl`, ...) read back from
+/// the API as the API's own create keeps them.
+#[tokio::test]
+async fn realm_file_clients_keep_their_unmodelled_fields() {
+    let app = app().await;
+    app.import_realm(&json!({
+        "realm": "files",
+        "enabled": true,
+        "clients": [{"clientId": "portal", "rootUrl": "https://portal.test", "baseUrl": "/home",
+                     "adminUrl": "https://portal.test/admin", "frontchannelLogout": true}]
+    }))
+    .await;
+    let found = app
+        .get("realms/files/clients?clientId=portal")
+        .await
+        .value();
+    let portal = &found[0];
+    assert_eq!(portal["rootUrl"], "https://portal.test");
+    assert_eq!(portal["baseUrl"], "/home");
+    assert_eq!(portal["adminUrl"], "https://portal.test/admin");
+    assert_eq!(portal["frontchannelLogout"], true);
+}
+
 #[tokio::test]
 async fn docker_clients_and_validated_mappers() {
     let app = app().await;

@@ -96,6 +96,8 @@ pub fn client<'a>(
         full_scope_allowed: Some(row.full_scope_allowed),
         not_before: Some(row.not_before),
         client_authenticator_type: Some(row.client_authenticator_type.clone()),
+        // The kept fields are another table's (`admin_extra`): the caller adds them.
+        kept: serde_json::Map::new(),
     })
 }
 

@@ -239,12 +239,22 @@ impl RealmRepresentation {
     /// wins).
     pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         let mut value = serde_json::to_value(self)?;
-        if let Some(object) = value.as_object_mut() {
-            for (key, kept) in &self.kept {
-                object.entry(key.clone()).or_insert_with(|| kept.clone());
+        keep(&mut value, &self.kept);
+        if let Some(serde_json::Value::Array(clients)) = value.get_mut("clients") {
+            for (json, client) in clients.iter_mut().zip(&self.clients) {
+                keep(json, &client.kept);
             }
         }
         Ok(value)
+    }
+}
+
+/// Adds kept fields to a serialized representation; a modelled field of the same name wins.
+fn keep(value: &mut serde_json::Value, kept: &serde_json::Map<String, serde_json::Value>) {
+    if let Some(object) = value.as_object_mut() {
+        for (key, kept) in kept {
+            object.entry(key.clone()).or_insert_with(|| kept.clone());
+        }
     }
 }
 
@@ -322,6 +332,50 @@ pub fn kept_realm_fields(
     object
         .iter()
         .filter(|(key, _)| !REALM_FIELDS_NOT_KEPT.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// Client fields that are never kept as they are: the client row's own, those derived from
+/// other tables (mappers, scopes, roles) and those not supported. The admin API keeps the rest
+/// of a client it creates or updates, and so does a realm file's import.
+pub const CLIENT_FIELDS_NOT_KEPT: &[&str] = &[
+    "id",
+    "clientId",
+    "name",
+    "description",
+    "protocol",
+    "enabled",
+    "publicClient",
+    "bearerOnly",
+    "secret",
+    "redirectUris",
+    "webOrigins",
+    "standardFlowEnabled",
+    "directAccessGrantsEnabled",
+    "serviceAccountsEnabled",
+    "consentRequired",
+    "defaultClientScopes",
+    "optionalClientScopes",
+    "fullScopeAllowed",
+    "notBefore",
+    "clientAuthenticatorType",
+    "attributes",
+    "protocolMappers",
+    "access",
+    "defaultRoles",
+    "registeredNodes",
+    "authorizationSettings",
+];
+
+/// The client fields kept as they are (`rootUrl`, `baseUrl`, `adminUrl`, ...): every field
+/// but [`CLIENT_FIELDS_NOT_KEPT`].
+pub fn kept_client_fields(
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    object
+        .iter()
+        .filter(|(key, _)| !CLIENT_FIELDS_NOT_KEPT.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }
@@ -639,6 +693,11 @@ pub struct ClientRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub not_before: Option<i64>,
+    /// The fields kept as they are ([`kept_client_fields`]: `rootUrl`, `baseUrl`,
+    /// `frontchannelLogout`, ...). Filled when a realm file is read and on export;
+    /// [`RealmRepresentation::to_json`] writes them back beside the modelled fields.
+    #[serde(skip)]
+    pub kept: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -808,12 +867,22 @@ pub fn parse_realm_json(text: &str) -> Result<RealmRepresentation, StoreError> {
 }
 
 /// Deserializes a realm representation, with its kept settings, and returns the paths of the
-/// fields it ignored, with array indices folded (`clients[].rootUrl`) so a large export gives a
-/// short list.
+/// fields it ignored, with array indices folded (`clients[].protocolMappers[].bogus`) so a large
+/// export gives a short list.
 pub fn deserialize_reporting_unknown(
     value: serde_json::Value,
 ) -> Result<(RealmRepresentation, BTreeSet<String>), StoreError> {
     let kept = value.as_object().map(kept_realm_fields).unwrap_or_default();
+    let clients_kept: Vec<serde_json::Map<String, serde_json::Value>> = value
+        .get("clients")
+        .and_then(serde_json::Value::as_array)
+        .map(|clients| {
+            clients
+                .iter()
+                .map(|c| c.as_object().map(kept_client_fields).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut unknown = BTreeSet::new();
     let mut on_ignored = |path: serde_ignored::Path<'_>| {
         unknown.insert(fold_path(&path));
@@ -829,8 +898,14 @@ pub fn deserialize_reporting_unknown(
         ))
     })?;
     // Kept settings are not lost, so not reported.
-    unknown.retain(|path| !kept.contains_key(path));
+    unknown.retain(|path| match path.strip_prefix("clients[].") {
+        Some(field) => !clients_kept.iter().any(|c| c.contains_key(field)),
+        None => !kept.contains_key(path),
+    });
     rep.kept = kept;
+    for (client, kept) in rep.clients.iter_mut().zip(clients_kept) {
+        client.kept = kept;
+    }
     Ok((rep, unknown))
 }
 
@@ -980,15 +1055,14 @@ mod tests {
         let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
         assert_eq!(
             unknown,
-            [
-                "clients[].protocolMappers[].bogus",
-                "clients[].rootUrl",
-                "users[].totp"
-            ]
+            ["clients[].protocolMappers[].bogus", "users[].totp"]
         );
-        // A realm setting without a column is kept, so it is not reported.
+        // A realm setting or client field without a column is kept, so it is not reported.
         assert_eq!(rep.kept.get("sslRequired"), Some(&"external".into()));
         assert_eq!(rep.kept.len(), 1);
+        let roots: Vec<_> = rep.clients.iter().map(|c| &c.kept["rootUrl"]).collect();
+        assert_eq!(roots, ["x", "y"]);
+        assert!(rep.clients.iter().all(|c| c.kept.len() == 1));
     }
 
     #[test]

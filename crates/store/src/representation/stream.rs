@@ -393,14 +393,16 @@ mod tests {
     #[test]
     fn the_head_counts_users_without_keeping_them() {
         let text = r#"{"realm": "r", "users": [{"username": "a"}, {"bogus": [1, 2]}],
-            "sslRequired": "external", "clients": [{"clientId": "c", "rootUrl": "x"}]}"#;
+            "sslRequired": "external", "clients": [{"clientId": "c", "rootUrl": "x",
+            "protocolMappers": [{"name": "m", "bogus": 1}]}]}"#;
         let head = read_realm_head(text.as_bytes()).unwrap();
         assert_eq!((head.realm.realm.as_deref(), head.users), (Some("r"), 2));
         assert!(head.realm.users.is_none());
         assert_eq!(
             head.ignored.into_iter().collect::<Vec<_>>(),
-            ["clients[].rootUrl"]
+            ["clients[].protocolMappers[].bogus"]
         );
+        assert_eq!(head.realm.clients[0].kept["rootUrl"], "x");
         let kept: Vec<&String> = head.realm.kept.keys().collect();
         assert_eq!(kept, ["sslRequired"], "kept, not reported, and no users");
         for bad in ["{", r#"{"users": 5}"#, r#"{"realm": "r"} trailing"#, "[]"] {
