@@ -74,10 +74,16 @@ impl RealmExport {
         let refs = RoleRefs::new(&rows);
         let mut realm = realm_head(&rows, &refs)?;
         realm.kept = rows.extras.clone();
-        let ids: Vec<String> = rows.clients.iter().map(|c| c.id.clone()).collect();
-        let mut clients_kept = crate::admin::extras::get_many(db, &ids).await?;
+        let owners: Vec<String> = (rows.clients.iter().map(|c| c.id.clone()))
+            .chain(rows.identity_providers.iter().map(|p| p.id.clone()))
+            .collect();
+        let mut kept = crate::admin::extras::get_many(db, &owners).await?;
         for (client, row) in realm.clients.iter_mut().zip(&rows.clients) {
-            client.kept = clients_kept.remove(&row.id).unwrap_or_default();
+            client.kept = kept.remove(&row.id).unwrap_or_default();
+        }
+        let providers = realm.identity_providers.iter_mut();
+        for (provider, row) in providers.zip(&rows.identity_providers) {
+            provider.kept = kept.remove(&row.id).unwrap_or_default();
         }
         let client_ids = rows
             .clients

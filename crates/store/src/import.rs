@@ -92,14 +92,12 @@ pub(crate) async fn write_plan<C: ConnectionTrait>(db: &C, plan: Plan) -> Result
             crate::admin::user_profile::set(db, realm_id, profile).await?;
         }
         crate::admin::extras::set(db, realm_id, realm_id, &plan.kept).await?;
+        for (owner_id, kept) in &plan.kept_by_owner {
+            crate::admin::extras::set(db, realm_id, owner_id, kept).await?;
+        }
     }
     insert_all::<realm_key::Entity, _>(db, plan.keys).await?;
     insert_all::<client::Entity, _>(db, plan.clients).await?;
-    if let Some(realm_id) = &realm_id {
-        for (client_id, kept) in &plan.clients_kept {
-            crate::admin::extras::set(db, realm_id, client_id, kept).await?;
-        }
-    }
     insert_all::<protocol_mapper::Entity, _>(db, plan.mappers).await?;
     insert_all::<crate::entity::client_scope::Entity, _>(db, plan.client_scopes).await?;
     insert_all::<role::Entity, _>(db, plan.roles).await?;

@@ -61,8 +61,9 @@ pub(crate) struct Plan {
     pub user_profile: Option<String>,
     /// The realm's settings kept as they are (`sslRequired`, `eventsEnabled`, ...).
     pub kept: serde_json::Map<String, serde_json::Value>,
-    /// Each client's fields kept as they are (`rootUrl`, `baseUrl`, ...), by client id.
-    pub clients_kept: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
+    /// The fields kept as they are of clients (`rootUrl`, `baseUrl`, ...) and identity
+    /// providers (`storeToken`, ...), by the client's or provider's id.
+    pub kept_by_owner: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
 }
 
 /// The realm name a representation imports as.
@@ -416,11 +417,7 @@ impl Builder {
                     config: to_json(&mapper.config.clone().unwrap_or_default())?,
                 });
             }
-            if !rep.kept.is_empty() {
-                self.plan
-                    .clients_kept
-                    .push((row.id.clone(), rep.kept.clone()));
-            }
+            self.keep(&row.id, &rep.kept);
             self.plan.clients.push(row);
         }
         Ok(())
@@ -920,6 +917,15 @@ impl Builder {
         Ok(())
     }
 
+    /// Keeps a client's or identity provider's unmodelled fields, if it has any.
+    fn keep(&mut self, owner_id: &str, kept: &serde_json::Map<String, serde_json::Value>) {
+        if !kept.is_empty() {
+            self.plan
+                .kept_by_owner
+                .push((owner_id.to_string(), kept.clone()));
+        }
+    }
+
     /// The realm's identity providers and their mappers: each checked as the admin API checks
     /// it, aliases unique, mapper names unique per provider, and every role and group a
     /// mapper names defined in the file.
@@ -945,6 +951,7 @@ impl Builder {
                 )));
             }
             let row = fields.into_row(id, &self.realm_id, self.now_unix)?;
+            self.keep(&row.id, &provider.kept);
             self.plan.identity_providers.push(row);
         }
         let mut names = HashSet::new();

@@ -358,8 +358,9 @@ async fn export_then_import_round_trips() {
     db.finish().await;
 }
 
-/// Settings without a column of their own (events, SMTP, TLS policy, a client's URLs) are kept
-/// from a realm file, reach the realm's behaviour (events off), and are exported again.
+/// Settings without a column of their own (events, SMTP, TLS policy, a client's URLs, an
+/// identity provider's token storage) are kept from a realm file, reach the realm's behaviour
+/// (events off), and are exported again.
 #[tokio::test]
 async fn realm_settings_kept_as_they_are_survive_import_and_export() {
     let db = TestDb::new().await;
@@ -375,6 +376,11 @@ async fn realm_settings_kept_as_they_are_survive_import_and_export() {
             {"clientId": "app", "rootUrl": "https://app.example.com", "baseUrl": "/home",
              "frontchannelLogout": true, "attributes": {"pkce.code.challenge.method": "S256"}},
             {"clientId": "plain"}
+        ],
+        "identityProviders": [
+            {"alias": "corp", "providerId": "oidc", "storeToken": true,
+             "updateProfileFirstLoginMode": "off",
+             "config": {"clientId": "c", "issuer": "https://idp.test"}}
         ],
     });
     let (rep, unknown) = deserialize_reporting_unknown(file.clone()).unwrap();
@@ -415,6 +421,10 @@ async fn realm_settings_kept_as_they_are_survive_import_and_export() {
         assert_eq!(app[key], file["clients"][0][key], "client {key}");
     }
     assert!(client(&json, "plain").get("rootUrl").is_none());
+    let corp = &json["identityProviders"][0];
+    assert_eq!(corp["alias"], "corp");
+    assert_eq!(corp["storeToken"], true);
+    assert_eq!(corp["updateProfileFirstLoginMode"], "off");
 
     // And back again, into another database.
     let other = TestDb::new().await;
@@ -435,6 +445,7 @@ async fn realm_settings_kept_as_they_are_survive_import_and_export() {
         .unwrap();
     let json = exported.to_json().unwrap();
     assert_eq!(client(&json, "app")["rootUrl"], "https://app.example.com");
+    assert_eq!(json["identityProviders"][0]["storeToken"], true);
     other.finish().await;
     db.finish().await;
 }

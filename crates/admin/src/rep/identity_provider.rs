@@ -6,19 +6,9 @@ use serde_json::{Map, Value, json};
 
 use crate::error::AdminError;
 
-/// The representation fields Portcullis models; the rest of a body is kept as written.
-pub const MODELLED: &[&str] = &[
-    "alias",
-    "displayName",
-    "internalId",
-    "providerId",
-    "enabled",
-    "trustEmail",
-    "linkOnly",
-    "hideOnLogin",
-    "firstBrokerLoginFlowAlias",
-    "config",
-];
+/// The representation fields Portcullis models; the rest of a body is kept as written, as a
+/// realm file's import keeps it.
+pub const MODELLED: &[&str] = portcullis_store::representation::IDENTITY_PROVIDER_FIELDS_NOT_KEPT;
 
 /// A provider as Keycloak shows it: its defaults for what Portcullis does not model, the
 /// fields kept as written, then the modelled ones (the secret masked).

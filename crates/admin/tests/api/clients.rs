@@ -147,8 +147,8 @@ async fn client_crud_secrets_and_service_accounts() {
     );
 }
 
-/// A realm file's client fields without a column (`rootUrl`, `baseUrl`, ...) read back from
-/// the API as the API's own create keeps them.
+/// A realm file's client and identity-provider fields without a column (`rootUrl`, `baseUrl`,
+/// `storeToken`, ...) read back from the API as the API's own create keeps them.
 #[tokio::test]
 async fn realm_file_clients_keep_their_unmodelled_fields() {
     let app = app().await;
@@ -156,9 +156,16 @@ async fn realm_file_clients_keep_their_unmodelled_fields() {
         "realm": "files",
         "enabled": true,
         "clients": [{"clientId": "portal", "rootUrl": "https://portal.test", "baseUrl": "/home",
-                     "adminUrl": "https://portal.test/admin", "frontchannelLogout": true}]
+                     "adminUrl": "https://portal.test/admin", "frontchannelLogout": true}],
+        "identityProviders": [{"alias": "corp", "providerId": "oidc", "storeToken": true,
+                               "config": {"clientId": "c", "issuer": "https://idp.test"}}]
     }))
     .await;
+    let corp = app
+        .get("realms/files/identity-provider/instances/corp")
+        .await
+        .value();
+    assert_eq!(corp["storeToken"], true, "{corp}");
     let found = app
         .get("realms/files/clients?clientId=portal")
         .await

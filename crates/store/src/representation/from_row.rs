@@ -196,6 +196,8 @@ pub fn identity_provider(
         hide_on_login: Some(row.hide_on_login),
         first_broker_login_flow_alias: Some(row.first_login_policy.clone()),
         config: Some(config),
+        // The kept fields are another table's (`admin_extra`): the caller adds them.
+        kept: serde_json::Map::new(),
     })
 }
 

@@ -245,6 +245,11 @@ impl RealmRepresentation {
                 keep(json, &client.kept);
             }
         }
+        if let Some(serde_json::Value::Array(providers)) = value.get_mut("identityProviders") {
+            for (json, provider) in providers.iter_mut().zip(&self.identity_providers) {
+                keep(json, &provider.kept);
+            }
+        }
         Ok(value)
     }
 }
@@ -329,9 +334,17 @@ const REALM_FIELDS_NOT_KEPT: &[&str] = &[
 pub fn kept_realm_fields(
     object: &serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Map<String, serde_json::Value> {
+    kept_fields(object, REALM_FIELDS_NOT_KEPT)
+}
+
+/// The fields of `object` not named in `not_kept`.
+fn kept_fields(
+    object: &serde_json::Map<String, serde_json::Value>,
+    not_kept: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
     object
         .iter()
-        .filter(|(key, _)| !REALM_FIELDS_NOT_KEPT.contains(&key.as_str()))
+        .filter(|(key, _)| !not_kept.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }
@@ -368,17 +381,20 @@ pub const CLIENT_FIELDS_NOT_KEPT: &[&str] = &[
     "authorizationSettings",
 ];
 
-/// The client fields kept as they are (`rootUrl`, `baseUrl`, `adminUrl`, ...): every field
-/// but [`CLIENT_FIELDS_NOT_KEPT`].
-pub fn kept_client_fields(
-    object: &serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    object
-        .iter()
-        .filter(|(key, _)| !CLIENT_FIELDS_NOT_KEPT.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
-}
+/// Identity-provider fields the provider row models; the admin API and a realm file's import
+/// keep the rest as they are.
+pub const IDENTITY_PROVIDER_FIELDS_NOT_KEPT: &[&str] = &[
+    "alias",
+    "displayName",
+    "internalId",
+    "providerId",
+    "enabled",
+    "trustEmail",
+    "linkOnly",
+    "hideOnLogin",
+    "firstBrokerLoginFlowAlias",
+    "config",
+];
 
 /// A client scope (`ClientScopeRepresentation`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -693,7 +709,7 @@ pub struct ClientRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub not_before: Option<i64>,
-    /// The fields kept as they are ([`kept_client_fields`]: `rootUrl`, `baseUrl`,
+    /// The fields kept as they are (all but [`CLIENT_FIELDS_NOT_KEPT`]: `rootUrl`, `baseUrl`,
     /// `frontchannelLogout`, ...). Filled when a realm file is read and on export;
     /// [`RealmRepresentation::to_json`] writes them back beside the modelled fields.
     #[serde(skip)]
@@ -790,6 +806,10 @@ pub struct IdentityProviderRepresentation {
         skip_serializing_if = "Option::is_none"
     )]
     pub config: Option<BTreeMap<String, String>>,
+    /// The fields kept as they are (all but [`IDENTITY_PROVIDER_FIELDS_NOT_KEPT`]: `storeToken`,
+    /// `updateProfileFirstLoginMode`, ...), as for [`ClientRepresentation::kept`].
+    #[serde(skip)]
+    pub kept: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A mapper of an identity provider (Keycloak's `IdentityProviderMapperRepresentation`).
@@ -873,16 +893,12 @@ pub fn deserialize_reporting_unknown(
     value: serde_json::Value,
 ) -> Result<(RealmRepresentation, BTreeSet<String>), StoreError> {
     let kept = value.as_object().map(kept_realm_fields).unwrap_or_default();
-    let clients_kept: Vec<serde_json::Map<String, serde_json::Value>> = value
-        .get("clients")
-        .and_then(serde_json::Value::as_array)
-        .map(|clients| {
-            clients
-                .iter()
-                .map(|c| c.as_object().map(kept_client_fields).unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default();
+    let clients_kept = kept_per_item(&value, "clients", CLIENT_FIELDS_NOT_KEPT);
+    let providers_kept = kept_per_item(
+        &value,
+        "identityProviders",
+        IDENTITY_PROVIDER_FIELDS_NOT_KEPT,
+    );
     let mut unknown = BTreeSet::new();
     let mut on_ignored = |path: serde_ignored::Path<'_>| {
         unknown.insert(fold_path(&path));
@@ -898,15 +914,46 @@ pub fn deserialize_reporting_unknown(
         ))
     })?;
     // Kept settings are not lost, so not reported.
-    unknown.retain(|path| match path.strip_prefix("clients[].") {
-        Some(field) => !clients_kept.iter().any(|c| c.contains_key(field)),
-        None => !kept.contains_key(path),
+    let kept_by_any =
+        |items: &[KeptFields], field: &str| items.iter().any(|k| k.contains_key(field));
+    unknown.retain(|path| {
+        if let Some(field) = path.strip_prefix("clients[].") {
+            !kept_by_any(&clients_kept, field)
+        } else if let Some(field) = path.strip_prefix("identityProviders[].") {
+            !kept_by_any(&providers_kept, field)
+        } else {
+            !kept.contains_key(path)
+        }
     });
     rep.kept = kept;
     for (client, kept) in rep.clients.iter_mut().zip(clients_kept) {
         client.kept = kept;
     }
+    for (provider, kept) in rep.identity_providers.iter_mut().zip(providers_kept) {
+        provider.kept = kept;
+    }
     Ok((rep, unknown))
+}
+
+type KeptFields = serde_json::Map<String, serde_json::Value>;
+
+/// The kept fields (all but `not_kept`) of each item of the array `key` of a realm
+/// representation, in order.
+fn kept_per_item(realm: &serde_json::Value, key: &str, not_kept: &[&str]) -> Vec<KeptFields> {
+    realm
+        .get(key)
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    item.as_object()
+                        .map(|object| kept_fields(object, not_kept))
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn fold_path(path: &serde_ignored::Path<'_>) -> String {
