@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{NOW, TestDb};
+use common::{NOW, TestDb, login_event};
 use portcullis_core::password::{PasswordPolicy, StoredPassword};
 use portcullis_store::admin::events::record_login_events;
-use portcullis_store::entity::login_event;
 use portcullis_store::parse_realm_json;
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -47,7 +46,9 @@ async fn a_transaction_that_read_first_writes_after_another_connection_wrote() {
     assert!(users.is_some());
     let other = {
         let store = db.store.clone();
-        tokio::spawn(async move { record_login_events(store.connection(), &[event(0)]).await })
+        tokio::spawn(async move {
+            record_login_events(store.connection(), &[login_event("busy-0", REALM_ID, 0)]).await
+        })
     };
     // Long enough for the other write to have committed, had nothing held it back.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -60,22 +61,6 @@ async fn a_transaction_that_read_first_writes_after_another_connection_wrote() {
         .unwrap()
         .expect("the other write waited and then ran");
     db.finish().await;
-}
-
-fn event(i: usize) -> login_event::Model {
-    login_event::Model {
-        id: format!("busy-{i}"),
-        realm_id: REALM_ID.into(),
-        time: i as i64,
-        event_type: "CLIENT_LOGIN".into(),
-        client_id: None,
-        user_id: None,
-        username: None,
-        session_id: None,
-        ip_address: None,
-        error: None,
-        details: None,
-    }
 }
 
 /// A password replacement (read the user, then write its credentials) next to a stream of
@@ -97,9 +82,12 @@ async fn password_replacements_beside_a_stream_of_commits_all_succeed() {
         tokio::spawn(async move {
             let mut written = 0;
             while !stop.load(Ordering::Relaxed) {
-                record_login_events(store.connection(), &[event(written)])
-                    .await
-                    .unwrap();
+                record_login_events(
+                    store.connection(),
+                    &[login_event(&format!("busy-{written}"), REALM_ID, written)],
+                )
+                .await
+                .unwrap();
                 written += 1;
             }
             written

@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::NOW;
 use common::oidc::{self, REALM, imported};
+use common::{NOW, login_event};
 use portcullis_store::{
     AuthCode, DeviceCode, DockerRefreshToken, FailureAt, RefreshRevocation, RefreshTokenRecord,
     SWEEP_GRACE_SECS, Store, SweepReport, UserSession,
@@ -516,21 +516,4 @@ async fn login_events_round_trip_through_a_batch() {
         .unwrap();
     assert_eq!(stored.len(), many + 2);
     assert_eq!(stored[2..], rows[..]);
-}
-
-/// A `LOGIN` event with nothing but its id, realm and time (milliseconds).
-fn login_event(id: &str, realm: &str, time: i64) -> portcullis_store::entity::login_event::Model {
-    portcullis_store::entity::login_event::Model {
-        id: id.into(),
-        realm_id: realm.into(),
-        time,
-        event_type: "LOGIN".into(),
-        client_id: None,
-        user_id: None,
-        username: None,
-        session_id: None,
-        ip_address: None,
-        error: None,
-        details: None,
-    }
 }

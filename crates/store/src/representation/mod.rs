@@ -240,16 +240,9 @@ impl RealmRepresentation {
     pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         let mut value = serde_json::to_value(self)?;
         keep(&mut value, &self.kept);
-        if let Some(serde_json::Value::Array(clients)) = value.get_mut("clients") {
-            for (json, client) in clients.iter_mut().zip(&self.clients) {
-                keep(json, &client.kept);
-            }
-        }
-        if let Some(serde_json::Value::Array(providers)) = value.get_mut("identityProviders") {
-            for (json, provider) in providers.iter_mut().zip(&self.identity_providers) {
-                keep(json, &provider.kept);
-            }
-        }
+        keep_each(&mut value, "clients", self.clients.iter().map(|c| &c.kept));
+        let providers = self.identity_providers.iter().map(|p| &p.kept);
+        keep_each(&mut value, "identityProviders", providers);
         Ok(value)
     }
 }
@@ -259,6 +252,19 @@ fn keep(value: &mut serde_json::Value, kept: &serde_json::Map<String, serde_json
     if let Some(object) = value.as_object_mut() {
         for (key, kept) in kept {
             object.entry(key.clone()).or_insert_with(|| kept.clone());
+        }
+    }
+}
+
+/// Adds each item's kept fields to the serialized array `key`, item by item.
+fn keep_each<'a>(
+    value: &mut serde_json::Value,
+    key: &str,
+    kept: impl Iterator<Item = &'a serde_json::Map<String, serde_json::Value>>,
+) {
+    if let Some(serde_json::Value::Array(items)) = value.get_mut(key) {
+        for (json, kept) in items.iter_mut().zip(kept) {
+            keep(json, kept);
         }
     }
 }

@@ -35,3 +35,24 @@ pub fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// A `LOGIN` event with nothing but its id, realm and time (milliseconds).
+pub fn login_event(
+    id: &str,
+    realm: &str,
+    time: i64,
+) -> portcullis_store::entity::login_event::Model {
+    portcullis_store::entity::login_event::Model {
+        id: id.into(),
+        realm_id: realm.into(),
+        time,
+        event_type: "LOGIN".into(),
+        client_id: None,
+        user_id: None,
+        username: None,
+        session_id: None,
+        ip_address: None,
+        error: None,
+        details: None,
+    }
+}
