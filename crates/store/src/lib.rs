@@ -16,6 +16,7 @@ mod realm_file;
 pub mod representation;
 mod transaction;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::brute_force::CountedFailure;
@@ -78,6 +79,9 @@ const MEMORY_DB_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// A SQLite file's URL (with `mode`), for connections of their own beside the pool: the
+    /// login-event writer's ([`admin::events::LoginEventWriter`]).
+    sqlite_file: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -242,14 +246,21 @@ impl Store {
             probe_postgres(url).await?;
         }
         let db = Database::connect(connect_options(url).await?).await?;
-        let store = Store { db };
+        let sqlite_file = match classify(url) {
+            Target::SqliteFile { url, .. } => Some(Arc::from(url)),
+            _ => None,
+        };
+        let store = Store { db, sqlite_file };
         store.migrate().await?;
         Ok(store)
     }
 
     /// Wraps an existing connection without migrating (tests, tools).
     pub fn from_connection(db: DatabaseConnection) -> Store {
-        Store { db }
+        Store {
+            db,
+            sqlite_file: None,
+        }
     }
 
     /// Applies pending migrations (connect already does).

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use common::{NOW, TestDb, login_event};
 use portcullis_core::password::{PasswordPolicy, StoredPassword};
-use portcullis_store::admin::events::record_login_events;
 use portcullis_store::parse_realm_json;
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -47,7 +46,8 @@ async fn a_transaction_that_read_first_writes_after_another_connection_wrote() {
     let other = {
         let store = db.store.clone();
         tokio::spawn(async move {
-            record_login_events(store.connection(), &[login_event("busy-0", REALM_ID, 0)]).await
+            let mut writer = store.login_event_writer();
+            writer.write(vec![login_event("busy-0", REALM_ID, 0)]).await
         })
     };
     // Long enough for the other write to have committed, had nothing held it back.
@@ -80,14 +80,17 @@ async fn password_replacements_beside_a_stream_of_commits_all_succeed() {
     let writer = {
         let (store, stop) = (db.store.clone(), stop.clone());
         tokio::spawn(async move {
+            let mut writer = store.login_event_writer();
             let mut written = 0;
             while !stop.load(Ordering::Relaxed) {
-                record_login_events(
-                    store.connection(),
-                    &[login_event(&format!("busy-{written}"), REALM_ID, written)],
-                )
-                .await
-                .unwrap();
+                writer
+                    .write(vec![login_event(
+                        &format!("busy-{written}"),
+                        REALM_ID,
+                        written,
+                    )])
+                    .await
+                    .unwrap();
                 written += 1;
             }
             written

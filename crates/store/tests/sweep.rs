@@ -263,15 +263,14 @@ async fn fill(store: &Store) {
     // Login events: one just past the retention, one just inside it.
     let retention = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
     let event = |id: &str, time_secs: i64| login_event(id, REALM, time_secs * 1000);
-    portcullis_store::admin::events::record_login_events(
-        store.connection(),
-        &[
+    store
+        .login_event_writer()
+        .write(vec![
             event("e-old", T - retention - 1),
             event("e-new", T - retention + 1),
-        ],
-    )
-    .await
-    .unwrap();
+        ])
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -366,7 +365,7 @@ async fn sweeping_deletes_what_expired_and_keeps_what_is_valid() {
 #[tokio::test]
 async fn events_are_kept_as_long_as_their_realm_says() {
     use portcullis_store::admin::entity::admin_event;
-    use portcullis_store::admin::events::{record, record_login_events};
+    use portcullis_store::admin::events::record;
     use portcullis_store::entity::login_event;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     use serde_json::json;
@@ -413,18 +412,17 @@ async fn events_are_kept_as_long_as_their_realm_says() {
         ip_address: None,
     };
     let week = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
-    record_login_events(
-        conn,
-        &[
+    store
+        .login_event_writer()
+        .write(vec![
             login("l-old", REALM, T - 601),
             login("l-old-2", REALM, T - 700),
             login("l-new", REALM, T - 599),
             login("o-mid", "other-id", T - 601),
             login("o-old", "other-id", T - week - 1),
-        ],
-    )
-    .await
-    .unwrap();
+        ])
+        .await
+        .unwrap();
     for event in [
         admin("a-old", REALM, T - 3601),
         admin("a-new", REALM, T - 3599),
@@ -467,7 +465,6 @@ async fn events_are_kept_as_long_as_their_realm_says() {
 /// characters they hold.
 #[tokio::test]
 async fn login_events_round_trip_through_a_batch() {
-    use portcullis_store::admin::events::record_login_events;
     use portcullis_store::entity::login_event;
     use sea_orm::{EntityTrait, QueryOrder};
 
@@ -487,10 +484,12 @@ async fn login_events_round_trip_through_a_batch() {
         details: Some(r#"{"grant_type":"client_credentials"}"#.into()),
     };
     let bare = login_event("e-2", REALM, 1);
-    record_login_events(conn, &[full.clone(), bare.clone()])
+    let mut writer = db.store.login_event_writer();
+    writer
+        .write(vec![full.clone(), bare.clone()])
         .await
         .unwrap();
-    record_login_events(conn, &[]).await.unwrap();
+    writer.write(vec![]).await.unwrap();
     let stored = login_event::Entity::find()
         .order_by_asc(login_event::Column::Id)
         .all(conn)
@@ -508,7 +507,7 @@ async fn login_events_round_trip_through_a_batch() {
             ..bare.clone()
         })
         .collect();
-    record_login_events(conn, &rows).await.unwrap();
+    writer.write(rows.clone()).await.unwrap();
     let stored = login_event::Entity::find()
         .order_by_asc(login_event::Column::Id)
         .all(conn)
@@ -516,4 +515,39 @@ async fn login_events_round_trip_through_a_batch() {
         .unwrap();
     assert_eq!(stored.len(), many + 2);
     assert_eq!(stored[2..], rows[..]);
+}
+
+/// A batch is one transaction: a row the database refuses (here a realm that does not exist)
+/// leaves none of its batch behind, and the writer goes on with the next batch.
+#[tokio::test]
+async fn a_batch_of_login_events_is_stored_whole_or_not_at_all() {
+    use portcullis_store::entity::login_event;
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    let db = imported().await;
+    let mut writer = db.store.login_event_writer();
+    let many = portcullis_store::admin::events::LOGIN_EVENT_BATCH + 1;
+    let mut refused: Vec<login_event::Model> = (0..many)
+        .map(|i| login_event(&format!("r-{i:05}"), REALM, i as i64))
+        .collect();
+    // In the second statement, so the first one's rows were already inserted.
+    refused[many - 1].realm_id = "no-such-realm".into();
+    writer
+        .write(refused)
+        .await
+        .expect_err("a row of an unknown realm is refused");
+    writer
+        .write(vec![login_event("after", REALM, 1)])
+        .await
+        .expect("the next batch is written");
+    let stored: Vec<String> = login_event::Entity::find()
+        .order_by_asc(login_event::Column::Id)
+        .all(db.store.connection())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(stored, ["after"]);
+    db.finish().await;
 }

@@ -3,7 +3,8 @@
 //! A token endpoint answers thousands of requests a second; one database write each would make
 //! the event log its bottleneck. Requests hand their event to a bounded queue and go on; one
 //! task per process wakes at the first event, lets others gather for [`GATHER_MS`], and writes
-//! them with multi-row inserts of up to [`BATCH`]. When the queue is full (the database cannot
+//! up to [`BATCH`] of them in one transaction
+//! ([`portcullis_store::admin::events::LoginEventWriter`]). When the queue is full (the database cannot
 //! keep up), events are dropped and counted in a warning rather than slowing the requests.
 //! The sweeper deletes events older than the retention
 //! (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use portcullis_core::model::RealmSnapshot;
+use portcullis_store::admin::events::LoginEventWriter;
 use portcullis_store::entity::login_event;
 use tokio::sync::{mpsc, oneshot};
 
@@ -24,8 +26,9 @@ const QUEUE: usize = 8192;
 /// How long the writer lets events gather after the first: at 50,000 grants a second that is
 /// 2,500 events, well inside [`QUEUE`].
 const GATHER_MS: u64 = 50;
-/// Events per insert, at most.
-const BATCH: usize = portcullis_store::admin::events::LOGIN_EVENT_BATCH;
+/// Events per transaction, at most: five full insert statements. At 20,000 grants a second
+/// that is 20 commits a second rather than the 100 of a commit per statement.
+const BATCH: usize = 5 * portcullis_store::admin::events::LOGIN_EVENT_BATCH;
 
 /// One event, as a request reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,6 +91,7 @@ impl EventQueue {
 }
 
 async fn write_loop(state: AppState, mut receiver: mpsc::Receiver<Queued>) {
+    let mut writer = state.store().login_event_writer();
     let mut queued: Vec<Queued> = Vec::with_capacity(BATCH);
     loop {
         if receiver.recv_many(&mut queued, BATCH).await == 0 {
@@ -113,14 +117,14 @@ async fn write_loop(state: AppState, mut receiver: mpsc::Receiver<Queued>) {
             }
         }
         // Every event queued before a flush request is in this batch.
-        write(&state, batch).await;
+        write(&state, &mut writer, batch).await;
         for done in waiting {
             let _ = done.send(());
         }
     }
 }
 
-async fn write(state: &AppState, batch: Vec<(LoginEvent, i64)>) {
+async fn write(state: &AppState, writer: &mut LoginEventWriter, batch: Vec<(LoginEvent, i64)>) {
     let mut rows = Vec::with_capacity(batch.len());
     // A batch usually holds one realm's events: look each realm up once.
     let mut realms: HashMap<String, Option<Arc<RealmSnapshot>>> = HashMap::new();
@@ -158,8 +162,7 @@ async fn write(state: &AppState, batch: Vec<(LoginEvent, i64)>) {
             details,
         });
     }
-    let db = state.store().connection();
-    if let Err(e) = portcullis_store::admin::events::record_login_events(db, &rows).await {
+    if let Err(e) = writer.write(rows).await {
         tracing::warn!(error = %e, "login events not written");
     }
 }

@@ -104,56 +104,135 @@ pub struct LoginEventFilter {
 }
 
 /// Login events per insert statement, at most (11 parameters a row: well under SQLite's and
-/// PostgreSQL's bound-parameter limits). The event writer gathers batches of this size. Each
-/// connection keeps the full batch's prepared statement: at 500 rows that held 2.5 MiB more
-/// under load than at 200, which writes as fast.
+/// PostgreSQL's bound-parameter limits). The statement for a full chunk is prepared once; at
+/// 500 rows it held 2.5 MiB more under load than at 200, which writes as fast.
 pub const LOGIN_EVENT_BATCH: usize = 200;
 
-/// Stores login events, one multi-row insert per [`LOGIN_EVENT_BATCH`].
+/// Page cache of the login-event writer's own SQLite connection, in KiB when negative: the
+/// last pages of `login_event` and its two indexes and their parents, and the realm rows the
+/// foreign key checks, with room to spare.
+const EVENT_WRITER_CACHE: &str = "-256";
+
+/// Writes the login events the server gathers: each batch in one transaction, as multi-row
+/// inserts of up to [`LOGIN_EVENT_BATCH`] rows.
 ///
-/// This is the busiest write (a row per token grant) and is built with sqlx's query builder
-/// rather than sea-orm's `insert_many`: sea-query builds an expression tree of every value and
-/// then a statement from it, which cost more CPU than SQLite's own insert of the rows. A full
-/// batch's statement is prepared once per connection; other sizes are not kept, so the hot
-/// queries stay in the small statement cache.
-pub async fn record_login_events(
-    db: &DatabaseConnection,
-    events: &[login_event::Model],
-) -> Result<(), StoreError> {
-    // The same statement through either pool. A macro rather than a generic function: the
-    // query builder's argument lifetime cannot be named through `Database::Arguments`.
-    macro_rules! insert {
-        ($pool:expr, $rows:expr, $keep:expr) => {{
-            let mut insert = login_event_insert($rows);
-            insert
-                .build()
-                .persistent($keep)
-                .execute($pool)
-                .await
-                .map(drop)
-        }};
+/// This is the busiest write (a row per token grant), so it is built for it:
+/// - sqlx's query builder rather than sea-orm's `insert_many`: sea-query builds an expression
+///   tree of every value and then a statement from it, which cost more CPU than SQLite's own
+///   insert of the rows;
+/// - one transaction per batch: one commit, and one write of each B-tree's last pages, per
+///   batch rather than per statement;
+/// - on a SQLite file, a connection of its own, opened at the first batch: the pool's
+///   connections take turns, and each found its small page cache stale after another's commit
+///   and read the tables' last pages again; the one connection that appends events keeps them.
+///   PostgreSQL and an in-memory SQLite database (a single connection) use the pool.
+pub struct LoginEventWriter {
+    db: DatabaseConnection,
+    sqlite_file: Option<std::sync::Arc<str>>,
+    own: Option<sqlx::SqliteConnection>,
+}
+
+impl std::fmt::Debug for LoginEventWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginEventWriter")
+            .field("own_connection", &self.own.is_some())
+            .finish_non_exhaustive()
     }
-    for rows in events.chunks(LOGIN_EVENT_BATCH) {
-        let keep = rows.len() == LOGIN_EVENT_BATCH;
-        let written = match db.get_database_backend() {
-            DbBackend::Sqlite => insert!(db.get_sqlite_connection_pool(), rows, keep),
-            DbBackend::Postgres => insert!(db.get_postgres_connection_pool(), rows, keep),
-            DbBackend::MySql => {
-                return Err(StoreError::Invalid("MySQL is not supported".into()));
+}
+
+/// Inserts `$events` in one transaction begun by `$begin`, in either database's dialect. A
+/// macro rather than a generic function: the query builder's argument lifetime cannot be named
+/// through `Database::Arguments`.
+macro_rules! insert_in_one_transaction {
+    ($begin:expr, $events:expr) => {
+        async {
+            let mut transaction = $begin.await?;
+            let mut rows = $events.into_iter();
+            while rows.len() > 0 {
+                let count = rows.len().min(LOGIN_EVENT_BATCH);
+                login_event_insert(rows.by_ref().take(count))
+                    .build()
+                    .persistent(count == LOGIN_EVENT_BATCH)
+                    .execute(&mut *transaction)
+                    .await?;
             }
-        };
-        written.map_err(|e| StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e))))?;
+            transaction.commit().await
+        }
+    };
+}
+
+impl crate::Store {
+    /// The login-event writer; the server keeps one.
+    pub fn login_event_writer(&self) -> LoginEventWriter {
+        LoginEventWriter {
+            db: self.db.clone(),
+            sqlite_file: self.sqlite_file.clone(),
+            own: None,
+        }
     }
-    Ok(())
+}
+
+impl LoginEventWriter {
+    /// Stores `events` in one transaction: all of them or, on an error, none.
+    pub async fn write(&mut self, events: Vec<login_event::Model>) -> Result<(), StoreError> {
+        let failed = |e: sqlx::Error| StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)));
+        if events.is_empty() {
+            return Ok(());
+        }
+        if let Some(url) = &self.sqlite_file {
+            let connection = match &mut self.own {
+                Some(connection) => connection,
+                None => self.own.insert(open_own(url).await.map_err(failed)?),
+            };
+            let written =
+                insert_in_one_transaction!(sqlx::Connection::begin(connection), events).await;
+            if written.is_err() {
+                // Open a fresh connection for the next batch rather than trust this one.
+                self.own = None;
+            }
+            return written.map_err(failed);
+        }
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                insert_in_one_transaction!(pool.begin(), events).await
+            }
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                insert_in_one_transaction!(pool.begin(), events).await
+            }
+            DbBackend::MySql => return Err(StoreError::Invalid("MySQL is not supported".into())),
+        }
+        .map_err(failed)
+    }
+}
+
+/// The writer's own connection to the SQLite file at `url`, set up as the pool's are
+/// (`connect_options`) but with a page cache for appending.
+async fn open_own(url: &str) -> Result<sqlx::SqliteConnection, sqlx::Error> {
+    use sqlx::ConnectOptions as _;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    use std::str::FromStr as _;
+    SqliteConnectOptions::from_str(url)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .pragma("cache_size", EVENT_WRITER_CACHE)
+        .statement_cache_capacity(2)
+        .disable_statement_logging()
+        .connect()
+        .await
 }
 
 /// `INSERT INTO login_event ... VALUES (...), ...` for `rows`, in either database's dialect.
+/// The rows' strings move into the statement's arguments: bound by reference, sqlx copies each
+/// one to send it to SQLite's worker thread.
 fn login_event_insert<'a, DB: sqlx::Database>(
-    rows: &'a [login_event::Model],
+    rows: impl Iterator<Item = login_event::Model>,
 ) -> sqlx::QueryBuilder<'a, DB>
 where
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     let mut insert = sqlx::QueryBuilder::new(
@@ -162,17 +241,17 @@ where
          \"details\") ",
     );
     insert.push_values(rows, |mut row, event| {
-        row.push_bind(event.id.as_str())
-            .push_bind(event.realm_id.as_str())
+        row.push_bind(event.id)
+            .push_bind(event.realm_id)
             .push_bind(event.time)
-            .push_bind(event.event_type.as_str())
-            .push_bind(event.client_id.as_deref())
-            .push_bind(event.user_id.as_deref())
-            .push_bind(event.username.as_deref())
-            .push_bind(event.session_id.as_deref())
-            .push_bind(event.ip_address.as_deref())
-            .push_bind(event.error.as_deref())
-            .push_bind(event.details.as_deref());
+            .push_bind(event.event_type)
+            .push_bind(event.client_id)
+            .push_bind(event.user_id)
+            .push_bind(event.username)
+            .push_bind(event.session_id)
+            .push_bind(event.ip_address)
+            .push_bind(event.error)
+            .push_bind(event.details);
     });
     insert
 }
