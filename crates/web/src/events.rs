@@ -4,8 +4,10 @@
 //! the event log its bottleneck. Requests hand their event to a bounded queue and go on; one
 //! task per process wakes at the first event, lets others gather for [`GATHER_MS`], and writes
 //! up to [`BATCH`] of them in one transaction
-//! ([`portcullis_store::admin::events::LoginEventWriter`]). When the queue is full (the database cannot
-//! keep up), events are dropped and counted in a warning rather than slowing the requests.
+//! ([`portcullis_store::admin::events::LoginEventWriter`]). When the queue is full (the
+//! database cannot keep up), events are dropped and counted in a warning rather than slowing
+//! the requests. A batch the database refuses (a realm deleted in the meantime) is dropped
+//! whole, with a warning.
 //! The sweeper deletes events older than the retention
 //! (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
 
