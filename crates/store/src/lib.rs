@@ -23,7 +23,7 @@ use portcullis_core::brute_force::CountedFailure;
 use portcullis_core::model::{RealmSnapshot, User};
 use portcullis_core::password::{PasswordHistory, StoredPassword};
 use portcullis_migrations::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub use error::StoreError;
@@ -146,13 +146,7 @@ async fn connect_options(url: &str) -> Result<ConnectOptions, StoreError> {
             let mut options = ConnectOptions::new(url.clone());
             options
                 .max_connections(SQLITE_FILE_CONNECTIONS)
-                .map_sqlx_sqlite_opts(|o| {
-                    o.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                        .foreign_keys(true)
-                        .pragma("cache_size", SQLITE_CACHE_SIZE)
-                        .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
-                });
+                .map_sqlx_sqlite_opts(sqlite_file_settings);
             options
         }
         Target::SqliteMemory => {
@@ -170,6 +164,17 @@ async fn connect_options(url: &str) -> Result<ConnectOptions, StoreError> {
     // Statement logging would put every query (and bound values) in the request logs.
     options.sqlx_logging(false);
     Ok(options)
+}
+
+/// The settings of every connection to a SQLite file: the pool's, and the login-event
+/// writer's own (`admin::events::LoginEventWriter`), which changes only its cache.
+pub(crate) fn sqlite_file_settings(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .pragma("cache_size", SQLITE_CACHE_SIZE)
+        .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
 }
 
 /// The database file holds signing keys and client secrets: create it readable by its owner

@@ -207,16 +207,12 @@ impl LoginEventWriter {
     }
 }
 
-/// The writer's own connection to the SQLite file at `url`, set up as the pool's are
-/// (`connect_options`) but with a page cache for appending.
+/// The writer's own connection to the SQLite file at `url`: the pool's settings, with a page
+/// cache for appending and only the insert statements kept prepared.
 async fn open_own(url: &str) -> Result<sqlx::SqliteConnection, sqlx::Error> {
     use sqlx::ConnectOptions as _;
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     use std::str::FromStr as _;
-    SqliteConnectOptions::from_str(url)?
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
+    crate::sqlite_file_settings(sqlx::sqlite::SqliteConnectOptions::from_str(url)?)
         .pragma("cache_size", EVENT_WRITER_CACHE)
         .statement_cache_capacity(2)
         .disable_statement_logging()
