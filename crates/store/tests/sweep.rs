@@ -517,37 +517,64 @@ async fn login_events_round_trip_through_a_batch() {
     assert_eq!(stored[2..], rows[..]);
 }
 
-/// A batch is one transaction: a row the database refuses (here a realm that does not exist)
+/// A batch is one transaction: a row the database refuses (here an id the batch holds twice)
 /// leaves none of its batch behind, and the writer goes on with the next batch.
 #[tokio::test]
 async fn a_batch_of_login_events_is_stored_whole_or_not_at_all() {
-    use portcullis_store::entity::login_event;
-    use sea_orm::{EntityTrait, QueryOrder};
-
     let db = imported().await;
     let mut writer = db.store.login_event_writer();
     let many = portcullis_store::admin::events::LOGIN_EVENT_BATCH + 1;
-    let mut refused: Vec<login_event::Model> = (0..many)
+    let mut refused: Vec<_> = (0..many)
         .map(|i| login_event(&format!("r-{i:05}"), REALM, i as i64))
         .collect();
     // In the second statement, so the first one's rows were already inserted.
-    refused[many - 1].realm_id = "no-such-realm".into();
+    refused[many - 1].id = refused[0].id.clone();
     writer
         .write(refused)
         .await
-        .expect_err("a row of an unknown realm is refused");
-    writer
-        .write(vec![login_event("after", REALM, 1)])
-        .await
-        .expect("the next batch is written");
-    let stored: Vec<String> = login_event::Entity::find()
-        .order_by_asc(login_event::Column::Id)
+        .expect_err("a second row with the same id is refused");
+    assert_eq!(
+        writer
+            .write(vec![login_event("after", REALM, 1)])
+            .await
+            .expect("the next batch is written"),
+        1
+    );
+    assert_eq!(stored_login_event_ids(&db).await, ["after"]);
+    db.finish().await;
+}
+
+/// Events of a realm that is gone by the time their batch is written (deleted after the server
+/// recorded them) are left out; the rest of the batch is stored.
+#[tokio::test]
+async fn a_batch_keeps_its_events_when_one_of_its_realms_is_gone() {
+    let db = imported().await;
+    let mut writer = db.store.login_event_writer();
+    let mut batch = vec![
+        login_event("kept-1", REALM, 1),
+        login_event("gone", REALM, 2),
+        login_event("kept-2", REALM, 3),
+    ];
+    batch[1].realm_id = "deleted-realm".into();
+    assert_eq!(writer.write(batch).await.unwrap(), 2);
+    assert_eq!(stored_login_event_ids(&db).await, ["kept-1", "kept-2"]);
+    // A batch of nothing but a deleted realm's events stores nothing and is no error.
+    let mut gone = login_event("gone-again", REALM, 4);
+    gone.realm_id = "deleted-realm".into();
+    assert_eq!(writer.write(vec![gone]).await.unwrap(), 0);
+    assert_eq!(stored_login_event_ids(&db).await, ["kept-1", "kept-2"]);
+    db.finish().await;
+}
+
+async fn stored_login_event_ids(db: &common::TestDb) -> Vec<String> {
+    use portcullis_store::entity::login_event as events;
+    use sea_orm::{EntityTrait, QueryOrder};
+    events::Entity::find()
+        .order_by_asc(events::Column::Id)
         .all(db.store.connection())
         .await
         .unwrap()
         .into_iter()
         .map(|e| e.id)
-        .collect();
-    assert_eq!(stored, ["after"]);
-    db.finish().await;
+        .collect()
 }

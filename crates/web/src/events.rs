@@ -6,8 +6,8 @@
 //! up to [`BATCH`] of them in one transaction
 //! ([`portcullis_store::admin::events::LoginEventWriter`]). When the queue is full (the
 //! database cannot keep up), events are dropped and counted in a warning rather than slowing
-//! the requests. A batch the database refuses (a realm deleted in the meantime) is dropped
-//! whole, with a warning.
+//! the requests. Events of a realm deleted in the meantime are left out of their batch; a
+//! batch the database refuses is dropped whole, with a warning.
 //! The sweeper deletes events older than the retention
 //! (`portcullis_store::LOGIN_EVENT_RETENTION_SECS`).
 

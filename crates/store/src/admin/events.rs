@@ -140,14 +140,36 @@ impl std::fmt::Debug for LoginEventWriter {
     }
 }
 
-/// Inserts `$events` in one transaction begun by `$begin`, in either database's dialect. A
-/// macro rather than a generic function: the query builder's argument lifetime cannot be named
-/// through `Database::Arguments`.
+/// Inserts `$events` in one transaction begun by `$begin`, in either database's dialect, and
+/// evaluates to how many were stored. A macro rather than a generic function: the query
+/// builder's argument lifetime cannot be named through `Database::Arguments`.
+///
+/// The transaction first reads (and on PostgreSQL locks, `$lock` being `FOR KEY SHARE`) the
+/// batch's realms: events of a realm deleted since the server recorded them are left out, and
+/// no realm can go before the commit, so one deleted realm no longer costs every other realm's
+/// events in the batch.
 macro_rules! insert_in_one_transaction {
-    ($begin:expr, $events:expr) => {
+    ($begin:expr, $lock:expr, $events:expr) => {
         async {
+            let mut events: Vec<login_event::Model> = $events;
             let mut transaction = $begin.await?;
-            let mut rows = $events.into_iter();
+            let mut realms: Vec<&str> = events.iter().map(|e| e.realm_id.as_str()).collect();
+            realms.sort_unstable();
+            realms.dedup();
+            let mut select =
+                sqlx::QueryBuilder::new("SELECT \"id\" FROM \"realm\" WHERE \"id\" IN (");
+            let mut separated = select.separated(", ");
+            for realm in realms {
+                separated.push_bind(realm.to_owned());
+            }
+            select.push(")").push($lock);
+            let present: Vec<String> = select
+                .build_query_scalar()
+                .fetch_all(&mut *transaction)
+                .await?;
+            events.retain(|e| present.iter().any(|id| *id == e.realm_id));
+            let stored = events.len();
+            let mut rows = events.into_iter();
             while rows.len() > 0 {
                 let count = rows.len().min(LOGIN_EVENT_BATCH);
                 login_event_insert(rows.by_ref().take(count))
@@ -156,7 +178,7 @@ macro_rules! insert_in_one_transaction {
                     .execute(&mut *transaction)
                     .await?;
             }
-            transaction.commit().await
+            transaction.commit().await.map(|()| stored)
         }
     };
 }
@@ -173,19 +195,28 @@ impl crate::Store {
 }
 
 impl LoginEventWriter {
-    /// Stores `events` in one transaction: all of them or, on an error, none.
-    pub async fn write(&mut self, events: Vec<login_event::Model>) -> Result<(), StoreError> {
+    /// Stores `events` in one transaction: all of them or, on an error, none. Events of a realm
+    /// that no longer exists are left out; returns how many were stored.
+    pub async fn write(&mut self, events: Vec<login_event::Model>) -> Result<usize, StoreError> {
         let failed = |e: sqlx::Error| StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)));
         if events.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        // SQLite: take the write lock at once, so the realms read first stay as read until
+        // the commit (a deferred transaction would fail at its first insert if another
+        // connection wrote in between).
+        const IMMEDIATE: &str = "BEGIN IMMEDIATE";
         if let Some(url) = &self.sqlite_file {
             let connection = match &mut self.own {
                 Some(connection) => connection,
                 None => self.own.insert(open_own(url).await.map_err(failed)?),
             };
-            let written =
-                insert_in_one_transaction!(sqlx::Connection::begin(connection), events).await;
+            let written = insert_in_one_transaction!(
+                sqlx::Connection::begin_with(connection, IMMEDIATE),
+                "",
+                events
+            )
+            .await;
             if written.is_err() {
                 // Open a fresh connection for the next batch rather than trust this one.
                 self.own = None;
@@ -195,11 +226,11 @@ impl LoginEventWriter {
         match self.db.get_database_backend() {
             DbBackend::Sqlite => {
                 let pool = self.db.get_sqlite_connection_pool();
-                insert_in_one_transaction!(pool.begin(), events).await
+                insert_in_one_transaction!(pool.begin_with(IMMEDIATE), "", events).await
             }
             DbBackend::Postgres => {
                 let pool = self.db.get_postgres_connection_pool();
-                insert_in_one_transaction!(pool.begin(), events).await
+                insert_in_one_transaction!(pool.begin(), " FOR KEY SHARE", events).await
             }
             DbBackend::MySql => return Err(StoreError::Invalid("MySQL is not supported".into())),
         }
