@@ -418,6 +418,49 @@ async fn client_credentials_grant() {
     );
 }
 
+/// Every grant is a login event (Keycloak's `CLIENT_LOGIN` for client credentials, and its
+/// `_ERROR`), with the client, the caller's address and the grant type.
+#[tokio::test]
+async fn grants_are_recorded_as_login_events() {
+    let app = App(TestApp::builder()
+        .realms([acme()])
+        .master_admin("root", "root-pw")
+        .peer("192.0.2.7:5000")
+        .now(NOW)
+        .build()
+        .await);
+    let cc = [("grant_type", "client_credentials")];
+    assert_eq!(app.token(BACKEND, &cc).await.status, StatusCode::OK);
+    app.token(("backend", "nope"), &cc)
+        .await
+        .assert_oauth_error(401, "invalid_client");
+    app.state.flush_events().await;
+    let admin = bearer(&app.admin_token().await);
+    let reply = app
+        .get("/auth/admin/realms/acme/events", Some(&admin))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let events = reply.json();
+    let found = |kind: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {events}"))
+            .clone()
+    };
+    let ok = found("CLIENT_LOGIN");
+    assert_eq!(ok["clientId"], "backend");
+    assert_eq!(ok["ipAddress"], "192.0.2.7");
+    assert_eq!(ok["details"]["grant_type"], "client_credentials");
+    assert_eq!(ok["details"]["username"], "service-account-backend");
+    assert!(ok.get("error").is_none(), "{ok}");
+    let failed = found("CLIENT_LOGIN_ERROR");
+    assert_eq!(failed["error"], "invalid_client");
+    assert_eq!(failed["details"]["grant_type"], "client_credentials");
+}
+
 #[tokio::test]
 async fn client_authentication_and_grant_errors() {
     let app = app().await;

@@ -166,7 +166,7 @@ impl Audit {
     /// `REFRESH_TOKEN`, `LOGIN` for the password grant, `CLIENT_LOGIN`, and their `_ERROR`s), and
     /// adds CORS headers for an allowed origin.
     pub(crate) fn finish_grant(
-        self,
+        mut self,
         state: &AppState,
         ip: Option<std::net::IpAddr>,
         result: Result<Response, OAuthError>,
@@ -182,26 +182,33 @@ impl Audit {
             )),
             _ => None,
         };
+        let error = result.as_ref().err().map(|e| e.outcome().to_string());
+        let response = self.respond(result);
         if let Some((ok, failed)) = kind {
-            let error = result.as_ref().err().map(|e| e.outcome().to_string());
-            let mut details = std::collections::BTreeMap::new();
-            details.insert("grant_type", self.grant.clone());
+            // The log line is written: the event takes the audit's strings rather than copies.
+            let take = |text: &mut String| (!text.is_empty()).then(|| std::mem::take(text));
+            let details =
+                std::collections::BTreeMap::from([("grant_type", std::mem::take(&mut self.grant))]);
             state.record_event(LoginEvent {
-                realm: self.realm.clone(),
+                realm: std::mem::take(&mut self.realm),
                 kind: if error.is_none() { ok } else { failed },
-                client_id: (!self.client.is_empty()).then(|| self.client.clone()),
-                username: (!self.user.is_empty()).then(|| self.user.clone()),
+                client_id: take(&mut self.client),
+                username: take(&mut self.user),
                 ip_address: ip.map(|ip| ip.to_string()),
                 error,
                 details,
                 ..LoginEvent::default()
             });
         }
-        self.finish(result)
+        response
     }
 
     /// Logs the outcome and adds CORS headers for an allowed origin.
     pub(crate) fn finish(self, result: Result<Response, OAuthError>) -> Response {
+        self.respond(result)
+    }
+
+    fn respond(&self, result: Result<Response, OAuthError>) -> Response {
         use axum::response::IntoResponse as _;
         let (response, outcome) = match result {
             Ok(response) => (response, "ok"),
