@@ -419,7 +419,8 @@ async fn client_credentials_grant() {
 }
 
 /// Every grant is a login event (Keycloak's `CLIENT_LOGIN` for client credentials, and its
-/// `_ERROR`), with the client, the caller's address and the grant type.
+/// `_ERROR`), with the client (the one claimed, when it failed to authenticate), the caller's
+/// address and the grant type.
 #[tokio::test]
 async fn grants_are_recorded_as_login_events() {
     let app = App(TestApp::builder()
@@ -456,7 +457,9 @@ async fn grants_are_recorded_as_login_events() {
     assert_eq!(ok["details"]["grant_type"], "client_credentials");
     assert_eq!(ok["details"]["username"], "service-account-backend");
     assert!(ok.get("error").is_none(), "{ok}");
+    // A failed attempt is recorded against the client it names.
     let failed = found("CLIENT_LOGIN_ERROR");
+    assert_eq!(failed["clientId"], "backend");
     assert_eq!(failed["error"], "invalid_client");
     assert_eq!(failed["details"]["grant_type"], "client_credentials");
 }

@@ -317,6 +317,16 @@ pub(crate) fn authenticate<'a>(
     })
 }
 
+/// The client id a request claims (Basic credentials or the form's `client_id`), whether or not
+/// it authenticates: failed attempts are recorded against the client they name, as Keycloak
+/// records `CLIENT_LOGIN_ERROR` events, so an admin sees guesses at a client's secret.
+pub(crate) fn claimed_client_id(headers: &HeaderMap, form: &Form) -> Option<String> {
+    match basic_credentials(headers) {
+        Some(Ok((id, _))) => candidates(&id).into_iter().next(),
+        _ => form.get("client_id").map(str::to_owned),
+    }
+}
+
 fn presented(realm: &str, headers: &HeaderMap, form: &Form) -> Result<Presented, OAuthError> {
     let form_id = form.get("client_id");
     let form_secret = form.get("client_secret");

@@ -90,7 +90,15 @@ async fn handle(
         "Missing form parameter: grant_type",
     ))?;
     audit.grant = super::label(grant_type);
-    let authenticated = client_auth::authenticate_request(&ctx, headers, &form).await?;
+    let authenticated = match client_auth::authenticate_request(&ctx, headers, &form).await {
+        Ok(authenticated) => authenticated,
+        Err(error) => {
+            if let Some(claimed) = client_auth::claimed_client_id(headers, &form) {
+                audit.client = super::label(&claimed);
+            }
+            return Err(error);
+        }
+    };
     audit.authenticated(&authenticated);
     let client = authenticated.client;
     match grant_type {
