@@ -182,8 +182,10 @@ impl Audit {
             )),
             _ => None,
         };
-        let error = result.as_ref().err().map(|e| e.outcome().to_string());
-        let response = self.respond(result);
+        let error = kind
+            .and(result.as_ref().err())
+            .map(|e| e.outcome().to_string());
+        let response = self.finish(result);
         if let Some((ok, failed)) = kind {
             // The log line is written: the event takes the audit's strings rather than copies.
             let take = |text: &mut String| (!text.is_empty()).then(|| std::mem::take(text));
@@ -204,11 +206,7 @@ impl Audit {
     }
 
     /// Logs the outcome and adds CORS headers for an allowed origin.
-    pub(crate) fn finish(self, result: Result<Response, OAuthError>) -> Response {
-        self.respond(result)
-    }
-
-    fn respond(&self, result: Result<Response, OAuthError>) -> Response {
+    pub(crate) fn finish(&self, result: Result<Response, OAuthError>) -> Response {
         use axum::response::IntoResponse as _;
         let (response, outcome) = match result {
             Ok(response) => (response, "ok"),

@@ -90,15 +90,13 @@ async fn handle(
         "Missing form parameter: grant_type",
     ))?;
     audit.grant = super::label(grant_type);
-    let authenticated = match client_auth::authenticate_request(&ctx, headers, &form).await {
-        Ok(authenticated) => authenticated,
-        Err(error) => {
+    let authenticated = client_auth::authenticate_request(&ctx, headers, &form)
+        .await
+        .inspect_err(|_| {
             if let Some(claimed) = client_auth::claimed_client_id(headers, &form) {
                 audit.client = super::label(&claimed);
             }
-            return Err(error);
-        }
-    };
+        })?;
     audit.authenticated(&authenticated);
     let client = authenticated.client;
     match grant_type {
