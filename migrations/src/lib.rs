@@ -25,6 +25,7 @@ mod m20261206_000016_realm_admin;
 mod m20261206_000017_client_scopes;
 mod m20261206_000018_user_profile;
 mod m20261207_000019_revocation_and_client_auth;
+mod m20261207_000020_login_event_key;
 mod sql;
 
 /// The ordered list of migrations; `Migrator::up(&db, None)` applies the pending ones.
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_client_scopes::Migration),
             Box::new(m20261206_000018_user_profile::Migration),
             Box::new(m20261207_000019_revocation_and_client_auth::Migration),
+            Box::new(m20261207_000020_login_event_key::Migration),
         ]
     }
 }

@@ -529,10 +529,11 @@ async fn a_batch_of_login_events_is_stored_whole_or_not_at_all() {
         .collect();
     // In the second statement, so the first one's rows were already inserted.
     refused[many - 1].id = refused[0].id.clone();
+    refused[many - 1].time = refused[0].time;
     writer
         .write(refused)
         .await
-        .expect_err("a second row with the same id is refused");
+        .expect_err("a second row with the same key is refused");
     assert_eq!(
         writer
             .write(vec![login_event("after", REALM, 1)])
@@ -564,6 +565,81 @@ async fn a_batch_keeps_its_events_when_one_of_its_realms_is_gone() {
     assert_eq!(writer.write(vec![gone]).await.unwrap(), 0);
     assert_eq!(stored_login_event_ids(&db).await, ["kept-1", "kept-2"]);
     db.finish().await;
+}
+
+/// A backlog of expired login events goes in batches by time, oldest first: every expired event
+/// goes, those sharing a batch's last millisecond with it, and no event inside the retention.
+#[tokio::test]
+async fn a_login_event_backlog_is_swept_in_batches_by_time() {
+    let db = imported().await;
+    let retention = portcullis_store::LOGIN_EVENT_RETENTION_SECS;
+    let expired_ms = (T - retention - 1) * 1000;
+    let mut events: Vec<_> = (0..7)
+        .map(|i| login_event(&format!("old-{i}"), REALM, expired_ms - 10 + i))
+        .collect();
+    // Two events of one millisecond, where a batch of two ends.
+    events[2].time = events[1].time;
+    events.push(login_event("edge", REALM, (T - retention) * 1000));
+    events.push(login_event("new", REALM, T * 1000));
+    let written = db.store.login_event_writer().write(events).await.unwrap();
+    assert_eq!(written, 9);
+    let report = db.store.sweep_expired(T, 2).await.unwrap();
+    assert_eq!(report.login_events, 7);
+    assert_eq!(stored_login_event_ids(&db).await, ["edge", "new"]);
+    db.finish().await;
+}
+
+/// The migration that keys login events by `(realm_id, time, id)` keeps every event, and so does
+/// its way back; two events of one millisecond stay two.
+#[tokio::test]
+async fn login_events_keep_their_rows_through_the_rekeying_migration() {
+    use portcullis_migrations::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+
+    let db = imported().await;
+    let conn = db.store.connection();
+    let insert = format!(
+        "INSERT INTO login_event (id, realm_id, time, event_type, client_id) VALUES \
+         ('e1', '{REALM}', 1000, 'LOGIN', 'app'), ('e2', '{REALM}', 1000, 'LOGIN_ERROR', NULL), \
+         ('e0', '{REALM}', 999, 'LOGOUT', NULL)"
+    );
+    Migrator::down(conn, Some(1)).await.unwrap();
+    conn.execute_unprepared(&insert).await.unwrap();
+    db.store.migrate().await.unwrap();
+    let want = vec![
+        ("e2".to_owned(), 1000, "LOGIN_ERROR".to_owned(), None),
+        (
+            "e1".to_owned(),
+            1000,
+            "LOGIN".to_owned(),
+            Some("app".to_owned()),
+        ),
+        ("e0".to_owned(), 999, "LOGOUT".to_owned(), None),
+    ];
+    assert_eq!(
+        listed_login_events(&db).await,
+        want,
+        "newest first, by time then id"
+    );
+    Migrator::down(conn, Some(1)).await.unwrap();
+    db.store.migrate().await.unwrap();
+    assert_eq!(listed_login_events(&db).await, want);
+    db.finish().await;
+}
+
+/// The fixture realm's login events as the admin API lists them: id, time, type, client.
+async fn listed_login_events(db: &common::TestDb) -> Vec<(String, i64, String, Option<String>)> {
+    portcullis_store::admin::events::login_events(
+        db.store.connection(),
+        REALM,
+        &Default::default(),
+        Default::default(),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|e| (e.id, e.time, e.event_type, e.client_id))
+    .collect()
 }
 
 async fn stored_login_event_ids(db: &common::TestDb) -> Vec<String> {

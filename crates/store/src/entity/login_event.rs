@@ -1,4 +1,5 @@
-//! `login_event`: sign-ins, token grants and docker token issuances (Keycloak's user events).
+//! `login_event`: sign-ins, token grants and docker token issuances (Keycloak's user events),
+//! keyed by `(realm_id, time, id)`: the order a realm's events are listed and swept in.
 
 use sea_orm::entity::prelude::*;
 
@@ -6,10 +7,12 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "login_event")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
     pub realm_id: String,
     /// Milliseconds since the epoch.
+    #[sea_orm(primary_key, auto_increment = false)]
     pub time: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
     pub event_type: String,
     /// The `clientId` (a registry's service for docker tokens).
     pub client_id: Option<String>,

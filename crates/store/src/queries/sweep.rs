@@ -17,7 +17,9 @@
 
 use portcullis_core::model::realm_defaults;
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::admin::entity::admin_event;
 use crate::entity::{
@@ -127,15 +129,8 @@ pub(crate) async fn sweep<C: ConnectionTrait>(
         let kept = extras.remove(&realm.id).unwrap_or_default();
         let (login_expiration, admin_expiration) = event_expirations(&realm, &kept);
         let older_than = |secs: i64| now.saturating_sub(secs).saturating_mul(1000);
-        report.login_events += in_batches::<login_event::Entity, _>(
-            db,
-            login_event::Column::Id,
-            Condition::all()
-                .add(login_event::Column::RealmId.eq(realm.id.as_str()))
-                .add(login_event::Column::Time.lt(older_than(login_expiration))),
-            batch,
-        )
-        .await?;
+        report.login_events +=
+            login_events_before(db, &realm.id, older_than(login_expiration), batch).await?;
         if let Some(secs) = admin_expiration {
             report.admin_events += in_batches::<admin_event::Entity, _>(
                 db,
@@ -177,6 +172,48 @@ where
     C: ConnectionTrait,
 {
     in_batches::<E, C>(db, key, Condition::all().add(expires_at.lte(cutoff)), batch).await
+}
+
+/// A realm's login events from before `before` (milliseconds), oldest first, about `batch` at a
+/// time: each batch deletes up to the time of the `batch`-th oldest (more when events share that
+/// millisecond). By time rather than by key as [`in_batches`] does: the table is keyed by
+/// `(realm_id, time, id)`, so a batch is one range of the key, found by reading `batch` keys,
+/// where `id IN (...)` would scan the realm's whole backlog for every batch.
+async fn login_events_before<C: ConnectionTrait>(
+    db: &C,
+    realm_id: &str,
+    before: i64,
+    batch: u64,
+) -> Result<u64, StoreError> {
+    use login_event::Column as C;
+    let expired = || {
+        Condition::all()
+            .add(C::RealmId.eq(realm_id))
+            .add(C::Time.lt(before))
+    };
+    let mut total = 0;
+    loop {
+        let last: Option<i64> = login_event::Entity::find()
+            .select_only()
+            .column(C::Time)
+            .filter(expired())
+            .order_by_asc(C::Time)
+            .offset(batch.saturating_sub(1))
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        let mut delete = login_event::Entity::delete_many().filter(expired());
+        if let Some(last) = last {
+            delete = delete.filter(C::Time.lte(last));
+        }
+        total += delete.exec(db).await?.rows_affected;
+        if last.is_none() {
+            return Ok(total);
+        }
+        // Let requests waiting on the database in before the next batch.
+        tokio::task::yield_now().await;
+    }
 }
 
 /// `DELETE FROM t WHERE cond AND key IN (SELECT key FROM t WHERE cond LIMIT batch)` until a
