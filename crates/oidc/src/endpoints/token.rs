@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use portcullis_core::model::{Client, User};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_store::RefreshTokenRecord;
@@ -20,6 +21,7 @@ use super::error::no_store;
 use super::form::{Form, read_body};
 use super::service_accounts::ServiceAccounts;
 use super::{Audit, Ctx, OAuthError, client_auth, device, grants};
+use crate::tokens::TokenError;
 use crate::tokens::claims::ClaimContext;
 use crate::tokens::mint::{
     self, Grant, PreparedClaims, RefreshClaims, SessionRef, TokenSettings, refresh_expiry,
@@ -207,8 +209,28 @@ pub(crate) async fn issue(ctx: &Ctx, issue: Issue<'_>) -> Result<Response, OAuth
         session_state: issue.session.map(|s| s.id.to_owned()),
         scope,
     };
-    Ok(no_store(Json(body).into_response()))
+    Ok(no_store(token_json(&body)?))
 }
+
+/// The token response as JSON, in a buffer sized for its tokens: axum's `Json` starts at 128
+/// bytes and copies its buffer at every doubling, three times for one ES256 access token.
+fn token_json(body: &TokenResponse) -> Result<Response, OAuthError> {
+    let tokens = [
+        Some(&body.access_token),
+        body.refresh_token.as_ref(),
+        body.id_token.as_ref(),
+    ];
+    let size = TOKEN_RESPONSE_MEMBERS_SIZE
+        + body.scope.len()
+        + tokens.into_iter().flatten().map(String::len).sum::<usize>();
+    let mut json = Vec::with_capacity(size);
+    serde_json::to_writer(&mut json, body).map_err(TokenError::from)?;
+    let content_type = HeaderValue::from_static("application/json");
+    Ok(([(CONTENT_TYPE, content_type)], json).into_response())
+}
+
+/// Room for the token response's names and numbers besides its tokens and scope.
+const TOKEN_RESPONSE_MEMBERS_SIZE: usize = 256;
 
 /// How far past a continued token's expiry its row's expiry is pushed when it must grow.
 const ROW_EXPIRY_AHEAD_SECS: i64 = 3_600;

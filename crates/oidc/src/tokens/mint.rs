@@ -204,6 +204,9 @@ fn one_or_many<S: serde::Serializer>(aud: &&[String], serializer: S) -> Result<S
     }
 }
 
+/// Room for the registered claims' JSON: ids, the issuer URL, the audience and the scope.
+const REGISTERED_CLAIMS_SIZE: usize = 512;
+
 impl<'a> Registered<'a> {
     /// What access and ID tokens share.
     fn common(
@@ -232,9 +235,11 @@ impl<'a> Registered<'a> {
         }
     }
 
-    /// The JSON claims of the token: these, then the prepared ones.
+    /// The JSON claims of the token: these, then the prepared ones. The buffer is sized for
+    /// both up front: grown from empty it would be copied at every doubling.
     fn with(&self, prepared: &PreparedClaims) -> Result<Vec<u8>, TokenError> {
-        let mut json = serde_json::to_vec(self)?;
+        let mut json = Vec::with_capacity(REGISTERED_CLAIMS_SIZE + prepared.members.len());
+        serde_json::to_writer(&mut json, self)?;
         if !prepared.members.is_empty() {
             json.pop(); // the closing brace
             json.push(b',');
