@@ -509,15 +509,22 @@ async fn scope_mappings_limit_token_roles() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(names(&app.get(&scope_base).await.value(), "name"), ["dev"]);
-    app.put(
-        &format!("realms/acme/clients/{client}/optional-client-scopes/{tier}"),
-        json!({}),
-    )
-    .await;
+    let optional = app
+        .put(
+            &format!("realms/acme/clients/{client}/optional-client-scopes/{tier}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        optional.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        optional.value()
+    );
     let without = password_token(&app, "openid").await;
     assert!(without.get("realm_access").is_none());
     let with = password_token(&app, "openid tier").await;
-    assert_eq!(with["realm_access"]["roles"], json!(["dev"]));
+    assert_eq!(with["realm_access"]["roles"], json!(["dev"]), "{with}");
 
     // Client roles, through `scope-mappings/clients/{client}`.
     let web = app.client_uuid("acme", "web").await;
