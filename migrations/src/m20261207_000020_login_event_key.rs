@@ -27,7 +27,7 @@ impl MigrationTrait for Migration {
             .col(LoginEvent::Time)
             .col(LoginEvent::Id)
             .to_owned();
-        let mut table = login_event(LoginEvent::Rebuilt, key);
+        let mut table = login_event(key);
         if manager.get_database_backend() == DbBackend::Sqlite {
             table.extra("WITHOUT ROWID");
         }
@@ -45,7 +45,7 @@ impl MigrationTrait for Migration {
             .col(LoginEvent::RealmId)
             .col(LoginEvent::Time)
             .to_owned();
-        rebuild(manager, login_event(LoginEvent::Rebuilt, key), Some(index)).await
+        rebuild(manager, login_event(key), Some(index)).await
     }
 }
 
@@ -90,15 +90,15 @@ async fn rebuild(
     transaction.commit().await
 }
 
-/// The table as the first login-event migration made it, under `name`, with `key` as its
-/// primary key. Keys are named: PostgreSQL names indexes per schema, and the old table's key
-/// still exists while the new one is made.
-fn login_event(name: LoginEvent, mut key: IndexCreateStatement) -> TableCreateStatement {
+/// The table as the first login-event migration made it, named [`LoginEvent::Rebuilt`], with
+/// `key` as its primary key. Keys are named: PostgreSQL names indexes per schema, and the old
+/// table's key still exists while the new one is made.
+fn login_event(mut key: IndexCreateStatement) -> TableCreateStatement {
     let text =
         |column: LoginEvent, len: u32| ColumnDef::new(column).string_len(len).null().to_owned();
     let required = |column: LoginEvent| ColumnDef::new(column).string_len(64).not_null().to_owned();
     Table::create()
-        .table(name)
+        .table(LoginEvent::Rebuilt)
         .col(required(LoginEvent::Id))
         .col(required(LoginEvent::RealmId))
         .col(ColumnDef::new(LoginEvent::Time).big_integer().not_null())
@@ -114,7 +114,7 @@ fn login_event(name: LoginEvent, mut key: IndexCreateStatement) -> TableCreateSt
         .foreign_key(
             ForeignKey::create()
                 .name("fk_login_event_realm")
-                .from(name, LoginEvent::RealmId)
+                .from(LoginEvent::Rebuilt, LoginEvent::RealmId)
                 .to(Realm::Table, Realm::Id)
                 .on_delete(ForeignKeyAction::Cascade)
                 .on_update(ForeignKeyAction::Cascade),
