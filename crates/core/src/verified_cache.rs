@@ -5,12 +5,18 @@
 //! pull` of many layers costs one hash, not one per request. It never stores a password: the
 //! key is an HMAC under a random per-process key, so a memory dump does not even allow an
 //! offline guessing attack without that key. Callers must drop entries when a user's password,
-//! state or roles change ([`VerifiedCache::forget_user`], [`VerifiedCache::forget_realm`]).
+//! state or roles change ([`VerifiedCache::forget_user`], [`VerifiedCache::forget_realm`]), and
+//! note the cache's [`Generation`] before they read what they verify: a verification that read
+//! the database before a change was forgotten is not kept after it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock};
 
 use aws_lc_rs::hmac;
+
+/// How many forgets the cache has seen; see [`VerifiedCache::generation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation(u64);
 
 /// The keyed hash of (realm, username, password).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +36,8 @@ struct Inner<V> {
     /// seq -> key, oldest first.
     order: BTreeMap<u64, CacheKey>,
     next_seq: u64,
+    /// Bumped by every forget.
+    generation: u64,
 }
 
 /// Bounded, time-limited map from credentials to what their verification produced.
@@ -70,6 +78,7 @@ impl<V: Clone> VerifiedCache<V> {
                 entries: HashMap::new(),
                 order: BTreeMap::new(),
                 next_seq: 0,
+                generation: 0,
             }),
         }
     }
@@ -98,13 +107,33 @@ impl<V: Clone> VerifiedCache<V> {
             .map(|entry| entry.value.clone())
     }
 
-    /// Remembers a successful verification of `user_id` in `realm`. Expired entries go first,
+    /// Note this before reading the user, the credential or anything else the verification
+    /// depends on, and pass it to [`VerifiedCache::insert`].
+    pub fn generation(&self) -> Generation {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        Generation(inner.generation)
+    }
+
+    /// Remembers a successful verification of `user_id` in `realm`, read from the database
+    /// after `read_at` was noted; nothing is kept if anything was forgotten since (a password
+    /// changed or a credential revoked while the verification ran). Expired entries go first,
     /// so a login storm does not keep `capacity` dead entries alive; when still full, the oldest.
-    pub fn insert(&self, key: CacheKey, realm: &str, user_id: &str, value: V, now_unix: i64) {
+    pub fn insert(
+        &self,
+        key: CacheKey,
+        realm: &str,
+        user_id: &str,
+        value: V,
+        now_unix: i64,
+        read_at: Generation,
+    ) {
         if self.capacity == 0 || self.ttl_secs == 0 {
             return;
         }
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if inner.generation != read_at.0 {
+            return;
+        }
         inner.remove(&key);
         inner.make_room(self.capacity, now_unix);
         let seq = inner.next_seq;
@@ -149,6 +178,7 @@ impl<V: Clone> VerifiedCache<V> {
 
     fn retain(&self, keep: impl Fn(&Entry<V>) -> bool) {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        inner.generation += 1;
         let Inner { entries, order, .. } = &mut *inner;
         entries.retain(|_, entry| {
             let kept = keep(entry);
@@ -204,7 +234,7 @@ mod tests {
         let cache = VerifiedCache::new(10, 30);
         let key = cache.key("r", "alice", "pw");
         assert_eq!(cache.get(&key, T0), None);
-        cache.insert(key, "r", "u1", "resolved-alice", T0);
+        cache.insert(key, "r", "u1", "resolved-alice", T0, cache.generation());
         assert_eq!(cache.get(&key, T0), Some("resolved-alice"));
         assert_eq!(cache.get(&cache.key("r", "alice", "pw2"), T0), None);
         assert_eq!(cache.get(&cache.key("r2", "alice", "pw"), T0), None);
@@ -216,7 +246,7 @@ mod tests {
     fn expiry_at_the_ttl_boundary() {
         let cache = VerifiedCache::new(10, 30);
         let key = cache.key("r", "alice", "pw");
-        cache.insert(key, "r", "u1", 1, T0);
+        cache.insert(key, "r", "u1", 1, T0, cache.generation());
         let rows = [
             (T0 - 1, true),
             (T0, true),
@@ -228,7 +258,7 @@ mod tests {
             assert_eq!(cache.get(&key, now).is_some(), hit, "at {}", now - T0);
         }
         // Re-inserting refreshes the entry.
-        cache.insert(key, "r", "u1", 2, T0 + 40);
+        cache.insert(key, "r", "u1", 2, T0 + 40, cache.generation());
         assert_eq!(cache.get(&key, T0 + 69), Some(2));
         assert_eq!(cache.len(), 1);
     }
@@ -261,13 +291,13 @@ mod tests {
     fn capacity_evicts_expired_then_oldest() {
         let cache = VerifiedCache::new(3, 10);
         let k = |i: u32| cache.key("r", &format!("user{i}"), "pw");
-        cache.insert(k(1), "r", "u1", 1, T0);
-        cache.insert(k(2), "r", "u2", 2, T0 + 5);
-        cache.insert(k(3), "r", "u3", 3, T0 + 6);
+        cache.insert(k(1), "r", "u1", 1, T0, cache.generation());
+        cache.insert(k(2), "r", "u2", 2, T0 + 5, cache.generation());
+        cache.insert(k(3), "r", "u3", 3, T0 + 6, cache.generation());
         assert_eq!(cache.len(), 3);
 
         // Full and nothing expired: the oldest (1) goes.
-        cache.insert(k(4), "r", "u4", 4, T0 + 7);
+        cache.insert(k(4), "r", "u4", 4, T0 + 7, cache.generation());
         assert_eq!(cache.len(), 3);
         assert_eq!(cache.get(&k(1), T0 + 7), None);
         for i in [2, 3, 4] {
@@ -275,20 +305,20 @@ mod tests {
         }
 
         // Full, 2 and 3 expired at T0+16: both go, 4 stays although it is the oldest left.
-        cache.insert(k(5), "r", "u5", 5, T0 + 16);
+        cache.insert(k(5), "r", "u5", 5, T0 + 16, cache.generation());
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.get(&k(4), T0 + 16), Some(4));
         assert_eq!(cache.get(&k(5), T0 + 16), Some(5));
 
         // Re-inserting an existing key never evicts another.
-        cache.insert(k(6), "r", "u6", 6, T0 + 16);
-        cache.insert(k(4), "r", "u4", 40, T0 + 16);
+        cache.insert(k(6), "r", "u6", 6, T0 + 16, cache.generation());
+        cache.insert(k(4), "r", "u4", 40, T0 + 16, cache.generation());
         assert_eq!(cache.len(), 3);
         for (i, v) in [(4, 40), (5, 5), (6, 6)] {
             assert_eq!(cache.get(&k(i), T0 + 16), Some(v), "{i}");
         }
         // 4 was refreshed, so 5 is now the oldest.
-        cache.insert(k(7), "r", "u7", 7, T0 + 17);
+        cache.insert(k(7), "r", "u7", 7, T0 + 17, cache.generation());
         assert_eq!(cache.get(&k(5), T0 + 17), None);
         assert_eq!(cache.get(&k(4), T0 + 17), Some(40));
     }
@@ -299,16 +329,23 @@ mod tests {
         let cache = VerifiedCache::new(1000, 10);
         let k = |i: u32| cache.key("r", &format!("user{i}"), "pw");
         for i in 0..100 {
-            cache.insert(k(i), "r", "u", i, T0 + i64::from(i) / 10);
+            cache.insert(
+                k(i),
+                "r",
+                "u",
+                i,
+                T0 + i64::from(i) / 10,
+                cache.generation(),
+            );
         }
         assert_eq!(cache.len(), 100);
         // At T0+15 the entries inserted up to T0+5 (i < 60) are dead and gone.
-        cache.insert(k(1000), "r", "u", 1000, T0 + 15);
+        cache.insert(k(1000), "r", "u", 1000, T0 + 15, cache.generation());
         assert_eq!(cache.len(), 41);
         assert_eq!(cache.get(&k(60), T0 + 15), Some(60));
         // A refreshed key lives from its new insertion.
-        cache.insert(k(60), "r", "u", 60, T0 + 15);
-        cache.insert(k(1001), "r", "u", 1001, T0 + 24);
+        cache.insert(k(60), "r", "u", 60, T0 + 15, cache.generation());
+        cache.insert(k(1001), "r", "u", 1001, T0 + 24, cache.generation());
         assert_eq!(cache.get(&k(60), T0 + 24), Some(60));
         assert_eq!(cache.get(&k(59), T0 + 24), None);
         assert_eq!(cache.len(), 3, "60, 1000 and 1001");
@@ -325,7 +362,14 @@ mod tests {
             ("r2", "carol", "pw", "u3"),
         ];
         for (realm, user, pw, id) in rows {
-            cache.insert(cache.key(realm, user, pw), realm, id, id, T0);
+            cache.insert(
+                cache.key(realm, user, pw),
+                realm,
+                id,
+                id,
+                T0,
+                cache.generation(),
+            );
         }
         assert_eq!(cache.len(), 5);
         let live = |realm, user, pw| cache.get(&cache.key(realm, user, pw), T0).is_some();
@@ -347,12 +391,57 @@ mod tests {
 
         // Eviction order stays consistent after forgetting.
         let small = VerifiedCache::new(2, 30);
-        small.insert(small.key("r", "a", "p"), "r", "a", 1, T0);
-        small.insert(small.key("r", "b", "p"), "r", "b", 2, T0);
+        small.insert(
+            small.key("r", "a", "p"),
+            "r",
+            "a",
+            1,
+            T0,
+            small.generation(),
+        );
+        small.insert(
+            small.key("r", "b", "p"),
+            "r",
+            "b",
+            2,
+            T0,
+            small.generation(),
+        );
         small.forget_user("r", "a");
-        small.insert(small.key("r", "c", "p"), "r", "c", 3, T0);
+        small.insert(
+            small.key("r", "c", "p"),
+            "r",
+            "c",
+            3,
+            T0,
+            small.generation(),
+        );
         assert_eq!(small.len(), 2);
         assert_eq!(small.get(&small.key("r", "b", "p"), T0), Some(2));
+    }
+
+    #[test]
+    fn a_verification_read_before_a_forget_is_not_kept() {
+        let cache = VerifiedCache::new(10, 30);
+        let key = cache.key("r", "alice", "old");
+        // The verification notes the generation and reads the old password's hash...
+        let read_at = cache.generation();
+        // ...while the password is changed, and the user forgotten.
+        cache.forget_user("r", "u1");
+        cache.insert(key, "r", "u1", 1, T0, read_at);
+        assert_eq!(cache.get(&key, T0), None);
+        // Any forget counts, of this user or not: the cache cannot tell what a read depended on.
+        let read_at = cache.generation();
+        cache.forget_realm("other");
+        cache.insert(key, "r", "u1", 1, T0, read_at);
+        assert_eq!(cache.get(&key, T0), None);
+        let read_at = cache.generation();
+        cache.forget_all();
+        cache.insert(key, "r", "u1", 1, T0, read_at);
+        assert_eq!(cache.get(&key, T0), None);
+        // Read after the change: kept.
+        cache.insert(key, "r", "u1", 1, T0, cache.generation());
+        assert_eq!(cache.get(&key, T0), Some(1));
     }
 
     #[test]
@@ -360,7 +449,7 @@ mod tests {
         for (capacity, ttl) in [(0, 30), (10, 0), (10, -5)] {
             let cache = VerifiedCache::new(capacity, ttl);
             let key = cache.key("r", "a", "p");
-            cache.insert(key, "r", "a", 1, T0);
+            cache.insert(key, "r", "a", 1, T0, cache.generation());
             assert_eq!(cache.get(&key, T0), None, "{capacity} {ttl}");
             assert!(cache.is_empty());
         }
@@ -375,7 +464,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..100 {
                         let key = cache.key("r", &format!("{t}-{i}"), "pw");
-                        cache.insert(key, "r", "u", i, T0);
+                        cache.insert(key, "r", "u", i, T0, cache.generation());
                         assert_eq!(cache.get(&key, T0), Some(i));
                     }
                 })

@@ -228,6 +228,8 @@ impl Authenticator {
             self.note_use(state, &hit, &attempt).await;
             return Ok(Verification::Verified(hit));
         }
+        // Before anything is read: a credential revoked while this runs is not cached.
+        let read_at = self.verified.generation();
         let mut buckets = vec![Key::Username {
             realm: realm_name.clone(),
             username: username.clone(),
@@ -291,7 +293,7 @@ impl Authenticator {
             credential,
         };
         self.verified
-            .insert(key, realm_name, &user_id, verified.clone(), now);
+            .insert(key, realm_name, &user_id, verified.clone(), now, read_at);
         self.note_use(state, &verified, &attempt).await;
         Ok(Verification::Verified(verified))
     }

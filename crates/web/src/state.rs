@@ -142,12 +142,13 @@ impl AppState {
         if let Some(snapshot) = self.0.realms.get(name, now) {
             return Ok(Some(snapshot));
         }
+        let generation = self.0.realms.generation();
         let Some(mut snapshot) = self.0.store.load_realm_snapshot(name).await? else {
             return Ok(None);
         };
         self.resolve_relative_redirects(&mut snapshot);
         let snapshot = Arc::new(snapshot);
-        self.0.realms.put(snapshot.clone(), now);
+        self.0.realms.put(snapshot.clone(), now, generation);
         Ok(Some(snapshot))
     }
 
@@ -305,6 +306,7 @@ impl AppState {
         if let Some(hit) = self.0.by_id.get(&key, now) {
             return Ok(Some(hit));
         }
+        let read_at = self.0.by_id.generation();
         let user = self
             .0
             .store
@@ -317,7 +319,7 @@ impl AppState {
         let live = Arc::new(LiveUser { user, resolved });
         self.0
             .by_id
-            .insert(key, realm_name, user_id, live.clone(), now);
+            .insert(key, realm_name, user_id, live.clone(), now, read_at);
         Ok(Some(live))
     }
 
