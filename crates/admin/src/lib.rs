@@ -506,6 +506,7 @@ fn client_routes(realm: &str) -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_web::Mount;
 
     struct Bare(&'static str);
 
@@ -513,7 +514,7 @@ mod tests {
         fn name(&self) -> &'static str {
             self.0
         }
-        fn router(&self) -> Router<AppState> {
+        fn routes(&self, _mount: &Mount) -> Router<AppState> {
             Router::new()
         }
         fn mapper_types(&self) -> Vec<MapperType> {

@@ -21,8 +21,8 @@ use portcullis_store::DockerRefreshToken;
 use portcullis_store::admin::DOCKER_CLI_CLIENT;
 use portcullis_web::bearer::validate_access_token;
 use portcullis_web::{
-    AppState, Attempt, ClientIp, Credential, LoginEvent, Sources, Verification, Verified, WebError,
-    basic_credentials,
+    AppState, Attempt, ClientIp, Credential, LoginEvent, Mount, Sources, Verification, Verified,
+    WebError, basic_credentials,
 };
 use serde::Serialize;
 
@@ -35,15 +35,21 @@ use crate::refresh_cache::{RefreshCache, TOUCH_INTERVAL_SECS};
 use crate::scope::{ResourceScope, parse_scopes};
 use crate::token::{TokenRequest, TokenSettings, TokenSigner, new_refresh_token, rfc3339};
 
-/// The protocol's routes; the binary nests them under the realm.
-pub(crate) fn router(issuers: Arc<IssuerKeys>) -> Router<AppState> {
+/// The protocol's routes, at the mount path and below.
+pub(crate) fn routes(mount: &Mount, issuers: Arc<IssuerKeys>) -> Router<AppState> {
     Router::new()
-        .route("/", get(token_get).post(token_post))
-        .route("/auth", get(token_get).post(token_post))
-        .route("/revoke", post(revoke))
-        .route("/clients/{client_id}/registry-config", get(registry_config))
-        .route("/clients/{client_id}/bundle.pem", get(bundle_pem))
-        .route("/clients/{client_id}/jwks.json", get(jwks))
+        .route(&mount.at("/"), get(token_get).post(token_post))
+        .route(&mount.at("/auth"), get(token_get).post(token_post))
+        .route(&mount.at("/revoke"), post(revoke))
+        .route(
+            &mount.at("/clients/{client_id}/registry-config"),
+            get(registry_config),
+        )
+        .route(
+            &mount.at("/clients/{client_id}/bundle.pem"),
+            get(bundle_pem),
+        )
+        .route(&mount.at("/clients/{client_id}/jwks.json"), get(jwks))
         .layer(Extension(Arc::new(Caches {
             clients: ClientCache::default(),
             refresh: crate::refresh_cache::new(),

@@ -24,8 +24,8 @@ use portcullis_core::jwk::ForeignJws;
 use portcullis_core::model::{Client, ProtocolMapper, RealmSnapshot};
 use portcullis_core::resolve::ResolvedUser;
 use portcullis_web::{
-    AccessRule, AppState, CiAttempt, CiTry, ClientSetting, ClientSetup, MapperType, Protocol,
-    RuleVerdictView, ScopeExplanation, Urls,
+    AccessRule, AppState, CiAttempt, CiTry, ClientSetting, ClientSetup, MapperType, Mount,
+    Protocol, RuleVerdictView, ScopeExplanation, Urls,
 };
 
 pub use error::DockerError;
@@ -46,8 +46,8 @@ impl Protocol for DockerV2 {
         PROTOCOL
     }
 
-    fn router(&self) -> Router<AppState> {
-        endpoint::router(self.issuers.clone())
+    fn routes(&self, mount: &Mount) -> Router<AppState> {
+        endpoint::routes(mount, self.issuers.clone())
     }
 
     fn mapper_types(&self) -> Vec<MapperType> {

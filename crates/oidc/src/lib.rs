@@ -19,7 +19,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use portcullis_core::keys::Algorithm;
 use portcullis_core::model::{Client, RealmSnapshot};
-use portcullis_web::{AppState, ExampleRequest, ExampleToken, MapperType, Protocol, WebError};
+use portcullis_web::{
+    AppState, ExampleRequest, ExampleToken, MapperType, Mount, Protocol, WebError,
+};
 use serde_json::{Map, Value, json};
 
 /// The `openid-connect` protocol plug-in.
@@ -30,11 +32,11 @@ impl Protocol for OpenIdConnect {
         "openid-connect"
     }
 
-    fn router(&self) -> Router<AppState> {
+    fn routes(&self, mount: &Mount) -> Router<AppState> {
         Router::new()
-            .route("/certs", get(certs))
-            .merge(endpoints::routes())
-            .merge(browser::routes())
+            .route(&mount.at("/certs"), get(certs))
+            .merge(endpoints::routes(mount))
+            .merge(browser::routes(mount))
     }
 
     fn mapper_types(&self) -> Vec<MapperType> {

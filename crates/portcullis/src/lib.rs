@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json};
 use portcullis_web::login::{self, Continuation, Continuations};
-use portcullis_web::{AppState, Protocol, Protocols, protocol_mount_path};
+use portcullis_web::{AppState, Mount, Protocol, Protocols};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
@@ -58,10 +58,7 @@ pub fn router(state: AppState, relative: &str) -> Router {
         );
     }
     for protocol in protocols() {
-        app = app.nest(
-            &protocol_mount_path(relative, protocol.name()),
-            protocol.router(),
-        );
+        app = app.merge(protocol.routes(&Mount::new(relative, protocol.name())));
     }
     app.fallback(portcullis_admin::fallback(relative))
         .layer(Extension(Continuations::new(continuations())))

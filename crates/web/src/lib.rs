@@ -30,7 +30,7 @@ pub use error::WebError;
 pub use events::LoginEvent;
 pub use protocol::{
     AccessRule, AccessSubject, CiAttempt, CiRule, CiTry, ClientSetting, ClientSetup,
-    ExampleRequest, ExampleToken, MapperType, Protocol, Protocols, RuleVerdictView,
-    ScopeExplanation, protocol_mount_path, realm_mapper_problems,
+    ExampleRequest, ExampleToken, MapperType, Mount, Protocol, Protocols, RuleVerdictView,
+    ScopeExplanation, realm_mapper_problems,
 };
 pub use state::{AppState, LiveUser, Urls};

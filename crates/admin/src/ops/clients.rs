@@ -586,7 +586,7 @@ mod tests {
         fn name(&self) -> &'static str {
             "rules"
         }
-        fn router(&self) -> axum::Router<AppState> {
+        fn routes(&self, _mount: &portcullis_web::Mount) -> axum::Router<AppState> {
             axum::Router::new()
         }
         fn mapper_types(&self) -> Vec<MapperType> {
@@ -610,7 +610,7 @@ mod tests {
         fn name(&self) -> &'static str {
             "lenient"
         }
-        fn router(&self) -> axum::Router<AppState> {
+        fn routes(&self, _mount: &portcullis_web::Mount) -> axum::Router<AppState> {
             axum::Router::new()
         }
         fn mapper_types(&self) -> Vec<MapperType> {

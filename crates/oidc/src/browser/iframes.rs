@@ -21,7 +21,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use portcullis_core::model::RealmSnapshot;
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Mount};
 use serde::Deserialize;
 
 use crate::tokens::claims::{allowed_origins, origin_of};
@@ -35,19 +35,25 @@ const STEP2_JS: &str = include_str!("../../assets/3p-cookies-step2.js");
 
 const OPENID_CONNECT: &str = "openid-connect";
 
-/// Routes relative to the protocol mount.
-pub(crate) fn routes() -> Router<AppState> {
+/// The routes, under the protocol mount.
+pub(crate) fn routes(mount: &Mount) -> Router<AppState> {
     Router::new()
-        .route("/login-status-iframe.html", get(login_status))
-        .route("/login-status-iframe.html/init", get(init))
+        .route(&mount.at("/login-status-iframe.html"), get(login_status))
+        .route(&mount.at("/login-status-iframe.html/init"), get(init))
         .route(
-            "/login-status-iframe.js",
+            &mount.at("/login-status-iframe.js"),
             get(|| async { script(LOGIN_STATUS_JS) }),
         )
-        .route("/3p-cookies/step1.html", get(step1))
-        .route("/3p-cookies/step1.js", get(|| async { script(STEP1_JS) }))
-        .route("/3p-cookies/step2.html", get(step2))
-        .route("/3p-cookies/step2.js", get(|| async { script(STEP2_JS) }))
+        .route(&mount.at("/3p-cookies/step1.html"), get(step1))
+        .route(
+            &mount.at("/3p-cookies/step1.js"),
+            get(|| async { script(STEP1_JS) }),
+        )
+        .route(&mount.at("/3p-cookies/step2.html"), get(step2))
+        .route(
+            &mount.at("/3p-cookies/step2.js"),
+            get(|| async { script(STEP2_JS) }),
+        )
 }
 
 type RealmPath = Path<HashMap<String, String>>;

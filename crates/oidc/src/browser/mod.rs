@@ -19,19 +19,22 @@ pub use device::DeviceApproval;
 
 use axum::Router;
 use axum::routing::{get, post};
-use portcullis_web::AppState;
+use portcullis_web::{AppState, Mount};
 
-/// Routes relative to the protocol mount `{relative}/realms/{realm}/protocol/openid-connect`.
-pub(crate) fn routes() -> Router<AppState> {
+/// The browser routes, under the protocol mount `{relative}/realms/{realm}/protocol/openid-connect`.
+pub(crate) fn routes(mount: &Mount) -> Router<AppState> {
     Router::new()
         .route(
-            "/auth",
+            &mount.at("/auth"),
             get(authorize::authorize).post(authorize::authorize),
         )
-        .route("/logout", get(logout::logout).post(logout::logout))
-        .route("/device", get(device::page))
-        .route("/registrations", get(unavailable::registrations))
-        .merge(iframes::routes())
+        .route(
+            &mount.at("/logout"),
+            get(logout::logout).post(logout::logout),
+        )
+        .route(&mount.at("/device"), get(device::page))
+        .route(&mount.at("/registrations"), get(unavailable::registrations))
+        .merge(iframes::routes(mount))
 }
 
 /// OIDC's form posts under `{relative}/realms/{realm}/login-actions/` (logout confirmation,

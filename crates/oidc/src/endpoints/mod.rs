@@ -26,27 +26,33 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use portcullis_core::model::{Client, RealmSnapshot};
-use portcullis_web::{AppState, LoginEvent};
+use portcullis_web::{AppState, LoginEvent, Mount};
 
 pub(crate) use error::OAuthError;
 
-/// Routes relative to the protocol mount.
-pub(crate) fn routes() -> Router<AppState> {
+/// The routes, under the protocol mount.
+pub(crate) fn routes(mount: &Mount) -> Router<AppState> {
     Router::new()
-        .route("/token", post(token::token).options(cors::preflight))
         .route(
-            "/token/introspect",
+            &mount.at("/token"),
+            post(token::token).options(cors::preflight),
+        )
+        .route(
+            &mount.at("/token/introspect"),
             post(introspect::introspect).options(cors::preflight),
         )
-        .route("/revoke", post(revoke::revoke).options(cors::preflight))
         .route(
-            "/userinfo",
+            &mount.at("/revoke"),
+            post(revoke::revoke).options(cors::preflight),
+        )
+        .route(
+            &mount.at("/userinfo"),
             get(userinfo::userinfo_get)
                 .post(userinfo::userinfo_post)
                 .options(cors::preflight),
         )
         .route(
-            "/auth/device",
+            &mount.at("/auth/device"),
             post(device::device_authorization).options(cors::preflight),
         )
         .layer(Extension(Arc::new(
