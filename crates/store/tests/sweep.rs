@@ -567,6 +567,30 @@ async fn a_batch_keeps_its_events_when_one_of_its_realms_is_gone() {
     db.finish().await;
 }
 
+/// The writer's own SQLite connection does not enforce foreign keys (it checks the batch's realms
+/// itself); deleting a realm, on another connection, still takes the realm's events with it.
+#[tokio::test]
+async fn deleting_a_realm_deletes_the_events_the_writer_stored() {
+    let db = imported().await;
+    let mut writer = db.store.login_event_writer();
+    let events = vec![login_event("e-1", REALM, 1), login_event("e-2", REALM, 2)];
+    assert_eq!(writer.write(events).await.unwrap(), 2);
+    portcullis_store::admin::realms::delete(db.store.connection(), REALM)
+        .await
+        .unwrap();
+    assert_eq!(stored_login_event_ids(&db).await, Vec::<String>::new());
+    // The realm's later events are left out, not refused.
+    assert_eq!(
+        writer
+            .write(vec![login_event("e-3", REALM, 3)])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(stored_login_event_ids(&db).await, Vec::<String>::new());
+    db.finish().await;
+}
+
 /// A backlog of expired login events goes in batches by time, oldest first: every expired event
 /// goes, those sharing a batch's last millisecond with it, and no event inside the retention.
 #[tokio::test]

@@ -242,10 +242,17 @@ impl LoginEventWriter {
 
 /// The writer's own connection to the SQLite file at `url`: the pool's settings, with a page
 /// cache for appending and only the insert statements kept prepared.
+///
+/// Without foreign-key enforcement: SQLite would look every row's realm up in the realm key,
+/// though the transaction has already read the batch's realms under the write lock, left out
+/// the events of missing ones, and holds the lock until its commit, so no realm can go in
+/// between. Deleting a realm still removes its events: the cascade belongs to the connection
+/// that deletes.
 async fn open_own(url: &str) -> Result<sqlx::SqliteConnection, sqlx::Error> {
     use sqlx::ConnectOptions as _;
     use std::str::FromStr as _;
     crate::sqlite_file_settings(sqlx::sqlite::SqliteConnectOptions::from_str(url)?)
+        .foreign_keys(false)
         .pragma("cache_size", EVENT_WRITER_CACHE)
         .statement_cache_capacity(2)
         .disable_statement_logging()
