@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::keys::Algorithm;
@@ -416,6 +416,64 @@ async fn client_credentials_grant() {
         claims(again.json()["access_token"].as_str().unwrap())["client_id"],
         "es"
     );
+}
+
+/// A service account's user, roles and claims are remembered between grants (per realm
+/// snapshot), but an admin's change to the user (a role taken away, disabled) holds from the
+/// next grant on.
+#[tokio::test]
+async fn service_account_changes_hold_at_the_next_grant() {
+    let app = App(TestApp::builder()
+        .realms([acme()])
+        .master_admin("root", "root-pw")
+        .now(NOW)
+        .build()
+        .await);
+    let admin = bearer(&app.admin_token().await);
+    let cc = [("grant_type", "client_credentials")];
+    let roles = |reply: Reply| {
+        claims(reply.json()["access_token"].as_str().unwrap())["realm_access"]["roles"].clone()
+    };
+    assert_eq!(roles(app.token(BACKEND, &cc).await), json!(["staff"]));
+
+    let account = app.user_id("acme", "service-account-backend").await;
+    let user = format!("/auth/admin/realms/acme/users/{account}");
+    let staff = app
+        .get("/auth/admin/realms/acme/roles/staff", Some(&admin))
+        .await
+        .json();
+    let mappings = format!("{user}/role-mappings/realm");
+    let taken = app
+        .send_body(
+            Method::DELETE,
+            &mappings,
+            Some(&admin),
+            portcullis_testkit::JSON,
+            json!([staff]).to_string(),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::NO_CONTENT, "{}", taken.text());
+    let reply = app.token(BACKEND, &cc).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(roles(reply), Value::Null);
+
+    let disabled = app
+        .put_json(&user, Some(&admin), &json!({"enabled": false}))
+        .await;
+    assert_eq!(
+        disabled.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        disabled.text()
+    );
+    app.token(BACKEND, &cc)
+        .await
+        .assert_oauth_error(400, "unauthorized_client");
+    let enabled = app
+        .put_json(&user, Some(&admin), &json!({"enabled": true}))
+        .await;
+    assert_eq!(enabled.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.token(BACKEND, &cc).await.status, StatusCode::OK);
 }
 
 /// Every grant is a login event (Keycloak's `CLIENT_LOGIN` for client credentials, and its
