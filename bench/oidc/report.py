@@ -4,7 +4,10 @@
 import statistics
 import sys
 
-TARGET_VS_SIGN = 0.80
+# Client credentials and the refresh grant against the sign-only route (the refresh grant signs
+# two tokens, so its ceiling is 0.5).
+TARGET_VS_SIGN = 0.85
+TARGET_REFRESH_VS_SIGN = 0.40
 TARGET_RSS_FRACTION = 0.10
 TARGET_LOGIN_VS_ARGON2 = 0.80
 ROWS = [
@@ -30,6 +33,12 @@ def main() -> None:
             row = dict(zip(header, line.rstrip("\n").split("\t")))
             runs.setdefault(row["label"], []).append(row)
     med = lambda label, key: statistics.median(float(r[key]) for r in runs[label])  # noqa: E731
+
+    def paired(case: str, ceiling: str) -> float:
+        """The median over runs of the case's rate over the ceiling's in the same run."""
+        ceilings = {r["run"]: float(r["rps"]) for r in runs[ceiling]}
+        return statistics.median(float(r["rps"]) / ceilings[r["run"]] for r in runs[case] if r["run"] in ceilings)
+
     # The highest peak over a case's runs, KiB -> MiB; anonymous (RssAnon) and file-backed
     # (RssFile) memory apart.
     anon = lambda label: max(int(r["anon_kib"]) for r in runs[label]) / 1024  # noqa: E731
@@ -64,10 +73,19 @@ def main() -> None:
     for alg in ("RS256", "ES256"):
         cc, sign, node = f"portcullis/cc/{alg}", f"portcullis/sign/{alg}", f"oidc-provider/cc/{alg}"
         if cc in runs and sign in runs:
-            r = med(cc, "rps") / med(sign, "rps")
-            out.append(f"- client_credentials {alg}: {med(cc, 'rps'):,.0f} / {med(sign, 'rps'):,.0f} = {r:.0%} of the sign-only "
-                       f"route, target >= 80%: {verdict(r >= TARGET_VS_SIGN)}"
+            # Each client_credentials run follows its sign-only run: the median of those pairs'
+            # ratios is what the target is judged on, since this kind of machine drifts between
+            # runs more than within a pair; the ratio of the separate medians is shown beside it.
+            r = paired(cc, sign)
+            out.append(f"- client_credentials {alg}: {r:.0%} of the sign-only route (median of the runs' ratios; "
+                       f"{med(cc, 'rps'):,.0f} / {med(sign, 'rps'):,.0f} = {med(cc, 'rps') / med(sign, 'rps'):.0%} "
+                       f"from the separate medians), target >= {TARGET_VS_SIGN:.0%}: {verdict(r >= TARGET_VS_SIGN)}"
                        + (f"; {med(cc, 'rps') / med(node, 'rps'):.2f}x oidc-provider" if node in runs else ""))
+        refresh = f"portcullis/refresh/{alg}"
+        if refresh in runs and sign in runs:
+            r = med(refresh, "rps") / med(sign, "rps")
+            out.append(f"- refresh_token {alg}: {med(refresh, 'rps'):,.0f} / {med(sign, 'rps'):,.0f} = {r:.0%} of the "
+                       f"sign-only route, target >= {TARGET_REFRESH_VS_SIGN:.0%}: {verdict(r >= TARGET_REFRESH_VS_SIGN)}")
         if cc in runs and node in runs:
             m = anon(cc) / anon(node)
             out.append(f"- anonymous memory {alg}: portcullis {anon(cc):.1f} MiB vs oidc-provider {anon(node):.1f} MiB RssAnon "
